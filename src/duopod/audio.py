@@ -1,0 +1,110 @@
+"""Audio plumbing shared by the stages: decode and encode through pydub, with the ffmpeg
+binary from imageio-ffmpeg (never a system ffmpeg or ffprobe), resampling and measuring."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from functools import cache
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from .errors import DuopodError
+from .model import SAMPLE_RATE
+
+
+@cache
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@cache
+def audio_segment_class() -> type:
+    """pydub's AudioSegment, pointed at imageio-ffmpeg's binary."""
+    with warnings.catch_warnings():
+        # pydub warns at import when no system ffmpeg is on PATH; we never use one.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        from pydub import AudioSegment
+    AudioSegment.converter = ffmpeg_exe()
+    return AudioSegment
+
+
+def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    if rate == target:
+        return samples.astype(np.float32, copy=False)
+    g = gcd(target, rate)
+    return resample_poly(samples, target // g, rate // g, axis=0).astype(np.float32)
+
+
+def decode(data: bytes, codec: str) -> np.ndarray:
+    """Compressed audio bytes (e.g. MP3) to mono float32 at SAMPLE_RATE."""
+    segment_class = audio_segment_class()
+    try:
+        # Naming the codec keeps pydub from calling ffprobe (which we do not ship).
+        segment = segment_class.from_file(io.BytesIO(data), format=codec, codec=codec)
+    except Exception as exc:
+        raise DuopodError(f"could not decode {codec} audio: {str(exc).splitlines()[0]}") from exc
+    return segment_to_array(segment)
+
+
+def decode_file(path: Path) -> np.ndarray:
+    codec = {".mp3": "mp3", ".wav": "pcm_s16le", ".m4a": "aac"}.get(path.suffix.lower())
+    if codec is None:
+        raise DuopodError(f"{path}: unsupported audio format {path.suffix!r}")
+    segment_class = audio_segment_class()
+    fmt = {"pcm_s16le": "wav", "aac": "mp4"}.get(codec, codec)
+    try:
+        segment = segment_class.from_file(str(path), format=fmt, codec=codec)
+    except Exception as exc:
+        raise DuopodError(f"{path}: could not decode: {str(exc).splitlines()[0]}") from exc
+    return segment_to_array(segment)
+
+
+def segment_to_array(segment: object) -> np.ndarray:
+    """A pydub segment to mono float32 at SAMPLE_RATE."""
+    width = segment.sample_width  # type: ignore[attr-defined]
+    raw = np.frombuffer(segment.raw_data, dtype={1: np.int8, 2: np.int16, 4: np.int32}[width])  # type: ignore[attr-defined]
+    scale = float(2 ** (8 * width - 1))
+    channels = segment.channels  # type: ignore[attr-defined]
+    audio = raw.astype(np.float32) / scale
+    if channels > 1:
+        audio = audio.reshape(-1, channels).mean(axis=1)
+    return resample(audio, segment.frame_rate)  # type: ignore[attr-defined]
+
+
+def to_pcm16(samples: np.ndarray) -> bytes:
+    clipped = np.clip(samples, -1.0, 32767 / 32768)
+    return (clipped * 32768.0).astype("<i2").tobytes()
+
+
+def encode(samples: np.ndarray, path: Path, *, bitrate_kbps: int, fmt: str = "mp3") -> None:
+    """Encode float32 samples ((n,) mono or (n, 2) stereo) at SAMPLE_RATE to ``path``."""
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    segment = audio_segment_class()(
+        data=to_pcm16(samples), sample_width=2, frame_rate=SAMPLE_RATE, channels=channels
+    )
+    codec = {"mp3": "libmp3lame", "m4a": "aac"}[fmt]
+    container = {"mp3": "mp3", "m4a": "ipod"}[fmt]
+    parameters = ["-ar", str(SAMPLE_RATE)]
+    if fmt == "mp3":
+        parameters += ["-write_xing", "1"]
+    try:
+        with path.open("wb") as out:
+            segment.export(out, format=container, codec=codec, bitrate=f"{bitrate_kbps}k",
+                           parameters=parameters)
+    except OSError:
+        raise
+    except Exception as exc:
+        raise DuopodError(f"could not encode {path.name}: {str(exc).splitlines()[0]}") from exc
+
+
+def rms_db(samples: np.ndarray) -> float:
+    if samples.size == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return 20 * np.log10(max(rms, 1e-6))

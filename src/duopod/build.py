@@ -1,0 +1,145 @@
+"""The whole pipeline: parse, speak, mix, publish. The CLI is a thin layer over this."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engines import Engine, get_engine
+from .errors import InputError
+from .mix import Layout, Measurement, master_and_encode, plan_mix
+from .model import RenderedTurn, Script
+from .publish import (
+    check_slug_owner,
+    description,
+    episode_record,
+    publish_site,
+    staging_dir,
+    swap_into_place,
+    write_episode_files,
+)
+from .script import Overrides, parse_script
+from .speech import ProgressCallback, render_turns_async
+from .tags import write_tags
+from .workspace import Workspace
+
+Notice = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    engine: str = "auto"
+    use_cache: bool = True
+    concurrency: int = 4
+    force: bool = False
+    encoding: str | None = None
+    overrides: Overrides = field(default_factory=Overrides)
+
+
+@dataclass
+class BuildResult:
+    script: Script
+    record: dict[str, Any]
+    directory: Path
+    engine: str
+    rendered: int
+    cached: int
+    measurement: Measurement
+
+
+def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
+    """Parse and validate a script against the workspace (hosts need voice profiles)."""
+    script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
+                          workspace=workspace.root)
+    for host in script.hosts:
+        first = next((t for t in script.turns if t.speaker == host), None)
+        workspace.profile_for(host, script.path, first.line if first else None)
+    return script
+
+
+def choose_engine(name: str, notice: Notice | None = None) -> Engine:
+    """``auto`` picks edge-tts when its service answers, else the offline engine (said aloud)."""
+    if name != "auto":
+        return get_engine(name)
+    from .engines.edge import service_reachable
+
+    if service_reachable():
+        return get_engine("edge")
+    if notice:
+        notice("Microsoft's speech service is not reachable: using the offline engine "
+               "(espeak-ng)")
+    return get_engine("espeak")
+
+
+def render(workspace: Workspace, script: Script, engine: Engine, options: BuildOptions,
+           progress: ProgressCallback | None = None) -> list[RenderedTurn]:
+    return asyncio.run(render_turns_async(
+        script, workspace, engine, use_cache=options.use_cache,
+        concurrency=options.concurrency, progress=progress,
+    ))
+
+
+def mix(workspace: Workspace, script: Script, rendered: list[RenderedTurn]) -> Layout:
+    show = workspace.show
+    return plan_mix(script, rendered, show.audio, show.music, show.language)
+
+
+def publish(workspace: Workspace, script: Script, layout: Layout) -> tuple[dict, Path, Measurement]:
+    """Encode, tag and write the episode into a staging folder, then swap it into place."""
+    slug = script.meta.slug
+    staging = staging_dir(workspace, slug)
+    try:
+        audio = staging / f"{slug}.mp3"
+        measurement = master_and_encode(layout, workspace.show.audio, audio)
+        loudness = {"loudness_lufs": measurement.loudness_lufs,
+                    "true_peak_dbtp": measurement.true_peak_dbtp}
+        # tags go in before the record so the record's byte length is the final one
+        write_tags(audio, script.meta, workspace.show, layout.timeline, description(script))
+        record = episode_record(workspace, script, layout.timeline, audio, loudness)
+        write_episode_files(workspace, staging, record)
+        target = workspace.episodes_dir / slug
+        swap_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_site(workspace)
+    return record, target, measurement
+
+
+def build_episode(
+    workspace: Workspace,
+    path: Path,
+    options: BuildOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    notice: Notice | None = None,
+) -> BuildResult:
+    """Build one script into a published episode."""
+    options = options or BuildOptions()
+    script = load_script(workspace, path, options)
+    check_slug_owner(workspace, script, options.force)
+    engine = choose_engine(options.engine, notice)
+    rendered = render(workspace, script, engine, options, progress)
+    layout = mix(workspace, script, rendered)
+    record, target, measurement = publish(workspace, script, layout)
+    cached = sum(1 for r in rendered if r.cached)
+    return BuildResult(script, record, target, engine.name, len(rendered) - cached, cached,
+                       measurement)
+
+
+def check_scripts(workspace: Workspace, paths: list[Path], options: BuildOptions
+                  ) -> list[Script]:
+    scripts = [load_script(workspace, p, options) for p in paths]
+    slugs: dict[str, Path] = {}
+    for script in scripts:
+        if script.meta.slug in slugs:
+            raise InputError(
+                f"slug {script.meta.slug!r} is also used by {slugs[script.meta.slug]}",
+                script.path, 1,
+            )
+        slugs[script.meta.slug] = script.path
+    return scripts

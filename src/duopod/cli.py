@@ -1,0 +1,209 @@
+"""The ``duopod`` command: a thin typer layer over the library in ``duopod.build``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .build import BuildOptions, build_episode, check_scripts
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, DuopodError
+from .publish import clock, publish_site
+from .script import Overrides
+from .speech import TurnEvent
+from .workspace import Workspace, load_workspace
+
+app = typer.Typer(
+    help="duopod turns a two-host dialogue script into a finished, published podcast episode.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="The show's folder (holds show.toml). "
+                 "Default: the current folder or the nearest one above it."),
+]
+ScriptsArgument = Annotated[list[Path], typer.Argument(help="Dialogue script files.")]
+TitleOption = Annotated[str | None, typer.Option(help="Episode title (overrides front matter).")]
+DateOption = Annotated[str | None, typer.Option(help="Episode date, YYYY-MM-DD.")]
+EncodingOption = Annotated[
+    str | None, typer.Option(help="Read scripts in this encoding (e.g. gb18030), not UTF-8.")
+]
+
+
+def _workspace(path: Path | None) -> Workspace:
+    return load_workspace(path)
+
+
+def _overrides(title: str | None, date: str | None) -> Overrides:
+    return Overrides(title=title, date=date)
+
+
+@app.command()
+def check(
+    scripts: ScriptsArgument,
+    workspace: WorkspaceOption = None,
+    title: TitleOption = None,
+    date: DateOption = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Validate scripts and print their outline, without rendering anything.
+
+    Example: duopod check scripts/2025-12-10-h200.md
+    """
+    ws = _workspace(workspace)
+    options = BuildOptions(encoding=encoding, overrides=_overrides(title, date))
+    for script in check_scripts(ws, scripts, options):
+        meta = script.meta
+        out.print(f"[bold]{script.path}[/bold]: ok")
+        out.print(f"  title     {meta.title}")
+        out.print(f"  date      {meta.date.isoformat()}    slug  {meta.slug}")
+        out.print(f"  turns     {len(script.turns)}    sections  {len(script.sections)}")
+        chars = script.characters_by_host()
+        for host in script.hosts:
+            profile = ws.profiles[host]
+            out.print(f"  host      {host}: {chars.get(host, 0)} characters "
+                      f"(voices/{profile.path.name})")
+        for section in script.sections:
+            out.print(f"  section   {section.title}  (line {section.line})")
+        if meta.source:
+            src = meta.source
+            out.print(f"  source    {src.provider or ''} {src.title or ''} "
+                      f"{'(' + str(len(src.text)) + ' characters)' if src.text else ''}".rstrip())
+
+
+@app.command()
+def build(
+    scripts: ScriptsArgument,
+    workspace: WorkspaceOption = None,
+    engine: Annotated[str, typer.Option(
+        help="auto (edge-tts when reachable, else offline), edge, or espeak.")] = "auto",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
+    = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=16,
+                                             help="Turns rendered at once.")] = 4,
+    force: Annotated[bool, typer.Option(
+        help="Overwrite an episode another script published under the same slug.")] = False,
+    title: TitleOption = None,
+    date: DateOption = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Render, mix and publish episodes into episodes/.
+
+    Example: duopod build scripts/2025-12-10-h200.md --engine espeak
+    """
+    ws = _workspace(workspace)
+    options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
+                           force=force, encoding=encoding, overrides=_overrides(title, date))
+    check_scripts(ws, scripts, options)  # every script valid before anything is built
+    for path in scripts:
+        _build_one(ws, path, options)
+    out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+
+
+def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as progress:
+        task = progress.add_task(path.name, total=None, status="")
+        counts = {"done": 0, "cached": 0}
+
+        def on_event(event: TurnEvent) -> None:
+            if event.status in counts:
+                counts[event.status] += 1
+            progress.update(
+                task, completed=counts["done"] + counts["cached"],
+                status=f"turn {event.turn.index + 1}: {event.status}"
+                + (f" ({event.detail})" if event.detail else ""),
+            )
+
+        def on_notice(message: str) -> None:
+            err.print(f"[yellow]note:[/yellow] {message}")
+
+        result = build_episode(ws, path, options, progress=lambda e: on_event(e),
+                               notice=on_notice)
+        progress.update(task, total=len(result.script.turns))
+    record = result.record
+    out.print(
+        f"[green]built[/green] {record['title']}  "
+        f"{clock(record['duration'])} · {len(result.script.turns)} turns · "
+        f"{len(record['timeline']['chapters'])} chapters · engine {result.engine} "
+        f"({result.rendered} rendered, {result.cached} cached) · "
+        f"{result.measurement.loudness_lufs:.1f} LUFS, "
+        f"{result.measurement.true_peak_dbtp:.1f} dBTP"
+    )
+    out.print(f"  {result.directory / record['audio']['file']}")
+    out.print(f"  {result.directory / 'index.html'}")
+
+
+@app.command()
+def publish(workspace: WorkspaceOption = None) -> None:
+    """Rebuild the feed and the site index from the published episodes.
+
+    Example: duopod publish
+    """
+    ws = _workspace(workspace)
+    records = publish_site(ws)
+    out.print(f"published {len(records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
+
+
+@app.command()
+def voices(
+    engine: Annotated[str, typer.Option(help="edge or espeak.")] = "espeak",
+    locale: Annotated[str | None, typer.Option(
+        help="Only this locale/language, e.g. zh-CN or cmn.")] = None,
+) -> None:
+    """List the voices an engine offers, to pick profiles from.
+
+    Example: duopod voices --engine espeak --locale cmn
+    """
+    table = Table("voice", "language / locale", "gender")
+    if engine == "espeak":
+        from .engines.espeak import list_voices
+
+        for name, language in list_voices():
+            if locale and not language.lower().startswith(locale.lower()):
+                continue
+            table.add_row(name, language, "variants: m1-m7, f1-f5, …")
+    elif engine == "edge":
+        from .engines.edge import list_voices as edge_voices
+
+        for voice in asyncio.run(edge_voices(locale)):
+            table.add_row(voice["ShortName"], voice["Locale"], voice.get("Gender", ""))
+    else:
+        raise DuopodError(f"unknown engine {engine!r} (edge or espeak)")
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except DuopodError as exc:
+        err.print(f"duopod: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("duopod: interrupted; finished turns are cached, the site is unchanged",
+                  markup=False)
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Abort:
+        err.print("duopod: aborted", markup=False)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(EXIT_BAD_INPUT)
+        raise

@@ -1,0 +1,53 @@
+"""Speech engines: each turns one host's turn of text into ``Speech``.
+
+An engine is chosen by name (``edge``, ``espeak``, or ``auto``). Engines are async so that
+network engines can render turns concurrently; the offline engine simply runs in a thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..errors import InputError
+from ..model import Speech
+from ..workspace import VoiceProfile
+
+
+class Engine(Protocol):
+    name: str
+
+    @property
+    def version(self) -> str:
+        """Part of every cache key: a new engine version re-renders."""
+        ...
+
+    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+        """The profile's validated settings for this engine; InputError naming the profile."""
+        ...
+
+    async def render(self, text: str, settings: dict[str, Any]) -> Speech:
+        """Speak ``text`` with ``settings``; raise EngineError when it cannot."""
+        ...
+
+
+ENGINE_NAMES = ("auto", "edge", "espeak")
+
+
+def get_engine(name: str, **options: Any) -> Engine:
+    """An engine by name; ``auto`` is resolved by ``choose_engine`` before this."""
+    if name == "espeak":
+        from .espeak import EspeakEngine
+
+        return EspeakEngine()
+    if name == "edge":
+        from .edge import EdgeEngine
+
+        return EdgeEngine(**options)
+    raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
+
+
+def missing_setting(profile: VoiceProfile, engine: str, key: str) -> InputError:
+    return InputError(
+        f"voice profile {profile.name!r} (host {profile.speaker!r}) has no [{engine}] {key}",
+        profile.path,
+    )

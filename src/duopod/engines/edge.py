@@ -1,0 +1,232 @@
+"""The production engine: Microsoft's neural voices through the real ``edge_tts`` client.
+
+edge-tts does not split text without spaces, so long Chinese turns are split here at
+sentence ends (then clauses) into requests well under the service's limit; each request's
+audio is decoded and the pieces are joined, and the service's SentenceBoundary events
+(100 ns ticks) become the sentence timings. Dropped connections, time-outs, throttling and
+empty answers are retried with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import socket
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+import edge_tts
+import edge_tts.communicate
+import edge_tts.exceptions
+import numpy as np
+
+from ..audio import decode
+from ..errors import EngineError, InputError
+from ..model import SAMPLE_RATE, SentenceSpan, Speech
+from ..text import split_clauses, split_sentences
+from ..workspace import VoiceProfile
+from . import missing_setting
+
+REQUEST_BYTES = 1200
+"""Bytes of text per request; the client's own limit is 4096 bytes of escaped text."""
+TICKS_PER_SECOND = 10_000_000
+_PROSODY = {
+    "rate": (re.compile(r"^[+-]\d{1,3}%$"), "+0%", "like +10% or -5%"),
+    "volume": (re.compile(r"^[+-]\d{1,3}%$"), "+0%", "like +10% or -5%"),
+    "pitch": (re.compile(r"^[+-]\d{1,3}Hz$"), "+0Hz", "like +5Hz or -10Hz"),
+}
+_VOICE = re.compile(r"^[a-z]{2,3}-[A-Za-z0-9]{2,8}(-[A-Za-z0-9]+)?-[A-Za-z]+Neural$")
+_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+
+
+def service_reachable(timeout: float = 2.0) -> bool:
+    """Can a connection be opened to the speech service (or the proxy the environment names)?"""
+    import urllib.request
+
+    url = urlparse(edge_tts.communicate.WSS_URL.replace("wss://", "https://", 1)
+                   .replace("ws://", "http://", 1))
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get("https") or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(url.hostname or ""):
+        url = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+    port = url.port or (443 if url.scheme in ("https", "wss") else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def split_for_requests(text: str, limit: int = REQUEST_BYTES) -> list[str]:
+    """Pieces of ``text`` of at most ``limit`` UTF-8 bytes, cut at sentence ends, then at
+    clause marks, and only as a last resort inside a clause."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in split_sentences(text):
+        for part in _fit_bytes(sentence, limit):
+            joined = f"{current} {part}" if current and part[0].isascii() else current + part
+            if current and len(joined.encode()) > limit:
+                pieces.append(current)
+                current = part
+            else:
+                current = joined
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _fit_bytes(sentence: str, limit: int) -> list[str]:
+    if len(sentence.encode()) <= limit:
+        return [sentence]
+    out: list[str] = []
+    for clause in split_clauses(sentence):
+        while len(clause.encode()) > limit:
+            cut = limit
+            while len(clause[:cut].encode()) > limit:
+                cut -= 1
+            space = clause.rfind(" ", 0, cut)
+            cut = space if space > cut // 2 else cut
+            out.append(clause[:cut].strip())
+            clause = clause[cut:].strip()
+        if clause:
+            out.append(clause)
+    return out
+
+
+class _Retryable(Exception):
+    pass
+
+
+class EdgeEngine:
+    name = "edge"
+
+    def __init__(self, retry: RetryPolicy | None = None, on_retry: Any = None,
+                 connect_timeout: int = 10, receive_timeout: int = 30):
+        self.retry = retry or RetryPolicy()
+        self.on_retry = on_retry
+        self.connect_timeout = connect_timeout
+        self.receive_timeout = receive_timeout
+
+    @property
+    def version(self) -> str:
+        return f"edge-tts {package_version('edge-tts')}"
+
+    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+        raw = profile.settings("edge")
+        voice = raw.get("voice")
+        if not voice:
+            raise missing_setting(profile, "edge", "voice")
+        if not isinstance(voice, str) or not _VOICE.match(voice):
+            raise InputError(
+                f"edge voice {voice!r} in profile {profile.name!r} (host {profile.speaker!r}) "
+                "is not a voice name like zh-CN-XiaoxiaoNeural", profile.path,
+            )
+        settings = {"voice": voice}
+        for key, value in raw.items():
+            if key == "voice":
+                continue
+            if key not in _PROSODY:
+                raise InputError(
+                    f"unknown edge setting {key!r} in profile {profile.name!r} "
+                    f"(known: voice, {', '.join(_PROSODY)})", profile.path,
+                )
+            pattern, _default, example = _PROSODY[key]
+            if not isinstance(value, str) or not pattern.match(value):
+                raise InputError(
+                    f"edge {key} {value!r} in profile {profile.name!r} (host "
+                    f"{profile.speaker!r}) is invalid: write it {example}", profile.path,
+                )
+            settings[key] = value
+        for key, (_pattern, default, _example) in _PROSODY.items():
+            settings.setdefault(key, default)
+        return settings
+
+    async def render(self, text: str, settings: dict[str, Any]) -> Speech:
+        pieces: list[np.ndarray] = []
+        spans: list[SentenceSpan] = []
+        cursor = 0.0
+        for request in split_for_requests(text):
+            audio, boundaries = await self._request_with_retries(request, settings)
+            samples = decode(audio, "mp3")
+            for offset, duration, sentence in boundaries:
+                start = cursor + offset / TICKS_PER_SECOND
+                spans.append(SentenceSpan(sentence, start, start + duration / TICKS_PER_SECOND))
+            if not boundaries:
+                spans.append(SentenceSpan(request, cursor, cursor + len(samples) / SAMPLE_RATE))
+            pieces.append(samples)
+            cursor += len(samples) / SAMPLE_RATE
+        return Speech(np.concatenate(pieces), spans)
+
+    async def _request_with_retries(self, text: str, settings: dict[str, Any]
+                                    ) -> tuple[bytes, list[tuple[int, int, str]]]:
+        for attempt in range(self.retry.attempts):
+            try:
+                return await self._request(text, settings)
+            except _Retryable as exc:
+                if attempt + 1 >= self.retry.attempts:
+                    raise EngineError(
+                        f"edge-tts failed after {self.retry.attempts} attempts: {exc}"
+                    ) from exc
+                if self.on_retry:
+                    self.on_retry(attempt + 1, str(exc))
+                await asyncio.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")
+
+    async def _request(self, text: str, settings: dict[str, Any]
+                       ) -> tuple[bytes, list[tuple[int, int, str]]]:
+        communicate = edge_tts.Communicate(
+            text, settings["voice"], rate=settings["rate"], volume=settings["volume"],
+            pitch=settings["pitch"], boundary="SentenceBoundary",
+            connect_timeout=self.connect_timeout, receive_timeout=self.receive_timeout,
+        )
+        audio = bytearray()
+        boundaries: list[tuple[int, int, str]] = []
+        try:
+            async for chunk in communicate.stream():
+                if chunk["type"] == "audio":
+                    audio += chunk["data"]
+                elif chunk["type"] == "SentenceBoundary":
+                    boundaries.append((chunk["offset"], chunk["duration"], chunk["text"]))
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status in _RETRY_STATUS:
+                raise _Retryable(f"service answered HTTP {exc.status}") from exc
+            raise EngineError(f"service refused the connection (HTTP {exc.status})") from exc
+        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+            raise _Retryable(f"connection problem: {exc.__class__.__name__} {exc}") from exc
+        except edge_tts.exceptions.NoAudioReceived as exc:
+            raise _Retryable("the service sent no audio") from exc
+        except edge_tts.exceptions.EdgeTTSException as exc:
+            raise _Retryable(f"{exc.__class__.__name__}: {exc}") from exc
+        # The client counts audio into cumulative_audio_bytes only on turn.end: anything
+        # else means the stream was cut off and the audio is incomplete.
+        if communicate.state["cumulative_audio_bytes"] != len(audio):
+            raise _Retryable("the connection closed before the end of the audio")
+        return bytes(audio), boundaries
+
+
+async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
+    try:
+        voices = await edge_tts.list_voices()
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise EngineError(
+            f"cannot reach Microsoft's voice list ({exc.__class__.__name__}); are you offline? "
+            "'duopod voices --engine espeak' lists the offline voices"
+        ) from exc
+    if locale:
+        voices = [v for v in voices if v.get("Locale", "").lower() == locale.lower()]
+    return voices

@@ -1,0 +1,207 @@
+"""The offline engine: espeak-ng, in-process through ctypes.
+
+The shared library and its voice data (Mandarin ``cmn`` included) come from the PyPI
+package ``espeakng-loader``. espeak-ng keeps global state, so every call holds one lock;
+it synthesises hundreds of times faster than real time, so this is never the bottleneck.
+Each sentence is synthesised on its own, which gives exact sentence timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import threading
+from importlib.metadata import version as package_version
+from typing import Any
+
+import espeakng_loader
+import numpy as np
+from scipy.signal import resample_poly
+
+from ..errors import EngineError, InputError
+from ..model import SAMPLE_RATE, SentenceSpan, Speech
+from ..text import split_sentences
+from ..workspace import VoiceProfile
+from . import missing_setting
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_CHARS_UTF8 = 1
+_PARAMETERS = {"rate": (1, 80, 450), "volume": (2, 0, 200), "pitch": (3, 0, 99),
+               "range": (4, 0, 99), "word_gap": (7, 0, 100)}
+_SENTENCE_PAUSE = 0.3
+_SILENCE_THRESHOLD = 0.004
+
+_Callback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
+
+
+class _Espeak:
+    """The process-wide espeak-ng library, initialised once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self.lib.espeak_Initialize.restype = ctypes.c_int
+        self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                               ctypes.c_int]
+        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        self.lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+            ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+        ]
+        self.lib.espeak_Info.restype = ctypes.c_char_p
+        self.lib.espeak_Info.argtypes = [ctypes.c_void_p]
+        data = espeakng_loader.get_data_path().encode()
+        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, 0)
+        if self.sample_rate <= 0:
+            raise EngineError("espeak-ng failed to initialise its voice data")
+        self._chunks: list[np.ndarray] = []
+        self._callback = _Callback(self._collect)  # kept alive: the library holds a pointer
+        self.lib.espeak_SetSynthCallback(self._callback)
+        self.library_version = (self.lib.espeak_Info(None) or b"?").decode()
+
+    def _collect(self, wav: Any, count: int, _events: Any) -> int:
+        if count > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
+        return 0
+
+    def set_voice(self, voice: str) -> bool:
+        return self.lib.espeak_SetVoiceByName(voice.encode()) == 0
+
+    def synth(self, text: str, voice: str, parameters: dict[str, int]) -> np.ndarray:
+        """int16 samples at the library's rate. Caller holds ``lock``."""
+        if not self.set_voice(voice):
+            raise EngineError(f"espeak-ng has no voice {voice!r}")
+        for key, value in parameters.items():
+            self.lib.espeak_SetParameter(_PARAMETERS[key][0], int(value), 0)
+        self._chunks = []
+        data = text.encode("utf-8")
+        status = self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _CHARS_UTF8, None, None)
+        self.lib.espeak_Synchronize()
+        if status != 0:
+            raise EngineError(f"espeak-ng could not synthesise (status {status})")
+        if not self._chunks:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate(self._chunks)
+
+
+_library: _Espeak | None = None
+_library_lock = threading.Lock()
+
+
+def library() -> _Espeak:
+    global _library
+    with _library_lock:
+        if _library is None:
+            _library = _Espeak()
+        return _library
+
+
+def list_voices() -> list[tuple[str, str]]:
+    """(voice name, language tag) for every espeak-ng language voice."""
+    from pathlib import Path
+
+    lang_dir = Path(espeakng_loader.get_data_path()) / "lang"
+    voices = []
+    for path in sorted(lang_dir.rglob("*")):
+        if path.is_file():
+            language = path.name
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.startswith("language "):
+                    language = line.split()[1]
+                    break
+            voices.append((path.name, language))
+    return voices
+
+
+def list_variants() -> list[str]:
+    from pathlib import Path
+
+    return sorted(p.name for p in (Path(espeakng_loader.get_data_path()) / "voices" / "!v").iterdir())
+
+
+class EspeakEngine:
+    name = "espeak"
+
+    @property
+    def version(self) -> str:
+        return f"espeakng-loader {package_version('espeakng-loader')}; {library().library_version}"
+
+    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+        raw = profile.settings("espeak")
+        if "voice" not in raw:
+            raise missing_setting(profile, "espeak", "voice")
+        settings: dict[str, Any] = {"voice": str(raw["voice"])}
+        if raw.get("variant"):
+            settings["voice"] += f"+{raw['variant']}"
+        for key, value in raw.items():
+            if key in ("voice", "variant"):
+                continue
+            if key not in _PARAMETERS:
+                raise InputError(
+                    f"unknown espeak setting {key!r} in profile {profile.name!r} "
+                    f"(known: voice, variant, {', '.join(_PARAMETERS)})", profile.path,
+                )
+            _, low, high = _PARAMETERS[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InputError(
+                    f"espeak {key} in profile {profile.name!r} must be a whole number "
+                    f"from {low} to {high}", profile.path,
+                )
+            settings[key] = value
+        lib = library()
+        with lib.lock:
+            known = lib.set_voice(settings["voice"])
+        if not known:
+            raise InputError(
+                f"espeak-ng has no voice {settings['voice']!r} (profile {profile.name!r}, "
+                f"host {profile.speaker!r}); see 'duopod voices --engine espeak'", profile.path,
+            )
+        return settings
+
+    async def render(self, text: str, settings: dict[str, Any]) -> Speech:
+        return await asyncio.to_thread(self.render_sync, text, settings)
+
+    def render_sync(self, text: str, settings: dict[str, Any]) -> Speech:
+        lib = library()
+        parameters = {k: v for k, v in settings.items() if k in _PARAMETERS}
+        pieces: list[np.ndarray] = []
+        spans: list[SentenceSpan] = []
+        cursor = 0
+        pause = np.zeros(int(_SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
+        for sentence in split_sentences(text):
+            with lib.lock:
+                raw = lib.synth(sentence, settings["voice"], parameters)
+            audio = _trim(_to_mix_rate(raw, lib.sample_rate))
+            if audio.size == 0:
+                continue
+            if pieces:
+                pieces.append(pause)
+                cursor += pause.size
+            spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE,
+                                      (cursor + audio.size) / SAMPLE_RATE))
+            pieces.append(audio)
+            cursor += audio.size
+        if not pieces:
+            raise EngineError("espeak-ng produced no audio")
+        return Speech(np.concatenate(pieces), spans)
+
+
+def _to_mix_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+    audio = samples.astype(np.float32) / 32768.0
+    if rate == SAMPLE_RATE:
+        return audio
+    from math import gcd
+
+    g = gcd(SAMPLE_RATE, rate)
+    return resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
+
+
+def _trim(audio: np.ndarray) -> np.ndarray:
+    loud = np.flatnonzero(np.abs(audio) > _SILENCE_THRESHOLD)
+    if loud.size == 0:
+        return audio[:0]
+    pad = int(0.02 * SAMPLE_RATE)
+    return audio[max(0, loud[0] - pad) : loud[-1] + pad]

@@ -1,0 +1,126 @@
+"""The RSS 2.0 feed (itunes, podcast, content and atom namespaces), built from the
+``episode.json`` files alone: publishing never re-reads an MP3."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import xml.etree.ElementTree as ET
+from email.utils import format_datetime
+from typing import Any
+
+from .workspace import ShowConfig
+
+NAMESPACES = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "atom": "http://www.w3.org/2005/Atom",
+}
+for _prefix, _uri in NAMESPACES.items():
+    ET.register_namespace(_prefix, _uri)
+
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+
+
+def _q(prefix: str, name: str) -> str:
+    return f"{{{NAMESPACES[prefix]}}}{name}"
+
+
+def feed_url(show: ShowConfig, base_url: str | None = None) -> str:
+    return f"{base_url or show.base_url}/feed.xml"
+
+
+def podcast_guid(url: str) -> str:
+    """podcast:guid: UUIDv5 of the feed URL without its scheme and trailing slashes."""
+    bare = url.split("://", 1)[-1].rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+def pub_date(episode: dict[str, Any]) -> str:
+    published = dt.datetime.fromisoformat(episode["published"])
+    return format_datetime(published)
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str | None = None
+               ) -> bytes:
+    """The feed XML for ``episodes`` (episode.json dicts), newest first."""
+    base = (base_url or show.base_url).rstrip("/")
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = _sub(rss, "channel")
+    _sub(channel, "title", show.title)
+    _sub(channel, "link", f"{base}/")
+    _sub(channel, "description", show.description)
+    _sub(channel, "language", show.language)
+    _sub(channel, "generator", "duopod")
+    if episodes:
+        _sub(channel, "lastBuildDate", pub_date(episodes[0]))
+    _sub(channel, _q("atom", "link"), href=feed_url(show, base), rel="self",
+         type="application/rss+xml")
+    _sub(channel, _q("itunes", "author"), show.author)
+    owner = _sub(channel, _q("itunes", "owner"))
+    _sub(owner, _q("itunes", "name"), show.author)
+    if show.email:
+        _sub(owner, _q("itunes", "email"), show.email)
+    if show.cover is not None:
+        _sub(channel, _q("itunes", "image"), href=f"{base}/{show.cover.name}")
+    category = _sub(channel, _q("itunes", "category"), text=show.category)
+    if show.subcategory:
+        _sub(category, _q("itunes", "category"), text=show.subcategory)
+    _sub(channel, _q("itunes", "explicit"), "true" if show.explicit else "false")
+    _sub(channel, _q("itunes", "type"), show.show_type)
+    _sub(channel, _q("podcast", "guid"), podcast_guid(feed_url(show)))
+    _sub(channel, _q("podcast", "locked"), "no")
+    for host in _hosts(episodes):
+        _sub(channel, _q("podcast", "person"), host, role="host")
+    for episode in episodes:
+        _item(channel, episode, base)
+    ET.indent(rss, space=" ")
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _hosts(episodes: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for episode in episodes:
+        for host in episode.get("hosts", []):
+            seen.setdefault(host, None)
+    return list(seen)
+
+
+def _item(channel: ET.Element, episode: dict[str, Any], base: str) -> None:
+    folder = f"{base}/{episode['slug']}"
+    item = _sub(channel, "item")
+    _sub(item, "title", episode["title"])
+    _sub(item, "link", f"{folder}/")
+    _sub(item, "guid", episode["guid"], isPermaLink="false")
+    _sub(item, "pubDate", pub_date(episode))
+    _sub(item, "description", episode["description"])
+    _sub(item, _q("content", "encoded"), episode.get("description_html", episode["description"]))
+    audio = episode["audio"]
+    _sub(item, "enclosure", url=f"{folder}/{audio['file']}", length=str(audio["bytes"]),
+         type=audio["mime"])
+    _sub(item, _q("itunes", "title"), episode["title"])
+    _sub(item, _q("itunes", "duration"), str(round(episode["duration"])))
+    _sub(item, _q("itunes", "episode"), str(episode["episode"]))
+    _sub(item, _q("itunes", "episodeType"), "full")
+    _sub(item, _q("itunes", "explicit"), "false")
+    for host in episode.get("hosts", []):
+        _sub(item, _q("podcast", "person"), host, role="host")
+    transcripts = episode.get("transcripts", {})
+    for name, mime in (("vtt", "text/vtt"), ("srt", "application/x-subrip"),
+                       ("json", "application/json")):
+        if name in transcripts:
+            attrs = {"url": f"{folder}/{transcripts[name]}", "type": mime}
+            if episode.get("language"):
+                attrs["language"] = episode["language"]
+            _sub(item, _q("podcast", "transcript"), **attrs)
+    if episode.get("chapters_file"):
+        _sub(item, _q("podcast", "chapters"), url=f"{folder}/{episode['chapters_file']}",
+             type="application/json+chapters")

@@ -1,0 +1,96 @@
+"""Loudness (ITU-R BS.1770 / EBU R128) measured chunk by chunk, a true-peak estimate, and a
+look-ahead true-peak limiter: all in bounded memory, so a two-hour episode costs the same
+per minute as a ten-minute one."""
+
+from __future__ import annotations
+
+import numpy as np
+from pyloudnorm.iirfilter import IIRfilter
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import lfilter, lfilter_zi, resample_poly
+
+from .model import SAMPLE_RATE
+
+_STEP = SAMPLE_RATE // 10  # 100 ms: the gating block hop; a block is four steps
+_OVERSAMPLE = 4
+
+
+class LoudnessMeter:
+    """Feed chunks (n,) or (n, channels) in order; read ``integrated()`` at the end."""
+
+    def __init__(self, rate: int = SAMPLE_RATE, channels: int = 1):
+        shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf")
+        high_pass = IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")
+        self._filters = [(shelf.b, shelf.a), (high_pass.b, high_pass.a)]
+        self._state = [
+            [lfilter_zi(b, a) * 0.0 for b, a in self._filters] for _ in range(channels)
+        ]
+        self._channels = channels
+        self._pending = np.zeros((0, channels))
+        self._step_power: list[np.ndarray] = []
+
+    def add(self, chunk: np.ndarray) -> None:
+        chunk = chunk.reshape(len(chunk), -1).astype(np.float64)
+        weighted = np.empty_like(chunk)
+        for ch in range(self._channels):
+            signal = chunk[:, ch]
+            for i, (b, a) in enumerate(self._filters):
+                signal, self._state[ch][i] = lfilter(b, a, signal, zi=self._state[ch][i])
+            weighted[:, ch] = signal
+        data = np.concatenate([self._pending, weighted])
+        usable = (len(data) // _STEP) * _STEP
+        if usable:
+            steps = data[:usable].reshape(-1, _STEP, self._channels)
+            self._step_power.append(np.mean(steps**2, axis=1).sum(axis=1))
+        self._pending = data[usable:]
+
+    def integrated(self) -> float:
+        if not self._step_power:
+            return float("-inf")
+        steps = np.concatenate(self._step_power)
+        if len(steps) < 4:
+            return float("-inf")
+        blocks = (steps[:-3] + steps[1:-2] + steps[2:-1] + steps[3:]) / 4
+        with np.errstate(divide="ignore"):
+            block_lufs = -0.691 + 10 * np.log10(blocks)
+        above_absolute = blocks[block_lufs > -70]
+        if above_absolute.size == 0:
+            return float("-inf")
+        relative = -0.691 + 10 * np.log10(above_absolute.mean()) - 10
+        gated = blocks[(block_lufs > -70) & (block_lufs > relative)]
+        return float(-0.691 + 10 * np.log10(gated.mean()))
+
+
+def oversampled_peak(samples: np.ndarray) -> np.ndarray:
+    """Per-sample absolute peak of the 4x oversampled signal (mono: max over channels)."""
+    data = samples.reshape(len(samples), -1)
+    up = np.abs(resample_poly(data, _OVERSAMPLE, 1, axis=0))
+    per_sample = up[: len(data) * _OVERSAMPLE].reshape(len(data), _OVERSAMPLE, -1)
+    return per_sample.max(axis=(1, 2))
+
+
+def true_peak_db(samples: np.ndarray) -> float:
+    peak = float(oversampled_peak(samples).max()) if len(samples) else 0.0
+    return 20 * np.log10(max(peak, 1e-9))
+
+
+LIMITER_LOOKAHEAD = int(0.004 * SAMPLE_RATE)
+LIMITER_CONTEXT = 4 * LIMITER_LOOKAHEAD + 64
+"""Samples of neighbouring audio ``limit`` needs on each side of a chunk to be seamless."""
+
+
+def limit(samples_with_context: np.ndarray, ceiling_db: float) -> np.ndarray:
+    """Gain-reduce so the true peak stays under ``ceiling_db``; returns the gain per sample.
+
+    The required gain is spread over a 4 ms look-ahead window (minimum filter, then a
+    moving average of half its width), which never exceeds the requirement at a peak and
+    ramps smoothly instead of clipping.
+    """
+    ceiling = 10 ** (ceiling_db / 20)
+    peaks = oversampled_peak(samples_with_context)
+    required = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-9))
+    if required.min() >= 1.0:
+        return np.ones(len(samples_with_context), dtype=np.float32)
+    held = minimum_filter1d(required, size=2 * LIMITER_LOOKAHEAD + 1, mode="nearest")
+    smooth = uniform_filter1d(held, size=LIMITER_LOOKAHEAD + 1, mode="nearest")
+    return np.minimum(smooth, required).astype(np.float32)

@@ -1,0 +1,352 @@
+"""Stage 3, mix: rendered turns become one mastered audio file and the ``Timeline``.
+
+The mix is planned first (a ``Layout``: every clip's place and gain, and the timeline),
+then rendered chunk by chunk: once to measure loudness, once to limit and measure again,
+and once into the encoder. Nothing ever holds the whole episode as float samples, so time
+and memory grow linearly with the episode's length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .audio import decode_file, ffmpeg_exe
+from .errors import DuopodError
+from .loudness import LIMITER_CONTEXT, LoudnessMeter, limit
+from .model import (
+    SAMPLE_RATE,
+    Chapter,
+    RenderedTurn,
+    Script,
+    SentenceSpan,
+    Timeline,
+    TimelineTurn,
+)
+from .workspace import AudioSettings, MusicSettings
+
+CHUNK = SAMPLE_RATE * 10
+TURN_LOUDNESS_LUFS = -20.0
+"""Every turn is levelled to this before mastering, so the hosts match."""
+_SILENCE = 0.004
+_EDGE_PAD = 0.03
+_TAIL = 0.6
+_LIMITER_MARGIN_DB = 0.4
+
+
+@dataclass
+class Clip:
+    samples: np.ndarray
+    """Mono int16 PCM (speech, often memory-mapped from the cache) or float32 (music)."""
+    start: int
+    gain: float
+    fade_in: int = 0
+    fade_out: int = 0
+    pan: float = 0.0
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.samples)
+
+
+@dataclass
+class Layout:
+    clips: list[Clip]
+    length: int
+    channels: int
+    timeline: Timeline
+    _starts: np.ndarray = field(init=False, repr=False)
+    _ends: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._starts = np.array([c.start for c in self.clips], dtype=np.int64)
+        self._ends = np.array([c.end for c in self.clips], dtype=np.int64)
+
+    def render(self, a: int, b: int) -> np.ndarray:
+        """Samples [a, b) of the unmastered mix; indexes outside the episode are silence."""
+        out = np.zeros((b - a, self.channels), dtype=np.float32)
+        for i in np.flatnonzero((self._starts < b) & (self._ends > a)):
+            clip = self.clips[i]
+            lo, hi = max(a, clip.start), min(b, clip.end)
+            piece = _as_float(clip.samples[lo - clip.start : hi - clip.start]) * clip.gain
+            piece = _apply_fades(piece, clip, lo)
+            target = out[lo - a : hi - a]
+            if self.channels == 1:
+                target[:, 0] += piece
+            else:
+                left, right = _pan_gains(clip.pan)
+                target[:, 0] += piece * left
+                target[:, 1] += piece * right
+        return out
+
+
+def _as_float(samples: np.ndarray) -> np.ndarray:
+    if samples.dtype == np.int16:
+        return samples.astype(np.float32) * (1 / 32768)
+    return samples.astype(np.float32, copy=True)
+
+
+def _apply_fades(piece: np.ndarray, clip: Clip, lo: int) -> np.ndarray:
+    offset = lo - clip.start
+    positions = np.arange(offset, offset + len(piece))
+    if clip.fade_in and offset < clip.fade_in:
+        piece *= np.clip(positions / clip.fade_in, 0, 1)
+    if clip.fade_out and offset + len(piece) > len(clip.samples) - clip.fade_out:
+        piece *= np.clip((len(clip.samples) - positions) / clip.fade_out, 0, 1)
+    return piece
+
+
+def _pan_gains(pan: float) -> tuple[float, float]:
+    angle = (pan + 1) * np.pi / 4
+    return float(np.cos(angle) * np.sqrt(2)), float(np.sin(angle) * np.sqrt(2))
+
+
+# ---------------------------------------------------------------- planning
+
+
+def trim_bounds(samples: np.ndarray) -> tuple[int, int]:
+    """First and last sample worth hearing, with a short pad; (0, 0) for silence."""
+    threshold = _SILENCE * (32768 if samples.dtype == np.int16 else 1.0)
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if loud.size == 0:
+        return 0, 0
+    pad = int(_EDGE_PAD * SAMPLE_RATE)
+    return max(0, int(loud[0]) - pad), min(len(samples), int(loud[-1]) + pad)
+
+
+def turn_gain(samples: np.ndarray) -> float:
+    """Linear gain that brings a turn to TURN_LOUDNESS_LUFS (clamped to +-20 dB)."""
+    audio = _as_float(samples)
+    meter = LoudnessMeter()
+    meter.add(audio)
+    loudness = meter.integrated()
+    if not np.isfinite(loudness):  # shorter than one gating block: fall back to RMS
+        rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0
+        loudness = 20 * np.log10(max(rms, 1e-6)) - 3
+    return float(10 ** (np.clip(TURN_LOUDNESS_LUFS - loudness, -20, 20) / 20))
+
+
+def gap_after(slug: str, index: int, settings: AudioSettings, section_change: bool) -> float:
+    """The pause before turn ``index``: deterministic per episode, so rebuilds are identical."""
+    if section_change:
+        return settings.section_gap
+    digest = hashlib.sha256(f"{slug}:{index}".encode()).digest()
+    unit = int.from_bytes(digest[:4], "big") / 2**32 * 2 - 1
+    return max(0.05, settings.gap + unit * settings.gap_jitter)
+
+
+def opening_chapter_title(language: str) -> str:
+    return "开场" if language.lower().startswith(("zh", "cmn", "yue")) else "Opening"
+
+
+@dataclass
+class _Music:
+    samples: np.ndarray
+    gain: float
+
+
+def _load_music(path: Path | None, level_db: float) -> _Music | None:
+    if path is None:
+        return None
+    samples = decode_file(path)
+    meter = LoudnessMeter()
+    meter.add(samples)
+    loudness = meter.integrated()
+    gain = 10 ** ((TURN_LOUDNESS_LUFS + level_db - loudness) / 20) if np.isfinite(loudness) else 0
+    return _Music(samples, float(gain))
+
+
+def plan_mix(
+    script: Script,
+    rendered: list[RenderedTurn],
+    settings: AudioSettings,
+    music: MusicSettings | None = None,
+    language: str = "en",
+) -> Layout:
+    music = music or MusicSettings()
+    rate = SAMPLE_RATE
+    clips: list[Clip] = []
+    intro = _load_music(music.intro, music.level_db)
+    outro = _load_music(music.outro, music.level_db)
+    fade = int(music.fade * rate)
+
+    cursor = 0
+    if intro is not None:
+        clips.append(Clip(intro.samples, 0, intro.gain, int(0.02 * rate), fade))
+        cursor = max(0, len(intro.samples) - int(music.overlap * rate))
+
+    hosts = list(script.hosts)
+    timeline_turns: list[TimelineTurn] = []
+    section_starts: dict[int | None, float] = {}
+    previous_section: int | None = None
+    previous_end = 0
+    for position, item in enumerate(rendered):
+        turn = item.turn
+        lo, hi = trim_bounds(item.speech.samples)
+        if hi <= lo:
+            raise DuopodError(
+                f"{script.path}:{turn.line}: turn {turn.index + 1} rendered as silence"
+            )
+        if position > 0:
+            change = turn.section != previous_section
+            cursor += int(gap_after(script.meta.slug, turn.index, settings, change) * rate)
+        if turn.section not in section_starts:
+            boundary = cursor if position == 0 else (previous_end + cursor) // 2
+            section_starts[turn.section] = 0.0 if position == 0 else boundary / rate
+        samples = item.speech.samples[lo:hi]
+        pan = 0.0 if len(hosts) < 2 else -0.3 + 0.6 * hosts.index(turn.speaker) / (len(hosts) - 1)
+        clips.append(Clip(samples, cursor, turn_gain(samples), pan=pan))
+        start = cursor / rate
+        shift = lo / rate
+        duration = len(samples) / rate
+        sentences = tuple(
+            SentenceSpan(
+                s.text,
+                round(start + min(max(s.start - shift, 0.0), duration), 4),
+                round(start + min(max(s.end - shift, 0.0), duration), 4),
+            )
+            for s in item.speech.sentences
+        )
+        timeline_turns.append(
+            TimelineTurn(turn.index, turn.speaker, turn.text, turn.section, start,
+                         start + duration, sentences)
+        )
+        previous_section = turn.section
+        cursor += len(samples)
+        previous_end = cursor
+
+    length = cursor + int(_TAIL * rate)
+    if outro is not None:
+        outro_start = max(0, cursor + int(0.3 * rate) - int(music.overlap * rate))
+        clips.append(Clip(outro.samples, outro_start, outro.gain, fade, fade))
+        length = max(length, outro_start + len(outro.samples))
+
+    duration = length / rate
+    chapters = _chapters(script, section_starts, duration, language)
+    timeline = Timeline(tuple(timeline_turns), tuple(chapters), duration)
+    return Layout(clips, length, settings.channels, timeline)
+
+
+def _chapters(
+    script: Script, starts: dict[int | None, float], duration: float, language: str
+) -> list[Chapter]:
+    ordered = sorted(starts.items(), key=lambda kv: kv[1])
+    chapters = []
+    for i, (section, start) in enumerate(ordered):
+        end = ordered[i + 1][1] if i + 1 < len(ordered) else duration
+        title = (
+            script.sections[section].title if section is not None
+            else opening_chapter_title(language)
+        )
+        chapters.append(Chapter(title, round(start, 3), round(end, 3)))
+    return chapters
+
+
+# ---------------------------------------------------------------- mastering and encoding
+
+
+@dataclass(frozen=True)
+class Measurement:
+    loudness_lufs: float
+    true_peak_dbtp: float
+
+
+def _chunks(length: int) -> range:
+    return range(0, length, CHUNK)
+
+
+def _measure_layout(layout: Layout, gain: float, ceiling_db: float | None) -> float:
+    meter = LoudnessMeter(channels=layout.channels)
+    for a in _chunks(layout.length):
+        meter.add(_mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db))
+    return meter.integrated()
+
+
+def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: float | None
+                    ) -> np.ndarray:
+    if ceiling_db is None:
+        return layout.render(a, b) * gain
+    context = layout.render(a - LIMITER_CONTEXT, b + LIMITER_CONTEXT) * gain
+    gains = limit(context, ceiling_db)
+    return (context * gains[:, None])[LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
+
+
+def master_gain(layout: Layout, settings: AudioSettings) -> float:
+    """The linear gain that, with the limiter, lands the mix on the loudness target."""
+    raw = _measure_layout(layout, 1.0, None)
+    if not np.isfinite(raw):
+        raise DuopodError("the mix is silent")
+    gain = 10 ** ((settings.loudness_lufs - raw) / 20)
+    ceiling = settings.true_peak_dbtp - _LIMITER_MARGIN_DB
+    for _ in range(3):  # the limiter takes a little loudness away: give it back
+        limited = _measure_layout(layout, gain, ceiling)
+        error = settings.loudness_lufs - limited
+        if abs(error) < 0.1:
+            break
+        gain *= 10 ** (error / 20)
+    return gain
+
+
+def encode_layout(layout: Layout, gain: float, ceiling_db: float, path: Path,
+                  bitrate_kbps: int) -> None:
+    """Stream the mastered mix into ffmpeg's MP3 encoder, chunk by chunk."""
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(layout.channels), "-i", "pipe:0",
+        "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-write_xing", "1",
+        "-id3v2_version", "0", "-f", "mp3", str(path),
+    ]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdin is not None
+    try:
+        for a in _chunks(layout.length):
+            chunk = _mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db)
+            pcm = (np.clip(chunk, -1.0, 32767 / 32768) * 32768).astype("<i2")
+            process.stdin.write(pcm.tobytes())
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.wait() != 0:
+        raise DuopodError(f"ffmpeg could not encode {path.name}: {error.strip()[:300]}")
+
+
+def measure_file(path: Path) -> Measurement:
+    """Integrated loudness and true peak of an encoded file, as ffmpeg's ebur128 reads it."""
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path),
+        "-filter_complex", "ebur128=peak=true:framelog=quiet", "-f", "null", "-",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    summary = result.stderr[result.stderr.rfind("Summary:") :]
+    loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if result.returncode != 0 or not loudness or not peak:
+        raise DuopodError(f"could not measure {path.name}: {result.stderr.strip()[-300:]}")
+    return Measurement(float(loudness.group(1)), float(peak.group(1)))
+
+
+def master_and_encode(layout: Layout, settings: AudioSettings, path: Path) -> Measurement:
+    """Master to the loudness and true-peak targets and encode; checked on the encoded file."""
+    gain = master_gain(layout, settings)
+    ceiling = settings.true_peak_dbtp - _LIMITER_MARGIN_DB
+    for _attempt in range(3):
+        encode_layout(layout, gain, ceiling, path, settings.bitrate_kbps)
+        measured = measure_file(path)
+        peak_over = measured.true_peak_dbtp - settings.true_peak_dbtp
+        loudness_off = settings.loudness_lufs - measured.loudness_lufs
+        if peak_over <= 0 and abs(loudness_off) <= 0.5:
+            return measured
+        if peak_over > 0:  # encoding raised the peaks: limit harder
+            ceiling -= peak_over + 0.1
+        gain *= 10 ** (loudness_off / 20)
+    return measured

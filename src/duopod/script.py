@@ -1,0 +1,484 @@
+"""Stage 1, parse: a dialogue script file becomes a ``Script``.
+
+The format is documented in the README ("The script format"). Every problem is an
+``InputError`` naming the file and line; nothing here writes anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError
+from .model import EpisodeMeta, Script, Section, Source, Turn
+from .text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify
+
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
+_INLINE_TURN = re.compile(r"^([^:：]{1,24}?)\s*[:：]\s*(.+)$")
+_NAME_FORBIDDEN = set("，。！？；：、,.!?;:\"“”()（）[]【】<>《》")
+_NAME_MAX_CHARS = 20
+
+_FRONT_MATTER_FIELDS = {
+    "title", "date", "slug", "category", "summary", "hosts", "source", "episode",
+}
+_SOURCE_FIELDS = {"title", "provider", "author", "date", "url", "file"}
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Metadata given on the command line; it wins over the front matter."""
+
+    title: str | None = None
+    date: str | None = None
+    slug: str | None = None
+
+
+# ---------------------------------------------------------------- reading the file
+
+
+def read_text_file(path: Path, encoding: str | None = None) -> str:
+    """Read a producer's text file, refusing empty, binary and mis-encoded files clearly."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a script file", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    if not data.strip():
+        raise InputError("the file is empty", path, 1)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("the file is UTF-16; save it as UTF-8", path, 1)
+    if b"\x00" in data[:8192] or _looks_binary(data[:8192]):
+        raise InputError("this is a binary file, not a text script", path, 1)
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r}", path) from None
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise InputError(f"not valid {encoding}: {exc.reason}", path, line) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        guess = _guess_encoding(data)
+        hint = (
+            f"it looks like {guess}; convert it to UTF-8 or pass --encoding {guess.split('/')[-1].lower()}"
+            if guess
+            else "convert it to UTF-8 or pass --encoding"
+        )
+        raise InputError(f"not UTF-8 ({hint})", path, line) from None
+
+
+def _looks_binary(head: bytes) -> bool:
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return len(head) > 0 and controls / len(head) > 0.05
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    for codec, label in (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift_JIS")):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if any("\u4e00" <= c <= "\u9fff" for c in text):
+            return label
+    return None
+
+
+def split_lines(text: str) -> list[str]:
+    """Split on CRLF, CR or LF only (str.splitlines also splits on form feeds etc.)."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+# ---------------------------------------------------------------- front matter
+
+
+def _front_matter_bounds(lines: list[str]) -> tuple[int, int] | None:
+    """Index of the opening and closing '---' lines, or None when there is no front matter."""
+    if not lines or lines[0].strip() != "---":
+        return None
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            return 0, i
+    return 0, -1
+
+
+def _parse_yaml(text: str, path: Path, first_line: int) -> yaml.MappingNode | None:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + (mark.line if mark else 0)
+        raise InputError(f"malformed front matter: {exc.problem or exc}", path, line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"malformed front matter: {exc}", path, first_line) from None
+    if node is None:
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        raise InputError("front matter must be 'key: value' lines", path, first_line)
+    return node
+
+
+def _check_tag(node: yaml.Node, path: Path, first_line: int) -> None:
+    if not node.tag.startswith("tag:yaml.org,2002:"):
+        raise InputError(
+            f"YAML tag {node.tag!r} is not allowed in front matter",
+            path, first_line + node.start_mark.line,
+        )
+    for child in _children(node):
+        _check_tag(child, path, first_line)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+class _Fields:
+    """Typed access to a YAML mapping node's values, each error naming its line."""
+
+    def __init__(self, node: yaml.MappingNode, path: Path, first_line: int, allowed: set[str],
+                 where: str = "front matter"):
+        self.path = path
+        self.first_line = first_line
+        self.nodes: dict[str, yaml.Node] = {}
+        self.lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = first_line + key_node.start_mark.line
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise InputError(f"unknown {where} field {key!r} (known: {known})", path, line)
+            if key in self.nodes:
+                raise InputError(f"{where} field {key!r} is given twice", path, line)
+            self.nodes[key] = value_node
+            self.lines[key] = line
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, self.first_line)
+
+    def text(self, key: str) -> str | None:
+        node = self.nodes.get(key)
+        if node is None or _is_null(node):
+            return None
+        if not isinstance(node, yaml.ScalarNode):
+            raise InputError(f"{key!r} must be a single value", self.path, self.line(key))
+        value = " ".join(clean_line(part) for part in str(node.value).splitlines()).strip()
+        return value or None
+
+    def date(self, key: str) -> dt.date | None:
+        value = self.text(key)
+        return None if value is None else parse_date(value, self.path, self.line(key), key)
+
+    def integer(self, key: str) -> int | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        if not value.isdigit() or int(value) < 1:
+            raise InputError(f"{key!r} must be a positive whole number, not {value!r}",
+                             self.path, self.line(key))
+        return int(value)
+
+    def text_list(self, key: str) -> list[str] | None:
+        node = self.nodes.get(key)
+        if node is None or _is_null(node):
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            items = [part for part in re.split(r"[,，、]", str(node.value))]
+        elif isinstance(node, yaml.SequenceNode) and all(
+            isinstance(n, yaml.ScalarNode) for n in node.value
+        ):
+            items = [str(n.value) for n in node.value]
+        else:
+            raise InputError(f"{key!r} must be a list of names", self.path, self.line(key))
+        return [clean_line(i) for i in items if clean_line(i)]
+
+    def mapping(self, key: str) -> yaml.MappingNode | None:
+        node = self.nodes.get(key)
+        if node is None or _is_null(node):
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            raise InputError(f"{key!r} must be a block of 'key: value' lines",
+                             self.path, self.line(key))
+        return node
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
+
+
+def parse_date(value: str, path: Path | None, line: int | None, what: str = "date") -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"invalid {what} {value!r} (expected YYYY-MM-DD)", path, line) from None
+
+
+# ---------------------------------------------------------------- dialogue
+
+
+@dataclass
+class _OpenTurn:
+    speaker: str
+    line: int
+    section: int | None
+    parts: list[str]
+
+
+def _name_like(line: str) -> bool:
+    return (
+        0 < len(line) <= _NAME_MAX_CHARS
+        and not _NAME_FORBIDDEN.intersection(line)
+        and not _HEADING.match(line)
+        and any(c.isalpha() for c in line)
+    )
+
+
+def infer_hosts(body: list[tuple[int, str]], path: Path) -> list[str]:
+    """Hosts are the name-like lines that stand alone, recur, and are always followed by text."""
+    counts: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for number, line in body:
+        if _name_like(line):
+            counts[line] += 1
+            first_seen.setdefault(line, number)
+        else:
+            match = _INLINE_TURN.match(line)
+            if match and _name_like(match.group(1).strip()):
+                name = match.group(1).strip()
+                counts[name] += 1
+                first_seen.setdefault(name, number)
+    recurring = {name for name, count in counts.items() if count >= 2}
+    followed_by_text: Counter[str] = Counter()
+    standalone: Counter[str] = Counter()
+    for i, (_number, line) in enumerate(body):
+        if line in recurring:
+            standalone[line] += 1
+            following = body[i + 1][1] if i + 1 < len(body) else ""
+            if following and following not in recurring and not _HEADING.match(following):
+                followed_by_text[line] += 1
+    hosts, unsure = [], []
+    for name in recurring:
+        if standalone[name] == 0 or followed_by_text[name] == standalone[name]:
+            hosts.append(name)
+        elif followed_by_text[name] > 0:
+            unsure.append(name)
+    if unsure or not hosts:
+        names = ", ".join(sorted(set(hosts + unsure), key=first_seen.get)) or "none found"
+        raise InputError(
+            f"cannot tell who the hosts are (candidates: {names}); list them in the front "
+            "matter, e.g. 'hosts: [雷总, 董小姐]'",
+            path, body[0][0] if body else 1,
+        )
+    return sorted(hosts, key=first_seen.__getitem__)
+
+
+def _check_unknown_speakers(body: list[tuple[int, str]], hosts: list[str], path: Path) -> None:
+    """A name-like line that recurs and always leads text, but is not a host, is a typo or a
+    forgotten host: refuse it rather than read it as dialogue."""
+    try:
+        candidates = infer_hosts(body, path)
+    except InputError:
+        return
+    for name in candidates:
+        if name not in hosts:
+            line = next(n for n, text in body if text == name or text.startswith(name))
+            raise InputError(
+                f"speaker {name!r} is not in hosts ({', '.join(hosts)})", path, line
+            )
+
+
+def parse_dialogue(
+    body: list[tuple[int, str]], hosts: list[str], path: Path
+) -> tuple[list[Turn], list[Section]]:
+    turns: list[Turn] = []
+    sections: list[Section] = []
+    current: _OpenTurn | None = None
+    host_set = set(hosts)
+
+    def close() -> None:
+        nonlocal current
+        if current is None:
+            return
+        if not current.parts:
+            raise InputError(f"host line {current.speaker!r} has no text after it",
+                             path, current.line)
+        text = fix_cjk_punctuation(_join_parts(current.parts))
+        turns.append(Turn(len(turns), current.speaker, text, current.line, current.section))
+        current = None
+
+    for number, line in body:
+        section_index = len(sections) - 1 if sections else None
+        heading = _HEADING.match(line)
+        if heading:
+            close()
+            sections.append(Section(clean_line(heading.group(1)), number))
+            continue
+        if line in host_set:
+            close()
+            current = _OpenTurn(line, number, section_index, [])
+            continue
+        inline = _INLINE_TURN.match(line)
+        if inline and inline.group(1).strip() in host_set:
+            close()
+            current = _OpenTurn(inline.group(1).strip(), number, section_index,
+                                [inline.group(2).strip()])
+            continue
+        if current is None:
+            where = "the first host line" if not turns else "a host line (after a heading)"
+            raise InputError(
+                f"text before {where}; start each turn with a line holding only the "
+                f"host's name ({', '.join(hosts)})",
+                path, number,
+            )
+        current.parts.append(line)
+    close()
+    if not turns:
+        raise InputError("no dialogue: no host line followed by text", path,
+                         body[-1][0] if body else 1)
+    return turns, sections
+
+
+def _join_parts(parts: list[str]) -> str:
+    """Join a turn's lines: Chinese lines join directly, Latin ones with a space."""
+    joined = parts[0]
+    for part in parts[1:]:
+        if joined and part and (joined[-1].isascii() or part[0].isascii()):
+            joined += " " + part
+        else:
+            joined += part
+    return joined
+
+
+# ---------------------------------------------------------------- the whole file
+
+
+def parse_script(
+    path: Path | str,
+    *,
+    encoding: str | None = None,
+    overrides: Overrides | None = None,
+    workspace: Path | None = None,
+) -> Script:
+    """Parse and validate a dialogue script; raise ``InputError`` on any problem."""
+    path = Path(path)
+    overrides = overrides or Overrides()
+    workspace = (workspace or path.resolve().parent).resolve()
+    lines = split_lines(read_text_file(path, encoding))
+
+    bounds = _front_matter_bounds(lines)
+    fields: _Fields | None = None
+    body_start = 0
+    if bounds is not None:
+        _open, close = bounds
+        if close < 0:
+            raise InputError("front matter opened with '---' is never closed", path, 1)
+        yaml_text = "\n".join(lines[1:close])
+        node = _parse_yaml(yaml_text, path, first_line=2)
+        if node is not None:
+            _check_tag(node, path, 2)
+            fields = _Fields(node, path, 2, _FRONT_MATTER_FIELDS)
+        body_start = close + 1
+
+    body = [(i + 1, clean_line(raw)) for i, raw in enumerate(lines) if i >= body_start]
+    body = [(n, line) for n, line in body if line]
+    if not body:
+        raise InputError("no dialogue after the front matter", path, len(lines))
+
+    declared_hosts = fields.text_list("hosts") if fields else None
+    if declared_hosts:
+        hosts = list(dict.fromkeys(declared_hosts))
+        _check_unknown_speakers(body, hosts, path)
+    else:
+        hosts = infer_hosts(body, path)
+    turns, sections = parse_dialogue(body, hosts, path)
+    spoken = {t.speaker for t in turns}
+    hosts = [h for h in hosts if h in spoken] if not declared_hosts else hosts
+
+    meta = _episode_meta(fields, overrides, hosts, path, workspace)
+    return Script(path=path, meta=meta, turns=tuple(turns), sections=tuple(sections))
+
+
+def _episode_meta(
+    fields: _Fields | None, overrides: Overrides, hosts: list[str], path: Path, workspace: Path
+) -> EpisodeMeta:
+    title = overrides.title or (fields.text("title") if fields else None)
+    if not title:
+        raise InputError("missing required field 'title' (front matter or --title)", path, 1)
+    if overrides.date:
+        date = parse_date(overrides.date, path, None, "--date")
+    else:
+        date = fields.date("date") if fields else None
+    if date is None:
+        raise InputError("missing required field 'date' (front matter or --date)", path, 1)
+    slug = overrides.slug or (fields.text("slug") if fields else None)
+    if slug is not None:
+        if not is_valid_slug(slug):
+            line = fields.line("slug") if fields and not overrides.slug else None
+            raise InputError(
+                f"invalid slug {slug!r}: use lowercase ASCII letters, digits and '-'", path, line
+            )
+    else:
+        slug = slugify(title, date.isoformat())
+    source = None
+    if fields and fields.mapping("source") is not None:
+        source = _parse_source(fields, path, workspace)
+    return EpisodeMeta(
+        title=title,
+        date=date,
+        slug=slug,
+        category=fields.text("category") if fields else None,
+        summary=fields.text("summary") if fields else None,
+        hosts=tuple(hosts),
+        source=source,
+        episode_number=fields.integer("episode") if fields else None,
+    )
+
+
+def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
+    node = fields.mapping("source")
+    assert node is not None
+    src = _Fields(node, path, fields.first_line, _SOURCE_FIELDS, where="source")
+    url = src.text("url")
+    if url and not re.match(r"^https?://[^\s<>\"]+$", url):
+        raise InputError(f"source url must be an http(s) address, not {url!r}",
+                         path, src.line("url"))
+    file_path, text = None, None
+    file_value = src.text("file")
+    if file_value:
+        file_path = resolve_inside(path.parent, file_value, workspace, path, src.line("file"))
+        if not file_path.is_file():
+            raise InputError(f"source file {file_value!r} does not exist", path, src.line("file"))
+        text = read_text_file(file_path)
+    return Source(
+        title=src.text("title"),
+        provider=src.text("provider"),
+        author=src.text("author"),
+        date=src.date("date"),
+        url=url,
+        file=file_path,
+        text=text,
+    )
+
+
+def resolve_inside(base: Path, relative: str, workspace: Path, path: Path, line: int) -> Path:
+    """Resolve ``relative`` against ``base``; refuse absolute paths and escapes from the workspace."""
+    if Path(relative).is_absolute() or relative.startswith("~"):
+        raise InputError(f"source file {relative!r} must be a path relative to the script",
+                         path, line)
+    resolved = (base / relative).resolve()
+    if not resolved.is_relative_to(workspace):
+        raise InputError(f"source file {relative!r} lies outside the workspace", path, line)
+    return resolved

@@ -1,0 +1,95 @@
+"""Stage 2, speech: every turn of a ``Script`` rendered in its host's voice.
+
+Turns render concurrently (bounded), each through the content-addressed cache, and come
+back in script order. A turn that fails stops the build with its script line; every turn
+already finished is in the cache, so the next run resumes there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .cache import SpeechCache, cache_key
+from .engines import Engine
+from .errors import DuopodError, EngineError, InputError
+from .model import RenderedTurn, Script, Turn
+from .workspace import Workspace
+
+Status = Literal["rendering", "done", "cached", "retrying", "failed"]
+
+
+@dataclass(frozen=True)
+class TurnEvent:
+    turn: Turn
+    status: Status
+    detail: str = ""
+
+
+ProgressCallback = Callable[[TurnEvent], None]
+
+
+def turn_settings(script: Script, workspace: Workspace, engine: Engine) -> dict[str, dict[str, Any]]:
+    """Validated engine settings per host; errors name the profile before anything renders."""
+    settings: dict[str, dict[str, Any]] = {}
+    for host in script.hosts:
+        first = next((t for t in script.turns if t.speaker == host), None)
+        profile = workspace.profile_for(host, script.path, first.line if first else None)
+        settings[host] = engine.settings_for(profile)
+    return settings
+
+
+async def render_turns_async(
+    script: Script,
+    workspace: Workspace,
+    engine: Engine,
+    *,
+    use_cache: bool = True,
+    concurrency: int = 4,
+    progress: ProgressCallback | None = None,
+) -> list[RenderedTurn]:
+    if concurrency < 1:
+        raise InputError("--concurrency must be at least 1")
+    settings = turn_settings(script, workspace, engine)
+    cache = SpeechCache(workspace.cache_dir / "speech")
+    version = engine.version
+    gate = asyncio.Semaphore(concurrency)
+    notify = progress or (lambda _event: None)
+
+    async def render_one(turn: Turn) -> RenderedTurn:
+        voice = settings[turn.speaker]
+        key = cache_key(engine.name, version, voice, turn.text)
+        if use_cache:
+            hit = cache.get(key)
+            if hit is not None:
+                notify(TurnEvent(turn, "cached"))
+                return RenderedTurn(turn, hit, cached=True)
+        async with gate:
+            notify(TurnEvent(turn, "rendering"))
+            try:
+                speech = await engine.render(turn.text, voice)
+            except EngineError as exc:
+                notify(TurnEvent(turn, "failed", str(exc)))
+                raise DuopodError(
+                    f"{script.path}:{turn.line}: turn {turn.index + 1} ({turn.speaker}) "
+                    f"failed to render: {exc}"
+                ) from exc
+        speech = cache.put(key, speech)
+        notify(TurnEvent(turn, "done"))
+        return RenderedTurn(turn, speech)
+
+    tasks = [asyncio.create_task(render_one(turn)) for turn in script.turns]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def render_turns(script: Script, workspace: Workspace, engine: Engine, **options: Any
+                 ) -> list[RenderedTurn]:
+    """Synchronous wrapper around ``render_turns_async`` for library callers."""
+    return asyncio.run(render_turns_async(script, workspace, engine, **options))

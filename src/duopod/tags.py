@@ -1,0 +1,53 @@
+"""ID3v2 tags for the episode MP3: what players show, and chapters they can jump to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    TALB,
+    TCON,
+    TDRC,
+    TIT2,
+    TLEN,
+    TPE1,
+    TRCK,
+    CTOCFlags,
+)
+
+from .model import EpisodeMeta, Timeline
+from .workspace import ShowConfig
+
+
+def write_tags(path: Path, meta: EpisodeMeta, show: ShowConfig, timeline: Timeline,
+               description: str) -> None:
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=meta.title))
+    tags.add(TALB(encoding=3, text=show.title))
+    tags.add(TPE1(encoding=3, text=show.author))
+    tags.add(TDRC(encoding=3, text=meta.date.isoformat()))
+    tags.add(TCON(encoding=3, text="Podcast"))
+    tags.add(COMM(encoding=3, lang="eng", desc="", text=description))
+    tags.add(TLEN(encoding=3, text=str(round(timeline.duration * 1000))))
+    if meta.episode_number:
+        tags.add(TRCK(encoding=3, text=str(meta.episode_number)))
+    if show.cover is not None:
+        mime = "image/png" if show.cover.suffix.lower() == ".png" else "image/jpeg"
+        tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=show.cover.read_bytes()))
+    ids = [f"chp{i}" for i in range(len(timeline.chapters))]
+    if ids:
+        tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                      child_element_ids=ids, sub_frames=[TIT2(encoding=3, text="Chapters")]))
+    for element_id, chapter in zip(ids, timeline.chapters, strict=True):
+        tags.add(CHAP(
+            element_id=element_id,
+            start_time=round(chapter.start * 1000),
+            end_time=round(chapter.end * 1000),
+            sub_frames=[TIT2(encoding=3, text=chapter.title)],
+        ))
+    tags.save(path, v2_version=4)

@@ -1,0 +1,165 @@
+"""Text rules shared by every stage: cleaning, Chinese-aware sentence splitting, slugs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pypinyin import Style, lazy_pinyin
+
+_CJK_RANGES = (
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x2FA1F),
+)
+_CJK_PUNCT = "，。！？；：、“”‘’（）《》【】「」『』…—～·"
+
+
+def is_cjk(char: str) -> bool:
+    code = ord(char)
+    return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
+
+
+def is_cjk_or_cjk_punct(char: str) -> bool:
+    return is_cjk(char) or char in _CJK_PUNCT
+
+
+def contains_cjk(text: str) -> bool:
+    return any(is_cjk(c) for c in text)
+
+
+# C0/C1 controls (tab and newline aside), lone surrogates, and the invisible format marks
+# that scraped text drags along (zero-width spaces, bidi overrides, BOMs).
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200b\u200e\u200f\u202a-\u202e"
+    "\u2066-\u2069\ufeff]"
+)
+
+
+def clean_line(line: str) -> str:
+    """Strip what real files carry around a line: invisible marks and (full-width) spaces."""
+    line = _INVISIBLE.sub("", line)
+    return line.replace("\u3000", " ").strip()
+
+
+_ASCII_TO_FULL = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
+
+
+def fix_cjk_punctuation(text: str) -> str:
+    """Turn ASCII , ? ! : ; typed inside Chinese text into their full-width forms.
+
+    Only punctuation touching a Chinese character (or Chinese punctuation) on either
+    side changes, so ``10:30``, ``1,000`` and English sentences keep theirs.
+    """
+    if not contains_cjk(text):
+        return text
+    out: list[str] = []
+    for i, char in enumerate(text):
+        full = _ASCII_TO_FULL.get(char)
+        if full is None:
+            out.append(char)
+            continue
+        before = text[i - 1] if i > 0 else ""
+        after = text[i + 1 : i + 2]
+        if after == " ":
+            after = text[i + 2 : i + 3]
+        touches_cjk = (before and is_cjk_or_cjk_punct(before)) or (
+            after and is_cjk_or_cjk_punct(after)
+        )
+        if touches_cjk:
+            out.append(full)
+            # the space typed after ASCII punctuation does not belong in Chinese text
+            if text[i + 1 : i + 2] == " " and after and is_cjk(after):
+                out.append("\0")
+        else:
+            out.append(char)
+    return "".join(out).replace("\0 ", "").replace("\0", "")
+
+
+_SENTENCE_END = "。！？!?…"
+_CLOSERS = "”’\"'』」）)】》"
+_CLAUSE_MARKS = "，、；：,;:"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text at sentence ends (Chinese and English), keeping closing quotes attached."""
+    sentences: list[str] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        char = text[i]
+        ends = char in _SENTENCE_END or (char == "." and _is_english_period(text, i))
+        if not ends:
+            i += 1
+            continue
+        i += 1
+        while i < n and (text[i] in _SENTENCE_END or text[i] in _CLOSERS or text[i] == "."):
+            i += 1
+        piece = text[start:i].strip()
+        if piece:
+            sentences.append(piece)
+        start = i
+    tail = text[start:].strip()
+    if tail:
+        if sentences and not _has_words(tail):
+            sentences[-1] += tail
+        else:
+            sentences.append(tail)
+    return sentences
+
+
+def _is_english_period(text: str, i: int) -> bool:
+    """A '.' ends a sentence when it follows a word and precedes a space or the end."""
+    after = text[i + 1 : i + 2]
+    if after and not after.isspace() and not is_cjk(after):
+        return False  # 3.5, example.com, R1.0
+    before = text[i - 1] if i > 0 else ""
+    return bool(before) and (before.isalpha() or before in _CLOSERS or before.isdigit())
+
+
+def _has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
+
+
+def split_clauses(sentence: str) -> list[str]:
+    """Split one sentence after clause marks (，、；：) for when a sentence is too long."""
+    parts = re.split(f"(?<=[{re.escape(_CLAUSE_MARKS)}])", sentence)
+    return [p for p in (p.strip() for p in parts) if p]
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes: Chinese characters and full-width forms count two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+_SLUG_MAX = 80
+
+
+def slugify(title: str, date: str | None = None) -> str:
+    """An ASCII slug: Chinese becomes pinyin, everything else is folded to [a-z0-9-]."""
+    words = lazy_pinyin(title, style=Style.NORMAL, errors="default")
+    ascii_text = " ".join(words)
+    ascii_text = unicodedata.normalize("NFKD", ascii_text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = _truncate_at_hyphen(slug, _SLUG_MAX)
+    if date:
+        slug = f"{date}-{slug}" if slug else date
+    return slug or "episode"
+
+
+def _truncate_at_hyphen(slug: str, limit: int) -> str:
+    if len(slug) <= limit:
+        return slug
+    cut = slug[:limit]
+    if "-" in cut:
+        cut = cut[: cut.rindex("-")]
+    return cut.strip("-")
+
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,118}[a-z0-9])?$")
+
+
+def is_valid_slug(slug: str) -> bool:
+    return bool(SLUG_PATTERN.match(slug))

@@ -1,0 +1,276 @@
+"""The workspace: a show's folder with show.toml, voices/, templates/, scripts/ and episodes/."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+SHOW_FILE = "show.toml"
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """[audio] in show.toml: pacing, loudness and encoding."""
+
+    gap: float = 0.45
+    gap_jitter: float = 0.12
+    section_gap: float = 1.2
+    loudness_lufs: float = -16.0
+    true_peak_dbtp: float = -1.0
+    bitrate_kbps: int = 128
+    channels: int = 1
+
+
+@dataclass(frozen=True)
+class MusicSettings:
+    """[music] in show.toml: intro/outro jingles, paths relative to the workspace."""
+
+    intro: Path | None = None
+    outro: Path | None = None
+    level_db: float = -6.0
+    fade: float = 1.5
+    overlap: float = 1.0
+
+
+@dataclass(frozen=True)
+class ShowConfig:
+    title: str
+    author: str
+    language: str
+    base_url: str
+    description: str
+    category: str
+    subcategory: str | None = None
+    email: str | None = None
+    cover: Path | None = None
+    explicit: bool = False
+    show_type: str = "episodic"
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    music: MusicSettings = field(default_factory=MusicSettings)
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """voices/<name>.toml: how one host sounds, per engine."""
+
+    name: str
+    speaker: str
+    path: Path
+    engines: dict[str, dict[str, Any]]
+
+    def settings(self, engine: str) -> dict[str, Any]:
+        return dict(self.engines.get(engine, {}))
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    show: ShowConfig
+    profiles: dict[str, VoiceProfile]
+
+    @property
+    def scripts_dir(self) -> Path:
+        return self.root / "scripts"
+
+    @property
+    def episodes_dir(self) -> Path:
+        return self.root / "episodes"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / ".duopod" / "cache"
+
+    def profile_for(self, speaker: str, script_path: Path | None = None,
+                    line: int | None = None) -> VoiceProfile:
+        try:
+            return self.profiles[speaker]
+        except KeyError:
+            available = ", ".join(
+                f"{p.name} ({p.speaker})" for p in self.profiles.values()
+            ) or "none"
+            raise InputError(
+                f"no voice profile for host {speaker!r} in voices/ (available: {available})",
+                script_path, line,
+            ) from None
+
+
+def find_workspace(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding show.toml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / SHOW_FILE).is_file():
+            return folder
+    raise InputError(
+        f"no {SHOW_FILE} found in {here} or any folder above it; run duopod inside a show's "
+        "folder or pass --workspace DIR"
+    )
+
+
+def load_workspace(root: Path | None = None) -> Workspace:
+    root = find_workspace(root)
+    show = load_show(root / SHOW_FILE, root)
+    profiles = load_profiles(root / "voices")
+    return Workspace(root=root, show=show, profiles=profiles)
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        raise InputError(f"invalid TOML: {exc}", path, line) from None
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8", path) from None
+
+
+class _Table:
+    """Typed reads from one TOML table; every error names the file and the field."""
+
+    def __init__(self, data: dict[str, Any], path: Path, prefix: str, known: set[str]):
+        self.data, self.path, self.prefix = data, path, prefix
+        for key in data:
+            if key not in known:
+                raise InputError(
+                    f"unknown field '{prefix}{key}' (known: {', '.join(sorted(known))})", path
+                )
+
+    def _get(self, key: str, kind: type | tuple[type, ...], required: bool, default: Any) -> Any:
+        if key not in self.data:
+            if required:
+                raise InputError(f"missing required field '{self.prefix}{key}'", self.path)
+            return default
+        value = self.data[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and bool not in (
+            kind if isinstance(kind, tuple) else (kind,)
+        ):
+            raise InputError(f"field '{self.prefix}{key}' has the wrong type", self.path)
+        return value
+
+    def text(self, key: str, required: bool = False, default: str | None = None) -> Any:
+        value = self._get(key, str, required, default)
+        if required and isinstance(value, str) and not value.strip():
+            raise InputError(f"field '{self.prefix}{key}' is empty", self.path)
+        return value
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = float(self._get(key, (int, float), False, default))
+        if not low <= value <= high:
+            raise InputError(
+                f"field '{self.prefix}{key}' must be between {low} and {high}, not {value}",
+                self.path,
+            )
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        return self._get(key, bool, False, default)
+
+    def table(self, key: str) -> dict[str, Any]:
+        return self._get(key, dict, False, {})
+
+
+_SHOW_FIELDS = {
+    "title", "author", "language", "base_url", "description", "category", "subcategory",
+    "email", "cover", "explicit", "type", "audio", "music",
+}
+_AUDIO_FIELDS = {
+    "gap", "gap_jitter", "section_gap", "loudness_lufs", "true_peak_dbtp", "bitrate_kbps",
+    "channels",
+}
+_MUSIC_FIELDS = {"intro", "outro", "level_db", "fade", "overlap"}
+
+
+def load_show(path: Path, root: Path) -> ShowConfig:
+    table = _Table(_load_toml(path), path, "", _SHOW_FIELDS)
+    base_url = table.text("base_url", required=True).rstrip("/")
+    if not re.match(r"^https?://[^\s<>\"']+$", base_url):
+        raise InputError(f"field 'base_url' must be an http(s) URL, not {base_url!r}", path)
+    language = table.text("language", required=True)
+    if not re.match(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$", language):
+        raise InputError(f"field 'language' must be a language tag like zh-CN, not {language!r}",
+                         path)
+    show_type = table.text("type", default="episodic")
+    if show_type not in ("episodic", "serial"):
+        raise InputError("field 'type' must be 'episodic' or 'serial'", path)
+    cover = table.text("cover")
+    return ShowConfig(
+        title=table.text("title", required=True),
+        author=table.text("author", required=True),
+        language=language,
+        base_url=base_url,
+        description=table.text("description", required=True),
+        category=table.text("category", required=True),
+        subcategory=table.text("subcategory"),
+        email=table.text("email"),
+        cover=_inside(root, cover, path, "cover") if cover else None,
+        explicit=table.flag("explicit", False),
+        show_type=show_type,
+        audio=_audio_settings(table.table("audio"), path),
+        music=_music_settings(table.table("music"), path, root),
+    )
+
+
+def _audio_settings(data: dict[str, Any], path: Path) -> AudioSettings:
+    t = _Table(data, path, "audio.", _AUDIO_FIELDS)
+    d = AudioSettings()
+    channels = int(t.number("channels", d.channels, 1, 2))
+    return AudioSettings(
+        gap=t.number("gap", d.gap, 0, 5),
+        gap_jitter=t.number("gap_jitter", d.gap_jitter, 0, 1),
+        section_gap=t.number("section_gap", d.section_gap, 0, 10),
+        loudness_lufs=t.number("loudness_lufs", d.loudness_lufs, -40, -5),
+        true_peak_dbtp=t.number("true_peak_dbtp", d.true_peak_dbtp, -9, 0),
+        bitrate_kbps=int(t.number("bitrate_kbps", d.bitrate_kbps, 32, 320)),
+        channels=channels,
+    )
+
+
+def _music_settings(data: dict[str, Any], path: Path, root: Path) -> MusicSettings:
+    t = _Table(data, path, "music.", _MUSIC_FIELDS)
+    d = MusicSettings()
+    intro, outro = t.text("intro"), t.text("outro")
+    return MusicSettings(
+        intro=_inside(root, intro, path, "music.intro") if intro else None,
+        outro=_inside(root, outro, path, "music.outro") if outro else None,
+        level_db=t.number("level_db", d.level_db, -40, 0),
+        fade=t.number("fade", d.fade, 0, 10),
+        overlap=t.number("overlap", d.overlap, 0, 5),
+    )
+
+
+def _inside(root: Path, relative: str, path: Path, key: str) -> Path:
+    resolved = (root / relative).resolve()
+    if Path(relative).is_absolute() or not resolved.is_relative_to(root.resolve()):
+        raise InputError(f"field '{key}' must be a path inside the workspace", path)
+    if not resolved.is_file():
+        raise InputError(f"field '{key}': file {relative!r} does not exist", path)
+    return resolved
+
+
+_PROFILE_FIELDS = {"speaker", "edge", "espeak"}
+
+
+def load_profiles(folder: Path) -> dict[str, VoiceProfile]:
+    """Every voices/*.toml, keyed by the host name it speaks for."""
+    profiles: dict[str, VoiceProfile] = {}
+    if not folder.is_dir():
+        return profiles
+    for path in sorted(folder.glob("*.toml")):
+        table = _Table(_load_toml(path), path, "", _PROFILE_FIELDS)
+        speaker = table.text("speaker", required=True).strip()
+        if speaker in profiles:
+            raise InputError(
+                f"host {speaker!r} already has a profile in {profiles[speaker].path.name}", path
+            )
+        engines = {name: table.table(name) for name in ("edge", "espeak") if name in table.data}
+        profiles[speaker] = VoiceProfile(path.stem, speaker, path, engines)
+    return profiles
