@@ -54,25 +54,25 @@ class BuildResult:
 def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
     """Parse and validate a script against the workspace (hosts need voice profiles)."""
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
-                          workspace=workspace.root)
+                          workspace=workspace.root, known_hosts=tuple(workspace.profiles))
     for host in script.hosts:
         first = next((t for t in script.turns if t.speaker == host), None)
         workspace.profile_for(host, script.path, first.line if first else None)
     return script
 
 
-def choose_engine(name: str, notice: Notice | None = None) -> Engine:
-    """``auto`` picks edge-tts when its service answers, else the offline engine (said aloud)."""
+def resolve_engine(name: str, notice: Notice | None = None) -> str:
+    """``auto`` becomes edge when its service answers, else espeak (and says so)."""
     if name != "auto":
-        return get_engine(name)
+        return name
     from .engines.edge import service_reachable
 
     if service_reachable():
-        return get_engine("edge")
+        return "edge"
     if notice:
         notice("Microsoft's speech service is not reachable: using the offline engine "
                "(espeak-ng)")
-    return get_engine("espeak")
+    return "espeak"
 
 
 def render(workspace: Workspace, script: Script, engine: Engine, options: BuildOptions,
@@ -122,7 +122,7 @@ def build_episode(
     options = options or BuildOptions()
     script = load_script(workspace, path, options)
     check_slug_owner(workspace, script, options.force)
-    engine = choose_engine(options.engine, notice)
+    engine = get_engine(resolve_engine(options.engine, notice))
     rendered = render(workspace, script, engine, options, progress)
     layout = mix(workspace, script, rendered)
     record, target, measurement = publish(workspace, script, layout)

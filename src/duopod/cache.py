@@ -34,11 +34,25 @@ def cache_key(engine: str, engine_version: str, settings: dict[str, Any], text: 
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def readable_by_all(path: Path) -> None:
+    """Give a file made by mkstemp/mkdtemp (private: 0600/0700) the usual permissions, so a
+    web server can serve the published site."""
+    mode = 0o777 if path.is_dir() else 0o666
+    os.chmod(path, mode & ~_umask())
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        readable_by_all(Path(tmp))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

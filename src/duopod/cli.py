@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .build import BuildOptions, build_episode, check_scripts
+from .build import BuildOptions, build_episode, check_scripts, resolve_engine
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, DuopodError
 from .publish import clock, publish_site
 from .script import Overrides
@@ -106,9 +107,14 @@ def build(
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
                            force=force, encoding=encoding, overrides=_overrides(title, date))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
+    options = replace(options, engine=resolve_engine(engine, _notice))
     for path in scripts:
         _build_one(ws, path, options)
     out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+
+
+def _notice(message: str) -> None:
+    err.print(f"[yellow]note:[/yellow] {message}")
 
 
 def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
@@ -129,11 +135,7 @@ def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
                 + (f" ({event.detail})" if event.detail else ""),
             )
 
-        def on_notice(message: str) -> None:
-            err.print(f"[yellow]note:[/yellow] {message}")
-
-        result = build_episode(ws, path, options, progress=lambda e: on_event(e),
-                               notice=on_notice)
+        result = build_episode(ws, path, options, progress=on_event, notice=_notice)
         progress.update(task, total=len(result.script.turns))
     record = result.record
     out.print(

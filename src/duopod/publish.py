@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from . import transcripts
-from .cache import write_atomically
+from .cache import readable_by_all, write_atomically
 from .errors import DuopodError, InputError
 from .feed import build_feed
 from .model import Script, Timeline
@@ -170,7 +170,9 @@ def episode_record(
 
 def staging_dir(workspace: Workspace, slug: str) -> Path:
     workspace.episodes_dir.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".staging-{slug}-", dir=workspace.episodes_dir))
+    folder = Path(tempfile.mkdtemp(prefix=f".staging-{slug}-", dir=workspace.episodes_dir))
+    readable_by_all(folder)
+    return folder
 
 
 def write_episode_files(workspace: Workspace, folder: Path, record: dict[str, Any]) -> None:

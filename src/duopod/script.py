@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -70,11 +70,11 @@ def read_text_file(path: Path, encoding: str | None = None) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         guess = _guess_encoding(data)
-        hint = (
-            f"it looks like {guess}; convert it to UTF-8 or pass --encoding {guess.split('/')[-1].lower()}"
-            if guess
-            else "convert it to UTF-8 or pass --encoding"
-        )
+        if guess:
+            flag = guess.split("/")[-1].lower()
+            hint = f"it looks like {guess}; convert it to UTF-8 or pass --encoding {flag}"
+        else:
+            hint = "convert it to UTF-8 or pass --encoding"
         raise InputError(f"not UTF-8 ({hint})", path, line) from None
 
 
@@ -128,8 +128,14 @@ def _parse_yaml(text: str, path: Path, first_line: int) -> yaml.MappingNode | No
     return node
 
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in
+               ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+
+
 def _check_tag(node: yaml.Node, path: Path, first_line: int) -> None:
-    if not node.tag.startswith("tag:yaml.org,2002:"):
+    """Front matter is plain data: refuse tags that ask for objects (we never construct
+    any, but a producer should hear that the file is not what it seems)."""
+    if node.tag not in _PLAIN_TAGS:
         raise InputError(
             f"YAML tag {node.tag!r} is not allowed in front matter",
             path, first_line + node.start_mark.line,
@@ -246,8 +252,10 @@ def _name_like(line: str) -> bool:
     )
 
 
-def infer_hosts(body: list[tuple[int, str]], path: Path) -> list[str]:
-    """Hosts are the name-like lines that stand alone, recur, and are always followed by text."""
+def infer_hosts(body: list[tuple[int, str]], path: Path, known: tuple[str, ...] = ()
+                ) -> list[str]:
+    """Hosts are the name-like lines that stand alone, recur (or name a known voice
+    profile), and are always followed by text."""
     counts: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     for number, line in body:
@@ -260,7 +268,7 @@ def infer_hosts(body: list[tuple[int, str]], path: Path) -> list[str]:
                 name = match.group(1).strip()
                 counts[name] += 1
                 first_seen.setdefault(name, number)
-    recurring = {name for name, count in counts.items() if count >= 2}
+    recurring = {name for name, count in counts.items() if count >= 2 or name in known}
     followed_by_text: Counter[str] = Counter()
     standalone: Counter[str] = Counter()
     for i, (_number, line) in enumerate(body):
@@ -271,7 +279,7 @@ def infer_hosts(body: list[tuple[int, str]], path: Path) -> list[str]:
                 followed_by_text[line] += 1
     hosts, unsure = [], []
     for name in recurring:
-        if standalone[name] == 0 or followed_by_text[name] == standalone[name]:
+        if name in known or standalone[name] == 0 or followed_by_text[name] == standalone[name]:
             hosts.append(name)
         elif followed_by_text[name] > 0:
             unsure.append(name)
@@ -285,11 +293,12 @@ def infer_hosts(body: list[tuple[int, str]], path: Path) -> list[str]:
     return sorted(hosts, key=first_seen.__getitem__)
 
 
-def _check_unknown_speakers(body: list[tuple[int, str]], hosts: list[str], path: Path) -> None:
+def _check_unknown_speakers(body: list[tuple[int, str]], hosts: list[str], path: Path,
+                            known: tuple[str, ...]) -> None:
     """A name-like line that recurs and always leads text, but is not a host, is a typo or a
     forgotten host: refuse it rather than read it as dialogue."""
     try:
-        candidates = infer_hosts(body, path)
+        candidates = infer_hosts(body, path, known)
     except InputError:
         return
     for name in candidates:
@@ -371,8 +380,13 @@ def parse_script(
     encoding: str | None = None,
     overrides: Overrides | None = None,
     workspace: Path | None = None,
+    known_hosts: tuple[str, ...] = (),
 ) -> Script:
-    """Parse and validate a dialogue script; raise ``InputError`` on any problem."""
+    """Parse and validate a dialogue script; raise ``InputError`` on any problem.
+
+    ``known_hosts`` (the speakers of the workspace's voice profiles) helps tell host names
+    from dialogue when the front matter has no ``hosts:`` list.
+    """
     path = Path(path)
     overrides = overrides or Overrides()
     workspace = (workspace or path.resolve().parent).resolve()
@@ -394,25 +408,28 @@ def parse_script(
 
     body = [(i + 1, clean_line(raw)) for i, raw in enumerate(lines) if i >= body_start]
     body = [(n, line) for n, line in body if line]
+    # front-matter problems come first: they sit higher in the file
+    meta = _episode_meta(fields, overrides, path, workspace)
     if not body:
-        raise InputError("no dialogue after the front matter", path, len(lines))
+        raise InputError("no dialogue after the front matter", path,
+                         min(body_start + 1, len(lines)))
 
     declared_hosts = fields.text_list("hosts") if fields else None
     if declared_hosts:
         hosts = list(dict.fromkeys(declared_hosts))
-        _check_unknown_speakers(body, hosts, path)
+        _check_unknown_speakers(body, hosts, path, known_hosts)
     else:
-        hosts = infer_hosts(body, path)
+        hosts = infer_hosts(body, path, known_hosts)
     turns, sections = parse_dialogue(body, hosts, path)
-    spoken = {t.speaker for t in turns}
-    hosts = [h for h in hosts if h in spoken] if not declared_hosts else hosts
-
-    meta = _episode_meta(fields, overrides, hosts, path, workspace)
+    if not declared_hosts:
+        spoken = {t.speaker for t in turns}
+        hosts = [h for h in hosts if h in spoken]
+    meta = replace(meta, hosts=tuple(hosts))
     return Script(path=path, meta=meta, turns=tuple(turns), sections=tuple(sections))
 
 
 def _episode_meta(
-    fields: _Fields | None, overrides: Overrides, hosts: list[str], path: Path, workspace: Path
+    fields: _Fields | None, overrides: Overrides, path: Path, workspace: Path
 ) -> EpisodeMeta:
     title = overrides.title or (fields.text("title") if fields else None)
     if not title:
@@ -441,7 +458,6 @@ def _episode_meta(
         slug=slug,
         category=fields.text("category") if fields else None,
         summary=fields.text("summary") if fields else None,
-        hosts=tuple(hosts),
         source=source,
         episode_number=fields.integer("episode") if fields else None,
     )
@@ -474,7 +490,7 @@ def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
 
 
 def resolve_inside(base: Path, relative: str, workspace: Path, path: Path, line: int) -> Path:
-    """Resolve ``relative`` against ``base``; refuse absolute paths and escapes from the workspace."""
+    """Resolve ``relative`` against ``base``; refuse absolute paths and workspace escapes."""
     if Path(relative).is_absolute() or relative.startswith("~"):
         raise InputError(f"source file {relative!r} must be a path relative to the script",
                          path, line)

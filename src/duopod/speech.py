@@ -31,7 +31,8 @@ class TurnEvent:
 ProgressCallback = Callable[[TurnEvent], None]
 
 
-def turn_settings(script: Script, workspace: Workspace, engine: Engine) -> dict[str, dict[str, Any]]:
+def turn_settings(script: Script, workspace: Workspace, engine: Engine
+                  ) -> dict[str, dict[str, Any]]:
     """Validated engine settings per host; errors name the profile before anything renders."""
     settings: dict[str, dict[str, Any]] = {}
     for host in script.hosts:

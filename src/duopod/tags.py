@@ -39,7 +39,7 @@ def write_tags(path: Path, meta: EpisodeMeta, show: ShowConfig, timeline: Timeli
     if show.cover is not None:
         mime = "image/png" if show.cover.suffix.lower() == ".png" else "image/jpeg"
         tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=show.cover.read_bytes()))
-    ids = [f"chp{i}" for i in range(len(timeline.chapters))]
+    ids = chapter_element_ids([c.title for c in timeline.chapters])
     if ids:
         tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
                       child_element_ids=ids, sub_frames=[TIT2(encoding=3, text="Chapters")]))
@@ -51,3 +51,22 @@ def write_tags(path: Path, meta: EpisodeMeta, show: ShowConfig, timeline: Timeli
             sub_frames=[TIT2(encoding=3, text=chapter.title)],
         ))
     tags.save(path, v2_version=4)
+
+
+def chapter_element_ids(titles: list[str]) -> list[str]:
+    """Element ids that keep CHAP frames in chronological order in the file.
+
+    mutagen writes frames of one kind ordered by their size, and ffmpeg and several players
+    list chapters in file order, so each id is padded until its frame is larger than the
+    frame before it (a frame's size varies only with its id and its title).
+    """
+    ids: list[str] = []
+    previous = -1
+    for i, title in enumerate(titles):
+        title_bytes = len(title.encode("utf-8"))
+        element_id = f"chp{i}"
+        while len(element_id) + title_bytes <= previous:
+            element_id = "chp" + "0" + element_id[3:]
+        ids.append(element_id)
+        previous = len(element_id) + title_bytes
+    return ids

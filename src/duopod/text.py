@@ -57,6 +57,12 @@ def fix_cjk_punctuation(text: str) -> str:
     out: list[str] = []
     for i, char in enumerate(text):
         full = _ASCII_TO_FULL.get(char)
+        if char == "." and i > 0 and is_cjk(text[i - 1]) and (
+            i + 1 == len(text) or is_cjk(text[i + 1])
+        ):
+            full = "。"  # a period between Chinese characters (3.5 and R1.0 keep theirs)
+            out.append(full)
+            continue
         if full is None:
             out.append(char)
             continue

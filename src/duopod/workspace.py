@@ -150,9 +150,9 @@ class _Table:
                 raise InputError(f"missing required field '{self.prefix}{key}'", self.path)
             return default
         value = self.data[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and bool not in (
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in (
             kind if isinstance(kind, tuple) else (kind,)
-        ):
+        )):
             raise InputError(f"field '{self.prefix}{key}' has the wrong type", self.path)
         return value
 

@@ -100,26 +100,30 @@ def library() -> _Espeak:
 
 
 def list_voices() -> list[tuple[str, str]]:
-    """(voice name, language tag) for every espeak-ng language voice."""
+    """(language tag to put in a profile's ``voice``, the voice's name) for every espeak-ng
+    language voice."""
     from pathlib import Path
 
     lang_dir = Path(espeakng_loader.get_data_path()) / "lang"
     voices = []
     for path in sorted(lang_dir.rglob("*")):
-        if path.is_file():
-            language = path.name
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                if line.startswith("language "):
-                    language = line.split()[1]
-                    break
-            voices.append((path.name, language))
-    return voices
+        if not path.is_file():
+            continue
+        found: dict[str, str] = {}
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(" ")
+            if key in ("name", "language") and value.strip():
+                found.setdefault(key, value.strip())
+        language = found.get("language", path.name).split()[0].lower()
+        voices.append((language, found.get("name", path.name)))
+    return sorted(voices)
 
 
 def list_variants() -> list[str]:
     from pathlib import Path
 
-    return sorted(p.name for p in (Path(espeakng_loader.get_data_path()) / "voices" / "!v").iterdir())
+    variants = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
+    return sorted(p.name for p in variants.iterdir())
 
 
 class EspeakEngine:

@@ -1,0 +1,58 @@
+"""The offline engine: real speech, of plausible length, with sentence timings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from duopod.engines.espeak import EspeakEngine, list_voices
+from duopod.model import SAMPLE_RATE
+
+
+def pitch_hz(samples: np.ndarray) -> float:
+    """Median fundamental frequency of the voiced 40 ms frames (autocorrelation)."""
+    audio = samples.astype(np.float32)
+    if audio.dtype != np.float32 or np.abs(audio).max() > 2:
+        audio = audio / 32768
+    frame = int(0.04 * SAMPLE_RATE)
+    lo, hi = SAMPLE_RATE // 400, SAMPLE_RATE // 60
+    estimates = []
+    for start in range(0, len(audio) - frame, frame):
+        x = audio[start : start + frame]
+        if np.sqrt(np.mean(x**2)) < 0.02:
+            continue
+        x = x - x.mean()
+        corr = np.correlate(x, x, mode="full")[frame - 1 :]
+        lag = lo + int(np.argmax(corr[lo:hi]))
+        if corr[lag] > 0.5 * corr[0]:
+            estimates.append(SAMPLE_RATE / lag)
+    return float(np.median(estimates))
+
+
+def test_mandarin_and_english_speech_is_real() -> None:
+    engine = EspeakEngine()
+    for voice, text, chars_per_second in (
+        ("cmn", "早上好，欢迎收听。今天聊聊英伟达的H20芯片。", (2, 9)),
+        ("en-us", "Good morning, and welcome to the show. Today we talk about chips.", (8, 25)),
+    ):
+        speech = engine.render_sync(text, {"voice": voice})
+        assert speech.samples.dtype == np.float32
+        assert np.sqrt(np.mean(speech.samples**2)) > 0.02  # not silence
+        rate = len(text) / speech.duration
+        assert chars_per_second[0] < rate < chars_per_second[1], rate
+        assert len(speech.sentences) == 2
+        first, second = speech.sentences
+        assert 0 <= first.start < first.end < second.start < second.end <= speech.duration + 1e-6
+
+
+def test_host_voices_differ_in_pitch() -> None:
+    engine = EspeakEngine()
+    text = "这说明了什么？说明算力就是战斗力。"
+    male = engine.render_sync(text, {"voice": "cmn+m3", "pitch": 35})
+    female = engine.render_sync(text, {"voice": "cmn+f3", "pitch": 65})
+    assert pitch_hz(female.samples) > 1.3 * pitch_hz(male.samples)
+
+
+def test_voice_list_has_mandarin_and_english() -> None:
+    languages = dict(list_voices())
+    assert "cmn" in languages and "en-us" in languages
+    assert EspeakEngine().render_sync("你好。", {"voice": "cmn"}).duration > 0.2

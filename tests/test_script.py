@@ -1,0 +1,182 @@
+"""The script format: every accepted form, and every bad input with its file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from duopod.errors import InputError
+from duopod.script import Overrides, parse_script
+
+FRONT = "---\ntitle: 芯片之争\ndate: 2025-12-10\n---\n"
+
+
+def write(folder: Path, text: str | bytes, name: str = "ep.md") -> Path:
+    path = folder / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+KNOWN = ("雷总", "董小姐")
+"""The speakers of the workspace's voice profiles, as the CLI passes them."""
+
+
+def parse(folder: Path, text: str | bytes, **kwargs) -> object:
+    kwargs.setdefault("known_hosts", KNOWN)
+    return parse_script(write(folder, text), workspace=folder, **kwargs)
+
+
+def error(folder: Path, text: str | bytes, **kwargs) -> InputError:
+    with pytest.raises(InputError) as caught:
+        parse(folder, text, **kwargs)
+    return caught.value
+
+
+# ---------------------------------------------------------------- accepted forms
+
+
+def test_name_lines_sections_and_joined_text(tmp_path: Path) -> None:
+    script = parse(tmp_path, FRONT + "雷总\n早上好,\n欢迎收听。\n董小姐\n我是董小姐。\n\n## 背景\n雷总\n说说背景。\n")
+    assert script.hosts == ("雷总", "董小姐")
+    assert [t.speaker for t in script.turns] == ["雷总", "董小姐", "雷总"]
+    assert script.turns[0].text == "早上好，欢迎收听。"
+    assert script.turns[0].line == 5
+    assert [s.title for s in script.sections] == ["背景"]
+    assert [t.section for t in script.turns] == [None, None, 0]
+
+
+def test_inline_ascii_and_fullwidth_colons(tmp_path: Path) -> None:
+    script = parse(tmp_path, FRONT + "雷总: 第一句。\n董小姐：第二句。\n雷总\n第三句。\n董小姐：第四句。")
+    assert [(t.speaker, t.text) for t in script.turns] == [
+        ("雷总", "第一句。"), ("董小姐", "第二句。"), ("雷总", "第三句。"), ("董小姐", "第四句。"),
+    ]
+
+
+def test_bom_crlf_trailing_and_fullwidth_spaces(tmp_path: Path) -> None:
+    text = "\ufeff" + FRONT.replace("\n", "\r\n") + "雷总  \r\n\u3000你好,世界!  \r\n董小姐\u3000\r\n好的?\r\n"
+    script = parse(tmp_path, text)
+    assert [t.text for t in script.turns] == ["你好，世界！", "好的？"]
+    assert script.turns[1].line == 7
+
+
+def test_ascii_punctuation_in_chinese_still_splits_sentences(tmp_path: Path) -> None:
+    from duopod.text import split_sentences
+
+    script = parse(tmp_path, FRONT + "雷总\n这说明了什么?说明算力就是战斗力!对吧.好\n董小姐\n嗯。")
+    assert split_sentences(script.turns[0].text) == ["这说明了什么？", "说明算力就是战斗力！", "对吧。", "好"]
+
+
+def test_english_terms_keep_their_punctuation(tmp_path: Path) -> None:
+    script = parse(tmp_path, FRONT + "雷总\n要跑DeepSeek-R1 671B,至少8张H20, 时间是10:30。\n董小姐\n好。")
+    assert script.turns[0].text == "要跑DeepSeek-R1 671B，至少8张H20，时间是10:30。"
+
+
+def test_hosts_inferred_in_order_of_appearance(tmp_path: Path) -> None:
+    text = FRONT + "董小姐\n一。\n雷总\n二。\n董小姐\n三。\n雷总\n四。\n"
+    assert parse(tmp_path, text, known_hosts=()).hosts == ("董小姐", "雷总")
+
+
+def test_recurring_names_need_no_profile_but_single_ones_do(tmp_path: Path) -> None:
+    text = FRONT + "甲\n一。\n乙\n二。\n"
+    assert parse(tmp_path, text, known_hosts=("甲", "乙")).hosts == ("甲", "乙")
+    caught = error(tmp_path, text, known_hosts=())
+    assert "text before the first host line" in caught.message or "hosts" in caught.message
+
+
+def test_more_than_two_hosts(tmp_path: Path) -> None:
+    text = "---\ntitle: t\ndate: 2025-01-02\nhosts: [A, B, C]\n---\nA\none.\nB\ntwo.\nC\nthree.\n"
+    assert parse(tmp_path, text).hosts == ("A", "B", "C")
+
+
+def test_command_line_metadata_for_a_bare_dialogue(tmp_path: Path) -> None:
+    script = parse(tmp_path, "雷总\n你好。\n董小姐\n你好。\n雷总\n再见。\n董小姐\n再见。\n",
+                   overrides=Overrides(title="算力之争", date="2025-12-10"))
+    assert script.meta.title == "算力之争"
+    assert script.meta.slug == "2025-12-10-suan-li-zhi-zheng"
+
+
+def test_slug_is_ascii_pinyin_and_front_matter_overrides_it(tmp_path: Path) -> None:
+    assert parse(tmp_path, FRONT + "雷总\n好。\n").meta.slug == "2025-12-10-xin-pian-zhi-zheng"
+    custom = FRONT.replace("---\n", "---\nslug: h200-talk\n", 1)
+    assert parse(tmp_path, custom + "雷总\n好。\n").meta.slug == "h200-talk"
+
+
+def test_source_block_reads_the_article(tmp_path: Path) -> None:
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "a.txt").write_text("第一段。\n第二段。", encoding="utf-8")
+    text = FRONT.replace("---\n", "", 1).replace(
+        "---\n", "source:\n  provider: Reuters\n  url: https://example.com/a\n  file: sources/a.txt\n---\n")
+    script = parse(tmp_path, "---\n" + text + "雷总\n好。\n")
+    assert script.meta.source.provider == "Reuters"
+    assert script.meta.source.text == "第一段。\n第二段。"
+
+
+def test_encoding_flag_reads_gb18030(tmp_path: Path) -> None:
+    data = (FRONT + "雷总\n你好。\n").encode("gb18030")
+    assert parse(tmp_path, data, encoding="gb18030").turns[0].text == "你好。"
+
+
+# ---------------------------------------------------------------- errors: file and line
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (FRONT + "\n\n", 5, "no dialogue"),
+        (FRONT + "雷总\n董小姐\n你好。\n雷总\n好。\n", 5, "no text after it"),
+        (FRONT + "雷总\n", 5, "no text after it"),
+        (FRONT + "开场白。\n雷总\n你好。\n董小姐\n好。\n", 5, "text before the first host line"),
+        ("---\ntitle: t\ndate: 2025-12-10\nhosts: [雷总, 董小姐]\n---\n雷总\n一。\n王总\n二。\n董小姐\n三。\n王总\n四。\n",
+         8, "speaker '王总' is not in hosts"),
+        ("---\ntitle: [unclosed\ndate: 2025-12-10\n---\n雷总\n好。\n", 3, "malformed front matter"),
+        ("---\ndate: 2025-12-10\n---\n雷总\n好。\n", 1, "missing required field 'title'"),
+        ("---\ntitle: t\n---\n雷总\n好。\n", 1, "missing required field 'date'"),
+        ("---\ntitle: t\ndate: 2025-13-45\n---\n雷总\n好。\n", 3, "invalid date"),
+        ("---\ntitle: t\ndate: 2025-12-10\ntitel: x\n---\n雷总\n好。\n", 4, "unknown front matter field 'titel'"),
+        ("---\ntitle: t\ndate: 2025-12-10\n雷总\n好。\n", 1, "never closed"),
+        ("---\ntitle: !!python/object/apply:os.system [ls]\ndate: 2025-12-10\n---\n雷总\n好。\n", 2, "YAML tag"),
+        (FRONT.replace("---\n", "---\nslug: ../../etc\n", 1) + "雷总\n好。\n", 2, "invalid slug"),
+    ],
+)
+def test_bad_scripts_name_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    caught = error(tmp_path, text)
+    assert words in caught.message
+    assert caught.line == line
+    assert str(caught).startswith(f"{tmp_path / 'ep.md'}:{line}: ")
+
+
+def test_ambiguous_hosts_ask_for_a_hosts_list(tmp_path: Path) -> None:
+    text = FRONT + "雷总\n一。\n董小姐\n二。\n雷总\n三。\n董小姐\n四。\n好的\n五。\n好的\n雷总\n"
+    caught = error(tmp_path, text)
+    assert "hosts:" in caught.message and "好的" in caught.message
+
+
+def test_source_file_missing_or_outside_the_workspace(tmp_path: Path) -> None:
+    for value, words in (("sources/none.txt", "does not exist"),
+                         ("../../etc/passwd", "outside the workspace"),
+                         ("/etc/passwd", "relative to the script")):
+        text = f"---\ntitle: t\ndate: 2025-12-10\nsource:\n  file: {value}\n---\n雷总\n好。\n"
+        caught = error(tmp_path, text)
+        assert words in caught.message
+        assert caught.line == 5
+
+
+def test_not_utf8_names_the_likely_encoding(tmp_path: Path) -> None:
+    caught = error(tmp_path, (FRONT + "雷总\n你好，欢迎收听。\n").encode("gb18030"))
+    assert "not UTF-8" in caught.message and "GBK/GB18030" in caught.message
+    assert "--encoding gb18030" in caught.message
+    assert caught.line == 2  # the title is the first Chinese, so the first bad byte
+
+
+def test_empty_and_binary_files(tmp_path: Path) -> None:
+    assert "empty" in error(tmp_path, b"").message
+    assert "empty" in error(tmp_path, b"  \n\n").message
+    assert "binary" in error(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR").message
+    assert "UTF-16" in error(tmp_path, "雷总\n好\n".encode("utf-16")).message
+
+
+def test_invalid_command_line_date(tmp_path: Path) -> None:
+    caught = error(tmp_path, "雷总\n好。\n董小姐\n好。\n雷总\n好。\n董小姐\n好。\n",
+                   overrides=Overrides(title="t", date="12/10/2025"))
+    assert "invalid --date" in caught.message
