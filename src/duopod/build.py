@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ Notice = Callable[[str], None]
 class BuildOptions:
     engine: str = "auto"
     use_cache: bool = True
+    cache_only: bool = False
     concurrency: int = 4
     force: bool = False
     encoding: str | None = None
@@ -75,11 +76,26 @@ def resolve_engine(name: str, notice: Notice | None = None) -> str:
     return "espeak"
 
 
+def cached_engine(workspace: Workspace, script: Script) -> str:
+    """The engine the published episode was rendered with (for re-mixing), else espeak."""
+    from .publish import existing_record
+
+    record = existing_record(workspace, script.meta.slug) or {}
+    return record.get("engine", "espeak")
+
+
+def remix_episode(workspace: Workspace, path: Path, options: BuildOptions | None = None,
+                  *, notice: Notice | None = None) -> BuildResult:
+    """Mix and publish again from cached speech only: to tune gaps, music or loudness."""
+    options = replace(options or BuildOptions(), cache_only=True, use_cache=True)
+    return build_episode(workspace, path, options, notice=notice)
+
+
 def render(workspace: Workspace, script: Script, engine: Engine, options: BuildOptions,
            progress: ProgressCallback | None = None) -> list[RenderedTurn]:
     return asyncio.run(render_turns_async(
         script, workspace, engine, use_cache=options.use_cache,
-        concurrency=options.concurrency, progress=progress,
+        cache_only=options.cache_only, concurrency=options.concurrency, progress=progress,
     ))
 
 
@@ -88,7 +104,8 @@ def mix(workspace: Workspace, script: Script, rendered: list[RenderedTurn]) -> L
     return plan_mix(script, rendered, show.audio, show.music, show.language)
 
 
-def publish(workspace: Workspace, script: Script, layout: Layout) -> tuple[dict, Path, Measurement]:
+def publish(workspace: Workspace, script: Script, layout: Layout, engine: str
+            ) -> tuple[dict, Path, Measurement]:
     """Encode, tag and write the episode into a staging folder, then swap it into place."""
     slug = script.meta.slug
     staging = staging_dir(workspace, slug)
@@ -100,6 +117,7 @@ def publish(workspace: Workspace, script: Script, layout: Layout) -> tuple[dict,
         # tags go in before the record so the record's byte length is the final one
         write_tags(audio, script.meta, workspace.show, layout.timeline, description(script))
         record = episode_record(workspace, script, layout.timeline, audio, loudness)
+        record["engine"] = engine
         write_episode_files(workspace, staging, record)
         target = workspace.episodes_dir / slug
         swap_into_place(staging, target)
@@ -122,10 +140,13 @@ def build_episode(
     options = options or BuildOptions()
     script = load_script(workspace, path, options)
     check_slug_owner(workspace, script, options.force)
-    engine = get_engine(resolve_engine(options.engine, notice))
+    engine_name = options.engine
+    if engine_name == "auto" and options.cache_only:
+        engine_name = cached_engine(workspace, script)
+    engine = get_engine(resolve_engine(engine_name, notice))
     rendered = render(workspace, script, engine, options, progress)
     layout = mix(workspace, script, rendered)
-    record, target, measurement = publish(workspace, script, layout)
+    record, target, measurement = publish(workspace, script, layout, engine.name)
     cached = sum(1 for r in rendered if r.cached)
     return BuildResult(script, record, target, engine.name, len(rendered) - cached, cached,
                        measurement)

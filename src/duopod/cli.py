@@ -151,6 +151,32 @@ def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
 
 
 @app.command()
+def mix(
+    scripts: ScriptsArgument,
+    workspace: WorkspaceOption = None,
+    engine: Annotated[str, typer.Option(
+        help="Whose cached speech to use: auto (the engine the episode was built with), "
+        "edge or espeak.")] = "auto",
+    force: Annotated[bool, typer.Option(help="See build --force.")] = False,
+    title: TitleOption = None,
+    date: DateOption = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Mix and publish again from cached speech, without rendering: to tune gaps, music or
+    loudness in show.toml.
+
+    Example: duopod mix scripts/2025-12-10-h200.md
+    """
+    ws = _workspace(workspace)
+    options = BuildOptions(engine=engine, force=force, encoding=encoding,
+                           overrides=_overrides(title, date), cache_only=True)
+    check_scripts(ws, scripts, options)
+    for path in scripts:
+        _build_one(ws, path, options)
+    out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+
+
+@app.command()
 def publish(workspace: WorkspaceOption = None) -> None:
     """Rebuild the feed and the site index from the published episodes.
 
@@ -191,21 +217,18 @@ def voices(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except DuopodError as exc:
         err.print(f"duopod: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         err.print("duopod: interrupted; finished turns are cached, the site is unchanged",
-                  markup=False)
+                  markup=False, highlight=False)
         sys.exit(EXIT_INTERRUPTED)
-    except typer.Abort:
-        err.print("duopod: aborted", markup=False)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(EXIT_BAD_INPUT)
-        raise
+    except typer.TyperException as exc:  # usage errors: wrong option, missing argument
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(code if isinstance(code, int) else 0)

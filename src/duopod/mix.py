@@ -12,9 +12,11 @@ import hashlib
 import re
 import subprocess
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import firwin, oaconvolve
 
 from .audio import decode_file, ffmpeg_exe
 from .errors import DuopodError
@@ -31,12 +33,16 @@ from .model import (
 from .workspace import AudioSettings, MusicSettings
 
 CHUNK = SAMPLE_RATE * 10
+LOWPASS_HZ = 16_000
+LOWPASS_TAPS = 255
 TURN_LOUDNESS_LUFS = -20.0
 """Every turn is levelled to this before mastering, so the hosts match."""
 _SILENCE = 0.004
 _EDGE_PAD = 0.03
 _TAIL = 0.6
 _LIMITER_MARGIN_DB = 0.4
+LOUDNESS_TOLERANCE = 0.3
+"""LU the encoded file may be off its target before it is encoded again."""
 
 
 @dataclass
@@ -48,10 +54,32 @@ class Clip:
     fade_in: int = 0
     fade_out: int = 0
     pan: float = 0.0
+    length: int | None = None
+    """Set for a music bed: the clip loops its samples to fill this many samples."""
+    envelope: tuple[np.ndarray, np.ndarray] | None = None
+    """(episode sample positions, gains): a gain curve, e.g. ducking under the voices."""
 
     @property
     def end(self) -> int:
-        return self.start + len(self.samples)
+        return self.start + (self.length if self.length is not None else len(self.samples))
+
+    def piece(self, lo: int, hi: int) -> np.ndarray:
+        """The clip's samples for episode positions [lo, hi), gain, fades and envelope applied."""
+        offset = lo - self.start
+        if self.length is None:
+            raw = self.samples[offset : offset + (hi - lo)]
+        else:
+            raw = self.samples[np.arange(offset, offset + (hi - lo)) % len(self.samples)]
+        piece = _as_float(raw) * self.gain
+        positions = np.arange(offset, offset + len(piece))
+        total = self.end - self.start
+        if self.fade_in and offset < self.fade_in:
+            piece *= np.clip(positions / self.fade_in, 0, 1)
+        if self.fade_out and offset + len(piece) > total - self.fade_out:
+            piece *= np.clip((total - positions) / self.fade_out, 0, 1)
+        if self.envelope is not None:
+            piece *= np.interp(positions + self.start, *self.envelope).astype(np.float32)
+        return piece
 
 
 @dataclass
@@ -73,8 +101,7 @@ class Layout:
         for i in np.flatnonzero((self._starts < b) & (self._ends > a)):
             clip = self.clips[i]
             lo, hi = max(a, clip.start), min(b, clip.end)
-            piece = _as_float(clip.samples[lo - clip.start : hi - clip.start]) * clip.gain
-            piece = _apply_fades(piece, clip, lo)
+            piece = clip.piece(lo, hi)
             target = out[lo - a : hi - a]
             if self.channels == 1:
                 target[:, 0] += piece
@@ -89,16 +116,6 @@ def _as_float(samples: np.ndarray) -> np.ndarray:
     if samples.dtype == np.int16:
         return samples.astype(np.float32) * (1 / 32768)
     return samples.astype(np.float32, copy=True)
-
-
-def _apply_fades(piece: np.ndarray, clip: Clip, lo: int) -> np.ndarray:
-    offset = lo - clip.start
-    positions = np.arange(offset, offset + len(piece))
-    if clip.fade_in and offset < clip.fade_in:
-        piece *= np.clip(positions / clip.fade_in, 0, 1)
-    if clip.fade_out and offset + len(piece) > len(clip.samples) - clip.fade_out:
-        piece *= np.clip((len(clip.samples) - positions) / clip.fade_out, 0, 1)
-    return piece
 
 
 def _pan_gains(pan: float) -> tuple[float, float]:
@@ -226,10 +243,41 @@ def plan_mix(
         clips.append(Clip(outro.samples, outro_start, outro.gain, fade, fade))
         length = max(length, outro_start + len(outro.samples))
 
+    bed = _load_music(music.bed, music.bed_level_db)
+    if bed is not None and timeline_turns:
+        clips.append(_bed_clip(bed, timeline_turns, music, length))
+
     duration = length / rate
     chapters = _chapters(script, section_starts, duration, language)
     timeline = Timeline(tuple(timeline_turns), tuple(chapters), duration)
     return Layout(clips, length, settings.channels, timeline)
+
+
+def _bed_clip(bed: _Music, turns: list[TimelineTurn], music: MusicSettings, length: int
+              ) -> Clip:
+    """A looping bed under the whole episode body, ducked while a section's hosts talk and
+    back up in the pauses between sections."""
+    rate = SAMPLE_RATE
+    ramp = int(0.4 * rate)
+    ducked = 10 ** (-music.duck_db / 20)
+    spans: list[list[float]] = []
+    for turn in turns:
+        if spans and spans[-1][2] == turn.section:
+            spans[-1][1] = turn.end
+        else:
+            spans.append([turn.start, turn.end, turn.section])
+    xs, ys = [0.0], [1.0]
+    for start, end, _section in spans:
+        a, b = int(start * rate), int(end * rate)
+        xs += [max(a - ramp, xs[-1]), a, b, b + ramp]
+        ys += [1.0, ducked, ducked, 1.0]
+    xs.append(float(length))
+    ys.append(1.0)
+    start = max(0, int(turns[0].start * rate) - int(music.fade * rate))
+    end = min(length, int(turns[-1].end * rate) + int(music.fade * rate))
+    fade = int(music.fade * rate)
+    envelope = (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float32))
+    return Clip(bed.samples, start, bed.gain, fade, fade, length=end - start, envelope=envelope)
 
 
 def _chapters(
@@ -267,29 +315,98 @@ def _measure_layout(layout: Layout, gain: float, ceiling_db: float | None) -> fl
     return meter.integrated()
 
 
+@cache
+def _lowpass_taps() -> np.ndarray:
+    """A linear-phase low-pass at 16 kHz. The MP3 encoder cuts the top octave anyway; doing
+    it before measuring means encoding no longer moves the loudness we aimed for."""
+    return firwin(LOWPASS_TAPS, LOWPASS_HZ, fs=SAMPLE_RATE).astype(np.float32)
+
+
 def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: float | None
                     ) -> np.ndarray:
-    if ceiling_db is None:
-        return layout.render(a, b) * gain
-    context = layout.render(a - LIMITER_CONTEXT, b + LIMITER_CONTEXT) * gain
-    gains = limit(context, ceiling_db)
-    return (context * gains[:, None])[LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
+    """Samples [a, b) of the mastered mix. Rendering a margin of context on each side makes
+    the filter and the limiter seamless across chunk boundaries."""
+    context = layout.render(a - LIMITER_CONTEXT, b + LIMITER_CONTEXT)
+    context = oaconvolve(context, _lowpass_taps()[:, None], mode="same", axes=0) * gain
+    if ceiling_db is not None:
+        context *= limit(context, ceiling_db)[:, None]
+    return context[LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
 
 
 def master_gain(layout: Layout, settings: AudioSettings) -> float:
-    """The linear gain that, with the limiter, lands the mix on the loudness target."""
+    """The linear gain that brings the (low-passed, unlimited) mix to the loudness target."""
     raw = _measure_layout(layout, 1.0, None)
     if not np.isfinite(raw):
         raise DuopodError("the mix is silent")
-    gain = 10 ** ((settings.loudness_lufs - raw) / 20)
-    ceiling = settings.true_peak_dbtp - _LIMITER_MARGIN_DB
-    for _ in range(3):  # the limiter takes a little loudness away: give it back
-        limited = _measure_layout(layout, gain, ceiling)
-        error = settings.loudness_lufs - limited
-        if abs(error) < 0.1:
-            break
-        gain *= 10 ** (error / 20)
-    return gain
+    return float(10 ** ((settings.loudness_lufs - raw) / 20))
+
+
+def _excerpts(layout: Layout, seconds: float = 10.0, count: int = 3) -> list[tuple[int, int]]:
+    """A few stretches of speech spread over the episode, to try settings on cheaply."""
+    turns = layout.timeline.turns
+    if not turns:
+        return [(0, min(layout.length, int(seconds * SAMPLE_RATE)))]
+    first, last = turns[0].start, turns[-1].end
+    span = int(seconds * SAMPLE_RATE)
+    starts = np.linspace(first, max(first, last - seconds), count)
+    return [(int(t * SAMPLE_RATE), min(layout.length, int(t * SAMPLE_RATE) + span))
+            for t in starts]
+
+
+def _excerpt_audio(layout: Layout, gain: float, ceiling_db: float | None) -> np.ndarray:
+    return np.concatenate([_mastered_chunk(layout, a, b, gain, ceiling_db)
+                           for a, b in _excerpts(layout)])
+
+
+def _loudness(samples: np.ndarray, channels: int) -> float:
+    meter = LoudnessMeter(channels=channels)
+    meter.add(samples)
+    return meter.integrated()
+
+
+def codec_loudness_shift(layout: Layout, gain: float, ceiling_db: float,
+                         settings: AudioSettings) -> float:
+    """LU the encoder takes away, measured by encoding excerpts: a low-bitrate MP3 drops
+    some of the energy the loudness weighting counts."""
+    excerpt = _excerpt_audio(layout, gain, ceiling_db)
+    channels = layout.channels
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
+        "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0",
+        "-c:a", "libmp3lame", "-b:a", f"{settings.bitrate_kbps}k", "-f", "mp3", "pipe:1",
+    ]
+    encoded = subprocess.run(command, input=_pcm16(excerpt), capture_output=True, check=False)
+    decode = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3", "-i", "pipe:0",
+              "-f", "f32le", "-ac", str(channels), "-ar", str(SAMPLE_RATE), "pipe:1"]
+    decoded = subprocess.run(decode, input=encoded.stdout, capture_output=True, check=False)
+    if encoded.returncode or decoded.returncode or not decoded.stdout:
+        return 0.0
+    after = np.frombuffer(decoded.stdout, dtype=np.float32).reshape(-1, channels)
+    shift = _loudness(after, channels) - _loudness(excerpt, channels)
+    return float(np.clip(shift, -2.0, 2.0)) if np.isfinite(shift) else 0.0
+
+
+def limiter_loudness_loss(layout: Layout, gain: float, ceiling_db: float) -> float:
+    """LU the limiter takes away at ``gain``, measured on excerpts (negative or zero)."""
+    free = _loudness(_excerpt_audio(layout, gain, None), layout.channels)
+    limited = _loudness(_excerpt_audio(layout, gain, ceiling_db), layout.channels)
+    return float(limited - free) if np.isfinite(free) and np.isfinite(limited) else 0.0
+
+
+def predict_gain(layout: Layout, settings: AudioSettings, ceiling_db: float) -> float:
+    """The gain that should land the encoded file on target: the whole mix measured once,
+    then the limiter's and the encoder's losses found on excerpts."""
+    base = master_gain(layout, settings)
+    gain = base
+    for _ in range(3):  # limiting more takes more away: settle on a fixed point
+        loss = limiter_loudness_loss(layout, gain, ceiling_db)
+        gain = base * 10 ** (-loss / 20)
+    shift = codec_loudness_shift(layout, gain, ceiling_db, settings)
+    return float(gain * 10 ** (-shift / 20))
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 32767 / 32768) * 32768).astype("<i2").tobytes()
 
 
 def encode_layout(layout: Layout, gain: float, ceiling_db: float, path: Path,
@@ -306,8 +423,7 @@ def encode_layout(layout: Layout, gain: float, ceiling_db: float, path: Path,
     try:
         for a in _chunks(layout.length):
             chunk = _mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db)
-            pcm = (np.clip(chunk, -1.0, 32767 / 32768) * 32768).astype("<i2")
-            process.stdin.write(pcm.tobytes())
+            process.stdin.write(_pcm16(chunk))
         process.stdin.close()
     except BrokenPipeError:
         pass
@@ -337,14 +453,14 @@ def measure_file(path: Path) -> Measurement:
 
 def master_and_encode(layout: Layout, settings: AudioSettings, path: Path) -> Measurement:
     """Master to the loudness and true-peak targets and encode; checked on the encoded file."""
-    gain = master_gain(layout, settings)
     ceiling = settings.true_peak_dbtp - _LIMITER_MARGIN_DB
+    gain = predict_gain(layout, settings, ceiling)
     for _attempt in range(3):
         encode_layout(layout, gain, ceiling, path, settings.bitrate_kbps)
         measured = measure_file(path)
         peak_over = measured.true_peak_dbtp - settings.true_peak_dbtp
         loudness_off = settings.loudness_lufs - measured.loudness_lufs
-        if peak_over <= 0 and abs(loudness_off) <= 0.5:
+        if peak_over <= 0 and abs(loudness_off) <= LOUDNESS_TOLERANCE:
             return measured
         if peak_over > 0:  # encoding raised the peaks: limit harder
             ceiling -= peak_over + 0.1

@@ -48,9 +48,12 @@ async def render_turns_async(
     engine: Engine,
     *,
     use_cache: bool = True,
+    cache_only: bool = False,
     concurrency: int = 4,
     progress: ProgressCallback | None = None,
 ) -> list[RenderedTurn]:
+    """Every turn's speech, in script order. ``cache_only`` never calls the engine: a turn
+    missing from the cache is an error (for re-mixing without rendering)."""
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     settings = turn_settings(script, workspace, engine)
@@ -67,6 +70,11 @@ async def render_turns_async(
             if hit is not None:
                 notify(TurnEvent(turn, "cached"))
                 return RenderedTurn(turn, hit, cached=True)
+        if cache_only:
+            raise InputError(
+                f"turn {turn.index + 1} ({turn.speaker}) has no cached {engine.name} speech; "
+                "run 'duopod build' first", script.path, turn.line,
+            )
         async with gate:
             notify(TurnEvent(turn, "rendering"))
             try:

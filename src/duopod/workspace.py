@@ -35,6 +35,9 @@ class MusicSettings:
     level_db: float = -6.0
     fade: float = 1.5
     overlap: float = 1.0
+    bed: Path | None = None
+    bed_level_db: float = -18.0
+    duck_db: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,9 @@ _AUDIO_FIELDS = {
     "gap", "gap_jitter", "section_gap", "loudness_lufs", "true_peak_dbtp", "bitrate_kbps",
     "channels",
 }
-_MUSIC_FIELDS = {"intro", "outro", "level_db", "fade", "overlap"}
+_MUSIC_FIELDS = {
+    "intro", "outro", "level_db", "fade", "overlap", "bed", "bed_level_db", "duck_db",
+}
 
 
 def load_show(path: Path, root: Path) -> ShowConfig:
@@ -237,13 +242,18 @@ def _audio_settings(data: dict[str, Any], path: Path) -> AudioSettings:
 def _music_settings(data: dict[str, Any], path: Path, root: Path) -> MusicSettings:
     t = _Table(data, path, "music.", _MUSIC_FIELDS)
     d = MusicSettings()
-    intro, outro = t.text("intro"), t.text("outro")
+    files = {key: t.text(key) for key in ("intro", "outro", "bed")}
+    paths = {key: _inside(root, value, path, f"music.{key}") if value else None
+             for key, value in files.items()}
     return MusicSettings(
-        intro=_inside(root, intro, path, "music.intro") if intro else None,
-        outro=_inside(root, outro, path, "music.outro") if outro else None,
+        intro=paths["intro"],
+        outro=paths["outro"],
         level_db=t.number("level_db", d.level_db, -40, 0),
         fade=t.number("fade", d.fade, 0, 10),
         overlap=t.number("overlap", d.overlap, 0, 5),
+        bed=paths["bed"],
+        bed_level_db=t.number("bed_level_db", d.bed_level_db, -60, 0),
+        duck_db=t.number("duck_db", d.duck_db, 0, 40),
     )
 
 

@@ -1,0 +1,87 @@
+"""Synthesise the show's intro and outro jingles (no samples, no downloads).
+
+    python music/make_jingle.py          # writes music/intro.wav and music/outro.wav
+
+A bright plucked motif over a soft pad, I-V-vi-IV in C major, in additive synthesis.
+The files are committed; run this again to change them.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+RATE = 44_100
+HERE = Path(__file__).resolve().parent
+
+
+def note_hz(semitones_from_a4: float) -> float:
+    return 440.0 * 2 ** (semitones_from_a4 / 12)
+
+
+# C major degrees relative to A4 (C5 = +3)
+C4, D4, E4, F4, G4, A4, B4, C5, D5, E5, G5 = -9, -7, -5, -4, -2, 0, 2, 3, 5, 7, 10
+A3, F3, G3, C3 = -12, -16, -14, -21
+
+
+def pluck(freq: float, duration: float, level: float) -> np.ndarray:
+    """A plucked-string tone: a few harmonics with a fast attack and exponential decay."""
+    t = np.arange(int(duration * RATE)) / RATE
+    tone = sum(np.sin(2 * np.pi * freq * k * t) / k**1.6 for k in range(1, 6))
+    envelope = np.minimum(t / 0.005, 1) * np.exp(-t * 4.5)
+    return (level * tone * envelope).astype(np.float32)
+
+
+def pad(freqs: list[float], duration: float, level: float) -> np.ndarray:
+    """A soft chord: detuned sines with a slow swell."""
+    t = np.arange(int(duration * RATE)) / RATE
+    chord = sum(np.sin(2 * np.pi * f * t) + 0.5 * np.sin(2 * np.pi * f * 1.003 * t) for f in freqs)
+    swell = np.minimum(t / 0.25, 1) * np.minimum((duration - t) / 0.3, 1).clip(0, 1)
+    return (level * chord * swell / len(freqs)).astype(np.float32)
+
+
+def place(track: np.ndarray, sound: np.ndarray, at: float) -> None:
+    start = int(at * RATE)
+    end = min(len(track), start + len(sound))
+    track[start:end] += sound[: end - start]
+
+
+def jingle(chords: list[tuple[int, list[int]]], melody: list[tuple[float, int]],
+           beat: float, tail: float) -> np.ndarray:
+    length = len(chords) * 2 * beat + tail
+    track = np.zeros(int(length * RATE), dtype=np.float32)
+    for bar, (bass, chord) in enumerate(chords):
+        at = bar * 2 * beat
+        place(track, pad([note_hz(n) for n in chord], 2 * beat + 0.3, 0.22), at)
+        place(track, pluck(note_hz(bass), 2 * beat, 0.35), at)
+    for at, note in melody:
+        place(track, pluck(note_hz(note), 1.2, 0.28), at * beat)
+    fade = int(0.4 * RATE)
+    track[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
+    return track / np.abs(track).max() * 0.7
+
+
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+
+
+def main() -> None:
+    beat = 0.42
+    progression = [(C3, [C4, E4, G4]), (G3, [D4, G4, B4]), (A3, [C4, E4, A4]), (F3, [C4, F4, A4])]
+    intro_melody = [(0, E5), (0.5, G5), (1, C5), (2, D5), (2.5, G4), (3, B4), (4, C5), (4.5, E5),
+                    (5, A4), (6, C5), (6.5, A4), (7, G4)]
+    outro_melody = [(0, G5), (0.5, E5), (1, C5), (2, D5), (2.5, B4), (3, G4), (4, A4), (4.5, C5),
+                    (5, E5), (6, F4), (6.5, A4), (7, C5)]
+    write_wav(HERE / "intro.wav", jingle(progression, intro_melody, beat, 1.2))
+    outro_chords = [*progression[:3], (C3, [C4, E4, G4])]
+    write_wav(HERE / "outro.wav", jingle(outro_chords, outro_melody, beat, 1.6))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The mix, measured on the files a listener gets: loudness, peaks, levels, tags, timing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pyloudnorm
+import pytest
+from conftest import MANDARIN, copy_show, decode_mp3, run_cli
+from mutagen.id3 import ID3
+from test_build import episode_dir, record
+
+from duopod.loudness import true_peak_db
+from duopod.model import SAMPLE_RATE
+
+
+def loudness(samples: np.ndarray) -> float:
+    return pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(samples.astype(np.float64))
+
+
+@pytest.fixture(scope="module")
+def mandarin(built_show: Path) -> tuple[Path, dict, np.ndarray]:
+    folder = episode_dir(built_show, "2025-12-10")
+    data = record(folder)
+    return folder / data["audio"]["file"], data, decode_mp3(folder / data["audio"]["file"])
+
+
+def test_loudness_and_true_peak_measured_on_the_mp3(mandarin) -> None:
+    _path, data, samples = mandarin
+    assert abs(loudness(samples) + 16.0) <= 1.0
+    assert true_peak_db(samples) <= -1.0
+    assert abs(data["audio"]["loudness_lufs"] + 16.0) <= 0.3  # what ffmpeg's ebur128 read
+
+
+def test_hosts_are_levelled_within_one_lu(mandarin) -> None:
+    _path, data, samples = mandarin
+    per_host: dict[str, list[np.ndarray]] = {}
+    for turn in data["timeline"]["turns"]:
+        a, b = int(turn["start"] * SAMPLE_RATE), int(turn["end"] * SAMPLE_RATE)
+        per_host.setdefault(turn["speaker"], []).append(samples[a:b])
+    levels = {host: loudness(np.concatenate(parts)) for host, parts in per_host.items()}
+    assert abs(levels["雷总"] - levels["董小姐"]) <= 1.0, levels
+
+
+def test_intro_and_outro_music_frame_the_voices(mandarin) -> None:
+    _path, data, samples = mandarin
+    first = data["timeline"]["turns"][0]["start"]
+    last = data["timeline"]["turns"][-1]["end"]
+    assert first > 3.0  # the jingle plays first
+    intro = samples[: int((first - 1.2) * SAMPLE_RATE)]
+    outro = samples[int(last * SAMPLE_RATE) + SAMPLE_RATE :]
+    for part in (intro, outro):
+        assert 20 * np.log10(np.sqrt(np.mean(part**2))) > -35
+    assert abs(samples[-200:]).max() < 0.02  # faded out, not cut
+
+
+def test_tags_and_chapters_in_the_mp3(mandarin) -> None:
+    path, data, _samples = mandarin
+    tags = ID3(path)
+    assert tags["TIT2"].text == [data["title"]]
+    assert tags["TALB"].text == ["芯闻两人谈"]
+    assert tags["TCON"].text == ["Podcast"]
+    assert str(tags["TDRC"].text[0]) == "2025-12-10"
+    assert int(tags["TLEN"].text[0]) == round(data["duration"] * 1000)
+    (toc,) = tags.getall("CTOC")
+    chaps = {c.element_id: c for c in tags.getall("CHAP")}
+    chapters = data["timeline"]["chapters"]
+    assert len(toc.child_element_ids) == len(chapters) == 5
+    for element_id, chapter in zip(toc.child_element_ids, chapters, strict=True):
+        frame = chaps[element_id]
+        assert frame.sub_frames["TIT2"].text == [chapter["title"]]
+        assert frame.start_time == round(chapter["start"] * 1000)
+        assert frame.end_time == round(chapter["end"] * 1000)
+    listing = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                             capture_output=True, text=True).stderr
+    starts = [float(s) for s in re.findall(r"Chapter #0:\d+: start (\d+\.\d+)", listing)]
+    assert starts == pytest.approx([c["start"] for c in chapters], abs=0.002)
+    titles = re.findall(r"Chapter #0:\d+:.*\n\s+Metadata:\n\s+title\s+: (.+)", listing)
+    assert titles == [c["title"] for c in chapters]
+
+
+def onset(samples: np.ndarray, around: float) -> float:
+    """First 5 ms frame louder than -40 dBFS in the 300 ms around ``around``."""
+    start = int((around - 0.15) * SAMPLE_RATE)
+    frame = int(0.005 * SAMPLE_RATE)
+    window = samples[start : start + int(0.3 * SAMPLE_RATE)]
+    rms = np.sqrt(np.mean(window[: len(window) // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > 0.01)
+    return start / SAMPLE_RATE + (loud[0] * frame / SAMPLE_RATE if loud.size else 1.0)
+
+
+def test_remix_from_cache_keeps_the_timeline_exact(tmp_path: Path, built_show: Path) -> None:
+    show = copy_show(tmp_path / "show")
+    shutil.copytree(built_show / ".duopod", show / ".duopod")  # the rendered speech
+    toml = (show / "show.toml").read_text(encoding="utf-8")
+    (show / "show.toml").write_text(toml.replace("gap = 0.45", "gap = 0.9"), encoding="utf-8")
+    result = run_cli(show, "mix", f"scripts/{MANDARIN}")
+    assert result.returncode == 0, result.stderr
+    assert "0 rendered, 31 cached" in result.stdout
+    folder = episode_dir(show, "2025-12-10")
+    data = record(folder)
+    samples = decode_mp3(folder / data["audio"]["file"])
+    assert abs(len(samples) / SAMPLE_RATE - data["duration"]) < 0.05
+    turns = data["timeline"]["turns"]
+    assert turns[1]["start"] - turns[0]["end"] > 0.7  # the new gap took effect
+    for turn in turns[1:]:
+        assert abs(onset(samples, turn["start"]) - turn["start"]) < 0.05, turn["index"]
+
+
+def test_mix_without_cached_speech_says_so(show: Path) -> None:
+    result = run_cli(show, "mix", f"scripts/{MANDARIN}", "--engine", "espeak")
+    assert result.returncode == 2
+    assert "no cached espeak speech" in result.stderr and "duopod build" in result.stderr
+    assert not (show / "episodes").exists() or not any((show / "episodes").iterdir())
+
+
+def test_rebuilds_are_identical(tmp_path: Path, built_show: Path) -> None:
+    show = copy_show(tmp_path / "show")
+    shutil.copytree(built_show / ".duopod", show / ".duopod")
+    digests = []
+    for _ in range(2):
+        result = run_cli(show, "build", "scripts/2025-12-12-open-weights.md", "--engine", "espeak")
+        assert result.returncode == 0, result.stderr
+        folder = episode_dir(show, "2025-12-12")
+        digests.append((hashlib.sha256((folder / record(folder)["audio"]["file"]).read_bytes())
+                        .hexdigest(), json.dumps(record(folder)["timeline"])))
+    assert digests[0] == digests[1]
+
+
+def test_stereo_places_the_hosts_apart(tmp_path: Path, built_show: Path) -> None:
+    show = copy_show(tmp_path / "show")
+    shutil.copytree(built_show / ".duopod", show / ".duopod")
+    toml = (show / "show.toml").read_text(encoding="utf-8")
+    (show / "show.toml").write_text(toml.replace("channels = 1", "channels = 2"), encoding="utf-8")
+    result = run_cli(show, "mix", "scripts/2025-12-12-open-weights.md", "--engine", "espeak")
+    assert result.returncode == 0, result.stderr
+    folder = episode_dir(show, "2025-12-12")
+    data = record(folder)
+    raw = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(folder / data["audio"]["file"]),
+         "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    stereo = np.frombuffer(raw, dtype=np.float32).reshape(-1, 2)
+    balance = {}
+    for turn in data["timeline"]["turns"]:
+        part = stereo[int(turn["start"] * SAMPLE_RATE) : int(turn["end"] * SAMPLE_RATE)]
+        left, right = np.sqrt(np.mean(part**2, axis=0))
+        balance.setdefault(turn["speaker"], []).append(20 * np.log10(left / right))
+    assert np.mean(balance["Alex"]) > 1.0 and np.mean(balance["Sam"]) < -1.0
+    meter = pyloudnorm.Meter(SAMPLE_RATE)
+    assert abs(meter.integrated_loudness(stereo.astype(np.float64)) + 16.0) <= 1.0
+
+
+def test_bed_ducks_under_voices_and_rises_between_sections(show: Path) -> None:
+    from duopod.build import BuildOptions, load_script, render
+    from duopod.engines import get_engine
+    from duopod.mix import plan_mix
+    from duopod.workspace import load_workspace
+
+    toml = (show / "show.toml").read_text(encoding="utf-8")
+    toml = toml.replace('# bed = "music/bed.wav"', 'bed = "music/intro.wav"')
+    (show / "show.toml").write_text(toml.replace("# duck_db = 12.0", "duck_db = 12.0"),
+                                    encoding="utf-8")
+    ws = load_workspace(show)
+    options = BuildOptions(engine="espeak")
+    script = load_script(ws, show / "scripts" / "2025-12-12-open-weights.md", options)
+    layout = plan_mix(script, render(ws, script, get_engine("espeak"), options), ws.show.audio,
+                      ws.show.music, ws.show.language)
+    (bed,) = [c for c in layout.clips if c.length is not None]
+    turns = layout.timeline.turns
+    def gain_at(seconds: float) -> float:
+        return float(np.interp(seconds * SAMPLE_RATE, *bed.envelope))
+    middle = (turns[3].start + turns[3].end) / 2
+    assert gain_at(middle) == pytest.approx(10 ** (-12 / 20), rel=1e-3)
+    change = next(i for i in range(1, len(turns)) if turns[i].section != turns[i - 1].section)
+    assert turns[change].start - turns[change - 1].end >= 1.0  # a section gap
+    assert gain_at((turns[change - 1].end + turns[change].start) / 2) > 0.5
+    # the bed loops: it is longer than its source and reaches past the last turn
+    assert bed.end - bed.start > len(bed.samples)
+    assert bed.end / SAMPLE_RATE > turns[-1].end
