@@ -36,6 +36,8 @@ class BuildOptions:
     use_cache: bool = True
     cache_only: bool = False
     concurrency: int = 4
+    retries: int = 5
+    """Attempts per edge-tts request (timeouts, dropped connections, throttling)."""
     force: bool = False
     encoding: str | None = None
     overrides: Overrides = field(default_factory=Overrides)
@@ -60,6 +62,14 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
         first = next((t for t in script.turns if t.speaker == host), None)
         workspace.profile_for(host, script.path, first.line if first else None)
     return script
+
+
+def make_engine(name: str, options: BuildOptions) -> Engine:
+    if name == "edge":
+        from .engines.edge import RetryPolicy
+
+        return get_engine(name, retry=RetryPolicy(attempts=options.retries))
+    return get_engine(name)
 
 
 def resolve_engine(name: str, notice: Notice | None = None) -> str:
@@ -143,7 +153,7 @@ def build_episode(
     engine_name = options.engine
     if engine_name == "auto" and options.cache_only:
         engine_name = cached_engine(workspace, script)
-    engine = get_engine(resolve_engine(engine_name, notice))
+    engine = make_engine(resolve_engine(engine_name, notice), options)
     rendered = render(workspace, script, engine, options, progress)
     layout = mix(workspace, script, rendered)
     record, target, measurement = publish(workspace, script, layout, engine.name)

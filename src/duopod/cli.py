@@ -93,6 +93,8 @@ def build(
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,
                                              help="Turns rendered at once.")] = 4,
+    retries: Annotated[int, typer.Option(min=1, max=20, help="Attempts per edge-tts request "
+                                         "before the build stops.")] = 5,
     force: Annotated[bool, typer.Option(
         help="Overwrite an episode another script published under the same slug.")] = False,
     title: TitleOption = None,
@@ -105,7 +107,8 @@ def build(
     """
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
-                           force=force, encoding=encoding, overrides=_overrides(title, date))
+                           retries=retries, force=force, encoding=encoding,
+                           overrides=_overrides(title, date))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
     options = replace(options, engine=resolve_engine(engine, _notice))
     for path in scripts:
@@ -197,17 +200,19 @@ def voices(
 
     Example: duopod voices --engine espeak --locale cmn
     """
-    table = Table("voice", "language / locale", "gender")
     if engine == "espeak":
         from .engines.espeak import list_voices
 
-        for name, language in list_voices():
-            if locale and not language.lower().startswith(locale.lower()):
-                continue
-            table.add_row(name, language, "variants: m1-m7, f1-f5, …")
+        table = Table("voice (for a profile's \\[espeak] voice)", "name")
+        for language, name in list_voices():
+            if not locale or language.startswith(locale.lower()):
+                table.add_row(language, name)
+        out.print("variants (for \\[espeak] variant): m1-m8, f1-f5 and more; see the espeak-ng "
+                  "documentation")
     elif engine == "edge":
         from .engines.edge import list_voices as edge_voices
 
+        table = Table("voice (for a profile's \\[edge] voice)", "locale", "gender")
         for voice in asyncio.run(edge_voices(locale)):
             table.add_row(voice["ShortName"], voice["Locale"], voice.get("Gender", ""))
     else:

@@ -57,6 +57,9 @@ async def render_turns_async(
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     settings = turn_settings(script, workspace, engine)
+    await engine.check_voices(
+        {host: (workspace.profiles[host], settings[host]) for host in settings}
+    )
     cache = SpeechCache(workspace.cache_dir / "speech")
     version = engine.version
     gate = asyncio.Semaphore(concurrency)
@@ -78,7 +81,10 @@ async def render_turns_async(
         async with gate:
             notify(TurnEvent(turn, "rendering"))
             try:
-                speech = await engine.render(turn.text, voice)
+                speech = await engine.render(
+                    turn.text, voice,
+                    lambda detail: notify(TurnEvent(turn, "retrying", detail)),
+                )
             except EngineError as exc:
                 notify(TurnEvent(turn, "failed", str(exc)))
                 raise DuopodError(

@@ -6,6 +6,7 @@ network engines can render turns concurrently; the offline engine simply runs in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import InputError
@@ -25,8 +26,16 @@ class Engine(Protocol):
         """The profile's validated settings for this engine; InputError naming the profile."""
         ...
 
-    async def render(self, text: str, settings: dict[str, Any]) -> Speech:
-        """Speak ``text`` with ``settings``; raise EngineError when it cannot."""
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+                           ) -> None:
+        """Before rendering: refuse (InputError) voices the engine does not have, keyed by
+        host name."""
+        ...
+
+    async def render(self, text: str, settings: dict[str, Any],
+                     notify: Callable[[str], None] | None = None) -> Speech:
+        """Speak ``text`` with ``settings``; raise EngineError when it cannot. ``notify``
+        hears about retries."""
         ...
 
 
@@ -34,7 +43,7 @@ ENGINE_NAMES = ("auto", "edge", "espeak")
 
 
 def get_engine(name: str, **options: Any) -> Engine:
-    """An engine by name; ``auto`` is resolved by ``choose_engine`` before this."""
+    """An engine by name; ``auto`` is resolved by ``build.resolve_engine`` before this."""
     if name == "espeak":
         from .espeak import EspeakEngine
 

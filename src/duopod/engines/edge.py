@@ -13,6 +13,7 @@ import asyncio
 import random
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from typing import Any
@@ -34,6 +35,9 @@ from . import missing_setting
 REQUEST_BYTES = 1200
 """Bytes of text per request; the client's own limit is 4096 bytes of escaped text."""
 TICKS_PER_SECOND = 10_000_000
+STREAM_DELAY = 1105 / 24_000
+"""Seconds by which decoded audio lags the service's boundary offsets: the stream carries
+no gapless header, so the MP3 encoder's (576) and decoder's (529) delays stay in it."""
 _PROSODY = {
     "rate": (re.compile(r"^[+-]\d{1,3}%$"), "+0%", "like +10% or -5%"),
     "volume": (re.compile(r"^[+-]\d{1,3}%$"), "+0%", "like +10% or -5%"),
@@ -115,10 +119,9 @@ class _Retryable(Exception):
 class EdgeEngine:
     name = "edge"
 
-    def __init__(self, retry: RetryPolicy | None = None, on_retry: Any = None,
-                 connect_timeout: int = 10, receive_timeout: int = 30):
+    def __init__(self, retry: RetryPolicy | None = None, connect_timeout: int = 10,
+                 receive_timeout: int = 30):
         self.retry = retry or RetryPolicy()
-        self.on_retry = on_retry
         self.connect_timeout = connect_timeout
         self.receive_timeout = receive_timeout
 
@@ -156,15 +159,32 @@ class EdgeEngine:
             settings.setdefault(key, default)
         return settings
 
-    async def render(self, text: str, settings: dict[str, Any]) -> Speech:
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+                           ) -> None:
+        """Refuse, before any request, a voice the service does not list. When the list
+        cannot be had, the renders themselves will say what is wrong."""
+        try:
+            listed = {v["ShortName"] for v in await asyncio.wait_for(list_voices(), 15)}
+        except (EngineError, TimeoutError, ValueError, KeyError):
+            return
+        for host, (profile, settings) in voices.items():
+            if settings["voice"] not in listed:
+                raise InputError(
+                    f"edge voice {settings['voice']!r} of host {host!r} (profile "
+                    f"{profile.name!r}) is not offered by the service; see "
+                    "'duopod voices --engine edge'", profile.path,
+                )
+
+    async def render(self, text: str, settings: dict[str, Any],
+                     notify: Callable[[str], None] | None = None) -> Speech:
         pieces: list[np.ndarray] = []
         spans: list[SentenceSpan] = []
         cursor = 0.0
         for request in split_for_requests(text):
-            audio, boundaries = await self._request_with_retries(request, settings)
+            audio, boundaries = await self._request_with_retries(request, settings, notify)
             samples = decode(audio, "mp3")
             for offset, duration, sentence in boundaries:
-                start = cursor + offset / TICKS_PER_SECOND
+                start = cursor + offset / TICKS_PER_SECOND + STREAM_DELAY
                 spans.append(SentenceSpan(sentence, start, start + duration / TICKS_PER_SECOND))
             if not boundaries:
                 spans.append(SentenceSpan(request, cursor, cursor + len(samples) / SAMPLE_RATE))
@@ -172,8 +192,9 @@ class EdgeEngine:
             cursor += len(samples) / SAMPLE_RATE
         return Speech(np.concatenate(pieces), spans)
 
-    async def _request_with_retries(self, text: str, settings: dict[str, Any]
-                                    ) -> tuple[bytes, list[tuple[int, int, str]]]:
+    async def _request_with_retries(
+        self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None
+    ) -> tuple[bytes, list[tuple[int, int, str]]]:
         for attempt in range(self.retry.attempts):
             try:
                 return await self._request(text, settings)
@@ -182,8 +203,8 @@ class EdgeEngine:
                     raise EngineError(
                         f"edge-tts failed after {self.retry.attempts} attempts: {exc}"
                     ) from exc
-                if self.on_retry:
-                    self.on_retry(attempt + 1, str(exc))
+                if notify:
+                    notify(f"retry {attempt + 1}/{self.retry.attempts - 1}: {exc}")
                 await asyncio.sleep(self.retry.delay(attempt))
         raise AssertionError("unreachable")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import threading
+from collections.abc import Callable
 from importlib.metadata import version as package_version
 from typing import Any
 
@@ -165,7 +166,12 @@ class EspeakEngine:
             )
         return settings
 
-    async def render(self, text: str, settings: dict[str, Any]) -> Speech:
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+                           ) -> None:
+        """``settings_for`` already asked espeak-ng for each voice."""
+
+    async def render(self, text: str, settings: dict[str, Any],
+                     notify: Callable[[str], None] | None = None) -> Speech:
         return await asyncio.to_thread(self.render_sync, text, settings)
 
     def render_sync(self, text: str, settings: dict[str, Any]) -> Speech:

@@ -1,0 +1,183 @@
+"""The edge engine: the real edge_tts client against a local server that speaks its protocol."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ENGLISH, MANDARIN, copy_show, decode_mp3
+from edge_server import EdgeServer, Knobs
+from test_build import episode_dir
+from test_mix import onset
+
+from duopod.build import BuildOptions, build_episode, resolve_engine
+from duopod.engines.edge import REQUEST_BYTES, split_for_requests
+from duopod.errors import DuopodError, InputError
+from duopod.model import SAMPLE_RATE
+from duopod.speech import TurnEvent
+from duopod.workspace import load_workspace
+
+FAST = {"retries": 4}
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
+    edge = EdgeServer(Knobs()).start()
+    edge.install(monkeypatch)
+    monkeypatch.setattr("duopod.engines.edge.RetryPolicy.base_delay", 0.01)
+    yield edge
+    edge.stop()
+
+
+def build(show: Path, script: str, events: list[TurnEvent] | None = None, **options):
+    ws = load_workspace(show)
+    opts = BuildOptions(engine="edge", **{**FAST, **options})
+    return build_episode(ws, show / "scripts" / script, opts,
+                         progress=events.append if events is not None else None)
+
+
+def test_voices_and_prosody_reach_the_service(show: Path, server: EdgeServer) -> None:
+    result = build(show, ENGLISH)
+    voices = {r.voice for r in server.requests}
+    assert voices == {"en-US-GuyNeural", "en-US-JennyNeural"}
+    assert all((r.rate, r.pitch, r.volume) == ("+0%", "+0Hz", "+0%") for r in server.requests)
+    lei = show / "voices" / "lei.toml"
+    assert 'rate = "+5%"' in lei.read_text(encoding="utf-8")
+    assert result.engine == "edge" and result.rendered == 9
+    assert json.loads((result.directory / "episode.json").read_text())["engine"] == "edge"
+
+
+def test_mandarin_prosody_and_timings_land_on_the_timeline(show: Path, server: EdgeServer
+                                                           ) -> None:
+    result = build(show, MANDARIN)
+    assert {(r.voice, r.rate) for r in server.requests} == {
+        ("zh-CN-YunjianNeural", "+5%"), ("zh-CN-XiaoxiaoNeural", "+0%")}
+    folder = episode_dir(show, "2025-12-10")
+    record = json.loads((folder / "episode.json").read_text(encoding="utf-8"))
+    samples = decode_mp3(folder / record["audio"]["file"])
+    assert abs(len(samples) / SAMPLE_RATE - record["duration"]) < 0.05
+    sentences = [s for t in record["timeline"]["turns"] for s in t["sentences"]]
+    assert len(sentences) > len(result.script.turns)  # sentence-level, from the service
+    # every sentence starts where its voice starts, within 50 ms
+    for sentence in sentences[1:]:
+        assert abs(onset(samples, sentence["start"]) - sentence["start"]) < 0.05, sentence
+
+
+def test_long_chinese_text_is_split_under_the_limit() -> None:
+    text = ("这说明了什么？说明我们的军队非常清楚，未来战场上，算力就是战斗力。" * 300
+            + "没有标点的长句" * 400)
+    pieces = split_for_requests(text)
+    assert all(len(p.encode()) <= REQUEST_BYTES for p in pieces)
+    assert "".join(pieces) == text
+    assert all(p.endswith("。") for p in pieces[:-10])  # cut at sentence ends first
+
+
+def test_a_long_turn_is_rendered_in_pieces_and_stitched(show: Path, server: EdgeServer) -> None:
+    turn = "这是一个很长的回合，用来测试分段。" * 120  # ~6 KB of UTF-8
+    (show / "scripts" / "long.md").write_text(
+        f"---\ntitle: 长回合\ndate: 2025-12-20\n---\n雷总\n{turn}\n董小姐\n好。\n", encoding="utf-8")
+    result = build(show, "long.md")
+    long_requests = [r for r in server.requests if r.voice == "zh-CN-YunjianNeural"]
+    assert len(long_requests) >= 5
+    assert all(len(r.text.encode()) <= REQUEST_BYTES for r in long_requests)
+    assert "".join(r.text for r in long_requests) == turn
+    timeline = result.record["timeline"]["turns"][0]
+    starts = [s["start"] for s in timeline["sentences"]]
+    assert len(starts) == 120 and starts == sorted(starts)
+    assert timeline["sentences"][-1]["end"] <= timeline["end"] + 0.01
+
+
+def test_concurrency_is_bounded_and_order_kept(show: Path, server: EdgeServer) -> None:
+    server.knobs.latency = 0.15
+    server.knobs.jitter = 0.3
+    result = build(show, MANDARIN, concurrency=3)
+    assert server.max_open_connections == 3
+    turns = result.record["timeline"]["turns"]
+    assert [(t["speaker"], t["text"]) for t in turns] == [
+        (t.speaker, t.text) for t in result.script.turns]
+    assert [t["start"] for t in turns] == sorted(t["start"] for t in turns)
+
+
+def test_one_connection_at_a_time_with_concurrency_1(show: Path, server: EdgeServer) -> None:
+    server.knobs.latency = 0.05
+    build(show, ENGLISH, concurrency=1)
+    assert server.max_open_connections == 1
+
+
+@pytest.mark.parametrize("fault", ["handshake_503", "close_midstream", "no_audio"])
+def test_transient_faults_are_retried(show: Path, server: EdgeServer, fault: str) -> None:
+    undisturbed = build(copy_show(show.parent / "clean"), ENGLISH)
+    setattr(server.knobs, fault, 2)
+    events: list[TurnEvent] = []
+    result = build(show, ENGLISH, events=events, concurrency=1)
+    retried = [e for e in events if e.status == "retrying"]
+    assert len(retried) == 2 and retried[0].turn.index == 0
+    assert result.rendered == 9
+    # the retried turn has all its audio and timings: identical to an undisturbed render
+    assert result.record["timeline"] == undisturbed.record["timeline"]
+
+
+def test_refused_connection_fails_at_once(show: Path, server: EdgeServer) -> None:
+    server.knobs.handshake_status = 401
+    with pytest.raises(DuopodError, match=r"2025-12-12-open-weights.md:\d+: turn \d+ .*HTTP 401"):
+        build(show, ENGLISH, concurrency=1)
+    assert server.connections == 0 and server.requests == []
+
+
+def test_unknown_voice_fails_before_any_request(show: Path, server: EdgeServer) -> None:
+    profile = show / "voices" / "sam.toml"
+    profile.write_text(profile.read_text().replace("en-US-JennyNeural", "en-US-NobodyNeural"))
+    with pytest.raises(InputError) as caught:
+        build(show, ENGLISH)
+    assert "en-US-NobodyNeural" in str(caught.value) and "'Sam'" in str(caught.value)
+    assert "sam" in str(caught.value) and server.requests == []
+
+
+def test_invalid_prosody_fails_naming_host_and_profile(show: Path, server: EdgeServer) -> None:
+    profile = show / "voices" / "dong.toml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace('rate = "+0%"', 'rate = "fast"'),
+                       encoding="utf-8")
+    with pytest.raises(InputError, match=r"dong.toml: edge rate 'fast' in profile 'dong' \(host '董小姐'\)"):
+        build(show, MANDARIN)
+    assert server.requests == []
+
+
+def test_a_failed_run_keeps_finished_turns_and_resumes(show: Path, server: EdgeServer) -> None:
+    server.knobs.fail_after = 5  # the service breaks down after five requests
+    with pytest.raises(DuopodError) as caught:
+        build(show, MANDARIN, concurrency=1, retries=2)
+    assert "scripts/2025-12-10-h200.md:" in str(caught.value)
+    assert "failed after 2 attempts" in str(caught.value)
+    assert not (show / "episodes" / "feed.xml").exists()  # nothing half-published
+    server.knobs.fail_after = None
+    events: list[TurnEvent] = []
+    result = build(show, MANDARIN, events=events, concurrency=1)
+    assert result.cached == 5 and result.rendered == 26
+    assert sum(e.status == "cached" for e in events) == 5
+
+
+def test_no_cache_renders_everything_again(show: Path, server: EdgeServer) -> None:
+    build(show, ENGLISH)
+    before = len(server.requests)
+    assert build(show, ENGLISH).rendered == 0
+    assert len(server.requests) == before
+    assert build(show, ENGLISH, use_cache=False).rendered == 9
+
+
+def test_editing_one_line_rerenders_only_that_turn(show: Path, server: EdgeServer) -> None:
+    build(show, ENGLISH)
+    script = show / "scripts" / ENGLISH
+    script.write_text(script.read_text().replace("See you next time.", "See you tomorrow."))
+    result = build(show, ENGLISH)
+    assert (result.rendered, result.cached) == (1, 8)
+
+
+def test_auto_picks_edge_when_reachable(server: EdgeServer, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    notes: list[str] = []
+    assert resolve_engine("auto", notes.append) == "edge" and notes == []
+    monkeypatch.setattr("edge_tts.communicate.WSS_URL", "ws://127.0.0.1:9/x?TrustedClientToken=x")
+    assert resolve_engine("auto", notes.append) == "espeak"
+    assert "offline engine" in notes[0]
