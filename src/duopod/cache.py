@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .audio import to_pcm16
-from .model import SAMPLE_RATE, SentenceSpan, Speech
+from .model import SAMPLE_RATE, SentenceSpan, Speech, SpeechAnalysis
 
 FORMAT_VERSION = 1
 
@@ -88,7 +88,12 @@ class SpeechCache:
             return None
         samples = np.frombuffer(data, dtype="<i2")
         sentences = [SentenceSpan(**s) for s in meta["sentences"]]
-        return Speech(samples, sentences)
+        analysis = None
+        if "analysis" in meta:
+            found = meta["analysis"]
+            analysis = SpeechAnalysis(found["trim"][0], found["trim"][1],
+                                      np.array(found["steps"], dtype=np.float64))
+        return Speech(samples, sentences, analysis)
 
     def put(self, key: str, speech: Speech) -> Speech:
         """Store ``speech``; returns it as stored (int16 samples), as ``get`` would."""
@@ -102,8 +107,13 @@ class SpeechCache:
             "sentences": [{"text": s.text, "start": s.start, "end": s.end}
                           for s in speech.sentences],
         }
+        if speech.analysis is not None:
+            meta["analysis"] = {
+                "trim": [speech.analysis.trim_start, speech.analysis.trim_end],
+                "steps": speech.analysis.steps.tolist(),
+            }
         write_atomically(meta_path, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
-        return Speech(np.frombuffer(data, dtype="<i2"), list(speech.sentences))
+        return Speech(np.frombuffer(data, dtype="<i2"), list(speech.sentences), speech.analysis)
 
     def discard(self, key: str) -> None:
         for path in self._paths(key):

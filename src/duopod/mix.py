@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,13 +21,14 @@ from scipy.signal import firwin, oaconvolve
 
 from .audio import decode_file, ffmpeg_exe
 from .errors import DuopodError
-from .loudness import LIMITER_CONTEXT, LoudnessMeter, limit
+from .loudness import LIMITER_CONTEXT, STEP, LoudnessMeter, integrated_from_steps, limit
 from .model import (
     SAMPLE_RATE,
     Chapter,
     RenderedTurn,
     Script,
     SentenceSpan,
+    SpeechAnalysis,
     Timeline,
     TimelineTurn,
 )
@@ -63,6 +65,9 @@ class Clip:
     def end(self) -> int:
         return self.start + (self.length if self.length is not None else len(self.samples))
 
+    steps: np.ndarray | None = None
+    """K-weighted power per 100 ms of the samples at unit gain (for estimating loudness)."""
+
     def piece(self, lo: int, hi: int) -> np.ndarray:
         """The clip's samples for episode positions [lo, hi), gain, fades and envelope applied."""
         offset = lo - self.start
@@ -70,16 +75,24 @@ class Clip:
             raw = self.samples[offset : offset + (hi - lo)]
         else:
             raw = self.samples[np.arange(offset, offset + (hi - lo)) % len(self.samples)]
-        piece = _as_float(raw) * self.gain
-        positions = np.arange(offset, offset + len(piece))
-        total = self.end - self.start
-        if self.fade_in and offset < self.fade_in:
-            piece *= np.clip(positions / self.fade_in, 0, 1)
-        if self.fade_out and offset + len(piece) > total - self.fade_out:
-            piece *= np.clip((total - positions) / self.fade_out, 0, 1)
-        if self.envelope is not None:
-            piece *= np.interp(positions + self.start, *self.envelope).astype(np.float32)
+        piece = _as_float(raw)
+        piece *= self.gain_at(np.arange(offset, offset + len(piece)))
         return piece
+
+    def gain_at(self, offsets: np.ndarray) -> np.ndarray | float:
+        """Gain at sample ``offsets`` into the clip: level, fades and envelope."""
+        total = self.end - self.start
+        gain: np.ndarray | float = self.gain
+        if len(offsets) == 0:
+            return gain
+        first, last = int(offsets[0]), int(offsets[-1])
+        if self.fade_in and first < self.fade_in:
+            gain = gain * np.clip(offsets / self.fade_in, 0, 1)
+        if self.fade_out and last >= total - self.fade_out:
+            gain = gain * np.clip((total - offsets) / self.fade_out, 0, 1)
+        if self.envelope is not None:
+            gain = gain * np.interp(offsets + self.start, *self.envelope)
+        return gain.astype(np.float32) if isinstance(gain, np.ndarray) else gain
 
 
 @dataclass
@@ -136,13 +149,20 @@ def trim_bounds(samples: np.ndarray) -> tuple[int, int]:
     return max(0, int(loud[0]) - pad), min(len(samples), int(loud[-1]) + pad)
 
 
-def turn_gain(samples: np.ndarray) -> float:
-    """Linear gain that brings a turn to TURN_LOUDNESS_LUFS (clamped to +-20 dB)."""
-    audio = _as_float(samples)
+def analyse(samples: np.ndarray) -> SpeechAnalysis:
+    """Trim bounds and loudness steps of a turn's audio (cached with the speech)."""
+    lo, hi = trim_bounds(samples)
     meter = LoudnessMeter()
-    meter.add(audio)
-    loudness = meter.integrated()
+    if hi > lo:
+        meter.add(_as_float(samples[lo:hi]))
+    return SpeechAnalysis(lo, hi, meter.steps())
+
+
+def turn_gain(steps: np.ndarray, samples: np.ndarray) -> float:
+    """Linear gain that brings a turn to TURN_LOUDNESS_LUFS (clamped to +-20 dB)."""
+    loudness = integrated_from_steps(steps)
     if not np.isfinite(loudness):  # shorter than one gating block: fall back to RMS
+        audio = _as_float(samples)
         rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0
         loudness = 20 * np.log10(max(rms, 1e-6)) - 3
     return float(10 ** (np.clip(TURN_LOUDNESS_LUFS - loudness, -20, 20) / 20))
@@ -165,6 +185,7 @@ def opening_chapter_title(language: str) -> str:
 class _Music:
     samples: np.ndarray
     gain: float
+    steps: np.ndarray
 
 
 def _load_music(path: Path | None, level_db: float) -> _Music | None:
@@ -175,7 +196,7 @@ def _load_music(path: Path | None, level_db: float) -> _Music | None:
     meter.add(samples)
     loudness = meter.integrated()
     gain = 10 ** ((TURN_LOUDNESS_LUFS + level_db - loudness) / 20) if np.isfinite(loudness) else 0
-    return _Music(samples, float(gain))
+    return _Music(samples, float(gain), meter.steps())
 
 
 def plan_mix(
@@ -194,7 +215,8 @@ def plan_mix(
 
     cursor = 0
     if intro is not None:
-        clips.append(Clip(intro.samples, 0, intro.gain, int(0.02 * rate), fade))
+        clips.append(Clip(intro.samples, 0, intro.gain, int(0.02 * rate), fade,
+                          steps=intro.steps))
         cursor = max(0, len(intro.samples) - int(music.overlap * rate))
 
     hosts = list(script.hosts)
@@ -204,7 +226,8 @@ def plan_mix(
     previous_end = 0
     for position, item in enumerate(rendered):
         turn = item.turn
-        lo, hi = trim_bounds(item.speech.samples)
+        analysis = item.speech.analysis or analyse(item.speech.samples)
+        lo, hi = analysis.trim_start, analysis.trim_end
         if hi <= lo:
             raise DuopodError(
                 f"{script.path}:{turn.line}: turn {turn.index + 1} rendered as silence"
@@ -217,7 +240,8 @@ def plan_mix(
             section_starts[turn.section] = 0.0 if position == 0 else boundary / rate
         samples = item.speech.samples[lo:hi]
         pan = 0.0 if len(hosts) < 2 else -0.3 + 0.6 * hosts.index(turn.speaker) / (len(hosts) - 1)
-        clips.append(Clip(samples, cursor, turn_gain(samples), pan=pan))
+        clips.append(Clip(samples, cursor, turn_gain(analysis.steps, samples), pan=pan,
+                          steps=analysis.steps))
         start = cursor / rate
         shift = lo / rate
         duration = len(samples) / rate
@@ -240,7 +264,7 @@ def plan_mix(
     length = cursor + int(_TAIL * rate)
     if outro is not None:
         outro_start = max(0, cursor + int(0.3 * rate) - int(music.overlap * rate))
-        clips.append(Clip(outro.samples, outro_start, outro.gain, fade, fade))
+        clips.append(Clip(outro.samples, outro_start, outro.gain, fade, fade, steps=outro.steps))
         length = max(length, outro_start + len(outro.samples))
 
     bed = _load_music(music.bed, music.bed_level_db)
@@ -277,7 +301,10 @@ def _bed_clip(bed: _Music, turns: list[TimelineTurn], music: MusicSettings, leng
     end = min(length, int(turns[-1].end * rate) + int(music.fade * rate))
     fade = int(music.fade * rate)
     envelope = (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float32))
-    return Clip(bed.samples, start, bed.gain, fade, fade, length=end - start, envelope=envelope)
+    loops = -(-(end - start) // len(bed.samples))
+    steps = np.tile(bed.steps, loops + 1)
+    return Clip(bed.samples, start, bed.gain, fade, fade, length=end - start, envelope=envelope,
+                steps=steps)
 
 
 def _chapters(
@@ -308,13 +335,6 @@ def _chunks(length: int) -> range:
     return range(0, length, CHUNK)
 
 
-def _measure_layout(layout: Layout, gain: float, ceiling_db: float | None) -> float:
-    meter = LoudnessMeter(channels=layout.channels)
-    for a in _chunks(layout.length):
-        meter.add(_mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db))
-    return meter.integrated()
-
-
 @cache
 def _lowpass_taps() -> np.ndarray:
     """A linear-phase low-pass at 16 kHz. The MP3 encoder cuts the top octave anyway; doing
@@ -333,9 +353,33 @@ def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: flo
     return context[LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
 
 
+def estimated_loudness(layout: Layout) -> float:
+    """The unmastered mix's integrated loudness, from each clip's cached 100 ms loudness
+    steps placed on the episode's step grid: no pass over the audio."""
+    total = np.zeros(layout.length // STEP + 2)
+    for clip in layout.clips:
+        if clip.steps is None or clip.steps.size == 0:
+            continue
+        span = (clip.end - clip.start) // STEP
+        steps = clip.steps[:span]
+        gains = clip.gain_at(np.arange(len(steps)) * STEP + STEP // 2)
+        first = round(clip.start / STEP)
+        power = steps * np.square(gains) * _channel_power(clip.pan, layout.channels)
+        end = min(len(total), first + len(power))
+        total[first:end] += power[: end - first]
+    return integrated_from_steps(total)
+
+
+def _channel_power(pan: float, channels: int) -> float:
+    if channels == 1:
+        return 1.0
+    left, right = _pan_gains(pan)
+    return left * left + right * right
+
+
 def master_gain(layout: Layout, settings: AudioSettings) -> float:
-    """The linear gain that brings the (low-passed, unlimited) mix to the loudness target."""
-    raw = _measure_layout(layout, 1.0, None)
+    """The linear gain that brings the (unlimited) mix to the loudness target."""
+    raw = estimated_loudness(layout)
     if not np.isfinite(raw):
         raise DuopodError("the mix is silent")
     return float(10 ** ((settings.loudness_lufs - raw) / 20))
@@ -386,21 +430,18 @@ def codec_loudness_shift(layout: Layout, gain: float, ceiling_db: float,
     return float(np.clip(shift, -2.0, 2.0)) if np.isfinite(shift) else 0.0
 
 
-def limiter_loudness_loss(layout: Layout, gain: float, ceiling_db: float) -> float:
-    """LU the limiter takes away at ``gain``, measured on excerpts (negative or zero)."""
-    free = _loudness(_excerpt_audio(layout, gain, None), layout.channels)
-    limited = _loudness(_excerpt_audio(layout, gain, ceiling_db), layout.channels)
-    return float(limited - free) if np.isfinite(free) and np.isfinite(limited) else 0.0
-
-
 def predict_gain(layout: Layout, settings: AudioSettings, ceiling_db: float) -> float:
-    """The gain that should land the encoded file on target: the whole mix measured once,
-    then the limiter's and the encoder's losses found on excerpts."""
+    """The gain that should land the encoded file on target: the mix's loudness estimated
+    from its clips, then the limiter's and the encoder's losses found on excerpts."""
     base = master_gain(layout, settings)
+    channels = layout.channels
+    free = _loudness(_excerpt_audio(layout, 1.0, None), channels)  # linear in the gain
     gain = base
-    for _ in range(3):  # limiting more takes more away: settle on a fixed point
-        loss = limiter_loudness_loss(layout, gain, ceiling_db)
-        gain = base * 10 ** (-loss / 20)
+    if np.isfinite(free):
+        for _ in range(2):  # limiting harder takes more away: settle on a fixed point
+            limited = _loudness(_excerpt_audio(layout, gain, ceiling_db), channels)
+            loss = limited - (free + 20 * np.log10(gain))
+            gain = base * 10 ** (-loss / 20) if np.isfinite(loss) else base
     shift = codec_loudness_shift(layout, gain, ceiling_db, settings)
     return float(gain * 10 ** (-shift / 20))
 
@@ -409,46 +450,88 @@ def _pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 32767 / 32768) * 32768).astype("<i2").tobytes()
 
 
+_MEASURE = ["-filter_complex", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+
+
 def encode_layout(layout: Layout, gain: float, ceiling_db: float, path: Path,
-                  bitrate_kbps: int) -> None:
-    """Stream the mastered mix into ffmpeg's MP3 encoder, chunk by chunk."""
-    command = [
+                  bitrate_kbps: int) -> Measurement:
+    """Stream the mastered mix into ffmpeg's MP3 encoder, chunk by chunk, and measure what
+    it wrote: the encoder's tee muxer hands the same MP3 frames it writes to ``path`` to a
+    second ffmpeg that decodes them and reads loudness and true peak (ebur128), in step
+    with the encoding instead of after it."""
+    encode = [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
         "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(layout.channels), "-i", "pipe:0",
-        "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-write_xing", "1",
-        "-id3v2_version", "0", "-f", "mp3", str(path),
+        "-map", "0:a", "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-f", "tee",
+        f"[f=mp3:write_xing=1:id3v2_version=0]{_tee_escape(str(path))}|"
+        "[f=mp3:write_xing=0:id3v2_version=0]pipe:1",
     ]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdin is not None
+    measure = [ffmpeg_exe(), "-hide_banner", "-nostats", "-f", "mp3", "-i", "pipe:0", *_MEASURE]
+    encoder = subprocess.Popen(encode, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    meter = subprocess.Popen(measure, stdin=encoder.stdout, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    assert encoder.stdin is not None and encoder.stdout is not None
+    encoder.stdout.close()  # the meter process owns the read end now
+    errors = _drain(encoder.stderr), _drain(meter.stderr)
     try:
         for a in _chunks(layout.length):
             chunk = _mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db)
-            process.stdin.write(_pcm16(chunk))
-        process.stdin.close()
+            encoder.stdin.write(_pcm16(chunk))
+        encoder.stdin.close()
     except BrokenPipeError:
         pass
     except BaseException:
-        process.kill()
-        process.wait()
+        for process in (encoder, meter):
+            process.kill()
+            process.wait()
         raise
-    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if process.wait() != 0:
-        raise DuopodError(f"ffmpeg could not encode {path.name}: {error.strip()[:300]}")
+    if encoder.wait() != 0:
+        raise DuopodError(f"ffmpeg could not encode {path.name}: {errors[0].result()[:300]}")
+    meter.wait()
+    return _parse_measurement(errors[1].result(), meter.returncode, path)
+
+
+def _tee_escape(path: str) -> str:
+    """Quote a file name for the tee muxer's output list."""
+    return re.sub(r"([\\|\[\]:'])", r"\\\1", path)
+
+
+class _Drain:
+    """Reads a process's stderr on a thread, so a full pipe never blocks it."""
+
+    def __init__(self, stream: object) -> None:
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: object) -> None:
+        for chunk in iter(lambda: stream.read(65536), b""):  # type: ignore[attr-defined]
+            self._chunks.append(chunk)
+
+    def result(self) -> str:
+        self._thread.join()
+        return b"".join(self._chunks).decode(errors="replace").strip()
+
+
+def _drain(stream: object) -> _Drain:
+    return _Drain(stream)
+
+
+def _parse_measurement(text: str, returncode: int | None, path: Path) -> Measurement:
+    summary = text[text.rfind("Summary:") :]
+    loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if returncode != 0 or not loudness or not peak:
+        raise DuopodError(f"could not measure {path.name}: {text[-300:]}")
+    return Measurement(float(loudness.group(1)), float(peak.group(1)))
 
 
 def measure_file(path: Path) -> Measurement:
     """Integrated loudness and true peak of an encoded file, as ffmpeg's ebur128 reads it."""
-    command = [
-        ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path),
-        "-filter_complex", "ebur128=peak=true:framelog=quiet", "-f", "null", "-",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    summary = result.stderr[result.stderr.rfind("Summary:") :]
-    loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    if result.returncode != 0 or not loudness or not peak:
-        raise DuopodError(f"could not measure {path.name}: {result.stderr.strip()[-300:]}")
-    return Measurement(float(loudness.group(1)), float(peak.group(1)))
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), *_MEASURE]
+    result = subprocess.run(command, capture_output=True, check=False)
+    return _parse_measurement(result.stderr.decode(errors="replace"), result.returncode, path)
 
 
 def master_and_encode(layout: Layout, settings: AudioSettings, path: Path) -> Measurement:
@@ -456,8 +539,7 @@ def master_and_encode(layout: Layout, settings: AudioSettings, path: Path) -> Me
     ceiling = settings.true_peak_dbtp - _LIMITER_MARGIN_DB
     gain = predict_gain(layout, settings, ceiling)
     for _attempt in range(3):
-        encode_layout(layout, gain, ceiling, path, settings.bitrate_kbps)
-        measured = measure_file(path)
+        measured = encode_layout(layout, gain, ceiling, path, settings.bitrate_kbps)
         peak_over = measured.true_peak_dbtp - settings.true_peak_dbtp
         loudness_off = settings.loudness_lufs - measured.loudness_lufs
         if peak_over <= 0 and abs(loudness_off) <= LOUDNESS_TOLERANCE:

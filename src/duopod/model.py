@@ -87,6 +87,17 @@ class SentenceSpan:
     end: float
 
 
+@dataclass(frozen=True)
+class SpeechAnalysis:
+    """What the mix needs to know of a turn's audio, computed once and cached with it."""
+
+    trim_start: int
+    trim_end: int
+    """The samples worth hearing: [trim_start, trim_end)."""
+    steps: np.ndarray
+    """K-weighted mean square per 100 ms of the trimmed audio (for loudness)."""
+
+
 @dataclass
 class Speech:
     """One turn's audio (mono at SAMPLE_RATE: float32 in [-1, 1] from an engine, int16 PCM
@@ -94,6 +105,7 @@ class Speech:
 
     samples: np.ndarray
     sentences: list[SentenceSpan]
+    analysis: SpeechAnalysis | None = None
 
     @property
     def duration(self) -> float:

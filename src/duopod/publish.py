@@ -66,8 +66,13 @@ def render_template(workspace: Workspace, name: str, **context: Any) -> str:
 # ---------------------------------------------------------------- episode records
 
 
+_HEAVY_FIELDS = ("timeline", "source")
+
+
 def load_records(workspace: Workspace) -> list[dict[str, Any]]:
-    """Every published episode's record, newest first."""
+    """Every published episode's record without its timeline and source text (the site
+    pages and the feed need neither), newest first. Dropping them as each file is read
+    keeps memory flat, so the rebuild stays linear in the number of episodes."""
     records = []
     folder = workspace.episodes_dir
     if not folder.is_dir():
@@ -76,9 +81,12 @@ def load_records(workspace: Workspace) -> list[dict[str, Any]]:
         if path.parent.name.startswith("."):
             continue
         try:
-            records.append(json.loads(path.read_text(encoding="utf-8")))
+            record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise DuopodError(f"{path}: unreadable episode record ({exc})") from exc
+        for name in _HEAVY_FIELDS:
+            record.pop(name, None)
+        records.append(record)
     records.sort(key=lambda r: (r["published"], r["episode"], r["slug"]), reverse=True)
     return records
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from .cache import SpeechCache, cache_key
 from .engines import Engine
 from .errors import DuopodError, EngineError, InputError
+from .mix import analyse
 from .model import RenderedTurn, Script, Turn
 from .workspace import Workspace
 
@@ -91,6 +92,7 @@ async def render_turns_async(
                     f"{script.path}:{turn.line}: turn {turn.index + 1} ({turn.speaker}) "
                     f"failed to render: {exc}"
                 ) from exc
+        speech.analysis = analyse(speech.samples)
         speech = cache.put(key, speech)
         notify(TurnEvent(turn, "done"))
         return RenderedTurn(turn, speech)

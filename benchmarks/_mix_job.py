@@ -1,0 +1,38 @@
+"""One timed mix in a fresh process (so peak memory is this build's alone).
+
+    python benchmarks/_mix_job.py SHOW_DIR SCRIPT
+
+Renders (from cache when warm) untimed, then times mix + master + encode + publish and
+prints a JSON line: seconds, audio duration, peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from duopod.build import BuildOptions, load_script, mix, publish, render
+from duopod.engines import get_engine
+from duopod.workspace import load_workspace
+
+
+def main() -> None:
+    show, script_path = Path(sys.argv[1]), Path(sys.argv[2])
+    ws = load_workspace(show)
+    options = BuildOptions(engine="espeak")
+    script = load_script(ws, script_path, options)
+    rendered = render(ws, script, get_engine("espeak"), options)
+    started = time.perf_counter()
+    layout = mix(ws, script, rendered)
+    record, _target, _measurement = publish(ws, script, layout, "espeak")
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "duration": record["duration"],
+                      "peak_rss_mb": peak_kib / 1024}))
+
+
+if __name__ == "__main__":
+    main()
