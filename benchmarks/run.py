@@ -112,9 +112,7 @@ def two_hour_script(path: Path, turns: int = 800) -> None:
             lines.append(f"## 第{i // 40 + 1}部分")
         host = "雷总" if i % 2 == 0 else "董小姐"
         topic = topics[i % len(topics)]
-        lines += [host, (f"第{i + 1}段。我们继续聊{topic}这个话题，它和整个行业的走向都有关系。"
-                         f"有人认为{topic}的变化会持续很多年，也有人觉得这只是一个短期现象。"
-                         f"你怎么看第{i + 1}个问题？")]
+        lines += [host, f"第{i + 1}段。我们继续聊{topic}，有人认为它会持续很多年，你怎么看？"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -64,6 +64,51 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+class PcmFile:
+    """A cached turn's 16-bit PCM on disk, read slice by slice when the mix needs it, so a
+    build holds no episode-sized audio in memory (the page cache does the buffering)."""
+
+    dtype = np.dtype("<i2")
+
+    def __init__(self, path: Path, length: int, offset: int = 0):
+        self.path = path
+        self.length = length
+        self.offset = offset
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice):
+            raise TypeError("PcmFile supports slices only")
+        start, stop, step = key.indices(self.length)
+        if step != 1:
+            raise ValueError("PcmFile slices are contiguous")
+        count = max(0, stop - start)
+        if count == 0:
+            return np.zeros(0, dtype=self.dtype)
+        return np.fromfile(self.path, dtype=self.dtype, count=count,
+                           offset=(self.offset + start) * self.dtype.itemsize)
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        data = self[:]
+        return data if dtype is None else data.astype(dtype)
+
+    def window(self, start: int, stop: int) -> PcmFile:
+        """Samples [start, stop) as another lazy file view."""
+        return PcmFile(self.path, stop - start, self.offset + start)
+
+
+def _file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
 class SpeechCache:
     def __init__(self, root: Path):
         self.root = root
@@ -73,20 +118,22 @@ class SpeechCache:
         return folder / f"{key}.pcm", folder / f"{key}.json"
 
     def get(self, key: str) -> Speech | None:
+        """The entry for ``key``, its checksum verified, or None (a corrupt entry is
+        deleted, so it is rendered again)."""
         pcm_path, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            data = pcm_path.read_bytes()
+            digest, size = _file_digest(pcm_path)
         except (OSError, ValueError):
             return None
         if (
             meta.get("format") != FORMAT_VERSION
             or meta.get("sample_rate") != SAMPLE_RATE
-            or hashlib.sha256(data).hexdigest() != meta.get("sha256")
+            or digest != meta.get("sha256")
         ):
             self.discard(key)
             return None
-        samples = np.frombuffer(data, dtype="<i2")
+        samples = PcmFile(pcm_path, size // 2)
         sentences = [SentenceSpan(**s) for s in meta["sentences"]]
         analysis = None
         if "analysis" in meta:
@@ -113,7 +160,8 @@ class SpeechCache:
                 "steps": speech.analysis.steps.tolist(),
             }
         write_atomically(meta_path, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
-        return Speech(np.frombuffer(data, dtype="<i2"), list(speech.sentences), speech.analysis)
+        return Speech(PcmFile(pcm_path, len(data) // 2), list(speech.sentences),
+                      speech.analysis)
 
     def discard(self, key: str) -> None:
         for path in self._paths(key):

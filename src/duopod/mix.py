@@ -20,6 +20,7 @@ import numpy as np
 from scipy.signal import firwin, oaconvolve
 
 from .audio import decode_file, ffmpeg_exe
+from .cache import PcmFile
 from .errors import DuopodError
 from .loudness import LIMITER_CONTEXT, STEP, LoudnessMeter, integrated_from_steps, limit
 from .model import (
@@ -49,8 +50,8 @@ LOUDNESS_TOLERANCE = 0.3
 
 @dataclass
 class Clip:
-    samples: np.ndarray
-    """Mono int16 PCM (speech, often memory-mapped from the cache) or float32 (music)."""
+    samples: np.ndarray | PcmFile
+    """Mono int16 PCM (speech, read from the cache as needed) or float32 (music)."""
     start: int
     gain: float
     fade_in: int = 0
@@ -126,6 +127,7 @@ class Layout:
 
 
 def _as_float(samples: np.ndarray) -> np.ndarray:
+    samples = np.asarray(samples)
     if samples.dtype == np.int16:
         return samples.astype(np.float32) * (1 / 32768)
     return samples.astype(np.float32, copy=True)
@@ -139,8 +141,15 @@ def _pan_gains(pan: float) -> tuple[float, float]:
 # ---------------------------------------------------------------- planning
 
 
+def _window(samples: np.ndarray | PcmFile, start: int, stop: int) -> np.ndarray | PcmFile:
+    if isinstance(samples, PcmFile):
+        return samples.window(start, stop)
+    return samples[start:stop]
+
+
 def trim_bounds(samples: np.ndarray) -> tuple[int, int]:
     """First and last sample worth hearing, with a short pad; (0, 0) for silence."""
+    samples = np.asarray(samples)
     threshold = _SILENCE * (32768 if samples.dtype == np.int16 else 1.0)
     loud = np.flatnonzero(np.abs(samples) > threshold)
     if loud.size == 0:
@@ -238,7 +247,7 @@ def plan_mix(
         if turn.section not in section_starts:
             boundary = cursor if position == 0 else (previous_end + cursor) // 2
             section_starts[turn.section] = 0.0 if position == 0 else boundary / rate
-        samples = item.speech.samples[lo:hi]
+        samples = _window(item.speech.samples, lo, hi)
         pan = 0.0 if len(hosts) < 2 else -0.3 + 0.6 * hosts.index(turn.speaker) / (len(hosts) - 1)
         clips.append(Clip(samples, cursor, turn_gain(analysis.steps, samples), pan=pan,
                           steps=analysis.steps))
@@ -408,16 +417,13 @@ def _loudness(samples: np.ndarray, channels: int) -> float:
     return meter.integrated()
 
 
-def codec_loudness_shift(layout: Layout, gain: float, ceiling_db: float,
-                         settings: AudioSettings) -> float:
-    """LU the encoder takes away, measured by encoding excerpts: a low-bitrate MP3 drops
-    some of the energy the loudness weighting counts."""
-    excerpt = _excerpt_audio(layout, gain, ceiling_db)
-    channels = layout.channels
+def codec_loudness_shift(excerpt: np.ndarray, channels: int, bitrate_kbps: int) -> float:
+    """LU the encoder takes away from ``excerpt``: a low-bitrate MP3 drops some of the
+    energy the loudness weighting counts."""
     command = [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
         "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0",
-        "-c:a", "libmp3lame", "-b:a", f"{settings.bitrate_kbps}k", "-f", "mp3", "pipe:1",
+        "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-f", "mp3", "pipe:1",
     ]
     encoded = subprocess.run(command, input=_pcm16(excerpt), capture_output=True, check=False)
     decode = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3", "-i", "pipe:0",
@@ -432,18 +438,16 @@ def codec_loudness_shift(layout: Layout, gain: float, ceiling_db: float,
 
 def predict_gain(layout: Layout, settings: AudioSettings, ceiling_db: float) -> float:
     """The gain that should land the encoded file on target: the mix's loudness estimated
-    from its clips, then the limiter's and the encoder's losses found on excerpts."""
+    from its clips, then what the limiter and the encoder take away, tried on excerpts.
+    (The encoded file is measured afterwards all the same.)"""
     base = master_gain(layout, settings)
     channels = layout.channels
-    free = _loudness(_excerpt_audio(layout, 1.0, None), channels)  # linear in the gain
-    gain = base
-    if np.isfinite(free):
-        for _ in range(2):  # limiting harder takes more away: settle on a fixed point
-            limited = _loudness(_excerpt_audio(layout, gain, ceiling_db), channels)
-            loss = limited - (free + 20 * np.log10(gain))
-            gain = base * 10 ** (-loss / 20) if np.isfinite(loss) else base
-    shift = codec_loudness_shift(layout, gain, ceiling_db, settings)
-    return float(gain * 10 ** (-shift / 20))
+    free = _loudness(_excerpt_audio(layout, base, None), channels)
+    limited_excerpt = _excerpt_audio(layout, base, ceiling_db)
+    limited = _loudness(limited_excerpt, channels)
+    loss = limited - free if np.isfinite(free) and np.isfinite(limited) else 0.0
+    shift = codec_loudness_shift(limited_excerpt, channels, settings.bitrate_kbps)
+    return float(base * 10 ** (-(loss + shift) / 20))
 
 
 def _pcm16(samples: np.ndarray) -> bytes:

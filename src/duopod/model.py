@@ -100,8 +100,8 @@ class SpeechAnalysis:
 
 @dataclass
 class Speech:
-    """One turn's audio (mono at SAMPLE_RATE: float32 in [-1, 1] from an engine, int16 PCM
-    once stored in the cache) plus its sentence timings."""
+    """One turn's audio (mono at SAMPLE_RATE: float32 in [-1, 1] from an engine, 16-bit PCM
+    read lazily from the cache once stored there) plus its sentence timings."""
 
     samples: np.ndarray
     sentences: list[SentenceSpan]
