@@ -19,7 +19,7 @@ def copy_show(target: Path) -> Path:
     """A workspace like the repository's: show.toml, voices/, templates/, scripts/."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "show.toml", target / "show.toml")
-    for folder in ("voices", "templates", "scripts", "music"):
+    for folder in ("voices", "templates", "scripts", "music", "art"):
         if (REPO / folder).is_dir():
             shutil.copytree(REPO / folder, target / folder)
     return target

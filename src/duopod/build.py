@@ -14,10 +14,12 @@ from .errors import InputError
 from .mix import Layout, Measurement, master_and_encode, plan_mix
 from .model import RenderedTurn, Script
 from .publish import (
-    check_slug_owner,
     description,
+    episode_notes,
     episode_record,
     publish_site,
+    record_for_script,
+    settle_identity,
     staging_dir,
     swap_into_place,
     write_episode_files,
@@ -124,18 +126,29 @@ def publish(workspace: Workspace, script: Script, layout: Layout, engine: str
         measurement = master_and_encode(layout, workspace.show.audio, audio)
         loudness = {"loudness_lufs": measurement.loudness_lufs,
                     "true_peak_dbtp": measurement.true_peak_dbtp}
+        notes = episode_notes(script, layout.timeline)
         # tags go in before the record so the record's byte length is the final one
-        write_tags(audio, script.meta, workspace.show, layout.timeline, description(script))
-        record = episode_record(workspace, script, layout.timeline, audio, loudness)
+        write_tags(audio, script.meta, workspace.show, layout.timeline, description(notes))
+        record = episode_record(workspace, script, layout.timeline, audio, loudness, notes)
         record["engine"] = engine
         write_episode_files(workspace, staging, record)
         target = workspace.episodes_dir / slug
+        moved_from = _previous_folder(workspace, script, slug)
         swap_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    publish_site(workspace)
+    if moved_from is not None:  # a new slug in the front matter: the episode moved
+        shutil.rmtree(moved_from, ignore_errors=True)
+    publish_site(workspace, changed=slug)
     return record, target, measurement
+
+
+def _previous_folder(workspace: Workspace, script: Script, slug: str) -> Path | None:
+    previous = record_for_script(workspace, script)
+    if previous and previous["slug"] != slug:
+        return workspace.episodes_dir / previous["slug"]
+    return None
 
 
 def build_episode(
@@ -148,8 +161,7 @@ def build_episode(
 ) -> BuildResult:
     """Build one script into a published episode."""
     options = options or BuildOptions()
-    script = load_script(workspace, path, options)
-    check_slug_owner(workspace, script, options.force)
+    script = settle_identity(workspace, load_script(workspace, path, options), options.force)
     engine_name = options.engine
     if engine_name == "auto" and options.cache_only:
         engine_name = cached_engine(workspace, script)

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from .build import BuildOptions, build_episode, check_scripts, resolve_engine
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, DuopodError
-from .publish import clock, publish_site
+from .publish import clock, publish_site, write_feed
 from .script import Overrides
 from .speech import TurnEvent
 from .workspace import Workspace, load_workspace
@@ -181,13 +181,51 @@ def mix(
 
 @app.command()
 def publish(workspace: WorkspaceOption = None) -> None:
-    """Rebuild the feed and the site index from the published episodes.
+    """Republish from the existing episodes: every episode page (their related and
+    previous/next links), the site index and the feed. Renders no audio.
 
     Example: duopod publish
     """
     ws = _workspace(workspace)
-    records = publish_site(ws)
+    records = publish_site(ws, all_pages=True)
     out.print(f"published {len(records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
+
+
+@app.command()
+def feed(workspace: WorkspaceOption = None) -> None:
+    """Rebuild only episodes/feed.xml from the episodes' metadata.
+
+    Example: duopod feed
+    """
+    ws = _workspace(workspace)
+    path = write_feed(ws)
+    out.print(f"feed: {path}")
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for the LAN).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")]
+    = 8000,
+) -> None:
+    """Preview the site over HTTP (HEAD and Range requests, correct types), with a feed
+    whose links point at the preview, so a podcast app can subscribe to it.
+
+    Example: duopod serve --port 8000   (then subscribe to http://127.0.0.1:8000/feed.xml)
+    """
+    from .serve import make_server
+
+    ws = _workspace(workspace)
+    server = make_server(ws, host, port)
+    address = f"http://{host}:{server.server_address[1]}"
+    out.print(f"serving {ws.episodes_dir} at {address}/  (feed: {address}/feed.xml); "
+              "Ctrl-C stops")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
 @app.command()

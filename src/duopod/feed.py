@@ -42,10 +42,13 @@ def pub_date(episode: dict[str, Any]) -> str:
     return format_datetime(published)
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+def _sub(parent: ET.Element, tag: str, content: str | None = None, **attrs: str
+         ) -> ET.Element:
+    """A child element with text ``content`` and attributes ``attrs`` (``text=`` is an
+    attribute, as itunes:category wants)."""
     element = ET.SubElement(parent, tag, attrs)
-    if text is not None:
-        element.text = text
+    if content is not None:
+        element.text = content
     return element
 
 
@@ -70,7 +73,12 @@ def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str |
     if show.email:
         _sub(owner, _q("itunes", "email"), show.email)
     if show.cover is not None:
-        _sub(channel, _q("itunes", "image"), href=f"{base}/{show.cover.name}")
+        cover_url = f"{base}/{show.cover.name}"
+        _sub(channel, _q("itunes", "image"), href=cover_url)
+        image = _sub(channel, "image")
+        _sub(image, "url", cover_url)
+        _sub(image, "title", show.title)
+        _sub(image, "link", f"{base}/")
     category = _sub(channel, _q("itunes", "category"), text=show.category)
     if show.subcategory:
         _sub(category, _q("itunes", "category"), text=show.subcategory)

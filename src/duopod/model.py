@@ -38,6 +38,8 @@ class EpisodeMeta:
     hosts: tuple[str, ...] = ()
     source: Source | None = None
     episode_number: int | None = None
+    slug_given: bool = False
+    """True when the slug came from the front matter or --slug, not from the title."""
 
 
 @dataclass(frozen=True)

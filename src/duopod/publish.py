@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +21,33 @@ from .cache import readable_by_all, write_atomically
 from .errors import DuopodError, InputError
 from .feed import build_feed
 from .model import Script, Timeline
+from .notes import ShowNotes, clean_article, show_notes
 from .workspace import Workspace
 
 EPISODE_FILE = "episode.json"
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 
 
 # ---------------------------------------------------------------- templates
 
 
-def template_environment(workspace: Workspace) -> jinja2.Environment:
+def template_environment(workspace: Workspace, markdown: bool = False) -> jinja2.Environment:
+    """HTML and XML templates autoescape; Markdown ones escape only < > & (which Markdown
+    would pass through as live HTML), so quotes and apostrophes stay readable."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(workspace.templates_dir),
-        autoescape=True,
+        autoescape=not markdown,  # noqa: S701 (Markdown output is escaped by finalize)
+        finalize=_markdown_text if markdown else None,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters["clock"] = clock
     return env
+
+
+def _markdown_text(value: Any) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def clock(seconds: float) -> str:
@@ -50,7 +59,7 @@ def clock(seconds: float) -> str:
 
 
 def render_template(workspace: Workspace, name: str, **context: Any) -> str:
-    env = template_environment(workspace)
+    env = template_environment(workspace, markdown=name.endswith(".md"))
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
@@ -86,9 +95,19 @@ def load_records(workspace: Workspace) -> list[dict[str, Any]]:
             raise DuopodError(f"{path}: unreadable episode record ({exc})") from exc
         for name in _HEAVY_FIELDS:
             record.pop(name, None)
-        records.append(record)
-    records.sort(key=lambda r: (r["published"], r["episode"], r["slug"]), reverse=True)
+        records.append(upgrade_record(record))
+    records.sort(key=_newest_first, reverse=True)
     return records
+
+
+def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
+    """Fill in what records written by earlier versions of duopod lack."""
+    record.setdefault("summary", None)
+    record.setdefault("category", None)
+    record.setdefault("notes", {"key_points": [], "keywords": []})
+    record.setdefault("description_html", record.get("description", ""))
+    record["version"] = RECORD_VERSION
+    return record
 
 
 def existing_record(workspace: Workspace, slug: str) -> dict[str, Any] | None:
@@ -96,66 +115,79 @@ def existing_record(workspace: Workspace, slug: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return upgrade_record(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
 
 
-def check_slug_owner(workspace: Workspace, script: Script, force: bool = False) -> None:
-    """Refuse to overwrite an episode that a different script published under this slug."""
-    record = existing_record(workspace, script.meta.slug)
-    if record is None or force:
-        return
-    ours = _script_id(workspace, script.path)
-    if record.get("script") and record["script"] != ours:
+def record_for_script(workspace: Workspace, script: Script) -> dict[str, Any] | None:
+    """The published episode this script made before (whatever its slug is now)."""
+    ours = script_id(workspace, script.path)
+    return next((r for r in load_records(workspace) if r.get("script") == ours), None)
+
+
+def settle_identity(workspace: Workspace, script: Script, force: bool = False) -> Script:
+    """An episode keeps its slug (so its URLs) when its script is retitled, unless the
+    front matter names a new slug; a slug another script published is refused."""
+    previous = record_for_script(workspace, script)
+    if previous and not script.meta.slug_given and previous["slug"] != script.meta.slug:
+        script = replace(script, meta=replace(script.meta, slug=previous["slug"]))
+    owner = existing_record(workspace, script.meta.slug)
+    ours = script_id(workspace, script.path)
+    if owner and owner.get("script") and owner["script"] != ours and not force:
         raise InputError(
             f"slug {script.meta.slug!r} already belongs to the episode built from "
-            f"{record['script']}; set another 'slug:' in the front matter or pass --force",
+            f"{owner['script']}; set another 'slug:' in the front matter or pass --force",
             script.path, 1,
         )
+    return script
 
 
-def _script_id(workspace: Workspace, path: Path) -> str:
+def script_id(workspace: Workspace, path: Path) -> str:
     resolved = path.resolve()
     with contextlib.suppress(ValueError):
         return resolved.relative_to(workspace.root).as_posix()
     return resolved.as_posix()
 
 
-def description(script: Script) -> str:
-    if script.meta.summary:
-        return script.meta.summary
-    first = script.turns[0].text
-    return first if len(first) <= 280 else first[:277] + "…"
+def episode_notes(script: Script, timeline: Timeline) -> ShowNotes:
+    sentences = [s.text for turn in timeline.turns for s in turn.sentences]
+    return show_notes(script.meta.summary, sentences, script.meta.hosts)
+
+
+def description(notes: ShowNotes) -> str:
+    """The plain-text description podcast apps show: the summary, else the key points."""
+    text = notes.summary or " ".join(notes.key_points)
+    return text if len(text) <= 3900 else text[:3899] + "…"
 
 
 def episode_record(
     workspace: Workspace, script: Script, timeline: Timeline, audio: Path,
-    loudness: dict[str, float],
+    loudness: dict[str, float], notes: ShowNotes,
 ) -> dict[str, Any]:
     meta = script.meta
-    previous = existing_record(workspace, meta.slug) or {}
-    records = load_records(workspace)
+    previous = existing_record(workspace, meta.slug) or record_for_script(workspace, script) or {}
     number = meta.episode_number or previous.get("episode") or (
-        max((r["episode"] for r in records), default=0) + 1
+        max((r["episode"] for r in load_records(workspace)), default=0) + 1
     )
     guid = previous.get("guid") or str(
         uuid.uuid5(uuid.NAMESPACE_URL, f"{workspace.show.base_url}/{meta.slug}/")
     )
     published = dt.datetime.combine(meta.date, dt.time(6, 0), tzinfo=dt.UTC)
     source = meta.source
-    return {
+    record = {
         "version": RECORD_VERSION,
         "guid": guid,
         "slug": meta.slug,
-        "script": _script_id(workspace, script.path),
+        "script": script_id(workspace, script.path),
         "title": meta.title,
         "date": meta.date.isoformat(),
         "published": published.isoformat(),
         "episode": number,
         "category": meta.category,
         "summary": meta.summary,
-        "description": description(script),
+        "notes": {"key_points": notes.key_points, "keywords": notes.keywords},
+        "description": description(notes),
         "hosts": list(meta.hosts),
         "language": workspace.show.language,
         "duration": round(timeline.duration, 3),
@@ -167,10 +199,13 @@ def episode_record(
         "source": None if source is None else {
             "title": source.title, "provider": source.provider, "author": source.author,
             "date": source.date.isoformat() if source.date else None, "url": source.url,
-            "text": source.text,
+            "text": clean_article(source.text) if source.text else None,
         },
         "timeline": timeline.to_dict(),
     }
+    record["description_html"] = render_template(
+        workspace, "notes.html", show=workspace.show, episode=record)
+    return record
 
 
 # ---------------------------------------------------------------- writing
@@ -183,22 +218,67 @@ def staging_dir(workspace: Workspace, slug: str) -> Path:
     return folder
 
 
+def related_episodes(record: dict[str, Any], others: list[dict[str, Any]], count: int = 3
+                     ) -> list[dict[str, Any]]:
+    """Episodes sharing the most keywords (then the category), newest first on ties."""
+    mine = set(record.get("notes", {}).get("keywords", []))
+    scored = []
+    for other in others:
+        if other["slug"] == record["slug"]:
+            continue
+        shared = len(mine & set(other.get("notes", {}).get("keywords", [])))
+        same_category = bool(record.get("category")) and other.get("category") == record.get(
+            "category")
+        score = shared * 2 + same_category
+        if score:
+            scored.append((score, other["published"], other))
+    scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [other for _score, _published, other in scored[:count]]
+
+
+def neighbours(record: dict[str, Any], records: list[dict[str, Any]]
+               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(previous, next) episodes in publication order; ``records`` is newest first."""
+    ordered = [r for r in records if r["slug"] != record["slug"]]
+    key = (record["published"], record["episode"], record["slug"])
+    older = [r for r in ordered if (r["published"], r["episode"], r["slug"]) < key]
+    newer = [r for r in ordered if (r["published"], r["episode"], r["slug"]) > key]
+    return (older[0] if older else None), (newer[-1] if newer else None)
+
+
+def render_episode_page(workspace: Workspace, record: dict[str, Any],
+                        records: list[dict[str, Any]]) -> str:
+    timeline = Timeline.from_dict(record["timeline"])
+    previous, following = neighbours(record, records)
+    return render_template(
+        workspace, "episode.html", show=workspace.show, episode=record, timeline=timeline,
+        related=related_episodes(record, records), previous=previous, next=following,
+    )
+
+
 def write_episode_files(workspace: Workspace, folder: Path, record: dict[str, Any]) -> None:
     """Everything but the audio, into ``folder`` (a staging folder)."""
     timeline = Timeline.from_dict(record["timeline"])
+    others = [r for r in load_records(workspace)
+              if r["slug"] != record["slug"] and r.get("script") != record["script"]]
+    summary = {k: v for k, v in record.items() if k not in _HEAVY_FIELDS}
+    records = sorted([*others, summary], key=_newest_first, reverse=True)
     files = {
         "transcript.vtt": transcripts.to_vtt(timeline),
         "transcript.srt": transcripts.to_srt(timeline),
         "transcript.json": transcripts.to_json(timeline),
         "chapters.json": transcripts.chapters_json(timeline),
-        "index.html": render_template(
-            workspace, "episode.html", show=workspace.show, episode=record, timeline=timeline,
-            cues=transcripts.cues(timeline),
-        ),
+        "index.html": render_episode_page(workspace, record, records),
+        "notes.md": render_template(workspace, "notes.md", show=workspace.show,
+                                    episode=record),
         EPISODE_FILE: json.dumps(record, ensure_ascii=False, indent=1),
     }
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
+
+
+def _newest_first(record: dict[str, Any]) -> tuple:
+    return (record["published"], record["episode"], record["slug"])
 
 
 def swap_into_place(staging: Path, target: Path) -> None:
@@ -217,19 +297,51 @@ def swap_into_place(staging: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def publish_site(workspace: Workspace) -> list[dict[str, Any]]:
-    """Rebuild feed.xml and index.html from the episode records; returns the records."""
+def refresh_pages(workspace: Workspace, slugs: set[str], records: list[dict[str, Any]]) -> None:
+    """Render these episodes' pages again (their neighbours or related episodes changed)."""
+    for slug in slugs:
+        path = workspace.episodes_dir / slug / EPISODE_FILE
+        try:
+            record = upgrade_record(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+        page = render_episode_page(workspace, record, records)
+        write_atomically(path.parent / "index.html", page.encode("utf-8"))
+
+
+def publish_site(workspace: Workspace, changed: str | None = None, *,
+                 all_pages: bool = False) -> list[dict[str, Any]]:
+    """Rebuild feed.xml and index.html from the episode records; returns the records.
+
+    ``changed`` (a slug just published) also refreshes its neighbours' pages, whose
+    previous/next links point at it; ``all_pages`` refreshes every episode page.
+    """
     records = load_records(workspace)
     folder = workspace.episodes_dir
     folder.mkdir(parents=True, exist_ok=True)
     if workspace.show.cover is not None:
         cover_target = folder / workspace.show.cover.name
         if not cover_target.exists() or (
-            cover_target.stat().st_size != workspace.show.cover.stat().st_size
+            cover_target.read_bytes() != workspace.show.cover.read_bytes()
         ):
             write_atomically(cover_target, workspace.show.cover.read_bytes())
-    feed = build_feed(workspace.show, records)
     page = render_template(workspace, "site.html", show=workspace.show, episodes=records)
-    write_atomically(folder / "feed.xml", feed)
+    write_feed(workspace, records)
     write_atomically(folder / "index.html", page.encode("utf-8"))
+    if all_pages:
+        refresh_pages(workspace, {r["slug"] for r in records}, records)
+    elif changed is not None:
+        mine = next((r for r in records if r["slug"] == changed), None)
+        if mine is not None:
+            around = {r["slug"] for r in neighbours(mine, records) if r is not None}
+            refresh_pages(workspace, around, records)
     return records
+
+
+def write_feed(workspace: Workspace, records: list[dict[str, Any]] | None = None) -> Path:
+    """Rebuild only feed.xml."""
+    records = load_records(workspace) if records is None else records
+    path = workspace.episodes_dir / "feed.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, build_feed(workspace.show, records))
+    return path

@@ -441,6 +441,7 @@ def _episode_meta(
     if date is None:
         raise InputError("missing required field 'date' (front matter or --date)", path, 1)
     slug = overrides.slug or (fields.text("slug") if fields else None)
+    slug_given = slug is not None
     if slug is not None:
         if not is_valid_slug(slug):
             line = fields.line("slug") if fields and not overrides.slug else None
@@ -460,6 +461,7 @@ def _episode_meta(
         summary=fields.text("summary") if fields else None,
         source=source,
         episode_number=fields.integer("episode") if fields else None,
+        slug_given=slug_given,
     )
 
 

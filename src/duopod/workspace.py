@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .apple import check_category, check_cover
 from .errors import InputError
 
 SHOW_FILE = "show.toml"
@@ -207,16 +208,21 @@ def load_show(path: Path, root: Path) -> ShowConfig:
     if show_type not in ("episodic", "serial"):
         raise InputError("field 'type' must be 'episodic' or 'serial'", path)
     cover = table.text("cover")
+    cover_path = _inside(root, cover, path, "cover") if cover else None
+    if cover_path is not None:
+        check_cover(cover_path, path)
+    category, subcategory = table.text("category", required=True), table.text("subcategory")
+    check_category(category, subcategory, path)
     return ShowConfig(
         title=table.text("title", required=True),
         author=table.text("author", required=True),
         language=language,
         base_url=base_url,
         description=table.text("description", required=True),
-        category=table.text("category", required=True),
-        subcategory=table.text("subcategory"),
+        category=category,
+        subcategory=subcategory,
         email=table.text("email"),
-        cover=_inside(root, cover, path, "cover") if cover else None,
+        cover=cover_path,
         explicit=table.flag("explicit", False),
         show_type=show_type,
         audio=_audio_settings(table.table("audio"), path),
