@@ -38,10 +38,10 @@ def row(name: str, measured: str, target: str, ok: bool) -> None:
 
 
 def bench_speech(work: Path) -> None:
-    from edge_server import EdgeServer, Knobs
-
     import edge_tts.communicate
     import edge_tts.voices
+    from edge_server import EdgeServer, Knobs
+
     from duopod.build import BuildOptions, load_script, render
     from duopod.engines import get_engine
     from duopod.workspace import load_workspace

@@ -17,7 +17,7 @@ from pathlib import Path
 import feedparser
 import podcastparser
 import pytest
-from conftest import ENGLISH, MANDARIN, REPO, copy_show, run_cli
+from conftest import ENGLISH, REPO, copy_show, run_cli
 from test_build import episode_dir, record
 
 from duopod.feed import NAMESPACES, PODCAST_GUID_NAMESPACE
@@ -372,7 +372,7 @@ def test_episode_page_in_headless_chromium(site: Path, preview: str) -> None:
                                    timeout=15000)
             duration = page.evaluate("document.getElementById('player').duration")
             assert abs(duration - data["duration"]) < 0.5
-            page.click(f"ol.chapters li:nth-child(3) button[data-start]")
+            page.click("ol.chapters li:nth-child(3) button[data-start]")
             page.wait_for_function(
                 f"document.getElementById('player').currentTime >= {chapter['start'] - 0.05}",
                 timeout=10000)
