@@ -21,9 +21,10 @@ from .publish import (
     record_for_script,
     settle_identity,
     staging_dir,
-    swap_into_place,
     write_episode_files,
+    write_feed,
 )
+from .safety import recover, script_lock, site_lock, swap_into_place
 from .script import Overrides, parse_script
 from .speech import ProgressCallback, render_turns_async
 from .tags import write_tags
@@ -116,9 +117,10 @@ def mix(workspace: Workspace, script: Script, rendered: list[RenderedTurn]) -> L
     return plan_mix(script, rendered, show.audio, show.music, show.language)
 
 
-def publish(workspace: Workspace, script: Script, layout: Layout, engine: str
-            ) -> tuple[dict, Path, Measurement]:
-    """Encode, tag and write the episode into a staging folder, then swap it into place."""
+def publish(workspace: Workspace, script: Script, layout: Layout, engine: str,
+            force: bool = False) -> tuple[dict, Path, Measurement]:
+    """Encode and tag into a staging folder (other builds carry on meanwhile), then, holding
+    the site lock, write the pages, swap the folder into place and rebuild the feed."""
     slug = script.meta.slug
     staging = staging_dir(workspace, slug)
     try:
@@ -129,18 +131,20 @@ def publish(workspace: Workspace, script: Script, layout: Layout, engine: str
         notes = episode_notes(script, layout.timeline)
         # tags go in before the record so the record's byte length is the final one
         write_tags(audio, script.meta, workspace.show, layout.timeline, description(notes))
-        record = episode_record(workspace, script, layout.timeline, audio, loudness, notes)
-        record["engine"] = engine
-        write_episode_files(workspace, staging, record)
-        target = workspace.episodes_dir / slug
-        moved_from = _previous_folder(workspace, script, slug)
-        swap_into_place(staging, target)
-    except BaseException:
+        with site_lock(workspace.cache_dir):
+            recover(workspace.episodes_dir)
+            settle_identity(workspace, script, force)  # again: another build may have landed
+            record = episode_record(workspace, script, layout.timeline, audio, loudness, notes)
+            record["engine"] = engine
+            write_episode_files(workspace, staging, record)
+            target = workspace.episodes_dir / slug
+            moved_from = _previous_folder(workspace, script, slug)
+            swap_into_place(staging, target)
+            if moved_from is not None:  # a new slug in the front matter: the episode moved
+                shutil.rmtree(moved_from, ignore_errors=True)
+            publish_site(workspace, changed=slug)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if moved_from is not None:  # a new slug in the front matter: the episode moved
-        shutil.rmtree(moved_from, ignore_errors=True)
-    publish_site(workspace, changed=slug)
     return record, target, measurement
 
 
@@ -161,17 +165,32 @@ def build_episode(
 ) -> BuildResult:
     """Build one script into a published episode."""
     options = options or BuildOptions()
-    script = settle_identity(workspace, load_script(workspace, path, options), options.force)
-    engine_name = options.engine
-    if engine_name == "auto" and options.cache_only:
-        engine_name = cached_engine(workspace, script)
-    engine = make_engine(resolve_engine(engine_name, notice), options)
-    rendered = render(workspace, script, engine, options, progress)
-    layout = mix(workspace, script, rendered)
-    record, target, measurement = publish(workspace, script, layout, engine.name)
+    with script_lock(workspace.cache_dir, path):
+        script = settle_identity(workspace, load_script(workspace, path, options), options.force)
+        engine_name = options.engine
+        if engine_name == "auto" and options.cache_only:
+            engine_name = cached_engine(workspace, script)
+        engine = make_engine(resolve_engine(engine_name, notice), options)
+        rendered = render(workspace, script, engine, options, progress)
+        layout = mix(workspace, script, rendered)
+        record, target, measurement = publish(workspace, script, layout, engine.name,
+                                              options.force)
     cached = sum(1 for r in rendered if r.cached)
     return BuildResult(script, record, target, engine.name, len(rendered) - cached, cached,
                        measurement)
+
+
+def republish(workspace: Workspace) -> list[dict[str, Any]]:
+    """Every page, the index and the feed again from the published episodes (no audio)."""
+    with site_lock(workspace.cache_dir):
+        recover(workspace.episodes_dir)
+        return publish_site(workspace, all_pages=True)
+
+
+def rebuild_feed(workspace: Workspace) -> Path:
+    """Only feed.xml again, from the episodes' metadata."""
+    with site_lock(workspace.cache_dir):
+        return write_feed(workspace)
 
 
 def check_scripts(workspace: Workspace, paths: list[Path], options: BuildOptions

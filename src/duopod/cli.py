@@ -13,9 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .build import BuildOptions, build_episode, check_scripts, resolve_engine
-from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, DuopodError
-from .publish import clock, publish_site, write_feed
+from .build import (
+    BuildOptions,
+    build_episode,
+    check_scripts,
+    rebuild_feed,
+    republish,
+    resolve_engine,
+)
+from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
+from .publish import clock
 from .script import Overrides
 from .speech import TurnEvent
 from .workspace import Workspace, load_workspace
@@ -187,7 +194,7 @@ def publish(workspace: WorkspaceOption = None) -> None:
     Example: duopod publish
     """
     ws = _workspace(workspace)
-    records = publish_site(ws, all_pages=True)
+    records = republish(ws)
     out.print(f"published {len(records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
 
 
@@ -198,7 +205,7 @@ def feed(workspace: WorkspaceOption = None) -> None:
     Example: duopod feed
     """
     ws = _workspace(workspace)
-    path = write_feed(ws)
+    path = rebuild_feed(ws)
     out.print(f"feed: {path}")
 
 
@@ -268,6 +275,10 @@ def main() -> None:
         err.print("duopod: interrupted; finished turns are cached, the site is unchanged",
                   markup=False, highlight=False)
         sys.exit(EXIT_INTERRUPTED)
+    except OSError as exc:  # the disk: full, read-only, permissions
+        where = f": {exc.filename}" if exc.filename else ""
+        err.print(f"duopod: error: {exc.strerror or exc}{where}", markup=False, highlight=False)
+        sys.exit(EXIT_FAILURE)
     except typer.TyperException as exc:  # usage errors: wrong option, missing argument
         show = getattr(exc, "show", None)
         if show is None:

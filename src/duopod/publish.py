@@ -7,7 +7,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import tempfile
 import uuid
 from dataclasses import replace
@@ -213,7 +212,8 @@ def episode_record(
 
 def staging_dir(workspace: Workspace, slug: str) -> Path:
     workspace.episodes_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".staging-{slug}-", dir=workspace.episodes_dir))
+    folder = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-{slug}-",
+                                   dir=workspace.episodes_dir))
     readable_by_all(folder)
     return folder
 
@@ -279,22 +279,6 @@ def write_episode_files(workspace: Workspace, folder: Path, record: dict[str, An
 
 def _newest_first(record: dict[str, Any]) -> tuple:
     return (record["published"], record["episode"], record["slug"])
-
-
-def swap_into_place(staging: Path, target: Path) -> None:
-    """Replace ``target`` with ``staging``: readers see the old folder or the new one."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
-        os.rename(target, old)
-    try:
-        os.rename(staging, target)
-    except OSError:
-        if old is not None:
-            os.rename(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def refresh_pages(workspace: Workspace, slugs: set[str], records: list[dict[str, Any]]) -> None:
