@@ -6,26 +6,20 @@ import asyncio
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .build import (
-    BuildOptions,
-    build_episode,
-    check_scripts,
-    rebuild_feed,
-    republish,
-    resolve_engine,
-)
 from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
-from .publish import clock
-from .script import Overrides
-from .speech import TurnEvent
-from .workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:
+    from .build import BuildOptions
+    from .script import Overrides
+    from .speech import TurnEvent
+    from .workspace import Workspace
 
 app = typer.Typer(
     help="duopod turns a two-host dialogue script into a finished, published podcast episode.",
@@ -49,11 +43,19 @@ EncodingOption = Annotated[
 ]
 
 
+# The pipeline's modules (numpy, scipy, jinja2, ...) are imported inside the commands, so
+# `duopod --help` is instant and Ctrl-C during start-up is still a clean exit.
+
+
 def _workspace(path: Path | None) -> Workspace:
+    from .workspace import load_workspace
+
     return load_workspace(path)
 
 
 def _overrides(title: str | None, date: str | None) -> Overrides:
+    from .script import Overrides
+
     return Overrides(title=title, date=date)
 
 
@@ -69,6 +71,8 @@ def check(
 
     Example: duopod check scripts/2025-12-10-h200.md
     """
+    from .build import BuildOptions, check_scripts
+
     ws = _workspace(workspace)
     options = BuildOptions(encoding=encoding, overrides=_overrides(title, date))
     for script in check_scripts(ws, scripts, options):
@@ -112,6 +116,8 @@ def build(
 
     Example: duopod build scripts/2025-12-10-h200.md --engine espeak
     """
+    from .build import BuildOptions, check_scripts, resolve_engine
+
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
                            retries=retries, force=force, encoding=encoding,
@@ -128,6 +134,9 @@ def _notice(message: str) -> None:
 
 
 def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
+    from .build import build_episode
+    from .publish import clock
+
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
@@ -177,6 +186,8 @@ def mix(
 
     Example: duopod mix scripts/2025-12-10-h200.md
     """
+    from .build import BuildOptions, check_scripts
+
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, force=force, encoding=encoding,
                            overrides=_overrides(title, date), cache_only=True)
@@ -193,6 +204,8 @@ def publish(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod publish
     """
+    from .build import republish
+
     ws = _workspace(workspace)
     records = republish(ws)
     out.print(f"published {len(records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
@@ -204,6 +217,8 @@ def feed(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod feed
     """
+    from .build import rebuild_feed
+
     ws = _workspace(workspace)
     path = rebuild_feed(ws)
     out.print(f"feed: {path}")
@@ -265,6 +280,12 @@ def voices(
     out.print(table)
 
 
+def _interrupted() -> None:
+    err.print("duopod: interrupted; finished turns are cached and the published site is intact",
+              markup=False, highlight=False)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)
@@ -272,9 +293,7 @@ def main() -> None:
         err.print(f"duopod: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
-        err.print("duopod: interrupted; finished turns are cached, the site is unchanged",
-                  markup=False, highlight=False)
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted()
     except OSError as exc:  # the disk: full, read-only, permissions
         where = f": {exc.filename}" if exc.filename else ""
         err.print(f"duopod: error: {exc.strerror or exc}{where}", markup=False, highlight=False)
@@ -285,4 +304,6 @@ def main() -> None:
             raise
         show()
         sys.exit(EXIT_BAD_INPUT)
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C inside a command into Exit(130)
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)

@@ -16,7 +16,7 @@ import yaml
 
 from .errors import InputError
 from .model import EpisodeMeta, Script, Section, Source, Turn
-from .text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify
+from .text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
 _INLINE_TURN = re.compile(r"^([^:：]{1,24}?)\s*[:：]\s*(.+)$")
@@ -390,7 +390,7 @@ def parse_script(
     path = Path(path)
     overrides = overrides or Overrides()
     workspace = (workspace or path.resolve().parent).resolve()
-    lines = split_lines(read_text_file(path, encoding))
+    lines = split_lines(strip_invisible(read_text_file(path, encoding)))
 
     bounds = _front_matter_bounds(lines)
     fields: _Fields | None = None

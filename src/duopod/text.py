@@ -37,6 +37,11 @@ _INVISIBLE = re.compile(
 )
 
 
+def strip_invisible(text: str) -> str:
+    """Remove control characters and invisible format marks, keeping tabs and line ends."""
+    return _INVISIBLE.sub("", text)
+
+
 def clean_line(line: str) -> str:
     """Strip what real files carry around a line: invisible marks and (full-width) spaces."""
     line = _INVISIBLE.sub("", line)
