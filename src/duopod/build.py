@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -125,10 +126,13 @@ def publish(workspace: Workspace, script: Script, layout: Layout, engine: str,
     staging = staging_dir(workspace, slug)
     try:
         audio = staging / f"{slug}.mp3"
-        measurement = master_and_encode(layout, workspace.show.audio, audio)
+        # the show notes (jieba loads a large dictionary) are worked out while ffmpeg encodes
+        with ThreadPoolExecutor(max_workers=1) as background:
+            pending_notes = background.submit(episode_notes, workspace, script, layout.timeline)
+            measurement = master_and_encode(layout, workspace.show.audio, audio)
+            notes = pending_notes.result()
         loudness = {"loudness_lufs": measurement.loudness_lufs,
                     "true_peak_dbtp": measurement.true_peak_dbtp}
-        notes = episode_notes(script, layout.timeline)
         # tags go in before the record so the record's byte length is the final one
         write_tags(audio, script.meta, workspace.show, layout.timeline, description(notes))
         with site_lock(workspace.cache_dir):

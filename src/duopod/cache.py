@@ -170,3 +170,26 @@ class SpeechCache:
 
     def __contains__(self, key: str) -> bool:
         return self._paths(key)[1].exists()
+
+
+class JsonCache:
+    """Small derived results (show notes) keyed by the hash of what they derive from."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def get(self, key: str) -> Any | None:
+        try:
+            return json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: Any) -> None:
+        write_atomically(self.root / f"{key}.json",
+                         json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def content_key(*parts: Any) -> str:
+    return hashlib.sha256(
+        json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()

@@ -12,6 +12,8 @@ from functools import cache
 
 from .text import contains_cjk, fix_cjk_punctuation, is_cjk, split_sentences
 
+NOTES_VERSION = 1
+"""Bump when the way notes are drawn changes, so cached notes are made again."""
 KEYWORDS = 8
 KEY_POINTS = 4
 _FUNCTION_CHARS = set("的了是在和与我你他她它们这那也就都很吗呢吧啊呀嗯哦个有没不要说会能对")

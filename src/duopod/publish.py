@@ -16,11 +16,11 @@ from typing import Any
 import jinja2
 
 from . import transcripts
-from .cache import readable_by_all, write_atomically
+from .cache import JsonCache, content_key, readable_by_all, write_atomically
 from .errors import DuopodError, InputError
 from .feed import build_feed
 from .model import Script, Timeline
-from .notes import ShowNotes, clean_article, show_notes
+from .notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from .workspace import Workspace
 
 EPISODE_FILE = "episode.json"
@@ -149,9 +149,19 @@ def script_id(workspace: Workspace, path: Path) -> str:
     return resolved.as_posix()
 
 
-def episode_notes(script: Script, timeline: Timeline) -> ShowNotes:
+def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> ShowNotes:
+    """Key points and keywords, cached by the text they come from: jieba's dictionary takes
+    a second to load, and an unchanged script (a re-mix) needs no new notes."""
     sentences = [s.text for turn in timeline.turns for s in turn.sentences]
-    return show_notes(script.meta.summary, sentences, script.meta.hosts)
+    cache = JsonCache(workspace.cache_dir / "notes")
+    key = content_key(NOTES_VERSION, script.meta.summary, sentences, script.meta.hosts)
+    hit = cache.get(key)
+    if hit is not None:
+        return ShowNotes(hit["summary"], hit["key_points"], hit["keywords"])
+    notes = show_notes(script.meta.summary, sentences, script.meta.hosts)
+    cache.put(key, {"summary": notes.summary, "key_points": notes.key_points,
+                    "keywords": notes.keywords})
+    return notes
 
 
 def description(notes: ShowNotes) -> str:
