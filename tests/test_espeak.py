@@ -56,3 +56,24 @@ def test_voice_list_has_mandarin_and_english() -> None:
     languages = dict(list_voices())
     assert "cmn" in languages and "en-us" in languages
     assert EspeakEngine().render_sync("你好。", {"voice": "cmn"}).duration > 0.2
+
+
+def test_profile_settings_are_checked(tmp_path) -> None:
+    import pytest
+
+    from duopod.errors import InputError
+    from duopod.workspace import VoiceProfile
+
+    engine = EspeakEngine()
+
+    def profile(settings: dict) -> VoiceProfile:
+        return VoiceProfile("lei", "雷总", tmp_path / "lei.toml", {"espeak": settings})
+
+    assert engine.settings_for(profile({"voice": "cmn", "variant": "m3", "rate": 170})) == {
+        "voice": "cmn+m3", "rate": 170}
+    for settings, words in (({"voice": "cmn", "speed": 1}, "unknown espeak setting 'speed'"),
+                            ({"voice": "cmn", "rate": 9000}, "rate in profile 'lei'"),
+                            ({"voice": "klingon"}, "espeak-ng has no voice 'klingon'"),
+                            ({"rate": 170}, "has no [espeak] voice")):
+        with pytest.raises(InputError, match=words):
+            engine.settings_for(profile(settings))

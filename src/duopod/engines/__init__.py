@@ -60,3 +60,11 @@ def missing_setting(profile: VoiceProfile, engine: str, key: str) -> InputError:
         f"voice profile {profile.name!r} (host {profile.speaker!r}) has no [{engine}] {key}",
         profile.path,
     )
+
+
+def unknown_setting(profile: VoiceProfile, engine: str, key: str, known: list[str]
+                    ) -> InputError:
+    return InputError(
+        f"unknown {engine} setting {key!r} in profile {profile.name!r} "
+        f"(known: {', '.join(known)})", profile.path,
+    )

@@ -30,7 +30,7 @@ from ..errors import EngineError, InputError
 from ..model import SAMPLE_RATE, SentenceSpan, Speech
 from ..text import split_clauses, split_sentences
 from ..workspace import VoiceProfile
-from . import missing_setting
+from . import missing_setting, unknown_setting
 
 REQUEST_BYTES = 1200
 """Bytes of text per request; the client's own limit is 4096 bytes of escaped text."""
@@ -144,10 +144,7 @@ class EdgeEngine:
             if key == "voice":
                 continue
             if key not in _PROSODY:
-                raise InputError(
-                    f"unknown edge setting {key!r} in profile {profile.name!r} "
-                    f"(known: voice, {', '.join(_PROSODY)})", profile.path,
-                )
+                raise unknown_setting(profile, "edge", key, ["voice", *_PROSODY])
             pattern, _default, example = _PROSODY[key]
             if not isinstance(value, str) or not pattern.match(value):
                 raise InputError(

@@ -23,7 +23,7 @@ from ..errors import EngineError, InputError
 from ..model import SAMPLE_RATE, SentenceSpan, Speech
 from ..text import split_sentences
 from ..workspace import VoiceProfile
-from . import missing_setting
+from . import missing_setting, unknown_setting
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
@@ -145,10 +145,7 @@ class EspeakEngine:
             if key in ("voice", "variant"):
                 continue
             if key not in _PARAMETERS:
-                raise InputError(
-                    f"unknown espeak setting {key!r} in profile {profile.name!r} "
-                    f"(known: voice, variant, {', '.join(_PARAMETERS)})", profile.path,
-                )
+                raise unknown_setting(profile, "espeak", key, ["voice", "variant", *_PARAMETERS])
             _, low, high = _PARAMETERS[key]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise InputError(
