@@ -73,7 +73,7 @@ def test_profile_settings_are_checked(tmp_path) -> None:
         "voice": "cmn+m3", "rate": 170}
     for settings, words in (({"voice": "cmn", "speed": 1}, "unknown espeak setting 'speed'"),
                             ({"voice": "cmn", "rate": 9000}, "rate in profile 'lei'"),
-                            ({"voice": "klingon"}, "espeak-ng has no voice 'klingon'"),
+                            ({"voice": "zz-nope"}, "espeak-ng has no voice 'zz-nope'"),
                             ({"rate": 170}, "has no [espeak] voice")):
         with pytest.raises(InputError, match=words):
             engine.settings_for(profile(settings))
