@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import shutil
@@ -184,3 +185,18 @@ def test_bed_ducks_under_voices_and_rises_between_sections(show: Path) -> None:
     # the bed loops: it is longer than its source and reaches past the last turn
     assert bed.end - bed.start > len(bed.samples)
     assert bed.end / SAMPLE_RATE > turns[-1].end
+
+
+def test_a_script_can_set_its_own_pacing(tmp_path: Path, built_show: Path) -> None:
+    show = copy_show(tmp_path / "show")
+    shutil.copytree(built_show / ".duopod", show / ".duopod")
+    script = show / "scripts" / "2025-12-12-open-weights.md"
+    script.write_text(script.read_text(encoding="utf-8").replace(
+        "hosts: [Alex, Sam]", "hosts: [Alex, Sam]\npacing:\n  gap: 1.5\n  gap_jitter: 0\n"
+        "  section_gap: 3"), encoding="utf-8")
+    result = run_cli(show, "mix", "scripts/2025-12-12-open-weights.md", "--engine", "espeak")
+    assert result.returncode == 0, result.stderr
+    turns = record(episode_dir(show, "2025-12-12"))["timeline"]["turns"]
+    gaps = [(b["start"] - a["end"], a["section"] != b["section"])
+            for a, b in itertools.pairwise(turns)]
+    assert all(abs(gap - (3.0 if change else 1.5)) < 0.002 for gap, change in gaps), gaps

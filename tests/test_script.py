@@ -180,3 +180,12 @@ def test_invalid_command_line_date(tmp_path: Path) -> None:
     caught = error(tmp_path, "雷总\n好。\n董小姐\n好。\n雷总\n好。\n董小姐\n好。\n",
                    overrides=Overrides(title="t", date="12/10/2025"))
     assert "invalid --date" in caught.message
+
+
+def test_per_script_pacing(tmp_path: Path) -> None:
+    text = FRONT.replace("---\n", "---\npacing:\n  gap: 0.8\n  section_gap: 2.5\n", 1) + "雷总\n好。\n"
+    assert parse(tmp_path, text).meta.pacing == {"gap": 0.8, "section_gap": 2.5}
+    for bad, line in (("pacing:\n  gap: slow\n", 3), ("pacing:\n  gap: 9\n", 3),
+                      ("pacing:\n  pause: 1\n", 3)):
+        caught = error(tmp_path, FRONT.replace("---\n", "---\n" + bad, 1) + "雷总\n好。\n")
+        assert caught.line == line and ("pacing" in caught.message or "'gap'" in caught.message)

@@ -115,7 +115,8 @@ def render(workspace: Workspace, script: Script, engine: Engine, options: BuildO
 
 def mix(workspace: Workspace, script: Script, rendered: list[RenderedTurn]) -> Layout:
     show = workspace.show
-    return plan_mix(script, rendered, show.audio, show.music, show.language)
+    audio = replace(show.audio, **script.meta.pacing)  # the script's own pacing wins
+    return plan_mix(script, rendered, audio, show.music, show.language)
 
 
 def publish(workspace: Workspace, script: Script, layout: Layout, engine: str,

@@ -40,6 +40,8 @@ class EpisodeMeta:
     episode_number: int | None = None
     slug_given: bool = False
     """True when the slug came from the front matter or --slug, not from the title."""
+    pacing: dict[str, float] = field(default_factory=dict)
+    """Front matter ``pacing:`` overrides of show.toml's [audio] gap settings."""
 
 
 @dataclass(frozen=True)

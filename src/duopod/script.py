@@ -24,8 +24,9 @@ _NAME_FORBIDDEN = set("，。！？；：、,.!?;:\"“”()（）[]【】<>《�
 _NAME_MAX_CHARS = 20
 
 _FRONT_MATTER_FIELDS = {
-    "title", "date", "slug", "category", "summary", "hosts", "source", "episode",
+    "title", "date", "slug", "category", "summary", "hosts", "source", "episode", "pacing",
 }
+_PACING_FIELDS = {"gap": (0.0, 5.0), "gap_jitter": (0.0, 1.0), "section_gap": (0.0, 10.0)}
 _SOURCE_FIELDS = {"title", "provider", "author", "date", "url", "file"}
 
 
@@ -187,6 +188,19 @@ class _Fields:
     def date(self, key: str) -> dt.date | None:
         value = self.text(key)
         return None if value is None else parse_date(value, self.path, self.line(key), key)
+
+    def number(self, key: str, low: float, high: float) -> float | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not low <= number <= high:
+            raise InputError(f"{key!r} must be a number from {low} to {high}, not {value!r}",
+                             self.path, self.line(key))
+        return number
 
     def integer(self, key: str) -> int | None:
         value = self.text(key)
@@ -462,7 +476,17 @@ def _episode_meta(
         source=source,
         episode_number=fields.integer("episode") if fields else None,
         slug_given=slug_given,
+        pacing=_parse_pacing(fields, path) if fields else {},
     )
+
+
+def _parse_pacing(fields: _Fields, path: Path) -> dict[str, float]:
+    node = fields.mapping("pacing")
+    if node is None:
+        return {}
+    pacing = _Fields(node, path, fields.first_line, set(_PACING_FIELDS), where="pacing")
+    values = {key: pacing.number(key, *bounds) for key, bounds in _PACING_FIELDS.items()}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
