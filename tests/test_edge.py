@@ -181,3 +181,17 @@ def test_auto_picks_edge_when_reachable(server: EdgeServer, monkeypatch: pytest.
     monkeypatch.setattr("edge_tts.communicate.WSS_URL", "ws://127.0.0.1:9/x?TrustedClientToken=x")
     assert resolve_engine("auto", notes.append) == "espeak"
     assert "offline engine" in notes[0]
+
+
+def test_voice_list_from_the_service_and_a_clear_error_offline(
+        server: EdgeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from duopod.engines.edge import list_voices
+
+    chinese = asyncio.run(list_voices("zh-CN"))
+    assert {v["ShortName"] for v in chinese} == {
+        "zh-CN-YunjianNeural", "zh-CN-XiaoxiaoNeural", "zh-CN-YunxiNeural"}
+    monkeypatch.setattr("edge_tts.voices.VOICE_LIST", "http://127.0.0.1:9/voices/list?x=1")
+    with pytest.raises(DuopodError, match="cannot reach Microsoft's voice list"):
+        asyncio.run(list_voices())
