@@ -80,31 +80,3 @@ def segment_to_array(segment: object) -> np.ndarray:
 def to_pcm16(samples: np.ndarray) -> bytes:
     clipped = np.clip(samples, -1.0, 32767 / 32768)
     return (clipped * 32768.0).astype("<i2").tobytes()
-
-
-def encode(samples: np.ndarray, path: Path, *, bitrate_kbps: int, fmt: str = "mp3") -> None:
-    """Encode float32 samples ((n,) mono or (n, 2) stereo) at SAMPLE_RATE to ``path``."""
-    channels = 1 if samples.ndim == 1 else samples.shape[1]
-    segment = audio_segment_class()(
-        data=to_pcm16(samples), sample_width=2, frame_rate=SAMPLE_RATE, channels=channels
-    )
-    codec = {"mp3": "libmp3lame", "m4a": "aac"}[fmt]
-    container = {"mp3": "mp3", "m4a": "ipod"}[fmt]
-    parameters = ["-ar", str(SAMPLE_RATE)]
-    if fmt == "mp3":
-        parameters += ["-write_xing", "1"]
-    try:
-        with path.open("wb") as out:
-            segment.export(out, format=container, codec=codec, bitrate=f"{bitrate_kbps}k",
-                           parameters=parameters)
-    except OSError:
-        raise
-    except Exception as exc:
-        raise DuopodError(f"could not encode {path.name}: {str(exc).splitlines()[0]}") from exc
-
-
-def rms_db(samples: np.ndarray) -> float:
-    if samples.size == 0:
-        return -120.0
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    return 20 * np.log10(max(rms, 1e-6))

@@ -1,9 +1,10 @@
 """Stage 3, mix: rendered turns become one mastered audio file and the ``Timeline``.
 
-The mix is planned first (a ``Layout``: every clip's place and gain, and the timeline),
-then rendered chunk by chunk: once to measure loudness, once to limit and measure again,
-and once into the encoder. Nothing ever holds the whole episode as float samples, so time
-and memory grow linearly with the episode's length.
+The mix is planned first (a ``Layout``: every clip's place and gain, and the timeline).
+Its loudness is estimated from the turns' cached loudness profiles, the limiter's and the
+encoder's effect is tried on excerpts, and then the mix is rendered once, chunk by chunk,
+into the encoder while a second ffmpeg measures the MP3 it writes. Nothing ever holds the
+whole episode, so time and memory grow linearly with the episode's length.
 """
 
 from __future__ import annotations
@@ -477,7 +478,7 @@ def encode_layout(layout: Layout, gain: float, ceiling_db: float, path: Path,
                              stderr=subprocess.PIPE)
     assert encoder.stdin is not None and encoder.stdout is not None
     encoder.stdout.close()  # the meter process owns the read end now
-    errors = _drain(encoder.stderr), _drain(meter.stderr)
+    errors = _Drain(encoder.stderr), _Drain(meter.stderr)
     try:
         for a in _chunks(layout.length):
             chunk = _mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db)
@@ -518,10 +519,6 @@ class _Drain:
         return b"".join(self._chunks).decode(errors="replace").strip()
 
 
-def _drain(stream: object) -> _Drain:
-    return _Drain(stream)
-
-
 def _parse_measurement(text: str, returncode: int | None, path: Path) -> Measurement:
     summary = text[text.rfind("Summary:") :]
     loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
@@ -529,13 +526,6 @@ def _parse_measurement(text: str, returncode: int | None, path: Path) -> Measure
     if returncode != 0 or not loudness or not peak:
         raise DuopodError(f"could not measure {path.name}: {text[-300:]}")
     return Measurement(float(loudness.group(1)), float(peak.group(1)))
-
-
-def measure_file(path: Path) -> Measurement:
-    """Integrated loudness and true peak of an encoded file, as ffmpeg's ebur128 reads it."""
-    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), *_MEASURE]
-    result = subprocess.run(command, capture_output=True, check=False)
-    return _parse_measurement(result.stderr.decode(errors="replace"), result.returncode, path)
 
 
 def master_and_encode(layout: Layout, settings: AudioSettings, path: Path) -> Measurement:

@@ -193,25 +193,3 @@ class Timeline:
             chapters=tuple(Chapter(**c) for c in data["chapters"]),
             duration=data["duration"],
         )
-
-
-@dataclass
-class MixedAudio:
-    """The mix stage's result: mastered samples and the timeline that describes them."""
-
-    samples: np.ndarray
-    timeline: Timeline
-    loudness_lufs: float | None = None
-    true_peak_dbtp: float | None = None
-
-
-@dataclass
-class Episode:
-    """A published episode: where its files are and what describes it."""
-
-    meta: EpisodeMeta
-    timeline: Timeline
-    directory: Path
-    audio_file: Path
-    guid: str
-    files: dict[str, Path] = field(default_factory=dict)

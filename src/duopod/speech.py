@@ -104,9 +104,3 @@ async def render_turns_async(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def render_turns(script: Script, workspace: Workspace, engine: Engine, **options: Any
-                 ) -> list[RenderedTurn]:
-    """Synchronous wrapper around ``render_turns_async`` for library callers."""
-    return asyncio.run(render_turns_async(script, workspace, engine, **options))

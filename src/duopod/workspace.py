@@ -78,10 +78,6 @@ class Workspace:
     profiles: dict[str, VoiceProfile]
 
     @property
-    def scripts_dir(self) -> Path:
-        return self.root / "scripts"
-
-    @property
     def episodes_dir(self) -> Path:
         return self.root / "episodes"
 

@@ -120,13 +120,6 @@ def list_voices() -> list[tuple[str, str]]:
     return sorted(voices)
 
 
-def list_variants() -> list[str]:
-    from pathlib import Path
-
-    variants = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
-    return sorted(p.name for p in variants.iterdir())
-
-
 class EspeakEngine:
     name = "espeak"
 
