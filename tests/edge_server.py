@@ -63,6 +63,9 @@ class Knobs:
     """Voices that get no audio (as the real service does for a voice it will not use)."""
     listed: bool = True
     """Whether the voice list answers."""
+    stall: int = 0
+    """The next N requests go silent after turn.start (the client must time out)."""
+    stall_seconds: float = 5.0
     fail_after: int | None = None
     """Requests after this many get no audio (a service that breaks down mid-run)."""
     jitter: float = 0.0
@@ -213,6 +216,9 @@ class EdgeServer:
             await asyncio.sleep(delay)
         await ws.send_str(_text_frame(rid, "turn.start", {"context": {"serviceTag": "x"}}))
         await ws.send_str(_text_frame(rid, "response", {"context": {"serviceTag": "x"}}))
+        if self._take("stall"):
+            await asyncio.sleep(self.knobs.stall_seconds)
+            return
         broken = self.knobs.fail_after is not None and len(self.requests) > self.knobs.fail_after
         if req.voice in self.knobs.rejected_voices or broken or self._take("no_audio"):
             await ws.send_str(_text_frame(rid, "turn.end", {}))

@@ -195,3 +195,18 @@ def test_voice_list_from_the_service_and_a_clear_error_offline(
     monkeypatch.setattr("edge_tts.voices.VOICE_LIST", "http://127.0.0.1:9/voices/list?x=1")
     with pytest.raises(DuopodError, match="cannot reach Microsoft's voice list"):
         asyncio.run(list_voices())
+
+
+def test_a_silent_service_times_out_and_is_retried(server: EdgeServer) -> None:
+    import asyncio
+
+    from duopod.engines.edge import EdgeEngine, RetryPolicy
+
+    server.knobs.stall = 1
+    server.knobs.stall_seconds = 4.0
+    engine = EdgeEngine(retry=RetryPolicy(attempts=3, base_delay=0.01), receive_timeout=1)
+    settings = {"voice": "en-US-GuyNeural", "rate": "+0%", "pitch": "+0Hz", "volume": "+0%"}
+    retries: list[str] = []
+    speech = asyncio.run(engine.render("Hello there. How are you?", settings, retries.append))
+    assert len(retries) == 1 and "Timeout" in retries[0], retries
+    assert speech.duration > 1.0 and len(speech.sentences) == 2

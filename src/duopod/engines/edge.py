@@ -214,22 +214,34 @@ class EdgeEngine:
         )
         audio = bytearray()
         boundaries: list[tuple[int, int, str]] = []
+        stream = communicate.stream()
         try:
-            async for chunk in communicate.stream():
+            while True:
+                # edge-tts's receive_timeout does not reach WebSocket reads: a silent
+                # service would hang the build, so every message has its own deadline
+                try:
+                    chunk = await asyncio.wait_for(anext(stream), self.receive_timeout)
+                except StopAsyncIteration:
+                    break
                 if chunk["type"] == "audio":
                     audio += chunk["data"]
                 elif chunk["type"] == "SentenceBoundary":
                     boundaries.append((chunk["offset"], chunk["duration"], chunk["text"]))
+        except TimeoutError as exc:  # ours above, or aiohttp's connect/read time-outs
+            raise _Retryable(f"Timeout waiting for the service ({exc.__class__.__name__}, "
+                             f"{self.receive_timeout} s without a message)") from exc
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status in _RETRY_STATUS:
                 raise _Retryable(f"service answered HTTP {exc.status}") from exc
             raise EngineError(f"service refused the connection (HTTP {exc.status})") from exc
-        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        except (aiohttp.ClientError, ConnectionError) as exc:
             raise _Retryable(f"connection problem: {exc.__class__.__name__} {exc}") from exc
         except edge_tts.exceptions.NoAudioReceived as exc:
             raise _Retryable("the service sent no audio") from exc
         except edge_tts.exceptions.EdgeTTSException as exc:
             raise _Retryable(f"{exc.__class__.__name__}: {exc}") from exc
+        finally:
+            await stream.aclose()
         # The client counts audio into cumulative_audio_bytes only on turn.end: anything
         # else means the stream was cut off and the audio is incomplete.
         if communicate.state["cumulative_audio_bytes"] != len(audio):
