@@ -189,3 +189,10 @@ def test_per_script_pacing(tmp_path: Path) -> None:
                       ("pacing:\n  pause: 1\n", 3)):
         caught = error(tmp_path, FRONT.replace("---\n", "---\n" + bad, 1) + "雷总\n好。\n")
         assert caught.line == line and ("pacing" in caught.message or "'gap'" in caught.message)
+
+
+def test_title_and_summary_get_full_width_punctuation(tmp_path: Path) -> None:
+    text = FRONT.replace("title: 芯片之争", "title: 芯片之争,谁赢?\nsummary: 美国松口,谁在算账?")
+    meta = parse(tmp_path, text + "雷总\n好。\n").meta
+    assert (meta.title, meta.summary) == ("芯片之争，谁赢？", "美国松口，谁在算账？")
+    assert meta.slug == "2025-12-10-xin-pian-zhi-zheng-shui-ying"

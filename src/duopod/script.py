@@ -445,7 +445,7 @@ def parse_script(
 def _episode_meta(
     fields: _Fields | None, overrides: Overrides, path: Path, workspace: Path
 ) -> EpisodeMeta:
-    title = overrides.title or (fields.text("title") if fields else None)
+    title = _chinese_punctuation(overrides.title or (fields.text("title") if fields else None))
     if not title:
         raise InputError("missing required field 'title' (front matter or --title)", path, 1)
     if overrides.date:
@@ -472,12 +472,16 @@ def _episode_meta(
         date=date,
         slug=slug,
         category=fields.text("category") if fields else None,
-        summary=fields.text("summary") if fields else None,
+        summary=_chinese_punctuation(fields.text("summary") if fields else None),
         source=source,
         episode_number=fields.integer("episode") if fields else None,
         slug_given=slug_given,
         pacing=_parse_pacing(fields, path) if fields else {},
     )
+
+
+def _chinese_punctuation(text: str | None) -> str | None:
+    return fix_cjk_punctuation(text) if text else text
 
 
 def _parse_pacing(fields: _Fields, path: Path) -> dict[str, float]:
