@@ -252,17 +252,8 @@ def plan_mix(
         pan = 0.0 if len(hosts) < 2 else -0.3 + 0.6 * hosts.index(turn.speaker) / (len(hosts) - 1)
         clips.append(Clip(samples, cursor, turn_gain(analysis.steps, samples), pan=pan,
                           steps=analysis.steps))
-        start = cursor / rate
-        shift = lo / rate
-        duration = len(samples) / rate
-        sentences = tuple(
-            SentenceSpan(
-                s.text,
-                round(start + min(max(s.start - shift, 0.0), duration), 4),
-                round(start + min(max(s.end - shift, 0.0), duration), 4),
-            )
-            for s in item.speech.sentences
-        )
+        start, duration = cursor / rate, len(samples) / rate
+        sentences = _placed_sentences(item.speech.sentences, start, lo / rate, duration)
         timeline_turns.append(
             TimelineTurn(turn.index, turn.speaker, turn.text, turn.section, start,
                          start + duration, sentences)
@@ -285,6 +276,16 @@ def plan_mix(
     chapters = _chapters(script, section_starts, duration, language)
     timeline = Timeline(tuple(timeline_turns), tuple(chapters), duration)
     return Layout(clips, length, settings.channels, timeline)
+
+
+def _placed_sentences(sentences: list[SentenceSpan], start: float, trimmed: float,
+                      duration: float) -> tuple[SentenceSpan, ...]:
+    """A turn's sentence timings moved onto the episode: shifted by what trimming cut from
+    the front, kept inside the turn, offset by where the turn starts."""
+    def place(seconds: float) -> float:
+        return round(start + min(max(seconds - trimmed, 0.0), duration), 4)
+
+    return tuple(SentenceSpan(s.text, place(s.start), place(s.end)) for s in sentences)
 
 
 def _bed_clip(bed: _Music, turns: list[TimelineTurn], music: MusicSettings, length: int
