@@ -18,6 +18,7 @@ from .publish import (
     description,
     episode_notes,
     episode_record,
+    load_records,
     publish_site,
     record_for_script,
     settle_identity,
@@ -138,12 +139,14 @@ def publish(workspace: Workspace, script: Script, layout: Layout, engine: str,
         write_tags(audio, script.meta, workspace.show, layout.timeline, description(notes))
         with site_lock(workspace.cache_dir):
             recover(workspace.episodes_dir)
-            settle_identity(workspace, script, force)  # again: another build may have landed
-            record = episode_record(workspace, script, layout.timeline, audio, loudness, notes)
+            records = load_records(workspace)  # read once: the helpers below share them
+            settle_identity(workspace, script, force, records)  # another build may have landed
+            record = episode_record(workspace, script, layout.timeline, audio, loudness, notes,
+                                    records)
             record["engine"] = engine
-            write_episode_files(workspace, staging, record)
+            write_episode_files(workspace, staging, record, records)
             target = workspace.episodes_dir / slug
-            moved_from = _previous_folder(workspace, script, slug)
+            moved_from = _previous_folder(workspace, script, slug, records)
             swap_into_place(staging, target)
             if moved_from is not None:  # a new slug in the front matter: the episode moved
                 shutil.rmtree(moved_from, ignore_errors=True)
@@ -153,8 +156,9 @@ def publish(workspace: Workspace, script: Script, layout: Layout, engine: str,
     return record, target, measurement
 
 
-def _previous_folder(workspace: Workspace, script: Script, slug: str) -> Path | None:
-    previous = record_for_script(workspace, script)
+def _previous_folder(workspace: Workspace, script: Script, slug: str,
+                     records: list[dict[str, Any]]) -> Path | None:
+    previous = record_for_script(workspace, script, records)
     if previous and previous["slug"] != slug:
         return workspace.episodes_dir / previous["slug"]
     return None

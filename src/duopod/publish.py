@@ -119,16 +119,23 @@ def existing_record(workspace: Workspace, slug: str) -> dict[str, Any] | None:
         return None
 
 
-def record_for_script(workspace: Workspace, script: Script) -> dict[str, Any] | None:
-    """The published episode this script made before (whatever its slug is now)."""
+Records = list[dict[str, Any]]
+
+
+def record_for_script(workspace: Workspace, script: Script, records: Records | None = None
+                      ) -> dict[str, Any] | None:
+    """The published episode this script made before (whatever its slug is now).
+    ``records`` saves reading every episode again when the caller has them."""
     ours = script_id(workspace, script.path)
-    return next((r for r in load_records(workspace) if r.get("script") == ours), None)
+    records = load_records(workspace) if records is None else records
+    return next((r for r in records if r.get("script") == ours), None)
 
 
-def settle_identity(workspace: Workspace, script: Script, force: bool = False) -> Script:
+def settle_identity(workspace: Workspace, script: Script, force: bool = False,
+                    records: Records | None = None) -> Script:
     """An episode keeps its slug (so its URLs) when its script is retitled, unless the
     front matter names a new slug; a slug another script published is refused."""
-    previous = record_for_script(workspace, script)
+    previous = record_for_script(workspace, script, records)
     if previous and not script.meta.slug_given and previous["slug"] != script.meta.slug:
         script = replace(script, meta=replace(script.meta, slug=previous["slug"]))
     owner = existing_record(workspace, script.meta.slug)
@@ -172,12 +179,14 @@ def description(notes: ShowNotes) -> str:
 
 def episode_record(
     workspace: Workspace, script: Script, timeline: Timeline, audio: Path,
-    loudness: dict[str, float], notes: ShowNotes,
+    loudness: dict[str, float], notes: ShowNotes, records: Records | None = None,
 ) -> dict[str, Any]:
     meta = script.meta
-    previous = existing_record(workspace, meta.slug) or record_for_script(workspace, script) or {}
+    records = load_records(workspace) if records is None else records
+    previous = (existing_record(workspace, meta.slug)
+                or record_for_script(workspace, script, records) or {})
     number = meta.episode_number or previous.get("episode") or (
-        max((r["episode"] for r in load_records(workspace)), default=0) + 1
+        max((r["episode"] for r in records), default=0) + 1
     )
     guid = previous.get("guid") or str(
         uuid.uuid5(uuid.NAMESPACE_URL, f"{workspace.show.base_url}/{meta.slug}/")
@@ -250,9 +259,9 @@ def neighbours(record: dict[str, Any], records: list[dict[str, Any]]
                ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(previous, next) episodes in publication order; ``records`` is newest first."""
     ordered = [r for r in records if r["slug"] != record["slug"]]
-    key = (record["published"], record["episode"], record["slug"])
-    older = [r for r in ordered if (r["published"], r["episode"], r["slug"]) < key]
-    newer = [r for r in ordered if (r["published"], r["episode"], r["slug"]) > key]
+    key = _newest_first(record)
+    older = [r for r in ordered if _newest_first(r) < key]
+    newer = [r for r in ordered if _newest_first(r) > key]
     return (older[0] if older else None), (newer[-1] if newer else None)
 
 
@@ -266,10 +275,13 @@ def render_episode_page(workspace: Workspace, record: dict[str, Any],
     )
 
 
-def write_episode_files(workspace: Workspace, folder: Path, record: dict[str, Any]) -> None:
-    """Everything but the audio, into ``folder`` (a staging folder)."""
+def write_episode_files(workspace: Workspace, folder: Path, record: dict[str, Any],
+                        records: Records | None = None) -> None:
+    """Everything but the audio, into ``folder`` (a staging folder); ``records`` are the
+    episodes published so far."""
     timeline = Timeline.from_dict(record["timeline"])
-    others = [r for r in load_records(workspace)
+    records = load_records(workspace) if records is None else records
+    others = [r for r in records
               if r["slug"] != record["slug"] and r.get("script") != record["script"]]
     summary = {k: v for k, v in record.items() if k not in _HEAVY_FIELDS}
     records = sorted([*others, summary], key=_newest_first, reverse=True)
@@ -315,10 +327,9 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
     folder.mkdir(parents=True, exist_ok=True)
     if workspace.show.cover is not None:
         cover_target = folder / workspace.show.cover.name
-        if not cover_target.exists() or (
-            cover_target.read_bytes() != workspace.show.cover.read_bytes()
-        ):
-            write_atomically(cover_target, workspace.show.cover.read_bytes())
+        cover = workspace.show.cover.read_bytes()
+        if not cover_target.exists() or cover_target.read_bytes() != cover:
+            write_atomically(cover_target, cover)
     page = render_template(workspace, "site.html", show=workspace.show, episodes=records)
     write_feed(workspace, records)
     write_atomically(folder / "index.html", page.encode("utf-8"))
