@@ -80,3 +80,19 @@ def segment_to_array(segment: object) -> np.ndarray:
 def to_pcm16(samples: np.ndarray) -> bytes:
     clipped = np.clip(samples, -1.0, 32767 / 32768)
     return (clipped * 32768.0).astype("<i2").tobytes()
+
+
+SILENCE = 0.004
+"""Amplitude (of full scale) under which engine output counts as silence."""
+
+
+def trim_bounds(samples: np.ndarray, pad_seconds: float = 0.03) -> tuple[int, int]:
+    """First and last sample worth hearing, with a short pad; (0, 0) for silence.
+    Works on float samples and on 16-bit PCM."""
+    samples = np.asarray(samples)
+    threshold = SILENCE * (32768 if samples.dtype == np.int16 else 1.0)
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if loud.size == 0:
+        return 0, 0
+    pad = int(pad_seconds * SAMPLE_RATE)
+    return max(0, int(loud[0]) - pad), min(len(samples), int(loud[-1]) + pad)

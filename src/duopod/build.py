@@ -63,9 +63,7 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
     """Parse and validate a script against the workspace (hosts need voice profiles)."""
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
                           workspace=workspace.root, known_hosts=tuple(workspace.profiles))
-    for host in script.hosts:
-        first = next((t for t in script.turns if t.speaker == host), None)
-        workspace.profile_for(host, script.path, first.line if first else None)
+    workspace.profiles_for(script)
     return script
 
 

@@ -26,11 +26,17 @@ FORMAT_VERSION = 1
 
 
 def cache_key(engine: str, engine_version: str, settings: dict[str, Any], text: str) -> str:
-    identity = json.dumps(
-        {"format": FORMAT_VERSION, "engine": engine, "version": engine_version,
-         "settings": settings, "text": text},
-        sort_keys=True, ensure_ascii=False,
-    )
+    return _json_digest({"format": FORMAT_VERSION, "engine": engine,
+                         "version": engine_version, "settings": settings, "text": text})
+
+
+def content_key(*parts: Any) -> str:
+    return _json_digest(parts)
+
+
+def _json_digest(value: Any) -> str:
+    """SHA-256 of a value's canonical JSON: the name of whatever was made from it."""
+    identity = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
@@ -168,9 +174,6 @@ class SpeechCache:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
-    def __contains__(self, key: str) -> bool:
-        return self._paths(key)[1].exists()
-
 
 class JsonCache:
     """Small derived results (show notes) keyed by the hash of what they derive from."""
@@ -187,9 +190,3 @@ class JsonCache:
     def put(self, key: str, value: Any) -> None:
         write_atomically(self.root / f"{key}.json",
                          json.dumps(value, ensure_ascii=False).encode("utf-8"))
-
-
-def content_key(*parts: Any) -> str:
-    return hashlib.sha256(
-        json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    ).hexdigest()

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import firwin, oaconvolve
 
-from .audio import decode_file, ffmpeg_exe
+from .audio import decode_file, ffmpeg_exe, trim_bounds
 from .cache import PcmFile
 from .errors import DuopodError
 from .loudness import LIMITER_CONTEXT, STEP, LoudnessMeter, integrated_from_steps, limit
@@ -41,8 +41,6 @@ LOWPASS_HZ = 16_000
 LOWPASS_TAPS = 255
 TURN_LOUDNESS_LUFS = -20.0
 """Every turn is levelled to this before mastering, so the hosts match."""
-_SILENCE = 0.004
-_EDGE_PAD = 0.03
 _TAIL = 0.6
 _LIMITER_MARGIN_DB = 0.4
 LOUDNESS_TOLERANCE = 0.3
@@ -146,17 +144,6 @@ def _window(samples: np.ndarray | PcmFile, start: int, stop: int) -> np.ndarray 
     if isinstance(samples, PcmFile):
         return samples.window(start, stop)
     return samples[start:stop]
-
-
-def trim_bounds(samples: np.ndarray) -> tuple[int, int]:
-    """First and last sample worth hearing, with a short pad; (0, 0) for silence."""
-    samples = np.asarray(samples)
-    threshold = _SILENCE * (32768 if samples.dtype == np.int16 else 1.0)
-    loud = np.flatnonzero(np.abs(samples) > threshold)
-    if loud.size == 0:
-        return 0, 0
-    pad = int(_EDGE_PAD * SAMPLE_RATE)
-    return max(0, int(loud[0]) - pad), min(len(samples), int(loud[-1]) + pad)
 
 
 def analyse(samples: np.ndarray) -> SpeechAnalysis:

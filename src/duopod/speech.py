@@ -35,12 +35,8 @@ ProgressCallback = Callable[[TurnEvent], None]
 def turn_settings(script: Script, workspace: Workspace, engine: Engine
                   ) -> dict[str, dict[str, Any]]:
     """Validated engine settings per host; errors name the profile before anything renders."""
-    settings: dict[str, dict[str, Any]] = {}
-    for host in script.hosts:
-        first = next((t for t in script.turns if t.speaker == host), None)
-        profile = workspace.profile_for(host, script.path, first.line if first else None)
-        settings[host] = engine.settings_for(profile)
-    return settings
+    return {host: engine.settings_for(profile)
+            for host, profile in workspace.profiles_for(script).items()}
 
 
 async def render_turns_async(

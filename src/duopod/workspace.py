@@ -6,10 +6,13 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .apple import check_category, check_cover
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .model import Script
 
 SHOW_FILE = "show.toml"
 
@@ -88,6 +91,14 @@ class Workspace:
     @property
     def cache_dir(self) -> Path:
         return self.root / ".duopod" / "cache"
+
+    def profiles_for(self, script: Script) -> dict[str, VoiceProfile]:
+        """Each host's profile; a missing one is an error at the host's first line."""
+        profiles = {}
+        for host in script.hosts:
+            first = next((t for t in script.turns if t.speaker == host), None)
+            profiles[host] = self.profile_for(host, script.path, first.line if first else None)
+        return profiles
 
     def profile_for(self, speaker: str, script_path: Path | None = None,
                     line: int | None = None) -> VoiceProfile:

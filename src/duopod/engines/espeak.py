@@ -19,6 +19,7 @@ import espeakng_loader
 import numpy as np
 from scipy.signal import resample_poly
 
+from ..audio import trim_bounds
 from ..errors import EngineError, InputError
 from ..model import SAMPLE_RATE, SentenceSpan, Speech
 from ..text import split_sentences
@@ -30,7 +31,6 @@ _CHARS_UTF8 = 1
 _PARAMETERS = {"rate": (1, 80, 450), "volume": (2, 0, 200), "pitch": (3, 0, 99),
                "range": (4, 0, 99), "word_gap": (7, 0, 100)}
 _SENTENCE_PAUSE = 0.3
-_SILENCE_THRESHOLD = 0.004
 
 _Callback = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
@@ -200,8 +200,5 @@ def _to_mix_rate(samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 def _trim(audio: np.ndarray) -> np.ndarray:
-    loud = np.flatnonzero(np.abs(audio) > _SILENCE_THRESHOLD)
-    if loud.size == 0:
-        return audio[:0]
-    pad = int(0.02 * SAMPLE_RATE)
-    return audio[max(0, loud[0] - pad) : loud[-1] + pad]
+    start, stop = trim_bounds(audio, pad_seconds=0.02)
+    return audio[start:stop]
