@@ -15,7 +15,6 @@ from .model import SAMPLE_RATE
 
 STEP = SAMPLE_RATE // 10
 """100 ms: the gating blocks' hop; a 400 ms block is four steps."""
-_STEP = STEP
 _OVERSAMPLE = 4
 
 
@@ -42,9 +41,9 @@ class LoudnessMeter:
                 signal, self._state[ch][i] = lfilter(b, a, signal, zi=self._state[ch][i])
             weighted[:, ch] = signal
         data = np.concatenate([self._pending, weighted])
-        usable = (len(data) // _STEP) * _STEP
+        usable = (len(data) // STEP) * STEP
         if usable:
-            steps = data[:usable].reshape(-1, _STEP, self._channels)
+            steps = data[:usable].reshape(-1, STEP, self._channels)
             self._step_power.append(np.mean(steps**2, axis=1).sum(axis=1))
         self._pending = data[usable:]
 
