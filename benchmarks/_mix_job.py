@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from duopod.build import BuildOptions, load_script, mix, publish, render
-from duopod.engines import get_engine
+from duopod.pipeline import BuildOptions, load_script, mix, publish, render
+from duopod.speech.engines import get_engine
 from duopod.workspace import load_workspace
 
 

@@ -56,8 +56,8 @@ def bench_speech(work: Path) -> None:
     import edge_tts.voices
     from edge_server import EdgeServer, Knobs
 
-    from duopod.build import BuildOptions, load_script, render
-    from duopod.engines import get_engine
+    from duopod.pipeline import BuildOptions, load_script, render
+    from duopod.speech.engines import get_engine
     from duopod.workspace import load_workspace
 
     print("speech (edge through a local server, 400 ms latency, 5x real-time streaming)")
@@ -148,7 +148,7 @@ def bench_scale(work: Path, example: dict) -> None:
 
 
 def bench_feed(work: Path) -> None:
-    from duopod.publish import EPISODE_FILE, publish_site
+    from duopod.publish.site import EPISODE_FILE, publish_site
     from duopod.workspace import load_workspace
 
     print("feed rebuild")

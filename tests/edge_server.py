@@ -26,8 +26,8 @@ import imageio_ffmpeg
 import numpy as np
 from aiohttp import WSMsgType, web
 
-from duopod.engines.espeak import EspeakEngine
-from duopod.model import SAMPLE_RATE
+from duopod.audio import SAMPLE_RATE
+from duopod.speech.engines.espeak import EspeakEngine
 from duopod.text import split_sentences
 
 VOICES = [

@@ -12,11 +12,11 @@ from edge_server import EdgeServer, Knobs
 from test_build import episode_dir
 from test_mix import onset
 
-from duopod.build import BuildOptions, build_episode, resolve_engine
-from duopod.engines.edge import REQUEST_BYTES, split_for_requests
+from duopod.audio import SAMPLE_RATE
 from duopod.errors import DuopodError, InputError
-from duopod.model import SAMPLE_RATE
-from duopod.speech import TurnEvent
+from duopod.pipeline import BuildOptions, build_episode, resolve_engine
+from duopod.speech.engines.edge import REQUEST_BYTES, split_for_requests
+from duopod.speech.render import TurnEvent
 from duopod.workspace import load_workspace
 
 FAST = {"retries": 4}
@@ -26,7 +26,7 @@ FAST = {"retries": 4}
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
     edge = EdgeServer(Knobs()).start()
     edge.install(monkeypatch)
-    monkeypatch.setattr("duopod.engines.edge.RetryPolicy.base_delay", 0.01)
+    monkeypatch.setattr("duopod.speech.engines.edge.RetryPolicy.base_delay", 0.01)
     yield edge
     edge.stop()
 
@@ -187,7 +187,7 @@ def test_voice_list_from_the_service_and_a_clear_error_offline(
         server: EdgeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from duopod.engines.edge import list_voices
+    from duopod.speech.engines.edge import list_voices
 
     chinese = asyncio.run(list_voices("zh-CN"))
     assert {v["ShortName"] for v in chinese} == {
@@ -200,7 +200,7 @@ def test_voice_list_from_the_service_and_a_clear_error_offline(
 def test_a_silent_service_times_out_and_is_retried(server: EdgeServer) -> None:
     import asyncio
 
-    from duopod.engines.edge import EdgeEngine, RetryPolicy
+    from duopod.speech.engines.edge import EdgeEngine, RetryPolicy
 
     server.knobs.stall = 1
     server.knobs.stall_seconds = 4.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from duopod.engines.espeak import EspeakEngine, list_voices
-from duopod.model import SAMPLE_RATE
+from duopod.audio import SAMPLE_RATE
+from duopod.speech.engines.espeak import EspeakEngine, list_voices
 
 
 def pitch_hz(samples: np.ndarray) -> float:

@@ -18,8 +18,8 @@ from conftest import MANDARIN, copy_show, decode_mp3, run_cli
 from mutagen.id3 import ID3
 from test_build import episode_dir, record
 
-from duopod.loudness import true_peak_db
-from duopod.model import SAMPLE_RATE
+from duopod.audio import SAMPLE_RATE
+from duopod.mix.limiter import true_peak_db
 
 
 def loudness(samples: np.ndarray) -> float:
@@ -159,9 +159,9 @@ def test_stereo_places_the_hosts_apart(tmp_path: Path, built_show: Path) -> None
 
 
 def test_bed_ducks_under_voices_and_rises_between_sections(show: Path) -> None:
-    from duopod.build import BuildOptions, load_script, render
-    from duopod.engines import get_engine
-    from duopod.mix import plan_mix
+    from duopod.mix.plan import plan_mix
+    from duopod.pipeline import BuildOptions, load_script, render
+    from duopod.speech.engines import get_engine
     from duopod.workspace import load_workspace
 
     toml = (show / "show.toml").read_text(encoding="utf-8")

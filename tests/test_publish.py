@@ -20,8 +20,8 @@ import pytest
 from conftest import ENGLISH, REPO, copy_show, run_cli
 from test_build import episode_dir, record
 
-from duopod.feed import NAMESPACES, PODCAST_GUID_NAMESPACE
-from duopod.notes import clean_article
+from duopod.publish.feed import NAMESPACES, PODCAST_GUID_NAMESPACE
+from duopod.publish.notes import clean_article
 from duopod.serve import make_server, parse_range
 from duopod.workspace import load_workspace
 

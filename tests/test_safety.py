@@ -19,10 +19,10 @@ from conftest import ENGLISH, MANDARIN, copy_show, run_cli, tree_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from duopod.build import BuildOptions, build_episode
-from duopod.engines.espeak import EspeakEngine
 from duopod.errors import DuopodError, InputError
-from duopod.script import parse_script
+from duopod.pipeline import BuildOptions, build_episode
+from duopod.script.parse import parse_script
+from duopod.speech.engines.espeak import EspeakEngine
 from duopod.workspace import load_workspace
 
 PRODUCER_FOLDERS = ("scripts", "voices", "templates", "music", "art")
@@ -152,7 +152,7 @@ def test_a_full_disk_while_publishing_leaves_the_site(published: Path, monkeypat
     def disk_full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("duopod.build.write_episode_files", disk_full)
+    monkeypatch.setattr("duopod.pipeline.write_episode_files", disk_full)
     with pytest.raises(OSError, match="No space left"):
         build_episode(load_workspace(published), published / third_script(published),
                       BuildOptions(engine="espeak"))
@@ -161,7 +161,7 @@ def test_a_full_disk_while_publishing_leaves_the_site(published: Path, monkeypat
 
 def test_an_encoder_failure_leaves_the_site(published: Path, monkeypatch) -> None:
     before = tree_snapshot(published / "episodes")
-    monkeypatch.setattr("duopod.mix.ffmpeg_exe", lambda: "/bin/false")
+    monkeypatch.setattr("duopod.mix.encode.ffmpeg_exe", lambda: "/bin/false")
     with pytest.raises(DuopodError):
         build_episode(load_workspace(published), published / third_script(published),
                       BuildOptions(engine="espeak"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from duopod.errors import InputError
-from duopod.script import Overrides, parse_script
+from duopod.script.parse import Overrides, parse_script
 
 FRONT = "---\ntitle: 芯片之争\ndate: 2025-12-10\n---\n"
 

@@ -1,5 +1,5 @@
+from duopod.publish.transcripts import wrap
 from duopod.text import display_width, fix_cjk_punctuation, slugify, split_sentences
-from duopod.transcripts import wrap
 
 
 def test_sentences_keep_closing_quotes_and_ellipses() -> None:

@@ -13,12 +13,12 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "BuildOptions": "build", "BuildResult": "build", "build_episode": "build",
-    "check_scripts": "build", "load_script": "build", "remix_episode": "build",
-    "republish": "build", "rebuild_feed": "build",
+    "BuildOptions": "pipeline", "BuildResult": "pipeline", "build_episode": "pipeline",
+    "check_scripts": "pipeline", "load_script": "pipeline", "remix_episode": "pipeline",
+    "republish": "pipeline", "rebuild_feed": "pipeline",
     "DuopodError": "errors", "EngineError": "errors", "InputError": "errors",
-    "Script": "model", "Timeline": "model",
-    "Overrides": "script", "parse_script": "script",
+    "Script": "script.model", "Timeline": "mix.timeline",
+    "Overrides": "script.parse", "parse_script": "script.parse",
     "Workspace": "workspace", "load_workspace": "workspace",
 }
 

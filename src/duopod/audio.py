@@ -10,10 +10,11 @@ from math import gcd
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .errors import DuopodError
-from .model import SAMPLE_RATE
+
+SAMPLE_RATE = 44_100
+"""Every stage after the engines works at this sample rate."""
 
 
 @cache
@@ -35,8 +36,11 @@ def audio_segment_class() -> type:
 
 
 def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """Float32 samples at ``rate`` to ``target`` (polyphase; axis 0 is time)."""
     if rate == target:
         return samples.astype(np.float32, copy=False)
+    from scipy.signal import resample_poly
+
     g = gcd(target, rate)
     return resample_poly(samples, target // g, rate // g, axis=0).astype(np.float32)
 
@@ -77,7 +81,16 @@ def segment_to_array(segment: object) -> np.ndarray:
     return resample(audio, segment.frame_rate)  # type: ignore[attr-defined]
 
 
+def as_float(samples: np.ndarray) -> np.ndarray:
+    """Samples as float32 in [-1, 1] (a copy): 16-bit PCM is scaled, floats are copied."""
+    samples = np.asarray(samples)
+    if samples.dtype == np.int16:
+        return samples.astype(np.float32) * (1 / 32768)
+    return samples.astype(np.float32, copy=True)
+
+
 def to_pcm16(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] to 16-bit little-endian PCM bytes, clipped."""
     clipped = np.clip(samples, -1.0, 32767 / 32768)
     return (clipped * 32768.0).astype("<i2").tobytes()
 

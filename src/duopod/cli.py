@@ -16,9 +16,9 @@ from rich.table import Table
 from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
 
 if TYPE_CHECKING:
-    from .build import BuildOptions
-    from .script import Overrides
-    from .speech import TurnEvent
+    from .pipeline import BuildOptions
+    from .script.parse import Overrides
+    from .speech.render import TurnEvent
     from .workspace import Workspace
 
 app = typer.Typer(
@@ -54,7 +54,7 @@ def _workspace(path: Path | None) -> Workspace:
 
 
 def _overrides(title: str | None, date: str | None) -> Overrides:
-    from .script import Overrides
+    from .script.parse import Overrides
 
     return Overrides(title=title, date=date)
 
@@ -71,7 +71,7 @@ def check(
 
     Example: duopod check scripts/2025-12-10-h200.md
     """
-    from .build import BuildOptions, check_scripts
+    from .pipeline import BuildOptions, check_scripts
 
     ws = _workspace(workspace)
     options = BuildOptions(encoding=encoding, overrides=_overrides(title, date))
@@ -116,7 +116,7 @@ def build(
 
     Example: duopod build scripts/2025-12-10-h200.md --engine espeak
     """
-    from .build import BuildOptions, check_scripts, resolve_engine
+    from .pipeline import BuildOptions, check_scripts, resolve_engine
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
@@ -134,8 +134,8 @@ def _notice(message: str) -> None:
 
 
 def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
-    from .build import build_episode
-    from .publish import clock
+    from .pipeline import build_episode
+    from .publish.site import clock
 
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -186,7 +186,7 @@ def mix(
 
     Example: duopod mix scripts/2025-12-10-h200.md
     """
-    from .build import BuildOptions, check_scripts
+    from .pipeline import BuildOptions, check_scripts
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, force=force, encoding=encoding,
@@ -204,7 +204,7 @@ def publish(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod publish
     """
-    from .build import republish
+    from .pipeline import republish
 
     ws = _workspace(workspace)
     records = republish(ws)
@@ -217,7 +217,7 @@ def feed(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod feed
     """
-    from .build import rebuild_feed
+    from .pipeline import rebuild_feed
 
     ws = _workspace(workspace)
     path = rebuild_feed(ws)
@@ -261,7 +261,7 @@ def voices(
     Example: duopod voices --engine espeak --locale cmn
     """
     if engine == "espeak":
-        from .engines.espeak import list_voices
+        from .speech.engines.espeak import list_voices
 
         table = Table("voice (for a profile's \\[espeak] voice)", "name")
         for language, name in list_voices():
@@ -270,7 +270,7 @@ def voices(
         out.print("variants (for \\[espeak] variant): m1-m8, f1-f5 and more; see the espeak-ng "
                   "documentation")
     elif engine == "edge":
-        from .engines.edge import list_voices as edge_voices
+        from .speech.engines.edge import list_voices as edge_voices
 
         table = Table("voice (for a profile's \\[edge] voice)", "locale", "gender")
         for voice in asyncio.run(edge_voices(locale)):

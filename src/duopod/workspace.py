@@ -12,7 +12,7 @@ from .apple import check_category, check_cover
 from .errors import InputError
 
 if TYPE_CHECKING:
-    from .model import Script
+    from .script.model import Script
 
 SHOW_FILE = "show.toml"
 

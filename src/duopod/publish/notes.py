@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
-from .text import contains_cjk, fix_cjk_punctuation, is_cjk, split_sentences
+from ..text import contains_cjk, fix_cjk_punctuation, is_cjk, split_sentences
 
 NOTES_VERSION = 1
 """Bump when the way notes are drawn changes, so cached notes are made again."""

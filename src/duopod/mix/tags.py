@@ -20,8 +20,9 @@ from mutagen.id3 import (
     CTOCFlags,
 )
 
-from .model import EpisodeMeta, Timeline
-from .workspace import ShowConfig
+from ..script.model import EpisodeMeta
+from ..workspace import ShowConfig
+from .timeline import Timeline
 
 
 def write_tags(path: Path, meta: EpisodeMeta, show: ShowConfig, timeline: Timeline,

@@ -15,13 +15,15 @@ from typing import Any
 
 import jinja2
 
+from ..errors import DuopodError, InputError
+from ..files import readable_by_all, write_atomically
+from ..mix.timeline import Timeline
+from ..script.model import Script
+from ..speech.cache import JsonCache, content_key
+from ..workspace import Workspace
 from . import transcripts
-from .cache import JsonCache, content_key, readable_by_all, write_atomically
-from .errors import DuopodError, InputError
 from .feed import build_feed
-from .model import Script, Timeline
 from .notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
-from .workspace import Workspace
 
 EPISODE_FILE = "episode.json"
 RECORD_VERSION = 2

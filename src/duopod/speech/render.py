@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..errors import DuopodError, EngineError, InputError
+from ..script.model import Script, Turn
+from ..workspace import Workspace
+from .analysis import analyse
 from .cache import SpeechCache, cache_key
 from .engines import Engine
-from .errors import DuopodError, EngineError, InputError
-from .mix import analyse
-from .model import RenderedTurn, Script, Turn
-from .workspace import Workspace
+from .model import RenderedTurn
 
 Status = Literal["rendering", "done", "cached", "retrying", "failed"]
 

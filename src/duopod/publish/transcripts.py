@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .model import Timeline
-from .text import display_width, split_clauses
+from ..mix.timeline import Timeline
+from ..text import display_width, split_clauses
 
 LINE_WIDTH = 64
 """Columns per cue line: about 64 Latin characters or 32 Chinese ones."""

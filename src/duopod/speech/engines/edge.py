@@ -25,11 +25,11 @@ import edge_tts.communicate
 import edge_tts.exceptions
 import numpy as np
 
-from ..audio import decode
-from ..errors import EngineError, InputError
-from ..model import SAMPLE_RATE, SentenceSpan, Speech
-from ..text import split_clauses, split_sentences
-from ..workspace import VoiceProfile
+from ...audio import SAMPLE_RATE, decode
+from ...errors import EngineError, InputError
+from ...text import split_clauses, split_sentences
+from ...workspace import VoiceProfile
+from ..model import SentenceSpan, Speech
 from . import missing_setting, unknown_setting
 
 REQUEST_BYTES = 1200

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InputError
+from ..errors import InputError
+from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 from .model import EpisodeMeta, Script, Section, Source, Turn
-from .text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
 _INLINE_TURN = re.compile(r"^([^:：]{1,24}?)\s*[:：]\s*(.+)$")

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .engines import Engine, get_engine
 from .errors import InputError
-from .mix import Layout, Measurement, master_and_encode, plan_mix
-from .model import RenderedTurn, Script
-from .publish import (
+from .mix.encode import Measurement
+from .mix.master import master_and_encode
+from .mix.plan import Layout, plan_mix
+from .mix.tags import write_tags
+from .publish.site import (
     description,
     episode_notes,
     episode_record,
@@ -26,10 +27,12 @@ from .publish import (
     write_episode_files,
     write_feed,
 )
-from .safety import recover, script_lock, site_lock, swap_into_place
-from .script import Overrides, parse_script
-from .speech import ProgressCallback, render_turns_async
-from .tags import write_tags
+from .publish.swap import recover, script_lock, site_lock, swap_into_place
+from .script.model import Script
+from .script.parse import Overrides, parse_script
+from .speech.engines import Engine, get_engine
+from .speech.model import RenderedTurn
+from .speech.render import ProgressCallback, render_turns_async
 from .workspace import Workspace
 
 Notice = Callable[[str], None]
@@ -69,7 +72,7 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
 
 def make_engine(name: str, options: BuildOptions) -> Engine:
     if name == "edge":
-        from .engines.edge import RetryPolicy
+        from .speech.engines.edge import RetryPolicy
 
         return get_engine(name, retry=RetryPolicy(attempts=options.retries))
     return get_engine(name)
@@ -79,7 +82,7 @@ def resolve_engine(name: str, notice: Notice | None = None) -> str:
     """``auto`` becomes edge when its service answers, else espeak (and says so)."""
     if name != "auto":
         return name
-    from .engines.edge import service_reachable
+    from .speech.engines.edge import service_reachable
 
     if service_reachable():
         return "edge"
@@ -91,7 +94,7 @@ def resolve_engine(name: str, notice: Notice | None = None) -> str:
 
 def cached_engine(workspace: Workspace, script: Script) -> str:
     """The engine the published episode was rendered with (for re-mixing), else espeak."""
-    from .publish import existing_record
+    from .publish.site import existing_record
 
     record = existing_record(workspace, script.meta.slug) or {}
     return record.get("engine", "espeak")

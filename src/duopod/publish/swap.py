@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import DuopodError
+from ..errors import DuopodError
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

@@ -12,15 +12,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .audio import to_pcm16
-from .model import SAMPLE_RATE, SentenceSpan, Speech, SpeechAnalysis
+from ..audio import SAMPLE_RATE, to_pcm16
+from ..files import write_atomically
+from .analysis import SpeechAnalysis
+from .model import SentenceSpan, Speech
 
 FORMAT_VERSION = 1
 
@@ -38,36 +38,6 @@ def _json_digest(value: Any) -> str:
     """SHA-256 of a value's canonical JSON: the name of whatever was made from it."""
     identity = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def readable_by_all(path: Path) -> None:
-    """Give a file made by mkstemp/mkdtemp (private: 0600/0700) the usual permissions, so a
-    web server can serve the published site."""
-    mode = 0o777 if path.is_dir() else 0o666
-    os.chmod(path, mode & ~_umask())
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        readable_by_all(Path(tmp))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class PcmFile:

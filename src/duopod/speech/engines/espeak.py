@@ -17,13 +17,12 @@ from typing import Any
 
 import espeakng_loader
 import numpy as np
-from scipy.signal import resample_poly
 
-from ..audio import trim_bounds
-from ..errors import EngineError, InputError
-from ..model import SAMPLE_RATE, SentenceSpan, Speech
-from ..text import split_sentences
-from ..workspace import VoiceProfile
+from ...audio import SAMPLE_RATE, as_float, resample, trim_bounds
+from ...errors import EngineError, InputError
+from ...text import split_sentences
+from ...workspace import VoiceProfile
+from ..model import SentenceSpan, Speech
 from . import missing_setting, unknown_setting
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -174,7 +173,7 @@ class EspeakEngine:
         for sentence in split_sentences(text):
             with lib.lock:
                 raw = lib.synth(sentence, settings["voice"], parameters)
-            audio = _trim(_to_mix_rate(raw, lib.sample_rate))
+            audio = _trim(resample(as_float(raw), lib.sample_rate))
             if audio.size == 0:
                 continue
             if pieces:
@@ -187,16 +186,6 @@ class EspeakEngine:
         if not pieces:
             raise EngineError("espeak-ng produced no audio")
         return Speech(np.concatenate(pieces), spans)
-
-
-def _to_mix_rate(samples: np.ndarray, rate: int) -> np.ndarray:
-    audio = samples.astype(np.float32) / 32768.0
-    if rate == SAMPLE_RATE:
-        return audio
-    from math import gcd
-
-    g = gcd(SAMPLE_RATE, rate)
-    return resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
 
 
 def _trim(audio: np.ndarray) -> np.ndarray:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..errors import InputError
+from ...errors import InputError
+from ...workspace import VoiceProfile
 from ..model import Speech
-from ..workspace import VoiceProfile
 
 
 class Engine(Protocol):

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from email.utils import format_datetime
 from typing import Any
 
-from .workspace import ShowConfig
+from ..workspace import ShowConfig
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",

@@ -1,0 +1,117 @@
+"""The ffmpeg processes behind mastering: the MP3 encoder, fed PCM through a pipe, and the
+meter that measures the encoded frames as they are written (loudness and true peak).
+ffmpeg comes from imageio-ffmpeg, never from the system."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE, ffmpeg_exe, to_pcm16
+from ..errors import DuopodError
+from ..loudness import integrated_loudness
+
+
+@dataclass(frozen=True)
+class Measurement:
+    loudness_lufs: float
+    true_peak_dbtp: float
+
+
+def codec_loudness_shift(excerpt: np.ndarray, channels: int, bitrate_kbps: int) -> float:
+    """LU the encoder takes away from ``excerpt``: a low-bitrate MP3 drops some of the
+    energy the loudness weighting counts."""
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
+        "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0",
+        "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-f", "mp3", "pipe:1",
+    ]
+    encoded = subprocess.run(command, input=to_pcm16(excerpt), capture_output=True, check=False)
+    decode = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3", "-i", "pipe:0",
+              "-f", "f32le", "-ac", str(channels), "-ar", str(SAMPLE_RATE), "pipe:1"]
+    decoded = subprocess.run(decode, input=encoded.stdout, capture_output=True, check=False)
+    if encoded.returncode or decoded.returncode or not decoded.stdout:
+        return 0.0
+    after = np.frombuffer(decoded.stdout, dtype=np.float32).reshape(-1, channels)
+    shift = integrated_loudness(after, channels) - integrated_loudness(excerpt, channels)
+    return float(np.clip(shift, -2.0, 2.0)) if np.isfinite(shift) else 0.0
+
+
+_MEASURE = ["-filter_complex", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+
+
+def encode_mp3(chunks: Iterable[np.ndarray], channels: int, path: Path, bitrate_kbps: int
+               ) -> Measurement:
+    """Stream float chunks ((n, channels), in [-1, 1]) into ffmpeg's MP3 encoder and measure
+    what it wrote: the encoder's tee muxer hands the same MP3 frames it writes to ``path`` to a
+    second ffmpeg that decodes them and reads loudness and true peak (ebur128), in step
+    with the encoding instead of after it."""
+    encode = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0",
+        "-map", "0:a", "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-f", "tee",
+        f"[f=mp3:write_xing=1:id3v2_version=0]{_tee_escape(str(path))}|"
+        "[f=mp3:write_xing=0:id3v2_version=0]pipe:1",
+    ]
+    measure = [ffmpeg_exe(), "-hide_banner", "-nostats", "-f", "mp3", "-i", "pipe:0", *_MEASURE]
+    encoder = subprocess.Popen(encode, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    meter = subprocess.Popen(measure, stdin=encoder.stdout, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    assert encoder.stdin is not None and encoder.stdout is not None
+    encoder.stdout.close()  # the meter process owns the read end now
+    errors = _Drain(encoder.stderr), _Drain(meter.stderr)
+    try:
+        for chunk in chunks:
+            encoder.stdin.write(to_pcm16(chunk))
+        encoder.stdin.close()
+    except BrokenPipeError:
+        pass
+    except BaseException:
+        for process in (encoder, meter):
+            process.kill()
+            process.wait()
+        raise
+    if encoder.wait() != 0:
+        raise DuopodError(f"ffmpeg could not encode {path.name}: {errors[0].result()[:300]}")
+    meter.wait()
+    return _parse_measurement(errors[1].result(), meter.returncode, path)
+
+
+def _tee_escape(path: str) -> str:
+    """Quote a file name for the tee muxer's output list."""
+    return re.sub(r"([\\|\[\]:'])", r"\\\1", path)
+
+
+class _Drain:
+    """Reads a process's stderr on a thread, so a full pipe never blocks it."""
+
+    def __init__(self, stream: object) -> None:
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: object) -> None:
+        for chunk in iter(lambda: stream.read(65536), b""):  # type: ignore[attr-defined]
+            self._chunks.append(chunk)
+
+    def result(self) -> str:
+        self._thread.join()
+        return b"".join(self._chunks).decode(errors="replace").strip()
+
+
+def _parse_measurement(text: str, returncode: int | None, path: Path) -> Measurement:
+    summary = text[text.rfind("Summary:") :]
+    loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if returncode != 0 or not loudness or not peak:
+        raise DuopodError(f"could not measure {path.name}: {text[-300:]}")
+    return Measurement(float(loudness.group(1)), float(peak.group(1)))
+
+

@@ -1,0 +1,133 @@
+"""Mastering: the planned mix brought to the loudness target under a true-peak ceiling,
+low-passed, limited and encoded, then checked on the encoded file.
+
+The gain is predicted before encoding (the mix's loudness from each clip's cached loudness
+profile; what the limiter and the encoder take away, tried on excerpts), and the mix is
+rendered once, chunk by chunk, into the encoder while a second ffmpeg measures the MP3 it
+writes. Nothing holds the whole episode, so time and memory grow linearly with its length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from ..errors import DuopodError
+from ..loudness import STEP, integrated_from_steps, integrated_loudness
+from ..workspace import AudioSettings
+from .encode import Measurement, codec_loudness_shift, encode_mp3
+from .limiter import LIMITER_CONTEXT, limit
+from .plan import Layout, channel_power
+
+CHUNK = SAMPLE_RATE * 10
+"""Samples rendered, mastered and piped to the encoder at a time (ten seconds)."""
+LOWPASS_HZ = 16_000
+LOWPASS_TAPS = 255
+_LIMITER_MARGIN_DB = 0.4
+LOUDNESS_TOLERANCE = 0.3
+"""LU the encoded file may be off its target before it is encoded again."""
+
+
+@cache
+def _lowpass_taps() -> np.ndarray:
+    """A linear-phase low-pass at 16 kHz. The MP3 encoder cuts the top octave anyway; doing
+    it before measuring means encoding no longer moves the loudness we aimed for."""
+    from scipy.signal import firwin
+
+    return firwin(LOWPASS_TAPS, LOWPASS_HZ, fs=SAMPLE_RATE).astype(np.float32)
+
+
+def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: float | None
+                    ) -> np.ndarray:
+    """Samples [a, b) of the mastered mix. Rendering a margin of context on each side makes
+    the filter and the limiter seamless across chunk boundaries."""
+    from scipy.signal import oaconvolve
+
+    context = layout.render(a - LIMITER_CONTEXT, b + LIMITER_CONTEXT)
+    context = oaconvolve(context, _lowpass_taps()[:, None], mode="same", axes=0) * gain
+    if ceiling_db is not None:
+        context *= limit(context, ceiling_db)[:, None]
+    return context[LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
+
+
+def mastered_chunks(layout: Layout, gain: float, ceiling_db: float) -> Iterator[np.ndarray]:
+    """The whole mastered episode, CHUNK samples at a time."""
+    for a in range(0, layout.length, CHUNK):
+        yield _mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db)
+
+
+def estimated_loudness(layout: Layout) -> float:
+    """The unmastered mix's integrated loudness, from each clip's cached 100 ms loudness
+    steps placed on the episode's step grid: no pass over the audio."""
+    total = np.zeros(layout.length // STEP + 2)
+    for clip in layout.clips:
+        if clip.steps is None or clip.steps.size == 0:
+            continue
+        span = (clip.end - clip.start) // STEP
+        steps = clip.steps[:span]
+        gains = clip.gain_at(np.arange(len(steps)) * STEP + STEP // 2)
+        first = round(clip.start / STEP)
+        power = steps * np.square(gains) * channel_power(clip.pan, layout.channels)
+        end = min(len(total), first + len(power))
+        total[first:end] += power[: end - first]
+    return integrated_from_steps(total)
+
+
+def master_gain(layout: Layout, settings: AudioSettings) -> float:
+    """The linear gain that brings the (unlimited) mix to the loudness target."""
+    raw = estimated_loudness(layout)
+    if not np.isfinite(raw):
+        raise DuopodError("the mix is silent")
+    return float(10 ** ((settings.loudness_lufs - raw) / 20))
+
+
+def _excerpts(layout: Layout, seconds: float = 10.0, count: int = 3) -> list[tuple[int, int]]:
+    """A few stretches of speech spread over the episode, to try settings on cheaply."""
+    turns = layout.timeline.turns
+    if not turns:
+        return [(0, min(layout.length, int(seconds * SAMPLE_RATE)))]
+    first, last = turns[0].start, turns[-1].end
+    span = int(seconds * SAMPLE_RATE)
+    starts = np.linspace(first, max(first, last - seconds), count)
+    return [(int(t * SAMPLE_RATE), min(layout.length, int(t * SAMPLE_RATE) + span))
+            for t in starts]
+
+
+def _excerpt_audio(layout: Layout, gain: float, ceiling_db: float | None) -> np.ndarray:
+    return np.concatenate([_mastered_chunk(layout, a, b, gain, ceiling_db)
+                           for a, b in _excerpts(layout)])
+
+
+def predict_gain(layout: Layout, settings: AudioSettings, ceiling_db: float) -> float:
+    """The gain that should land the encoded file on target: the mix's loudness estimated
+    from its clips, then what the limiter and the encoder take away, tried on excerpts.
+    (The encoded file is measured afterwards all the same.)"""
+    base = master_gain(layout, settings)
+    channels = layout.channels
+    free = integrated_loudness(_excerpt_audio(layout, base, None), channels)
+    limited_excerpt = _excerpt_audio(layout, base, ceiling_db)
+    limited = integrated_loudness(limited_excerpt, channels)
+    loss = limited - free if np.isfinite(free) and np.isfinite(limited) else 0.0
+    shift = codec_loudness_shift(limited_excerpt, channels, settings.bitrate_kbps)
+    return float(base * 10 ** (-(loss + shift) / 20))
+
+
+def master_and_encode(layout: Layout, settings: AudioSettings, path: Path) -> Measurement:
+    """Master to the loudness and true-peak targets and encode; checked on the encoded file."""
+    ceiling = settings.true_peak_dbtp - _LIMITER_MARGIN_DB
+    gain = predict_gain(layout, settings, ceiling)
+    for _attempt in range(3):
+        measured = encode_mp3(mastered_chunks(layout, gain, ceiling), layout.channels, path,
+                              settings.bitrate_kbps)
+        peak_over = measured.true_peak_dbtp - settings.true_peak_dbtp
+        loudness_off = settings.loudness_lufs - measured.loudness_lufs
+        if peak_over <= 0 and abs(loudness_off) <= LOUDNESS_TOLERANCE:
+            return measured
+        if peak_over > 0:  # encoding raised the peaks: limit harder
+            ceiling -= peak_over + 0.1
+        gain *= 10 ** (loudness_off / 20)
+    return measured

@@ -1,0 +1,80 @@
+"""What the mix stage hands on: the ``Timeline``, who speaks when in the finished episode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..speech.model import SentenceSpan
+
+
+@dataclass(frozen=True)
+class TimelineTurn:
+    """A turn placed in the final audio: absolute times in seconds."""
+
+    index: int
+    speaker: str
+    text: str
+    section: int | None
+    start: float
+    end: float
+    sentences: tuple[SentenceSpan, ...]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    title: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Who speaks when in the finished episode; every published output derives from it."""
+
+    turns: tuple[TimelineTurn, ...]
+    chapters: tuple[Chapter, ...]
+    duration: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "duration": round(self.duration, 3),
+            "chapters": [
+                {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3)}
+                for c in self.chapters
+            ],
+            "turns": [
+                {
+                    "index": t.index,
+                    "speaker": t.speaker,
+                    "section": t.section,
+                    "start": round(t.start, 3),
+                    "end": round(t.end, 3),
+                    "text": t.text,
+                    "sentences": [
+                        {"text": s.text, "start": round(s.start, 3), "end": round(s.end, 3)}
+                        for s in t.sentences
+                    ],
+                }
+                for t in self.turns
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Timeline:
+        return cls(
+            turns=tuple(
+                TimelineTurn(
+                    index=t["index"],
+                    speaker=t["speaker"],
+                    text=t["text"],
+                    section=t["section"],
+                    start=t["start"],
+                    end=t["end"],
+                    sentences=tuple(SentenceSpan(**s) for s in t["sentences"]),
+                )
+                for t in data["turns"]
+            ),
+            chapters=tuple(Chapter(**c) for c in data["chapters"]),
+            duration=data["duration"],
+        )

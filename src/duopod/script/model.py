@@ -1,0 +1,74 @@
+"""What the parse stage hands on: a ``Script`` (its metadata, turns and sections)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Source:
+    """The article an episode discusses (front matter ``source:``)."""
+
+    title: str | None = None
+    provider: str | None = None
+    author: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    file: Path | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeMeta:
+    title: str
+    date: dt.date
+    slug: str
+    category: str | None = None
+    summary: str | None = None
+    hosts: tuple[str, ...] = ()
+    source: Source | None = None
+    episode_number: int | None = None
+    slug_given: bool = False
+    """True when the slug came from the front matter or --slug, not from the title."""
+    pacing: dict[str, float] = field(default_factory=dict)
+    """Front matter ``pacing:`` overrides of show.toml's [audio] gap settings."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A Markdown heading in the script: becomes a chapter."""
+
+    title: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One host's uninterrupted words."""
+
+    index: int
+    speaker: str
+    text: str
+    line: int
+    section: int | None
+    """Index into ``Script.sections``, or None before the first heading."""
+
+
+@dataclass(frozen=True)
+class Script:
+    path: Path
+    meta: EpisodeMeta
+    turns: tuple[Turn, ...]
+    sections: tuple[Section, ...]
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return self.meta.hosts
+
+    def characters_by_host(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.hosts, 0)
+        for turn in self.turns:
+            counts[turn.speaker] = counts.get(turn.speaker, 0) + len(turn.text)
+        return counts
