@@ -258,7 +258,7 @@ class EdgeServer:
         cursor = 0.1  # the service starts with a little silence
         pieces.append(np.zeros(int(0.1 * SAMPLE_RATE), dtype=np.float32))
         for sentence in split_sentences(text):
-            speech = engine.render_sync(sentence, settings)
+            speech = engine.render_sync([sentence], settings)
             boundaries.append((int(cursor * TICKS), int(speech.duration * TICKS), sentence))
             pieces += [speech.samples, np.zeros(int(0.25 * SAMPLE_RATE), dtype=np.float32)]
             cursor += speech.duration + 0.25

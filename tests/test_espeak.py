@@ -6,6 +6,7 @@ import numpy as np
 
 from duopod.audio import SAMPLE_RATE
 from duopod.speech.engines.espeak import EspeakEngine, list_voices
+from duopod.text import split_sentences
 
 
 def pitch_hz(samples: np.ndarray) -> float:
@@ -34,7 +35,7 @@ def test_mandarin_and_english_speech_is_real() -> None:
         ("cmn", "早上好，欢迎收听。今天聊聊英伟达的H20芯片。", (2, 9)),
         ("en-us", "Good morning, and welcome to the show. Today we talk about chips.", (8, 25)),
     ):
-        speech = engine.render_sync(text, {"voice": voice})
+        speech = engine.render_sync(split_sentences(text), {"voice": voice})
         assert speech.samples.dtype == np.float32
         assert np.sqrt(np.mean(speech.samples**2)) > 0.02  # not silence
         rate = len(text) / speech.duration
@@ -47,15 +48,15 @@ def test_mandarin_and_english_speech_is_real() -> None:
 def test_host_voices_differ_in_pitch() -> None:
     engine = EspeakEngine()
     text = "这说明了什么？说明算力就是战斗力。"
-    male = engine.render_sync(text, {"voice": "cmn+m3", "pitch": 35})
-    female = engine.render_sync(text, {"voice": "cmn+f3", "pitch": 65})
+    male = engine.render_sync(split_sentences(text), {"voice": "cmn+m3", "pitch": 35})
+    female = engine.render_sync(split_sentences(text), {"voice": "cmn+f3", "pitch": 65})
     assert pitch_hz(female.samples) > 1.3 * pitch_hz(male.samples)
 
 
 def test_voice_list_has_mandarin_and_english() -> None:
     languages = dict(list_voices())
     assert "cmn" in languages and "en-us" in languages
-    assert EspeakEngine().render_sync("你好。", {"voice": "cmn"}).duration > 0.2
+    assert EspeakEngine().render_sync(["你好。"], {"voice": "cmn"}).duration > 0.2
 
 
 def test_profile_settings_are_checked(tmp_path) -> None:

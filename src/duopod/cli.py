@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -252,7 +251,7 @@ def serve(
 
 @app.command()
 def voices(
-    engine: Annotated[str, typer.Option(help="edge or espeak.")] = "espeak",
+    engine: Annotated[str, typer.Option(help="An engine: see 'duopod engines'.")] = "espeak",
     locale: Annotated[str | None, typer.Option(
         help="Only this locale/language, e.g. zh-CN or cmn.")] = None,
 ) -> None:
@@ -260,23 +259,30 @@ def voices(
 
     Example: duopod voices --engine espeak --locale cmn
     """
-    if engine == "espeak":
-        from .speech.engines.espeak import list_voices
+    from .speech.engines import engine_spec
 
-        table = Table("voice (for a profile's \\[espeak] voice)", "name")
-        for language, name in list_voices():
-            if not locale or language.startswith(locale.lower()):
-                table.add_row(language, name)
-        out.print("variants (for \\[espeak] variant): m1-m8, f1-f5 and more; see the espeak-ng "
-                  "documentation")
-    elif engine == "edge":
-        from .speech.engines.edge import list_voices as edge_voices
+    spec = engine_spec(engine)
+    table = Table(f"voice (for a profile's \\[{spec.name}] voice)", "language", "gender",
+                  "description")
+    for voice in spec.voices(locale):
+        table.add_row(voice.name, voice.language, voice.gender, voice.description)
+    out.print(table)
 
-        table = Table("voice (for a profile's \\[edge] voice)", "locale", "gender")
-        for voice in asyncio.run(edge_voices(locale)):
-            table.add_row(voice["ShortName"], voice["Locale"], voice.get("Gender", ""))
-    else:
-        raise DuopodError(f"unknown engine {engine!r} (edge or espeak)")
+
+@app.command()
+def engines() -> None:
+    """List the speech engines, whether each can run here, and their licences.
+
+    Example: duopod engines
+    """
+    from .speech.engines import registry
+
+    table = Table("engine", "available here", "auto order", "what it is", "licence")
+    for spec in registry().values():
+        reason = spec.unavailable()
+        table.add_row(spec.name, "yes" if reason is None else f"no: {reason}",
+                      "-" if spec.auto_rank is None else str(spec.auto_rank), spec.summary,
+                      spec.licence)
     out.print(table)
 
 

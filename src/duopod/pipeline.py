@@ -30,7 +30,7 @@ from .publish.site import (
 from .publish.swap import recover, script_lock, site_lock, swap_into_place
 from .script.model import Script
 from .script.parse import Overrides, parse_script
-from .speech.engines import Engine, get_engine
+from .speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
 from .speech.model import RenderedTurn
 from .speech.render import ProgressCallback, render_turns_async
 from .workspace import Workspace
@@ -71,25 +71,16 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
 
 
 def make_engine(name: str, options: BuildOptions) -> Engine:
-    if name == "edge":
-        from .speech.engines.edge import RetryPolicy
-
-        return get_engine(name, retry=RetryPolicy(attempts=options.retries))
-    return get_engine(name)
+    return get_engine(name, EngineOptions(retries=options.retries,
+                                          concurrency=options.concurrency))
 
 
 def resolve_engine(name: str, notice: Notice | None = None) -> str:
-    """``auto`` becomes edge when its service answers, else espeak (and says so)."""
+    """``auto`` becomes the best engine that can run here (edge when its service answers),
+    and says so when it falls back; any other name is checked against the registry."""
     if name != "auto":
-        return name
-    from .speech.engines.edge import service_reachable
-
-    if service_reachable():
-        return "edge"
-    if notice:
-        notice("Microsoft's speech service is not reachable: using the offline engine "
-               "(espeak-ng)")
-    return "espeak"
+        return engine_spec(name).name
+    return choose_auto(notice)
 
 
 def cached_engine(workspace: Workspace, script: Script) -> str:

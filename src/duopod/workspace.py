@@ -279,7 +279,6 @@ def _inside(root: Path, relative: str, path: Path, key: str) -> Path:
     return resolved
 
 
-_PROFILE_FIELDS = {"speaker", "edge", "espeak"}
 
 
 def load_profiles(folder: Path) -> dict[str, VoiceProfile]:
@@ -288,12 +287,18 @@ def load_profiles(folder: Path) -> dict[str, VoiceProfile]:
     if not folder.is_dir():
         return profiles
     for path in sorted(folder.glob("*.toml")):
-        table = _Table(_load_toml(path), path, "", _PROFILE_FIELDS)
+        data = _load_toml(path)
+        for key, value in data.items():
+            if key != "speaker" and not isinstance(value, dict):
+                raise InputError(f"field {key!r}: only 'speaker' and one [engine] table per "
+                                 "engine belong in a voice profile", path)
+        table = _Table(data, path, "", set(data))
         speaker = table.text("speaker", required=True).strip()
         if speaker in profiles:
             raise InputError(
                 f"host {speaker!r} already has a profile in {profiles[speaker].path.name}", path
             )
-        engines = {name: table.table(name) for name in ("edge", "espeak") if name in table.data}
+        # engine tables are checked against the engine registry by the speech stage
+        engines = {name: table.table(name) for name in data if name != "speaker"}
         profiles[speaker] = VoiceProfile(path.stem, speaker, path, engines)
     return profiles

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,3 +40,48 @@ class RenderedTurn:
     turn: Turn
     speech: Speech
     cached: bool = False
+
+
+def spans_by_characters(text: str, sentences: Sequence[str], marks: Sequence[SentenceSpan],
+                        duration: float) -> list[SentenceSpan]:
+    """One span per sentence of ``sentences`` (which appear in order in ``text``), from timed
+    ``marks`` over the same text that an engine may have cut differently (a service's own
+    sentence boundaries). A sentence's start is interpolated by character position between
+    the marks' starts, its end between the marks' ends; with no marks, by position over
+    ``duration``."""
+    starts, ends = _mark_points(text, marks, duration)
+    spans: list[SentenceSpan] = []
+    cursor = 0
+    for sentence in sentences:
+        found = text.find(sentence, cursor)
+        first = found if found >= 0 else cursor
+        cursor = first + len(sentence) if found >= 0 else cursor
+        start = _interpolate(starts, first)
+        end = max(start, _interpolate(ends, first + len(sentence)))
+        spans.append(SentenceSpan(sentence, start, end))
+    return spans
+
+
+def _mark_points(text: str, marks: Sequence[SentenceSpan], duration: float
+                 ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """(character, time) points where the marks start and where they end."""
+    starts: list[tuple[int, float]] = [(0, 0.0)]
+    ends: list[tuple[int, float]] = [(0, 0.0)]
+    cursor = 0
+    for mark in marks:
+        words = mark.text.strip()
+        found = text.find(words, cursor) if words else -1
+        if found < 0:
+            continue
+        cursor = found + len(words)
+        starts.append((found, mark.start))
+        ends.append((cursor, mark.end))
+    starts.append((len(text), duration))
+    ends.append((len(text), duration))
+    return starts, ends
+
+
+def _interpolate(points: list[tuple[int, float]], at: int) -> float:
+    chars = np.array([p[0] for p in points], dtype=np.float64)
+    times = np.maximum.accumulate(np.array([p[1] for p in points], dtype=np.float64))
+    return float(np.interp(at, chars, times))

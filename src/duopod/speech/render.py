@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from ..errors import DuopodError, EngineError, InputError
 from ..script.model import Script, Turn
+from ..text import split_sentences
 from ..workspace import Workspace
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
 from .engines import Engine
-from .model import RenderedTurn
+from .model import RenderedTurn, SentenceSpan
 
 Status = Literal["rendering", "done", "cached", "retrying", "failed"]
 
@@ -49,9 +50,12 @@ async def render_turns_async(
     cache_only: bool = False,
     concurrency: int = 4,
     progress: ProgressCallback | None = None,
+    spoken: Callable[[str], str] | None = None,
 ) -> list[RenderedTurn]:
     """Every turn's speech, in script order. ``cache_only`` never calls the engine: a turn
-    missing from the cache is an error (for re-mixing without rendering)."""
+    missing from the cache is an error (for re-mixing without rendering). ``spoken`` turns
+    a written sentence into what the engine is asked to say (the pronunciation lexicon);
+    the timings keep the written sentences."""
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     settings = turn_settings(script, workspace, engine)
@@ -65,7 +69,11 @@ async def render_turns_async(
 
     async def render_one(turn: Turn) -> RenderedTurn:
         voice = settings[turn.speaker]
-        key = cache_key(engine.name, version, voice, turn.text)
+        written = split_sentences(turn.text)
+        said = [spoken(s) for s in written] if spoken else written
+        # the key names what is said: a lexicon change re-renders exactly the turns it touches
+        key = cache_key(engine.name, version, voice,
+                        turn.text if said == written else "\n".join(said))
         if use_cache:
             hit = cache.get(key)
             if hit is not None:
@@ -80,9 +88,9 @@ async def render_turns_async(
             notify(TurnEvent(turn, "rendering"))
             try:
                 speech = await engine.render(
-                    turn.text, voice,
-                    lambda detail: notify(TurnEvent(turn, "retrying", detail)),
+                    said, voice, lambda detail: notify(TurnEvent(turn, "retrying", detail)),
                 )
+                speech.sentences = _written(written, speech.sentences, engine.name)
             except EngineError as exc:
                 notify(TurnEvent(turn, "failed", str(exc)))
                 raise DuopodError(
@@ -101,3 +109,12 @@ async def render_turns_async(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _written(written: list[str], spans: list[SentenceSpan], engine: str) -> list[SentenceSpan]:
+    """The engine's spans labelled with the script's own sentences."""
+    if len(spans) != len(written):
+        raise EngineError(f"the {engine} engine timed {len(spans)} sentences, not "
+                          f"{len(written)}")
+    return [SentenceSpan(text, span.start, span.end)
+            for text, span in zip(written, spans, strict=True)]

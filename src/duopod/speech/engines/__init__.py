@@ -1,20 +1,41 @@
-"""Speech engines: each turns one host's turn of text into ``Speech``.
+"""Speech engines and the one registry that knows them.
 
-An engine is chosen by name (``edge``, ``espeak``, or ``auto``). Engines are async so that
-network engines can render turns concurrently; the offline engine simply runs in a thread.
+An engine turns a turn's sentences into ``Speech`` in one host's voice. Each engine is
+described once, by an ``EngineSpec`` (its name, which is also its table in the voice
+profiles, a probe that says whether it can run here, its voice list and a factory), and
+everything that chooses or checks engines goes through ``registry()``: ``--engine``,
+``auto``, ``duopod voices``, profile validation and ``duopod check``.
+
+Engines shipped with duopod are listed below; another package adds one through the
+``duopod.engines`` entry-point group, whose entries load to an ``EngineSpec``::
+
+    [project.entry-points."duopod.engines"]
+    mytts = "mytts_duopod:SPEC"
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from ...errors import InputError
 from ...workspace import VoiceProfile
 from ..model import Speech
 
+ENTRY_POINT_GROUP = "duopod.engines"
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str], None]
+
 
 class Engine(Protocol):
+    """A speech engine, made by its spec's factory for one build."""
+
     name: str
 
     @property
@@ -32,27 +53,147 @@ class Engine(Protocol):
         host name."""
         ...
 
-    async def render(self, text: str, settings: dict[str, Any],
-                     notify: Callable[[str], None] | None = None) -> Speech:
-        """Speak ``text`` with ``settings``; raise EngineError when it cannot. ``notify``
-        hears about retries."""
+    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+                     notify: Notify | None = None) -> Speech:
+        """Speak one turn, given as its sentences, with ``settings``; raise EngineError when
+        it cannot. The result has exactly one ``SentenceSpan`` per sentence, in order (the
+        caller labels them with the script's words). ``notify`` hears about retries."""
         ...
 
 
-ENGINE_NAMES = ("auto", "edge", "espeak")
+@dataclass(frozen=True)
+class Voice:
+    """One voice an engine offers, as ``duopod voices`` lists it."""
+
+    name: str
+    """What a profile puts in the engine's ``voice`` setting."""
+    language: str
+    gender: str = ""
+    description: str = ""
 
 
-def get_engine(name: str, **options: Any) -> Engine:
-    """An engine by name; ``auto`` is resolved by ``build.resolve_engine`` before this."""
-    if name == "espeak":
-        from .espeak import EspeakEngine
+@dataclass(frozen=True)
+class EngineOptions:
+    """What a build asks of every engine; each takes what applies to it."""
 
-        return EspeakEngine()
-    if name == "edge":
-        from .edge import EdgeEngine
+    retries: int = 5
+    """Attempts a network engine makes at a failing request before the build stops."""
+    concurrency: int = 4
+    """Requests in flight at once, across the whole build."""
 
-        return EdgeEngine(**options)
-    raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Everything duopod needs to know of an engine before using it."""
+
+    name: str
+    """``--engine NAME`` and the voice profiles' ``[NAME]`` table."""
+    summary: str
+    licence: str
+    factory: Callable[[EngineOptions], Engine]
+    voices: Callable[[str | None], list[Voice]]
+    """The engine's voices, optionally only one language's (may raise EngineError)."""
+    unavailable: Callable[[], str | None] = field(default=lambda: None)
+    """None when the engine can run here now, else why not (one line: not installed,
+    service unreachable, no API key)."""
+    auto_rank: int | None = None
+    """``--engine auto`` takes the available engine with the lowest rank; None: never."""
+
+
+def _lazy(module: str, attribute: str) -> Callable[..., Any]:
+    """A callable that imports ``module`` on first call, so listing engines stays cheap."""
+
+    def call(*args: Any) -> Any:
+        return getattr(import_module(module, __name__), attribute)(*args)
+
+    return call
+
+
+def _builtin() -> list[EngineSpec]:
+    return [
+        EngineSpec(
+            name="edge",
+            summary="Microsoft's neural voices through the edge-tts client (online)",
+            licence="edge-tts: LGPL-3.0; the voices: Microsoft's service terms",
+            factory=_lazy(".edge", "make_engine"),
+            voices=_lazy(".edge", "voice_list"),
+            unavailable=_lazy(".edge", "unavailable"),
+            auto_rank=10,
+        ),
+        EngineSpec(
+            name="espeak",
+            summary="espeak-ng, offline, in-process (robotic but always there)",
+            licence="espeak-ng: GPL-3.0-or-later (espeakng-loader: MIT)",
+            factory=_lazy(".espeak", "make_engine"),
+            voices=_lazy(".espeak", "voice_list"),
+            auto_rank=90,
+        ),
+    ]
+
+
+@cache
+def registry() -> dict[str, EngineSpec]:
+    """Every engine duopod knows, built-in first, then those of installed plug-ins."""
+    engines = {spec.name: spec for spec in _builtin()}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            spec = entry.load()
+        except Exception as exc:  # a broken plug-in must not stop the built-in engines
+            log.warning("engine plug-in %s could not be loaded: %s", entry.name, exc)
+            continue
+        if not isinstance(spec, EngineSpec):
+            log.warning("engine plug-in %s is not an EngineSpec", entry.name)
+            continue
+        engines.setdefault(spec.name, spec)
+    return engines
+
+
+def engine_names() -> list[str]:
+    return ["auto", *registry()]
+
+
+def engine_spec(name: str) -> EngineSpec:
+    """The spec of engine ``name``; InputError listing the choices for an unknown one."""
+    try:
+        return registry()[name]
+    except KeyError:
+        raise InputError(
+            f"unknown engine {name!r} (choose from {', '.join(engine_names())})"
+        ) from None
+
+
+def choose_auto(notice: Notify | None = None) -> str:
+    """The engine ``auto`` means here and now: the available one with the lowest rank.
+    Says which, and why the better ones were passed over."""
+    ranked = sorted((s for s in registry().values() if s.auto_rank is not None),
+                    key=lambda s: s.auto_rank or 0)
+    passed: list[str] = []
+    for spec in ranked:
+        reason = spec.unavailable()
+        if reason is None:
+            if notice and passed:
+                notice(f"using the {spec.name} engine ({'; '.join(passed)})")
+            return spec.name
+        passed.append(f"{spec.name}: {reason}")
+    raise InputError("no speech engine can run here: " + "; ".join(passed))
+
+
+def get_engine(name: str, options: EngineOptions | None = None) -> Engine:
+    """A ready engine by name (``auto`` is resolved by ``choose_auto`` first)."""
+    return engine_spec(name).factory(options or EngineOptions())
+
+
+def check_profile_tables(profiles: dict[str, VoiceProfile]) -> None:
+    """Every engine table in the voice profiles names a known engine (a typo such as
+    ``[espek]`` would otherwise be silently ignored)."""
+    known = registry()
+    for profile in profiles.values():
+        for table in profile.engines:
+            if table not in known:
+                raise InputError(
+                    f"[{table}] in profile {profile.name!r} is not an engine "
+                    f"(engines: {', '.join(known)})", profile.path,
+                )
 
 
 def missing_setting(profile: VoiceProfile, engine: str, key: str) -> InputError:

@@ -13,7 +13,7 @@ import asyncio
 import random
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from typing import Any
@@ -29,8 +29,8 @@ from ...audio import SAMPLE_RATE, decode
 from ...errors import EngineError, InputError
 from ...text import split_clauses, split_sentences
 from ...workspace import VoiceProfile
-from ..model import SentenceSpan, Speech
-from . import missing_setting, unknown_setting
+from ..model import SentenceSpan, Speech, spans_by_characters
+from . import EngineOptions, Voice, missing_setting, unknown_setting
 
 REQUEST_BYTES = 1200
 """Bytes of text per request; the client's own limit is 4096 bytes of escaped text."""
@@ -172,11 +172,14 @@ class EdgeEngine:
                     "'duopod voices --engine edge'", profile.path,
                 )
 
-    async def render(self, text: str, settings: dict[str, Any],
+    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
                      notify: Callable[[str], None] | None = None) -> Speech:
+        """The turn is sent as requests of whole sentences; the service's own sentence
+        boundaries are mapped back onto ours by character position."""
         pieces: list[np.ndarray] = []
         spans: list[SentenceSpan] = []
         cursor = 0.0
+        text = _join(sentences)
         for request in split_for_requests(text):
             audio, boundaries = await self._request_with_retries(request, settings, notify)
             samples = decode(audio, "mp3")
@@ -187,7 +190,7 @@ class EdgeEngine:
                 spans.append(SentenceSpan(request, cursor, cursor + len(samples) / SAMPLE_RATE))
             pieces.append(samples)
             cursor += len(samples) / SAMPLE_RATE
-        return Speech(np.concatenate(pieces), spans)
+        return Speech(np.concatenate(pieces), _aligned(sentences, spans, cursor))
 
     async def _request_with_retries(
         self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None
@@ -247,6 +250,34 @@ class EdgeEngine:
         if communicate.state["cumulative_audio_bytes"] != len(audio):
             raise _Retryable("the connection closed before the end of the audio")
         return bytes(audio), boundaries
+
+
+def _join(sentences: Sequence[str]) -> str:
+    """Sentences as one text: Latin ones need a space between them, Chinese ones none."""
+    text = ""
+    for sentence in sentences:
+        needs_space = text and (text[-1].isascii() or sentence[:1].isascii())
+        text += (" " if needs_space else "") + sentence
+    return text
+
+
+def _aligned(sentences: Sequence[str], marks: list[SentenceSpan], duration: float
+             ) -> list[SentenceSpan]:
+    """Our sentences' spans from the service's boundaries over the joined text."""
+    return spans_by_characters(_join(sentences), sentences, marks, duration)
+
+
+def make_engine(options: EngineOptions) -> EdgeEngine:
+    return EdgeEngine(RetryPolicy(attempts=options.retries))
+
+
+def unavailable() -> str | None:
+    return None if service_reachable() else "Microsoft's speech service is not reachable"
+
+
+def voice_list(locale: str | None = None) -> list[Voice]:
+    return [Voice(v["ShortName"], v.get("Locale", ""), v.get("Gender", ""))
+            for v in asyncio.run(list_voices(locale))]
 
 
 async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:

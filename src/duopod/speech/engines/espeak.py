@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import version as package_version
 from typing import Any
 
@@ -20,10 +20,9 @@ import numpy as np
 
 from ...audio import SAMPLE_RATE, as_float, resample, trim_bounds
 from ...errors import EngineError, InputError
-from ...text import split_sentences
 from ...workspace import VoiceProfile
 from ..model import SentenceSpan, Speech
-from . import missing_setting, unknown_setting
+from . import EngineOptions, Voice, missing_setting, unknown_setting
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
@@ -99,6 +98,16 @@ def library() -> _Espeak:
         return _library
 
 
+def make_engine(_options: EngineOptions) -> EspeakEngine:
+    return EspeakEngine()
+
+
+def voice_list(language: str | None = None) -> list[Voice]:
+    """The espeak-ng language voices (a profile's ``voice``), optionally one language's."""
+    return [Voice(tag, tag.split("-")[0], description=name) for tag, name in list_voices()
+            if not language or tag.startswith(language.lower())]
+
+
 def list_voices() -> list[tuple[str, str]]:
     """(language tag to put in a profile's ``voice``, the voice's name) for every espeak-ng
     language voice."""
@@ -159,22 +168,23 @@ class EspeakEngine:
                            ) -> None:
         """``settings_for`` already asked espeak-ng for each voice."""
 
-    async def render(self, text: str, settings: dict[str, Any],
+    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
                      notify: Callable[[str], None] | None = None) -> Speech:
-        return await asyncio.to_thread(self.render_sync, text, settings)
+        return await asyncio.to_thread(self.render_sync, sentences, settings)
 
-    def render_sync(self, text: str, settings: dict[str, Any]) -> Speech:
+    def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
         lib = library()
         parameters = {k: v for k, v in settings.items() if k in _PARAMETERS}
         pieces: list[np.ndarray] = []
         spans: list[SentenceSpan] = []
         cursor = 0
         pause = np.zeros(int(_SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
-        for sentence in split_sentences(text):
+        for sentence in sentences:
             with lib.lock:
                 raw = lib.synth(sentence, settings["voice"], parameters)
             audio = _trim(resample(as_float(raw), lib.sample_rate))
-            if audio.size == 0:
+            if audio.size == 0:  # nothing to say (a lone symbol): an empty span keeps order
+                spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE, cursor / SAMPLE_RATE))
                 continue
             if pieces:
                 pieces.append(pause)
