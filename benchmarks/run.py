@@ -148,7 +148,8 @@ def bench_scale(work: Path, example: dict) -> None:
 
 
 def bench_feed(work: Path) -> None:
-    from duopod.publish.site import EPISODE_FILE, publish_site
+    from duopod.publish.episodes import EPISODE_FILE
+    from duopod.publish.site import publish_site
     from duopod.workspace import load_workspace
 
     print("feed rebuild")

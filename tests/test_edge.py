@@ -83,7 +83,7 @@ def test_a_long_turn_is_rendered_in_pieces_and_stitched(show: Path, server: Edge
     assert len(long_requests) >= 5
     assert all(len(r.text.encode()) <= REQUEST_BYTES for r in long_requests)
     assert "".join(r.text for r in long_requests) == turn
-    timeline = result.record["timeline"]["turns"][0]
+    timeline = result.record.to_dict()["timeline"]["turns"][0]
     starts = [s["start"] for s in timeline["sentences"]]
     assert len(starts) == 120 and starts == sorted(starts)
     assert timeline["sentences"][-1]["end"] <= timeline["end"] + 0.01
@@ -94,7 +94,7 @@ def test_concurrency_is_bounded_and_order_kept(show: Path, server: EdgeServer) -
     server.knobs.jitter = 0.3
     result = build(show, MANDARIN, concurrency=3)
     assert server.max_open_connections == 3
-    turns = result.record["timeline"]["turns"]
+    turns = result.record.to_dict()["timeline"]["turns"]
     assert [(t["speaker"], t["text"]) for t in turns] == [
         (t.speaker, t.text) for t in result.script.turns]
     assert [t["start"] for t in turns] == sorted(t["start"] for t in turns)
@@ -116,7 +116,7 @@ def test_transient_faults_are_retried(show: Path, server: EdgeServer, fault: str
     assert len(retried) == 2 and retried[0].turn.index == 0
     assert result.rendered == 9
     # the retried turn has all its audio and timings: identical to an undisturbed render
-    assert result.record["timeline"] == undisturbed.record["timeline"]
+    assert result.record.timeline == undisturbed.record.timeline
 
 
 def test_refused_connection_fails_at_once(show: Path, server: EdgeServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -56,6 +57,59 @@ def _overrides(title: str | None, date: str | None) -> Overrides:
     from .script.parse import Overrides
 
     return Overrides(title=title, date=date)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="A new or empty folder for the show.")],
+    title: Annotated[str | None, typer.Option(help="The show's title.")] = None,
+    language: Annotated[str | None, typer.Option(help="zh-CN or en-US.")] = None,
+    hosts: Annotated[str | None, typer.Option(
+        help="The hosts' names, comma-separated (default: two example hosts).")] = None,
+    author: Annotated[str | None, typer.Option(help="Who makes the show.")] = None,
+    email: Annotated[str | None, typer.Option(help="The feed owner's address.")] = None,
+    base_url: Annotated[str, typer.Option(help="Where episodes/ will be hosted.")]
+    = "https://podcast.example.com",
+) -> None:
+    """Start a new show: show.toml, voice profiles, a first script, cover and jingles.
+    Asks for the title and language when they are not given (and a terminal is there).
+
+    Example: duopod init mishow --title "芯闻两人谈" --language zh-CN --hosts 雷总,董小姐
+    """
+    from .starter import create_show
+
+    interactive = sys.stdin.isatty()
+    if title is None:
+        title = typer.prompt("Show title") if interactive else "My Show"
+    if language is None:
+        language = typer.prompt("Language (zh-CN or en-US)", default="zh-CN") if interactive \
+            else "zh-CN"
+    names = tuple(re.split(r"[,，、]", hosts)) if hosts else ()
+    show = create_show(folder, title=title, language=language, hosts=names,
+                       author=author or "", email=email or "", base_url=base_url)
+    out.print(f"[green]created[/green] {show.folder} ({len(show.files)} files)")
+    for path in show.files:
+        out.print(f"  {path.relative_to(show.folder)}")
+    out.print(f"next: cd {show.folder} && duopod build scripts/*.md")
+
+
+@app.command()
+def new(
+    title: Annotated[str, typer.Argument(help="The episode's title.")],
+    workspace: WorkspaceOption = None,
+    date: DateOption = None,
+    slug: Annotated[str | None, typer.Option(help="File name (without .md).")] = None,
+) -> None:
+    """Write a dated script skeleton with the show's hosts into scripts/.
+
+    Example: duopod new "芯片出口新规" --date 2025-12-10
+    """
+    from .script.parse import parse_date
+    from .starter import new_script
+
+    ws = _workspace(workspace)
+    when = parse_date(date, None, None, "--date") if date else None
+    out.print(f"[green]wrote[/green] {new_script(ws, title, date=when, slug=slug)}")
 
 
 @app.command()
@@ -134,7 +188,7 @@ def _notice(message: str) -> None:
 
 def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
     from .pipeline import build_episode
-    from .publish.site import clock
+    from .publish.templates import clock
 
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -157,14 +211,15 @@ def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
         progress.update(task, total=len(result.script.turns))
     record = result.record
     out.print(
-        f"[green]built[/green] {record['title']}  "
-        f"{clock(record['duration'])} · {len(result.script.turns)} turns · "
-        f"{len(record['timeline']['chapters'])} chapters · engine {result.engine} "
+        f"[green]built[/green] {record.title}  "
+        f"{clock(record.duration)} · {len(result.script.turns)} turns · "
+        f"{len(record.timeline.chapters) if record.timeline else 0} chapters · "
+        f"engine {result.engine} "
         f"({result.rendered} rendered, {result.cached} cached) · "
         f"{result.measurement.loudness_lufs:.1f} LUFS, "
         f"{result.measurement.true_peak_dbtp:.1f} dBTP"
     )
-    out.print(f"  {result.directory / record['audio']['file']}")
+    out.print(f"  {result.directory / record.audio.file}")
     out.print(f"  {result.directory / 'index.html'}")
 
 

@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .publish.episodes import load_records
 from .publish.feed import build_feed
-from .publish.site import load_records
 from .workspace import Workspace
 
 TYPES = {

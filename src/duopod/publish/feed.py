@@ -7,9 +7,9 @@ import datetime as dt
 import uuid
 import xml.etree.ElementTree as ET
 from email.utils import format_datetime
-from typing import Any
 
 from ..workspace import ShowConfig
+from .record import EpisodeRecord
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -37,8 +37,7 @@ def podcast_guid(url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
-def pub_date(episode: dict[str, Any]) -> str:
-    published = dt.datetime.fromisoformat(episode["published"])
+def pub_date(published: dt.datetime) -> str:
     return format_datetime(published)
 
 
@@ -52,9 +51,9 @@ def _sub(parent: ET.Element, tag: str, content: str | None = None, **attrs: str
     return element
 
 
-def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str | None = None
+def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | None = None
                ) -> bytes:
-    """The feed XML for ``episodes`` (episode.json dicts), newest first."""
+    """The feed XML for ``episodes`` (their records), newest first."""
     base = (base_url or show.base_url).rstrip("/")
     rss = ET.Element("rss", {"version": "2.0"})
     channel = _sub(rss, "channel")
@@ -64,7 +63,7 @@ def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str |
     _sub(channel, "language", show.language)
     _sub(channel, "generator", "duopod")
     if episodes:
-        _sub(channel, "lastBuildDate", pub_date(episodes[0]))
+        _sub(channel, "lastBuildDate", pub_date(episodes[0].published))
     _sub(channel, _q("atom", "link"), href=feed_url(show, base), rel="self",
          type="application/rss+xml")
     _sub(channel, _q("itunes", "author"), show.author)
@@ -96,41 +95,40 @@ def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str |
     return ("<?xml version='1.0' encoding='utf-8'?>\n" + body + "\n").encode("utf-8")
 
 
-def _hosts(episodes: list[dict[str, Any]]) -> list[str]:
+def _hosts(episodes: list[EpisodeRecord]) -> list[str]:
     seen: dict[str, None] = {}
     for episode in episodes:
-        for host in episode.get("hosts", []):
+        for host in episode.hosts:
             seen.setdefault(host, None)
     return list(seen)
 
 
-def _item(channel: ET.Element, episode: dict[str, Any], base: str) -> None:
-    folder = f"{base}/{episode['slug']}"
+def _item(channel: ET.Element, episode: EpisodeRecord, base: str) -> None:
+    folder = f"{base}/{episode.slug}"
     item = _sub(channel, "item")
-    _sub(item, "title", episode["title"])
+    _sub(item, "title", episode.title)
     _sub(item, "link", f"{folder}/")
-    _sub(item, "guid", episode["guid"], isPermaLink="false")
-    _sub(item, "pubDate", pub_date(episode))
-    _sub(item, "description", episode["description"])
-    _sub(item, _q("content", "encoded"), episode.get("description_html", episode["description"]))
-    audio = episode["audio"]
-    _sub(item, "enclosure", url=f"{folder}/{audio['file']}", length=str(audio["bytes"]),
-         type=audio["mime"])
-    _sub(item, _q("itunes", "title"), episode["title"])
-    _sub(item, _q("itunes", "duration"), str(round(episode["duration"])))
-    _sub(item, _q("itunes", "episode"), str(episode["episode"]))
+    _sub(item, "guid", episode.guid, isPermaLink="false")
+    _sub(item, "pubDate", pub_date(episode.published))
+    _sub(item, "description", episode.description)
+    _sub(item, _q("content", "encoded"), episode.description_html or episode.description)
+    audio = episode.audio
+    _sub(item, "enclosure", url=f"{folder}/{audio.file}", length=str(audio.bytes),
+         type=audio.mime)
+    _sub(item, _q("itunes", "title"), episode.title)
+    _sub(item, _q("itunes", "duration"), str(round(episode.duration)))
+    _sub(item, _q("itunes", "episode"), str(episode.number))
     _sub(item, _q("itunes", "episodeType"), "full")
     _sub(item, _q("itunes", "explicit"), "false")
-    for host in episode.get("hosts", []):
+    for host in episode.hosts:
         _sub(item, _q("podcast", "person"), host, role="host")
-    transcripts = episode.get("transcripts", {})
-    for name, mime in (("vtt", "text/vtt"), ("srt", "application/x-subrip"),
-                       ("json", "application/json")):
-        if name in transcripts:
-            attrs = {"url": f"{folder}/{transcripts[name]}", "type": mime}
-            if episode.get("language"):
-                attrs["language"] = episode["language"]
-            _sub(item, _q("podcast", "transcript"), **attrs)
-    if episode.get("chapters_file"):
-        _sub(item, _q("podcast", "chapters"), url=f"{folder}/{episode['chapters_file']}",
+    files = episode.transcripts
+    for name, mime in ((files.vtt, "text/vtt"), (files.srt, "application/x-subrip"),
+                       (files.json, "application/json")):
+        attrs = {"url": f"{folder}/{name}", "type": mime}
+        if episode.language:
+            attrs["language"] = episode.language
+        _sub(item, _q("podcast", "transcript"), **attrs)
+    if episode.chapters_file:
+        _sub(item, _q("podcast", "chapters"), url=f"{folder}/{episode.chapters_file}",
              type="application/json+chapters")
