@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..script.model import Script
 from ..speech.model import RenderedTurn
-from ..workspace import Workspace
+from ..workspace import AudioSettings, Workspace
 from .encode import Measurement
 from .timeline import Chapter, Timeline, TimelineTurn
 
@@ -40,9 +40,16 @@ def mix_episode(workspace: Workspace, script: Script, rendered: list[RenderedTur
     from .plan import plan_mix
 
     show = workspace.show
-    settings = replace(show.audio, **script.meta.pacing)  # the script's own pacing wins
+    settings = _paced(show.audio, script.meta.pacing)
     layout = plan_mix(script, rendered, settings, show.music, show.language)
     if on_planned is not None:
         on_planned(layout.timeline)
     measurement = master_and_encode(layout, settings, audio)
     return MixedEpisode(audio, layout.timeline, measurement)
+
+
+def _paced(audio: AudioSettings, pacing: dict[str, float]) -> AudioSettings:
+    """The show's audio settings with the script's own pacing (front matter) winning."""
+    return replace(audio, gap=pacing.get("gap", audio.gap),
+                   gap_jitter=pacing.get("gap_jitter", audio.gap_jitter),
+                   section_gap=pacing.get("section_gap", audio.section_gap))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,8 @@ class Clip:
         if self.length is None:
             raw = self.samples[offset : offset + (hi - lo)]
         else:
-            raw = self.samples[np.arange(offset, offset + (hi - lo)) % len(self.samples)]
+            looped = np.asarray(self.samples)  # a music bed: in memory, never a cache file
+            raw = looped[np.arange(offset, offset + (hi - lo)) % len(looped)]
         piece = as_float(raw)
         piece *= self.gain_at(np.arange(offset, offset + len(piece)))
         return piece
@@ -125,7 +127,7 @@ def _window(samples: np.ndarray | PcmFile, start: int, stop: int) -> np.ndarray 
     return samples[start:stop]
 
 
-def turn_gain(steps: np.ndarray, samples: np.ndarray) -> float:
+def turn_gain(steps: np.ndarray, samples: np.ndarray | PcmFile) -> float:
     """Linear gain that brings a turn to TURN_LOUDNESS_LUFS (clamped to +-20 dB)."""
     loudness = integrated_from_steps(steps)
     if not np.isfinite(loudness):  # shorter than one gating block: fall back to RMS
@@ -252,7 +254,7 @@ def _bed_clip(bed: _Music, turns: list[TimelineTurn], music: MusicSettings, leng
     rate = SAMPLE_RATE
     ramp = int(0.4 * rate)
     ducked = 10 ** (-music.duck_db / 20)
-    spans: list[list[float]] = []
+    spans: list[list[Any]] = []
     for turn in turns:
         if spans and spans[-1][2] == turn.section:
             spans[-1][1] = turn.end

@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..errors import DuopodError
 
@@ -56,7 +57,7 @@ def site_lock(cache_root: Path) -> contextlib.AbstractContextManager[None]:
     return file_lock(cache_root / "locks" / "site.lock", wait=True, busy_message="")
 
 
-def _renameat2() -> object | None:
+def _renameat2() -> Any:
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
         return None

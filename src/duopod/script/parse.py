@@ -298,7 +298,7 @@ def infer_hosts(body: list[tuple[int, str]], path: Path, known: tuple[str, ...] 
         elif followed_by_text[name] > 0:
             unsure.append(name)
     if unsure or not hosts:
-        names = ", ".join(sorted(set(hosts + unsure), key=first_seen.get)) or "none found"
+        names = ", ".join(sorted(set(hosts + unsure), key=lambda n: first_seen[n])) or "none found"
         raise InputError(
             f"cannot tell who the hosts are (candidates: {names}); list them in the front "
             "matter, e.g. 'hosts: [雷总, 董小姐]'",
@@ -448,10 +448,8 @@ def _episode_meta(
     title = _chinese_punctuation(overrides.title or (fields.text("title") if fields else None))
     if not title:
         raise InputError("missing required field 'title' (front matter or --title)", path, 1)
-    if overrides.date:
-        date = parse_date(overrides.date, path, None, "--date")
-    else:
-        date = fields.date("date") if fields else None
+    date: dt.date | None = (parse_date(overrides.date, path, None, "--date") if overrides.date
+                             else fields.date("date") if fields else None)
     if date is None:
         raise InputError("missing required field 'date' (front matter or --date)", path, 1)
     slug = overrides.slug or (fields.text("slug") if fields else None)
