@@ -20,7 +20,14 @@ from .publish.site import episode_notes
 from .publish.swap import script_lock
 from .script.model import Script
 from .script.parse import Overrides, parse_script
-from .speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
+from .speech.engines import (
+    Engine,
+    EngineOptions,
+    check_profile_settings,
+    choose_auto,
+    engine_spec,
+    get_engine,
+)
 from .speech.model import RenderedTurn
 from .speech.render import ProgressCallback, render_turns_async
 from .workspace import Workspace
@@ -61,7 +68,7 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
     """Parse and validate a script against the workspace (hosts need voice profiles)."""
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
                           workspace=workspace.root, known_hosts=tuple(workspace.profiles))
-    workspace.profiles_for(script)
+    check_profile_settings(workspace.profiles_for(script))
     return script
 
 

@@ -189,8 +189,8 @@ def new_script(workspace: Workspace, title: str, *, date: dt.date | None = None,
     """A dated script skeleton in the show's scripts/ with the show's hosts."""
     if not title.strip():
         raise InputError("the title must not be empty")
-    hosts = tuple(workspace.profiles) or _DEFAULT_HOSTS.get(workspace.show.language,
-                                                            ("Alex", "Sam"))
+    hosts = _latest_hosts(workspace) or tuple(workspace.profiles) or _DEFAULT_HOSTS.get(
+        workspace.show.language, ("Alex", "Sam"))
     date = date or dt.date.today()
     name = slug or slugify(title.strip(), date.isoformat())
     path = workspace.root / "scripts" / f"{name}.md"
@@ -201,3 +201,18 @@ def new_script(workspace: Workspace, title: str, *, date: dt.date | None = None,
     except FileExistsError:
         raise InputError(f"{path} already exists; choose another title or --slug") from None
     return path
+
+
+def _latest_hosts(workspace: Workspace) -> tuple[str, ...]:
+    """The hosts of the show's newest script (in their order), when it reads cleanly."""
+    from ..script.parse import parse_script
+
+    for path in sorted((workspace.root / "scripts").glob("*.md"), reverse=True):
+        try:
+            hosts = parse_script(path, workspace=workspace.root,
+                                 known_hosts=tuple(workspace.profiles)).hosts
+        except InputError:
+            continue
+        if hosts and all(h in workspace.profiles for h in hosts):
+            return hosts
+    return ()

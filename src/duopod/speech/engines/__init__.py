@@ -209,3 +209,21 @@ def unknown_setting(profile: VoiceProfile, engine: str, key: str, known: list[st
         f"unknown {engine} setting {key!r} in profile {profile.name!r} "
         f"(known: {', '.join(known)})", profile.path,
     )
+
+
+def check_profile_settings(profiles: dict[str, VoiceProfile]) -> None:
+    """Every engine table of these profiles, validated by its engine as a build would
+    (``duopod check`` catches what ``build`` would refuse). Engines that cannot be made
+    here (an optional engine not installed) are checked when they are."""
+    check_profile_tables(profiles)
+    made: dict[str, Engine | None] = {}
+    for profile in profiles.values():
+        for table in profile.engines:
+            if table not in made:
+                try:
+                    made[table] = registry()[table].factory(EngineOptions())
+                except (ImportError, InputError):
+                    made[table] = None
+            engine = made[table]
+            if engine is not None:
+                engine.settings_for(profile)
