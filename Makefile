@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.duopod-installed
 
-.PHONY: demo test bench lint jingle clean
+.PHONY: demo test quick bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+## The fast unit tests only (under a minute)
+quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
+
 ## Benchmarks (not part of the test suite)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks art music
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) .duopod .pytest_cache

@@ -63,5 +63,5 @@ def test_wrongly_typed_fields_are_refused() -> None:
         EpisodeRecord.from_dict(data)
     data = sample()
     data["audio"]["bytes"] = 1.5
-    with pytest.raises(RecordError, match="audio.bytes"):
+    with pytest.raises(RecordError, match=r"audio\.bytes"):
         EpisodeRecord.from_dict(data)

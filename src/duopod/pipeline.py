@@ -68,7 +68,7 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
     """Parse and validate a script against the workspace (hosts need voice profiles)."""
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
                           workspace=workspace.root, known_hosts=tuple(workspace.profiles))
-    check_profile_settings(workspace.profiles_for(script))
+    check_profile_settings(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
     return script
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .apple import check_category, check_cover
 from .errors import InputError
-
-if TYPE_CHECKING:
-    from .script.model import Script
 
 SHOW_FILE = "show.toml"
 
@@ -92,13 +90,11 @@ class Workspace:
     def cache_dir(self) -> Path:
         return self.root / ".duopod" / "cache"
 
-    def profiles_for(self, script: Script) -> dict[str, VoiceProfile]:
+    def profiles_for(self, hosts: Iterable[str], script_path: Path | None = None,
+                     first_lines: Mapping[str, int] | None = None) -> dict[str, VoiceProfile]:
         """Each host's profile; a missing one is an error at the host's first line."""
-        profiles = {}
-        for host in script.hosts:
-            first = next((t for t in script.turns if t.speaker == host), None)
-            profiles[host] = self.profile_for(host, script.path, first.line if first else None)
-        return profiles
+        lines = first_lines or {}
+        return {host: self.profile_for(host, script_path, lines.get(host)) for host in hosts}
 
     def profile_for(self, speaker: str, script_path: Path | None = None,
                     line: int | None = None) -> VoiceProfile:

@@ -67,6 +67,13 @@ class Script:
     def hosts(self) -> tuple[str, ...]:
         return self.meta.hosts
 
+    def first_lines(self) -> dict[str, int]:
+        """Each host's first line in the file (where an error about the host points)."""
+        lines: dict[str, int] = {}
+        for turn in self.turns:
+            lines.setdefault(turn.speaker, turn.line)
+        return lines
+
     def characters_by_host(self) -> dict[str, int]:
         counts = dict.fromkeys(self.hosts, 0)
         for turn in self.turns:

@@ -37,8 +37,8 @@ ProgressCallback = Callable[[TurnEvent], None]
 def turn_settings(script: Script, workspace: Workspace, engine: Engine
                   ) -> dict[str, dict[str, Any]]:
     """Validated engine settings per host; errors name the profile before anything renders."""
-    return {host: engine.settings_for(profile)
-            for host, profile in workspace.profiles_for(script).items()}
+    profiles = workspace.profiles_for(script.hosts, script.path, script.first_lines())
+    return {host: engine.settings_for(profile) for host, profile in profiles.items()}
 
 
 async def render_turns_async(
