@@ -17,6 +17,7 @@ from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
 
 if TYPE_CHECKING:
     from .pipeline import BuildOptions
+    from .publish import Problem
     from .script.parse import Overrides
     from .speech.render import TurnEvent
     from .workspace import Workspace
@@ -177,16 +178,27 @@ def build(
                            overrides=_overrides(title, date))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
     options = replace(options, engine=resolve_engine(engine, _notice))
-    for path in scripts:
-        _build_one(ws, path, options)
+    problems = [p for path in scripts for p in _build_one(ws, path, options)]
     out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+    _exit_for(problems)
 
 
 def _notice(message: str) -> None:
     err.print(f"[yellow]note:[/yellow] {message}")
 
 
-def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
+def _warn(problems: list[Problem]) -> None:
+    for problem in problems:
+        err.print(f"duopod: warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _exit_for(problems: list[Problem]) -> None:
+    """Everything else was written; exit 1 if an episode could not be listed as asked."""
+    if any(p.fatal for p in problems):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> list[Problem]:
     from .pipeline import build_episode
     from .publish.templates import clock
 
@@ -221,6 +233,8 @@ def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
     )
     out.print(f"  {result.directory / record.audio.file}")
     out.print(f"  {result.directory / 'index.html'}")
+    _warn(result.problems)
+    return result.problems
 
 
 @app.command()
@@ -246,9 +260,9 @@ def mix(
     options = BuildOptions(engine=engine, force=force, encoding=encoding,
                            overrides=_overrides(title, date), cache_only=True)
     check_scripts(ws, scripts, options)
-    for path in scripts:
-        _build_one(ws, path, options)
+    problems = [p for path in scripts for p in _build_one(ws, path, options)]
     out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+    _exit_for(problems)
 
 
 @app.command()
@@ -261,8 +275,10 @@ def publish(workspace: WorkspaceOption = None) -> None:
     from .pipeline import republish
 
     ws = _workspace(workspace)
-    records = republish(ws)
-    out.print(f"published {len(records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
+    listing = republish(ws)
+    _warn(listing.problems)
+    out.print(f"published {len(listing.records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
+    _exit_for(listing.problems)
 
 
 @app.command()
@@ -274,8 +290,10 @@ def feed(workspace: WorkspaceOption = None) -> None:
     from .pipeline import rebuild_feed
 
     ws = _workspace(workspace)
-    path = rebuild_feed(ws)
-    out.print(f"feed: {path}")
+    listing = rebuild_feed(ws)
+    _warn(listing.problems)
+    out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+    _exit_for(listing.problems)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .mix import Measurement, MixedEpisode, Timeline, mix_episode
-from .publish import EpisodeRecord, publish_episode, rebuild_feed, republish
+from .publish import EpisodeRecord, Problem, Report, publish_episode, rebuild_feed, republish
 from .publish.episodes import existing_record, settle_identity
 from .publish.notes import ShowNotes
 from .publish.site import episode_notes
@@ -62,6 +62,8 @@ class BuildResult:
     rendered: int
     cached: int
     measurement: Measurement
+    problems: list[Problem] = field(default_factory=list)
+    """Other episodes the publish could not list anew, folders it left alone."""
 
 
 def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
@@ -114,7 +116,8 @@ def work_dir(workspace: Workspace, slug: str) -> Path:
 
 
 def mix_and_publish(workspace: Workspace, script: Script, rendered: list[RenderedTurn],
-                    engine: str, force: bool = False) -> tuple[EpisodeRecord, MixedEpisode]:
+                    engine: str, force: bool = False, report: Report | None = None
+                    ) -> tuple[EpisodeRecord, MixedEpisode]:
     """Mix into a work folder, then publish. The show notes (jieba loads a large dictionary)
     are worked out while ffmpeg encodes."""
     work = work_dir(workspace, script.meta.slug)
@@ -129,7 +132,7 @@ def mix_and_publish(workspace: Workspace, script: Script, rendered: list[Rendere
                                 on_planned=start_notes)
             notes = pending[0].result() if pending else None
         record = publish_episode(workspace, script, mixed, engine=engine, force=force,
-                                 notes=notes)
+                                 notes=notes, report=report)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return record, mixed
@@ -152,10 +155,12 @@ def build_episode(
             engine_name = cached_engine(workspace, script)
         engine = make_engine(resolve_engine(engine_name, notice), options)
         rendered = render(workspace, script, engine, options, progress)
-        record, mixed = mix_and_publish(workspace, script, rendered, engine.name, options.force)
+        problems: list[Problem] = []
+        record, mixed = mix_and_publish(workspace, script, rendered, engine.name, options.force,
+                                        problems.append)
     cached = sum(1 for r in rendered if r.cached)
     return BuildResult(script, record, workspace.episodes_dir / record.slug, engine.name,
-                       len(rendered) - cached, cached, mixed.measurement)
+                       len(rendered) - cached, cached, mixed.measurement, problems)
 
 
 def check_scripts(workspace: Workspace, paths: list[Path], options: BuildOptions

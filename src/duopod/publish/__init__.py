@@ -8,64 +8,103 @@ the site from the published records alone (no audio is read).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+from ..files import readable_by_all
 from ..mix import MixedEpisode
 from ..mix.tags import write_tags
 from ..script.model import Script
 from ..workspace import Workspace
-from .episodes import Records, load_records, record_for_script, settle_identity
+from .episodes import Listing, Problem, journal_of, load_listing, record_for_script, settle_identity
+from .journal import Entry
 from .notes import ShowNotes
 from .record import EpisodeRecord
+from .recovery import recover, retire_old_folder
 from .site import (
     description,
     episode_notes,
     episode_record,
     publish_site,
-    staging_dir,
     write_episode_files,
     write_feed,
 )
-from .swap import recover, site_lock, swap_into_place
+from .swap import site_lock, swap_into_place
 
-__all__ = ["EpisodeRecord", "publish_episode", "rebuild_feed", "republish"]
+__all__ = ["EpisodeRecord", "Listing", "Problem", "Report", "publish_episode",
+           "rebuild_feed", "republish"]
+
+Report = Callable[[Problem], None]
+
+_log = logging.getLogger("duopod")
+
+
+def _log_problem(problem: Problem) -> None:
+    _log.warning("%s", problem)
 
 
 def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *,
-                    engine: str, force: bool = False, notes: ShowNotes | None = None
-                    ) -> EpisodeRecord:
+                    engine: str, force: bool = False, notes: ShowNotes | None = None,
+                    report: Report | None = None) -> EpisodeRecord:
     """Tag the mixed MP3 and publish it with everything derived from it.
 
     The audio moves into a staging folder beside the published ones; its pages and record
     are written there; then, holding the site lock, the folder is swapped into place in one
     step and the feed and index are rebuilt. Builds of other scripts carry on meanwhile and
     wait only for the lock. ``notes`` may be worked out by the caller while it encodes.
+    Every step that changes ``episodes/`` is written in the publish's journal entry first
+    (see ``journal`` and ``recovery``). ``report`` hears of episodes that could not be
+    listed and folders left alone (default: the ``duopod`` logger).
     """
-    slug = script.meta.slug
-    staging = staging_dir(workspace, slug)
-    try:
-        audio = staging / f"{slug}.mp3"
-        _move(mixed.audio, audio)
-        notes = notes or episode_notes(workspace, script, mixed.timeline)
-        # tags go in before the record so the record's byte length is the final one
-        write_tags(audio, script.meta, workspace.show, mixed.timeline, description(notes))
-        with site_lock(workspace.cache_dir):
-            recover(workspace.episodes_dir)
-            records = load_records(workspace)  # read once: the steps below share them
-            script = settle_identity(workspace, script, force, records)  # another may have landed
-            record = episode_record(workspace, script, mixed.timeline, audio,
-                                    mixed.measurement, notes, engine, records)
-            write_episode_files(workspace, staging, record, records)
-            moved_from = _previous_folder(workspace, script, records)
-            swap_into_place(staging, workspace.episodes_dir / slug)
-            if moved_from is not None:  # a new slug in the front matter: the episode moved
-                shutil.rmtree(moved_from, ignore_errors=True)
-            publish_site(workspace, changed=slug)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    report = report or _log_problem
+    journal = journal_of(workspace)
+    with journal.open(script.meta.slug) as entry:
+        staging = _make_staging(workspace.episodes_dir / entry.staging)
+        swapped = False
+        try:
+            audio = staging / f"{script.meta.slug}.mp3"
+            _move(mixed.audio, audio)
+            notes = notes or episode_notes(workspace, script, mixed.timeline)
+            # tags go in before the record so the record's byte length is the final one
+            write_tags(audio, script.meta, workspace.show, mixed.timeline, description(notes))
+            with site_lock(workspace.cache_dir):
+                problems = recover(workspace)
+                listing = load_listing(workspace)  # read once: the steps below share it
+                # another build may have landed meanwhile
+                script = settle_identity(workspace, script, force, listing.known)
+                record = episode_record(workspace, script, mixed.timeline, audio,
+                                        mixed.measurement, notes, engine, listing.known)
+                write_episode_files(workspace, staging, record, listing.records)
+                entry = journal.update(entry, slug=record.slug, guid=record.guid,
+                                       moved_from=_moved_from(workspace, script, listing))
+                swapped = True
+                _swap_in(workspace, entry, staging)
+                problems += publish_site(workspace, changed=record.slug).problems
+                retire_old_folder(workspace.episodes_dir, entry)
+                journal.close(entry)
+        finally:
+            if not swapped:  # nothing in episodes/ changed: no need to leave the entry
+                shutil.rmtree(staging, ignore_errors=True)
+                journal.close(entry)
+    for problem in problems:
+        report(problem)
     return record
+
+
+def _make_staging(folder: Path) -> Path:
+    """The staging folder, under the name the journal entry gives it (written first)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir()
+    readable_by_all(folder)
+    return folder
+
+
+def _swap_in(workspace: Workspace, entry: Entry, staging: Path) -> None:
+    episodes = workspace.episodes_dir
+    swap_into_place(staging, episodes / entry.slug, episodes / entry.backup)
 
 
 def _move(source: Path, target: Path) -> None:
@@ -76,21 +115,29 @@ def _move(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _previous_folder(workspace: Workspace, script: Script, records: Records) -> Path | None:
-    previous = record_for_script(workspace, script, records)
+def _moved_from(workspace: Workspace, script: Script, listing: Listing) -> str | None:
+    """The slug this script's episode is leaving (a new ``slug:`` in the front matter)."""
+    previous = record_for_script(workspace, script, listing.known)
     if previous and previous.slug != script.meta.slug:
-        return workspace.episodes_dir / previous.slug
+        return previous.slug
     return None
 
 
-def republish(workspace: Workspace) -> Records:
-    """Every page, the index and the feed again from the published episodes (no audio)."""
+def republish(workspace: Workspace) -> Listing:
+    """Every page, the index and the feed again from the published episodes (no audio).
+    The listing's problems include the folders recovery left alone."""
     with site_lock(workspace.cache_dir):
-        recover(workspace.episodes_dir)
-        return publish_site(workspace, all_pages=True)
+        problems = recover(workspace)
+        listing = publish_site(workspace, all_pages=True)
+    listing.problems[:0] = problems
+    return listing
 
 
-def rebuild_feed(workspace: Workspace) -> Path:
+def rebuild_feed(workspace: Workspace) -> Listing:
     """Only feed.xml again, from the episodes' records."""
     with site_lock(workspace.cache_dir):
-        return write_feed(workspace)
+        problems = recover(workspace)
+        listing = write_feed(workspace)
+    listing.problems[:0] = problems
+    return listing
+

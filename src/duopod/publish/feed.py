@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from email.utils import format_datetime
 
 from ..workspace import ShowConfig
+from .kept import KeptItem
 from .record import EpisodeRecord
 
 NAMESPACES = {
@@ -51,9 +53,10 @@ def _sub(parent: ET.Element, tag: str, content: str | None = None, **attrs: str
     return element
 
 
-def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | None = None
-               ) -> bytes:
-    """The feed XML for ``episodes`` (their records), newest first."""
+def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | None = None,
+               kept: Sequence[KeptItem] = ()) -> bytes:
+    """The feed XML for ``episodes`` (their records), newest first, with the ``kept``
+    items of the current feed copied in verbatim at their dates (see ``kept``)."""
     base = (base_url or show.base_url).rstrip("/")
     rss = ET.Element("rss", {"version": "2.0"})
     channel = _sub(rss, "channel")
@@ -87,12 +90,36 @@ def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | 
     _sub(channel, _q("podcast", "locked"), "no")
     for host in _hosts(episodes):
         _sub(channel, _q("podcast", "person"), host, role="host")
-    for episode in episodes:
+    places = _kept_places(episodes, kept)
+    for index, episode in enumerate(episodes):
+        for marker in places.get(index, ()):
+            channel.append(ET.Comment(marker))
         _item(channel, episode, base)
+    for marker in places.get(len(episodes), ()):
+        channel.append(ET.Comment(marker))
     ET.indent(rss, space=" ")
     # serialising to str and encoding once is several times faster than encoding="utf-8"
     body = ET.tostring(rss, encoding="unicode")
+    for number, item in enumerate(kept):  # comments are our own: text escapes "<!--"
+        body = body.replace(f"<!--{_KEPT}{number}-->", item.xml, 1)
     return ("<?xml version='1.0' encoding='utf-8'?>\n" + body + "\n").encode("utf-8")
+
+
+_KEPT = "duopod-kept-"
+
+
+def _kept_places(episodes: list[EpisodeRecord], kept: Sequence[KeptItem]
+                 ) -> dict[int, list[str]]:
+    """Before which episode (an index; ``len(episodes)``: at the end) each kept item goes,
+    as the marker comment standing in for it: by date, newest first."""
+    places: dict[int, list[str]] = {}
+    for number, item in enumerate(kept):
+        index = len(episodes)
+        if item.published is not None:
+            index = next((i for i, e in enumerate(episodes) if e.published < item.published),
+                         len(episodes))
+        places.setdefault(index, []).append(f"{_KEPT}{number}")
+    return places
 
 
 def _hosts(episodes: list[EpisodeRecord]) -> list[str]:

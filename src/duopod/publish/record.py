@@ -150,7 +150,7 @@ class EpisodeRecord:
             raise RecordError(f"expected a JSON object, found {type(data).__name__}")
         try:
             return _from_dict(upgrade(data), light)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # wrong JSON types
             name = exc.args[0] if isinstance(exc, KeyError) else exc
             what = f"missing field {name!r}" if isinstance(exc, KeyError) else str(exc)
             raise RecordError(f"not a duopod episode record: {what}") from None

@@ -5,13 +5,11 @@ written whole (atomic writes, or a folder swapped into place)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from ..files import readable_by_all, write_atomically
+from ..files import write_atomically
 from ..mix.encode import Measurement
 from ..mix.timeline import Timeline
 from ..script.model import Script
@@ -20,19 +18,20 @@ from ..workspace import Workspace
 from . import transcripts
 from .episodes import (
     EPISODE_FILE,
+    Listing,
     Records,
     existing_record,
+    load_listing,
     load_records,
     read_record,
     record_for_script,
     script_id,
 )
 from .feed import build_feed
+from .kept import KeptItem, current_items
 from .notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .templates import render_template
-
-STAGING_PREFIX = ".staging-"
 
 
 def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> ShowNotes:
@@ -111,15 +110,6 @@ def episode_record(
 # ---------------------------------------------------------------- episode folders
 
 
-def staging_dir(workspace: Workspace, slug: str) -> Path:
-    """A new private folder beside the published ones, to be swapped into place whole."""
-    workspace.episodes_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{slug}-",
-                                   dir=workspace.episodes_dir))
-    readable_by_all(folder)
-    return folder
-
-
 def related_episodes(record: EpisodeRecord, others: Records, count: int = 3) -> Records:
     """Episodes sharing the most keywords (then the category), newest first on ties."""
     mine = set(record.notes.keywords)
@@ -195,13 +185,15 @@ def refresh_pages(workspace: Workspace, slugs: set[str], records: Records) -> No
 
 
 def publish_site(workspace: Workspace, changed: str | None = None, *,
-                 all_pages: bool = False) -> Records:
-    """Rebuild feed.xml and index.html from the episode records; returns the records.
+                 all_pages: bool = False) -> Listing:
+    """Rebuild feed.xml and index.html from the episode records; returns what was listed
+    and the problems met (see ``load_listing``).
 
     ``changed`` (a slug just published) also refreshes its neighbours' pages, whose
     previous/next links point at it; ``all_pages`` refreshes every episode page.
     """
-    records = load_records(workspace)
+    listing = load_listing(workspace)
+    records = listing.records
     folder = workspace.episodes_dir
     folder.mkdir(parents=True, exist_ok=True)
     if workspace.show.cover is not None:
@@ -210,7 +202,7 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
         if not cover_target.exists() or cover_target.read_bytes() != cover:
             write_atomically(cover_target, cover)
     page = render_template(workspace, "site.html", show=workspace.show, episodes=records)
-    write_feed(workspace, records)
+    write_feed(workspace, listing)
     write_atomically(folder / "index.html", page.encode("utf-8"))
     if all_pages:
         refresh_pages(workspace, {r.slug for r in records}, records)
@@ -219,13 +211,34 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
         if mine is not None:
             around = {r.slug for r in neighbours(mine, records) if r is not None}
             refresh_pages(workspace, around, records)
-    return records
+    return listing
 
 
-def write_feed(workspace: Workspace, records: Records | None = None) -> Path:
-    """Rebuild only feed.xml."""
-    records = load_records(workspace) if records is None else records
+def write_feed(workspace: Workspace, listing: Listing | None = None) -> Listing:
+    """Rebuild only feed.xml. An episode that cannot be listed anew keeps the item the
+    current feed has for it (apps delete episodes that vanish); its problem says so."""
+    listing = load_listing(workspace) if listing is None else listing
     path = workspace.episodes_dir / "feed.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, build_feed(workspace.show, records))
-    return path
+    kept = keep_items(path, listing)
+    write_atomically(path, build_feed(workspace.show, listing.records, kept=kept))
+    return listing
+
+
+def keep_items(feed: Path, listing: Listing) -> list[KeptItem]:
+    """The current feed's items for the episodes in ``listing.problems``, each problem
+    completed with what became of the episode in the feed."""
+    items = current_items(feed, {p.slug for p in listing.problems if p.slug})
+    listed = {r.guid for r in listing.records}
+    kept: list[KeptItem] = []
+    for index, problem in enumerate(listing.problems):
+        if problem.slug is None:
+            continue
+        item = items.get(problem.slug)
+        if item is not None and item.guid not in listed and item not in kept:
+            kept.append(item)
+            outcome = "its item in the current feed is kept as it stands"
+        else:
+            outcome = "it is not listed in the feed"
+        listing.problems[index] = replace(problem, message=f"{problem.message}; {outcome}")
+    return kept
