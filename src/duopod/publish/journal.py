@@ -142,8 +142,8 @@ class Journal:
                         continue  # a publish still running
                     held.append(handle)
                     entry = _read(lock.with_suffix(".json"))
-                    if entry is None:
-                        lock.unlink(missing_ok=True)
+                    if entry is None:  # its owner died before the entry was written
+                        self._drop(lock.stem)
                     else:
                         found.append(entry)
             yield found
@@ -153,10 +153,14 @@ class Journal:
 
     def forget(self, entry: Entry) -> None:
         """Remove an abandoned entry once it has been finished or undone."""
-        self._path(entry.token, "json").unlink(missing_ok=True)
-        self._path(entry.token, "lock").unlink(missing_ok=True)
-        for leftover in self.folder.glob(f".{entry.token}.json.*.tmp"):
+        self._drop(entry.token)
+
+    def _drop(self, token: str) -> None:
+        """An entry's files, its half-written updates included."""
+        self._path(token, "json").unlink(missing_ok=True)
+        for leftover in self.folder.glob(f".{token}.json.*.tmp"):
             leftover.unlink(missing_ok=True)
+        self._path(token, "lock").unlink(missing_ok=True)
 
 
 def _try_lock(path: Path) -> IO[str] | None:
