@@ -153,7 +153,7 @@ def test_a_full_disk_while_publishing_leaves_the_site(published: Path, monkeypat
     def disk_full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("duopod.pipeline.write_episode_files", disk_full)
+    monkeypatch.setattr("duopod.publish.write_episode_files", disk_full)
     with pytest.raises(OSError, match="No space left"):
         build_episode(load_workspace(published), published / third_script(published),
                       BuildOptions(engine="espeak"))
