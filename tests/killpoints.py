@@ -30,10 +30,15 @@ class Counter:
 
     def wrap(self, function: Callable[..., Any], *, only_creating: bool = False
              ) -> Callable[..., Any]:
+        """``only_creating``: os.open counts when it may create a file; a mkdir of a
+        folder that exists changes nothing and does not count."""
+        exists = os.path.exists
+
         @functools.wraps(function)
         def counted(*args: Any, **kwargs: Any) -> Any:
             flags = args[1] if len(args) > 1 else kwargs.get("flags", 0)
-            if not only_creating or flags & os.O_CREAT:
+            no_op = function.__name__ == "mkdir" and "dir_fd" not in kwargs and exists(args[0])
+            if not no_op and (not only_creating or flags & os.O_CREAT):
                 self.step()
             return function(*args, **kwargs)
         return counted

@@ -62,9 +62,10 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
     report = report or _log_problem
     journal = journal_of(workspace)
     with journal.open(script.meta.slug) as entry:
-        staging = _make_staging(workspace.episodes_dir / entry.staging)
+        staging = workspace.episodes_dir / entry.staging
         swapped = False
         try:
+            _make_staging(staging)
             audio = staging / f"{script.meta.slug}.mp3"
             _move(mixed.audio, audio)
             notes = notes or episode_notes(workspace, script, mixed.timeline)
@@ -81,8 +82,10 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
                 entry = journal.update(entry, slug=record.slug, guid=record.guid,
                                        moved_from=_moved_from(workspace, script, listing))
                 swapped = True
-                _swap_in(workspace, entry, staging)
+                replaced = _swap_in(workspace, entry, staging)
                 problems += publish_site(workspace, changed=record.slug).problems
+                if replaced is not None:  # the feed no longer describes it
+                    shutil.rmtree(replaced, ignore_errors=True)
                 retire_old_folder(workspace.episodes_dir, entry)
                 journal.close(entry)
         finally:
@@ -94,17 +97,16 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
     return record
 
 
-def _make_staging(folder: Path) -> Path:
+def _make_staging(folder: Path) -> None:
     """The staging folder, under the name the journal entry gives it (written first)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     folder.mkdir()
     readable_by_all(folder)
-    return folder
 
 
-def _swap_in(workspace: Workspace, entry: Entry, staging: Path) -> None:
+def _swap_in(workspace: Workspace, entry: Entry, staging: Path) -> Path | None:
     episodes = workspace.episodes_dir
-    swap_into_place(staging, episodes / entry.slug, episodes / entry.backup)
+    return swap_into_place(staging, episodes / entry.slug, episodes / entry.backup)
 
 
 def _move(source: Path, target: Path) -> None:

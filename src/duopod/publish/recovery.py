@@ -6,10 +6,11 @@ each abandoned journal entry (its owner is gone):
 
 * an episode caught between the two renames of a swap without ``renameat2`` is put back;
 * the staging folder (unfinished, or holding the episode a swap replaced) is removed;
-* a move to a new slug that landed (the new folder holds the entry's GUID) is finished:
-  the site is rebuilt (the listing already hides the old folder), then the old folder is
-  renamed to the entry's trash name and deleted; a move that did not land needs nothing,
-  the old folder is still the episode.
+* a swap that landed (the folder holds the entry's GUID) gets the site rebuilt, in case the
+  kill came before the feed and index were; a move to a new slug that landed is then
+  finished: the old folder (already hidden from the listing) is renamed to the entry's
+  trash name and deleted. A move that did not land needs nothing: the old folder is still
+  the episode.
 
 Only folders an entry names are removed. Leftover temporary files of ``write_atomically``
 are removed when their name is one duopod writes and they are older than the lock (under
@@ -45,9 +46,10 @@ def recover(workspace: Workspace) -> list[Problem]:
     with journal.abandoned() as entries:
         for entry in entries:
             settle_swap(episodes, entry)
-        moves = [e for e in entries if _landed(episodes, e) and _old_folder(episodes, e)]
-        if moves:
-            publish_site(workspace)  # the listing hides the old folders already
+        landed = [e for e in entries if _landed(episodes, e)]
+        moves = [e for e in landed if _old_folder(episodes, e)]
+        if landed:  # killed between its swap and the site's rebuild: rebuild it now
+            publish_site(workspace)  # the listing hides moved episodes' old folders
         for entry in entries:
             if entry in moves:
                 retire_old_folder(episodes, entry)
@@ -77,9 +79,8 @@ def _guid_in(folder: Path) -> str | None:
 
 
 def _landed(episodes: Path, entry: Entry) -> bool:
-    """The entry moves an episode and its new folder is in place."""
-    return (entry.moved_from is not None and entry.guid is not None
-            and _guid_in(episodes / entry.slug) == entry.guid)
+    """The entry's episode was swapped into place (the site may not say so yet)."""
+    return entry.guid is not None and _guid_in(episodes / entry.slug) == entry.guid
 
 
 def _old_folder(episodes: Path, entry: Entry) -> Path | None:

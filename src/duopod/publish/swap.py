@@ -10,7 +10,6 @@ import errno
 import fcntl
 import hashlib
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,17 +89,19 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(a))
 
 
-def swap_into_place(staging: Path, target: Path, backup: Path) -> None:
+def swap_into_place(staging: Path, target: Path, backup: Path) -> Path | None:
     """Replace the folder ``target`` with ``staging`` in one step: a reader sees the old
-    episode or the new one, never neither. ``backup`` (a name the publish's journal entry
-    gives) holds the old episode between two renames where no atomic exchange exists;
-    ``recover`` puts it back if a kill comes between them."""
+    episode or the new one, never neither. Returns where the replaced episode now is (the
+    caller deletes it once the feed no longer describes it), or None.
+
+    ``backup`` (a name the publish's journal entry gives) holds the old episode between two
+    renames where no atomic exchange exists; ``recover`` puts it back if a kill comes
+    between them."""
     if target.exists() and exchange(staging, target):
-        shutil.rmtree(staging, ignore_errors=True)  # now holds the old episode
-        return
+        return staging  # now holds the old episode
     if target.exists():
         os.rename(target, backup)
         os.rename(staging, target)
-        shutil.rmtree(backup, ignore_errors=True)
-        return
+        return backup
     os.rename(staging, target)
+    return None
