@@ -133,6 +133,13 @@ def check(
         out.print(f"[bold]{script.path}[/bold]: ok")
         out.print(f"  title     {meta.title}")
         out.print(f"  date      {meta.date.isoformat()}    slug  {meta.slug}")
+        life = meta.lifecycle
+        when = life.publish_at.isoformat() if life.publish_at else (
+            f"{meta.date.isoformat()} {(life.time or ws.show.publish_time):%H:%M} "
+            f"{ws.show.timezone}")
+        out.print(f"  publish   {life.status}, {when} · {life.episode_type}"
+                  + (f" · season {life.season}" if life.season else "")
+                  + f" · language {life.language or ws.show.language}")
         out.print(f"  turns     {len(script.turns)}    sections  {len(script.sections)}")
         chars = script.characters_by_host()
         for host in script.hosts:
@@ -263,6 +270,23 @@ def publish(workspace: WorkspaceOption = None) -> None:
     ws = _workspace(workspace)
     records = republish(ws)
     out.print(f"published {len(records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
+
+
+@app.command()
+def unpublish(
+    slug: Annotated[str, typer.Argument(help="The episode's folder name in episodes/.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Take an episode out of the feed and the site; its folder is kept in
+    .duopod/unpublished/ and building its script again restores it with the same GUID.
+
+    Example: duopod unpublish 2025-12-10-xin-pian-chu-kou-xin-gui
+    """
+    from .publish import unpublish_episode
+
+    ws = _workspace(workspace)
+    record = unpublish_episode(ws, slug)
+    out.print(f"unpublished {record.title} ({slug}); GUID {record.guid} is remembered")
 
 
 @app.command()

@@ -4,8 +4,10 @@ gives inside the show's folder."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
+from functools import cache
 from pathlib import Path
 
 
@@ -37,3 +39,11 @@ def write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@cache
+def content_name(path: Path) -> str:
+    """``cover.png`` -> ``cover-1a2b3c4d5e.png``: a published file named by what it holds,
+    so a changed picture gets a new address (podcast apps cache images by URL)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return f"{path.stem}-{digest}{path.suffix.lower()}"

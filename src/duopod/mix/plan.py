@@ -13,6 +13,7 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE, as_float, decode_file
 from ..errors import DuopodError
+from ..labels import labels
 from ..loudness import LoudnessMeter, integrated_from_steps
 from ..script.model import Script
 from ..speech.analysis import analyse
@@ -147,7 +148,7 @@ def gap_after(slug: str, index: int, settings: AudioSettings, section_change: bo
 
 
 def opening_chapter_title(language: str) -> str:
-    return "开场" if language.lower().startswith(("zh", "cmn", "yue")) else "Opening"
+    return labels(language)["opening"]
 
 
 @dataclass

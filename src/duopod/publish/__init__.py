@@ -8,15 +8,25 @@ the site from the published records alone (no audio is read).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
 
+from ..errors import InputError
 from ..mix import MixedEpisode
 from ..mix.tags import write_tags
 from ..script.model import Script
 from ..workspace import Workspace
-from .episodes import Records, load_records, record_for_script, settle_identity
+from .episodes import (
+    EPISODE_FILE,
+    Records,
+    load_records,
+    read_record,
+    record_for_script,
+    settle_identity,
+    unpublished_dir,
+)
 from .notes import ShowNotes
 from .record import EpisodeRecord
 from .site import (
@@ -30,7 +40,7 @@ from .site import (
 )
 from .swap import recover, site_lock, swap_into_place
 
-__all__ = ["EpisodeRecord", "publish_episode", "rebuild_feed", "republish"]
+__all__ = ["EpisodeRecord", "publish_episode", "rebuild_feed", "republish", "unpublish_episode"]
 
 
 def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *,
@@ -58,6 +68,8 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
             record = episode_record(workspace, script, mixed.timeline, audio,
                                     mixed.measurement, notes, engine, records)
             write_episode_files(workspace, staging, record, records)
+            if record.image and script.meta.lifecycle.image:
+                shutil.copyfile(script.meta.lifecycle.image, staging / record.image)
             moved_from = _previous_folder(workspace, script, records)
             swap_into_place(staging, workspace.episodes_dir / slug)
             if moved_from is not None:  # a new slug in the front matter: the episode moved
@@ -69,11 +81,15 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
 
 
 def _move(source: Path, target: Path) -> None:
-    """Rename when on one file system (the usual case), else copy."""
+    """Rename when on one file system (the usual case), else copy (then remove a folder)."""
     try:
         os.replace(source, target)
     except OSError:
-        shutil.copyfile(source, target)
+        if source.is_dir():
+            shutil.copytree(source, target)
+            shutil.rmtree(source)
+        else:
+            shutil.copyfile(source, target)
 
 
 def _previous_folder(workspace: Workspace, script: Script, records: Records) -> Path | None:
@@ -81,6 +97,24 @@ def _previous_folder(workspace: Workspace, script: Script, records: Records) -> 
     if previous and previous.slug != script.meta.slug:
         return workspace.episodes_dir / previous.slug
     return None
+
+
+def unpublish_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
+    """Take an episode out of the feed and the site. Its folder moves, whole, to
+    ``.duopod/unpublished/`` (nothing is deleted), where its record keeps the GUID and the
+    number: building its script again publishes it as the same episode."""
+    folder = workspace.episodes_dir / slug
+    if slug.startswith(".") or "/" in slug or not (folder / EPISODE_FILE).is_file():
+        raise InputError(f"no published episode {slug!r} in {workspace.episodes_dir}")
+    with site_lock(workspace.cache_dir):
+        recover(workspace.episodes_dir)
+        record = read_record(folder / EPISODE_FILE, light=True)
+        keep = unpublished_dir(workspace)
+        keep.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        _move(folder, keep / f"{slug}-{stamp}")
+        publish_site(workspace, all_pages=True)
+    return record
 
 
 def republish(workspace: Workspace) -> Records:

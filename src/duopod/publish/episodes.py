@@ -86,3 +86,23 @@ def settle_identity(workspace: Workspace, script: Script, force: bool = False,
             script.path, 1,
         )
     return script
+
+
+def unpublished_dir(workspace: Workspace) -> Path:
+    """Where ``duopod unpublish`` keeps an episode's folder: out of the site, never deleted."""
+    return workspace.cache_dir.parent / "unpublished"
+
+
+def remembered_record(workspace: Workspace, script: Script) -> EpisodeRecord | None:
+    """The newest record of an unpublished episode of this script: a later build publishes
+    it again under the same GUID and number."""
+    ours = script_id(workspace, script.path)
+    found: list[EpisodeRecord] = []
+    for path in unpublished_dir(workspace).glob(f"*/{EPISODE_FILE}"):
+        try:
+            record = read_record(path, light=True)
+        except RecordError:
+            continue
+        if record.script == ours:
+            found.append(record)
+    return max(found, key=lambda r: r.sort_key(), default=None)

@@ -10,13 +10,15 @@ import tempfile
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from ..files import readable_by_all, write_atomically
+from ..files import content_name, readable_by_all, write_atomically
+from ..labels import labels
 from ..mix.encode import Measurement
 from ..mix.timeline import Timeline
 from ..script.model import Script
 from ..speech.cache import JsonCache, content_key
-from ..workspace import Workspace
+from ..workspace import ShowConfig, Workspace
 from . import transcripts
 from .episodes import (
     EPISODE_FILE,
@@ -25,9 +27,10 @@ from .episodes import (
     load_records,
     read_record,
     record_for_script,
+    remembered_record,
     script_id,
 )
-from .feed import build_feed
+from .feed import build_feed, feed_url, podcast_guid, published_guid
 from .notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .templates import render_template
@@ -56,15 +59,41 @@ def description(notes: ShowNotes) -> str:
     return text if len(text) <= 3900 else text[:3899] + "…"
 
 
-def _source(script: Script) -> SourceArticle | None:
+def _source(script: Script, show: ShowConfig) -> SourceArticle | None:
+    """The source as published: its text cleaned, and only as much of it as the show's
+    ``source_appendix`` allows (the record is public too)."""
     source = script.meta.source
     if source is None:
         return None
     return SourceArticle(
         title=source.title, provider=source.provider, author=source.author,
         date=source.date.isoformat() if source.date else None, url=source.url,
-        text=clean_article(source.text) if source.text else None,
+        text=_appendix(clean_article(source.text), show) if source.text else None,
     )
+
+
+def _appendix(text: str, show: ShowConfig) -> str | None:
+    if show.source_appendix == "link":
+        return None
+    paragraphs = [p for p in text.split("\n") if p.strip()]
+    if show.source_appendix == "excerpt":
+        paragraphs = paragraphs[: show.source_excerpt_paragraphs]
+    return "\n".join(paragraphs) or None
+
+
+def episode_image_name(image: Path | None) -> str | None:
+    return content_name(image) if image is not None else None
+
+
+def publication_time(script: Script, show: ShowConfig) -> dt.datetime:
+    """When the episode goes out: ``publish_at``, else its date at the script's (or the
+    show's) time of day in the show's time zone; always stored in UTC."""
+    life = script.meta.lifecycle
+    if life.publish_at is not None:
+        return life.publish_at.astimezone(dt.UTC)
+    local = dt.datetime.combine(script.meta.date, life.time or show.publish_time,
+                                tzinfo=ZoneInfo(show.timezone))
+    return local.astimezone(dt.UTC)
 
 
 def episode_record(
@@ -75,8 +104,9 @@ def episode_record(
     successor (same GUID and number)."""
     meta = script.meta
     records = load_records(workspace) if records is None else records
-    previous = existing_record(workspace, meta.slug) or record_for_script(workspace, script,
-                                                                           records)
+    previous = (existing_record(workspace, meta.slug)
+                or record_for_script(workspace, script, records)
+                or remembered_record(workspace, script))
     number = meta.episode_number or (previous.number if previous else None) or (
         max((r.number for r in records), default=0) + 1
     )
@@ -89,10 +119,10 @@ def episode_record(
         script=script_id(workspace, script.path),
         title=meta.title,
         date=meta.date,
-        published=dt.datetime.combine(meta.date, dt.time(6, 0), tzinfo=dt.UTC),
+        published=publication_time(script, workspace.show),
         number=number,
         hosts=tuple(meta.hosts),
-        language=workspace.show.language,
+        language=meta.lifecycle.language or workspace.show.language,
         duration=round(timeline.duration, 3),
         audio=AudioFile(audio.name, audio.stat().st_size, "audio/mpeg",
                         measurement.loudness_lufs, measurement.true_peak_dbtp),
@@ -101,10 +131,16 @@ def episode_record(
         category=meta.category,
         summary=meta.summary,
         notes=Notes(tuple(notes.key_points), tuple(notes.keywords)),
-        source=_source(script),
+        source=_source(script, workspace.show),
         timeline=timeline,
+        status=meta.lifecycle.status,
+        season=meta.lifecycle.season,
+        episode_type=meta.lifecycle.episode_type,
+        image=episode_image_name(meta.lifecycle.image),
+        explicit=meta.lifecycle.explicit,
     )
-    html = render_template(workspace, "notes.html", show=workspace.show, episode=record)
+    html = render_template(workspace, "notes.html", show=workspace.show, episode=record,
+                           t=labels(record.language))
     return replace(record, description_html=html)
 
 
@@ -151,7 +187,7 @@ def render_episode_page(workspace: Workspace, record: EpisodeRecord, records: Re
     return render_template(
         workspace, "episode.html", show=workspace.show, episode=record,
         timeline=record.timeline, related=related_episodes(record, records),
-        previous=previous, next=following,
+        previous=previous, next=following, t=labels(record.language),
     )
 
 
@@ -172,7 +208,7 @@ def write_episode_files(workspace: Workspace, folder: Path, record: EpisodeRecor
         "chapters.json": transcripts.chapters_json(timeline),
         "index.html": render_episode_page(workspace, record, records),
         "notes.md": render_template(workspace, "notes.md", show=workspace.show,
-                                    episode=record),
+                                    episode=record, t=labels(record.language)),
         EPISODE_FILE: record.to_json(),
     }
     for name, text in files.items():
@@ -201,19 +237,19 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
     ``changed`` (a slug just published) also refreshes its neighbours' pages, whose
     previous/next links point at it; ``all_pages`` refreshes every episode page.
     """
-    records = load_records(workspace)
+    everything = load_records(workspace)
+    records = listed(everything)
     folder = workspace.episodes_dir
     folder.mkdir(parents=True, exist_ok=True)
     if workspace.show.cover is not None:
-        cover_target = folder / workspace.show.cover.name
-        cover = workspace.show.cover.read_bytes()
-        if not cover_target.exists() or cover_target.read_bytes() != cover:
-            write_atomically(cover_target, cover)
+        cover_target = folder / content_name(workspace.show.cover)
+        if not cover_target.exists():  # the name says what it holds: never rewritten
+            write_atomically(cover_target, workspace.show.cover.read_bytes())
     page = render_template(workspace, "site.html", show=workspace.show, episodes=records)
     write_feed(workspace, records)
     write_atomically(folder / "index.html", page.encode("utf-8"))
     if all_pages:
-        refresh_pages(workspace, {r.slug for r in records}, records)
+        refresh_pages(workspace, {r.slug for r in everything}, records)
     elif changed is not None:
         mine = next((r for r in records if r.slug == changed), None)
         if mine is not None:
@@ -222,10 +258,30 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
     return records
 
 
+def listed(records: Records, now: dt.datetime | None = None) -> Records:
+    """The episodes that belong in the feed and the index now: no drafts, nothing whose
+    publication time has not come (``duopod publish`` run later lists it)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return [r for r in records if r.listed(moment)]
+
+
+def show_guid(workspace: Workspace) -> str:
+    """The show's podcast:guid: pinned in show.toml, else the one its published feed already
+    carries (assigned once for life, so moving base_url keeps it), else made now from the
+    feed URL as the namespace says."""
+    if workspace.show.guid:
+        return workspace.show.guid
+    try:
+        published = published_guid((workspace.episodes_dir / "feed.xml").read_bytes())
+    except OSError:
+        published = None
+    return published or podcast_guid(feed_url(workspace.show))
+
+
 def write_feed(workspace: Workspace, records: Records | None = None) -> Path:
-    """Rebuild only feed.xml."""
-    records = load_records(workspace) if records is None else records
+    """Rebuild only feed.xml (``records`` are those listed; all of them when not given)."""
+    records = listed(load_records(workspace)) if records is None else records
     path = workspace.episodes_dir / "feed.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, build_feed(workspace.show, records))
+    write_atomically(path, build_feed(workspace.show, records, guid=show_guid(workspace)))
     return path

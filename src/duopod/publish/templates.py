@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from ..errors import InputError
+from ..files import content_name
 from ..workspace import Workspace
 
 THEME_TEMPLATES = ("episode.html", "site.html", "notes.html", "notes.md")
@@ -47,6 +48,7 @@ def _environment(show_templates: Path, markdown: bool) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["clock"] = clock
+    env.filters["art"] = content_name
     return env
 
 

@@ -34,6 +34,27 @@ class EpisodeMeta:
     """True when the slug came from the front matter or --slug, not from the title."""
     pacing: dict[str, float] = field(default_factory=dict)
     """Front matter ``pacing:`` overrides of show.toml's [audio] gap settings."""
+    lifecycle: Lifecycle = field(default_factory=lambda: Lifecycle())
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """When and how an episode is published (front matter; the show's defaults otherwise)."""
+
+    language: str | None = None
+    """The episode's language tag; None: the show's."""
+    status: str = "published"
+    """``draft`` builds and previews but never enters the feed or the index."""
+    publish_at: dt.datetime | None = None
+    """An exact moment (with its offset); else the date at the time of day below."""
+    time: dt.time | None = None
+    season: int | None = None
+    episode_type: str = "full"
+    """full, trailer or bonus (Apple's itunes:episodeType)."""
+    image: Path | None = None
+    """The episode's own square art (checked like the show's cover)."""
+    explicit: bool | None = None
+    """None: the show's setting."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import yaml
 
 from ..errors import InputError
 from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
-from .model import EpisodeMeta, Script, Section, Source, Turn
+from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
+from .model import EpisodeMeta, Lifecycle, Script, Section, Source, Turn
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
 _INLINE_TURN = re.compile(r"^([^:：]{1,24}?)\s*[:：]\s*(.+)$")
@@ -25,6 +26,7 @@ _NAME_MAX_CHARS = 20
 
 _FRONT_MATTER_FIELDS = {
     "title", "date", "slug", "category", "summary", "hosts", "source", "episode", "pacing",
+    *LIFECYCLE_FIELDS,
 }
 _PACING_FIELDS = {"gap": (0.0, 5.0), "gap_jitter": (0.0, 1.0), "section_gap": (0.0, 10.0)}
 _SOURCE_FIELDS = {"title", "provider", "author", "date", "url", "file"}
@@ -475,6 +477,7 @@ def _episode_meta(
         episode_number=fields.integer("episode") if fields else None,
         slug_given=slug_given,
         pacing=_parse_pacing(fields, path) if fields else {},
+        lifecycle=parse_lifecycle(fields, path, workspace) if fields else Lifecycle(),
     )
 
 
