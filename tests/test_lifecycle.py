@@ -198,7 +198,7 @@ def test_an_english_episode_in_the_mandarin_show_speaks_english(built_show: Path
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert '<html lang="en-US">' in page and "Transcript" in page and "文字稿" not in page
     root = ET.parse(built_show / "episodes" / "feed.xml").getroot()
-    english = [i for i in root.iter("item") if i.findtext("title").startswith("Why")][0]
+    english = next(i for i in root.iter("item") if i.findtext("title").startswith("Why"))
     assert {t.get("language") for t in english.findall(f"{{{PC}}}transcript")} == {"en-US"}
     mandarin = next((built_show / "episodes").glob("2025-12-10-*"))
     assert '<html lang="zh-CN">' in (mandarin / "index.html").read_text(encoding="utf-8")
