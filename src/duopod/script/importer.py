@@ -20,10 +20,12 @@ first two sentences) announces it with one of the movement's cue words (背景, 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +42,7 @@ from ..text import (
 )
 from .parse import infer_hosts, parse_script, read_text_file, split_lines
 
-__all__ = ["DroppedLine", "ImportResult", "MOVEMENT_CUES", "import_page"]
+__all__ = ["MOVEMENT_CUES", "DroppedLine", "ImportResult", "import_page"]
 
 Line = tuple[int, str]
 """A page line: its 1-based number and its text, stripped."""
@@ -58,9 +60,10 @@ MOVEMENT_CUES: dict[str, tuple[str, tuple[str, ...]]] = {
 _OPENING_SENTENCES = 2
 
 _DATE_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(.*)$")
-_PLAYER = re.compile(r"^(?:--|\d{1,2}):(?:--|\d{2})(?::\d{2})?(?:\s*/\s*(?:--|\d{1,2}):(?:--|\d{2}))?$")
-_READ_ORIGINAL = re.compile(r"^(?:read (?:the )?original(?: article)?(?: at| on)?|阅读原文|閱讀原文)"
-                            r"[:：]?\s*(.*)$", re.IGNORECASE)
+_TIME = r"(?:--|\d{1,2}):(?:--|\d{2})(?::\d{2})?"
+_PLAYER = re.compile(rf"^{_TIME}(?:\s*/\s*{_TIME})?$")
+_READ_ORIGINAL = re.compile(r"^(?:read (?:the )?original(?: article)?(?: at| on)?"
+                            r"|阅读原文|閱讀原文)[:：]?\s*(.*)$", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _MOVEMENT = re.compile(r"^([A-Za-z][A-Za-z ]{0,30}?)\s*\+$")
 _MOVEMENTS_ON_ONE_LINE = re.compile(r"^(?:[A-Za-z][A-Za-z]{0,30}\+\s*){2,}$")
@@ -258,10 +261,25 @@ def _read_dialogue(lines: list[Line], path: Path, dropped: list[DroppedLine]
     try:
         hosts = infer_hosts(filled, path)
     except InputError as exc:
+        _refuse_empty_turn(filled, path)
         reason = exc.message.split(";")[0]
         raise InputError(f"{reason}: the page's name lines should stand alone above each turn",
                          path, exc.line) from None
     return hosts, _turns(body, set(hosts), path)
+
+
+def _refuse_empty_turn(filled: list[Line], path: Path) -> None:
+    """A name line directly above another (a turn that lost its text) confuses telling
+    hosts from dialogue: name that line rather than the whole page."""
+    counts = Counter(text for _n, text in filled)
+    names = {text for text, count in counts.items() if count >= 2 and _is_name(text)}
+    for (number, text), (_next, following) in itertools.pairwise(filled):
+        if text in names and following in names:
+            raise InputError(f"host line {_quote(text)} has no text after it", path, number)
+
+
+def _is_name(text: str) -> bool:
+    return len(text) <= 20 and not re.search(r"[，。！？；：、,.!?;:\"“”()（）]", text)
 
 
 def _turns(body: list[Line], hosts: set[str], path: Path) -> list[_Turn]:
@@ -310,6 +328,7 @@ def _read_tail(lines: list[Line], path: Path, page: _Page) -> None:
         if filled:
             raise InputError(f"{_quote(filled[0][1])}: without a 'Read original at ...' line "
                              "the headline cannot be told from the article", path, filled[0][0])
+        _read_summary_fields(page)
         return
     if len(filled) > 1:
         raise InputError(f"{_quote(filled[0][1])}: expected only the headline above "
