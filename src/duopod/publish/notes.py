@@ -3,6 +3,7 @@ of scraped source articles (for what we publish; the producer's file is never to
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..text import contains_cjk, fix_cjk_punctuation, is_cjk, split_sentences
+from .mojibake import repair_shifted_gbk
 
 NOTES_VERSION = 1
 """Bump when the way notes are drawn changes, so cached notes are made again."""
@@ -109,26 +111,32 @@ def show_notes(summary: str | None, sentences: list[str], hosts: tuple[str, ...]
 # ---------------------------------------------------------------- source articles
 
 _TONE_MARKS = set("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü")
-_ROMANISATION = re.compile(r"([\u4e00-\u9fff])\(([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\d?)\)")
+_ROMANISATION = re.compile(r"([\u4e00-\u9fff□])\(([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\d?)\)")
+_TAGS = re.compile(r"(?:<|\?|(?<![A-Za-z]))br\s*/?>|</?p\s*>", re.IGNORECASE)
 
 
 def clean_article(text: str) -> str:
     """Undo the usual damage of scraped Chinese articles, conservatively:
 
+    - GBK read one byte out of step (``表示?!拔翌A`` -> ``表示。“我預``), see ``mojibake``;
+      what no reading explains is marked □ rather than guessed;
     - romanisation pasted after characters, 說(shuō) -> 說 (only tone-marked or numbered
       syllables, so (AI) or (H200) stay);
     - a '?' that stands where a closing quote was lost, inside a quotation that is never
       closed before the paragraph ends;
     - ASCII punctuation typed inside Chinese text, turned full-width;
-    - line-break tags left by the scraper (<br/>, or ?br/> once its '<' was lost).
+    - line-break and paragraph tags left by the scraper (<br/>, <p>, or ?br/> once its '<'
+      was lost), and HTML entities (&nbsp;, &amp;).
     """
+    text = repair_shifted_gbk(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _TAGS.sub("\n", text)
+    text = html.unescape(text).replace("\u00a0", " ")
     paragraphs = []
-    text = re.sub(r"[<?]br\s*/?>", "\n", text.replace("\r\n", "\n"))
     for paragraph in text.split("\n"):
         paragraph = _ROMANISATION.sub(_drop_romanisation, paragraph)
         paragraph = _restore_closing_quotes(paragraph)
         paragraphs.append(fix_cjk_punctuation(paragraph.strip()))
-    return "\n".join(paragraphs).strip()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(paragraphs)).strip()
 
 
 def _drop_romanisation(match: re.Match[str]) -> str:
