@@ -342,3 +342,20 @@ def test_a_run_read_one_byte_out_of_step_is_read_back() -> None:
     # the lost byte is found from what the rest of the text confirms: 我 and 預 occur
     context = "我們預計。我預計。"
     assert repair_shifted_gbk(context + "他表示?!拔翌A計") == context + "他表示。“我預計"
+
+
+@needs_seeds
+def test_the_english_article_gets_its_sentences_and_quotes_back() -> None:
+    from duopod.publish.notes import clean_article
+    from duopod.script.importer import read_page
+
+    cleaned = clean_article("\n\n".join(read_page(PAGE).article))
+    assert "Jensen Huang. Chesnot/Getty Images" in cleaned
+    assert 'its predecessor. "The Trump Administration' in cleaned
+    assert '"support China\'s military." "This reversal' in cleaned
+    assert 'on CNN. "It could' in cleaned
+    paragraphs = cleaned.split("\n\n")
+    starts = [p for p in paragraphs if p.startswith('"Buying a handful')]
+    assert starts and not any(p.endswith('applications."') for p in paragraphs)
+    assert clean_article("Use Node.js, e.g. here, in the U.S. today.") == \
+        "Use Node.js, e.g. here, in the U.S. today."

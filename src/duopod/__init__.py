@@ -19,6 +19,7 @@ _EXPORTS = {
     "DuopodError": "errors", "EngineError": "errors", "InputError": "errors",
     "Script": "script.model", "Timeline": "mix.timeline",
     "Overrides": "script.parse", "parse_script": "script.parse",
+    "ImportResult": "script.importer", "import_page": "script.importer",
     "Workspace": "workspace", "load_workspace": "workspace",
 }
 

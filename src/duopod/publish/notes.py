@@ -136,7 +136,46 @@ def clean_article(text: str) -> str:
         paragraph = _ROMANISATION.sub(_drop_romanisation, paragraph)
         paragraph = _restore_closing_quotes(paragraph)
         paragraphs.append(fix_cjk_punctuation(paragraph.strip()))
+    _move_stray_opening_quotes(paragraphs)
+    inside_quote = False  # a quotation may run on into the next paragraph
+    for i, paragraph in enumerate(paragraphs):
+        if not contains_cjk(paragraph):
+            paragraphs[i] = _unglue(paragraph, inside_quote)
+        inside_quote ^= paragraph.count('"') % 2 == 1
     return re.sub(r"\n{3,}", "\n\n", "\n".join(paragraphs)).strip()
+
+
+_GLUED_SENTENCE = re.compile(r"(?<=[a-z][.!?])(?=[A-Z][a-z])")
+_GLUED_QUOTE = re.compile(r'(?<=[A-Za-z][.!?,])"(?=["A-Z])')
+
+
+def _unglue(paragraph: str, inside_quote: bool = False) -> str:
+    """English sentences a scraper ran together get their space back: 'Huang.Chesnot',
+    'military.""This', 'predecessor."The' (an opening quote: the space goes before it).
+    'U.S.', 'e.g.' and 'Node.js' do not match."""
+    paragraph = _GLUED_SENTENCE.sub(" ", paragraph)
+    out = []
+    last = 0
+    for match in _GLUED_QUOTE.finditer(paragraph):
+        opens = (paragraph.count('"', 0, match.start()) + inside_quote) % 2 == 0
+        out.append(paragraph[last : match.start()])
+        out.append(' "' if opens else '" ')
+        last = match.end()
+    out.append(paragraph[last:])
+    return "".join(out)
+
+
+def _move_stray_opening_quotes(paragraphs: list[str]) -> None:
+    """A paragraph that ends in an unmatched '"' took the opening quote of the next one
+    (which is then unmatched too): give it back."""
+    for i in range(len(paragraphs) - 1):
+        here = paragraphs[i]
+        following = next((j for j in range(i + 1, len(paragraphs)) if paragraphs[j]), None)
+        if following is None or not here.endswith('"') or here.count('"') % 2 == 0:
+            continue
+        if paragraphs[following].count('"') % 2 == 1:
+            paragraphs[i] = here[:-1].rstrip()
+            paragraphs[following] = '"' + paragraphs[following]
 
 
 def _drop_romanisation(match: re.Match[str]) -> str:
