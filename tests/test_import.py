@@ -359,3 +359,24 @@ def test_the_english_article_gets_its_sentences_and_quotes_back() -> None:
     assert starts and not any(p.endswith('applications."') for p in paragraphs)
     assert clean_article("Use Node.js, e.g. here, in the U.S. today.") == \
         "Use Node.js, e.g. here, in the U.S. today."
+
+
+def test_a_name_line_that_appears_once_is_not_merged_into_a_turn(tmp_path: Path) -> None:
+    text = page().replace("雷总\n这件事的背景", "小王\n我来补充一句。\n雷总\n这件事的背景")
+    error = _refused(tmp_path, text, "appears only once")
+    assert "'小王'" in str(error)
+
+
+def test_a_one_word_turn_is_still_a_turn(tmp_path: Path) -> None:
+    text = page().replace("我是董小姐。先看看发生了什么。", "好的")
+    result = import_page(write(tmp_path, text), tmp_path / "out")
+    assert reparse(result.script_path).turns[1].text == "好的"
+
+
+def test_a_turn_ending_in_read_next_stays_dialogue(tmp_path: Path) -> None:
+    turns = ["Good morning, I'm Alex.", "I'm Sam. Here is what you should Read next",
+             "The background: export rules.", "Looking ahead, more of this. Bye."]
+    result = import_page(write(tmp_path, page(hosts=("Alex", "Sam"), turns=turns)),
+                         tmp_path / "out")
+    assert result.turns == 4
+    assert reparse(result.script_path).turns[1].text.endswith("you should Read next")

@@ -65,9 +65,10 @@ _PLAYER = re.compile(rf"^{_TIME}(?:\s*/\s*{_TIME})?$")
 _READ_ORIGINAL = re.compile(r"^(?:read (?:the )?original(?: article)?(?: at| on)?"
                             r"|阅读原文|閱讀原文)[:：]?\s*(.*)$", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s<>\"]+")
-_MOVEMENT = re.compile(r"^([A-Za-z][A-Za-z ]{0,30}?)\s*\+$")
-_MOVEMENTS_ON_ONE_LINE = re.compile(r"^(?:[A-Za-z][A-Za-z]{0,30}\+\s*){2,}$")
-_READ_NEXT = re.compile(r"^(.*?)\s*read next$", re.IGNORECASE)
+_MOVEMENT = re.compile(r"^[A-Z][A-Za-z]{1,30}\+$")
+_MOVEMENTS_ON_ONE_LINE = re.compile(r"^(?:[A-Z][A-Za-z]{1,30}\+\s*){2,}$")
+_READ_NEXT = re.compile(r"^([^.!?。！？]{0,40}?)\s*Read next$")
+"""'Read next', sometimes with the page's tags glued before it ('ChinaRead next')."""
 _TAIL_MARKERS = {"analysis": "page furniture ('Analysis')",
                  "related podcasts": "page furniture ('Related Podcasts')",
                  "related episodes": "page furniture ('Related episodes')"}
@@ -278,8 +279,12 @@ def _refuse_empty_turn(filled: list[Line], path: Path) -> None:
             raise InputError(f"host line {_quote(text)} has no text after it", path, number)
 
 
+_NOT_IN_NAMES = re.compile(r"[，。！？；：、,.!?;:\"“”()（）]")
+
+
 def _is_name(text: str) -> bool:
-    return len(text) <= 20 and not re.search(r"[，。！？；：、,.!?;:\"“”()（）]", text)
+    """Short, with letters, without punctuation: could stand alone above a turn."""
+    return len(text) <= 20 and any(c.isalpha() for c in text) and not _NOT_IN_NAMES.search(text)
 
 
 def _turns(body: list[Line], hosts: set[str], path: Path) -> list[_Turn]:
@@ -297,6 +302,11 @@ def _turns(body: list[Line], hosts: set[str], path: Path) -> list[_Turn]:
         elif not turns:
             raise InputError(f"expected a host's name line to open the dialogue, found "
                              f"{_quote(text)}", path, number)
+        elif turns[-1].lines and _is_name(text):
+            raise InputError(f"{_quote(text)} stands alone like a host's name line but "
+                             "appears only once: is it a host who speaks once (then it needs "
+                             "a turn after it, and a second one) or part of "
+                             f"{turns[-1].speaker}'s turn?", path, number)
         elif blank_since_text:
             raise InputError(f"{_quote(text)} follows {turns[-1].speaker}'s turn after a blank "
                              "line: is it more of the turn, or page text? Join it to the turn "
