@@ -380,3 +380,11 @@ def test_a_turn_ending_in_read_next_stays_dialogue(tmp_path: Path) -> None:
                          tmp_path / "out")
     assert result.turns == 4
     assert reparse(result.script_path).turns[1].text.endswith("you should Read next")
+
+
+def test_a_page_saved_in_gbk(tmp_path: Path) -> None:
+    path = tmp_path / "page.txt"
+    path.write_bytes(page().encode("gb18030"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        import_page(path, tmp_path / "out")
+    assert import_page(path, tmp_path / "out", encoding="gb18030").turns == 6

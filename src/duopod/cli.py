@@ -102,6 +102,7 @@ def import_page(
     = Path("scripts"),
     url: Annotated[str | None, typer.Option(
         help="The original article's address, when the page does not give it.")] = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Turn a published episode page (copied as text) into a script and its source file.
 
@@ -109,7 +110,7 @@ def import_page(
     """
     from .script.importer import import_page as run_import
 
-    result = run_import(page, out_dir, url=url)
+    result = run_import(page, out_dir, url=url, encoding=encoding)
     out.print(f"wrote {result.script_path}: {result.turns} turns, hosts "
               f"{', '.join(result.hosts)}", markup=False, highlight=False)
     if result.source_path:

@@ -130,14 +130,16 @@ class _Page:
 # ---------------------------------------------------------------- the entry point
 
 
-def import_page(path: Path, out_dir: Path, url: str | None = None) -> ImportResult:
+def import_page(path: Path, out_dir: Path, url: str | None = None,
+                encoding: str | None = None) -> ImportResult:
     """Read the page at ``path``; write ``out_dir/<slug>.md`` and ``out_dir/sources/<slug>.txt``.
 
-    ``url`` supplies the original article's address when the page does not carry it.
-    Raises ``InputError`` (nothing written) on anything ambiguous or on an existing file.
+    ``url`` supplies the original article's address when the page does not carry it;
+    ``encoding`` reads a page that is not UTF-8 (e.g. gb18030). Raises ``InputError``
+    (nothing written) on anything ambiguous or on an existing file.
     """
     path = Path(path)
-    page = read_page(path)
+    page = read_page(path, encoding)
     if url is not None:
         if not re.match(r"^https?://\S+$", url):
             raise InputError(f"--url must be an http(s) address, not {url!r}")
@@ -164,9 +166,9 @@ def import_page(path: Path, out_dir: Path, url: str | None = None) -> ImportResu
 # ---------------------------------------------------------------- reading the page
 
 
-def read_page(path: Path) -> _Page:
+def read_page(path: Path, encoding: str | None = None) -> _Page:
     """Take the page apart (see the module docstring); raise ``InputError`` on ambiguity."""
-    raw = split_lines(strip_invisible(read_text_file(path)))
+    raw = split_lines(strip_invisible(read_text_file(path, encoding)))
     lines: list[Line] = [(number, clean_line(text)) for number, text in enumerate(raw, 1)]
     dropped: list[DroppedLine] = []
     title, date, category, start = _read_head(lines, path, dropped)
@@ -392,8 +394,7 @@ def _read_provider(line: Line, page: _Page) -> None:
 
 def _read_summary_fields(page: _Page) -> None:
     """Author and date from the report summary's bold fields, when it has them."""
-    text = " ".join(page.summary)
-    fields = {m.group(1).lower(): m.group(2).strip() for m in _SUMMARY_FIELD.finditer(text)}
+    fields = _summary_fields(page)
     provider = fields.get("report provider") or fields.get("provider")
     if provider and page.provider and provider != page.provider:
         page.notes.append(f"the summary names the provider {provider!r}, the page "
@@ -447,8 +448,7 @@ def render_script(page: _Page, sections: dict[int, str], source_name: str | None
 
 
 def _source_meta(page: _Page, source_name: str | None) -> dict[str, object]:
-    text = " ".join(page.summary)
-    fields = {m.group(1).lower(): m.group(2).strip() for m in _SUMMARY_FIELD.finditer(text)}
+    fields = _summary_fields(page)
     source: dict[str, object] = {}
     for key, value in (("title", page.headline), ("provider", page.provider),
                        ("author", fields.get("author")), ("date", _summary_date(fields, page)),
@@ -457,6 +457,12 @@ def _source_meta(page: _Page, source_name: str | None) -> dict[str, object]:
         if value:
             source[key] = value
     return source
+
+
+def _summary_fields(page: _Page) -> dict[str, str]:
+    """The summary's bold fields: '**Author:** Charles Rollet' -> {'author': ...}."""
+    text = " ".join(page.summary)
+    return {m.group(1).lower(): m.group(2).strip() for m in _SUMMARY_FIELD.finditer(text)}
 
 
 def _summary_date(fields: dict[str, str], page: _Page) -> dt.date | None:
