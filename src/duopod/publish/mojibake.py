@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -250,8 +249,3 @@ def _gbk(char: str) -> bytes | None:
     except UnicodeEncodeError:
         return None
 
-
-def runs(text: str) -> Iterator[str]:
-    """The stretches a reader would still take for damage: for tests and reports."""
-    for match in re.finditer(rf"\?{_SYLLABLE}\)|[^\s]\?[!<]|{_ILLEGIBLE}", text):
-        yield match.group(0)
