@@ -154,6 +154,37 @@ def check(
                       f"{'(' + str(len(src.text)) + ' characters)' if src.text else ''}".rstrip())
 
 
+@app.command("import")
+def import_page(
+    page: Annotated[Path, typer.Argument(help="An episode page copied as text.")],
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Folder for the script; its source goes to sources/ inside it.")]
+    = Path("scripts"),
+    url: Annotated[str | None, typer.Option(
+        help="The original article's address, when the page does not give it.")] = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Turn a published episode page (copied as text) into a script and its source file.
+
+    Example: duopod import page.txt --out scripts/
+    """
+    from .script.importer import import_page as run_import
+
+    result = run_import(page, out_dir, url=url, encoding=encoding)
+    out.print(f"wrote {result.script_path}: {result.turns} turns, hosts "
+              f"{', '.join(result.hosts)}", markup=False, highlight=False)
+    if result.source_path:
+        out.print(f"wrote {result.source_path}", markup=False, highlight=False)
+    for heading, turn in result.sections:
+        out.print(f"  section   ## {heading}  (before turn {turn})", markup=False,
+                  highlight=False)
+    for dropped in result.dropped:
+        out.print(f"  dropped   line {dropped.line}: {dropped.text}  ({dropped.reason})",
+                  markup=False, highlight=False)
+    for note in result.notes:
+        out.print(f"  note      {note}", markup=False, highlight=False)
+
+
 @app.command()
 def build(
     scripts: ScriptsArgument,

@@ -3,6 +3,7 @@ of scraped source articles (for what we publish; the producer's file is never to
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..text import contains_cjk, fix_cjk_punctuation, is_cjk, split_sentences
+from .mojibake import repair_shifted_gbk
 
 NOTES_VERSION = 1
 """Bump when the way notes are drawn changes, so cached notes are made again."""
@@ -109,26 +111,71 @@ def show_notes(summary: str | None, sentences: list[str], hosts: tuple[str, ...]
 # ---------------------------------------------------------------- source articles
 
 _TONE_MARKS = set("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü")
-_ROMANISATION = re.compile(r"([\u4e00-\u9fff])\(([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\d?)\)")
+_ROMANISATION = re.compile(r"([\u4e00-\u9fff□])\(([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\d?)\)")
+_TAGS = re.compile(r"(?:<|\?|(?<![A-Za-z]))br\s*/?>|</?p\s*>", re.IGNORECASE)
 
 
 def clean_article(text: str) -> str:
     """Undo the usual damage of scraped Chinese articles, conservatively:
 
+    - GBK read one byte out of step (``表示?!拔翌A`` -> ``表示。“我預``), see ``mojibake``;
+      what no reading explains is marked □ rather than guessed;
     - romanisation pasted after characters, 說(shuō) -> 說 (only tone-marked or numbered
       syllables, so (AI) or (H200) stay);
     - a '?' that stands where a closing quote was lost, inside a quotation that is never
       closed before the paragraph ends;
     - ASCII punctuation typed inside Chinese text, turned full-width;
-    - line-break tags left by the scraper (<br/>, or ?br/> once its '<' was lost).
+    - line-break and paragraph tags left by the scraper (<br/>, <p>, or ?br/> once its '<'
+      was lost), and HTML entities (&nbsp;, &amp;).
     """
+    text = repair_shifted_gbk(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _TAGS.sub("\n", text)
+    text = html.unescape(text).replace("\u00a0", " ")
     paragraphs = []
-    text = re.sub(r"[<?]br\s*/?>", "\n", text.replace("\r\n", "\n"))
     for paragraph in text.split("\n"):
         paragraph = _ROMANISATION.sub(_drop_romanisation, paragraph)
         paragraph = _restore_closing_quotes(paragraph)
         paragraphs.append(fix_cjk_punctuation(paragraph.strip()))
-    return "\n".join(paragraphs).strip()
+    _move_stray_opening_quotes(paragraphs)
+    inside_quote = False  # a quotation may run on into the next paragraph
+    for i, paragraph in enumerate(paragraphs):
+        if not contains_cjk(paragraph):
+            paragraphs[i] = _unglue(paragraph, inside_quote)
+        inside_quote ^= paragraph.count('"') % 2 == 1
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(paragraphs)).strip()
+
+
+_GLUED_SENTENCE = re.compile(r"(?<=[a-z][.!?])(?=[A-Z][a-z])")
+_GLUED_QUOTE = re.compile(r'(?<=[A-Za-z][.!?,])"(?=["A-Z])')
+
+
+def _unglue(paragraph: str, inside_quote: bool = False) -> str:
+    """English sentences a scraper ran together get their space back: 'Huang.Chesnot',
+    'military.""This', 'predecessor."The' (an opening quote: the space goes before it).
+    'U.S.', 'e.g.' and 'Node.js' do not match."""
+    paragraph = _GLUED_SENTENCE.sub(" ", paragraph)
+    out = []
+    last = 0
+    for match in _GLUED_QUOTE.finditer(paragraph):
+        opens = (paragraph.count('"', 0, match.start()) + inside_quote) % 2 == 0
+        out.append(paragraph[last : match.start()])
+        out.append(' "' if opens else '" ')
+        last = match.end()
+    out.append(paragraph[last:])
+    return "".join(out)
+
+
+def _move_stray_opening_quotes(paragraphs: list[str]) -> None:
+    """A paragraph that ends in an unmatched '"' took the opening quote of the next one
+    (which is then unmatched too): give it back."""
+    for i in range(len(paragraphs) - 1):
+        here = paragraphs[i]
+        following = next((j for j in range(i + 1, len(paragraphs)) if paragraphs[j]), None)
+        if following is None or not here.endswith('"') or here.count('"') % 2 == 0:
+            continue
+        if paragraphs[following].count('"') % 2 == 1:
+            paragraphs[i] = here[:-1].rstrip()
+            paragraphs[following] = '"' + paragraphs[following]
 
 
 def _drop_romanisation(match: re.Match[str]) -> str:
