@@ -62,3 +62,100 @@ def test_vtt_still_escapes_markup(text: str) -> None:
     vtt = to_vtt(timeline([text]))
     body = vtt.split("<v 雷总>", 1)[1]
     assert "<" not in body and ">" not in body.replace("&gt;", "")
+
+
+# ---------------------------------------------------------------- notes.md
+
+ATTACKS = [
+    "[click](javascript:alert(1))",
+    "![pixel](https://tracker.example/p.gif)",
+    '<img src="https://tracker.example/q.gif">',
+    "<script>alert(2)</script>",
+    "<https://autolink.example>",
+    "&#60;img src=x&#62; &lt;b&gt;",
+    "[ref]: javascript:alert(3)",
+    "*emph* __strong__ `code` ~~strike~~ | a | b |",
+]
+
+
+def hostile_record(url: str | None) -> dict:
+    """An episode record whose every printed field carries an attack."""
+    chapters = [{"title": text, "start": i * 60.0, "end": i * 60.0 + 60} for i, text in
+                enumerate(["# 开场 “引号”", "1. 第一章", *ATTACKS])]
+    return {
+        "title": "芯片之争 <b>“H200”</b> [x](javascript:alert(0))",
+        "date": "2025-12-10", "category": "News", "duration": 754.0,
+        "hosts": ["雷总", "董小姐"],
+        "summary": "一句摘要。\n# not a heading\n---\n> not a quote\n" + "\n".join(ATTACKS),
+        "notes": {"key_points": [*ATTACKS, "It's “fine”, 对吧？"],
+                  "keywords": ["H200", "[k](javascript:k)", "英伟达"]},
+        "timeline": {"chapters": chapters},
+        "source": {"title": "Reuters: ‘chips’ [report]", "url": url,
+                   "provider": "![p](https://tracker.example/x.png)",
+                   "author": "<i>A. Writer</i>", "date": "2025-12-09"},
+    }
+
+
+def render_notes(show: Path, record: dict) -> str:
+    from duopod.publish.site import render_template
+    from duopod.workspace import load_workspace
+
+    workspace = load_workspace(show)
+    return render_template(workspace, "notes.md", show=workspace.show, episode=record)
+
+
+def as_html(markdown: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").enable("strikethrough").render(markdown)
+
+
+def links(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'<a href="([^"]*)"', html)
+
+
+def test_notes_md_renders_no_live_link_image_or_html(show: Path) -> None:
+    html = as_html(render_notes(show, hostile_record("https://example.com/news?id=1")))
+    assert "javascript:" not in "".join(links(html))
+    assert links(html) == ["https://example.com/news?id=1"]
+    assert "<img" not in html and "<script" not in html and "<b>" not in html
+    assert "<i>" not in html and "<code>" not in html and "<em>" not in html
+    assert html.count("<strong>") == 1  # the template's own "Keywords:"
+    assert "<s>" not in html and "<table>" not in html
+    assert html.count("<h1>") == 1 and "<blockquote>" not in html and "<hr" not in html
+    assert html.count("<ol") == 0
+
+
+def test_notes_md_still_reads_as_written(show: Path) -> None:
+    html = as_html(render_notes(show, hostile_record("https://example.com/a")))
+    text = __import__("html").unescape(html)
+    assert "芯片之争 <b>“H200”</b> [x](javascript:alert(0))" in text
+    assert "It's “fine”, 对吧？" in text and "# 开场 “引号”" in text and "1. 第一章" in text
+    for attack in ATTACKS:
+        assert attack in text or attack.replace("&#60;", "<").replace("&#62;", ">") in text
+    assert "[Reuters: ‘chips’ [report]](" not in text and "Reuters: ‘chips’ [report]" in text
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "JAVASCRIPT://example.com/%0aalert(1)", "data:text/html,<b>",
+    "https://example.com@evil.example/", "http:/example.com", "https://exa mple.com/",
+    "ftp://example.com/file",
+])
+def test_notes_md_links_only_plain_http_addresses(show: Path, url: str) -> None:
+    html = as_html(render_notes(show, hostile_record(url)))
+    assert links(html) == [] and "Reuters: ‘chips’ [report]" in __import__("html").unescape(html)
+
+
+@pytest.mark.parametrize(("url", "href"), [
+    ("https://example.com/a)![x](https://t.example/p.gif)",
+     "https://example.com/a%29!%5Bx%5D%28https://t.example/p.gif%29"),
+    ('https://example.com/"><script>', "https://example.com/%22%3E%3Cscript%3E"),
+    ("http://example.com:8080/path_(x)?q=a&b=c#frag",
+     "http://example.com:8080/path_%28x%29?q=a&amp;b=c#frag"),
+])
+def test_notes_md_source_url_cannot_break_out_of_its_link(show: Path, url: str, href: str
+                                                          ) -> None:
+    html = as_html(render_notes(show, hostile_record(url)))
+    assert links(html) == [href] and "<img" not in html and "<script" not in html

@@ -23,6 +23,7 @@ from ..speech.cache import JsonCache, content_key
 from ..workspace import Workspace
 from . import transcripts
 from .feed import build_feed
+from .markdown import http_url, markdown_text
 from .notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 
 EPISODE_FILE = "episode.json"
@@ -33,8 +34,8 @@ RECORD_VERSION = 2
 
 
 def template_environment(workspace: Workspace, markdown: bool = False) -> jinja2.Environment:
-    """HTML and XML templates autoescape; Markdown ones escape only < > & (which Markdown
-    would pass through as live HTML), so quotes and apostrophes stay readable."""
+    """HTML and XML templates autoescape; Markdown ones escape Markdown syntax (links,
+    images, raw HTML) but not quotes, and offer ``http_url`` for the one link they print."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(workspace.templates_dir),
         autoescape=not markdown,  # noqa: S701 (Markdown output is escaped by finalize)
@@ -44,11 +45,12 @@ def template_environment(workspace: Workspace, markdown: bool = False) -> jinja2
         lstrip_blocks=True,
     )
     env.filters["clock"] = clock
+    env.filters["http_url"] = http_url
     return env
 
 
 def _markdown_text(value: Any) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return markdown_text(value)
 
 
 def clock(seconds: float) -> str:
