@@ -1,0 +1,56 @@
+"""ID3 tagging meets a full disk (issue 11, defect 10): one clear error, no mutagen traceback."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import mutagen.id3._file
+import pytest
+from mutagen.id3 import ID3, TIT2
+
+from duopod.errors import DuopodError
+from duopod.mix.tags import save_tags
+
+
+def tags() -> ID3:
+    frames = ID3()
+    frames.add(TIT2(encoding=3, text="芯片之争"))
+    return frames
+
+
+def test_a_full_disk_while_tagging_is_an_os_error_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    audio = tmp_path / "episode.mp3"
+    audio.write_bytes(b"\xff\xfb\x90\x00" * 1000)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mutagen.id3._file, "insert_bytes", full)  # under mutagen's wrappers
+    with pytest.raises(OSError) as caught:
+        save_tags(tags(), audio)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(audio)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_read_only_file_is_an_os_error_and_other_failures_a_duopod_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "gone" / "episode.mp3"
+    with pytest.raises(OSError) as caught:
+        save_tags(tags(), missing)
+    assert caught.value.errno == errno.ENOENT and caught.value.filename == str(missing)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise mutagen.MutagenError("unexpected")
+
+    monkeypatch.setattr(ID3, "save", broken)
+    with pytest.raises(DuopodError, match="cannot write the ID3 tags"):
+        save_tags(tags(), tmp_path / "x.mp3")
+
+
+def test_tags_still_save(tmp_path: Path) -> None:
+    audio = tmp_path / "episode.mp3"
+    audio.write_bytes(b"\xff\xfb\x90\x00" * 1000)
+    save_tags(tags(), audio)
+    assert str(ID3(audio)["TIT2"]) == "芯片之争"
