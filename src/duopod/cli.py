@@ -237,17 +237,16 @@ def serve(
 
     Example: duopod serve --port 8000   (then subscribe to http://127.0.0.1:8000/feed.xml)
     """
-    from .serve import make_server
+    from .serve import Preview, run
 
     ws = _workspace(workspace)
-    server = make_server(ws, host, port)
-    address = f"http://{host}:{server.server_address[1]}"
-    out.print(f"serving {ws.episodes_dir} at {address}/  (feed: {address}/feed.xml); "
-              "Ctrl-C stops")
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+
+    def ready(preview: Preview) -> None:
+        out.print(f"serving {ws.episodes_dir} at {preview.url}/  (feed: {preview.url}/feed.xml)"
+                  "; Ctrl-C stops")
+        out.file.flush()  # a script reading the address through a pipe needs it now
+
+    run(ws, host, port, ready=ready)
 
 
 @app.command()
