@@ -104,8 +104,10 @@ def build(
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,
                                              help="Turns rendered at once.")] = 4,
-    retries: Annotated[int, typer.Option(min=1, max=20, help="Attempts per edge-tts request "
-                                         "before the build stops.")] = 5,
+    retry_for: Annotated[float, typer.Option(
+        "--retry-for", min=0, max=3600, metavar="SECONDS",
+        help="Keep retrying a failing edge-tts request this long (backing off up to 30 s "
+             "between attempts) before the build stops.")] = 180.0,
     force: Annotated[bool, typer.Option(
         help="Overwrite an episode another script published under the same slug.")] = False,
     title: TitleOption = None,
@@ -120,7 +122,7 @@ def build(
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
-                           retries=retries, force=force, encoding=encoding,
+                           retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
     options = replace(options, engine=resolve_engine(engine, _notice))

@@ -44,8 +44,9 @@ class BuildOptions:
     use_cache: bool = True
     cache_only: bool = False
     concurrency: int = 4
-    retries: int = 5
-    """Attempts per edge-tts request (timeouts, dropped connections, throttling)."""
+    retry_for: float = 180.0
+    """Seconds to keep retrying an edge-tts request (timeouts, dropped connections,
+    throttling, outages) from its first failure."""
     force: bool = False
     encoding: str | None = None
     overrides: Overrides = field(default_factory=Overrides)
@@ -74,7 +75,7 @@ def make_engine(name: str, options: BuildOptions) -> Engine:
     if name == "edge":
         from .speech.engines.edge import RetryPolicy
 
-        return get_engine(name, retry=RetryPolicy(attempts=options.retries))
+        return get_engine(name, retry=RetryPolicy(budget=options.retry_for))
     return get_engine(name)
 
 
