@@ -78,7 +78,8 @@ class Limits:
 
 _WORKSPACE = web.AppKey("workspace", Workspace)
 _LIMITS = web.AppKey("limits", Limits)
-_STARTED = web.AppKey("started", set)
+_WAITING = web.AppKey("waiting", set)
+"""Connections that have not yet sent a complete first request."""
 
 
 def content_type(path: Path) -> str:
@@ -91,7 +92,7 @@ def make_app(workspace: Workspace, limits: Limits | None = None) -> web.Applicat
     app = web.Application()
     app[_WORKSPACE] = workspace
     app[_LIMITS] = limits or Limits()
-    app[_STARTED] = set()
+    app[_WAITING] = set()
     app.router.add_get("/{tail:.*}", _handle)  # HEAD too
     return app
 
@@ -108,7 +109,7 @@ class _Refused(Exception):
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
-    request.app[_STARTED].add(request.protocol)
+    request.app[_WAITING].discard(request.protocol)
     try:
         return await _respond(request)
     except _Refused as refused:
@@ -127,8 +128,8 @@ async def _respond(request: web.Request) -> web.StreamResponse:
     if target.is_dir():
         if not request.path.endswith("/"):
             location = "/" + "".join(quote(part) + "/" for part in parts)
-            if request.query_string:
-                location += "?" + request.query_string
+            if request.rel_url.raw_query_string:
+                location += "?" + request.rel_url.raw_query_string
             raise web.HTTPMovedPermanently(location)  # relative links need the slash
         target = target / "index.html"
     if not target.is_file():
@@ -327,29 +328,31 @@ async def start(workspace: Workspace, host: str = "127.0.0.1", port: int = 8000,
                            handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     loop = asyncio.get_running_loop()
-    factory = _head_deadline(runner.server, app[_STARTED], limits.request_head, loop)
+    factory = _head_deadline(runner.server, app[_WAITING], limits.request_head, loop)
     server = await loop.create_server(factory, host, port, backlog=BACKLOG, reuse_address=True)
     bound = server.sockets[0].getsockname()
     return Preview(bound[0], bound[1], runner, server)
 
 
-def _head_deadline(factory: Callable[[], Any], started: set[Any], seconds: float,
+def _head_deadline(factory: Callable[[], Any], waiting: set[Any], seconds: float,
                    loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
     """Wrap aiohttp's protocol factory so a connection whose first request has not arrived
-    within ``seconds`` is closed (older aiohttp releases wait forever for it)."""
+    within ``seconds`` is closed (older aiohttp releases wait forever for it). The handler
+    takes a connection out of ``waiting``; the set only ever holds young or silent ones."""
 
     def make() -> Any:
         protocol = factory()
-        loop.call_later(seconds, _close_if_silent, protocol, started)
+        waiting.add(protocol)
+        loop.call_later(seconds, _close_if_silent, protocol, waiting)
         return protocol
 
     return make
 
 
-def _close_if_silent(protocol: Any, started: set[Any]) -> None:
-    if protocol in started:
-        started.discard(protocol)
+def _close_if_silent(protocol: Any, waiting: set[Any]) -> None:
+    if protocol not in waiting:
         return
+    waiting.discard(protocol)
     transport = getattr(protocol, "transport", None)
     if transport is not None:
         transport.close()
