@@ -54,3 +54,34 @@ def test_tags_still_save(tmp_path: Path) -> None:
     audio.write_bytes(b"\xff\xfb\x90\x00" * 1000)
     save_tags(tags(), audio)
     assert str(ID3(audio)["TIT2"]) == "芯片之争"
+
+
+FULL_DISK_CLI = """
+import errno, sys
+import mutagen.id3._file
+
+def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+mutagen.id3._file.insert_bytes = full
+sys.argv = ["duopod", *sys.argv[1:]]
+from duopod.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_the_build_stops_with_one_line_and_publishes_nothing(show: Path) -> None:
+    import subprocess
+    import sys
+
+    from conftest import ENGLISH
+
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_CLI, "build", f"scripts/{ENGLISH}", "--engine",
+         "espeak"], cwd=show, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "mutagen" not in result.stderr
+    assert "No space left on device" in result.stderr and ".mp3" in result.stderr
+    assert not (show / "episodes" / "feed.xml").exists()
+    assert not [p for p in (show / "episodes").glob("*/*.mp3")] if (show / "episodes").exists() else True
