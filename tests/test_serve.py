@@ -248,6 +248,23 @@ def test_silent_dawdling_and_slow_reading_clients_are_cut_off(site: Path) -> Non
             sock.close()
 
 
+def test_a_silent_connection_is_closed_by_our_own_deadline(site: Path) -> None:
+    """Not only by aiohttp's keep-alive timer, which older releases do not start until a
+    first request has been answered."""
+    limits = Limits(request_head=0.5, keep_alive=60.0)
+    with in_background(load_workspace(site), limits=limits) as server:
+        silent = socket.create_connection(("127.0.0.1", server.port))
+        talker = socket.create_connection(("127.0.0.1", server.port))
+        talker.sendall(f"HEAD /{SLUG}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        wait = _closed_within(silent, 5.0)
+        assert wait is not None and wait < 2.0
+        talker.settimeout(0.2)
+        assert talker.recv(100).startswith(b"HTTP/1.1 200")  # its answer
+        assert _closed_within(talker, 1.5) is None  # and, having spoken, it may stay
+        silent.close()
+        talker.close()
+
+
 @pytest.mark.slow
 def test_a_burst_of_200_clients_is_answered_while_50_slow_ones_hang_on(site: Path) -> None:
     """The load test: 200 concurrent GETs (pages, feed, whole and ranged audio) all answered

@@ -101,7 +101,7 @@ def make_app(workspace: Workspace, limits: Limits | None = None) -> web.Applicat
 
 
 class _Refused(Exception):
-    """A request answered with an error status (and one line in the log, no traceback)."""
+    """A request answered with an error status and a one-line body, never a traceback."""
 
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
