@@ -196,3 +196,46 @@ def test_title_and_summary_get_full_width_punctuation(tmp_path: Path) -> None:
     meta = parse(tmp_path, text + "雷总\n好。\n").meta
     assert (meta.title, meta.summary) == ("芯片之争，谁赢？", "美国松口，谁在算账？")
     assert meta.slug == "2025-12-10-xin-pian-zhi-zheng-shui-ying"
+
+
+# ---------------------------------------------------------------- numbers and dates (issue 11)
+
+BODY = "雷总\n好。\n董小姐\n好。\n"
+
+
+@pytest.mark.parametrize("value", ['"²"', '"١٢"', "0", "-3", "100001", "1e3", "3.0", '"１２"'])
+def test_episode_numbers_outside_ascii_1_to_100000_are_refused(tmp_path: Path, value: str
+                                                               ) -> None:
+    caught = error(tmp_path, FRONT.replace("---\n", f"---\nepisode: {value}\n", 1) + BODY)
+    assert caught.line == 2 and "'episode' must be a whole number from 1 to 100000" in caught.message
+    assert "\n" not in str(caught)
+
+
+@pytest.mark.parametrize("value", ["1", "100000", '"42"'])
+def test_episode_numbers_in_range_are_kept(tmp_path: Path, value: str) -> None:
+    text = FRONT.replace("---\n", f"---\nepisode: {value}\n", 1) + BODY
+    assert parse(tmp_path, text).meta.episode_number == int(value.strip('"'))
+
+
+@pytest.mark.parametrize("value", ["2025W503", "2025-W50-3", "20251210", "2025-12-1",
+                                   "2025-12-10T10:00", "２０２５-１２-１０", "2025-02-30"])
+def test_dates_not_written_yyyy_mm_dd_are_refused(tmp_path: Path, value: str) -> None:
+    caught = error(tmp_path, FRONT.replace("2025-12-10", value) + BODY)
+    assert caught.line == 3 and "expected YYYY-MM-DD" in caught.message
+    assert "\n" not in str(caught)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "2201-01-01", "9999-12-31"])
+def test_dates_in_unlikely_years_are_refused(tmp_path: Path, value: str) -> None:
+    caught = error(tmp_path, FRONT.replace("2025-12-10", value) + BODY)
+    assert caught.line == 3 and "outside the years 1900 to 2200" in caught.message
+
+
+def test_source_dates_and_command_line_dates_are_checked_alike(tmp_path: Path) -> None:
+    source = "source:\n  title: t\n  date: 2025W503\n"
+    caught = error(tmp_path, FRONT.replace("---\n", "---\n" + source, 1) + BODY)
+    assert caught.line == 4 and "invalid date '2025W503'" in caught.message
+    caught = error(tmp_path, BODY, overrides=Overrides(title="t", date="9999-01-01"))
+    assert "--date '9999-01-01' is outside" in caught.message
+    assert parse(tmp_path, BODY, overrides=Overrides(title="t", date="1900-01-01")
+                 ).meta.date.year == 1900

@@ -195,8 +195,10 @@ def build(
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,
                                              help="Turns rendered at once.")] = 4,
-    retries: Annotated[int, typer.Option(min=1, max=20, help="Attempts per edge-tts request "
-                                         "before the build stops.")] = 5,
+    retry_for: Annotated[float, typer.Option(
+        "--retry-for", min=0, max=3600, metavar="SECONDS",
+        help="Keep retrying a failing edge-tts request this long (backing off up to 30 s "
+             "between attempts) before the build stops.")] = 180.0,
     force: Annotated[bool, typer.Option(
         help="Overwrite an episode another script published under the same slug.")] = False,
     title: TitleOption = None,
@@ -211,7 +213,7 @@ def build(
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
-                           retries=retries, force=force, encoding=encoding,
+                           retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
     options = replace(options, engine=resolve_engine(engine, _notice))
@@ -346,17 +348,16 @@ def serve(
 
     Example: duopod serve --port 8000   (then subscribe to http://127.0.0.1:8000/feed.xml)
     """
-    from .serve import make_server
+    from .serve import Preview, run
 
     ws = _workspace(workspace)
-    server = make_server(ws, host, port)
-    address = f"http://{host}:{server.server_address[1]}"
-    out.print(f"serving {ws.episodes_dir} at {address}/  (feed: {address}/feed.xml); "
-              "Ctrl-C stops")
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+
+    def ready(preview: Preview) -> None:
+        out.print(f"serving {ws.episodes_dir} at {preview.url}/  (feed: {preview.url}/feed.xml)"
+                  "; Ctrl-C stops")
+        out.file.flush()  # a script reading the address through a pipe needs it now
+
+    run(ws, host, port, ready=ready)
 
 
 @app.command()

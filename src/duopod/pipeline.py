@@ -46,8 +46,9 @@ class BuildOptions:
     use_cache: bool = True
     cache_only: bool = False
     concurrency: int = 4
-    retries: int = 5
-    """Attempts per edge-tts request (timeouts, dropped connections, throttling)."""
+    retry_for: float = 180.0
+    """Seconds to keep retrying an edge-tts request (timeouts, dropped connections,
+    throttling, outages) from its first failure."""
     force: bool = False
     encoding: str | None = None
     overrides: Overrides = field(default_factory=Overrides)
@@ -73,7 +74,7 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
 
 
 def make_engine(name: str, options: BuildOptions) -> Engine:
-    return get_engine(name, EngineOptions(retries=options.retries,
+    return get_engine(name, EngineOptions(retry_for=options.retry_for,
                                           concurrency=options.concurrency))
 
 

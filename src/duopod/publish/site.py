@@ -13,7 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..files import content_name, readable_by_all, write_atomically
-from ..labels import labels
 from ..mix.encode import Measurement
 from ..mix.timeline import Timeline
 from ..script.model import Script
@@ -139,8 +138,7 @@ def episode_record(
         image=episode_image_name(meta.lifecycle.image),
         explicit=meta.lifecycle.explicit,
     )
-    html = render_template(workspace, "notes.html", show=workspace.show, episode=record,
-                           t=labels(record.language))
+    html = render_template(workspace, "notes.html", show=workspace.show, episode=record)
     return replace(record, description_html=html)
 
 
@@ -187,7 +185,7 @@ def render_episode_page(workspace: Workspace, record: EpisodeRecord, records: Re
     return render_template(
         workspace, "episode.html", show=workspace.show, episode=record,
         timeline=record.timeline, related=related_episodes(record, records),
-        previous=previous, next=following, t=labels(record.language),
+        previous=previous, next=following,
     )
 
 
@@ -208,7 +206,7 @@ def write_episode_files(workspace: Workspace, folder: Path, record: EpisodeRecor
         "chapters.json": transcripts.chapters_json(timeline),
         "index.html": render_episode_page(workspace, record, records),
         "notes.md": render_template(workspace, "notes.md", show=workspace.show,
-                                    episode=record, t=labels(record.language)),
+                                    episode=record),
         EPISODE_FILE: record.to_json(),
     }
     for name, text in files.items():

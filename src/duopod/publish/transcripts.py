@@ -139,10 +139,20 @@ def to_vtt(timeline: Timeline) -> str:
     return "\n".join(blocks)
 
 
+_SRT_INERT = str.maketrans({"<": "‹", ">": "›", "{": "｛", "}": "｝", "\\": "⧵"})
+"""SRT has no escapes, yet players obey <i>, <b>, <font color=...> and ASS override blocks
+such as {\\an8} (moves the line to the top) found in the text: the characters that open
+them are swapped for look-alikes, so a script's text is shown as written and never obeyed."""
+
+
+def _srt_text(text: str) -> str:
+    return text.translate(_SRT_INERT)
+
+
 def to_srt(timeline: Timeline) -> str:
     blocks = []
     for i, cue in enumerate(cues(timeline), start=1):
-        lines = wrap(f"{cue.speaker}: {cue.text}")
+        lines = wrap(_srt_text(f"{cue.speaker}: {cue.text}"))
         blocks.append(
             f"{i}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n"
             + "\n".join(lines)

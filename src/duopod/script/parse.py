@@ -30,6 +30,12 @@ _FRONT_MATTER_FIELDS = {
 }
 _PACING_FIELDS = {"gap": (0.0, 5.0), "gap_jitter": (0.0, 1.0), "section_gap": (0.0, 10.0)}
 _SOURCE_FIELDS = {"title", "provider", "author", "date", "url", "file"}
+MAX_EPISODE = 100_000
+"""The largest episode number accepted (feeds and ID3 track numbers carry it)."""
+YEARS = (1900, 2200)
+"""The years a script's dates may fall in."""
+_ASCII_NUMBER = re.compile(r"[0-9]+")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -204,12 +210,15 @@ class _Fields:
                              self.path, self.line(key))
         return number
 
-    def integer(self, key: str) -> int | None:
+    def integer(self, key: str, high: int = MAX_EPISODE) -> int | None:
+        """A whole number from 1 to ``high``, in ASCII digits only: ``str.isdigit`` also
+        accepts '²' and other digits ``int`` cannot read, and an unbounded number ends up
+        in feeds and ID3 tags that apps parse into small integers."""
         value = self.text(key)
         if value is None:
             return None
-        if not value.isdigit() or int(value) < 1:
-            raise InputError(f"{key!r} must be a positive whole number, not {value!r}",
+        if not _ASCII_NUMBER.fullmatch(value) or not 1 <= int(value) <= high:
+            raise InputError(f"{key!r} must be a whole number from 1 to {high}, not {value!r}",
                              self.path, self.line(key))
         return int(value)
 
@@ -242,10 +251,20 @@ def _is_null(node: yaml.Node) -> bool:
 
 
 def parse_date(value: str, path: Path | None, line: int | None, what: str = "date") -> dt.date:
+    """A calendar date written YYYY-MM-DD, in a year a podcast can have. Python's
+    ``fromisoformat`` alone also takes week dates (2025W503), basic forms (20251210) and
+    years 0001 or 9999, which feeds and apps then show wrongly or reject."""
+    text = value.strip()
     try:
-        return dt.date.fromisoformat(value.strip())
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
         raise InputError(f"invalid {what} {value!r} (expected YYYY-MM-DD)", path, line) from None
+    if not YEARS[0] <= date.year <= YEARS[1]:
+        raise InputError(f"{what} {value!r} is outside the years {YEARS[0]} to {YEARS[1]}",
+                         path, line)
+    return date
 
 
 # ---------------------------------------------------------------- dialogue

@@ -76,8 +76,9 @@ class Voice:
 class EngineOptions:
     """What a build asks of every engine; each takes what applies to it."""
 
-    retries: int = 5
-    """Attempts a network engine makes at a failing request before the build stops."""
+    retry_for: float = 180.0
+    """Seconds a network engine keeps retrying a failing request (backing off) before the
+    build stops."""
     concurrency: int = 4
     """Requests in flight at once, across the whole build."""
 
