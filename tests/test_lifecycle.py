@@ -203,3 +203,19 @@ def test_an_english_episode_in_the_mandarin_show_speaks_english(built_show: Path
     mandarin = next((built_show / "episodes").glob("2025-12-10-*"))
     assert '<html lang="zh-CN">' in (mandarin / "index.html").read_text(encoding="utf-8")
     assert MANDARIN
+
+
+def test_voices_must_speak_the_episode_language(show: Path) -> None:
+    import asyncio
+
+    from duopod.speech.engines import get_engine
+    from duopod.speech.render import render_turns_async
+
+    path = show / "scripts" / "en.md"
+    path.write_text("---\ntitle: T\ndate: 2025-12-10\nhosts: [雷总, 董小姐]\nlanguage: en-US\n"
+                    "---\n雷总\nHello.\n董小姐\nHi.\n", encoding="utf-8")
+    ws = load_workspace(show)
+    script = parse_script(path, workspace=show)
+    with pytest.raises(InputError, match="speaks cmn, but the episode is in en-US"):
+        asyncio.run(render_turns_async(script, ws, get_engine("espeak")))
+    assert not (ws.cache_dir / "speech").exists()  # refused before anything rendered

@@ -184,6 +184,29 @@ def get_engine(name: str, options: EngineOptions | None = None) -> Engine:
     return engine_spec(name).factory(options or EngineOptions())
 
 
+def primary_language(tag: str) -> str:
+    """zh-CN -> zh, cmn -> zh, en-us -> en: what two voices or texts must share."""
+    first = tag.lower().replace("_", "-").split("-")[0].split("+")[0]
+    return {"cmn": "zh", "yue": "zh", "zho": "zh", "eng": "en"}.get(first, first)
+
+
+def check_voice_languages(engine: Engine, profiles: dict[str, VoiceProfile],
+                          settings: dict[str, dict[str, Any]], language: str) -> None:
+    """Each host's voice speaks the episode's language (an engine that can tell says
+    which language a voice speaks through ``voice_language``)."""
+    voice_language = getattr(engine, "voice_language", None)
+    if voice_language is None:
+        return
+    for host, profile in profiles.items():
+        spoken = voice_language(settings[host])
+        if spoken and primary_language(spoken) != primary_language(language):
+            raise InputError(
+                f"the {engine.name} voice of host {host!r} (profile {profile.name!r}) speaks "
+                f"{spoken}, but the episode is in {language}; set 'language:' in the script's "
+                "front matter or choose another voice", profile.path,
+            )
+
+
 def check_profile_tables(profiles: dict[str, VoiceProfile]) -> None:
     """Every engine table in the voice profiles names a known engine (a typo such as
     ``[espek]`` would otherwise be silently ignored)."""

@@ -186,6 +186,9 @@ class EdgeEngine:
             settings.setdefault(key, default)
         return settings
 
+    def voice_language(self, settings: dict[str, Any]) -> str:
+        return "-".join(str(settings["voice"]).split("-")[:2])
+
     async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
                            ) -> None:
         """Refuse, before any request, a voice the service does not list. When the list

@@ -164,6 +164,9 @@ class EspeakEngine:
             )
         return settings
 
+    def voice_language(self, settings: dict[str, Any]) -> str:
+        return str(settings["voice"]).split("+")[0]
+
     async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
                            ) -> None:
         """``settings_for`` already asked espeak-ng for each voice."""
