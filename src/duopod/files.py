@@ -10,6 +10,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from .errors import InputError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -47,3 +49,20 @@ def content_name(path: Path) -> str:
     so a changed picture gets a new address (podcast apps cache images by URL)."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
     return f"{path.stem}-{digest}{path.suffix.lower()}"
+
+
+def file_inside(base: Path, relative: str, root: Path, *, what: str, path: Path,
+                line: int | None = None, base_name: str = "the script") -> Path:
+    """The existing file ``relative`` names, resolved against ``base``, refused (InputError
+    naming ``path`` and ``line``) when absolute, outside the show's folder ``root`` (links
+    and ``..`` included), or missing. Every path a producer writes goes through here."""
+    if Path(relative).is_absolute() or relative.startswith("~"):
+        raise InputError(f"{what} {relative!r} must be a path relative to {base_name}", path,
+                         line)
+    resolved = (base / relative).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise InputError(f"{what} {relative!r} lies outside the workspace (the show's folder)",
+                         path, line)
+    if not resolved.is_file():
+        raise InputError(f"{what} {relative!r} does not exist", path, line)
+    return resolved

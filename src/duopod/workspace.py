@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .apple import check_category, check_cover
 from .errors import InputError
+from .files import file_inside
 
 SHOW_FILE = "show.toml"
 
@@ -341,12 +342,8 @@ def _music_settings(data: dict[str, Any], path: Path, root: Path) -> MusicSettin
 
 
 def _inside(root: Path, relative: str, path: Path, key: str) -> Path:
-    resolved = (root / relative).resolve()
-    if Path(relative).is_absolute() or not resolved.is_relative_to(root.resolve()):
-        raise InputError(f"field '{key}' must be a path inside the workspace", path)
-    if not resolved.is_file():
-        raise InputError(f"field '{key}': file {relative!r} does not exist", path)
-    return resolved
+    return file_inside(root, relative, root, what=f"field '{key}':", path=path,
+                       base_name="the show's folder")
 
 
 

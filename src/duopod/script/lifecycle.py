@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..apple import check_cover
 from ..errors import InputError
+from ..files import file_inside
 from .model import Lifecycle
 
 if TYPE_CHECKING:
@@ -104,13 +105,7 @@ def _image(fields: _Fields, path: Path, workspace: Path) -> Path | None:
     if value is None:
         return None
     line = fields.line("image")
-    if Path(value).is_absolute() or value.startswith("~"):
-        raise InputError(f"image {value!r} must be a path relative to the script", path, line)
-    image = (path.parent / value).resolve()
-    if not image.is_relative_to(workspace):
-        raise InputError(f"image {value!r} lies outside the show's folder", path, line)
-    if not image.is_file():
-        raise InputError(f"image {value!r} does not exist", path, line)
+    image = file_inside(path.parent, value, workspace, what="image", path=path, line=line)
     try:
         check_cover(image, path)
     except InputError as exc:

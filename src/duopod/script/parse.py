@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
+from ..files import file_inside
 from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
 from .model import EpisodeMeta, Lifecycle, Script, Section, Source, Turn
@@ -524,9 +525,8 @@ def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
     file_path, text = None, None
     file_value = src.text("file")
     if file_value:
-        file_path = resolve_inside(path.parent, file_value, workspace, path, src.line("file"))
-        if not file_path.is_file():
-            raise InputError(f"source file {file_value!r} does not exist", path, src.line("file"))
+        file_path = file_inside(path.parent, file_value, workspace, what="source file",
+                                path=path, line=src.line("file"))
         text = read_text_file(file_path)
     return Source(
         title=src.text("title"),
@@ -537,14 +537,3 @@ def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
         file=file_path,
         text=text,
     )
-
-
-def resolve_inside(base: Path, relative: str, workspace: Path, path: Path, line: int) -> Path:
-    """Resolve ``relative`` against ``base``; refuse absolute paths and workspace escapes."""
-    if Path(relative).is_absolute() or relative.startswith("~"):
-        raise InputError(f"source file {relative!r} must be a path relative to the script",
-                         path, line)
-    resolved = (base / relative).resolve()
-    if not resolved.is_relative_to(workspace):
-        raise InputError(f"source file {relative!r} lies outside the workspace", path, line)
-    return resolved
