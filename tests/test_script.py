@@ -196,3 +196,95 @@ def test_title_and_summary_get_full_width_punctuation(tmp_path: Path) -> None:
     meta = parse(tmp_path, text + "雷总\n好。\n").meta
     assert (meta.title, meta.summary) == ("芯片之争，谁赢？", "美国松口，谁在算账？")
     assert meta.slug == "2025-12-10-xin-pian-zhi-zheng-shui-ying"
+
+
+# ---------------------------------------------------------------- say exactly what the script says
+
+HOSTS = "---\ntitle: t\ndate: 2025-12-10\nhosts: [雷总, 董小姐]\n---\n"
+
+
+@pytest.mark.parametrize(
+    ("name_line", "suggestion"),
+    [
+        ("董小姐姐", "董小姐"),        # a typo: one character too many
+        ("董 小姐", "董小姐"),         # a space inside
+        ("董小姐:", "董小姐"),         # a stray colon with nothing after it
+        ("董小姐：", "董小姐"),
+        ("雷 总", "雷总"),
+        ("董小姐姐: 我是董小姐。", "董小姐"),  # inline, with a typo
+    ],
+)
+def test_a_near_miss_host_line_is_an_error_suggesting_the_host(
+    tmp_path: Path, name_line: str, suggestion: str
+) -> None:
+    text = HOSTS + "雷总\n早上好。\n" + name_line + "\n我是董小姐。\n董小姐\n好。\n"
+    caught = error(tmp_path, text, known_hosts=())
+    assert caught.line == 8
+    assert f"did you mean {suggestion}?" in caught.message
+
+
+def test_near_miss_in_latin_names_and_full_width_letters(tmp_path: Path) -> None:
+    front = "---\ntitle: t\ndate: 2025-12-10\nhosts: [Alex, Sam]\n---\n"
+    for name_line in ("Alexx", "alex", "\uff21\uff4c\uff45\uff58"):  # the last is full-width
+        caught = error(tmp_path, front + f"Sam\nHi.\n{name_line}\nHello.\nAlex\nBye.\n")
+        assert "did you mean Alex?" in caught.message and caught.line == 8
+
+
+def test_a_recurring_typo_names_the_host_it_resembles(tmp_path: Path) -> None:
+    text = HOSTS + "雷总\n一。\n董小姐姐\n二。\n雷总\n三。\n董小姐姐\n四。\n董小姐\n五。\n"
+    caught = error(tmp_path, text)
+    assert "'董小姐姐' is not in hosts" in caught.message and "did you mean 董小姐?" in caught.message
+
+
+def test_dialogue_that_only_looks_short_is_still_dialogue(tmp_path: Path) -> None:
+    text = HOSTS + "雷总\n好的\n我们开始\n董小姐\n雷总好！\n"
+    assert [t.text for t in parse(tmp_path, text).turns] == ["好的我们开始", "雷总好！"]
+
+
+def test_a_listed_host_with_no_words_is_an_error(tmp_path: Path) -> None:
+    caught = error(tmp_path, HOSTS + "雷总\n一。\n雷总\n二。\n")
+    assert "'董小姐' is listed in hosts but has no words" in caught.message
+    assert caught.line == 4
+
+
+def test_stage_directions_are_never_spoken(tmp_path: Path) -> None:
+    text = (HOSTS + "[music]\n雷总\n（停顿）\n早上好(笑)。\n董小姐: 说正事（停顿2秒）。\n（叹气）\n"
+            "雷总\n[laughs] 好吧。\n董小姐\n好(pause)。\n")
+    turns = parse(tmp_path, text).turns
+    assert [t.text for t in turns] == ["早上好。", "说正事。", "好吧。", "好。"]
+    first = turns[0]
+    assert [(d.kind, d.label, d.position) for d in first.directions] == [
+        ("pause", "停顿", 0), ("laugh", "笑", 3)]
+    assert first.pause_before() == 0.8 and first.pause_after() == 0.0
+    assert turns[1].pause_after() == 2.0  # 叹气 is dropped, not kept
+    assert [d.kind for d in turns[1].directions] == ["pause"]
+    assert turns[2].directions[0].kind == "laugh"
+
+
+def test_english_stage_directions(tmp_path: Path) -> None:
+    front = "---\ntitle: t\ndate: 2025-12-10\nhosts: [Alex, Sam]\n---\n"
+    text = front + "Alex\nThat's funny (laughs softly) anyway.\nSam\n(applause) Thanks. [pause 1.5s]\n"
+    turns = parse(tmp_path, text).turns
+    assert [t.text for t in turns] == ["That's funny anyway.", "Thanks."]
+    assert turns[1].pause_after() == 1.5
+
+
+def test_real_parentheses_stay(tmp_path: Path) -> None:
+    line = "生成式(AI)用上了（H200）和(RTX 6000),在(2025)年，（音乐产业）也[注]一样。"
+    turns = parse(tmp_path, HOSTS + f"雷总\n{line}\n董小姐\n好。\n").turns
+    assert turns[0].text == ("生成式(AI)用上了（H200）和(RTX 6000)，在(2025)年，（音乐产业）也[注]一样。")
+    assert turns[0].directions == ()
+
+
+def test_a_turn_of_only_directions_is_an_error(tmp_path: Path) -> None:
+    caught = error(tmp_path, HOSTS + "雷总\n（笑）\n董小姐\n好。\n")
+    assert "only stage directions" in caught.message and caught.line == 6
+
+
+def test_markdown_emphasis_is_not_read_as_symbols(tmp_path: Path) -> None:
+    text = HOSTS + ("## **背景**\n雷总\n这是**重点**,也是*关键*,还有__底线__和`nvidia-smi`。\n"
+                    "董小姐\nH20*2 比 C++ 快吗?2 * 3 = 6。\n")
+    script = parse(tmp_path, text)
+    assert script.sections[0].title == "背景"
+    assert script.turns[0].text == "这是重点，也是关键，还有底线和nvidia-smi。"
+    assert script.turns[1].text == "H20*2 比 C++ 快吗？2 * 3 = 6。"

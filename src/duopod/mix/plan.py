@@ -202,6 +202,9 @@ def plan_mix(
         if position > 0:
             change = turn.section != previous_section
             cursor += int(gap_after(script.meta.slug, turn.index, settings, change) * rate)
+            # pause directions at a turn's edges ("（停顿）" on its own line) lengthen the gap
+            scripted = rendered[position - 1].turn.pause_after() + turn.pause_before()
+            cursor += int(scripted * rate)
         if turn.section not in section_starts:
             boundary = cursor if position == 0 else (previous_end + cursor) // 2
             section_starts[turn.section] = 0.0 if position == 0 else boundary / rate
