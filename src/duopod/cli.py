@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
+from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError, InputError
 
 if TYPE_CHECKING:
     from .pipeline import BuildOptions
@@ -41,6 +41,23 @@ DateOption = Annotated[str | None, typer.Option(help="Episode date, YYYY-MM-DD."
 EncodingOption = Annotated[
     str | None, typer.Option(help="Read scripts in this encoding (e.g. gb18030), not UTF-8.")
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"duopod {version('duopod')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print duopod's version and exit.", callback=_print_version,
+        is_eager=True)] = False,
+) -> None:
+    """duopod turns a two-host dialogue script into a finished, published podcast episode."""
 
 
 # The pipeline's modules (numpy, scipy, jinja2, ...) are imported inside the commands, so
@@ -265,7 +282,9 @@ def voices(
 
         table = Table("voice (for a profile's \\[espeak] voice)", "name")
         for language, name in list_voices():
-            if not locale or language.startswith(locale.lower()):
+            # British English's tag is "en": a search for en-gb still finds it
+            if not locale or language.startswith(locale.lower()) or (
+                    locale.lower().startswith(language + "-")):
                 table.add_row(language, name)
         out.print("variants (for \\[espeak] variant): m1-m8, f1-f5 and more; see the espeak-ng "
                   "documentation")
@@ -276,7 +295,7 @@ def voices(
         for voice in asyncio.run(edge_voices(locale)):
             table.add_row(voice["ShortName"], voice["Locale"], voice.get("Gender", ""))
     else:
-        raise DuopodError(f"unknown engine {engine!r} (edge or espeak)")
+        raise InputError(f"unknown engine {engine!r} (edge or espeak)")
     out.print(table)
 
 
