@@ -44,6 +44,8 @@ def true_peak_db(samples: np.ndarray) -> float:
     return 20 * np.log10(max(peak, 1e-9))
 
 
+LIMITER_MARGIN_DB = 0.4
+"""The limiter's ceiling sits this far under the true-peak target (encoding adds a little)."""
 LIMITER_LOOKAHEAD = int(0.004 * SAMPLE_RATE)
 LIMITER_CONTEXT = 4 * LIMITER_LOOKAHEAD + 64
 """Samples of neighbouring audio ``limit`` needs on each side of a chunk to be seamless."""

@@ -45,6 +45,8 @@ class Clip:
 
     steps: np.ndarray | None = None
     """K-weighted power per 100 ms of the samples at unit gain (for estimating loudness)."""
+    speech: bool = False
+    """A host's turn (not music): levelled, and balanced against the master's limiter."""
 
     def piece(self, lo: int, hi: int) -> np.ndarray:
         """The clip's samples for episode positions [lo, hi), gain, fades and envelope applied."""
@@ -97,13 +99,15 @@ class Layout:
             if self.channels == 1:
                 target[:, 0] += piece
             else:
-                left, right = _pan_gains(clip.pan)
+                left, right = pan_gains(clip.pan)
                 target[:, 0] += piece * left
                 target[:, 1] += piece * right
         return out
 
 
-def _pan_gains(pan: float) -> tuple[float, float]:
+def pan_gains(pan: float) -> tuple[float, float]:
+    """Left and right gains of a constant-power pan (-1 left .. 1 right), unity at centre
+    summing to twice the power."""
     angle = (pan + 1) * np.pi / 4
     return float(np.cos(angle) * np.sqrt(2)), float(np.sin(angle) * np.sqrt(2))
 
@@ -112,7 +116,7 @@ def channel_power(pan: float, channels: int) -> float:
     """How much a clip's power grows when panned into ``channels`` (for loudness estimates)."""
     if channels == 1:
         return 1.0
-    left, right = _pan_gains(pan)
+    left, right = pan_gains(pan)
     return left * left + right * right
 
 
@@ -211,7 +215,7 @@ def plan_mix(
         samples = _window(item.speech.samples, lo, hi)
         pan = 0.0 if len(hosts) < 2 else -0.3 + 0.6 * hosts.index(turn.speaker) / (len(hosts) - 1)
         clips.append(Clip(samples, cursor, turn_gain(analysis.steps, samples), pan=pan,
-                          steps=analysis.steps))
+                          steps=analysis.steps, speech=True))
         start, duration = cursor / rate, len(samples) / rate
         sentences = _placed_sentences(item.speech.sentences, start, lo / rate, duration)
         timeline_turns.append(
