@@ -288,3 +288,26 @@ def test_markdown_emphasis_is_not_read_as_symbols(tmp_path: Path) -> None:
     assert script.sections[0].title == "背景"
     assert script.turns[0].text == "这是重点，也是关键，还有底线和nvidia-smi。"
     assert script.turns[1].text == "H20*2 比 C++ 快吗？2 * 3 = 6。"
+
+
+def test_the_mix_honours_pause_directions_at_turn_edges(tmp_path: Path) -> None:
+    import numpy as np
+
+    from duopod.audio import SAMPLE_RATE
+    from duopod.mix.plan import plan_mix
+    from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
+    from duopod.workspace import AudioSettings
+
+    tone = (0.3 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
+
+    def starts(text: str) -> list[float]:
+        script = parse(tmp_path, HOSTS + text)
+        rendered = [RenderedTurn(t, Speech(tone.copy(), [SentenceSpan(t.text, 0.0, 1.0)]))
+                    for t in script.turns]
+        layout = plan_mix(script, rendered, AudioSettings(gap_jitter=0.0))
+        return [turn.start for turn in layout.timeline.turns]
+
+    plain = starts("雷总\n一。\n董小姐\n二。\n雷总\n三。\n")
+    paused = starts("雷总\n一。\n（停顿2秒）\n董小姐\n二。\n雷总\n[pause 1s] 三。\n")
+    assert paused[1] - plain[1] == pytest.approx(2.0, abs=0.01)
+    assert paused[2] - plain[2] == pytest.approx(3.0, abs=0.01)
