@@ -311,3 +311,16 @@ def test_the_mix_honours_pause_directions_at_turn_edges(tmp_path: Path) -> None:
     paused = starts("雷总\n一。\n（停顿2秒）\n董小姐\n二。\n雷总\n[pause 1s] 三。\n")
     assert paused[1] - plain[1] == pytest.approx(2.0, abs=0.01)
     assert paused[2] - plain[2] == pytest.approx(3.0, abs=0.01)
+
+
+def test_bold_name_lines_name_their_host_and_code_stays_verbatim(tmp_path: Path) -> None:
+    text = HOSTS + "**雷总**\n调用`__init__`，2**10 是 1024。\n**董小姐**：好。\n"
+    turns = parse(tmp_path, text).turns
+    assert [(t.speaker, t.text) for t in turns] == [
+        ("雷总", "调用__init__，2**10 是 1024。"), ("董小姐", "好。")]
+
+
+def test_an_inferred_host_that_misspells_a_profile_is_an_error(tmp_path: Path) -> None:
+    text = FRONT + "雷总\n一。\n董小姐姐\n二。\n雷总\n三。\n董小姐姐\n四。\n"
+    caught = error(tmp_path, text)
+    assert "did you mean 董小姐?" in caught.message and caught.line == 7

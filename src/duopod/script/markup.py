@@ -123,18 +123,23 @@ def _tidy_spaces(text: str) -> str:
 
 # ---------------------------------------------------------------- Markdown emphasis
 
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_STRONG = re.compile(r"(?<![A-Za-z0-9*_\\])(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?![A-Za-z0-9*_])")
 _EMPHASIS = re.compile(r"(?<![A-Za-z0-9*\\])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![A-Za-z0-9*])")
 _CODE = re.compile(r"`([^`\n]+)`")
 
 
-def strip_emphasis(text: str) -> str:
+def strip_emphasis(text: str, unwrap_code: bool = True) -> str:
     """``**重点**``, ``__x__``, ``*word*`` and ```code``` lose their markup and keep their
-    words; a ``*`` between digits or letters (``H20*2``, ``a*b``) and ``C++`` stay as
-    written, since they are what the host says."""
-    text = _CODE.sub(r"\1", text)
-    text = _STRONG.sub(r"\2", text)
-    return _EMPHASIS.sub(r"\1", text)
+    words; markup glued to letters or digits (``H20*2``, ``2**10``, ``snake__case__x``),
+    ``C++`` and what is inside backticks (```__init__```) stay as written, since they are
+    what the host says."""
+    pieces = _CODE.split(text)  # odd pieces are code spans: kept verbatim
+    for i in range(len(pieces)):
+        if i % 2 == 0:
+            pieces[i] = _EMPHASIS.sub(r"\1", _STRONG.sub(r"\2", pieces[i]))
+        elif not unwrap_code:
+            pieces[i] = f"`{pieces[i]}`"  # a later pass unwraps it
+    return "".join(pieces)
 
 
 def spoken_text(text: str) -> tuple[str, tuple[Direction, ...]]:

@@ -447,6 +447,18 @@ def parse_dialogue(
     return turns, sections
 
 
+def _check_inferred_against_profiles(body: list[tuple[int, str]], hosts: list[str], path: Path,
+                                     known: tuple[str, ...]) -> None:
+    """An inferred host that is a near miss of a voice profile's speaker (董小姐姐 used
+    throughout for 董小姐) is a typo, not a new host."""
+    for host in hosts:
+        close = resembled_host(host, known) if host not in known else None
+        if close and close not in hosts:
+            line = next(n for n, text in body if text == host or text.startswith(host))
+            raise InputError(f"host {host!r} has no voice profile; did you mean {close}?",
+                             path, line)
+
+
 def _check_every_host_speaks(hosts: list[str], turns: list[Turn], path: Path, line: int
                              ) -> None:
     """A listed host with no words is a script that lost a host's lines (often to a typo in
@@ -505,7 +517,8 @@ def parse_script(
         body_start = close + 1
 
     body = [(i + 1, clean_line(raw)) for i, raw in enumerate(lines) if i >= body_start]
-    body = [(n, line) for n, line in body if line]
+    # Markdown emphasis is markup, never words: a bold name line (**雷总**) names its host
+    body = [(n, strip_emphasis(line, unwrap_code=False)) for n, line in body if line]
     # front-matter problems come first: they sit higher in the file
     meta = _episode_meta(fields, overrides, path, workspace)
     if not body:
@@ -518,6 +531,7 @@ def parse_script(
         _check_unknown_speakers(body, hosts, path, known_hosts)
     else:
         hosts = infer_hosts(body, path, known_hosts)
+        _check_inferred_against_profiles(body, hosts, path, known_hosts)
     turns, sections = parse_dialogue(body, hosts, path)
     if declared_hosts:
         _check_every_host_speaks(hosts, turns, path, fields.line("hosts") if fields else 1)
