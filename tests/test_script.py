@@ -324,3 +324,26 @@ def test_an_inferred_host_that_misspells_a_profile_is_an_error(tmp_path: Path) -
     text = FRONT + "雷总\n一。\n董小姐姐\n二。\n雷总\n三。\n董小姐姐\n四。\n"
     caught = error(tmp_path, text)
     assert "did you mean 董小姐?" in caught.message and caught.line == 7
+
+
+def test_laughs_are_marked_in_the_transcript(tmp_path: Path) -> None:
+    import numpy as np
+
+    from duopod.audio import SAMPLE_RATE
+    from duopod.mix.plan import plan_mix
+    from duopod.mix.timeline import Timeline
+    from duopod.publish.transcripts import to_vtt
+    from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
+    from duopod.text import split_sentences
+    from duopod.workspace import AudioSettings
+
+    tone = (0.3 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
+    script = parse(tmp_path, HOSTS + "雷总\n（笑）你好。真好（大笑）。\n董小姐\n好。\n")
+    rendered = [RenderedTurn(t, Speech(tone.copy(), [SentenceSpan(s, i * 1.0, i + 1.0)
+                                                     for i, s in enumerate(split_sentences(t.text))]))
+                for t in script.turns]
+    timeline = plan_mix(script, rendered, AudioSettings()).timeline
+    assert timeline.turns[0].laughs == ((-1, "笑"), (1, "大笑"))
+    assert Timeline.from_dict(timeline.to_dict()).turns[0].laughs == timeline.turns[0].laughs
+    vtt = to_vtt(timeline)
+    assert "（笑）你好。" in vtt and "真好。（大笑）" in vtt

@@ -13,7 +13,7 @@ import numpy as np
 from ..audio import SAMPLE_RATE, as_float, decode_file
 from ..errors import DuopodError
 from ..loudness import LoudnessMeter, integrated_from_steps
-from ..script.model import Script
+from ..script.model import Script, Turn
 from ..speech.analysis import analyse
 from ..speech.cache import PcmFile
 from ..speech.model import RenderedTurn, SentenceSpan
@@ -220,7 +220,7 @@ def plan_mix(
         sentences = _placed_sentences(item.speech.sentences, start, lo / rate, duration)
         timeline_turns.append(
             TimelineTurn(turn.index, turn.speaker, turn.text, turn.section, start,
-                         start + duration, sentences)
+                         start + duration, sentences, _laughs(turn, sentences))
         )
         previous_section = turn.section
         cursor += len(samples)
@@ -240,6 +240,19 @@ def plan_mix(
     chapters = _chapters(script, section_starts, duration, language)
     timeline = Timeline(tuple(timeline_turns), tuple(chapters), duration)
     return Layout(clips, length, settings.channels, timeline)
+
+
+def _laughs(turn: Turn, sentences: tuple[SentenceSpan, ...]) -> tuple[tuple[int, str], ...]:
+    """Each laugh direction of ``turn`` with the sentence it falls in or follows (-1: before
+    the first word), found by where the sentences start in the turn's text."""
+    starts: list[int] = []
+    cursor = 0
+    for sentence in sentences:
+        found = turn.text.find(sentence.text, cursor)
+        starts.append(found if found >= 0 else cursor)
+        cursor = starts[-1] + len(sentence.text)
+    return tuple((sum(1 for start in starts if start < d.position) - 1, d.label)
+                 for d in turn.directions if d.kind == "laugh")
 
 
 def _placed_sentences(sentences: list[SentenceSpan], start: float, trimmed: float,
