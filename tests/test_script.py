@@ -347,3 +347,35 @@ def test_laughs_are_marked_in_the_transcript(tmp_path: Path) -> None:
     assert Timeline.from_dict(timeline.to_dict()).turns[0].laughs == timeline.turns[0].laughs
     vtt = to_vtt(timeline)
     assert "（笑）你好。" in vtt and "真好。（大笑）" in vtt
+
+
+def test_a_pause_inside_a_turn_opens_it_between_sentences(tmp_path: Path) -> None:
+    import numpy as np
+
+    from duopod.audio import SAMPLE_RATE
+    from duopod.mix.plan import plan_mix
+    from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
+    from duopod.text import split_sentences
+    from duopod.workspace import AudioSettings
+
+    tone = (0.3 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
+
+    def layout(text: str):
+        script = parse(tmp_path, HOSTS + text)
+        rendered = [RenderedTurn(t, Speech(tone.copy(), [
+            SentenceSpan(s, i * 1.0, i + 1.0) for i, s in enumerate(split_sentences(t.text))]))
+            for t in script.turns]
+        return plan_mix(script, rendered, AudioSettings(gap_jitter=0.0))
+
+    plain = layout("雷总\n一。二。\n董小姐\n好。\n")
+    paused = layout("雷总\n一。（停顿2秒）二。\n董小姐\n好。\n")
+    first, plain_first = paused.timeline.turns[0], plain.timeline.turns[0]
+    assert first.end - plain_first.end == pytest.approx(2.0, abs=0.01)
+    assert first.sentences[0] == plain_first.sentences[0]
+    assert first.sentences[1].start - plain_first.sentences[1].start == pytest.approx(2.0, abs=0.01)
+    voices = [c for c in paused.clips if c.speech]
+    assert len(voices) == 3 and voices[1].start - voices[0].end == pytest.approx(2 * SAMPLE_RATE, abs=2)
+    assert paused.timeline.turns[1].start - plain.timeline.turns[1].start == pytest.approx(2.0, abs=0.01)
+    audio = paused.render(0, paused.length)[:, 0]
+    gap = audio[voices[0].end + 100 : voices[1].start - 100]
+    assert np.abs(gap).max() == 0.0

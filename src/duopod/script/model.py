@@ -86,6 +86,13 @@ class Turn:
                    and not _has_words(self.text[d.position :]))
 
 
+    def pauses_within(self) -> tuple[Direction, ...]:
+        """Pause directions with words on both sides: the mix opens the turn there."""
+        return tuple(d for d in self.directions if d.kind == "pause"
+                     and _has_words(self.text[: d.position])
+                     and _has_words(self.text[d.position :]))
+
+
 def _has_words(text: str) -> bool:
     return any(c.isalnum() for c in text)
 
