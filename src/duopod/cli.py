@@ -43,6 +43,23 @@ EncodingOption = Annotated[
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"duopod {version('duopod')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print duopod's version and exit.", callback=_print_version,
+        is_eager=True)] = False,
+) -> None:
+    """duopod turns a two-host dialogue script into a finished, published podcast episode."""
+
+
 # The pipeline's modules (numpy, scipy, jinja2, ...) are imported inside the commands, so
 # `duopod --help` is instant and Ctrl-C during start-up is still a clean exit.
 

@@ -42,11 +42,12 @@ def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> S
     a second to load, and an unchanged script (a re-mix) needs no new notes."""
     sentences = [s.text for turn in timeline.turns for s in turn.sentences]
     cache = JsonCache(workspace.cache_dir / "notes")
-    key = content_key(NOTES_VERSION, script.meta.summary, sentences, script.meta.hosts)
+    exclude = (workspace.show.title,)
+    key = content_key(NOTES_VERSION, script.meta.summary, sentences, script.meta.hosts, exclude)
     hit = cache.get(key)
     if hit is not None:
         return ShowNotes(hit["summary"], hit["key_points"], hit["keywords"])
-    notes = show_notes(script.meta.summary, sentences, script.meta.hosts)
+    notes = show_notes(script.meta.summary, sentences, script.meta.hosts, exclude=exclude)
     cache.put(key, {"summary": notes.summary, "key_points": notes.key_points,
                     "keywords": notes.keywords})
     return notes

@@ -66,15 +66,56 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Direction:
+    """A stage direction kept from the script (``（停顿）``, ``[laughs]``): never spoken, but
+    a pause the mix can honour or a laugh a transcript can mark."""
+
+    kind: str
+    """"pause" or "laugh"."""
+    label: str
+    """As written inside the brackets, e.g. "停顿2秒" or "laughs"."""
+    position: int
+    """Characters of the turn's text before it: 0 opens the turn, len(text) closes it."""
+    seconds: float = 0.0
+    """For a pause: how long."""
+
+
+@dataclass(frozen=True)
 class Turn:
     """One host's uninterrupted words."""
 
     index: int
     speaker: str
     text: str
+    """What is spoken: stage directions and Markdown emphasis already taken out."""
     line: int
     section: int | None
     """Index into ``Script.sections``, or None before the first heading."""
+    directions: tuple[Direction, ...] = ()
+
+    def pause_before(self) -> float:
+        """Seconds of pause directions before the turn's first word: the mix lengthens the
+        gap before the turn by them."""
+        return sum(d.seconds for d in self.directions
+                   if d.kind == "pause" and not _has_words(self.text[: d.position]))
+
+    def pause_after(self) -> float:
+        """Seconds of pause directions after the turn's last word (punctuation aside): the
+        mix lengthens the gap after the turn by them."""
+        return sum(d.seconds for d in self.directions
+                   if d.kind == "pause" and _has_words(self.text[: d.position])
+                   and not _has_words(self.text[d.position :]))
+
+
+    def pauses_within(self) -> tuple[Direction, ...]:
+        """Pause directions with words on both sides: the mix opens the turn there."""
+        return tuple(d for d in self.directions if d.kind == "pause"
+                     and _has_words(self.text[: d.position])
+                     and _has_words(self.text[d.position :]))
+
+
+def _has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
 
 
 @dataclass(frozen=True)

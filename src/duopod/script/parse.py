@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from ..errors import InputError
 from ..files import file_inside
 from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
+from .markup import spoken_text, strip_emphasis
 from .model import EpisodeMeta, Lifecycle, Script, Section, Source, Turn
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
@@ -340,9 +342,68 @@ def _check_unknown_speakers(body: list[tuple[int, str]], hosts: list[str], path:
     for name in candidates:
         if name not in hosts:
             line = next(n for n, text in body if text == name or text.startswith(name))
+            close = resembled_host(name, hosts)
+            hint = f"; did you mean {close}?" if close else ""
             raise InputError(
-                f"speaker {name!r} is not in hosts ({', '.join(hosts)})", path, line
+                f"speaker {name!r} is not in hosts ({', '.join(hosts)}){hint}", path, line
             )
+
+
+def _fold(name: str) -> str:
+    """A name as compared for look-alikes: full-width folded to half-width (NFKC), no
+    spaces, no case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions of one character."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def _allowed_distance(host: str) -> int:
+    """Typos tolerated before a name stops resembling ``host``: one for short names (two
+    characters of 雷总 are half of it), two from five characters on."""
+    return 1 if len(host) <= 4 else 2
+
+
+def resembled_host(name: str, hosts: list[str] | tuple[str, ...]) -> str | None:
+    """The host ``name`` is a near miss of (a typo, a space inside, another width or case),
+    or None when it resembles none or is a host exactly."""
+    if name in hosts:
+        return None
+    folded = _fold(name)
+    near = [(edit_distance(folded, _fold(host)), host) for host in hosts]
+    near = [(d, host) for d, host in near
+            if d <= _allowed_distance(host) and d < len(_fold(host))]
+    return min(near)[1] if near else None
+
+
+def _near_host_line(line: str, hosts: list[str]) -> tuple[str, str] | None:
+    """(what was written, the host it resembles) when ``line`` looks like a name line (or
+    the name of an inline ``Name: text``, or a name with a stray colon) but names no host:
+    read as dialogue it would put a typo in another host's mouth."""
+    bare = line.rstrip(":：").rstrip()
+    if bare != line:  # a stray colon with nothing after it
+        candidate = bare
+    else:
+        inline = _INLINE_TURN.match(line)
+        candidate = inline.group(1).strip() if inline else line
+    if not _name_like_loose(candidate):
+        return None
+    host = bare if bare in hosts else resembled_host(candidate, hosts)
+    return (line if bare != line else candidate, host) if host else None
+
+
+def _name_like_loose(text: str) -> bool:
+    """Name-like, counting a space inside (``董 小姐``) as part of a name."""
+    return _name_like(text) and len(text.split()) <= 3
 
 
 def parse_dialogue(
@@ -360,8 +421,12 @@ def parse_dialogue(
         if not current.parts:
             raise InputError(f"host line {current.speaker!r} has no text after it",
                              path, current.line)
-        text = fix_cjk_punctuation(_join_parts(current.parts))
-        turns.append(Turn(len(turns), current.speaker, text, current.line, current.section))
+        text, directions = spoken_text(fix_cjk_punctuation(_join_parts(current.parts)))
+        if not text:
+            raise InputError(f"host line {current.speaker!r} has only stage directions "
+                             "after it, no words", path, current.line)
+        turns.append(Turn(len(turns), current.speaker, text, current.line, current.section,
+                          directions))
         current = None
 
     for number, line in body:
@@ -369,7 +434,7 @@ def parse_dialogue(
         heading = _HEADING.match(line)
         if heading:
             close()
-            sections.append(Section(clean_line(heading.group(1)), number))
+            sections.append(Section(strip_emphasis(clean_line(heading.group(1))), number))
             continue
         if line in host_set:
             close()
@@ -381,6 +446,14 @@ def parse_dialogue(
             current = _OpenTurn(inline.group(1).strip(), number, section_index,
                                 [inline.group(2).strip()])
             continue
+        near = _near_host_line(line, hosts)
+        if near is not None:
+            written, host = near
+            raise InputError(f"{written!r} looks like a host line but is not a host "
+                             f"({', '.join(hosts)}); did you mean {host}? (a line of dialogue that "
+                             "holds only a name needs its punctuation)", path, number)
+        if current is None and not spoken_text(line)[0]:
+            continue  # a stage direction outside any turn, e.g. [music] before the first
         if current is None:
             where = "the first host line" if not turns else "a host line (after a heading)"
             raise InputError(
@@ -394,6 +467,29 @@ def parse_dialogue(
         raise InputError("no dialogue: no host line followed by text", path,
                          body[-1][0] if body else 1)
     return turns, sections
+
+
+def _check_inferred_against_profiles(body: list[tuple[int, str]], hosts: list[str], path: Path,
+                                     known: tuple[str, ...]) -> None:
+    """An inferred host that is a near miss of a voice profile's speaker (董小姐姐 used
+    throughout for 董小姐) is a typo, not a new host."""
+    for host in hosts:
+        close = resembled_host(host, known) if host not in known else None
+        if close and close not in hosts:
+            line = next(n for n, text in body if text == host or text.startswith(host))
+            raise InputError(f"host {host!r} has no voice profile; did you mean {close}?",
+                             path, line)
+
+
+def _check_every_host_speaks(hosts: list[str], turns: list[Turn], path: Path, line: int
+                             ) -> None:
+    """A listed host with no words is a script that lost a host's lines (often to a typo in
+    the name lines): say so rather than publish a one-voice episode."""
+    spoken = {t.speaker for t in turns}
+    for host in hosts:
+        if host not in spoken:
+            raise InputError(f"host {host!r} is listed in hosts but has no words in the "
+                             "script", path, line)
 
 
 def _join_parts(parts: list[str]) -> str:
@@ -443,7 +539,8 @@ def parse_script(
         body_start = close + 1
 
     body = [(i + 1, clean_line(raw)) for i, raw in enumerate(lines) if i >= body_start]
-    body = [(n, line) for n, line in body if line]
+    # Markdown emphasis is markup, never words: a bold name line (**雷总**) names its host
+    body = [(n, strip_emphasis(line, unwrap_code=False)) for n, line in body if line]
     # front-matter problems come first: they sit higher in the file
     meta = _episode_meta(fields, overrides, path, workspace)
     if not body:
@@ -456,10 +553,12 @@ def parse_script(
         _check_unknown_speakers(body, hosts, path, known_hosts)
     else:
         hosts = infer_hosts(body, path, known_hosts)
+        _check_inferred_against_profiles(body, hosts, path, known_hosts)
     turns, sections = parse_dialogue(body, hosts, path)
-    if not declared_hosts:
-        spoken = {t.speaker for t in turns}
-        hosts = [h for h in hosts if h in spoken]
+    if declared_hosts:
+        _check_every_host_speaks(hosts, turns, path, fields.line("hosts") if fields else 1)
+    else:
+        hosts = [h for h in hosts if h in {t.speaker for t in turns}]
     meta = replace(meta, hosts=tuple(hosts))
     return Script(path=path, meta=meta, turns=tuple(turns), sections=tuple(sections))
 
