@@ -204,3 +204,48 @@ def test_published_words_stay_the_scripts(show: Path) -> None:
         assert "DeepSeek-R1" in text and "深度求索" not in text and "H二十" not in text
     sentences = [s for t in record["timeline"]["turns"] for s in t["sentences"]]
     assert all(s["end"] >= s["start"] for s in sentences)
+
+
+# ---------------------------------------------------------------- check and say
+
+
+def test_say_renders_one_line_through_the_lexicon(show: Path) -> None:
+    import wave
+
+    from duopod.speech.say import say_line
+
+    shutil.copy(REPO / "lexicon.toml", show / "lexicon.toml")
+    out = show / "out" / "say.wav"
+    said = say_line(load_workspace(show), "H20和H200不是一回事。DeepSeek的671B！", "雷总",
+                    get_engine("espeak"), out)
+    assert said.written == ["H20和H200不是一回事。", "DeepSeek的671B！"]
+    assert said.spoken == ["H二十和H两百不是一回事。", "深度求索的六七一B！"]
+    assert {e.written: n for e, n in said.hits.items()} == {
+        "H20": 1, "H200": 1, "DeepSeek": 1, "671B": 1}
+    with wave.open(str(out)) as audio:
+        assert audio.getframerate() == 44_100 and audio.getnframes() > 44_100
+    with pytest.raises(InputError, match=r"--out must end in \.wav or \.mp3"):
+        say_line(load_workspace(show), "好。", "雷总", get_engine("espeak"), show / "x.ogg")
+
+
+@pytest.mark.slow
+def test_check_lists_the_hits_and_say_writes_an_mp3(show: Path) -> None:
+    from conftest import run_cli
+
+    shutil.copy(REPO / "lexicon.toml", show / "lexicon.toml")
+    result = run_cli(show, "check", f"scripts/{MANDARIN}")
+    assert result.returncode == 0, result.stderr
+    assert "lexicon   H20 → H二十 ×3 [zh-CN]  (lexicon.toml:10)" in result.stdout
+    assert "lexicon   H200 → H两百 ×6 [zh-CN]" in result.stdout
+    assert "lexicon   671B → 六七一B ×2 [zh-CN.espeak]" in result.stdout
+    assert "DeepSeek → 深度求索 ×1  (lexicon.toml:7)" in result.stdout
+    result = run_cli(show, "say", "H20来了。", "--host", "董小姐", "--engine", "espeak",
+                     "--out", "fix.mp3")
+    assert result.returncode == 0, result.stderr
+    assert "said as: H二十来了。" in result.stdout
+    assert (show / "fix.mp3").read_bytes()[:2] == b"\xff\xfb"  # an MPEG audio frame
+    (show / "lexicon.toml").write_text('[zh-CN]\n"H20" = 20\n', encoding="utf-8")
+    result = run_cli(show, "check", f"scripts/{MANDARIN}")
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("lexicon.toml:2: lexicon entry 'H20' in [zh-CN] must "
+                                          "be a string (the spoken form), not int")

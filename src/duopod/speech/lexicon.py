@@ -274,3 +274,17 @@ def speller(entries: Iterable[Entry], language: str, engine: str | None) -> Spel
     """The entries that serve ``language`` and ``engine``, compiled. ``engine`` None keeps
     only the entries for every engine."""
     return Speller(e for e in entries if e.applies(language, engine))
+
+
+def hit_counts(entries: Iterable[Entry], language: str, texts: Iterable[str]
+               ) -> list[tuple[Entry, int]]:
+    """Which entries fire over ``texts`` and how often, for every engine at once: the
+    entries for all engines, then each engine's own (``duopod check``)."""
+    entries, texts = list(entries), list(texts)
+    counts = Counter(speller(entries, language, None).hits(texts))
+    for engine in sorted({e.engine for e in entries if e.engine}):
+        for entry, count in speller(entries, language, engine).hits(texts).items():
+            if entry.engine:
+                counts[entry] = count
+    return sorted(counts.items(),
+                  key=lambda item: (item[0].engine or "", -item[1], item[0].written))
