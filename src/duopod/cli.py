@@ -244,7 +244,8 @@ def build(
     scripts: ScriptsArgument,
     workspace: WorkspaceOption = None,
     engine: Annotated[str, typer.Option(
-        help="auto (edge-tts when reachable, else offline), edge, or espeak.")] = "auto",
+        help="auto (edge-tts when reachable, else offline), edge, espeak, or openai "
+        "(see 'duopod engines').")] = "auto",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,

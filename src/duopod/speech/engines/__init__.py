@@ -134,7 +134,7 @@ def _builtin() -> list[EngineSpec]:
             summary="any OpenAI-compatible speech server: OpenAI, or a local Kokoro-FastAPI, "
                     "LocalAI, openedai-speech (explicit only: --engine openai)",
             licence="the voices: the server's terms (OpenAI's usage policies, or the local "
-                    "model's licence); client: duopod's own code over aiohttp (Apache-2.0)",
+                    "model's licence); the client: duopod's own code over aiohttp",
             factory=_lazy(".openai", "make_engine"),
             voices=_lazy(".openai", "voice_list"),
             unavailable=_lazy(".openai", "unavailable"),

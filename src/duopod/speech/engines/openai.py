@@ -455,7 +455,7 @@ def unavailable() -> str | None:
         if os.environ.get(KEY_VARIABLE):
             return None
         return (f"neither {KEY_VARIABLE} nor OPENAI_BASE_URL is set (or give the profiles' "
-                "[openai] tables a base_url)")
+                "openai tables a base_url)")
     if needs_key(base_url) and not os.environ.get(KEY_VARIABLE):
         return f"{KEY_VARIABLE} is not set"
     return None if _reachable(base_url) else f"{host_of(base_url)} is not reachable"
