@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MANDARIN, decode_mp3, run_cli
+from conftest import MANDARIN, REPO, decode_mp3, run_cli
 from openai_server import RATE, Knobs, OpenAIServer
 from test_mix import onset
 
@@ -96,6 +97,18 @@ def test_sentence_timings_land_on_the_published_audio(show: Path, server: OpenAI
     assert len(sentences) == len(server.requests) > len(result.script.turns)
     for sentence in sentences[1:]:
         assert abs(onset(samples, sentence["start"]) - sentence["start"]) < 0.05, sentence
+
+
+def test_the_engine_hears_the_lexicon_and_the_page_keeps_the_script(
+        short: Path, server: OpenAIServer) -> None:
+    shutil.copy(REPO / "lexicon.toml", short / "lexicon.toml")
+    script = short / "scripts" / SHORT
+    script.write_text(script.read_text(encoding="utf-8").replace("今天聊H20。", "今天聊H20和671B。"),
+                      encoding="utf-8")
+    rendered = speak(short, SHORT)
+    assert "今天聊H二十和671B。" in said(server)  # 671B has an espeak-only entry
+    assert "H两百更强！" in said(server)
+    assert [s.text for s in rendered[0].speech.sentences] == ["大家好。", "今天聊H20和671B。"]
 
 
 def test_concurrency_is_bounded_across_the_build(short: Path, server: OpenAIServer) -> None:
