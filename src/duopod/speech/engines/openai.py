@@ -240,11 +240,11 @@ class OpenAIEngine:
         self.concurrency = options.concurrency
         self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._not_before = 0.0
+        """Monotonic time before which no request goes out: a server's Retry-After speaks
+        for the whole account, not only for the request it refused."""
         self._refusal: EngineError | None = None
         """Set by the first refused request: the build is stopping, so nothing else is sent
         (sentences already queued would only be refused too)."""
-        """Monotonic time before which no request goes out: a server's Retry-After speaks
-        for the whole account, not only for the request it refused."""
 
     @property
     def version(self) -> str:
