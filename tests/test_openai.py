@@ -190,6 +190,7 @@ def test_refusals_fail_at_once_and_never_show_the_key(
     assert SECRET not in str(caught.value) and "sk-wrong-key" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_the_key_is_never_written_anywhere(short: Path, server: OpenAIServer,
                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
