@@ -8,7 +8,8 @@
    Mandarin example's, and the two-hour build's peak memory.
 4. feed: rebuilding the feed and index with 2,000 episodes against 200.
 5. openai: cold render of the Mandarin example through a local OpenAI-compatible server
-   (300 ms latency per request, one request per sentence): concurrency 1 against 4.
+   (300 ms latency per request, one request per sentence): concurrency 1 against 4, best
+   of three each.
 """
 
 from __future__ import annotations
@@ -111,20 +112,20 @@ def bench_openai(work: Path) -> None:
             voice = ws.profiles[turn.speaker].settings("openai")["voice"]
             for sentence in split_sentences(turn.text):
                 server.prepare(voice, sentence)
-        timings = {}
-        for concurrency in (1, 4):
+        def cold(concurrency: int) -> None:
             shutil.rmtree(ws.cache_dir, ignore_errors=True)
             options = BuildOptions(engine="openai", concurrency=concurrency)
-            started = time.perf_counter()
             render(ws, script, make_engine("openai", options), options)
-            timings[concurrency] = time.perf_counter() - started
-        requests, most = len(server.requests), server.max_in_flight
+
+        # best of three: this machine is shared, and the stand-in runs in this process
+        timings = {c: best_of(lambda c=c: cold(c)) for c in (1, 4)}
+        requests, most = len(server.requests) // (2 * REPEATS), server.max_in_flight
     finally:
         os.environ.pop("OPENAI_BASE_URL", None)
         server.stop()
     speedup = timings[1] / timings[4]
     row("openai render, concurrency 4 vs 1 (cold)",
-        f"{speedup:.2f}x faster ({timings[1]:.1f} s vs {timings[4]:.1f} s, {requests // 2} "
+        f"{speedup:.2f}x faster ({timings[1]:.1f} s vs {timings[4]:.1f} s, {requests} "
         f"requests each, at most {most} in flight)", ">= 3x", speedup >= 3)
 
 

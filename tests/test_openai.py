@@ -83,15 +83,15 @@ def test_one_request_per_sentence_with_the_profiles_settings(short: Path, server
     first = server.requests[0].payload
     assert (first["model"], first["response_format"], first["speed"]) == ("tts-1", "wav", 1.0)
     assert all(r.authorization == f"Bearer {SECRET}" for r in server.requests)
-    turns = result.record["timeline"]["turns"]
+    turns = result.record.to_dict()["timeline"]["turns"]
     assert [len(t["sentences"]) for t in turns] == [2, 3, 1, 1]
-    assert result.record["engine"] == "openai" and result.rendered == 4
+    assert result.record.engine == "openai" and result.rendered == 4
 
 
 @pytest.mark.slow
 def test_sentence_timings_land_on_the_published_audio(show: Path, server: OpenAIServer) -> None:
     result = build(show, MANDARIN)
-    record = result.record
+    record = result.record.to_dict()
     samples = decode_mp3(result.directory / record["audio"]["file"])
     sentences = [s for t in record["timeline"]["turns"] for s in t["sentences"]]
     assert len(sentences) == len(server.requests) > len(result.script.turns)
@@ -249,10 +249,12 @@ def test_openai_itself_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     engine = get_engine("openai")
+    lei = profile(voice="onyx")
+    settings = engine.settings_for(lei)  # checking a profile needs no key ('duopod check')
     with pytest.raises(InputError, match=r"needs an API key for api\.openai\.com: set OPENAI_API_KEY"):
-        engine.settings_for(profile(voice="onyx"))
-    local = engine.settings_for(profile(voice="zf_xiaobei", base_url="http://127.0.0.1:8880/v1"))
-    assert local["api_key_env"] == "OPENAI_API_KEY"  # a local server needs none
+        asyncio.run(engine.check_voices({"雷总": (lei, settings)}))
+    local = profile(voice="zf_xiaobei", base_url="http://127.0.0.1:8880/v1")
+    asyncio.run(engine.check_voices({"雷总": (local, engine.settings_for(local))}))  # no key needed
 
 
 def test_unavailable_says_why(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -190,14 +190,14 @@ def import_page(
 
 def _print_lexicon_hits(ws: Workspace, script: Script) -> None:
     """Which pronunciation entries the script's lines set off, and how often."""
-    from .speech.lexicon import hit_counts, load_show_lexicon
+    from .speech.lexicon import hit_counts, language_of, lexicon_entries
     from .text import split_sentences
 
-    entries = (*load_show_lexicon(ws.root), *script.meta.lexicon)
+    entries = lexicon_entries(ws, script)
     if not entries:
         return
     texts = [s for turn in script.turns for s in split_sentences(turn.text)]
-    hits = hit_counts(entries, ws.show.language, texts)
+    hits = hit_counts(entries, language_of(ws, script), texts)
     if not hits:
         out.print(f"  lexicon   {len(entries)} entries, none in this script")
     for entry, count in hits:

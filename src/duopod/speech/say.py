@@ -8,6 +8,7 @@ or MP3. Nothing is cached or published.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import wave
 from collections import Counter
 from dataclasses import dataclass
@@ -15,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, to_pcm16
-from ..errors import InputError
+from ..audio import SAMPLE_RATE, ffmpeg_exe, to_pcm16
+from ..errors import DuopodError, InputError
 from ..text import split_sentences
 from ..workspace import Workspace
 from .engines import Engine
-from .lexicon import Entry, load_show_lexicon, speller
+from .lexicon import Entry, language_of, lexicon_entries, speller
 from .model import Speech
 
 FORMATS = (".wav", ".mp3")
@@ -44,7 +45,7 @@ def say_line(workspace: Workspace, text: str, host: str, engine: Engine, path: P
         raise InputError("nothing to say: the text is empty")
     profile = workspace.profile_for(host)
     settings = engine.settings_for(profile)
-    spell = speller(load_show_lexicon(workspace.root), workspace.show.language, engine.name)
+    spell = speller(lexicon_entries(workspace), language_of(workspace), engine.name)
     spoken = [spell.say(sentence) for sentence in written]
 
     async def speak() -> Speech:
@@ -58,7 +59,8 @@ def say_line(workspace: Workspace, text: str, host: str, engine: Engine, path: P
 
 
 def write_audio(samples: np.ndarray, path: Path, bitrate_kbps: int) -> None:
-    """Mono float samples at SAMPLE_RATE to a 16-bit WAV or an MP3."""
+    """Mono float samples at SAMPLE_RATE to a 16-bit WAV, or an MP3 through the bundled
+    ffmpeg (a plain encode: a line to listen to needs no mastering)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".wav":
         with wave.open(str(path), "wb") as out:
@@ -67,6 +69,10 @@ def write_audio(samples: np.ndarray, path: Path, bitrate_kbps: int) -> None:
             out.setframerate(SAMPLE_RATE)
             out.writeframes(to_pcm16(samples))
         return
-    from ..mix.encode import encode_mp3
-
-    encode_mp3([samples.reshape(-1, 1)], 1, path, bitrate_kbps)
+    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "s16le",
+               "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0", "-c:a", "libmp3lame",
+               "-b:a", f"{bitrate_kbps}k", str(path)]
+    done = subprocess.run(command, input=to_pcm16(samples), capture_output=True, check=False)
+    if done.returncode != 0:
+        raise DuopodError(f"ffmpeg could not write {path.name}: "
+                          f"{done.stderr.decode(errors='replace').strip()[:300]}")

@@ -274,18 +274,21 @@ class OpenAIEngine:
         instructions = _text_setting(raw, "instructions", profile)
         if instructions:
             settings["instructions"] = instructions
-        if needs_key(settings["base_url"]) and not os.environ.get(settings["api_key_env"]):
-            raise InputError(
-                f"the openai engine needs an API key for {host_of(settings['base_url'])}: set "
-                f"{settings['api_key_env']} (profile {profile.name!r}, host {profile.speaker!r}),"
-                " or point base_url / OPENAI_BASE_URL at a local server", profile.path,
-            )
         return settings
 
     async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
                            ) -> None:
-        """The API has no voice list; a voice the server does not have is refused (HTTP 400)
+        """Before any request: OpenAI itself needs a key. (Not in ``settings_for``, which
+        ``duopod check`` runs for every profile table even when this engine is not used.)
+        The API has no voice list; a voice the server does not have is refused (HTTP 400)
         by the first request, which fails the build at once."""
+        for host, (profile, settings) in voices.items():
+            if needs_key(settings["base_url"]) and not os.environ.get(settings["api_key_env"]):
+                raise InputError(
+                    f"the openai engine needs an API key for {host_of(settings['base_url'])}: "
+                    f"set {settings['api_key_env']} (host {host!r}, profile {profile.name!r}),"
+                    " or point base_url / OPENAI_BASE_URL at a local server", profile.path,
+                )
 
     def _semaphore(self) -> asyncio.Semaphore:
         """One bound for the whole build, remade if the build runs a new event loop."""
