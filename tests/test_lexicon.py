@@ -134,6 +134,20 @@ def test_front_matter_lexicon(tmp_path: Path) -> None:
     assert found == {("", "H20", "H二十", 6, SCRIPT), ("zh-CN.espeak", "671B", "六七一B", 9, SCRIPT)}
 
 
+def test_language_tables_follow_the_episodes_language(show: Path) -> None:
+    shutil.copy(REPO / "lexicon.toml", show / "lexicon.toml")
+    script = show / "scripts" / "en.md"
+    script.write_text("---\ntitle: T\ndate: 2025-12-10\nlanguage: en-US\nhosts: [雷总, 董小姐]\n"
+                      "lexicon:\n  en:\n    H20: H twenty\n---\n雷总\nH20 and DeepSeek.\n"
+                      "董小姐\nOK.\n", encoding="utf-8")
+    ws = load_workspace(show)
+    parsed = load_script(ws, script, BuildOptions())
+    spell = script_speller(ws, parsed, "espeak")
+    assert spell.say("H20 and DeepSeek, 671B.") == "H twenty and 深度求索, 671B."
+    mandarin = load_script(ws, show / "scripts" / MANDARIN, BuildOptions())
+    assert script_speller(ws, mandarin, "espeak").say("H20, 671B") == "H二十, 六七一B"
+
+
 @pytest.mark.parametrize(("block", "line", "message"), [
     ("lexicon:\n  H20: [a, b]\n", 6, "must be a string"),
     ("lexicon:\n  H20: ''\n", 6, "empty spoken form"),
