@@ -20,7 +20,13 @@ from duopod.audio import SAMPLE_RATE
 from duopod.errors import DuopodError, InputError
 from duopod.pipeline import BuildOptions, build_episode, load_script, make_engine, render
 from duopod.speech.engines import EngineOptions, get_engine, registry
-from duopod.speech.engines.openai import decode_wav, redact, retry_after, unavailable
+from duopod.speech.engines.openai import (
+    RetryPolicy,
+    decode_wav,
+    redact,
+    retry_after,
+    unavailable,
+)
 from duopod.speech.model import RenderedTurn
 from duopod.speech.render import TurnEvent
 from duopod.workspace import VoiceProfile, load_workspace
@@ -36,7 +42,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
     monkeypatch.setenv("OPENAI_BASE_URL", stand_in.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.delenv("OPENAI_TTS_MODEL", raising=False)
-    monkeypatch.setattr("duopod.speech.engines.openai.RetryPolicy.base_delay", 0.01)
+    monkeypatch.setattr("duopod.speech.engines.openai.BASE_DELAY", 0.01)
     yield stand_in
     stand_in.stop()
 
@@ -51,7 +57,7 @@ def short(show: Path) -> Path:
 
 
 def build(show: Path, script: str, events: list[TurnEvent] | None = None, **options):
-    opts = BuildOptions(engine="openai", **{"retries": 4, **options})
+    opts = BuildOptions(engine="openai", **options)
     return build_episode(load_workspace(show), show / "scripts" / script, opts,
                          progress=events.append if events is not None else None)
 
@@ -59,7 +65,7 @@ def build(show: Path, script: str, events: list[TurnEvent] | None = None, **opti
 def speak(show: Path, script: str, events: list[TurnEvent] | None = None, **options
           ) -> list[RenderedTurn]:
     """Only the speech stage (no mix, no publishing): what most tests here are about."""
-    opts = BuildOptions(engine="openai", **{"retries": 4, **options})
+    opts = BuildOptions(engine="openai", **options)
     ws = load_workspace(show)
     parsed = load_script(ws, show / "scripts" / script, opts)
     return render(ws, parsed, make_engine("openai", opts), opts,
@@ -140,6 +146,25 @@ def test_429_waits_as_long_as_retry_after_says(short: Path, server: OpenAIServer
     assert not any(r.cached for r in rendered)
 
 
+def test_a_retry_after_beyond_the_budget_stops_at_once(short: Path, server: OpenAIServer
+                                                        ) -> None:
+    server.knobs.rate_limit = 1
+    server.knobs.retry_after = "100"
+    started = time.monotonic()
+    with pytest.raises(DuopodError, match=r"gave up after 1 attempts .*HTTP 429"):
+        speak(short, SHORT, concurrency=1, retry_for=5)
+    assert time.monotonic() - started < 5
+
+
+def test_backoff_grows_and_stops_at_the_budget() -> None:
+    policy = RetryPolicy(budget=60, base_delay=0.5, max_delay=30)
+    assert 0.25 <= (policy.delay(0, 0) or 0) <= 0.5
+    assert 15 <= (policy.delay(10, 0) or 0) <= 30
+    assert policy.delay(10, 55) == pytest.approx(5, abs=5) and policy.delay(3, 60) is None
+    assert 2 <= (policy.delay(0, 0, retry_after=2) or 0) <= 2.2
+    assert policy.delay(0, 50, retry_after=20) is None
+
+
 def test_retry_after_as_a_date_and_a_number() -> None:
     assert retry_after("2.5") == 2.5 and retry_after(None) is None and retry_after("soon") is None
     later = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
@@ -163,10 +188,10 @@ def test_a_server_that_keeps_failing_names_host_and_turn(short: Path, server: Op
                                                           ) -> None:
     server.knobs.fail_503 = 100
     with pytest.raises(DuopodError) as caught:
-        speak(short, SHORT, concurrency=1, retries=3)
+        speak(short, SHORT, concurrency=1, retry_for=0.5)
     message = str(caught.value)
     assert f"scripts/{SHORT}:6: turn 1 (雷总)" in message
-    assert f"127.0.0.1:{server.port}" in message and "failed after 3 attempts" in message
+    assert f"127.0.0.1:{server.port}" in message and "gave up after" in message and "(--retry-for 0.5 s)" in message
     assert "HTTP 503" in message and "overloaded" in message
     assert not (short / "episodes" / "feed.xml").exists()
 

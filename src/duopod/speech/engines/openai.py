@@ -29,7 +29,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -55,6 +55,8 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 """Seconds without a byte from the server before the request is abandoned and retried."""
 MAX_RETRY_AFTER = 120.0
+BASE_DELAY = 0.5
+MAX_DELAY = 30.0
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage",
                  "shimmer", "verse")
 _SETTINGS = ("voice", "model", "speed", "base_url", "response_format", "instructions",
@@ -69,13 +71,29 @@ _HINTS = {
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 8.0
+    """How long to keep retrying one sentence, and how long to wait between attempts (as
+    the edge engine does: ``--retry-for`` is a duration, counted from the first failure).
 
-    def delay(self, attempt: int) -> float:
-        """Exponential backoff with full jitter, so throttled requests do not return in step."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+    Waits grow exponentially from ``base_delay`` to ``max_delay``, each a random point in
+    the upper half of its range, so throttled requests do not come back in step; a server's
+    Retry-After is obeyed instead, unless it reaches past the budget (then waiting is
+    pointless and the build stops at once)."""
+
+    budget: float = 180.0
+    base_delay: float = field(default_factory=lambda: BASE_DELAY)
+    max_delay: float = field(default_factory=lambda: MAX_DELAY)
+
+    def delay(self, retry: int, used: float, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before retry number ``retry`` (0 for the first), with ``used``
+        seconds of the budget gone; None when the budget is spent."""
+        left = self.budget - used
+        if left <= 0:
+            return None
+        if retry_after is not None:
+            wait = min(MAX_RETRY_AFTER, retry_after)
+            return None if wait > left else wait + random.uniform(0, self.base_delay / 4)  # noqa: S311
+        ceiling = min(self.max_delay, self.base_delay * 2 ** min(retry, 60))
+        return min(left, random.uniform(ceiling / 2, ceiling))  # noqa: S311
 
 
 class _Retryable(Exception):
@@ -214,6 +232,10 @@ def decode_answer(data: bytes, response_format: str) -> np.ndarray:
     return resample(samples, rate)
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
 def _decoded(data: bytes, response_format: str) -> np.ndarray:
     """The answer's speech, trimmed; a garbled answer is worth asking for again."""
     try:
@@ -236,7 +258,7 @@ class OpenAIEngine:
 
     def __init__(self, options: EngineOptions | None = None, retry: RetryPolicy | None = None):
         options = options or EngineOptions()
-        self.retry = retry or RetryPolicy(attempts=options.retries)
+        self.retry = retry or RetryPolicy(budget=options.retry_for)
         self.concurrency = options.concurrency
         self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._not_before = 0.0
@@ -322,7 +344,9 @@ class OpenAIEngine:
             return np.zeros(0, dtype=np.float32)
         where = f"{host_of(settings['base_url'])}, sentence {index + 1} of {count}"
         secret = os.environ.get(settings["api_key_env"], "")
-        for attempt in range(self.retry.attempts):
+        first_failure: float | None = None
+        retry = 0
+        while True:
             try:
                 async with self._semaphore():
                     await self._hold_off()
@@ -330,26 +354,24 @@ class OpenAIEngine:
                         raise EngineError(str(self._refusal))
                     data = await self._request(session, text, settings, secret)
                 return _decoded(data, settings["response_format"])
-            except _Retryable as exc:
-                failure = exc
-            if attempt + 1 >= self.retry.attempts:
-                raise EngineError(redact(f"{where}: failed after {self.retry.attempts} "
-                                         f"attempts: {failure}", [secret])) from None
-            delay = self._delay(attempt, failure)
-            if notify:
-                notify(redact(f"{where}: retry {attempt + 1}/{self.retry.attempts - 1} in "
-                              f"{delay:.1f} s: {failure}", [secret]))
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    def _delay(self, attempt: int, failure: _Retryable) -> float:
-        """The server's Retry-After when it gave one (plus a little jitter; every request
-        holds off until then), else backoff."""
-        if failure.retry_after is not None:
-            delay = min(MAX_RETRY_AFTER, failure.retry_after) + self.retry.delay(0) / 4
-            self._not_before = max(self._not_before, time.monotonic() + delay)
-            return delay
-        return self.retry.delay(attempt)
+            except _Retryable as failure:
+                now = time.monotonic()
+                first_failure = now if first_failure is None else first_failure
+                used = now - first_failure
+                wait = self.retry.delay(retry, used, failure.retry_after)
+                if wait is None:
+                    raise EngineError(redact(
+                        f"{where}: gave up after {retry + 1} attempts in {_seconds(used)} "
+                        f"(--retry-for {_seconds(self.retry.budget)}): {failure}", [secret],
+                    )) from None
+                retry += 1
+                if failure.retry_after is not None:  # the account is throttled, not this call
+                    self._not_before = max(self._not_before, now + wait)
+                if notify:
+                    notify(redact(f"{where}: retrying in {wait:.1f} s (attempt {retry + 1}, "
+                                  f"{_seconds(used)} of {_seconds(self.retry.budget)} used): "
+                                  f"{failure}", [secret]))
+            await asyncio.sleep(wait)
 
     async def _hold_off(self) -> None:
         while (wait := self._not_before - time.monotonic()) > 0:
