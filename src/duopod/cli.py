@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,6 +18,7 @@ from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
 
 if TYPE_CHECKING:
     from .pipeline import BuildOptions
+    from .script.model import Script
     from .script.parse import Overrides
     from .speech.render import TurnEvent
     from .workspace import Workspace
@@ -165,6 +167,7 @@ def check(
                       f"(voices/{profile.path.name})")
         for section in script.sections:
             out.print(f"  section   {section.title}  (line {section.line})")
+        _print_lexicon_hits(ws, script)
         if meta.source:
             src = meta.source
             out.print(f"  source    {src.provider or ''} {src.title or ''} "
@@ -202,12 +205,64 @@ def import_page(
         out.print(f"  note      {note}", markup=False, highlight=False)
 
 
+def _print_lexicon_hits(ws: Workspace, script: Script) -> None:
+    """Which pronunciation entries the script's lines set off, and how often."""
+    from .speech.lexicon import hit_counts, language_of, lexicon_entries
+    from .text import split_sentences
+
+    entries = lexicon_entries(ws, script)
+    if not entries:
+        return
+    texts = [s for turn in script.turns for s in split_sentences(turn.text)]
+    hits = hit_counts(entries, language_of(ws, script), texts)
+    if not hits:
+        out.print(f"  lexicon   {len(entries)} entries, none in this script")
+    for entry, count in hits:
+        scope = escape(f" [{entry.scope}]") if entry.scope else ""
+        where = entry.where.removeprefix(f"{ws.root}/")
+        out.print(f"  lexicon   {escape(entry.written)} → {escape(entry.spoken)} ×{count}"
+                  f"{scope}  ({escape(where)})")
+
+
+@app.command()
+def say(
+    text: Annotated[str, typer.Argument(help="What to say (one line; several sentences "
+                                        "are fine).")],
+    host: Annotated[str, typer.Option(help="Whose voice: a host with a profile in voices/.")],
+    workspace: WorkspaceOption = None,
+    engine: Annotated[str, typer.Option(help="auto, or an engine: see 'duopod engines'.")]
+    = "auto",
+    out_path: Annotated[Path, typer.Option("--out", help="A .wav or .mp3 file to write.")]
+    = Path("say.wav"),
+) -> None:
+    """Speak one line in a host's voice through the show's lexicon, to hear a pronunciation
+    fix without building an episode.
+
+    Example: duopod say "H20和H200不是一回事。" --host 雷总 --engine espeak --out say.mp3
+    """
+    from .pipeline import BuildOptions, make_engine, resolve_engine
+    from .speech.say import say_line
+
+    ws = _workspace(workspace)
+    name = resolve_engine(engine, _notice)
+    said = say_line(ws, text, host, make_engine(name, BuildOptions()), out_path)
+    if said.spoken != said.written:
+        out.print(f"said as: {escape(''.join(said.spoken))}")
+    for entry, count in sorted(said.hits.items(), key=lambda item: item[0].written):
+        where = entry.where.removeprefix(f"{ws.root}/")
+        out.print(f"  lexicon   {escape(entry.written)} → {escape(entry.spoken)} ×{count}  "
+                  f"({escape(where)})")
+    out.print(f"{escape(str(said.path))}: {said.speech.duration:.1f} s, engine {name}, "
+              f"host {escape(host)}")
+
+
 @app.command()
 def build(
     scripts: ScriptsArgument,
     workspace: WorkspaceOption = None,
     engine: Annotated[str, typer.Option(
-        help="auto (edge-tts when reachable, else offline), edge, or espeak.")] = "auto",
+        help="auto (edge-tts when reachable, else offline), edge, espeak, or openai "
+        "(see 'duopod engines').")] = "auto",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,

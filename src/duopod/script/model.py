@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,18 @@ class EpisodeMeta:
     pacing: dict[str, float] = field(default_factory=dict)
     """Front matter ``pacing:`` overrides of show.toml's [audio] gap settings."""
     lifecycle: Lifecycle = field(default_factory=lambda: Lifecycle())
+    lexicon: ScriptLexicon | None = None
+    """Front matter ``lexicon:``, over the show's lexicon.toml."""
+
+
+@dataclass(frozen=True)
+class ScriptLexicon:
+    """A script's ``lexicon:`` as written: nested tables (top level, language, engine) and
+    the line of every key. The speech stage checks and compiles it (``speech.lexicon``),
+    since only it knows the engines."""
+
+    tables: dict[str, Any]
+    lines: dict[tuple[str, ...], int]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,7 +21,7 @@ from ..files import file_inside
 from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
 from .markup import spoken_text, strip_emphasis
-from .model import EpisodeMeta, Lifecycle, Script, Section, Source, Turn
+from .model import EpisodeMeta, Lifecycle, Script, ScriptLexicon, Section, Source, Turn
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
 _INLINE_TURN = re.compile(r"^([^:：]{1,24}?)\s*[:：]\s*(.+)$")
@@ -29,7 +30,7 @@ _NAME_MAX_CHARS = 20
 
 _FRONT_MATTER_FIELDS = {
     "title", "date", "slug", "category", "summary", "hosts", "source", "episode", "pacing",
-    *LIFECYCLE_FIELDS,
+    *LIFECYCLE_FIELDS, "lexicon",
 }
 _PACING_FIELDS = {"gap": (0.0, 5.0), "gap_jitter": (0.0, 1.0), "section_gap": (0.0, 10.0)}
 _SOURCE_FIELDS = {"title", "provider", "author", "date", "url", "file"}
@@ -596,12 +597,35 @@ def _episode_meta(
         episode_number=fields.integer("episode") if fields else None,
         slug_given=slug_given,
         pacing=_parse_pacing(fields, path) if fields else {},
+        lexicon=_parse_lexicon(fields) if fields else None,
         lifecycle=parse_lifecycle(fields, path, workspace) if fields else Lifecycle(),
     )
 
 
 def _chinese_punctuation(text: str | None) -> str | None:
     return fix_cjk_punctuation(text) if text else text
+
+
+def _parse_lexicon(fields: _Fields) -> ScriptLexicon | None:
+    """The script's pronunciation entries as plain tables, each key with its line."""
+    node = fields.mapping("lexicon")
+    if node is None:
+        return None
+    lines: dict[tuple[str, ...], int] = {}
+
+    def plain(value: yaml.Node, scope: tuple[str, ...]) -> Any:
+        if isinstance(value, yaml.MappingNode):
+            table = {}
+            for key, child in value.value:
+                name = str(key.value)
+                lines[(*scope, name)] = fields.first_line + key.start_mark.line
+                table[name] = plain(child, (*scope, name))
+            return table
+        if isinstance(value, yaml.SequenceNode):
+            return [plain(child, scope) for child in value.value]
+        return None if _is_null(value) else str(value.value)
+
+    return ScriptLexicon(plain(node, ()), lines)
 
 
 def _parse_pacing(fields: _Fields, path: Path) -> dict[str, float]:

@@ -129,6 +129,17 @@ def _builtin() -> list[EngineSpec]:
             voices=_lazy(".espeak", "voice_list"),
             auto_rank=90,
         ),
+        EngineSpec(
+            name="openai",
+            summary="any OpenAI-compatible speech server: OpenAI, or a local Kokoro-FastAPI, "
+                    "LocalAI, openedai-speech (explicit only: --engine openai)",
+            licence="the voices: the server's terms (OpenAI's usage policies, or the local "
+                    "model's licence); the client: duopod's own code over aiohttp",
+            factory=_lazy(".openai", "make_engine"),
+            voices=_lazy(".openai", "voice_list"),
+            unavailable=_lazy(".openai", "unavailable"),
+            auto_rank=None,  # never chosen by auto: it may cost money or send scripts away
+        ),
     ]
 
 
