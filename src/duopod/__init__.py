@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time names are imported on f
         republish,
     )
     from .publish import EpisodeRecord, publish_episode
+    from .script.importer import ImportResult, import_page
     from .script.model import Script
     from .script.parse import Overrides, parse_script
     from .speech.engines import EngineSpec, registry
@@ -39,10 +40,10 @@ __version__ = "0.2.0"
 
 __all__ = [
     "BuildOptions", "BuildResult", "DuopodError", "EngineError", "EngineSpec",
-    "EpisodeRecord", "InputError", "MixedEpisode", "Overrides", "Script", "Timeline",
-    "Workspace", "build_episode", "check_scripts", "load_script", "load_workspace",
-    "mix_episode", "parse_script", "publish_episode", "rebuild_feed", "registry",
-    "remix_episode", "republish",
+    "EpisodeRecord", "ImportResult", "InputError", "MixedEpisode", "Overrides", "Script",
+    "Timeline", "Workspace", "build_episode", "check_scripts", "import_page", "load_script",
+    "load_workspace", "mix_episode", "parse_script", "publish_episode", "rebuild_feed",
+    "registry", "remix_episode", "republish",
 ]
 
 _HOMES = {
@@ -54,6 +55,7 @@ _HOMES = {
     "EpisodeRecord": "publish", "publish_episode": "publish",
     "Script": "script.model", "Overrides": "script.parse", "parse_script": "script.parse",
     "EngineSpec": "speech.engines", "registry": "speech.engines",
+    "ImportResult": "script.importer", "import_page": "script.importer",
     "Workspace": "workspace", "load_workspace": "workspace",
 }
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,6 +19,7 @@ from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
 if TYPE_CHECKING:
     from .pipeline import BuildOptions
     from .publish import Problem
+    from .script.model import Script
     from .script.parse import Overrides
     from .speech.render import TurnEvent
     from .workspace import Workspace
@@ -42,6 +44,23 @@ DateOption = Annotated[str | None, typer.Option(help="Episode date, YYYY-MM-DD."
 EncodingOption = Annotated[
     str | None, typer.Option(help="Read scripts in this encoding (e.g. gb18030), not UTF-8.")
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"duopod {version('duopod')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print duopod's version and exit.", callback=_print_version,
+        is_eager=True)] = False,
+) -> None:
+    """duopod turns a two-host dialogue script into a finished, published podcast episode."""
 
 
 # The pipeline's modules (numpy, scipy, jinja2, ...) are imported inside the commands, so
@@ -134,6 +153,13 @@ def check(
         out.print(f"[bold]{script.path}[/bold]: ok")
         out.print(f"  title     {meta.title}")
         out.print(f"  date      {meta.date.isoformat()}    slug  {meta.slug}")
+        life = meta.lifecycle
+        when = life.publish_at.isoformat() if life.publish_at else (
+            f"{meta.date.isoformat()} {(life.time or ws.show.publish_time):%H:%M} "
+            f"{ws.show.timezone}")
+        out.print(f"  publish   {life.status}, {when} · {life.episode_type}"
+                  + (f" · season {life.season}" if life.season else "")
+                  + f" · language {life.language or ws.show.language}")
         out.print(f"  turns     {len(script.turns)}    sections  {len(script.sections)}")
         chars = script.characters_by_host()
         for host in script.hosts:
@@ -142,10 +168,93 @@ def check(
                       f"(voices/{profile.path.name})")
         for section in script.sections:
             out.print(f"  section   {section.title}  (line {section.line})")
+        _print_lexicon_hits(ws, script)
         if meta.source:
             src = meta.source
             out.print(f"  source    {src.provider or ''} {src.title or ''} "
                       f"{'(' + str(len(src.text)) + ' characters)' if src.text else ''}".rstrip())
+
+
+@app.command("import")
+def import_page(
+    page: Annotated[Path, typer.Argument(help="An episode page copied as text.")],
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Folder for the script; its source goes to sources/ inside it.")]
+    = Path("scripts"),
+    url: Annotated[str | None, typer.Option(
+        help="The original article's address, when the page does not give it.")] = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Turn a published episode page (copied as text) into a script and its source file.
+
+    Example: duopod import page.txt --out scripts/
+    """
+    from .script.importer import import_page as run_import
+
+    result = run_import(page, out_dir, url=url, encoding=encoding)
+    out.print(f"wrote {result.script_path}: {result.turns} turns, hosts "
+              f"{', '.join(result.hosts)}", markup=False, highlight=False)
+    if result.source_path:
+        out.print(f"wrote {result.source_path}", markup=False, highlight=False)
+    for heading, turn in result.sections:
+        out.print(f"  section   ## {heading}  (before turn {turn})", markup=False,
+                  highlight=False)
+    for dropped in result.dropped:
+        out.print(f"  dropped   line {dropped.line}: {dropped.text}  ({dropped.reason})",
+                  markup=False, highlight=False)
+    for note in result.notes:
+        out.print(f"  note      {note}", markup=False, highlight=False)
+
+
+def _print_lexicon_hits(ws: Workspace, script: Script) -> None:
+    """Which pronunciation entries the script's lines set off, and how often."""
+    from .speech.lexicon import hit_counts, language_of, lexicon_entries
+    from .text import split_sentences
+
+    entries = lexicon_entries(ws, script)
+    if not entries:
+        return
+    texts = [s for turn in script.turns for s in split_sentences(turn.text)]
+    hits = hit_counts(entries, language_of(ws, script), texts)
+    if not hits:
+        out.print(f"  lexicon   {len(entries)} entries, none in this script")
+    for entry, count in hits:
+        scope = escape(f" [{entry.scope}]") if entry.scope else ""
+        where = entry.where.removeprefix(f"{ws.root}/")
+        out.print(f"  lexicon   {escape(entry.written)} → {escape(entry.spoken)} ×{count}"
+                  f"{scope}  ({escape(where)})")
+
+
+@app.command()
+def say(
+    text: Annotated[str, typer.Argument(help="What to say (one line; several sentences "
+                                        "are fine).")],
+    host: Annotated[str, typer.Option(help="Whose voice: a host with a profile in voices/.")],
+    workspace: WorkspaceOption = None,
+    engine: Annotated[str, typer.Option(help="auto, or an engine: see 'duopod engines'.")]
+    = "auto",
+    out_path: Annotated[Path, typer.Option("--out", help="A .wav or .mp3 file to write.")]
+    = Path("say.wav"),
+) -> None:
+    """Speak one line in a host's voice through the show's lexicon, to hear a pronunciation
+    fix without building an episode.
+
+    Example: duopod say "H20和H200不是一回事。" --host 雷总 --engine espeak --out say.mp3
+    """
+    from .pipeline import BuildOptions, make_engine, resolve_engine
+    from .speech.say import say_line
+
+    ws = _workspace(workspace)
+    name = resolve_engine(engine, _notice)
+    said = say_line(ws, text, host, make_engine(name, BuildOptions()), out_path)
+    if said.spoken != said.written:
+        out.print(f"said as: {escape(''.join(said.spoken))}")
+    for entry, count in sorted(said.hits.items(), key=lambda item: item[0].written):
+        where = entry.where.removeprefix(f"{ws.root}/")
+        out.print(f"  lexicon   {escape(entry.written)} → {escape(entry.spoken)} ×{count}  "
+                  f"({escape(where)})")
+    out.print(f"{escape(str(said.path))}: {said.speech.duration:.1f} s, engine {name}, "
+              f"host {escape(host)}")
 
 
 @app.command()
@@ -153,13 +262,16 @@ def build(
     scripts: ScriptsArgument,
     workspace: WorkspaceOption = None,
     engine: Annotated[str, typer.Option(
-        help="auto (edge-tts when reachable, else offline), edge, or espeak.")] = "auto",
+        help="auto (edge-tts when reachable, else offline), edge, espeak, or openai "
+        "(see 'duopod engines').")] = "auto",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,
                                              help="Turns rendered at once.")] = 4,
-    retries: Annotated[int, typer.Option(min=1, max=20, help="Attempts per edge-tts request "
-                                         "before the build stops.")] = 5,
+    retry_for: Annotated[float, typer.Option(
+        "--retry-for", min=0, max=3600, metavar="SECONDS",
+        help="Keep retrying a failing edge-tts request this long (backing off up to 30 s "
+             "between attempts) before the build stops.")] = 180.0,
     force: Annotated[bool, typer.Option(
         help="Overwrite an episode another script published under the same slug.")] = False,
     title: TitleOption = None,
@@ -174,7 +286,7 @@ def build(
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
-                           retries=retries, force=force, encoding=encoding,
+                           retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
     options = replace(options, engine=resolve_engine(engine, _notice))
@@ -277,8 +389,25 @@ def publish(workspace: WorkspaceOption = None) -> None:
     ws = _workspace(workspace)
     listing = republish(ws)
     _warn(listing.problems)
-    out.print(f"published {len(listing.records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
+    out.print(f"published {len(listing.listed)} episode(s): {ws.episodes_dir / 'feed.xml'}")
     _exit_for(listing.problems)
+
+
+@app.command()
+def unpublish(
+    slug: Annotated[str, typer.Argument(help="The episode's folder name in episodes/.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Take an episode out of the feed and the site; its folder is kept in
+    .duopod/unpublished/ and building its script again restores it with the same GUID.
+
+    Example: duopod unpublish 2025-12-10-xin-pian-chu-kou-xin-gui
+    """
+    from .publish import unpublish_episode
+
+    ws = _workspace(workspace)
+    record = unpublish_episode(ws, slug)
+    out.print(f"unpublished {record.title} ({slug}); GUID {record.guid} is remembered")
 
 
 @app.command()
@@ -309,17 +438,16 @@ def serve(
 
     Example: duopod serve --port 8000   (then subscribe to http://127.0.0.1:8000/feed.xml)
     """
-    from .serve import make_server
+    from .serve import Preview, run
 
     ws = _workspace(workspace)
-    server = make_server(ws, host, port)
-    address = f"http://{host}:{server.server_address[1]}"
-    out.print(f"serving {ws.episodes_dir} at {address}/  (feed: {address}/feed.xml); "
-              "Ctrl-C stops")
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+
+    def ready(preview: Preview) -> None:
+        out.print(f"serving {ws.episodes_dir} at {preview.url}/  (feed: {preview.url}/feed.xml)"
+                  "; Ctrl-C stops")
+        out.file.flush()  # a script reading the address through a pipe needs it now
+
+    run(ws, host, port, ready=ready)
 
 
 @app.command()

@@ -28,6 +28,7 @@ from .speech.engines import (
     engine_spec,
     get_engine,
 )
+from .speech.lexicon import lexicon_entries, script_speller
 from .speech.model import RenderedTurn
 from .speech.render import ProgressCallback, render_turns_async
 from .workspace import Workspace
@@ -46,8 +47,9 @@ class BuildOptions:
     use_cache: bool = True
     cache_only: bool = False
     concurrency: int = 4
-    retries: int = 5
-    """Attempts per edge-tts request (timeouts, dropped connections, throttling)."""
+    retry_for: float = 180.0
+    """Seconds to keep retrying an edge-tts request (timeouts, dropped connections,
+    throttling, outages) from its first failure."""
     force: bool = False
     encoding: str | None = None
     overrides: Overrides = field(default_factory=Overrides)
@@ -71,11 +73,12 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
                           workspace=workspace.root, known_hosts=tuple(workspace.profiles))
     check_profile_settings(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
+    lexicon_entries(workspace, script)  # a bad lexicon entry is an input error up front
     return script
 
 
 def make_engine(name: str, options: BuildOptions) -> Engine:
-    return get_engine(name, EngineOptions(retries=options.retries,
+    return get_engine(name, EngineOptions(retry_for=options.retry_for,
                                           concurrency=options.concurrency))
 
 
@@ -102,9 +105,11 @@ def remix_episode(workspace: Workspace, path: Path, options: BuildOptions | None
 
 def render(workspace: Workspace, script: Script, engine: Engine, options: BuildOptions,
            progress: ProgressCallback | None = None) -> list[RenderedTurn]:
+    spell = script_speller(workspace, script, engine.name)
     return asyncio.run(render_turns_async(
         script, workspace, engine, use_cache=options.use_cache,
         cache_only=options.cache_only, concurrency=options.concurrency, progress=progress,
+        spoken=spell.say if spell else None,
     ))
 
 

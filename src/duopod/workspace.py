@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .apple import check_category, check_cover
 from .errors import InputError
+from .files import file_inside
 
 SHOW_FILE = "show.toml"
 
@@ -55,6 +59,21 @@ class ShowConfig:
     cover: Path | None = None
     explicit: bool = False
     show_type: str = "episodic"
+    publish_time: dt.time = dt.time(6, 0)
+    """When on its date an episode goes out, in ``timezone``."""
+    timezone: str = "UTC"
+    guid: str | None = None
+    """podcast:guid when pinned here; else kept from the published feed, made once."""
+    locked: bool = False
+    copyright: str | None = None
+    funding_url: str | None = None
+    funding_text: str | None = None
+    license: str | None = None
+    license_url: str | None = None
+    medium: str = "podcast"
+    source_appendix: str = "excerpt"
+    """How much of a source article the pages reprint: full, excerpt or link."""
+    source_excerpt_paragraphs: int = 3
     audio: AudioSettings = field(default_factory=AudioSettings)
     music: MusicSettings = field(default_factory=MusicSettings)
 
@@ -187,8 +206,12 @@ class _Table:
 
 _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
-    "email", "cover", "explicit", "type", "audio", "music",
+    "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
+    "locked", "copyright", "funding", "license", "medium", "source_appendix",
 }
+MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
+SOURCE_APPENDIX = ("full", "excerpt", "link")
+_URL = re.compile(r"^https?://[^\s<>\"']+$")
 _AUDIO_FIELDS = {
     "gap", "gap_jitter", "section_gap", "loudness_lufs", "true_peak_dbtp", "bitrate_kbps",
     "channels",
@@ -210,10 +233,9 @@ def load_show(path: Path, root: Path) -> ShowConfig:
     show_type = table.text("type", default="episodic")
     if show_type not in ("episodic", "serial"):
         raise InputError("field 'type' must be 'episodic' or 'serial'", path)
-    cover = table.text("cover")
-    cover_path = _inside(root, cover, path, "cover") if cover else None
-    if cover_path is not None:
-        check_cover(cover_path, path)
+    cover = table.text("cover", required=True)
+    cover_path = _inside(root, cover, path, "cover")
+    check_cover(cover_path, path)
     category, subcategory = table.text("category", required=True), table.text("subcategory")
     check_category(category, subcategory, path)
     return ShowConfig(
@@ -228,9 +250,62 @@ def load_show(path: Path, root: Path) -> ShowConfig:
         cover=cover_path,
         explicit=table.flag("explicit", False),
         show_type=show_type,
+        **_publishing(table, path),
         audio=_audio_settings(table.table("audio"), path),
         music=_music_settings(table.table("music"), path, root),
     )
+
+
+def _publishing(table: _Table, path: Path) -> dict[str, Any]:
+    """show.toml's publishing fields: time of day, identity, rights, funding, appendix."""
+    when = table.text("publish_time", default="06:00")
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", when)
+    if not match:
+        raise InputError(f"field 'publish_time' must be a time of day like 06:00, not {when!r}",
+                         path)
+    zone = table.text("timezone", default="UTC")
+    try:
+        ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise InputError(f"field 'timezone': unknown time zone {zone!r} (e.g. Asia/Shanghai)",
+                         path) from None
+    guid = table.text("guid")
+    if guid is not None:
+        try:
+            guid = str(uuid.UUID(guid))
+        except ValueError:
+            raise InputError(f"field 'guid' must be a UUID, not {guid!r}", path) from None
+    funding = _Table(table.table("funding"), path, "funding.", {"url", "text"})
+    funding_url = funding.text("url")
+    license_table = table.data.get("license")
+    licence = _Table(license_table if isinstance(license_table, dict) else {}, path, "license.",
+                     {"name", "url"})
+    for key, url in (("funding.url", funding_url), ("license.url", licence.text("url"))):
+        if url is not None and not _URL.match(url):
+            raise InputError(f"field '{key}' must be an http(s) URL, not {url!r}", path)
+    return {
+        "publish_time": dt.time(int(match.group(1)), int(match.group(2))),
+        "timezone": zone,
+        "guid": guid,
+        "locked": table.flag("locked", False),
+        "copyright": table.text("copyright"),
+        "funding_url": funding_url,
+        "funding_text": funding.text("text"),
+        "license": (licence.text("name") if isinstance(license_table, dict)
+                    else table.text("license")),
+        "license_url": licence.text("url"),
+        "medium": _one_of(table, "medium", MEDIUMS, path),
+        "source_appendix": _one_of(table, "source_appendix", SOURCE_APPENDIX, path),
+        "source_excerpt_paragraphs": 3,
+    }
+
+
+def _one_of(table: _Table, key: str, allowed: tuple[str, ...], path: Path) -> str:
+    value = table.text(key, default=allowed[0] if key != "source_appendix" else "excerpt")
+    if value not in allowed:
+        raise InputError(f"field '{key}' must be one of {', '.join(allowed)}, not {value!r}",
+                         path)
+    return str(value)
 
 
 def _audio_settings(data: dict[str, Any], path: Path) -> AudioSettings:
@@ -267,12 +342,8 @@ def _music_settings(data: dict[str, Any], path: Path, root: Path) -> MusicSettin
 
 
 def _inside(root: Path, relative: str, path: Path, key: str) -> Path:
-    resolved = (root / relative).resolve()
-    if Path(relative).is_absolute() or not resolved.is_relative_to(root.resolve()):
-        raise InputError(f"field '{key}' must be a path inside the workspace", path)
-    if not resolved.is_file():
-        raise InputError(f"field '{key}': file {relative!r} does not exist", path)
-    return resolved
+    return file_inside(root, relative, root, what=f"field '{key}':", path=path,
+                       base_name="the show's folder")
 
 
 

@@ -41,7 +41,8 @@ def mix_episode(workspace: Workspace, script: Script, rendered: list[RenderedTur
 
     show = workspace.show
     settings = _paced(show.audio, script.meta.pacing)
-    layout = plan_mix(script, rendered, settings, show.music, show.language)
+    language = script.meta.lifecycle.language or show.language
+    layout = plan_mix(script, rendered, settings, show.music, language)
     if on_planned is not None:
         on_planned(layout.timeline)
     measurement = master_and_encode(layout, settings, audio)

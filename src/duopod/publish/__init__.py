@@ -8,18 +8,30 @@ the site from the published records alone (no audio is read).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import InputError
 from ..files import readable_by_all
 from ..mix import MixedEpisode
 from ..mix.tags import write_tags
 from ..script.model import Script
 from ..workspace import Workspace
-from .episodes import Listing, Problem, journal_of, load_listing, record_for_script, settle_identity
+from .episodes import (
+    EPISODE_FILE,
+    Listing,
+    Problem,
+    journal_of,
+    load_listing,
+    read_record,
+    record_for_script,
+    settle_identity,
+    unpublished_dir,
+)
 from .journal import Entry
 from .notes import ShowNotes
 from .record import EpisodeRecord
@@ -35,7 +47,7 @@ from .site import (
 from .swap import site_lock, swap_into_place
 
 __all__ = ["EpisodeRecord", "Listing", "Problem", "Report", "publish_episode",
-           "rebuild_feed", "republish"]
+           "rebuild_feed", "republish", "unpublish_episode"]
 
 Report = Callable[[Problem], None]
 
@@ -79,6 +91,8 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
                 record = episode_record(workspace, script, mixed.timeline, audio,
                                         mixed.measurement, notes, engine, listing.known)
                 write_episode_files(workspace, staging, record, listing.records)
+                if record.image and script.meta.lifecycle.image:
+                    shutil.copyfile(script.meta.lifecycle.image, staging / record.image)
                 entry = journal.update(entry, slug=record.slug, guid=record.guid,
                                        moved_from=_moved_from(workspace, script, listing))
                 swapped = True
@@ -110,11 +124,15 @@ def _swap_in(workspace: Workspace, entry: Entry, staging: Path) -> Path | None:
 
 
 def _move(source: Path, target: Path) -> None:
-    """Rename when on one file system (the usual case), else copy."""
+    """Rename when on one file system (the usual case), else copy (then remove a folder)."""
     try:
         os.replace(source, target)
     except OSError:
-        shutil.copyfile(source, target)
+        if source.is_dir():
+            shutil.copytree(source, target)
+            shutil.rmtree(source)
+        else:
+            shutil.copyfile(source, target)
 
 
 def _moved_from(workspace: Workspace, script: Script, listing: Listing) -> str | None:
@@ -123,6 +141,24 @@ def _moved_from(workspace: Workspace, script: Script, listing: Listing) -> str |
     if previous and previous.slug != script.meta.slug:
         return previous.slug
     return None
+
+
+def unpublish_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
+    """Take an episode out of the feed and the site. Its folder moves, whole, to
+    ``.duopod/unpublished/`` (nothing is deleted), where its record keeps the GUID and the
+    number: building its script again publishes it as the same episode."""
+    folder = workspace.episodes_dir / slug
+    if slug.startswith(".") or "/" in slug or not (folder / EPISODE_FILE).is_file():
+        raise InputError(f"no published episode {slug!r} in {workspace.episodes_dir}")
+    with site_lock(workspace.cache_dir):
+        recover(workspace)
+        record = read_record(folder / EPISODE_FILE, light=True)
+        keep = unpublished_dir(workspace)
+        keep.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        _move(folder, keep / f"{slug}-{stamp}")
+        publish_site(workspace, all_pages=True)
+    return record
 
 
 def republish(workspace: Workspace) -> Listing:

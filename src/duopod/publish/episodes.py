@@ -51,11 +51,14 @@ class Listing:
     """The published episodes as publishing sees them."""
 
     records: Records = field(default_factory=list)
-    """Readable records whose audio is whole: what pages and the feed list, newest first."""
+    """Readable records whose audio is whole, newest first: what pages and the feed may
+    list (drafts and episodes not yet due are among them, and left out there)."""
     unlisted: Records = field(default_factory=list)
     """Readable records that are not listed anew (broken audio, a repeated GUID); their
     identity (GUID, number, script) still counts when an episode is published."""
     problems: list[Problem] = field(default_factory=list)
+    listed: Records = field(default_factory=list)
+    """What the feed written from this listing lists (no drafts, nothing not yet due)."""
 
     @property
     def known(self) -> Records:
@@ -228,3 +231,23 @@ def _refuse_a_taken_number(workspace: Workspace, script: Script, records: Record
                 f"{other.script}); set another 'episode:' in the front matter",
                 script.path,
             )
+
+
+def unpublished_dir(workspace: Workspace) -> Path:
+    """Where ``duopod unpublish`` keeps an episode's folder: out of the site, never deleted."""
+    return workspace.cache_dir.parent / "unpublished"
+
+
+def remembered_record(workspace: Workspace, script: Script) -> EpisodeRecord | None:
+    """The newest record of an unpublished episode of this script: a later build publishes
+    it again under the same GUID and number."""
+    ours = script_id(workspace, script.path)
+    found: list[EpisodeRecord] = []
+    for path in unpublished_dir(workspace).glob(f"*/{EPISODE_FILE}"):
+        try:
+            record = read_record(path, light=True)
+        except RecordError:
+            continue
+        if record.script == ours:
+            found.append(record)
+    return max(found, key=lambda r: r.sort_key(), default=None)

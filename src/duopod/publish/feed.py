@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from email.utils import format_datetime
 
+from ..files import content_name
 from ..workspace import ShowConfig
 from .kept import KeptItem
 from .record import EpisodeRecord
@@ -54,9 +55,11 @@ def _sub(parent: ET.Element, tag: str, content: str | None = None, **attrs: str
 
 
 def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | None = None,
-               kept: Sequence[KeptItem] = ()) -> bytes:
-    """The feed XML for ``episodes`` (their records), newest first, with the ``kept``
-    items of the current feed copied in verbatim at their dates (see ``kept``)."""
+               guid: str | None = None, kept: Sequence[KeptItem] = ()) -> bytes:
+    """The feed XML for ``episodes`` (their records: those listed now), newest first.
+    ``guid`` is the show's podcast:guid as first published (see ``show_guid``); the
+    ``kept`` items of the current feed are copied in verbatim at their dates (see
+    ``kept``)."""
     base = (base_url or show.base_url).rstrip("/")
     rss = ET.Element("rss", {"version": "2.0"})
     channel = _sub(rss, "channel")
@@ -74,8 +77,10 @@ def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | 
     _sub(owner, _q("itunes", "name"), show.author)
     if show.email:
         _sub(owner, _q("itunes", "email"), show.email)
+    if show.copyright:
+        _sub(channel, "copyright", show.copyright)
     if show.cover is not None:
-        cover_url = f"{base}/{show.cover.name}"
+        cover_url = f"{base}/{content_name(show.cover)}"
         _sub(channel, _q("itunes", "image"), href=cover_url)
         image = _sub(channel, "image")
         _sub(image, "url", cover_url)
@@ -86,15 +91,23 @@ def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | 
         _sub(category, _q("itunes", "category"), text=show.subcategory)
     _sub(channel, _q("itunes", "explicit"), "true" if show.explicit else "false")
     _sub(channel, _q("itunes", "type"), show.show_type)
-    _sub(channel, _q("podcast", "guid"), podcast_guid(feed_url(show)))
-    _sub(channel, _q("podcast", "locked"), "no")
+    _sub(channel, _q("podcast", "guid"), guid or show.guid or podcast_guid(feed_url(show)))
+    locked = {"owner": show.email} if show.email else {}
+    _sub(channel, _q("podcast", "locked"), "yes" if show.locked else "no", **locked)
+    if show.funding_url:
+        _sub(channel, _q("podcast", "funding"), show.funding_text or show.funding_url,
+             url=show.funding_url)
+    if show.license:
+        licence = {"url": show.license_url} if show.license_url else {}
+        _sub(channel, _q("podcast", "license"), show.license, **licence)
+    _sub(channel, _q("podcast", "medium"), show.medium)
     for host in _hosts(episodes):
         _sub(channel, _q("podcast", "person"), host, role="host")
     places = _kept_places(episodes, kept)
     for index, episode in enumerate(episodes):
         for marker in places.get(index, ()):
             channel.append(ET.Comment(marker))
-        _item(channel, episode, base)
+        _item(channel, episode, base, show.explicit)
     for marker in places.get(len(episodes), ()):
         channel.append(ET.Comment(marker))
     ET.indent(rss, space=" ")
@@ -130,7 +143,8 @@ def _hosts(episodes: list[EpisodeRecord]) -> list[str]:
     return list(seen)
 
 
-def _item(channel: ET.Element, episode: EpisodeRecord, base: str) -> None:
+def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit: bool
+          ) -> None:
     folder = f"{base}/{episode.slug}"
     item = _sub(channel, "item")
     _sub(item, "title", episode.title)
@@ -145,8 +159,13 @@ def _item(channel: ET.Element, episode: EpisodeRecord, base: str) -> None:
     _sub(item, _q("itunes", "title"), episode.title)
     _sub(item, _q("itunes", "duration"), str(round(episode.duration)))
     _sub(item, _q("itunes", "episode"), str(episode.number))
-    _sub(item, _q("itunes", "episodeType"), "full")
-    _sub(item, _q("itunes", "explicit"), "false")
+    if episode.season is not None:
+        _sub(item, _q("itunes", "season"), str(episode.season))
+    _sub(item, _q("itunes", "episodeType"), episode.episode_type)
+    explicit = show_explicit if episode.explicit is None else episode.explicit
+    _sub(item, _q("itunes", "explicit"), "true" if explicit else "false")
+    if episode.image:
+        _sub(item, _q("itunes", "image"), href=f"{folder}/{episode.image}")
     for host in episode.hosts:
         _sub(item, _q("podcast", "person"), host, role="host")
     files = episode.transcripts
@@ -159,3 +178,13 @@ def _item(channel: ET.Element, episode: EpisodeRecord, base: str) -> None:
     if episode.chapters_file:
         _sub(item, _q("podcast", "chapters"), url=f"{folder}/{episode.chapters_file}",
              type="application/json+chapters")
+
+
+def published_guid(feed: bytes) -> str | None:
+    """The podcast:guid a published feed carries, if any (malformed feeds have none)."""
+    try:
+        root = ET.fromstring(feed)  # noqa: S314 (our own file, written by build_feed)
+    except ET.ParseError:
+        return None
+    found = root.find(f"channel/{_q('podcast', 'guid')}")
+    return found.text.strip() if found is not None and found.text else None

@@ -17,7 +17,8 @@ from ..errors import DuopodError
 from ..mix.timeline import Timeline
 
 RECORD_VERSION = 3
-"""1: the first layout; 2: notes and description_html; 3: typed, engine always present."""
+"""1: the first layout; 2: notes and description_html; 3: typed, engine always present,
+lifecycle fields (status, season, episode type, image, explicit)."""
 
 
 class RecordError(DuopodError):
@@ -84,6 +85,19 @@ class EpisodeRecord:
     source: SourceArticle | None = None
     timeline: Timeline | None = None
     """None in records loaded for the site and feed, which need no timeline."""
+    status: str = "published"
+    """``draft``: built and previewed, never listed."""
+    season: int | None = None
+    episode_type: str = "full"
+    image: str | None = None
+    """The episode's own art, a file in its folder."""
+    explicit: bool | None = None
+    """None: the show's setting."""
+
+    def listed(self, now: dt.datetime) -> bool:
+        """Does the episode belong in the feed and the index at ``now``? Not a draft, and
+        its publication time has come."""
+        return self.status == "published" and self.published <= now
 
     def sort_key(self) -> tuple[str, int, str]:
         """Publication order (newest last)."""
@@ -129,6 +143,11 @@ class EpisodeRecord:
                 "url": self.source.url, "text": self.source.text,
             },
             "timeline": self.timeline.to_dict() if self.timeline is not None else None,
+            "status": self.status,
+            "season": self.season,
+            "episode_type": self.episode_type,
+            "image": self.image,
+            "explicit": self.explicit,
         }
 
     def to_json(self) -> str:
@@ -187,6 +206,11 @@ def _optional_text(data: dict[str, Any], key: str) -> str | None:
     return value
 
 
+def _moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _number(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"field {key!r} must be a number")
@@ -211,7 +235,7 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         script=_text(data, "script"),
         title=_text(data, "title"),
         date=dt.date.fromisoformat(_text(data, "date")),
-        published=dt.datetime.fromisoformat(_text(data, "published")),
+        published=_moment(_text(data, "published")),
         number=number,
         hosts=tuple(str(h) for h in data.get("hosts", [])),
         language=_text(data, "language"),
@@ -235,4 +259,30 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
             text=None if light else source.get("text"),
         ),
         timeline=None if light or timeline is None else Timeline.from_dict(timeline),
+        status=_choice(data, "status", ("published", "draft")),
+        season=_optional_whole(data, "season"),
+        episode_type=_choice(data, "episode_type", ("full", "trailer", "bonus")),
+        image=_optional_text(data, "image"),
+        explicit=_optional_flag(data, "explicit"),
     )
+
+
+def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = data.get(key) or allowed[0]
+    if value not in allowed:
+        raise ValueError(f"field {key!r} must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _optional_whole(data: dict[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"field {key!r} must be a whole number")
+    return value
+
+
+def _optional_flag(data: dict[str, Any], key: str) -> bool | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"field {key!r} must be true or false")
+    return value

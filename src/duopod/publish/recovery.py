@@ -25,6 +25,7 @@ import re
 import shutil
 from pathlib import Path
 
+from ..files import content_name
 from ..workspace import Workspace
 from .episodes import EPISODE_FILE, Problem, journal_of
 from .journal import Entry
@@ -111,7 +112,8 @@ def remove_stale_temp_files(workspace: Workspace) -> None:
         since = site_lock_path(workspace.cache_dir).stat().st_mtime_ns
     except FileNotFoundError:
         return
-    names = [*_SITE_FILES] + ([workspace.show.cover.name] if workspace.show.cover else [])
+    cover = workspace.show.cover
+    names = [*_SITE_FILES] + ([content_name(cover)] if cover and cover.is_file() else [])
     ours = re.compile(rf"\.({'|'.join(map(re.escape, names))})\.{_RANDOM}\.tmp")
     pages = re.compile(rf"\.index\.html\.{_RANDOM}\.tmp")
     candidates = [p for p in episodes.glob(".*.tmp") if ours.fullmatch(p.name)]

@@ -8,13 +8,14 @@ import datetime as dt
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from ..files import write_atomically
+from ..files import content_name, write_atomically
 from ..mix.encode import Measurement
 from ..mix.timeline import Timeline
 from ..script.model import Script
 from ..speech.cache import JsonCache, content_key
-from ..workspace import Workspace
+from ..workspace import ShowConfig, Workspace
 from . import transcripts
 from .episodes import (
     EPISODE_FILE,
@@ -25,9 +26,10 @@ from .episodes import (
     load_records,
     read_record,
     record_for_script,
+    remembered_record,
     script_id,
 )
-from .feed import build_feed
+from .feed import build_feed, feed_url, podcast_guid, published_guid
 from .kept import KeptItem, current_items
 from .notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
@@ -39,11 +41,12 @@ def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> S
     a second to load, and an unchanged script (a re-mix) needs no new notes."""
     sentences = [s.text for turn in timeline.turns for s in turn.sentences]
     cache = JsonCache(workspace.cache_dir / "notes")
-    key = content_key(NOTES_VERSION, script.meta.summary, sentences, script.meta.hosts)
+    exclude = (workspace.show.title,)
+    key = content_key(NOTES_VERSION, script.meta.summary, sentences, script.meta.hosts, exclude)
     hit = cache.get(key)
     if hit is not None:
         return ShowNotes(hit["summary"], hit["key_points"], hit["keywords"])
-    notes = show_notes(script.meta.summary, sentences, script.meta.hosts)
+    notes = show_notes(script.meta.summary, sentences, script.meta.hosts, exclude=exclude)
     cache.put(key, {"summary": notes.summary, "key_points": notes.key_points,
                     "keywords": notes.keywords})
     return notes
@@ -55,15 +58,41 @@ def description(notes: ShowNotes) -> str:
     return text if len(text) <= 3900 else text[:3899] + "…"
 
 
-def _source(script: Script) -> SourceArticle | None:
+def _source(script: Script, show: ShowConfig) -> SourceArticle | None:
+    """The source as published: its text cleaned, and only as much of it as the show's
+    ``source_appendix`` allows (the record is public too)."""
     source = script.meta.source
     if source is None:
         return None
     return SourceArticle(
         title=source.title, provider=source.provider, author=source.author,
         date=source.date.isoformat() if source.date else None, url=source.url,
-        text=clean_article(source.text) if source.text else None,
+        text=_appendix(clean_article(source.text), show) if source.text else None,
     )
+
+
+def _appendix(text: str, show: ShowConfig) -> str | None:
+    if show.source_appendix == "link":
+        return None
+    paragraphs = [p for p in text.split("\n") if p.strip()]
+    if show.source_appendix == "excerpt":
+        paragraphs = paragraphs[: show.source_excerpt_paragraphs]
+    return "\n".join(paragraphs) or None
+
+
+def episode_image_name(image: Path | None) -> str | None:
+    return content_name(image) if image is not None else None
+
+
+def publication_time(script: Script, show: ShowConfig) -> dt.datetime:
+    """When the episode goes out: ``publish_at``, else its date at the script's (or the
+    show's) time of day in the show's time zone; always stored in UTC."""
+    life = script.meta.lifecycle
+    if life.publish_at is not None:
+        return life.publish_at.astimezone(dt.UTC)
+    local = dt.datetime.combine(script.meta.date, life.time or show.publish_time,
+                                tzinfo=ZoneInfo(show.timezone))
+    return local.astimezone(dt.UTC)
 
 
 def episode_record(
@@ -74,8 +103,9 @@ def episode_record(
     successor (same GUID and number)."""
     meta = script.meta
     records = load_records(workspace) if records is None else records
-    previous = existing_record(workspace, meta.slug) or record_for_script(workspace, script,
-                                                                           records)
+    previous = (existing_record(workspace, meta.slug)
+                or record_for_script(workspace, script, records)
+                or remembered_record(workspace, script))
     number = meta.episode_number or (previous.number if previous else None) or (
         max((r.number for r in records), default=0) + 1
     )
@@ -88,10 +118,10 @@ def episode_record(
         script=script_id(workspace, script.path),
         title=meta.title,
         date=meta.date,
-        published=dt.datetime.combine(meta.date, dt.time(6, 0), tzinfo=dt.UTC),
+        published=publication_time(script, workspace.show),
         number=number,
         hosts=tuple(meta.hosts),
-        language=workspace.show.language,
+        language=meta.lifecycle.language or workspace.show.language,
         duration=round(timeline.duration, 3),
         audio=AudioFile(audio.name, audio.stat().st_size, "audio/mpeg",
                         measurement.loudness_lufs, measurement.true_peak_dbtp),
@@ -100,8 +130,13 @@ def episode_record(
         category=meta.category,
         summary=meta.summary,
         notes=Notes(tuple(notes.key_points), tuple(notes.keywords)),
-        source=_source(script),
+        source=_source(script, workspace.show),
         timeline=timeline,
+        status=meta.lifecycle.status,
+        season=meta.lifecycle.season,
+        episode_type=meta.lifecycle.episode_type,
+        image=episode_image_name(meta.lifecycle.image),
+        explicit=meta.lifecycle.explicit,
     )
     html = render_template(workspace, "notes.html", show=workspace.show, episode=record)
     return replace(record, description_html=html)
@@ -186,26 +221,26 @@ def refresh_pages(workspace: Workspace, slugs: set[str], records: Records) -> No
 
 def publish_site(workspace: Workspace, changed: str | None = None, *,
                  all_pages: bool = False) -> Listing:
-    """Rebuild feed.xml and index.html from the episode records; returns what was listed
-    and the problems met (see ``load_listing``).
+    """Rebuild feed.xml and index.html from the episode records; returns what was read,
+    what is listed and the problems met (see ``load_listing``).
 
     ``changed`` (a slug just published) also refreshes its neighbours' pages, whose
     previous/next links point at it; ``all_pages`` refreshes every episode page.
     """
     listing = load_listing(workspace)
-    records = listing.records
+    everything = listing.records
+    records = listed(everything)
     folder = workspace.episodes_dir
     folder.mkdir(parents=True, exist_ok=True)
     if workspace.show.cover is not None:
-        cover_target = folder / workspace.show.cover.name
-        cover = workspace.show.cover.read_bytes()
-        if not cover_target.exists() or cover_target.read_bytes() != cover:
-            write_atomically(cover_target, cover)
+        cover_target = folder / content_name(workspace.show.cover)
+        if not cover_target.exists():  # the name says what it holds: never rewritten
+            write_atomically(cover_target, workspace.show.cover.read_bytes())
     page = render_template(workspace, "site.html", show=workspace.show, episodes=records)
-    write_feed(workspace, listing)
+    write_feed(workspace, listing, records)
     write_atomically(folder / "index.html", page.encode("utf-8"))
     if all_pages:
-        refresh_pages(workspace, {r.slug for r in records}, records)
+        refresh_pages(workspace, {r.slug for r in everything}, records)
     elif changed is not None:
         mine = next((r for r in records if r.slug == changed), None)
         if mine is not None:
@@ -214,14 +249,38 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
     return listing
 
 
-def write_feed(workspace: Workspace, listing: Listing | None = None) -> Listing:
-    """Rebuild only feed.xml. An episode that cannot be listed anew keeps the item the
-    current feed has for it (apps delete episodes that vanish); its problem says so."""
+def listed(records: Records, now: dt.datetime | None = None) -> Records:
+    """The episodes that belong in the feed and the index now: no drafts, nothing whose
+    publication time has not come (``duopod publish`` run later lists it)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return [r for r in records if r.listed(moment)]
+
+
+def show_guid(workspace: Workspace) -> str:
+    """The show's podcast:guid: pinned in show.toml, else the one its published feed already
+    carries (assigned once for life, so moving base_url keeps it), else made now from the
+    feed URL as the namespace says."""
+    if workspace.show.guid:
+        return workspace.show.guid
+    try:
+        published = published_guid((workspace.episodes_dir / "feed.xml").read_bytes())
+    except OSError:
+        published = None
+    return published or podcast_guid(feed_url(workspace.show))
+
+
+def write_feed(workspace: Workspace, listing: Listing | None = None,
+               records: Records | None = None) -> Listing:
+    """Rebuild only feed.xml (``records`` are those listed; by default the ``listing``'s
+    that are due). An episode that cannot be listed anew keeps the item the current feed
+    has for it (apps delete episodes that vanish); its problem says so."""
     listing = load_listing(workspace) if listing is None else listing
+    listing.listed = listed(listing.records) if records is None else records
     path = workspace.episodes_dir / "feed.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
     kept = keep_items(path, listing)
-    write_atomically(path, build_feed(workspace.show, listing.records, kept=kept))
+    write_atomically(path, build_feed(workspace.show, listing.listed,
+                                      guid=show_guid(workspace), kept=kept))
     return listing
 
 
@@ -229,13 +288,13 @@ def keep_items(feed: Path, listing: Listing) -> list[KeptItem]:
     """The current feed's items for the episodes in ``listing.problems``, each problem
     completed with what became of the episode in the feed."""
     items = current_items(feed, {p.slug for p in listing.problems if p.slug})
-    listed = {r.guid for r in listing.records}
+    taken = {r.guid for r in listing.listed}
     kept: list[KeptItem] = []
     for index, problem in enumerate(listing.problems):
         if problem.slug is None:
             continue
         item = items.get(problem.slug)
-        if item is not None and item.guid not in listed and item not in kept:
+        if item is not None and item.guid not in taken and item not in kept:
             kept.append(item)
             outcome = "its item in the current feed is kept as it stands"
         else:

@@ -12,7 +12,10 @@ from typing import Any
 import jinja2
 
 from ..errors import InputError
+from ..files import content_name
+from ..labels import labels
 from ..workspace import Workspace
+from .markdown import http_url, markdown_text
 
 THEME_TEMPLATES = ("episode.html", "site.html", "notes.html", "notes.md")
 
@@ -30,23 +33,21 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _markdown_text(value: Any) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 @cache
 def _environment(show_templates: Path, markdown: bool) -> jinja2.Environment:
-    """HTML and XML templates autoescape; Markdown ones escape only < > & (which Markdown
-    would pass through as live HTML), so quotes and apostrophes stay readable."""
+    """HTML and XML templates autoescape; Markdown ones escape Markdown syntax (links,
+    images, raw HTML) but not quotes, and offer ``http_url`` for the one link they print."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([show_templates, theme_dir()]),
         autoescape=not markdown,  # noqa: S701 (Markdown output is escaped by finalize)
-        finalize=_markdown_text if markdown else None,
+        finalize=markdown_text if markdown else None,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters["clock"] = clock
+    env.filters["art"] = content_name
+    env.filters["http_url"] = http_url
     return env
 
 
@@ -56,8 +57,11 @@ def template_environment(workspace: Workspace, markdown: bool = False) -> jinja2
 
 def render_template(workspace: Workspace, name: str, **context: Any) -> str:
     """Render ``name`` from the show's templates/ or, failing that, the default theme; a
-    template error is one line naming the template's file and line."""
+    template error is one line naming the template's file and line. ``t`` is the label
+    catalogue of the episode's language (the show's on other pages)."""
     env = template_environment(workspace, markdown=name.endswith(".md"))
+    episode = context.get("episode")
+    context.setdefault("t", labels(getattr(episode, "language", workspace.show.language)))
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:

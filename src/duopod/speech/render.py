@@ -18,7 +18,7 @@ from ..text import split_sentences
 from ..workspace import Workspace
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
-from .engines import Engine
+from .engines import Engine, check_voice_languages
 from .model import RenderedTurn, SentenceSpan
 
 Status = Literal["rendering", "done", "cached", "retrying", "failed"]
@@ -59,6 +59,9 @@ async def render_turns_async(
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     settings = turn_settings(script, workspace, engine)
+    check_voice_languages(
+        engine, workspace.profiles_for(script.hosts), settings,
+        script.meta.lifecycle.language or workspace.show.language)
     await engine.check_voices(
         {host: (workspace.profiles[host], settings[host]) for host in settings}
     )

@@ -76,8 +76,9 @@ class Voice:
 class EngineOptions:
     """What a build asks of every engine; each takes what applies to it."""
 
-    retries: int = 5
-    """Attempts a network engine makes at a failing request before the build stops."""
+    retry_for: float = 180.0
+    """Seconds a network engine keeps retrying a failing request (backing off) before the
+    build stops."""
     concurrency: int = 4
     """Requests in flight at once, across the whole build."""
 
@@ -127,6 +128,17 @@ def _builtin() -> list[EngineSpec]:
             factory=_lazy(".espeak", "make_engine"),
             voices=_lazy(".espeak", "voice_list"),
             auto_rank=90,
+        ),
+        EngineSpec(
+            name="openai",
+            summary="any OpenAI-compatible speech server: OpenAI, or a local Kokoro-FastAPI, "
+                    "LocalAI, openedai-speech (explicit only: --engine openai)",
+            licence="the voices: the server's terms (OpenAI's usage policies, or the local "
+                    "model's licence); the client: duopod's own code over aiohttp",
+            factory=_lazy(".openai", "make_engine"),
+            voices=_lazy(".openai", "voice_list"),
+            unavailable=_lazy(".openai", "unavailable"),
+            auto_rank=None,  # never chosen by auto: it may cost money or send scripts away
         ),
     ]
 
@@ -181,6 +193,29 @@ def choose_auto(notice: Notify | None = None) -> str:
 def get_engine(name: str, options: EngineOptions | None = None) -> Engine:
     """A ready engine by name (``auto`` is resolved by ``choose_auto`` first)."""
     return engine_spec(name).factory(options or EngineOptions())
+
+
+def primary_language(tag: str) -> str:
+    """zh-CN -> zh, cmn -> zh, en-us -> en: what two voices or texts must share."""
+    first = tag.lower().replace("_", "-").split("-")[0].split("+")[0]
+    return {"cmn": "zh", "yue": "zh", "zho": "zh", "eng": "en"}.get(first, first)
+
+
+def check_voice_languages(engine: Engine, profiles: dict[str, VoiceProfile],
+                          settings: dict[str, dict[str, Any]], language: str) -> None:
+    """Each host's voice speaks the episode's language (an engine that can tell says
+    which language a voice speaks through ``voice_language``)."""
+    voice_language = getattr(engine, "voice_language", None)
+    if voice_language is None:
+        return
+    for host, profile in profiles.items():
+        spoken = voice_language(settings[host])
+        if spoken and primary_language(spoken) != primary_language(language):
+            raise InputError(
+                f"the {engine.name} voice of host {host!r} (profile {profile.name!r}) speaks "
+                f"{spoken}, but the episode is in {language}; set 'language:' in the script's "
+                "front matter or choose another voice", profile.path,
+            )
 
 
 def check_profile_tables(profiles: dict[str, VoiceProfile]) -> None:
