@@ -156,8 +156,10 @@ def unpublish_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
         keep = unpublished_dir(workspace)
         keep.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        # the site without it first: a kill before the move leaves it listed nowhere yet
+        # still in place (unpublish again), never an item whose audio has gone
+        publish_site(workspace, all_pages=True, hide=frozenset({slug}))
         _move(folder, keep / f"{slug}-{stamp}")
-        publish_site(workspace, all_pages=True)
     return record
 
 

@@ -70,17 +70,17 @@ def journal_of(workspace: Workspace) -> Journal:
     return Journal(journal_dir(workspace.cache_dir.parent))
 
 
-def load_listing(workspace: Workspace) -> Listing:
+def load_listing(workspace: Workspace, hide: frozenset[str] = frozenset()) -> Listing:
     """Every published episode's record, light (without timeline and source text: the
     site pages and the feed need neither, and memory stays flat), newest first; an
     episode whose record cannot be read or whose audio is not the one recorded becomes a
     Problem instead of stopping the others. An episode's old folder that a recorded move
-    has replaced is not an episode any more."""
+    has replaced is not an episode any more, nor are the folders in ``hide``."""
     folder = workspace.episodes_dir
     listing = Listing()
     if not folder.is_dir():
         return listing
-    hidden = moved_away(workspace)
+    hidden = moved_away(workspace) | hide
     for path in sorted(folder.glob(f"*/{EPISODE_FILE}")):
         name = path.parent.name
         if name.startswith(".") or name in hidden:

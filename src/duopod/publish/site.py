@@ -220,14 +220,15 @@ def refresh_pages(workspace: Workspace, slugs: set[str], records: Records) -> No
 
 
 def publish_site(workspace: Workspace, changed: str | None = None, *,
-                 all_pages: bool = False) -> Listing:
+                 all_pages: bool = False, hide: frozenset[str] = frozenset()) -> Listing:
     """Rebuild feed.xml and index.html from the episode records; returns what was read,
     what is listed and the problems met (see ``load_listing``).
 
     ``changed`` (a slug just published) also refreshes its neighbours' pages, whose
-    previous/next links point at it; ``all_pages`` refreshes every episode page.
+    previous/next links point at it; ``all_pages`` refreshes every episode page; the
+    episode folders in ``hide`` are left out (one about to leave the site).
     """
-    listing = load_listing(workspace)
+    listing = load_listing(workspace, hide)
     everything = listing.records
     records = listed(everything)
     folder = workspace.episodes_dir
