@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import MANDARIN, copy_show, decode_mp3, run_cli
+
 from duopod.audio import SAMPLE_RATE
 from duopod.errors import InputError
-from duopod.speech.engines import EngineOptions, choose_auto, registry
-from duopod.speech.engines import kokoro
+from duopod.speech.engines import EngineOptions, choose_auto, kokoro, registry
 from duopod.speech.engines.kokoro_model import (
     STYLE_SHAPE,
     HashMismatch,

@@ -52,7 +52,10 @@ _UNITS = frozenset({"GB", "TB", "MB", "KB", "PB", "GHZ", "MHZ", "HZ", "NM", "W",
 """Suffixes that make a number a quantity ("141GB": a hundred and forty-one), not a code."""
 
 _CLAUSE_BREAK = re.compile(r"(?<=[，,；;：:、—])")
-_LATIN_CODE = re.compile(r"[A-Za-z]+(?:[A-Za-z0-9.]*[A-Za-z0-9])?|\d+(?:\.\d+)?[A-Za-z]+[A-Za-z0-9]*")
+_LATIN_CODE = re.compile(
+    r"[A-Za-z]+(?:[A-Za-z0-9.]*[A-Za-z0-9])?"  # H200, GPT4.5, RTX
+    r"|\d+(?:\.\d+)?[A-Za-z]+[A-Za-z0-9]*"  # 671B, 141GB
+)
 _CODE_PARTS = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")
 _NUMBER_AFTER_CODE = re.compile(r"(?<=[A-Za-z]) (\d+(?:\.\d+)?)(?![\d.]*[%年月日号])")
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z']*")
