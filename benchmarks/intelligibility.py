@@ -228,7 +228,7 @@ def main() -> None:
               f"(worst {score.worst[0]:.2f}: {score.worst[1]} -> {score.worst[2]})", flush=True)
         if not args.no_rtf:
             speed = real_time_factor(name)
-            print(f"{name}: RTF {speed.wall_rtf:.2f} wall, {speed.cpu_rtf:.2f} CPU "
+            print(f"{name}: RTF {speed.wall_rtf:.3g} wall, {speed.cpu_rtf:.3g} CPU "
                   f"({speed.audio_seconds:.0f} s of audio)", flush=True)
 
 

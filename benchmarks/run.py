@@ -181,7 +181,7 @@ def bench_voices() -> None:
         speed = voices.real_time_factor(name)
         target, ok = ("< 0.6", speed.wall_rtf < 0.6) if name == "kokoro" else ("-", True)
         row(f"{name} real-time factor, Mandarin example",
-            f"{speed.wall_rtf:.2f} wall, {speed.cpu_rtf:.2f} CPU-s per audio s "
+            f"{speed.wall_rtf:.3g} wall, {speed.cpu_rtf:.3g} CPU-s per audio s "
             f"({speed.audio_seconds:.0f} s of audio)", target, ok)
     listener = voices.Listener()
     lines = voices.plain_sentences()
