@@ -10,6 +10,9 @@
 5. openai: cold render of the Mandarin example through a local OpenAI-compatible server
    (300 ms latency per request, one request per sentence): concurrency 1 against 4, best
    of three each.
+6. voices: the kokoro engine's real-time factor on the Mandarin example (espeak's beside
+   it), and each offline engine's Whisper character error rate on the example's plain
+   sentences (benchmarks/intelligibility.py; needs the neural and bench extras).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from conftest import MANDARIN, copy_show  # noqa: E402
 
@@ -204,6 +208,29 @@ def bench_feed(work: Path) -> None:
     row("feed rebuild at 2,000 episodes", f"{timings[2000]:.2f} s", "< 1 s", timings[2000] < 1)
 
 
+def bench_voices() -> None:
+    import intelligibility as voices
+
+    print("voices (offline engines: speed, and Whisper-base's character error rate)")
+    reason = voices.missing()
+    if reason:
+        row("voices benchmark", f"skipped: {reason}", "runs", False)
+        return
+    for name in voices.ENGINES:
+        speed = voices.real_time_factor(name)
+        target, ok = ("< 0.6", speed.wall_rtf < 0.6) if name == "kokoro" else ("-", True)
+        row(f"{name} real-time factor, Mandarin example",
+            f"{speed.wall_rtf:.3g} wall, {speed.cpu_rtf:.3g} CPU-s per audio s "
+            f"({speed.audio_seconds:.0f} s of audio)", target, ok)
+    listener = voices.Listener()
+    lines = voices.plain_sentences()
+    for name in voices.ENGINES:
+        score = voices.intelligibility(name, lines, listener)
+        target, ok = ("<= 0.10", score.cer <= 0.10) if name == "kokoro" else ("-", True)
+        row(f"{name} Whisper CER, {score.sentences} plain Mandarin sentences",
+            f"{score.cer:.3f}", target, ok)
+
+
 def synthetic_episodes(folder: Path, count: int, name: str) -> None:
     sample = ROOT / "benchmarks" / "sample-episode.json"
     record = json.loads(sample.read_text(encoding="utf-8"))
@@ -234,6 +261,8 @@ def main() -> None:
         if not only or "openai" in only:
             asyncio.set_event_loop(asyncio.new_event_loop())
             bench_openai(work)
+        if not only or "voices" in only:
+            bench_voices()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n## Benchmarks ({dt.date.today().isoformat()}, {machine})\n")
     print("| benchmark | measured | target | met |")

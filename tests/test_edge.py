@@ -180,6 +180,7 @@ def test_auto_picks_edge_when_reachable(server: EdgeServer, monkeypatch: pytest.
     notes: list[str] = []
     assert resolve_engine("auto", notes.append) == "edge" and notes == []
     monkeypatch.setattr("edge_tts.communicate.WSS_URL", "ws://127.0.0.1:9/x?TrustedClientToken=x")
+    monkeypatch.setattr("duopod.speech.engines.kokoro.unavailable", lambda: "not installed")
     assert resolve_engine("auto", notes.append) == "espeak"
     assert "espeak" in notes[0] and "not reachable" in notes[0]
 

@@ -219,3 +219,21 @@ def test_voices_must_speak_the_episode_language(show: Path) -> None:
     with pytest.raises(InputError, match="speaks cmn, but the episode is in en-US"):
         asyncio.run(render_turns_async(script, ws, get_engine("espeak")))
     assert not (ws.cache_dir / "speech").exists()  # refused before anything rendered
+
+
+def test_the_page_marks_laughs_where_the_script_put_them(show: Path) -> None:
+    from dataclasses import replace
+
+    from duopod.publish.site import render_episode_page
+
+    sample = Path(__file__).parent / "data" / "episode-v1.json"
+    record = EpisodeRecord.from_json(sample.read_text(encoding="utf-8"))
+    assert record.timeline is not None
+    first = replace(record.timeline.turns[0], laughs=((0, "笑"), (-1, "laughs")))
+    record = replace(record, timeline=replace(record.timeline,
+                                              turns=(first, *record.timeline.turns[1:])))
+    page = render_episode_page(load_workspace(show), record, [])
+    opening = page[page.index('<div class="turn">'):]
+    opening = opening[: opening.index("</p>")]
+    assert opening.index("[laughs]") < opening.index('class="sentence"')
+    assert '早上好，欢迎收听芯闻两人谈。</span><span class="direction">（笑）</span>' in opening

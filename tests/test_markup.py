@@ -159,3 +159,10 @@ def test_notes_md_source_url_cannot_break_out_of_its_link(show: Path, url: str, 
                                                           ) -> None:
     html = as_html(render_notes(show, hostile_record(url)))
     assert links(html) == [href] and "<img" not in html and "<script" not in html
+
+
+def test_notes_md_escapes_once_in_markdown_own_way() -> None:
+    from duopod.publish.markdown import markdown_text
+
+    assert markdown_text("雷总 & 董小姐") == "雷总 & 董小姐"  # no HTML entity in Markdown
+    assert markdown_text("&amp; <b>") == "\\&amp; \\<b\\>"

@@ -34,7 +34,7 @@ def with_plugin(monkeypatch: pytest.MonkeyPatch):
 
 def test_builtin_engines_are_registered() -> None:
     names = list(registry())
-    assert names[:2] == ["edge", "espeak"]
+    assert names[0] == "edge" and {"espeak", "kokoro", "openai"} <= set(names)
     assert all(isinstance(spec, EngineSpec) for spec in registry().values())
 
 
@@ -45,15 +45,21 @@ def test_a_plugin_registers_through_the_entry_point_group(with_plugin: None) -> 
 
 
 def test_an_unknown_engine_lists_the_choices() -> None:
-    with pytest.raises(InputError, match="choose from auto, edge, espeak"):
+    with pytest.raises(InputError, match="choose from auto, edge, kokoro, espeak, openai"):
         engine_spec("festival")
 
 
 def test_auto_takes_the_best_available_engine_and_says_why(monkeypatch) -> None:
     monkeypatch.setattr("duopod.speech.engines.edge.service_reachable", lambda: False)
     notes: list[str] = []
-    assert choose_auto(notes.append) == "espeak"
+    expected = "kokoro" if registry()["kokoro"].unavailable() is None else "espeak"
+    assert choose_auto(notes.append) == expected
     assert "edge: Microsoft's speech service is not reachable" in notes[0]
+    monkeypatch.setattr("duopod.speech.engines.kokoro.unavailable", lambda: "not installed")
+    notes.clear()
+    assert choose_auto(notes.append) == "espeak"
+    assert "kokoro: not installed" in notes[0]
+    assert "openai" not in notes[0]  # never chosen by auto, so never mentioned
 
 
 def test_profile_tables_must_name_an_engine(tmp_path: Path) -> None:

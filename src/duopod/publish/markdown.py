@@ -7,15 +7,16 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-"""Raw HTML and autolinks start with '<', character references with '&': entities keep
-them as text and still read right in every renderer."""
-_BACKSLASHED = set("\\`*_[]()!|~{}")
+_REFERENCE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+"""An '&' that would start a character reference (&amp; &#39;); any other '&' is text."""
+_BACKSLASHED = set("\\`*_[]()!|~{}<>")
 """Inline syntax anywhere in a line: emphasis, code, links and images, tables,
-strikethrough, attribute lists. CommonMark lets any ASCII punctuation be backslash-escaped."""
+strikethrough, attribute lists, raw HTML and autolinks ('<'), block quotes ('>'). CommonMark
+lets any ASCII punctuation be backslash-escaped: Markdown's own escape, so the notes read
+as written (no HTML entities in a Markdown file)."""
 _LINE_START = re.compile(r"^([ \t]*)([#=+-]|[0-9]+\.)", re.MULTILINE)
 """Block syntax that counts only at the start of a line: headings, setext underlines,
-list items ('-', '+', '1.'); '>' is already an entity and '*' already escaped."""
+list items ('-', '+', '1.'); '>' and '*' are already escaped."""
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 _URL_SAFE = "/:?#=&;%+,@$!*~.-_"
 """URL characters that end neither a Markdown link destination nor an HTML attribute;
@@ -30,14 +31,9 @@ def markdown_text(value: Any) -> str:
     """The template engine's finalize for Markdown: every value printed as literal text."""
     if isinstance(value, MarkdownSafe):
         return str(value)
-    text = "".join(_escape_char(char) for char in str(value))
+    text = "".join("\\" + char if char in _BACKSLASHED else char for char in str(value))
+    text = _REFERENCE.sub(r"\\&", text)
     return _LINE_START.sub(_escape_line_start, text)
-
-
-def _escape_char(char: str) -> str:
-    if char in _ENTITIES:
-        return _ENTITIES[char]
-    return "\\" + char if char in _BACKSLASHED else char
 
 
 def _escape_line_start(match: re.Match[str]) -> str:

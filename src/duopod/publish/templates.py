@@ -16,6 +16,7 @@ from ..files import content_name
 from ..labels import labels
 from ..workspace import Workspace
 from .markdown import http_url, markdown_text
+from .transcripts import laugh_marker
 
 THEME_TEMPLATES = ("episode.html", "site.html", "notes.html", "notes.md")
 
@@ -48,6 +49,7 @@ def _environment(show_templates: Path, markdown: bool) -> jinja2.Environment:
     env.filters["clock"] = clock
     env.filters["art"] = content_name
     env.filters["http_url"] = http_url
+    env.filters["laugh"] = laugh_marker
     return env
 
 

@@ -38,12 +38,14 @@ def cues(timeline: Timeline) -> list[Cue]:
     return out
 
 
-def _with_laughs(text: str, index: int, laughs: tuple[tuple[int, str], ...]) -> str:
-    """A sentence with the laughs the script marks around it, as a transcript writes them:
-    （笑） in Chinese, [laughs] in English."""
-    def marker(label: str) -> str:
-        return f"（{label}）" if contains_cjk(label) else f"[{label}]"
+def laugh_marker(label: str) -> str:
+    """A laugh as a transcript writes it: （笑） in Chinese, [laughs] in English."""
+    return f"（{label}）" if contains_cjk(label) else f"[{label}]"
 
+
+def _with_laughs(text: str, index: int, laughs: tuple[tuple[int, str], ...]) -> str:
+    """A sentence with the laughs the script marks around it."""
+    marker = laugh_marker
     before = "".join(marker(label) for i, label in laughs if i == -1 and index == 0)
     after = "".join(marker(label) for i, label in laughs if i == index)
     joiner = "" if contains_cjk(text) else " "

@@ -15,7 +15,7 @@ from ..files import file_inside
 from .model import Lifecycle
 
 if TYPE_CHECKING:
-    from .parse import _Fields
+    from .parse import FrontMatter
 
 LIFECYCLE_FIELDS = {"language", "status", "publish_at", "time", "season", "episode_type",
                     "image", "explicit"}
@@ -25,20 +25,20 @@ LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-def parse_lifecycle(fields: _Fields, path: Path, workspace: Path) -> Lifecycle:
+def parse_lifecycle(fields: FrontMatter, path: Path, workspace: Path) -> Lifecycle:
     return Lifecycle(
         language=_language(fields, path),
-        status=_choice(fields, "status", STATUSES, path) or "published",
+        status=fields.choice("status", STATUSES, "published") or "published",
         publish_at=_moment(fields, path),
         time=_time(fields, path),
-        season=_whole(fields, "season", 1, 10_000, path),
-        episode_type=_choice(fields, "episode_type", EPISODE_TYPES, path) or "full",
+        season=fields.whole("season", 1, 10_000),
+        episode_type=fields.choice("episode_type", EPISODE_TYPES, "full") or "full",
         image=_image(fields, path, workspace),
-        explicit=_flag(fields, "explicit", path),
+        explicit=fields.flag("explicit"),
     )
 
 
-def _language(fields: _Fields, path: Path) -> str | None:
+def _language(fields: FrontMatter, path: Path) -> str | None:
     value = fields.text("language")
     if value is not None and not LANGUAGE_TAG.match(value):
         raise InputError(f"'language' must be a language tag like zh-CN or en-US, not {value!r}",
@@ -46,15 +46,7 @@ def _language(fields: _Fields, path: Path) -> str | None:
     return value
 
 
-def _choice(fields: _Fields, key: str, allowed: tuple[str, ...], path: Path) -> str | None:
-    value = fields.text(key)
-    if value is not None and value not in allowed:
-        raise InputError(f"{key!r} must be one of {', '.join(allowed)}, not {value!r}",
-                         path, fields.line(key))
-    return value
-
-
-def _moment(fields: _Fields, path: Path) -> dt.datetime | None:
+def _moment(fields: FrontMatter, path: Path) -> dt.datetime | None:
     """``publish_at``: a date and time, with an offset (``+08:00``, ``Z``) or in UTC."""
     value = fields.text("publish_at")
     if value is None:
@@ -70,7 +62,7 @@ def _moment(fields: _Fields, path: Path) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _time(fields: _Fields, path: Path) -> dt.time | None:
+def _time(fields: FrontMatter, path: Path) -> dt.time | None:
     value = fields.text("time")
     if value is None:
         return None
@@ -81,26 +73,7 @@ def _time(fields: _Fields, path: Path) -> dt.time | None:
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
-def _whole(fields: _Fields, key: str, low: int, high: int, path: Path) -> int | None:
-    value = fields.text(key)
-    if value is None:
-        return None
-    if not re.fullmatch(r"[0-9]{1,6}", value) or not low <= int(value) <= high:
-        raise InputError(f"{key!r} must be a whole number from {low} to {high}, not {value!r}",
-                         path, fields.line(key))
-    return int(value)
-
-
-def _flag(fields: _Fields, key: str, path: Path) -> bool | None:
-    value = fields.text(key)
-    if value is None:
-        return None
-    if value.lower() not in ("true", "false", "yes", "no"):
-        raise InputError(f"{key!r} must be true or false, not {value!r}", path, fields.line(key))
-    return value.lower() in ("true", "yes")
-
-
-def _image(fields: _Fields, path: Path, workspace: Path) -> Path | None:
+def _image(fields: FrontMatter, path: Path, workspace: Path) -> Path | None:
     value = fields.text("image")
     if value is None:
         return None

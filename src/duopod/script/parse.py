@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
+from ..fields import Fields
 from ..files import file_inside
 from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
@@ -38,7 +39,6 @@ MAX_EPISODE = 100_000
 """The largest episode number accepted (feeds and ID3 track numbers carry it)."""
 YEARS = (1900, 2200)
 """The years a script's dates may fall in."""
-_ASCII_NUMBER = re.compile(r"[0-9]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -165,66 +165,31 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-class _Fields:
-    """Typed access to a YAML mapping node's values, each error naming its line."""
+class FrontMatter(Fields):
+    """The front matter, or one of its blocks (``source:``, ``pacing:``): a YAML mapping
+    read as its scalars' text, each error naming its line."""
 
     def __init__(self, node: yaml.MappingNode, path: Path, first_line: int, allowed: set[str],
                  where: str = "front matter"):
-        self.path = path
         self.first_line = first_line
         self.nodes: dict[str, yaml.Node] = {}
-        self.lines: dict[str, int] = {}
+        values: dict[str, Any] = {}
+        lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             line = first_line + key_node.start_mark.line
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key not in allowed:
+            if key is None or key not in allowed:
                 known = ", ".join(sorted(allowed))
                 raise InputError(f"unknown {where} field {key!r} (known: {known})", path, line)
             if key in self.nodes:
                 raise InputError(f"{where} field {key!r} is given twice", path, line)
-            self.nodes[key] = value_node
-            self.lines[key] = line
-
-    def line(self, key: str) -> int:
-        return self.lines.get(key, self.first_line)
-
-    def text(self, key: str) -> str | None:
-        node = self.nodes.get(key)
-        if node is None or _is_null(node):
-            return None
-        if not isinstance(node, yaml.ScalarNode):
-            raise InputError(f"{key!r} must be a single value", self.path, self.line(key))
-        value = " ".join(clean_line(part) for part in str(node.value).splitlines()).strip()
-        return value or None
+            self.nodes[key], lines[key], values[key] = value_node, line, _node_value(value_node)
+        super().__init__(values, path, known=allowed, typed=False, kind=f"{where} field",
+                         lines=lines, line=first_line)
 
     def date(self, key: str) -> dt.date | None:
         value = self.text(key)
         return None if value is None else parse_date(value, self.path, self.line(key), key)
-
-    def number(self, key: str, low: float, high: float) -> float | None:
-        value = self.text(key)
-        if value is None:
-            return None
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not low <= number <= high:
-            raise InputError(f"{key!r} must be a number from {low} to {high}, not {value!r}",
-                             self.path, self.line(key))
-        return number
-
-    def integer(self, key: str, high: int = MAX_EPISODE) -> int | None:
-        """A whole number from 1 to ``high``, in ASCII digits only: ``str.isdigit`` also
-        accepts '²' and other digits ``int`` cannot read, and an unbounded number ends up
-        in feeds and ID3 tags that apps parse into small integers."""
-        value = self.text(key)
-        if value is None:
-            return None
-        if not _ASCII_NUMBER.fullmatch(value) or not 1 <= int(value) <= high:
-            raise InputError(f"{key!r} must be a whole number from 1 to {high}, not {value!r}",
-                             self.path, self.line(key))
-        return int(value)
 
     def text_list(self, key: str) -> list[str] | None:
         node = self.nodes.get(key)
@@ -248,6 +213,16 @@ class _Fields:
             raise InputError(f"{key!r} must be a block of 'key: value' lines",
                              self.path, self.line(key))
         return node
+
+
+def _node_value(node: yaml.Node) -> Any:
+    """A scalar's text (one line, cleaned; None when null or empty); other nodes as they
+    are, which ``text`` refuses as not a single value."""
+    if _is_null(node):
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        return " ".join(clean_line(part) for part in str(node.value).splitlines()).strip() or None
+    return node
 
 
 def _is_null(node: yaml.Node) -> bool:
@@ -526,7 +501,7 @@ def parse_script(
     lines = split_lines(strip_invisible(read_text_file(path, encoding)))
 
     bounds = _front_matter_bounds(lines)
-    fields: _Fields | None = None
+    fields: FrontMatter | None = None
     body_start = 0
     if bounds is not None:
         _open, close = bounds
@@ -536,7 +511,7 @@ def parse_script(
         node = _parse_yaml(yaml_text, path, first_line=2)
         if node is not None:
             _check_tag(node, path, 2)
-            fields = _Fields(node, path, 2, _FRONT_MATTER_FIELDS)
+            fields = FrontMatter(node, path, 2, _FRONT_MATTER_FIELDS)
         body_start = close + 1
 
     body = [(i + 1, clean_line(raw)) for i, raw in enumerate(lines) if i >= body_start]
@@ -557,7 +532,7 @@ def parse_script(
         _check_inferred_against_profiles(body, hosts, path, known_hosts)
     turns, sections = parse_dialogue(body, hosts, path)
     if declared_hosts:
-        _check_every_host_speaks(hosts, turns, path, fields.line("hosts") if fields else 1)
+        _check_every_host_speaks(hosts, turns, path, (fields.line("hosts") if fields else 1) or 1)
     else:
         hosts = [h for h in hosts if h in {t.speaker for t in turns}]
     meta = replace(meta, hosts=tuple(hosts))
@@ -565,7 +540,7 @@ def parse_script(
 
 
 def _episode_meta(
-    fields: _Fields | None, overrides: Overrides, path: Path, workspace: Path
+    fields: FrontMatter | None, overrides: Overrides, path: Path, workspace: Path
 ) -> EpisodeMeta:
     title = _chinese_punctuation(overrides.title or (fields.text("title") if fields else None))
     if not title:
@@ -594,7 +569,7 @@ def _episode_meta(
         category=fields.text("category") if fields else None,
         summary=_chinese_punctuation(fields.text("summary") if fields else None),
         source=source,
-        episode_number=fields.integer("episode") if fields else None,
+        episode_number=fields.whole("episode", 1, MAX_EPISODE) if fields else None,
         slug_given=slug_given,
         pacing=_parse_pacing(fields, path) if fields else {},
         lexicon=_parse_lexicon(fields) if fields else None,
@@ -606,7 +581,7 @@ def _chinese_punctuation(text: str | None) -> str | None:
     return fix_cjk_punctuation(text) if text else text
 
 
-def _parse_lexicon(fields: _Fields) -> ScriptLexicon | None:
+def _parse_lexicon(fields: FrontMatter) -> ScriptLexicon | None:
     """The script's pronunciation entries as plain tables, each key with its line."""
     node = fields.mapping("lexicon")
     if node is None:
@@ -628,19 +603,19 @@ def _parse_lexicon(fields: _Fields) -> ScriptLexicon | None:
     return ScriptLexicon(plain(node, ()), lines)
 
 
-def _parse_pacing(fields: _Fields, path: Path) -> dict[str, float]:
+def _parse_pacing(fields: FrontMatter, path: Path) -> dict[str, float]:
     node = fields.mapping("pacing")
     if node is None:
         return {}
-    pacing = _Fields(node, path, fields.first_line, set(_PACING_FIELDS), where="pacing")
+    pacing = FrontMatter(node, path, fields.first_line, set(_PACING_FIELDS), where="pacing")
     values = {key: pacing.number(key, *bounds) for key, bounds in _PACING_FIELDS.items()}
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
+def _parse_source(fields: FrontMatter, path: Path, workspace: Path) -> Source:
     node = fields.mapping("source")
     assert node is not None
-    src = _Fields(node, path, fields.first_line, _SOURCE_FIELDS, where="source")
+    src = FrontMatter(node, path, fields.first_line, _SOURCE_FIELDS, where="source")
     url = src.text("url")
     if url and not re.match(r"^https?://[^\s<>\"]+$", url):
         raise InputError(f"source url must be an http(s) address, not {url!r}",

