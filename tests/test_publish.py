@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import urllib.request
@@ -50,7 +51,8 @@ def test_feed_channel_fields(site: Path) -> None:
     category = channel.find(f"{{{it}}}category")
     assert category.get("text") == "News"
     assert category.find(f"{{{it}}}category").get("text") == "Tech News"
-    assert channel.find(f"{{{it}}}image").get("href") == "https://podcast.example.com/cover.png"
+    assert re.fullmatch(r"https://podcast\.example\.com/cover-[0-9a-f]{10}\.png",
+                        channel.find(f"{{{it}}}image").get("href"))
     assert channel.find(f"{{{NAMESPACES['atom']}}}link").get("rel") == "self"
     expected = uuid.uuid5(PODCAST_GUID_NAMESPACE, "podcast.example.com/feed.xml")
     assert channel.find(f"{{{pc}}}guid").text == str(expected)
