@@ -66,3 +66,14 @@ def test_profile_tables_must_name_an_engine(tmp_path: Path) -> None:
     profile = VoiceProfile("lei", "雷总", tmp_path / "lei.toml", {"espek": {"voice": "cmn"}})
     with pytest.raises(InputError, match=r"\[espek\] in profile 'lei' is not an engine"):
         engines.check_profile_tables({"雷总": profile})
+
+
+def test_check_passes_over_an_engine_that_is_not_installed(tmp_path: Path, monkeypatch) -> None:
+    """A show whose profiles name an optional engine still checks and builds without it."""
+    monkeypatch.setattr("duopod.speech.engines.kokoro.unavailable", lambda: "not installed")
+    profile = VoiceProfile("lei", "雷总", tmp_path / "lei.toml",
+                           {"espeak": {"voice": "cmn"}, "kokoro": {"voice": "zm_yunxi"}})
+    engines.check_profile_settings({"雷总": profile})
+    bad = VoiceProfile("lei", "雷总", tmp_path / "lei.toml", {"espeak": {"voice": "nope"}})
+    with pytest.raises(InputError, match="no voice 'nope'"):
+        engines.check_profile_settings({"雷总": bad})

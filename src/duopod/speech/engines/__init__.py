@@ -23,7 +23,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
-from ...errors import InputError
+from ...errors import EngineError, InputError
 from ...workspace import VoiceProfile
 from ..model import Speech
 
@@ -267,7 +267,7 @@ def check_profile_settings(profiles: dict[str, VoiceProfile]) -> None:
             if table not in made:
                 try:
                     made[table] = registry()[table].factory(EngineOptions())
-                except (ImportError, InputError):
+                except (ImportError, InputError, EngineError):  # not installed here
                     made[table] = None
             engine = made[table]
             if engine is not None:
