@@ -9,7 +9,9 @@ writes. Nothing holds the whole episode, so time and memory grow linearly with i
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +27,11 @@ from .plan import Layout, channel_power
 
 CHUNK = SAMPLE_RATE * 10
 """Samples rendered, mastered and piped to the encoder at a time (ten seconds)."""
+MASTER_WORKERS = 2
+"""Threads mastering chunks while the encoder runs (the encoder and its meter are the
+other two busy processes; more threads only contend on a small machine)."""
+AHEAD = 4
+"""Mastered chunks that may wait for the encoder (40 s of audio)."""
 LOWPASS_HZ = 16_000
 LOWPASS_TAPS = 255
 _LIMITER_MARGIN_DB = 0.4
@@ -54,10 +61,28 @@ def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: flo
     return context[LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
 
 
-def mastered_chunks(layout: Layout, gain: float, ceiling_db: float) -> Iterator[np.ndarray]:
-    """The whole mastered episode, CHUNK samples at a time."""
-    for a in range(0, layout.length, CHUNK):
-        yield _mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db)
+def mastered_chunks(layout: Layout, gain: float, ceiling_db: float,
+                    workers: int = MASTER_WORKERS) -> Iterator[np.ndarray]:
+    """The whole mastered episode, CHUNK samples at a time, in order.
+
+    Chunks are mastered ahead on worker threads while the caller feeds the encoder, so
+    mastering overlaps encoding instead of taking turns with it (the FFTs, filters and
+    array arithmetic release the GIL). At most ``AHEAD`` chunks wait, so memory stays flat.
+    Each chunk is computed exactly as it would be alone: the output does not depend on
+    the number of workers."""
+    bounds = [(a, min(a + CHUNK, layout.length)) for a in range(0, layout.length, CHUNK)]
+    with ThreadPoolExecutor(workers, thread_name_prefix="duopod-master") as pool:
+        pending: deque[Future[np.ndarray]] = deque()
+        try:
+            for a, b in bounds:
+                pending.append(pool.submit(_mastered_chunk, layout, a, b, gain, ceiling_db))
+                if len(pending) > AHEAD:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:  # the consumer stopped early (encoder failed): drop the work not started
+            for future in pending:
+                future.cancel()
 
 
 def estimated_loudness(layout: Layout) -> float:
