@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from .analysis import analyse
 from .cache import SpeechCache, cache_key
 from .engines import Engine
 from .model import RenderedTurn, SentenceSpan
+from .slots import Slots, sharing
 
 Status = Literal["rendering", "done", "cached", "retrying", "failed"]
 
@@ -64,7 +66,8 @@ async def render_turns_async(
     )
     cache = SpeechCache(workspace.cache_dir / "speech")
     version = engine.version
-    gate = asyncio.Semaphore(concurrency)
+    slots = Slots(concurrency)
+    per_request = getattr(engine, "takes_slots", False)
     notify = progress or (lambda _event: None)
 
     async def render_one(turn: Turn) -> RenderedTurn:
@@ -84,7 +87,8 @@ async def render_turns_async(
                 f"turn {turn.index + 1} ({turn.speaker}) has no cached {engine.name} speech; "
                 "run 'duopod build' first", script.path, turn.line,
             )
-        async with gate:
+        # an engine that takes a slot per request (see .slots) is not held to one per turn
+        async with nullcontext() if per_request else slots.hold(_weight(said)):
             notify(TurnEvent(turn, "rendering"))
             try:
                 speech = await engine.render(
@@ -102,13 +106,23 @@ async def render_turns_async(
         notify(TurnEvent(turn, "done"))
         return RenderedTurn(turn, speech)
 
-    tasks = [asyncio.create_task(render_one(turn)) for turn in script.turns]
+    # longest first: the first requests take free slots before any queue forms
+    turns = script.turns
+    by_size = sorted(range(len(turns)), key=lambda i: -_weight([turns[i].text]))
+    with sharing(slots):  # the tasks inherit the slots with the context they start in
+        started = {i: asyncio.create_task(render_one(turns[i])) for i in by_size}
+    tasks = [started[i] for i in range(len(turns))]
     try:
         return list(await asyncio.gather(*tasks))
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _weight(sentences: list[str]) -> int:
+    """A turn's size for scheduling: UTF-8 bytes of text, roughly its speaking time."""
+    return sum(len(sentence.encode()) for sentence in sentences)
 
 
 def _written(written: list[str], spans: list[SentenceSpan], engine: str) -> list[SentenceSpan]:

@@ -1,10 +1,11 @@
 """The production engine: Microsoft's neural voices through the real ``edge_tts`` client.
 
 edge-tts does not split text without spaces, so long Chinese turns are split here at
-sentence ends (then clauses) into requests well under the service's limit; each request's
-audio is decoded and the pieces are joined, and the service's SentenceBoundary events
-(100 ns ticks) become the sentence timings. Dropped connections, time-outs, throttling and
-empty answers are retried with exponential backoff and jitter.
+sentence ends (then clauses) into requests well under the service's limit. The requests
+run side by side, each on a connection slot of the render's (``speech.slots``); each
+request's audio is decoded and the pieces are joined in order, and the service's
+SentenceBoundary events (100 ns ticks) become the sentence timings. Dropped connections,
+time-outs, throttling and empty answers are retried with exponential backoff and jitter.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import asyncio
 import random
 import re
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import aiohttp
@@ -30,6 +31,7 @@ from ...errors import EngineError, InputError
 from ...text import split_clauses, split_sentences
 from ...workspace import VoiceProfile
 from ..model import SentenceSpan, Speech, spans_by_characters
+from ..slots import Slots, shared_or_own
 from . import EngineOptions, Voice, missing_setting, unknown_setting
 
 REQUEST_BYTES = 1200
@@ -116,8 +118,14 @@ class _Retryable(Exception):
     pass
 
 
+T = TypeVar("T")
+
+
 class EdgeEngine:
     name = "edge"
+    takes_slots = True
+    """Each request takes its own connection slot (see ``speech.slots``): a long turn's
+    requests run side by side on free connections."""
 
     def __init__(self, retry: RetryPolicy | None = None, connect_timeout: int = 10,
                  receive_timeout: int = 30):
@@ -179,9 +187,13 @@ class EdgeEngine:
         pieces: list[np.ndarray] = []
         spans: list[SentenceSpan] = []
         cursor = 0.0
-        text = _join(sentences)
-        for request in split_for_requests(text):
-            audio, boundaries = await self._request_with_retries(request, settings, notify)
+        requests = split_for_requests(_join(sentences))
+        slots = shared_or_own()
+        answers = await _all_or_none([self._request_with_retries(request, settings, notify, slots)
+                                      for request in requests])
+        # decoded here, without yielding: a turn whose audio has all arrived is finished
+        # (and cached) even when another turn's failure is stopping the build
+        for request, (audio, boundaries) in zip(requests, answers, strict=True):
             samples = decode(audio, "mp3")
             for offset, duration, sentence in boundaries:
                 start = cursor + offset / TICKS_PER_SECOND + STREAM_DELAY
@@ -193,11 +205,14 @@ class EdgeEngine:
         return Speech(np.concatenate(pieces), _aligned(sentences, spans, cursor))
 
     async def _request_with_retries(
-        self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None
+        self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None,
+        slots: Slots,
     ) -> tuple[bytes, list[tuple[int, int, str]]]:
         for attempt in range(self.retry.attempts):
             try:
-                return await self._request(text, settings)
+                # a slot per attempt: the backoff below does not keep a connection idle
+                async with slots.hold(len(text.encode())):
+                    return await self._request(text, settings)
             except _Retryable as exc:
                 if attempt + 1 >= self.retry.attempts:
                     raise EngineError(
@@ -278,6 +293,20 @@ def unavailable() -> str | None:
 def voice_list(locale: str | None = None) -> list[Voice]:
     return [Voice(v["ShortName"], v.get("Locale", ""), v.get("Gender", ""))
             for v in asyncio.run(list_voices(locale))]
+
+
+async def _all_or_none(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently and return the results in order; when one fails, cancel the others
+    (their slots go to other turns) and raise its error as it is."""
+    tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        unfinished = [task for task in tasks if not task.done()]
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
 
 
 async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
