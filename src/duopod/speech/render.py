@@ -20,7 +20,7 @@ from ..workspace import Workspace
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
 from .engines import Engine
-from .model import RenderedTurn, SentenceSpan
+from .model import RenderedTurn, SentenceSpan, Speech
 from .slots import Slots, sharing
 
 Status = Literal["rendering", "done", "cached", "retrying", "failed"]
@@ -101,8 +101,8 @@ async def render_turns_async(
                     f"{script.path}:{turn.line}: turn {turn.index + 1} ({turn.speaker}) "
                     f"failed to render: {exc}"
                 ) from exc
-        speech.analysis = analyse(speech.samples)
-        speech = cache.put(key, speech)
+        # in a thread: the event loop meanwhile hands slots on and reads other connections
+        speech = await asyncio.to_thread(_analysed_and_cached, cache, key, speech)
         notify(TurnEvent(turn, "done"))
         return RenderedTurn(turn, speech)
 
@@ -114,10 +114,21 @@ async def render_turns_async(
     tasks = [started[i] for i in range(len(turns))]
     try:
         return list(await asyncio.gather(*tasks))
+    except Exception:
+        # a turn failed: start nothing new, but let the requests under way finish, so
+        # their turns are cached for the next run
+        slots.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _analysed_and_cached(cache: SpeechCache, key: str, speech: Speech) -> Speech:
+    speech.analysis = analyse(speech.samples)
+    return cache.put(key, speech)
 
 
 def _weight(sentences: list[str]) -> int:

@@ -33,6 +33,8 @@ class Slots:
         self._free = count
         self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self._closed = False
+        self._hand_out_soon = False
         self.in_use_peak = 0
 
     @asynccontextmanager
@@ -45,10 +47,26 @@ class Slots:
         finally:
             self._release()
 
+    def close(self) -> None:
+        """Hand out no more slots: every waiter, now or later, is cancelled, while whoever
+        holds a slot carries on (a failed build lets the requests under way finish, so
+        their turns reach the cache, and starts no new ones)."""
+        self._closed = True
+        for _weight, _order, granted in self._waiting:
+            granted.cancel()
+        self._waiting.clear()
+
     async def _acquire(self, weight: float) -> None:
-        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            raise asyncio.CancelledError
+        loop = asyncio.get_running_loop()
+        granted: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._waiting, (-weight, next(self._order), granted))
-        self._hand_out()
+        if not self._hand_out_soon:
+            # on the next turn of the loop, not now: requests that start together all
+            # queue first, so the heaviest of them, not the first to ask, gets a free slot
+            self._hand_out_soon = True
+            loop.call_soon(self._deferred_hand_out)
         try:
             await granted
         except asyncio.CancelledError:
@@ -62,6 +80,10 @@ class Slots:
 
     def _release(self) -> None:
         self._free += 1
+        self._hand_out()
+
+    def _deferred_hand_out(self) -> None:
+        self._hand_out_soon = False
         self._hand_out()
 
     def _hand_out(self) -> None:

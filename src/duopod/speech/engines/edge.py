@@ -32,7 +32,7 @@ from ...text import split_clauses, split_sentences
 from ...workspace import VoiceProfile
 from ..model import SentenceSpan, Speech, spans_by_characters
 from ..slots import Slots, shared_or_own
-from . import EngineOptions, Voice, missing_setting, unknown_setting
+from . import EngineOptions, Notify, Voice, missing_setting, unknown_setting
 
 REQUEST_BYTES = 1200
 """Bytes of text per request; the client's own limit is 4096 bytes of escaped text."""
@@ -189,12 +189,9 @@ class EdgeEngine:
         cursor = 0.0
         requests = split_for_requests(_join(sentences))
         slots = shared_or_own()
-        answers = await _all_or_none([self._request_with_retries(request, settings, notify, slots)
+        answers = await _all_or_none([self._answer(request, settings, notify, slots)
                                       for request in requests])
-        # decoded here, without yielding: a turn whose audio has all arrived is finished
-        # (and cached) even when another turn's failure is stopping the build
-        for request, (audio, boundaries) in zip(requests, answers, strict=True):
-            samples = decode(audio, "mp3")
+        for request, (samples, boundaries) in zip(requests, answers, strict=True):
             for offset, duration, sentence in boundaries:
                 start = cursor + offset / TICKS_PER_SECOND + STREAM_DELAY
                 spans.append(SentenceSpan(sentence, start, start + duration / TICKS_PER_SECOND))
@@ -203,6 +200,14 @@ class EdgeEngine:
             pieces.append(samples)
             cursor += len(samples) / SAMPLE_RATE
         return Speech(np.concatenate(pieces), _aligned(sentences, spans, cursor))
+
+    async def _answer(self, text: str, settings: dict[str, Any], notify: Notify | None,
+                      slots: Slots) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+        """One request's decoded audio and boundaries. Decoding (an ffmpeg process and a
+        resampler) runs in a thread, after the slot is given back: the event loop meanwhile
+        starts the next request and reads the other connections."""
+        audio, boundaries = await self._request_with_retries(text, settings, notify, slots)
+        return await asyncio.to_thread(decode, audio, "mp3"), boundaries
 
     async def _request_with_retries(
         self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None,
