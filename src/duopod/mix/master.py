@@ -52,13 +52,25 @@ def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: flo
                     ) -> np.ndarray:
     """Samples [a, b) of the mastered mix. Rendering a margin of context on each side makes
     the filter and the limiter seamless across chunk boundaries."""
+    return _gained_and_limited(_filtered(layout, a, b), gain, ceiling_db)[
+        LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
+
+
+def _filtered(layout: Layout, a: int, b: int) -> np.ndarray:
+    """Samples [a, b) of the mix, low-passed, with LIMITER_CONTEXT samples on each side:
+    the part of mastering that does not depend on the gain, so it can be shared."""
     from scipy.signal import oaconvolve
 
     context = layout.render(a - LIMITER_CONTEXT, b + LIMITER_CONTEXT)
-    context = oaconvolve(context, _lowpass_taps()[:, None], mode="same", axes=0) * gain
+    return oaconvolve(context, _lowpass_taps()[:, None], mode="same", axes=0)
+
+
+def _gained_and_limited(filtered: np.ndarray, gain: float, ceiling_db: float | None
+                        ) -> np.ndarray:
+    context = filtered * gain
     if ceiling_db is not None:
         context *= limit(context, ceiling_db)[:, None]
-    return context[LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
+    return context
 
 
 def mastered_chunks(layout: Layout, gain: float, ceiling_db: float,
@@ -122,19 +134,24 @@ def _excerpts(layout: Layout, seconds: float = 10.0, count: int = 3) -> list[tup
             for t in starts]
 
 
-def _excerpt_audio(layout: Layout, gain: float, ceiling_db: float | None) -> np.ndarray:
-    return np.concatenate([_mastered_chunk(layout, a, b, gain, ceiling_db)
-                           for a, b in _excerpts(layout)])
+def _excerpt_audio(filtered: list[np.ndarray], gain: float, ceiling_db: float | None
+                   ) -> np.ndarray:
+    return np.concatenate([
+        _gained_and_limited(context, gain, ceiling_db)[LIMITER_CONTEXT:-LIMITER_CONTEXT]
+        for context in filtered])
 
 
 def predict_gain(layout: Layout, settings: AudioSettings, ceiling_db: float) -> float:
     """The gain that should land the encoded file on target: the mix's loudness estimated
     from its clips, then what the limiter and the encoder take away, tried on excerpts.
-    (The encoded file is measured afterwards all the same.)"""
+    (The encoded file is measured afterwards all the same.) The excerpts are rendered and
+    filtered once, side by side, for both trials."""
     base = master_gain(layout, settings)
     channels = layout.channels
-    free = integrated_loudness(_excerpt_audio(layout, base, None), channels)
-    limited_excerpt = _excerpt_audio(layout, base, ceiling_db)
+    with ThreadPoolExecutor(MASTER_WORKERS, thread_name_prefix="duopod-master") as pool:
+        filtered = list(pool.map(lambda span: _filtered(layout, *span), _excerpts(layout)))
+    free = integrated_loudness(_excerpt_audio(filtered, base, None), channels)
+    limited_excerpt = _excerpt_audio(filtered, base, ceiling_db)
     limited = integrated_loudness(limited_excerpt, channels)
     loss = limited - free if np.isfinite(free) and np.isfinite(limited) else 0.0
     shift = codec_loudness_shift(limited_excerpt, channels, settings.bitrate_kbps)
