@@ -102,7 +102,8 @@ def build(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,
-                                             help="Turns rendered at once.")] = 4,
+                                             help="Requests to the speech service at once, "
+                                             "in total.")] = 4,
     retries: Annotated[int, typer.Option(min=1, max=20, help="Attempts per edge-tts request "
                                          "before the build stops.")] = 5,
     force: Annotated[bool, typer.Option(
