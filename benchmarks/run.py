@@ -175,7 +175,7 @@ def bench_mix(work: Path) -> dict:
     example = warm_vs_bare(work / "mix", MANDARIN)
     show = copy_show(work / "mix13")
     longer_script(ROOT / "scripts" / MANDARIN, show / "scripts" / "thirteen.md")
-    warm_vs_bare(show.parent, "thirteen.md")
+    warm_vs_bare(show, "thirteen.md")
     return example
 
 
