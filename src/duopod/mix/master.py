@@ -4,7 +4,8 @@ low-passed, limited and encoded, then checked on the encoded file.
 The gain is predicted before encoding (the mix's loudness from each clip's cached loudness
 profile; what the limiter and the encoder take away, tried on excerpts), and the mix is
 rendered once, chunk by chunk, into the encoder while a second ffmpeg measures the MP3 it
-writes. Nothing holds the whole episode, so time and memory grow linearly with its length.
+writes; chunks are mastered a few ahead on worker threads, so mastering and encoding
+overlap. Nothing holds the whole episode, so time and memory grow linearly with its length.
 """
 
 from __future__ import annotations
