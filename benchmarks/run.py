@@ -10,7 +10,13 @@ Every figure is a ratio measured in this one run.
 3. scale: a synthetic two-hour, 800-turn script: mix time per audio minute against the
    Mandarin example's, and the two-hour build's peak memory.
 4. feed: rebuilding the feed and index with 2,000 episodes against 200.
-5. start-up: `duopod --help` and `duopod check` on one script.
+5. openai: cold render of the Mandarin example through a local OpenAI-compatible server
+   (300 ms latency per request, one request per sentence): concurrency 1 against 4, best
+   of three each.
+6. voices: the kokoro engine's real-time factor on the Mandarin example (espeak's beside
+   it), and each offline engine's Whisper character error rate on the example's plain
+   sentences (benchmarks/intelligibility.py; needs the neural and bench extras).
+7. start-up: `duopod --help` and `duopod check` on one script.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from conftest import MANDARIN, copy_show  # noqa: E402
 
@@ -165,6 +172,41 @@ def bench_uneven_speech(work: Path) -> None:
         speedup >= 3.6)
 
 
+def bench_openai(work: Path) -> None:
+    from openai_server import Knobs, OpenAIServer
+
+    from duopod.pipeline import BuildOptions, load_script, make_engine, render
+    from duopod.text import split_sentences
+    from duopod.workspace import load_workspace
+
+    print("speech (openai through a local server, 300 ms latency, a request per sentence)")
+    server = OpenAIServer(Knobs(latency=0.3)).start()
+    os.environ["OPENAI_BASE_URL"] = server.base_url
+    try:
+        show = copy_show(work / "openai")
+        ws = load_workspace(show)
+        script = load_script(ws, show / "scripts" / MANDARIN, BuildOptions())
+        for turn in script.turns:  # the server's own synthesis is not what we time
+            voice = ws.profiles[turn.speaker].settings("openai")["voice"]
+            for sentence in split_sentences(turn.text):
+                server.prepare(voice, sentence)
+        def cold(concurrency: int) -> None:
+            shutil.rmtree(ws.cache_dir, ignore_errors=True)
+            options = BuildOptions(engine="openai", concurrency=concurrency)
+            render(ws, script, make_engine("openai", options), options)
+
+        # best of three: this machine is shared, and the stand-in runs in this process
+        timings = {c: best_of(lambda c=c: cold(c)) for c in (1, 4)}
+        requests, most = len(server.requests) // (2 * REPEATS), server.max_in_flight
+    finally:
+        os.environ.pop("OPENAI_BASE_URL", None)
+        server.stop()
+    speedup = timings[1] / timings[4]
+    row("openai render, concurrency 4 vs 1 (cold)",
+        f"{speedup:.2f}x faster ({timings[1]:.1f} s vs {timings[4]:.1f} s, {requests} "
+        f"requests each, at most {most} in flight)", ">= 3x", speedup >= 3)
+
+
 def mix_job(show: Path, script: Path) -> dict:
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "_mix_job.py"),
                              str(show), str(script)], capture_output=True, text=True, check=True)
@@ -274,7 +316,8 @@ def bench_scale(work: Path, example: dict) -> None:
 
 
 def bench_feed(work: Path) -> None:
-    from duopod.publish.site import EPISODE_FILE, publish_site
+    from duopod.publish.episodes import EPISODE_FILE
+    from duopod.publish.site import publish_site
     from duopod.workspace import load_workspace
 
     print("feed rebuild")
@@ -301,6 +344,29 @@ def bench_startup(work: Path) -> None:
             [sys.executable, "-m", "duopod", *args], cwd=show, check=True,
             stdout=subprocess.DEVNULL), repeats=5)
         row(f"start-up: {name}", f"{seconds:.2f} s", "< 0.5 s", seconds < 0.5)
+
+
+def bench_voices() -> None:
+    import intelligibility as voices
+
+    print("voices (offline engines: speed, and Whisper-base's character error rate)")
+    reason = voices.missing()
+    if reason:
+        row("voices benchmark", f"skipped: {reason}", "runs", False)
+        return
+    for name in voices.ENGINES:
+        speed = voices.real_time_factor(name)
+        target, ok = ("< 0.6", speed.wall_rtf < 0.6) if name == "kokoro" else ("-", True)
+        row(f"{name} real-time factor, Mandarin example",
+            f"{speed.wall_rtf:.3g} wall, {speed.cpu_rtf:.3g} CPU-s per audio s "
+            f"({speed.audio_seconds:.0f} s of audio)", target, ok)
+    listener = voices.Listener()
+    lines = voices.plain_sentences()
+    for name in voices.ENGINES:
+        score = voices.intelligibility(name, lines, listener)
+        target, ok = ("<= 0.10", score.cer <= 0.10) if name == "kokoro" else ("-", True)
+        row(f"{name} Whisper CER, {score.sentences} plain Mandarin sentences",
+            f"{score.cer:.3f}", target, ok)
 
 
 def synthetic_episodes(folder: Path, count: int, name: str) -> None:
@@ -335,6 +401,11 @@ def main() -> None:
             bench_feed(work)
         if not only or "startup" in only:
             bench_startup(work)
+        if not only or "openai" in only:
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            bench_openai(work)
+        if not only or "voices" in only:
+            bench_voices()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n## Benchmarks ({dt.date.today().isoformat()}, {machine})\n")
     print("| benchmark | measured | target | met |")

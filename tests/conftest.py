@@ -64,3 +64,13 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*")) if p.is_file()
     }
+
+
+SLOW_FIXTURES = {"built_show", "published", "site"}
+"""Fixtures that build whole episodes: a test using one is slow (``-m "not slow"`` skips)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,14 +30,14 @@ from duopod.speech.model import RenderedTurn
 from duopod.speech.render import TurnEvent
 from duopod.workspace import load_workspace
 
-FAST = {"retries": 4}
+FAST = {"retry_for": 5.0}
 
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
     edge = EdgeServer(Knobs()).start()
     edge.install(monkeypatch)
-    monkeypatch.setattr("duopod.speech.engines.edge.RetryPolicy.base_delay", 0.01)
+    monkeypatch.setattr("duopod.speech.engines.edge.BASE_DELAY", 0.01)
     yield edge
     edge.stop()
 
@@ -93,7 +94,7 @@ def test_a_long_turn_is_rendered_in_pieces_and_stitched(show: Path, server: Edge
     assert len(long_requests) >= 5
     assert all(len(r.text.encode()) <= REQUEST_BYTES for r in long_requests)
     assert "".join(r.text for r in long_requests) == turn
-    timeline = result.record["timeline"]["turns"][0]
+    timeline = result.record.to_dict()["timeline"]["turns"][0]
     starts = [s["start"] for s in timeline["sentences"]]
     assert len(starts) == 120 and starts == sorted(starts)
     assert timeline["sentences"][-1]["end"] <= timeline["end"] + 0.01
@@ -104,7 +105,7 @@ def test_concurrency_is_bounded_and_order_kept(show: Path, server: EdgeServer) -
     server.knobs.jitter = 0.3
     result = build(show, MANDARIN, concurrency=3)
     assert server.max_open_connections == 3
-    turns = result.record["timeline"]["turns"]
+    turns = result.record.to_dict()["timeline"]["turns"]
     assert [(t["speaker"], t["text"]) for t in turns] == [
         (t.speaker, t.text) for t in result.script.turns]
     assert [t["start"] for t in turns] == sorted(t["start"] for t in turns)
@@ -168,7 +169,7 @@ def test_transient_faults_are_retried(show: Path, server: EdgeServer, fault: str
     assert len(retried) == 2 and retried[0].turn.index == longest.index
     assert result.rendered == 9
     # the retried turn has all its audio and timings: identical to an undisturbed render
-    assert result.record["timeline"] == undisturbed.record["timeline"]
+    assert result.record.timeline == undisturbed.record.timeline
 
 
 def test_refused_connection_fails_at_once(show: Path, server: EdgeServer) -> None:
@@ -199,9 +200,9 @@ def test_invalid_prosody_fails_naming_host_and_profile(show: Path, server: EdgeS
 def test_a_failed_run_keeps_finished_turns_and_resumes(show: Path, server: EdgeServer) -> None:
     server.knobs.fail_after = 5  # the service breaks down after five requests
     with pytest.raises(DuopodError) as caught:
-        build(show, MANDARIN, concurrency=1, retries=2)
+        build(show, MANDARIN, concurrency=1, retry_for=0.05)
     assert "scripts/2025-12-10-h200.md:" in str(caught.value)
-    assert "failed after 2 attempts" in str(caught.value)
+    assert "gave up after" in str(caught.value) and "--retry-for 0.1 s" in str(caught.value)
     assert not (show / "episodes" / "feed.xml").exists()  # nothing half-published
     server.knobs.fail_after = None
     events: list[TurnEvent] = []
@@ -231,6 +232,7 @@ def test_auto_picks_edge_when_reachable(server: EdgeServer, monkeypatch: pytest.
     notes: list[str] = []
     assert resolve_engine("auto", notes.append) == "edge" and notes == []
     monkeypatch.setattr("edge_tts.communicate.WSS_URL", "ws://127.0.0.1:9/x?TrustedClientToken=x")
+    monkeypatch.setattr("duopod.speech.engines.kokoro.unavailable", lambda: "not installed")
     assert resolve_engine("auto", notes.append) == "espeak"
     assert "espeak" in notes[0] and "not reachable" in notes[0]
 
@@ -256,9 +258,104 @@ def test_a_silent_service_times_out_and_is_retried(server: EdgeServer) -> None:
 
     server.knobs.stall = 1
     server.knobs.stall_seconds = 4.0
-    engine = EdgeEngine(retry=RetryPolicy(attempts=3, base_delay=0.01), receive_timeout=1)
+    engine = EdgeEngine(retry=RetryPolicy(budget=5, base_delay=0.01), receive_timeout=1)
     settings = {"voice": "en-US-GuyNeural", "rate": "+0%", "pitch": "+0Hz", "volume": "+0%"}
     retries: list[str] = []
     speech = asyncio.run(engine.render(["Hello there.", "How are you?"], settings, retries.append))
     assert len(retries) == 1 and "Timeout" in retries[0], retries
     assert speech.duration > 1.0 and len(speech.sentences) == 2
+
+
+# ---------------------------------------------------------------- the retry budget (issue 11)
+
+SETTINGS = {"voice": "en-US-GuyNeural", "rate": "+0%", "pitch": "+0Hz", "volume": "+0%"}
+
+
+class FastClock:
+    """Time that jumps over every back-off wait: the production policy (three minutes,
+    waits from 1 s to 30 s) runs in milliseconds, with the real client and server."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.skipped = 0.0
+        self.waits: list[float] = []
+        self._now = time.monotonic
+
+    def __call__(self) -> float:
+        return self._now() + self.skipped
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        self.waits.append(seconds)
+        self.skipped += seconds
+        await asyncio.sleep(0)
+
+
+def fast_policy(clock: FastClock, **fields: float):
+    from duopod.speech.engines.edge import RetryPolicy
+
+    return RetryPolicy(clock=clock, sleep=clock.sleep, **fields)
+
+
+def test_an_outage_longer_than_the_old_budget_is_ridden_out(server: EdgeServer,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Seven refused connections in a row: about a minute of the production back-off
+    (five attempts used to give up after at most 7.5 s of waiting)."""
+    import asyncio
+
+    from duopod.speech.engines.edge import EdgeEngine
+
+    monkeypatch.setattr("duopod.speech.engines.edge.BASE_DELAY", 1.0)  # the real schedule
+    server.knobs.handshake_503 = 7
+    clock = FastClock()
+    engine = EdgeEngine(retry=fast_policy(clock))
+    notes: list[str] = []
+    speech = asyncio.run(engine.render("Hello there. How are you?", SETTINGS, notes.append))
+    assert speech.duration > 1.0 and len(notes) == 7
+    assert sum(clock.waits) > 30.0  # far beyond 7.5 s
+    assert all(b > a for a, b in zip(clock.waits[:5], clock.waits[1:6], strict=True))
+    assert max(clock.waits) <= 30.0
+    assert re.fullmatch(r"retrying in \d+\.\d s \(attempt 2, 0\.0 s of 180 s used\): "
+                        r"service answered HTTP 503", notes[0]), notes[0]
+    assert re.match(r"retrying in \d+\.\d s \(attempt 8, \d+ s of 180 s used\)", notes[-1])
+
+
+def test_an_outage_longer_than_the_budget_fails_naming_it(server: EdgeServer) -> None:
+    import asyncio
+
+    from duopod.speech.engines.edge import EdgeEngine
+
+    server.knobs.handshake_503 = 10_000
+    clock = FastClock()
+    engine = EdgeEngine(retry=fast_policy(clock, budget=60.0, base_delay=1.0, max_delay=30.0))
+    with pytest.raises(DuopodError, match=r"gave up after (\d+) attempts in 60 s "
+                                          r"\(--retry-for 60 s\): service answered HTTP 503"
+                       ) as caught:
+        asyncio.run(engine.render("Hello.", SETTINGS))
+    assert 59.9 <= sum(clock.waits) <= 60.5  # the last wait ends at the budget
+    attempts = int(re.search(r"after (\d+) attempts", str(caught.value)).group(1))
+    assert attempts == len(clock.waits) + 1 and 5 <= attempts <= 10
+
+
+def test_the_back_off_schedule() -> None:
+    from duopod.speech.engines.edge import RetryPolicy
+
+    policy = RetryPolicy(budget=100.0, base_delay=1.0, max_delay=8.0)
+    for retry, (low, high) in enumerate([(0.5, 1), (1, 2), (2, 4), (4, 8), (4, 8), (4, 8)]):
+        for _ in range(50):
+            assert low <= policy.delay(retry, used=0.0) <= high
+    assert policy.delay(3, used=99.0) <= 1.0  # cut to end at the budget
+    assert policy.delay(0, used=100.0) is None and RetryPolicy(budget=0).delay(0, 0.0) is None
+    assert policy.delay(10_000, used=0.0) <= 8.0  # no overflow after days of retrying
+
+
+def test_retry_for_is_a_build_option(show: Path) -> None:
+    from conftest import run_cli
+
+    result = run_cli(show, "build", "--help")
+    assert "--retry-for" in result.stdout and "--retries" not in result.stdout
+    result = run_cli(show, "build", "scripts/2025-12-12-open-weights.md", "--retry-for", "-1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr

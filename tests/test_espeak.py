@@ -79,3 +79,29 @@ def test_profile_settings_are_checked(tmp_path) -> None:
         with pytest.raises(InputError) as caught:
             engine.settings_for(profile(settings))
         assert words in str(caught.value)
+
+
+def test_repeated_renders_are_identical() -> None:
+    """espeak-ng's pitch flutter runs on across calls: without a reset, the same text came
+    out a few samples longer or shorter each time (so --no-cache re-renders differed)."""
+    engine = EspeakEngine()
+    settings = {"voice": "en-us+m1", "rate": 170, "pitch": 40}
+    text = "Good morning and welcome to the show. I'm Alex."
+    first = engine.render_sync(text, settings)
+    engine.render_sync("Something else in between, in another voice.", {"voice": "en-us+f2"})
+    engine.render_sync("你好，今天聊芯片。", {"voice": "cmn+f3", "rate": 160})
+    second = engine.render_sync(text, settings)
+    assert np.array_equal(first.samples, second.samples)
+    assert first.sentences == second.sentences
+
+
+def test_every_listed_voice_is_accepted_by_the_build(tmp_path) -> None:
+    from duopod.workspace import VoiceProfile
+
+    engine = EspeakEngine()
+    voices = dict(list_voices())
+    assert voices["en"] == "English (Great Britain)" and "en-gb" not in voices
+    assert "fo" not in voices  # its dictionary is not shipped: it cannot speak
+    for tag in voices:
+        profile = VoiceProfile("p", "P", tmp_path / "p.toml", {"espeak": {"voice": tag}})
+        assert engine.settings_for(profile)["voice"] == tag

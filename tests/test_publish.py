@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
-import threading
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
@@ -22,7 +22,7 @@ from test_build import episode_dir, record
 
 from duopod.publish.feed import NAMESPACES, PODCAST_GUID_NAMESPACE
 from duopod.publish.notes import clean_article
-from duopod.serve import make_server, parse_range
+from duopod.serve import in_background, usable_range
 from duopod.workspace import load_workspace
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -35,12 +35,8 @@ def site(built_show: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def preview(site: Path) -> Iterator[str]:
-    server = make_server(load_workspace(site), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with in_background(load_workspace(site)) as server:
+        yield server.url
 
 
 # ---------------------------------------------------------------- the feed
@@ -55,7 +51,8 @@ def test_feed_channel_fields(site: Path) -> None:
     category = channel.find(f"{{{it}}}category")
     assert category.get("text") == "News"
     assert category.find(f"{{{it}}}category").get("text") == "Tech News"
-    assert channel.find(f"{{{it}}}image").get("href") == "https://podcast.example.com/cover.png"
+    assert re.fullmatch(r"https://podcast\.example\.com/cover-[0-9a-f]{10}\.png",
+                        channel.find(f"{{{it}}}image").get("href"))
     assert channel.find(f"{{{NAMESPACES['atom']}}}link").get("rel") == "self"
     expected = uuid.uuid5(PODCAST_GUID_NAMESPACE, "podcast.example.com/feed.xml")
     assert channel.find(f"{{{pc}}}guid").text == str(expected)
@@ -310,14 +307,12 @@ def test_serve_points_the_feed_at_the_preview(site: Path, preview: str) -> None:
     assert b"https://podcast.example.com" in (site / "episodes" / "feed.xml").read_bytes()
 
 
-def test_parse_range_edge_cases() -> None:
-    assert parse_range("bytes=0-", 10) == (0, 9)
-    assert parse_range("bytes=5-100", 10) == (5, 9)
-    assert parse_range("bytes=-3", 10) == (7, 9)
-    assert parse_range("bytes=-0", 10) is None
-    assert parse_range("bytes=10-", 10) is None
-    assert parse_range("bytes=3-1", 10) is None
-    assert parse_range("items=0-1", 10) is None
+def test_usable_range_keeps_only_one_well_formed_byte_range() -> None:
+    for header in ("bytes=0-", "bytes=5-100", "bytes=-3", "bytes=-0", "bytes=10-", " bytes=1-1 "):
+        assert usable_range(header) == header.strip()
+    for header in ("bytes=3-1", "items=0-1", "bytes=0-0,10-20", "bytes=", "bytes=-",
+                   "bytes=a-b", "bytes=１-２", "bytes = 0-1", "bytes=1-2-3", None):
+        assert usable_range(header) is None
 
 
 # ---------------------------------------------------------------- real consumers

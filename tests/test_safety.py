@@ -153,7 +153,7 @@ def test_a_full_disk_while_publishing_leaves_the_site(published: Path, monkeypat
     def disk_full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("duopod.pipeline.write_episode_files", disk_full)
+    monkeypatch.setattr("duopod.publish.write_episode_files", disk_full)
     with pytest.raises(OSError, match="No space left"):
         build_episode(load_workspace(published), published / third_script(published),
                       BuildOptions(engine="espeak"))
@@ -257,7 +257,7 @@ def test_hostile_host_names_are_escaped(published: Path) -> None:
     (lambda t: t.replace('title = "芯闻两人谈"\n', ""), "missing required field 'title'"),
     (lambda t: t.replace("explicit = false", 'explicit = "no"'), "field 'explicit' has the wrong type"),
     (lambda t: t.replace('category = "News"', 'category = "Tech"'), "field 'category': 'Tech' is not an Apple"),
-    (lambda t: t.replace("gap = 0.45", "gap = -1"), "field 'audio.gap' must be between"),
+    (lambda t: t.replace("gap = 0.45", "gap = -1"), "field 'audio.gap' must be a number from 0 to 5, not -1"),
     (lambda t: t.replace('base_url = "https://podcast.example.com"', 'base_url = "ftp://x"'), "field 'base_url'"),
     (lambda t: "colour = 1\n" + t, "unknown field 'colour'"),
 ])

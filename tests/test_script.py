@@ -196,3 +196,229 @@ def test_title_and_summary_get_full_width_punctuation(tmp_path: Path) -> None:
     meta = parse(tmp_path, text + "雷总\n好。\n").meta
     assert (meta.title, meta.summary) == ("芯片之争，谁赢？", "美国松口，谁在算账？")
     assert meta.slug == "2025-12-10-xin-pian-zhi-zheng-shui-ying"
+
+
+# ---------------------------------------------------------------- numbers and dates (issue 11)
+
+BODY = "雷总\n好。\n董小姐\n好。\n"
+
+
+@pytest.mark.parametrize("value", ['"²"', '"١٢"', "0", "-3", "100001", "1e3", "3.0", '"１２"'])
+def test_episode_numbers_outside_ascii_1_to_100000_are_refused(tmp_path: Path, value: str
+                                                               ) -> None:
+    caught = error(tmp_path, FRONT.replace("---\n", f"---\nepisode: {value}\n", 1) + BODY)
+    assert caught.line == 2 and "'episode' must be a whole number from 1 to 100000" in caught.message
+    assert "\n" not in str(caught)
+
+
+@pytest.mark.parametrize("value", ["1", "100000", '"42"'])
+def test_episode_numbers_in_range_are_kept(tmp_path: Path, value: str) -> None:
+    text = FRONT.replace("---\n", f"---\nepisode: {value}\n", 1) + BODY
+    assert parse(tmp_path, text).meta.episode_number == int(value.strip('"'))
+
+
+@pytest.mark.parametrize("value", ["2025W503", "2025-W50-3", "20251210", "2025-12-1",
+                                   "2025-12-10T10:00", "２０２５-１２-１０", "2025-02-30"])
+def test_dates_not_written_yyyy_mm_dd_are_refused(tmp_path: Path, value: str) -> None:
+    caught = error(tmp_path, FRONT.replace("2025-12-10", value) + BODY)
+    assert caught.line == 3 and "expected YYYY-MM-DD" in caught.message
+    assert "\n" not in str(caught)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "2201-01-01", "9999-12-31"])
+def test_dates_in_unlikely_years_are_refused(tmp_path: Path, value: str) -> None:
+    caught = error(tmp_path, FRONT.replace("2025-12-10", value) + BODY)
+    assert caught.line == 3 and "outside the years 1900 to 2200" in caught.message
+
+
+def test_source_dates_and_command_line_dates_are_checked_alike(tmp_path: Path) -> None:
+    source = "source:\n  title: t\n  date: 2025W503\n"
+    caught = error(tmp_path, FRONT.replace("---\n", "---\n" + source, 1) + BODY)
+    assert caught.line == 4 and "invalid date '2025W503'" in caught.message
+    caught = error(tmp_path, BODY, overrides=Overrides(title="t", date="9999-01-01"))
+    assert "--date '9999-01-01' is outside" in caught.message
+    assert parse(tmp_path, BODY, overrides=Overrides(title="t", date="1900-01-01")
+                 ).meta.date.year == 1900
+
+
+# ---------------------------------------------------------------- say exactly what the script says
+
+HOSTS = "---\ntitle: t\ndate: 2025-12-10\nhosts: [雷总, 董小姐]\n---\n"
+
+
+@pytest.mark.parametrize(
+    ("name_line", "suggestion"),
+    [
+        ("董小姐姐", "董小姐"),        # a typo: one character too many
+        ("董 小姐", "董小姐"),         # a space inside
+        ("董小姐:", "董小姐"),         # a stray colon with nothing after it
+        ("董小姐：", "董小姐"),
+        ("雷 总", "雷总"),
+        ("董小姐姐: 我是董小姐。", "董小姐"),  # inline, with a typo
+    ],
+)
+def test_a_near_miss_host_line_is_an_error_suggesting_the_host(
+    tmp_path: Path, name_line: str, suggestion: str
+) -> None:
+    text = HOSTS + "雷总\n早上好。\n" + name_line + "\n我是董小姐。\n董小姐\n好。\n"
+    caught = error(tmp_path, text, known_hosts=())
+    assert caught.line == 8
+    assert f"did you mean {suggestion}?" in caught.message
+
+
+def test_near_miss_in_latin_names_and_full_width_letters(tmp_path: Path) -> None:
+    front = "---\ntitle: t\ndate: 2025-12-10\nhosts: [Alex, Sam]\n---\n"
+    for name_line in ("Alexx", "alex", "\uff21\uff4c\uff45\uff58"):  # the last is full-width
+        caught = error(tmp_path, front + f"Sam\nHi.\n{name_line}\nHello.\nAlex\nBye.\n")
+        assert "did you mean Alex?" in caught.message and caught.line == 8
+
+
+def test_a_recurring_typo_names_the_host_it_resembles(tmp_path: Path) -> None:
+    text = HOSTS + "雷总\n一。\n董小姐姐\n二。\n雷总\n三。\n董小姐姐\n四。\n董小姐\n五。\n"
+    caught = error(tmp_path, text)
+    assert "'董小姐姐' is not in hosts" in caught.message and "did you mean 董小姐?" in caught.message
+
+
+def test_dialogue_that_only_looks_short_is_still_dialogue(tmp_path: Path) -> None:
+    text = HOSTS + "雷总\n好的\n我们开始\n董小姐\n雷总好！\n"
+    assert [t.text for t in parse(tmp_path, text).turns] == ["好的我们开始", "雷总好！"]
+
+
+def test_a_listed_host_with_no_words_is_an_error(tmp_path: Path) -> None:
+    caught = error(tmp_path, HOSTS + "雷总\n一。\n雷总\n二。\n")
+    assert "'董小姐' is listed in hosts but has no words" in caught.message
+    assert caught.line == 4
+
+
+def test_stage_directions_are_never_spoken(tmp_path: Path) -> None:
+    text = (HOSTS + "[music]\n雷总\n（停顿）\n早上好(笑)。\n董小姐: 说正事（停顿2秒）。\n（叹气）\n"
+            "雷总\n[laughs] 好吧。\n董小姐\n好(pause)。\n")
+    turns = parse(tmp_path, text).turns
+    assert [t.text for t in turns] == ["早上好。", "说正事。", "好吧。", "好。"]
+    first = turns[0]
+    assert [(d.kind, d.label, d.position) for d in first.directions] == [
+        ("pause", "停顿", 0), ("laugh", "笑", 3)]
+    assert first.pause_before() == 0.8 and first.pause_after() == 0.0
+    assert turns[1].pause_after() == 2.0  # 叹气 is dropped, not kept
+    assert [d.kind for d in turns[1].directions] == ["pause"]
+    assert turns[2].directions[0].kind == "laugh"
+
+
+def test_english_stage_directions(tmp_path: Path) -> None:
+    front = "---\ntitle: t\ndate: 2025-12-10\nhosts: [Alex, Sam]\n---\n"
+    text = front + "Alex\nThat's funny (laughs softly) anyway.\nSam\n(applause) Thanks. [pause 1.5s]\n"
+    turns = parse(tmp_path, text).turns
+    assert [t.text for t in turns] == ["That's funny anyway.", "Thanks."]
+    assert turns[1].pause_after() == 1.5
+
+
+def test_real_parentheses_stay(tmp_path: Path) -> None:
+    line = "生成式(AI)用上了（H200）和(RTX 6000),在(2025)年，（音乐产业）也[注]一样。"
+    turns = parse(tmp_path, HOSTS + f"雷总\n{line}\n董小姐\n好。\n").turns
+    assert turns[0].text == ("生成式(AI)用上了（H200）和(RTX 6000)，在(2025)年，（音乐产业）也[注]一样。")
+    assert turns[0].directions == ()
+
+
+def test_a_turn_of_only_directions_is_an_error(tmp_path: Path) -> None:
+    caught = error(tmp_path, HOSTS + "雷总\n（笑）\n董小姐\n好。\n")
+    assert "only stage directions" in caught.message and caught.line == 6
+
+
+def test_markdown_emphasis_is_not_read_as_symbols(tmp_path: Path) -> None:
+    text = HOSTS + ("## **背景**\n雷总\n这是**重点**,也是*关键*,还有__底线__和`nvidia-smi`。\n"
+                    "董小姐\nH20*2 比 C++ 快吗?2 * 3 = 6。\n")
+    script = parse(tmp_path, text)
+    assert script.sections[0].title == "背景"
+    assert script.turns[0].text == "这是重点，也是关键，还有底线和nvidia-smi。"
+    assert script.turns[1].text == "H20*2 比 C++ 快吗？2 * 3 = 6。"
+
+
+def test_the_mix_honours_pause_directions_at_turn_edges(tmp_path: Path) -> None:
+    import numpy as np
+
+    from duopod.audio import SAMPLE_RATE
+    from duopod.mix.plan import plan_mix
+    from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
+    from duopod.workspace import AudioSettings
+
+    tone = (0.3 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
+
+    def starts(text: str) -> list[float]:
+        script = parse(tmp_path, HOSTS + text)
+        rendered = [RenderedTurn(t, Speech(tone.copy(), [SentenceSpan(t.text, 0.0, 1.0)]))
+                    for t in script.turns]
+        layout = plan_mix(script, rendered, AudioSettings(gap_jitter=0.0))
+        return [turn.start for turn in layout.timeline.turns]
+
+    plain = starts("雷总\n一。\n董小姐\n二。\n雷总\n三。\n")
+    paused = starts("雷总\n一。\n（停顿2秒）\n董小姐\n二。\n雷总\n[pause 1s] 三。\n")
+    assert paused[1] - plain[1] == pytest.approx(2.0, abs=0.01)
+    assert paused[2] - plain[2] == pytest.approx(3.0, abs=0.01)
+
+
+def test_bold_name_lines_name_their_host_and_code_stays_verbatim(tmp_path: Path) -> None:
+    text = HOSTS + "**雷总**\n调用`__init__`，2**10 是 1024。\n**董小姐**：好。\n"
+    turns = parse(tmp_path, text).turns
+    assert [(t.speaker, t.text) for t in turns] == [
+        ("雷总", "调用__init__，2**10 是 1024。"), ("董小姐", "好。")]
+
+
+def test_an_inferred_host_that_misspells_a_profile_is_an_error(tmp_path: Path) -> None:
+    text = FRONT + "雷总\n一。\n董小姐姐\n二。\n雷总\n三。\n董小姐姐\n四。\n"
+    caught = error(tmp_path, text)
+    assert "did you mean 董小姐?" in caught.message and caught.line == 7
+
+
+def test_laughs_are_marked_in_the_transcript(tmp_path: Path) -> None:
+    import numpy as np
+
+    from duopod.audio import SAMPLE_RATE
+    from duopod.mix.plan import plan_mix
+    from duopod.mix.timeline import Timeline
+    from duopod.publish.transcripts import to_vtt
+    from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
+    from duopod.text import split_sentences
+    from duopod.workspace import AudioSettings
+
+    tone = (0.3 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
+    script = parse(tmp_path, HOSTS + "雷总\n（笑）你好。真好（大笑）。\n董小姐\n好。\n")
+    rendered = [RenderedTurn(t, Speech(tone.copy(), [SentenceSpan(s, i * 1.0, i + 1.0)
+                                                     for i, s in enumerate(split_sentences(t.text))]))
+                for t in script.turns]
+    timeline = plan_mix(script, rendered, AudioSettings()).timeline
+    assert timeline.turns[0].laughs == ((-1, "笑"), (1, "大笑"))
+    assert Timeline.from_dict(timeline.to_dict()).turns[0].laughs == timeline.turns[0].laughs
+    vtt = to_vtt(timeline)
+    assert "（笑）你好。" in vtt and "真好。（大笑）" in vtt
+
+
+def test_a_pause_inside_a_turn_opens_it_between_sentences(tmp_path: Path) -> None:
+    import numpy as np
+
+    from duopod.audio import SAMPLE_RATE
+    from duopod.mix.plan import plan_mix
+    from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
+    from duopod.text import split_sentences
+    from duopod.workspace import AudioSettings
+
+    tone = (0.3 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
+
+    def layout(text: str):
+        script = parse(tmp_path, HOSTS + text)
+        rendered = [RenderedTurn(t, Speech(tone.copy(), [
+            SentenceSpan(s, i * 1.0, i + 1.0) for i, s in enumerate(split_sentences(t.text))]))
+            for t in script.turns]
+        return plan_mix(script, rendered, AudioSettings(gap_jitter=0.0))
+
+    plain = layout("雷总\n一。二。\n董小姐\n好。\n")
+    paused = layout("雷总\n一。（停顿2秒）二。\n董小姐\n好。\n")
+    first, plain_first = paused.timeline.turns[0], plain.timeline.turns[0]
+    assert first.end - plain_first.end == pytest.approx(2.0, abs=0.01)
+    assert first.sentences[0] == plain_first.sentences[0]
+    assert first.sentences[1].start - plain_first.sentences[1].start == pytest.approx(2.0, abs=0.01)
+    voices = [c for c in paused.clips if c.speech]
+    assert len(voices) == 3 and voices[1].start - voices[0].end == pytest.approx(2 * SAMPLE_RATE, abs=2)
+    assert paused.timeline.turns[1].start - plain.timeline.turns[1].start == pytest.approx(2.0, abs=0.01)
+    audio = paused.render(0, paused.length)[:, 0]
+    gap = audio[voices[0].end + 100 : voices[1].start - 100]
+    assert np.abs(gap).max() == 0.0

@@ -1,32 +1,69 @@
 """duopod: a two-host dialogue script in, a finished and published podcast episode out.
 
-The pipeline, one module per stage: ``script`` (parse) -> ``speech`` (render) -> ``mix``
--> ``publish``; ``build.build_episode`` runs them all. Names are imported on first use, so
-``import duopod`` (and the command's start-up) stays quick.
+The pipeline, one stage per package, each importing only the stages before it:
+
+    script (parse) -> speech (render) -> mix (plan, master, encode) -> publish (site, feed)
+
+``pipeline`` runs them all (``build_episode``); ``starter`` makes a new show. Every command
+of the ``duopod`` CLI is one call of this API.
+
+The names below are imported when first used, so ``import duopod`` (and the command's
+start-up, which runs this file) stays quick; type checkers see them imported as usual.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # what type checkers see; at run time names are imported on first use
+    from .errors import DuopodError, EngineError, InputError
+    from .mix import MixedEpisode, Timeline, mix_episode
+    from .pipeline import (
+        BuildOptions,
+        BuildResult,
+        build_episode,
+        check_scripts,
+        load_script,
+        rebuild_feed,
+        remix_episode,
+        republish,
+    )
+    from .publish import EpisodeRecord, publish_episode
+    from .script.importer import ImportResult, import_page
+    from .script.model import Script
+    from .script.parse import Overrides, parse_script
+    from .speech.engines import EngineSpec, registry
+    from .workspace import Workspace, load_workspace
 
-_EXPORTS = {
-    "BuildOptions": "pipeline", "BuildResult": "pipeline", "build_episode": "pipeline",
-    "check_scripts": "pipeline", "load_script": "pipeline", "remix_episode": "pipeline",
-    "republish": "pipeline", "rebuild_feed": "pipeline",
+__version__ = "0.2.0"
+
+__all__ = [
+    "BuildOptions", "BuildResult", "DuopodError", "EngineError", "EngineSpec",
+    "EpisodeRecord", "ImportResult", "InputError", "MixedEpisode", "Overrides", "Script",
+    "Timeline", "Workspace", "build_episode", "check_scripts", "import_page", "load_script",
+    "load_workspace", "mix_episode", "parse_script", "publish_episode", "rebuild_feed",
+    "registry", "remix_episode", "republish",
+]
+
+_HOMES = {
     "DuopodError": "errors", "EngineError": "errors", "InputError": "errors",
-    "Script": "script.model", "Timeline": "mix.timeline",
-    "Overrides": "script.parse", "parse_script": "script.parse",
+    "MixedEpisode": "mix", "Timeline": "mix", "mix_episode": "mix",
+    "BuildOptions": "pipeline", "BuildResult": "pipeline", "build_episode": "pipeline",
+    "check_scripts": "pipeline", "load_script": "pipeline", "rebuild_feed": "pipeline",
+    "remix_episode": "pipeline", "republish": "pipeline",
+    "EpisodeRecord": "publish", "publish_episode": "publish",
+    "Script": "script.model", "Overrides": "script.parse", "parse_script": "script.parse",
+    "EngineSpec": "speech.engines", "registry": "speech.engines",
+    "ImportResult": "script.importer", "import_page": "script.importer",
     "Workspace": "workspace", "load_workspace": "workspace",
 }
 
-__all__ = sorted(_EXPORTS)
-
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    home = _HOMES.get(name)
+    if home is None:
         raise AttributeError(f"module 'duopod' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value

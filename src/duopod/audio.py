@@ -8,8 +8,10 @@ import warnings
 from functools import cache
 from math import gcd
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import DuopodError
 
@@ -25,7 +27,7 @@ def ffmpeg_exe() -> str:
 
 
 @cache
-def audio_segment_class() -> type:
+def audio_segment_class() -> Any:
     """pydub's AudioSegment, pointed at imageio-ffmpeg's binary."""
     with warnings.catch_warnings():
         # pydub warns at import when no system ffmpeg is on PATH; we never use one.
@@ -69,19 +71,20 @@ def decode_file(path: Path) -> np.ndarray:
     return segment_to_array(segment)
 
 
-def segment_to_array(segment: object) -> np.ndarray:
+def segment_to_array(segment: Any) -> np.ndarray:
     """A pydub segment to mono float32 at SAMPLE_RATE."""
-    width = segment.sample_width  # type: ignore[attr-defined]
-    raw = np.frombuffer(segment.raw_data, dtype={1: np.int8, 2: np.int16, 4: np.int32}[width])  # type: ignore[attr-defined]
+    width = segment.sample_width
+    kinds: dict[int, type[np.signedinteger[Any]]] = {1: np.int8, 2: np.int16, 4: np.int32}
+    raw = np.frombuffer(segment.raw_data, dtype=kinds[width])
     scale = float(2 ** (8 * width - 1))
-    channels = segment.channels  # type: ignore[attr-defined]
+    channels = segment.channels
     audio = raw.astype(np.float32) / scale
     if channels > 1:
         audio = audio.reshape(-1, channels).mean(axis=1)
-    return resample(audio, segment.frame_rate)  # type: ignore[attr-defined]
+    return resample(audio, segment.frame_rate)
 
 
-def as_float(samples: np.ndarray) -> np.ndarray:
+def as_float(samples: ArrayLike) -> np.ndarray:
     """Samples as float32 in [-1, 1] (a copy): 16-bit PCM is scaled, floats are copied."""
     samples = np.asarray(samples)
     if samples.dtype == np.int16:
@@ -89,7 +92,7 @@ def as_float(samples: np.ndarray) -> np.ndarray:
     return samples.astype(np.float32, copy=True)
 
 
-def to_pcm16(samples: np.ndarray) -> bytes:
+def to_pcm16(samples: ArrayLike) -> bytes:
     """Float samples in [-1, 1] to 16-bit little-endian PCM bytes, clipped."""
     clipped = np.clip(samples, -1.0, 32767 / 32768)
     return (clipped * 32768.0).astype("<i2").tobytes()

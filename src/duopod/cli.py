@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -16,6 +18,8 @@ from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
 
 if TYPE_CHECKING:
     from .pipeline import BuildOptions
+    from .publish import Problem
+    from .script.model import Script
     from .script.parse import Overrides
     from .speech.render import TurnEvent
     from .workspace import Workspace
@@ -42,6 +46,23 @@ EncodingOption = Annotated[
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"duopod {version('duopod')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print duopod's version and exit.", callback=_print_version,
+        is_eager=True)] = False,
+) -> None:
+    """duopod turns a two-host dialogue script into a finished, published podcast episode."""
+
+
 # The pipeline's modules (numpy, scipy, jinja2, ...) are imported inside the commands, so
 # `duopod --help` is instant and Ctrl-C during start-up is still a clean exit.
 
@@ -56,6 +77,59 @@ def _overrides(title: str | None, date: str | None) -> Overrides:
     from .script.parse import Overrides
 
     return Overrides(title=title, date=date)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="A new or empty folder for the show.")],
+    title: Annotated[str | None, typer.Option(help="The show's title.")] = None,
+    language: Annotated[str | None, typer.Option(help="zh-CN or en-US.")] = None,
+    hosts: Annotated[str | None, typer.Option(
+        help="The hosts' names, comma-separated (default: two example hosts).")] = None,
+    author: Annotated[str | None, typer.Option(help="Who makes the show.")] = None,
+    email: Annotated[str | None, typer.Option(help="The feed owner's address.")] = None,
+    base_url: Annotated[str, typer.Option(help="Where episodes/ will be hosted.")]
+    = "https://podcast.example.com",
+) -> None:
+    """Start a new show: show.toml, voice profiles, a first script, cover and jingles.
+    Asks for the title and language when they are not given (and a terminal is there).
+
+    Example: duopod init mishow --title "芯闻两人谈" --language zh-CN --hosts 雷总,董小姐
+    """
+    from .starter import create_show
+
+    interactive = sys.stdin.isatty()
+    if title is None:
+        title = typer.prompt("Show title") if interactive else "My Show"
+    if language is None:
+        language = typer.prompt("Language (zh-CN or en-US)", default="zh-CN") if interactive \
+            else "zh-CN"
+    names = tuple(re.split(r"[,，、]", hosts)) if hosts else ()
+    show = create_show(folder, title=title, language=language, hosts=names,
+                       author=author or "", email=email or "", base_url=base_url)
+    out.print(f"[green]created[/green] {show.folder} ({len(show.files)} files)")
+    for path in show.files:
+        out.print(f"  {path.relative_to(show.folder)}")
+    out.print(f"next: cd {show.folder} && duopod build scripts/*.md")
+
+
+@app.command()
+def new(
+    title: Annotated[str, typer.Argument(help="The episode's title.")],
+    workspace: WorkspaceOption = None,
+    date: DateOption = None,
+    slug: Annotated[str | None, typer.Option(help="File name (without .md).")] = None,
+) -> None:
+    """Write a dated script skeleton with the show's hosts into scripts/.
+
+    Example: duopod new "芯片出口新规" --date 2025-12-10
+    """
+    from .script.parse import parse_date
+    from .starter import new_script
+
+    ws = _workspace(workspace)
+    when = parse_date(date, None, None, "--date") if date else None
+    out.print(f"[green]wrote[/green] {new_script(ws, title, date=when, slug=slug)}")
 
 
 @app.command()
@@ -79,6 +153,13 @@ def check(
         out.print(f"[bold]{script.path}[/bold]: ok")
         out.print(f"  title     {meta.title}")
         out.print(f"  date      {meta.date.isoformat()}    slug  {meta.slug}")
+        life = meta.lifecycle
+        when = life.publish_at.isoformat() if life.publish_at else (
+            f"{meta.date.isoformat()} {(life.time or ws.show.publish_time):%H:%M} "
+            f"{ws.show.timezone}")
+        out.print(f"  publish   {life.status}, {when} · {life.episode_type}"
+                  + (f" · season {life.season}" if life.season else "")
+                  + f" · language {life.language or ws.show.language}")
         out.print(f"  turns     {len(script.turns)}    sections  {len(script.sections)}")
         chars = script.characters_by_host()
         for host in script.hosts:
@@ -87,10 +168,93 @@ def check(
                       f"(voices/{profile.path.name})")
         for section in script.sections:
             out.print(f"  section   {section.title}  (line {section.line})")
+        _print_lexicon_hits(ws, script)
         if meta.source:
             src = meta.source
             out.print(f"  source    {src.provider or ''} {src.title or ''} "
                       f"{'(' + str(len(src.text)) + ' characters)' if src.text else ''}".rstrip())
+
+
+@app.command("import")
+def import_page(
+    page: Annotated[Path, typer.Argument(help="An episode page copied as text.")],
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Folder for the script; its source goes to sources/ inside it.")]
+    = Path("scripts"),
+    url: Annotated[str | None, typer.Option(
+        help="The original article's address, when the page does not give it.")] = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Turn a published episode page (copied as text) into a script and its source file.
+
+    Example: duopod import page.txt --out scripts/
+    """
+    from .script.importer import import_page as run_import
+
+    result = run_import(page, out_dir, url=url, encoding=encoding)
+    out.print(f"wrote {result.script_path}: {result.turns} turns, hosts "
+              f"{', '.join(result.hosts)}", markup=False, highlight=False)
+    if result.source_path:
+        out.print(f"wrote {result.source_path}", markup=False, highlight=False)
+    for heading, turn in result.sections:
+        out.print(f"  section   ## {heading}  (before turn {turn})", markup=False,
+                  highlight=False)
+    for dropped in result.dropped:
+        out.print(f"  dropped   line {dropped.line}: {dropped.text}  ({dropped.reason})",
+                  markup=False, highlight=False)
+    for note in result.notes:
+        out.print(f"  note      {note}", markup=False, highlight=False)
+
+
+def _print_lexicon_hits(ws: Workspace, script: Script) -> None:
+    """Which pronunciation entries the script's lines set off, and how often."""
+    from .speech.lexicon import hit_counts, language_of, lexicon_entries
+    from .text import split_sentences
+
+    entries = lexicon_entries(ws, script)
+    if not entries:
+        return
+    texts = [s for turn in script.turns for s in split_sentences(turn.text)]
+    hits = hit_counts(entries, language_of(ws, script), texts)
+    if not hits:
+        out.print(f"  lexicon   {len(entries)} entries, none in this script")
+    for entry, count in hits:
+        scope = escape(f" [{entry.scope}]") if entry.scope else ""
+        where = entry.where.removeprefix(f"{ws.root}/")
+        out.print(f"  lexicon   {escape(entry.written)} → {escape(entry.spoken)} ×{count}"
+                  f"{scope}  ({escape(where)})")
+
+
+@app.command()
+def say(
+    text: Annotated[str, typer.Argument(help="What to say (one line; several sentences "
+                                        "are fine).")],
+    host: Annotated[str, typer.Option(help="Whose voice: a host with a profile in voices/.")],
+    workspace: WorkspaceOption = None,
+    engine: Annotated[str, typer.Option(help="auto, or an engine: see 'duopod engines'.")]
+    = "auto",
+    out_path: Annotated[Path, typer.Option("--out", help="A .wav or .mp3 file to write.")]
+    = Path("say.wav"),
+) -> None:
+    """Speak one line in a host's voice through the show's lexicon, to hear a pronunciation
+    fix without building an episode.
+
+    Example: duopod say "H20和H200不是一回事。" --host 雷总 --engine espeak --out say.mp3
+    """
+    from .pipeline import BuildOptions, make_engine, resolve_engine
+    from .speech.say import say_line
+
+    ws = _workspace(workspace)
+    name = resolve_engine(engine, _notice)
+    said = say_line(ws, text, host, make_engine(name, BuildOptions()), out_path)
+    if said.spoken != said.written:
+        out.print(f"said as: {escape(''.join(said.spoken))}")
+    for entry, count in sorted(said.hits.items(), key=lambda item: item[0].written):
+        where = entry.where.removeprefix(f"{ws.root}/")
+        out.print(f"  lexicon   {escape(entry.written)} → {escape(entry.spoken)} ×{count}  "
+                  f"({escape(where)})")
+    out.print(f"{escape(str(said.path))}: {said.speech.duration:.1f} s, engine {name}, "
+              f"host {escape(host)}")
 
 
 @app.command()
@@ -98,14 +262,17 @@ def build(
     scripts: ScriptsArgument,
     workspace: WorkspaceOption = None,
     engine: Annotated[str, typer.Option(
-        help="auto (edge-tts when reachable, else offline), edge, or espeak.")] = "auto",
+        help="auto (edge-tts when reachable, else offline), edge, espeak, or openai "
+        "(see 'duopod engines').")] = "auto",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,
                                              help="Requests to the speech service at once, "
                                              "in total.")] = 4,
-    retries: Annotated[int, typer.Option(min=1, max=20, help="Attempts per edge-tts request "
-                                         "before the build stops.")] = 5,
+    retry_for: Annotated[float, typer.Option(
+        "--retry-for", min=0, max=3600, metavar="SECONDS",
+        help="Keep retrying a failing edge-tts request this long (backing off up to 30 s "
+             "between attempts) before the build stops.")] = 180.0,
     force: Annotated[bool, typer.Option(
         help="Overwrite an episode another script published under the same slug.")] = False,
     title: TitleOption = None,
@@ -120,22 +287,33 @@ def build(
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
-                           retries=retries, force=force, encoding=encoding,
+                           retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
     options = replace(options, engine=resolve_engine(engine, _notice))
-    for path in scripts:
-        _build_one(ws, path, options)
+    problems = [p for path in scripts for p in _build_one(ws, path, options)]
     out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+    _exit_for(problems)
 
 
 def _notice(message: str) -> None:
     err.print(f"[yellow]note:[/yellow] {message}")
 
 
-def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
+def _warn(problems: list[Problem]) -> None:
+    for problem in problems:
+        err.print(f"duopod: warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _exit_for(problems: list[Problem]) -> None:
+    """Everything else was written; exit 1 if an episode could not be listed as asked."""
+    if any(p.fatal for p in problems):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> list[Problem]:
     from .pipeline import build_episode
-    from .publish.site import clock
+    from .publish.templates import clock
 
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -158,15 +336,18 @@ def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> None:
         progress.update(task, total=len(result.script.turns))
     record = result.record
     out.print(
-        f"[green]built[/green] {record['title']}  "
-        f"{clock(record['duration'])} · {len(result.script.turns)} turns · "
-        f"{len(record['timeline']['chapters'])} chapters · engine {result.engine} "
+        f"[green]built[/green] {record.title}  "
+        f"{clock(record.duration)} · {len(result.script.turns)} turns · "
+        f"{len(record.timeline.chapters) if record.timeline else 0} chapters · "
+        f"engine {result.engine} "
         f"({result.rendered} rendered, {result.cached} cached) · "
         f"{result.measurement.loudness_lufs:.1f} LUFS, "
         f"{result.measurement.true_peak_dbtp:.1f} dBTP"
     )
-    out.print(f"  {result.directory / record['audio']['file']}")
+    out.print(f"  {result.directory / record.audio.file}")
     out.print(f"  {result.directory / 'index.html'}")
+    _warn(result.problems)
+    return result.problems
 
 
 @app.command()
@@ -192,9 +373,9 @@ def mix(
     options = BuildOptions(engine=engine, force=force, encoding=encoding,
                            overrides=_overrides(title, date), cache_only=True)
     check_scripts(ws, scripts, options)
-    for path in scripts:
-        _build_one(ws, path, options)
+    problems = [p for path in scripts for p in _build_one(ws, path, options)]
     out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+    _exit_for(problems)
 
 
 @app.command()
@@ -207,8 +388,27 @@ def publish(workspace: WorkspaceOption = None) -> None:
     from .pipeline import republish
 
     ws = _workspace(workspace)
-    records = republish(ws)
-    out.print(f"published {len(records)} episode(s): {ws.episodes_dir / 'feed.xml'}")
+    listing = republish(ws)
+    _warn(listing.problems)
+    out.print(f"published {len(listing.listed)} episode(s): {ws.episodes_dir / 'feed.xml'}")
+    _exit_for(listing.problems)
+
+
+@app.command()
+def unpublish(
+    slug: Annotated[str, typer.Argument(help="The episode's folder name in episodes/.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Take an episode out of the feed and the site; its folder is kept in
+    .duopod/unpublished/ and building its script again restores it with the same GUID.
+
+    Example: duopod unpublish 2025-12-10-xin-pian-chu-kou-xin-gui
+    """
+    from .publish import unpublish_episode
+
+    ws = _workspace(workspace)
+    record = unpublish_episode(ws, slug)
+    out.print(f"unpublished {record.title} ({slug}); GUID {record.guid} is remembered")
 
 
 @app.command()
@@ -220,8 +420,10 @@ def feed(workspace: WorkspaceOption = None) -> None:
     from .pipeline import rebuild_feed
 
     ws = _workspace(workspace)
-    path = rebuild_feed(ws)
-    out.print(f"feed: {path}")
+    listing = rebuild_feed(ws)
+    _warn(listing.problems)
+    out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
+    _exit_for(listing.problems)
 
 
 @app.command()
@@ -237,17 +439,16 @@ def serve(
 
     Example: duopod serve --port 8000   (then subscribe to http://127.0.0.1:8000/feed.xml)
     """
-    from .serve import make_server
+    from .serve import Preview, run
 
     ws = _workspace(workspace)
-    server = make_server(ws, host, port)
-    address = f"http://{host}:{server.server_address[1]}"
-    out.print(f"serving {ws.episodes_dir} at {address}/  (feed: {address}/feed.xml); "
-              "Ctrl-C stops")
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+
+    def ready(preview: Preview) -> None:
+        out.print(f"serving {ws.episodes_dir} at {preview.url}/  (feed: {preview.url}/feed.xml)"
+                  "; Ctrl-C stops")
+        out.file.flush()  # a script reading the address through a pipe needs it now
+
+    run(ws, host, port, ready=ready)
 
 
 @app.command()

@@ -4,9 +4,13 @@ gives inside the show's folder."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
+from functools import cache
 from pathlib import Path
+
+from .errors import InputError
 
 
 def _umask() -> int:
@@ -37,3 +41,28 @@ def write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@cache
+def content_name(path: Path) -> str:
+    """``cover.png`` -> ``cover-1a2b3c4d5e.png``: a published file named by what it holds,
+    so a changed picture gets a new address (podcast apps cache images by URL)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return f"{path.stem}-{digest}{path.suffix.lower()}"
+
+
+def file_inside(base: Path, relative: str, root: Path, *, what: str, path: Path,
+                line: int | None = None, base_name: str = "the script") -> Path:
+    """The existing file ``relative`` names, resolved against ``base``, refused (InputError
+    naming ``path`` and ``line``) when absolute, outside the show's folder ``root`` (links
+    and ``..`` included), or missing. Every path a producer writes goes through here."""
+    if Path(relative).is_absolute() or relative.startswith("~"):
+        raise InputError(f"{what} {relative!r} must be a path relative to {base_name}", path,
+                         line)
+    resolved = (base / relative).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise InputError(f"{what} {relative!r} lies outside the workspace (the show's folder)",
+                         path, line)
+    if not resolved.is_file():
+        raise InputError(f"{what} {relative!r} does not exist", path, line)
+    return resolved

@@ -3,37 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from .errors import InputError
-from .mix.encode import Measurement
-from .mix.master import master_and_encode
-from .mix.plan import Layout, plan_mix
-from .mix.tags import write_tags
-from .publish.site import (
-    description,
-    episode_notes,
-    episode_record,
-    load_records,
-    publish_site,
-    record_for_script,
-    settle_identity,
-    staging_dir,
-    write_episode_files,
-    write_feed,
-)
-from .publish.swap import recover, script_lock, site_lock, swap_into_place
+from .mix import Measurement, MixedEpisode, Timeline, mix_episode
+from .publish import EpisodeRecord, Problem, Report, publish_episode, rebuild_feed, republish
+from .publish.episodes import existing_record, settle_identity
+from .publish.notes import ShowNotes
+from .publish.site import episode_notes
+from .publish.swap import script_lock
 from .script.model import Script
 from .script.parse import Overrides, parse_script
-from .speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
+from .speech.engines import (
+    Engine,
+    EngineOptions,
+    check_profile_settings,
+    choose_auto,
+    engine_spec,
+    get_engine,
+)
+from .speech.lexicon import lexicon_entries, script_speller
 from .speech.model import RenderedTurn
 from .speech.render import ProgressCallback, render_turns_async
 from .workspace import Workspace
+
+__all__ = [
+    "BuildOptions", "BuildResult", "build_episode", "check_scripts", "load_script",
+    "rebuild_feed", "remix_episode", "republish",
+]
 
 Notice = Callable[[str], None]
 
@@ -44,8 +47,9 @@ class BuildOptions:
     use_cache: bool = True
     cache_only: bool = False
     concurrency: int = 4
-    retries: int = 5
-    """Attempts per edge-tts request (timeouts, dropped connections, throttling)."""
+    retry_for: float = 180.0
+    """Seconds to keep retrying an edge-tts request (timeouts, dropped connections,
+    throttling, outages) from its first failure."""
     force: bool = False
     encoding: str | None = None
     overrides: Overrides = field(default_factory=Overrides)
@@ -54,24 +58,27 @@ class BuildOptions:
 @dataclass
 class BuildResult:
     script: Script
-    record: dict[str, Any]
+    record: EpisodeRecord
     directory: Path
     engine: str
     rendered: int
     cached: int
     measurement: Measurement
+    problems: list[Problem] = field(default_factory=list)
+    """Other episodes the publish could not list anew, folders it left alone."""
 
 
 def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
     """Parse and validate a script against the workspace (hosts need voice profiles)."""
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
                           workspace=workspace.root, known_hosts=tuple(workspace.profiles))
-    workspace.profiles_for(script)
+    check_profile_settings(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
+    lexicon_entries(workspace, script)  # a bad lexicon entry is an input error up front
     return script
 
 
 def make_engine(name: str, options: BuildOptions) -> Engine:
-    return get_engine(name, EngineOptions(retries=options.retries,
+    return get_engine(name, EngineOptions(retry_for=options.retry_for,
                                           concurrency=options.concurrency))
 
 
@@ -85,10 +92,8 @@ def resolve_engine(name: str, notice: Notice | None = None) -> str:
 
 def cached_engine(workspace: Workspace, script: Script) -> str:
     """The engine the published episode was rendered with (for re-mixing), else espeak."""
-    from .publish.site import existing_record
-
-    record = existing_record(workspace, script.meta.slug) or {}
-    return record.get("engine", "espeak")
+    record = existing_record(workspace, script.meta.slug)
+    return record.engine if record else "espeak"
 
 
 def remix_episode(workspace: Workspace, path: Path, options: BuildOptions | None = None,
@@ -100,60 +105,42 @@ def remix_episode(workspace: Workspace, path: Path, options: BuildOptions | None
 
 def render(workspace: Workspace, script: Script, engine: Engine, options: BuildOptions,
            progress: ProgressCallback | None = None) -> list[RenderedTurn]:
+    spell = script_speller(workspace, script, engine.name)
     return asyncio.run(render_turns_async(
         script, workspace, engine, use_cache=options.use_cache,
         cache_only=options.cache_only, concurrency=options.concurrency, progress=progress,
+        spoken=spell.say if spell else None,
     ))
 
 
-def mix(workspace: Workspace, script: Script, rendered: list[RenderedTurn]) -> Layout:
-    show = workspace.show
-    audio = replace(show.audio, **script.meta.pacing)  # the script's own pacing wins
-    return plan_mix(script, rendered, audio, show.music, show.language)
+def work_dir(workspace: Workspace, slug: str) -> Path:
+    """A private folder for one build's intermediate files (the MP3 before publishing)."""
+    root = workspace.cache_dir.parent / "work"
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{slug}-{os.getpid()}-", dir=root))
 
 
-def publish(workspace: Workspace, script: Script, layout: Layout, engine: str,
-            force: bool = False) -> tuple[dict, Path, Measurement]:
-    """Encode and tag into a staging folder (other builds carry on meanwhile), then, holding
-    the site lock, write the pages, swap the folder into place and rebuild the feed."""
-    slug = script.meta.slug
-    staging = staging_dir(workspace, slug)
+def mix_and_publish(workspace: Workspace, script: Script, rendered: list[RenderedTurn],
+                    engine: str, force: bool = False, report: Report | None = None
+                    ) -> tuple[EpisodeRecord, MixedEpisode]:
+    """Mix into a work folder, then publish. The show notes (jieba loads a large dictionary)
+    are worked out while ffmpeg encodes."""
+    work = work_dir(workspace, script.meta.slug)
     try:
-        audio = staging / f"{slug}.mp3"
-        # the show notes (jieba loads a large dictionary) are worked out while ffmpeg encodes
         with ThreadPoolExecutor(max_workers=1) as background:
-            pending_notes = background.submit(episode_notes, workspace, script, layout.timeline)
-            measurement = master_and_encode(layout, workspace.show.audio, audio)
-            notes = pending_notes.result()
-        loudness = {"loudness_lufs": measurement.loudness_lufs,
-                    "true_peak_dbtp": measurement.true_peak_dbtp}
-        # tags go in before the record so the record's byte length is the final one
-        write_tags(audio, script.meta, workspace.show, layout.timeline, description(notes))
-        with site_lock(workspace.cache_dir):
-            recover(workspace.episodes_dir)
-            records = load_records(workspace)  # read once: the helpers below share them
-            settle_identity(workspace, script, force, records)  # another build may have landed
-            record = episode_record(workspace, script, layout.timeline, audio, loudness, notes,
-                                    records)
-            record["engine"] = engine
-            write_episode_files(workspace, staging, record, records)
-            target = workspace.episodes_dir / slug
-            moved_from = _previous_folder(workspace, script, slug, records)
-            swap_into_place(staging, target)
-            if moved_from is not None:  # a new slug in the front matter: the episode moved
-                shutil.rmtree(moved_from, ignore_errors=True)
-            publish_site(workspace, changed=slug)
+            pending: list[Future[ShowNotes]] = []
+
+            def start_notes(timeline: Timeline) -> None:
+                pending.append(background.submit(episode_notes, workspace, script, timeline))
+
+            mixed = mix_episode(workspace, script, rendered, work / f"{script.meta.slug}.mp3",
+                                on_planned=start_notes)
+            notes = pending[0].result() if pending else None
+        record = publish_episode(workspace, script, mixed, engine=engine, force=force,
+                                 notes=notes, report=report)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return record, target, measurement
-
-
-def _previous_folder(workspace: Workspace, script: Script, slug: str,
-                     records: list[dict[str, Any]]) -> Path | None:
-    previous = record_for_script(workspace, script, records)
-    if previous and previous["slug"] != slug:
-        return workspace.episodes_dir / previous["slug"]
-    return None
+        shutil.rmtree(work, ignore_errors=True)
+    return record, mixed
 
 
 def build_episode(
@@ -173,25 +160,12 @@ def build_episode(
             engine_name = cached_engine(workspace, script)
         engine = make_engine(resolve_engine(engine_name, notice), options)
         rendered = render(workspace, script, engine, options, progress)
-        layout = mix(workspace, script, rendered)
-        record, target, measurement = publish(workspace, script, layout, engine.name,
-                                              options.force)
+        problems: list[Problem] = []
+        record, mixed = mix_and_publish(workspace, script, rendered, engine.name, options.force,
+                                        problems.append)
     cached = sum(1 for r in rendered if r.cached)
-    return BuildResult(script, record, target, engine.name, len(rendered) - cached, cached,
-                       measurement)
-
-
-def republish(workspace: Workspace) -> list[dict[str, Any]]:
-    """Every page, the index and the feed again from the published episodes (no audio)."""
-    with site_lock(workspace.cache_dir):
-        recover(workspace.episodes_dir)
-        return publish_site(workspace, all_pages=True)
-
-
-def rebuild_feed(workspace: Workspace) -> Path:
-    """Only feed.xml again, from the episodes' metadata."""
-    with site_lock(workspace.cache_dir):
-        return write_feed(workspace)
+    return BuildResult(script, record, workspace.episodes_dir / record.slug, engine.name,
+                       len(rendered) - cached, cached, mixed.measurement, problems)
 
 
 def check_scripts(workspace: Workspace, paths: list[Path], options: BuildOptions

@@ -1,24 +1,41 @@
 """`duopod serve`: preview the published site over HTTP, as a podcast app would fetch it.
 
-Unlike Python's http.server this answers HEAD and byte Range requests (players and podcast
-apps seek and resume with them) and serves the feed with its links pointing at the address
-the request came to, so an app on this machine or the LAN can subscribe to the preview.
-The feed on disk keeps the public base URL from show.toml.
+Built on aiohttp's server, whose file responses already do byte ranges, HEAD and
+conditional requests (ETag, If-Modified-Since, If-Range) and send files with sendfile;
+one event loop holds hundreds of connections, so a burst of clients or a few slow ones
+cannot starve the rest. What is added here is what a preview of *this* site needs:
+
+- the feed is built per request with its links pointing at the address the request came
+  to (any spelling of its path: ``/feed``, ``/./feed.xml``, ``/%66eed.xml``), so an app
+  on this machine or the LAN can subscribe; the feed on disk keeps show.toml's base URL;
+- nothing outside ``episodes/`` and no dotfile (staging folders, locks, temporary
+  files) is ever served, and hostile paths get a 4xx, never a traceback;
+- a Range header that is not one well-formed byte range is ignored (RFC 9110 §14.2),
+  so players get the whole file instead of an error;
+- clients that dawdle are cut off: a request head must arrive in time, an idle
+  keep-alive connection is closed, and a download must keep up a minimum rate.
 """
 
 from __future__ import annotations
 
-import email.utils
+import asyncio
+import contextlib
+import logging
 import mimetypes
+import os
 import re
-from dataclasses import replace
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import quote
 
+from aiohttp import web
+
+from .errors import DuopodError
+from .publish.episodes import load_records
 from .publish.feed import build_feed
-from .publish.site import load_records
 from .workspace import Workspace
 
 TYPES = {
@@ -29,8 +46,40 @@ TYPES = {
     ".jpeg": "image/jpeg", ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
 }
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_COPY_CHUNK = 1 << 16
+FEED_PATHS = (("feed.xml",), ("feed",))
+BACKLOG = 1024
+"""Connections the kernel queues before the loop accepts them (Python's http.server
+queued 5, so a burst of 200 clients lost a third of them)."""
+MAX_PATH_BYTES = 2048
+MAX_NAME_BYTES = 255
+"""The longest file name Linux and macOS file systems allow."""
+_SINGLE_RANGE = re.compile(r"bytes=(?:([0-9]{1,18})-([0-9]{0,18})|-([0-9]{1,18}))")
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+log = logging.getLogger("duopod.serve")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a client may take before its connection is closed. The defaults suit a
+    phone on a poor network; tests shorten them."""
+
+    request_head: float = 10.0
+    """Seconds from connecting to a complete first request line and headers."""
+    keep_alive: float = 15.0
+    """Seconds an idle keep-alive connection (or the next request's head) may take."""
+    response_base: float = 30.0
+    min_rate: float = 16 * 1024
+    """A download may take ``response_base`` seconds plus its size at this many bytes per
+    second; a client that reads slower (or not at all) is cut off."""
+
+    def response_deadline(self, size: int) -> float:
+        return self.response_base + size / self.min_rate
+
+
+_WORKSPACE = web.AppKey("workspace", Workspace)
+_LIMITS = web.AppKey("limits", Limits)
+_WAITING = web.AppKey("waiting", set)
+"""Connections that have not yet sent a complete first request."""
 
 
 def content_type(path: Path) -> str:
@@ -38,130 +87,332 @@ def content_type(path: Path) -> str:
         "application/octet-stream")
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """The (first, last) bytes of a single-range header; None when it cannot be met."""
-    match = _RANGE.match(header.strip())
-    if not match or (not match.group(1) and not match.group(2)):
+def make_app(workspace: Workspace, limits: Limits | None = None) -> web.Application:
+    """The preview as an aiohttp application: every GET and HEAD goes through one handler."""
+    app = web.Application()
+    app[_WORKSPACE] = workspace
+    app[_LIMITS] = limits or Limits()
+    app[_WAITING] = set()
+    app.router.add_get("/{tail:.*}", _handle)  # HEAD too
+    return app
+
+
+# ---------------------------------------------------------------- requests
+
+
+class _Refused(Exception):
+    """A request answered with an error status and a one-line body, never a traceback."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
+    request.app[_WAITING].discard(request.protocol)
+    try:
+        return await _respond(request)
+    except _Refused as refused:
+        return web.Response(status=refused.status, text=f"{refused}\n")
+
+
+async def _respond(request: web.Request) -> web.StreamResponse:
+    workspace = request.app[_WORKSPACE]
+    parts = request_parts(request.path)
+    if parts in FEED_PATHS:
+        return await _preview_feed(request, workspace)
+    target = _resolve(workspace.episodes_dir, parts)
+    feed = workspace.episodes_dir / "feed.xml"
+    if _same_file(target, feed):
+        return await _preview_feed(request, workspace)
+    if target.is_dir():
+        if not request.path.endswith("/"):
+            location = "/" + "".join(quote(part) + "/" for part in parts)
+            if request.rel_url.raw_query_string:
+                location += "?" + request.rel_url.raw_query_string
+            raise web.HTTPMovedPermanently(location)  # relative links need the slash
+        target = target / "index.html"
+    if not target.is_file():
+        raise _Refused(404, "not found")
+    return await _send_file(request, target)
+
+
+def request_parts(path: str) -> tuple[str, ...]:
+    """The decoded request path as folder and file names, dot segments applied; refuses
+    what no file here can be named (NUL and control characters, over-long names) and
+    anything that would climb out of the site."""
+    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise _Refused(414, "path too long")
+    if any(ord(char) < 32 or ord(char) == 127 for char in path):
+        raise _Refused(400, "control character in path")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise _Refused(404, "not found")
+            parts.pop()
+            continue
+        if part.startswith(".") or len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+            raise _Refused(404, "not found")  # dotfiles: staging folders, locks, temp files
+        parts.append(part)
+    return tuple(parts)
+
+
+def _resolve(root: Path, parts: tuple[str, ...]) -> Path:
+    """The file or folder the parts name, refusing symbolic links that lead outside the
+    site or into a dot folder."""
+    try:
+        base = root.resolve()
+        target = base.joinpath(*parts).resolve()
+    except (OSError, ValueError, RuntimeError):
+        raise _Refused(404, "not found") from None
+    if not target.is_relative_to(base) or any(
+        part.startswith(".") for part in target.relative_to(base).parts
+    ):
+        raise _Refused(404, "not found")
+    return target
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    try:
+        return path.samefile(other)
+    except OSError:
+        return False
+
+
+async def _preview_feed(request: web.Request, workspace: Workspace) -> web.Response:
+    base = f"http://{_request_host(request)}"
+    show = replace(workspace.show, base_url=base)
+    try:
+        body = await asyncio.to_thread(
+            lambda: build_feed(show, load_records(workspace), base_url=base))
+    except DuopodError as exc:
+        log.warning("feed: %s", exc)
+        raise _Refused(500, f"cannot build the feed: {exc}") from None
+    return web.Response(body=body, content_type="application/rss+xml", charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def _request_host(request: web.Request) -> str:
+    """The Host the client used, when it is a plain host[:port]; else the address the
+    connection came in on (a forged Host cannot put markup into the feed)."""
+    host = request.headers.get("Host", "")
+    if _HOST.fullmatch(host):
+        return host
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if not sockname:
+        return "127.0.0.1"
+    address = f"[{sockname[0]}]" if ":" in sockname[0] else sockname[0]
+    return f"{address}:{sockname[1]}"
+
+
+# ---------------------------------------------------------------- files
+
+
+def usable_range(header: str | None) -> str | None:
+    """``header`` when it is one well-formed byte range, else None: RFC 9110 lets a
+    server ignore a Range it will not honour and answer 200 with the whole file, which is
+    what players cope with (aiohttp would answer 416 to ``bytes=0-0,10-20``)."""
+    if header is None:
+        return None
+    match = _SINGLE_RANGE.fullmatch(header.strip())
+    if not match:
         return None
     first, last = match.group(1), match.group(2)
-    if not first:  # the last N bytes
-        length = int(last)
-        if length == 0:
-            return None
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
+    if first is not None and last and int(last) < int(first):
         return None
-    return start, end
+    return header.strip()
 
 
-class PreviewHandler(BaseHTTPRequestHandler):
-    workspace: Workspace
-    server_version = "duopod-preview"
-    protocol_version = "HTTP/1.1"
+def _zero_suffix(header: str) -> bool:
+    """``bytes=-0``: well formed but asks for nothing, so it cannot be satisfied (aiohttp
+    would send the whole file as a 206)."""
+    match = _SINGLE_RANGE.fullmatch(header)
+    return bool(match and match.group(3) is not None and int(match.group(3)) == 0)
 
-    def do_HEAD(self) -> None:
-        self._respond(send_body=False)
 
-    def do_GET(self) -> None:
-        self._respond(send_body=True)
+class _FileResponse(web.FileResponse):
+    """A file response sent inside the handler (under its deadline): aiohttp's own later
+    call to ``prepare`` must then do nothing, where FileResponse would start over."""
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # quiet: the CLI prints the address once
-
-    def _respond(self, send_body: bool) -> None:
-        path = unquote(urlsplit(self.path).path)
-        if path in ("/feed.xml", "/feed"):
-            self._send_bytes(self._preview_feed(), TYPES[".xml"], send_body)
-            return
-        target = self._resolve(path)
-        if target is None:
-            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
-            return
-        self._send_file(target, send_body)
-
-    def _resolve(self, path: str) -> Path | None:
-        root = self.workspace.episodes_dir.resolve()
-        candidate = (root / path.lstrip("/")).resolve()
-        if not candidate.is_relative_to(root) or any(
-            part.startswith(".") for part in candidate.relative_to(root).parts
-        ):
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        if self.prepared:
             return None
-        if candidate.is_dir():
-            candidate = candidate / "index.html"
-        return candidate if candidate.is_file() else None
-
-    def _preview_feed(self) -> bytes:
-        address = self.server.server_address
-        host = self.headers.get("Host") or f"{address[0]}:{address[1]}"
-        base = f"http://{host}"
-        show = replace(self.workspace.show, base_url=base)
-        return build_feed(show, load_records(self.workspace), base_url=base)
-
-    def _send_bytes(self, data: bytes, kind: str, send_body: bool) -> None:
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        if send_body:
-            self.wfile.write(data)
-
-    def _send_file(self, path: Path, send_body: bool) -> None:
-        size = path.stat().st_size
-        modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
-        wanted = self.headers.get("Range")
-        first, last = 0, size - 1
-        status = HTTPStatus.OK
-        if wanted:
-            bounds = parse_range(wanted, size)
-            if bounds is None:
-                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-                self.send_header("Content-Range", f"bytes */{size}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            first, last = bounds
-            status = HTTPStatus.PARTIAL_CONTENT
-        self.send_response(status)
-        self.send_header("Content-Type", content_type(path))
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Last-Modified", modified)
-        self.send_header("Content-Length", str(max(0, last - first + 1)))
-        if status == HTTPStatus.PARTIAL_CONTENT:
-            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-        self.end_headers()
-        if not send_body or size == 0:
-            return
-        with path.open("rb") as handle:
-            handle.seek(first)
-            remaining = last - first + 1
-            try:
-                while remaining > 0:
-                    block = handle.read(min(_COPY_CHUNK, remaining))
-                    if not block:
-                        break
-                    self.wfile.write(block)
-                    remaining -= len(block)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client stopped reading (a player seeking elsewhere)
+        return await super().prepare(request)
 
 
-class PreviewServer(ThreadingHTTPServer):
-    daemon_threads = True
+def _stale_if_range(request: web.Request, stat: os.stat_result) -> bool:
+    """Does an If-Range entity tag name another version of the file? aiohttp reads
+    If-Range only as a date and would send a range of a changed file, which corrupts a
+    resumed download; a tag that is not the current one gets the whole file instead
+    (the tag is aiohttp's own: modification time and size)."""
+    condition = request.headers.get("If-Range", "").strip()
+    if not condition.startswith(('"', "W/")):
+        return False
+    return condition != f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client hanging up mid-transfer (players do, when they seek) is not an error."""
-        import sys
 
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
+async def _send_file(request: web.Request, path: Path) -> web.StreamResponse:
+    try:
+        stat = path.stat()
+    except OSError:
+        raise _Refused(404, "not found") from None  # replaced or removed meanwhile
+    size = stat.st_size
+    wanted = request.headers.get("Range")
+    if wanted is not None:
+        kept = usable_range(wanted)
+        if kept is None or _stale_if_range(request, stat):
+            request = request.clone(headers=_without(request, "Range"))
+        elif _zero_suffix(kept):
+            return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+    response = _FileResponse(path, headers={"Content-Type": content_type(path),
+                                            "Cache-Control": "no-cache"})
+    try:
+        async with asyncio.timeout(request.app[_LIMITS].response_deadline(size)):
+            await response.prepare(request)
+            await response.write_eof()
+    except (TimeoutError, ConnectionError) as exc:
+        # a client too slow for the deadline, or one that hung up (players do, to seek)
+        if isinstance(exc, TimeoutError):
+            log.info("%s: client too slow, connection closed", request.path)
+        _drop(request)
+    except OSError:
+        if not response.prepared:
+            raise _Refused(404, "not found") from None
+        _drop(request)
+    return response
 
 
-def make_server(workspace: Workspace, host: str = "127.0.0.1", port: int = 8000
-                ) -> PreviewServer:
-    handler = type("Handler", (PreviewHandler,), {"workspace": workspace})
-    return PreviewServer((host, port), handler)
+def _drop(request: web.Request) -> None:
+    """Close the connection at once; aiohttp then finishes the response quietly."""
+    if request.transport is not None:
+        request.transport.abort()
 
+
+def _without(request: web.Request, name: str) -> dict[str, str]:
+    return {key: value for key, value in request.headers.items() if key.lower() != name.lower()}
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass
+class Preview:
+    """A running preview: where it listens, and how to stop it."""
+
+    host: str
+    port: int
+    runner: web.AppRunner
+    server: asyncio.Server
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def close(self) -> None:
+        self.server.close()
+        await self.runner.cleanup()
+
+
+async def start(workspace: Workspace, host: str = "127.0.0.1", port: int = 8000,
+                limits: Limits | None = None) -> Preview:
+    """Listen on ``host``:``port`` (0: any free port) and serve until ``close``. The
+    socket is opened here rather than by aiohttp's TCPSite so that connections that never
+    send a request are closed too (``Limits.request_head``)."""
+    limits = limits or Limits()
+    app = make_app(workspace, limits)
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.keep_alive,
+                           handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    loop = asyncio.get_running_loop()
+    assert runner.server is not None  # set up just above
+    factory = _head_deadline(runner.server, app[_WAITING], limits.request_head, loop)
+    server = await loop.create_server(factory, host, port, backlog=BACKLOG, reuse_address=True)
+    bound = server.sockets[0].getsockname()
+    return Preview(bound[0], bound[1], runner, server)
+
+
+def _head_deadline(factory: Callable[[], Any], waiting: set[Any], seconds: float,
+                   loop: asyncio.AbstractEventLoop) -> Callable[[], Any]:
+    """Wrap aiohttp's protocol factory so a connection whose first request has not arrived
+    within ``seconds`` is closed (older aiohttp releases wait forever for it). The handler
+    takes a connection out of ``waiting``; the set only ever holds young or silent ones."""
+
+    def make() -> Any:
+        protocol = factory()
+        waiting.add(protocol)
+        loop.call_later(seconds, _close_if_silent, protocol, waiting)
+        return protocol
+
+    return make
+
+
+def _close_if_silent(protocol: Any, waiting: set[Any]) -> None:
+    if protocol not in waiting:
+        return
+    waiting.discard(protocol)
+    transport = getattr(protocol, "transport", None)
+    if transport is not None:
+        transport.close()
+
+
+def run(workspace: Workspace, host: str = "127.0.0.1", port: int = 8000,
+        ready: Callable[[Preview], None] | None = None, limits: Limits | None = None) -> None:
+    """Serve until interrupted (Ctrl-C raises KeyboardInterrupt out of here); ``ready`` is
+    told the bound address once the socket listens."""
+    _quiet_logging()
+
+    async def main() -> None:
+        preview = await start(workspace, host, port, limits)
+        if ready:
+            ready(preview)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await preview.close()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def in_background(workspace: Workspace, host: str = "127.0.0.1", port: int = 0,
+                  limits: Limits | None = None) -> Iterator[Preview]:
+    """The preview on its own thread and event loop, for tests and for embedding."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        preview = asyncio.run_coroutine_threadsafe(
+            start(workspace, host, port, limits), loop).result(30)
+        try:
+            yield preview
+        finally:
+            asyncio.run_coroutine_threadsafe(preview.close(), loop).result(30)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+class _OneLine(logging.Formatter):
+    """Server problems as one line each: what happened, never a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            text += f": {exc.__class__.__name__}: {exc}"
+        return f"serve: {text}"
+
+
+def _quiet_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_OneLine())
+    for name in ("aiohttp", "duopod.serve"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)

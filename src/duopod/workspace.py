@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .apple import check_category, check_cover
 from .errors import InputError
-
-if TYPE_CHECKING:
-    from .script.model import Script
+from .fields import Fields
+from .files import file_inside
 
 SHOW_FILE = "show.toml"
 
@@ -57,6 +60,21 @@ class ShowConfig:
     cover: Path | None = None
     explicit: bool = False
     show_type: str = "episodic"
+    publish_time: dt.time = dt.time(6, 0)
+    """When on its date an episode goes out, in ``timezone``."""
+    timezone: str = "UTC"
+    guid: str | None = None
+    """podcast:guid when pinned here; else kept from the published feed, made once."""
+    locked: bool = False
+    copyright: str | None = None
+    funding_url: str | None = None
+    funding_text: str | None = None
+    license: str | None = None
+    license_url: str | None = None
+    medium: str = "podcast"
+    source_appendix: str = "excerpt"
+    """How much of a source article the pages reprint: full, excerpt or link."""
+    source_excerpt_paragraphs: int = 3
     audio: AudioSettings = field(default_factory=AudioSettings)
     music: MusicSettings = field(default_factory=MusicSettings)
 
@@ -92,13 +110,11 @@ class Workspace:
     def cache_dir(self) -> Path:
         return self.root / ".duopod" / "cache"
 
-    def profiles_for(self, script: Script) -> dict[str, VoiceProfile]:
+    def profiles_for(self, hosts: Iterable[str], script_path: Path | None = None,
+                     first_lines: Mapping[str, int] | None = None) -> dict[str, VoiceProfile]:
         """Each host's profile; a missing one is an error at the host's first line."""
-        profiles = {}
-        for host in script.hosts:
-            first = next((t for t in script.turns if t.speaker == host), None)
-            profiles[host] = self.profile_for(host, script.path, first.line if first else None)
-        return profiles
+        lines = first_lines or {}
+        return {host: self.profile_for(host, script_path, lines.get(host)) for host in hosts}
 
     def profile_for(self, speaker: str, script_path: Path | None = None,
                     line: int | None = None) -> VoiceProfile:
@@ -144,55 +160,18 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise InputError("not UTF-8", path) from None
 
 
-class _Table:
-    """Typed reads from one TOML table; every error names the file and the field."""
-
-    def __init__(self, data: dict[str, Any], path: Path, prefix: str, known: set[str]):
-        self.data, self.path, self.prefix = data, path, prefix
-        for key in data:
-            if key not in known:
-                raise InputError(
-                    f"unknown field '{prefix}{key}' (known: {', '.join(sorted(known))})", path
-                )
-
-    def _get(self, key: str, kind: type | tuple[type, ...], required: bool, default: Any) -> Any:
-        if key not in self.data:
-            if required:
-                raise InputError(f"missing required field '{self.prefix}{key}'", self.path)
-            return default
-        value = self.data[key]
-        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in (
-            kind if isinstance(kind, tuple) else (kind,)
-        )):
-            raise InputError(f"field '{self.prefix}{key}' has the wrong type", self.path)
-        return value
-
-    def text(self, key: str, required: bool = False, default: str | None = None) -> Any:
-        value = self._get(key, str, required, default)
-        if required and isinstance(value, str) and not value.strip():
-            raise InputError(f"field '{self.prefix}{key}' is empty", self.path)
-        return value
-
-    def number(self, key: str, default: float, low: float, high: float) -> float:
-        value = float(self._get(key, (int, float), False, default))
-        if not low <= value <= high:
-            raise InputError(
-                f"field '{self.prefix}{key}' must be between {low} and {high}, not {value}",
-                self.path,
-            )
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        return self._get(key, bool, False, default)
-
-    def table(self, key: str) -> dict[str, Any]:
-        return self._get(key, dict, False, {})
+def _table(data: dict[str, Any], path: Path, prefix: str, known: set[str]) -> Fields:
+    return Fields(data, path, known=known, typed=True, prefix=prefix)
 
 
 _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
-    "email", "cover", "explicit", "type", "audio", "music",
+    "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
+    "locked", "copyright", "funding", "license", "medium", "source_appendix",
 }
+MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
+SOURCE_APPENDIX = ("full", "excerpt", "link")
+_URL = re.compile(r"^https?://[^\s<>\"']+$")
 _AUDIO_FIELDS = {
     "gap", "gap_jitter", "section_gap", "loudness_lufs", "true_peak_dbtp", "bitrate_kbps",
     "channels",
@@ -203,57 +182,111 @@ _MUSIC_FIELDS = {
 
 
 def load_show(path: Path, root: Path) -> ShowConfig:
-    table = _Table(_load_toml(path), path, "", _SHOW_FIELDS)
-    base_url = table.text("base_url", required=True).rstrip("/")
+    table = _table(_load_toml(path), path, "", _SHOW_FIELDS)
+    base_url = table.required_text("base_url").rstrip("/")
     if not re.match(r"^https?://[^\s<>\"']+$", base_url):
         raise InputError(f"field 'base_url' must be an http(s) URL, not {base_url!r}", path)
-    language = table.text("language", required=True)
+    language = table.required_text("language")
     if not re.match(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$", language):
         raise InputError(f"field 'language' must be a language tag like zh-CN, not {language!r}",
                          path)
     show_type = table.text("type", default="episodic")
     if show_type not in ("episodic", "serial"):
         raise InputError("field 'type' must be 'episodic' or 'serial'", path)
-    cover = table.text("cover")
-    cover_path = _inside(root, cover, path, "cover") if cover else None
-    if cover_path is not None:
-        check_cover(cover_path, path)
-    category, subcategory = table.text("category", required=True), table.text("subcategory")
+    cover = table.required_text("cover")
+    cover_path = _inside(root, cover, path, "cover")
+    check_cover(cover_path, path)
+    category, subcategory = table.required_text("category"), table.text("subcategory")
     check_category(category, subcategory, path)
     return ShowConfig(
-        title=table.text("title", required=True),
-        author=table.text("author", required=True),
+        title=table.required_text("title"),
+        author=table.required_text("author"),
         language=language,
         base_url=base_url,
-        description=table.text("description", required=True),
+        description=table.required_text("description"),
         category=category,
         subcategory=subcategory,
         email=table.text("email"),
         cover=cover_path,
-        explicit=table.flag("explicit", False),
+        explicit=bool(table.flag("explicit", False)),
         show_type=show_type,
+        **_publishing(table, path),
         audio=_audio_settings(table.table("audio"), path),
         music=_music_settings(table.table("music"), path, root),
     )
 
 
+def _publishing(table: Fields, path: Path) -> dict[str, Any]:
+    """show.toml's publishing fields: time of day, identity, rights, funding, appendix."""
+    when = table.text("publish_time") or "06:00"
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", when)
+    if not match:
+        raise InputError(f"field 'publish_time' must be a time of day like 06:00, not {when!r}",
+                         path)
+    zone = table.text("timezone") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise InputError(f"field 'timezone': unknown time zone {zone!r} (e.g. Asia/Shanghai)",
+                         path) from None
+    guid = table.text("guid")
+    if guid is not None:
+        try:
+            guid = str(uuid.UUID(guid))
+        except ValueError:
+            raise InputError(f"field 'guid' must be a UUID, not {guid!r}", path) from None
+    funding = _table(table.table("funding"), path, "funding.", {"url", "text"})
+    funding_url = funding.text("url")
+    license_table = table.raw("license")
+    licence = _table(license_table if isinstance(license_table, dict) else {}, path, "license.",
+                     {"name", "url"})
+    for key, url in (("funding.url", funding_url), ("license.url", licence.text("url"))):
+        if url is not None and not _URL.match(url):
+            raise InputError(f"field '{key}' must be an http(s) URL, not {url!r}", path)
+    return {
+        "publish_time": dt.time(int(match.group(1)), int(match.group(2))),
+        "timezone": zone,
+        "guid": guid,
+        "locked": bool(table.flag("locked", False)),
+        "copyright": table.text("copyright"),
+        "funding_url": funding_url,
+        "funding_text": funding.text("text"),
+        "license": (licence.text("name") if isinstance(license_table, dict)
+                    else table.text("license")),
+        "license_url": licence.text("url"),
+        "medium": _one_of(table, "medium", MEDIUMS, path),
+        "source_appendix": _one_of(table, "source_appendix", SOURCE_APPENDIX, path),
+        "source_excerpt_paragraphs": 3,
+    }
+
+
+def _one_of(table: Fields, key: str, allowed: tuple[str, ...], path: Path) -> str:
+    return table.choice(key, allowed, "excerpt" if key == "source_appendix" else allowed[0]) \
+        or allowed[0]
+
+
+def _number(table: Fields, key: str, low: float, high: float, default: float) -> float:
+    value = table.number(key, low, high, default)
+    return default if value is None else value
+
+
 def _audio_settings(data: dict[str, Any], path: Path) -> AudioSettings:
-    t = _Table(data, path, "audio.", _AUDIO_FIELDS)
+    t = _table(data, path, "audio.", _AUDIO_FIELDS)
     d = AudioSettings()
-    channels = int(t.number("channels", d.channels, 1, 2))
+    channels = int(_number(t, "channels", 1, 2, d.channels))
     return AudioSettings(
-        gap=t.number("gap", d.gap, 0, 5),
-        gap_jitter=t.number("gap_jitter", d.gap_jitter, 0, 1),
-        section_gap=t.number("section_gap", d.section_gap, 0, 10),
-        loudness_lufs=t.number("loudness_lufs", d.loudness_lufs, -40, -5),
-        true_peak_dbtp=t.number("true_peak_dbtp", d.true_peak_dbtp, -9, 0),
-        bitrate_kbps=int(t.number("bitrate_kbps", d.bitrate_kbps, 32, 320)),
+        gap=_number(t, "gap", 0, 5, d.gap),
+        gap_jitter=_number(t, "gap_jitter", 0, 1, d.gap_jitter),
+        section_gap=_number(t, "section_gap", 0, 10, d.section_gap),
+        loudness_lufs=_number(t, "loudness_lufs", -40, -5, d.loudness_lufs),
+        true_peak_dbtp=_number(t, "true_peak_dbtp", -9, 0, d.true_peak_dbtp),
+        bitrate_kbps=int(_number(t, "bitrate_kbps", 32, 320, d.bitrate_kbps)),
         channels=channels,
     )
 
 
 def _music_settings(data: dict[str, Any], path: Path, root: Path) -> MusicSettings:
-    t = _Table(data, path, "music.", _MUSIC_FIELDS)
+    t = _table(data, path, "music.", _MUSIC_FIELDS)
     d = MusicSettings()
     files = {key: t.text(key) for key in ("intro", "outro", "bed")}
     paths = {key: _inside(root, value, path, f"music.{key}") if value else None
@@ -261,22 +294,18 @@ def _music_settings(data: dict[str, Any], path: Path, root: Path) -> MusicSettin
     return MusicSettings(
         intro=paths["intro"],
         outro=paths["outro"],
-        level_db=t.number("level_db", d.level_db, -40, 0),
-        fade=t.number("fade", d.fade, 0, 10),
-        overlap=t.number("overlap", d.overlap, 0, 5),
+        level_db=_number(t, "level_db", -40, 0, d.level_db),
+        fade=_number(t, "fade", 0, 10, d.fade),
+        overlap=_number(t, "overlap", 0, 5, d.overlap),
         bed=paths["bed"],
-        bed_level_db=t.number("bed_level_db", d.bed_level_db, -60, 0),
-        duck_db=t.number("duck_db", d.duck_db, 0, 40),
+        bed_level_db=_number(t, "bed_level_db", -60, 0, d.bed_level_db),
+        duck_db=_number(t, "duck_db", 0, 40, d.duck_db),
     )
 
 
 def _inside(root: Path, relative: str, path: Path, key: str) -> Path:
-    resolved = (root / relative).resolve()
-    if Path(relative).is_absolute() or not resolved.is_relative_to(root.resolve()):
-        raise InputError(f"field '{key}' must be a path inside the workspace", path)
-    if not resolved.is_file():
-        raise InputError(f"field '{key}': file {relative!r} does not exist", path)
-    return resolved
+    return file_inside(root, relative, root, what=f"field '{key}':", path=path,
+                       base_name="the show's folder")
 
 
 
@@ -292,8 +321,8 @@ def load_profiles(folder: Path) -> dict[str, VoiceProfile]:
             if key != "speaker" and not isinstance(value, dict):
                 raise InputError(f"field {key!r}: only 'speaker' and one [engine] table per "
                                  "engine belong in a voice profile", path)
-        table = _Table(data, path, "", set(data))
-        speaker = table.text("speaker", required=True).strip()
+        table = _table(data, path, "", set(data))
+        speaker = table.required_text("speaker").strip()
         if speaker in profiles:
             raise InputError(
                 f"host {speaker!r} already has a profile in {profiles[speaker].path.name}", path

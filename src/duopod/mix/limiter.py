@@ -44,6 +44,8 @@ def true_peak_db(samples: np.ndarray) -> float:
     return 20 * np.log10(max(peak, 1e-9))
 
 
+LIMITER_MARGIN_DB = 0.4
+"""The limiter's ceiling sits this far under the true-peak target (encoding adds a little)."""
 LIMITER_LOOKAHEAD = int(0.004 * SAMPLE_RATE)
 LIMITER_CONTEXT = 4 * LIMITER_LOOKAHEAD + 64
 """Samples of neighbouring audio ``limit`` needs on each side of a chunk to be seamless."""
@@ -63,8 +65,6 @@ def limit(samples_with_context: np.ndarray, ceiling_db: float) -> np.ndarray:
     moving average of half its width), which never exceeds the requirement at a peak and
     ramps smoothly instead of clipping.
     """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
     ceiling = 10 ** (ceiling_db / 20)
     data = samples_with_context.reshape(len(samples_with_context), -1)
     n = len(data)
@@ -82,8 +82,17 @@ def limit(samples_with_context: np.ndarray, ceiling_db: float) -> np.ndarray:
         required[lo:hi] = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-9))
     if required.min() >= 1.0:
         return required
-    held = minimum_filter1d(required, size=2 * LIMITER_LOOKAHEAD + 1, mode="nearest")
-    smooth = uniform_filter1d(held, size=LIMITER_LOOKAHEAD + 1, mode="nearest")
+    return gain_curve(required)
+
+
+def gain_curve(required: np.ndarray, lookahead: int = LIMITER_LOOKAHEAD) -> np.ndarray:
+    """The limiter's gain per sample from the gain each sample requires: held over the
+    look-ahead window and smoothed, never above the requirement. (``lookahead`` in the
+    array's own units, for a curve estimated on blocks of samples.)"""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    held = minimum_filter1d(required, size=2 * lookahead + 1, mode="nearest")
+    smooth = uniform_filter1d(held, size=lookahead + 1, mode="nearest")
     return np.minimum(smooth, required).astype(np.float32)
 
 

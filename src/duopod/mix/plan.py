@@ -7,13 +7,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE, as_float, decode_file
 from ..errors import DuopodError
-from ..loudness import LoudnessMeter, integrated_from_steps
-from ..script.model import Script
+from ..labels import labels
+from ..loudness import STEP, LoudnessMeter, integrated_from_steps
+from ..script.model import Script, Turn
 from ..speech.analysis import analyse
 from ..speech.cache import PcmFile
 from ..speech.model import RenderedTurn, SentenceSpan
@@ -45,6 +47,8 @@ class Clip:
 
     steps: np.ndarray | None = None
     """K-weighted power per 100 ms of the samples at unit gain (for estimating loudness)."""
+    speech: bool = False
+    """A host's turn (not music): levelled, and balanced against the master's limiter."""
 
     def piece(self, lo: int, hi: int) -> np.ndarray:
         """The clip's samples for episode positions [lo, hi), gain, fades and envelope applied."""
@@ -52,7 +56,8 @@ class Clip:
         if self.length is None:
             raw = self.samples[offset : offset + (hi - lo)]
         else:
-            raw = self.samples[np.arange(offset, offset + (hi - lo)) % len(self.samples)]
+            looped = np.asarray(self.samples)  # a music bed: in memory, never a cache file
+            raw = looped[np.arange(offset, offset + (hi - lo)) % len(looped)]
         piece = as_float(raw)
         piece *= self.gain_at(np.arange(offset, offset + len(piece)))
         return piece
@@ -97,13 +102,15 @@ class Layout:
             if self.channels == 1:
                 target[:, 0] += piece
             else:
-                left, right = _pan_gains(clip.pan)
+                left, right = pan_gains(clip.pan)
                 target[:, 0] += piece * left
                 target[:, 1] += piece * right
         return out
 
 
-def _pan_gains(pan: float) -> tuple[float, float]:
+def pan_gains(pan: float) -> tuple[float, float]:
+    """Left and right gains of a constant-power pan (-1 left .. 1 right), unity at centre
+    summing to twice the power."""
     angle = (pan + 1) * np.pi / 4
     return float(np.cos(angle) * np.sqrt(2)), float(np.sin(angle) * np.sqrt(2))
 
@@ -112,7 +119,7 @@ def channel_power(pan: float, channels: int) -> float:
     """How much a clip's power grows when panned into ``channels`` (for loudness estimates)."""
     if channels == 1:
         return 1.0
-    left, right = _pan_gains(pan)
+    left, right = pan_gains(pan)
     return left * left + right * right
 
 
@@ -125,7 +132,7 @@ def _window(samples: np.ndarray | PcmFile, start: int, stop: int) -> np.ndarray 
     return samples[start:stop]
 
 
-def turn_gain(steps: np.ndarray, samples: np.ndarray) -> float:
+def turn_gain(steps: np.ndarray, samples: np.ndarray | PcmFile) -> float:
     """Linear gain that brings a turn to TURN_LOUDNESS_LUFS (clamped to +-20 dB)."""
     loudness = integrated_from_steps(steps)
     if not np.isfinite(loudness):  # shorter than one gating block: fall back to RMS
@@ -145,7 +152,7 @@ def gap_after(slug: str, index: int, settings: AudioSettings, section_change: bo
 
 
 def opening_chapter_title(language: str) -> str:
-    return "开场" if language.lower().startswith(("zh", "cmn", "yue")) else "Opening"
+    return labels(language)["opening"]
 
 
 @dataclass
@@ -202,21 +209,32 @@ def plan_mix(
         if position > 0:
             change = turn.section != previous_section
             cursor += int(gap_after(script.meta.slug, turn.index, settings, change) * rate)
+            # pause directions at a turn's edges ("（停顿）" on its own line) lengthen the gap
+            scripted = rendered[position - 1].turn.pause_after() + turn.pause_before()
+            cursor += int(scripted * rate)
         if turn.section not in section_starts:
             boundary = cursor if position == 0 else (previous_end + cursor) // 2
             section_starts[turn.section] = 0.0 if position == 0 else boundary / rate
         samples = _window(item.speech.samples, lo, hi)
         pan = 0.0 if len(hosts) < 2 else -0.3 + 0.6 * hosts.index(turn.speaker) / (len(hosts) - 1)
-        clips.append(Clip(samples, cursor, turn_gain(analysis.steps, samples), pan=pan,
-                          steps=analysis.steps))
-        start, duration = cursor / rate, len(samples) / rate
-        sentences = _placed_sentences(item.speech.sentences, start, lo / rate, duration)
+        gain = turn_gain(analysis.steps, samples)
+        pauses = _pauses_within(turn, item.speech.sentences, lo, hi)
+        if not pauses:
+            clips.append(Clip(samples, cursor, gain, pan=pan, steps=analysis.steps,
+                              speech=True))
+        else:
+            clips += _opened_clips(item.speech.samples, lo, hi, cursor, gain, pan,
+                                   analysis.steps, pauses)
+        paused = sum(length for _at, length in pauses)
+        start, duration = cursor / rate, (len(samples) + paused) / rate
+        sentences = _placed_sentences(item.speech.sentences, start, lo / rate,
+                                      len(samples) / rate, pauses)
         timeline_turns.append(
             TimelineTurn(turn.index, turn.speaker, turn.text, turn.section, start,
-                         start + duration, sentences)
+                         start + duration, sentences, _laughs(turn, sentences))
         )
         previous_section = turn.section
-        cursor += len(samples)
+        cursor += len(samples) + paused
         previous_end = cursor
 
     length = cursor + int(_TAIL * rate)
@@ -235,14 +253,76 @@ def plan_mix(
     return Layout(clips, length, settings.channels, timeline)
 
 
-def _placed_sentences(sentences: list[SentenceSpan], start: float, trimmed: float,
-                      duration: float) -> tuple[SentenceSpan, ...]:
-    """A turn's sentence timings moved onto the episode: shifted by what trimming cut from
-    the front, kept inside the turn, offset by where the turn starts."""
-    def place(seconds: float) -> float:
-        return round(start + min(max(seconds - trimmed, 0.0), duration), 4)
+def _laughs(turn: Turn, sentences: tuple[SentenceSpan, ...]) -> tuple[tuple[int, str], ...]:
+    """Each laugh direction of ``turn`` with the sentence it falls in or follows (-1: before
+    the first word), found by where the sentences start in the turn's text."""
+    starts = _sentence_starts(turn.text, sentences)
+    return tuple((sum(1 for start in starts if start < d.position) - 1, d.label)
+                 for d in turn.directions if d.kind == "laugh")
 
-    return tuple(SentenceSpan(s.text, place(s.start), place(s.end)) for s in sentences)
+
+def _sentence_starts(text: str, sentences: list[SentenceSpan] | tuple[SentenceSpan, ...]
+                     ) -> list[int]:
+    """Where each sentence starts in its turn's text (characters)."""
+    starts: list[int] = []
+    cursor = 0
+    for sentence in sentences:
+        found = text.find(sentence.text, cursor)
+        starts.append(found if found >= 0 else cursor)
+        cursor = starts[-1] + len(sentence.text)
+    return starts
+
+
+def _pauses_within(turn: Turn, sentences: list[SentenceSpan], lo: int, hi: int
+                   ) -> list[tuple[int, int]]:
+    """(samples into the trimmed turn, pause length in samples) for each pause direction
+    inside the turn, placed between the sentence it falls in or follows and the next one
+    (at the end of the turn when there is no next one)."""
+    if not sentences:
+        return []
+    starts = _sentence_starts(turn.text, sentences)
+    pauses = []
+    for direction in turn.pauses_within():
+        i = max(0, sum(1 for s in starts if s < direction.position) - 1)
+        if i + 1 < len(sentences):
+            seconds = (sentences[i].end + sentences[i + 1].start) / 2
+            at = min(max(int(seconds * SAMPLE_RATE) - lo, 0), hi - lo)
+        else:
+            at = hi - lo
+        pauses.append((at, int(direction.seconds * SAMPLE_RATE)))
+    return sorted(pauses)
+
+
+def _opened_clips(samples: np.ndarray | PcmFile, lo: int, hi: int, start: int, gain: float,
+                  pan: float, steps: np.ndarray, pauses: list[tuple[int, int]]) -> list[Clip]:
+    """A turn as several clips, one per stretch between its pauses, each moved later by the
+    pauses before it; levelled as one turn."""
+    edges = [0, *(at for at, _length in pauses), hi - lo]
+    clips, shift = [], 0
+    for k in range(len(edges) - 1):
+        a, b = edges[k], edges[k + 1]
+        shift += pauses[k - 1][1] if k > 0 else 0
+        if b > a:
+            clips.append(Clip(_window(samples, lo + a, lo + b), start + a + shift, gain,
+                              pan=pan, steps=steps[a // STEP : b // STEP], speech=True))
+    return clips
+
+
+def _placed_sentences(sentences: list[SentenceSpan], start: float, trimmed: float,
+                      duration: float, pauses: list[tuple[int, int]] | None = None
+                      ) -> tuple[SentenceSpan, ...]:
+    """A turn's sentence timings moved onto the episode: shifted by what trimming cut from
+    the front, kept inside the turn, moved by the pauses opened before them, offset by
+    where the turn starts."""
+    opened = [(at / SAMPLE_RATE, length / SAMPLE_RATE) for at, length in pauses or []]
+
+    def place(seconds: float, end: bool = False) -> float:
+        inside = min(max(seconds - trimmed, 0.0), duration)
+        moved = sum(s for at, s in opened if (at < inside if end else at <= inside))
+        return round(start + inside + moved, 4)
+
+    return tuple(SentenceSpan(s.text, place(s.start), place(s.end, end=True))
+                 for s in sentences)
 
 
 def _bed_clip(bed: _Music, turns: list[TimelineTurn], music: MusicSettings, length: int
@@ -252,7 +332,7 @@ def _bed_clip(bed: _Music, turns: list[TimelineTurn], music: MusicSettings, leng
     rate = SAMPLE_RATE
     ramp = int(0.4 * rate)
     ducked = 10 ** (-music.duck_db / 20)
-    spans: list[list[float]] = []
+    spans: list[list[Any]] = []
     for turn in turns:
         if spans and spans[-1][2] == turn.section:
             spans[-1][1] = turn.end

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mutagen import MutagenError
 from mutagen.id3 import (
     APIC,
     CHAP,
@@ -20,6 +21,7 @@ from mutagen.id3 import (
     CTOCFlags,
 )
 
+from ..errors import DuopodError
 from ..script.model import EpisodeMeta
 from ..workspace import ShowConfig
 from .timeline import Timeline
@@ -51,7 +53,29 @@ def write_tags(path: Path, meta: EpisodeMeta, show: ShowConfig, timeline: Timeli
             end_time=round(chapter.end * 1000),
             sub_frames=[TIT2(encoding=3, text=chapter.title)],
         ))
-    tags.save(path, v2_version=4)
+    save_tags(tags, path)
+
+
+def save_tags(tags: ID3, path: Path) -> None:
+    """Write the tags into the MP3. mutagen wraps a full disk or a read-only file in its
+    own MutagenError, which would escape as a traceback: the disk's error comes back out
+    as the OSError it is (the CLI prints those in one line), anything else as a
+    DuopodError naming the file."""
+    try:
+        tags.save(path, v2_version=4)
+    except MutagenError as exc:
+        cause = _os_error(exc)
+        if cause is not None:
+            raise OSError(cause.errno, cause.strerror or str(cause), str(path)) from None
+        raise DuopodError(f"{path}: cannot write the ID3 tags ({exc})") from None
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The OSError behind a mutagen error: its argument, cause or context."""
+    for candidate in (*exc.args, exc.__cause__, exc.__context__):
+        if isinstance(candidate, OSError):
+            return candidate
+    return None
 
 
 def chapter_element_ids(titles: list[str]) -> list[str]:

@@ -19,6 +19,9 @@ class TimelineTurn:
     start: float
     end: float
     sentences: tuple[SentenceSpan, ...]
+    laughs: tuple[tuple[int, str], ...] = ()
+    """Laugh directions of the script, for the transcript: (index of the sentence the laugh
+    follows, or -1 before the first; the direction as written, e.g. "笑" or "laughs")."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Timeline:
                         {"text": s.text, "start": round(s.start, 3), "end": round(s.end, 3)}
                         for s in t.sentences
                     ],
+                    **({"laughs": [list(laugh) for laugh in t.laughs]} if t.laughs else {}),
                 }
                 for t in self.turns
             ],
@@ -72,6 +76,7 @@ class Timeline:
                     start=t["start"],
                     end=t["end"],
                     sentences=tuple(SentenceSpan(**s) for s in t["sentences"]),
+                    laughs=tuple((int(i), str(label)) for i, label in t.get("laughs", ())),
                 )
                 for t in data["turns"]
             ),

@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from email.utils import format_datetime
-from typing import Any
 
+from ..files import content_name
 from ..workspace import ShowConfig
+from .kept import KeptItem
+from .record import EpisodeRecord
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -37,8 +40,7 @@ def podcast_guid(url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
-def pub_date(episode: dict[str, Any]) -> str:
-    published = dt.datetime.fromisoformat(episode["published"])
+def pub_date(published: dt.datetime) -> str:
     return format_datetime(published)
 
 
@@ -52,9 +54,12 @@ def _sub(parent: ET.Element, tag: str, content: str | None = None, **attrs: str
     return element
 
 
-def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str | None = None
-               ) -> bytes:
-    """The feed XML for ``episodes`` (episode.json dicts), newest first."""
+def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | None = None,
+               guid: str | None = None, kept: Sequence[KeptItem] = ()) -> bytes:
+    """The feed XML for ``episodes`` (their records: those listed now), newest first.
+    ``guid`` is the show's podcast:guid as first published (see ``show_guid``); the
+    ``kept`` items of the current feed are copied in verbatim at their dates (see
+    ``kept``)."""
     base = (base_url or show.base_url).rstrip("/")
     rss = ET.Element("rss", {"version": "2.0"})
     channel = _sub(rss, "channel")
@@ -64,7 +69,7 @@ def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str |
     _sub(channel, "language", show.language)
     _sub(channel, "generator", "duopod")
     if episodes:
-        _sub(channel, "lastBuildDate", pub_date(episodes[0]))
+        _sub(channel, "lastBuildDate", pub_date(episodes[0].published))
     _sub(channel, _q("atom", "link"), href=feed_url(show, base), rel="self",
          type="application/rss+xml")
     _sub(channel, _q("itunes", "author"), show.author)
@@ -72,8 +77,10 @@ def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str |
     _sub(owner, _q("itunes", "name"), show.author)
     if show.email:
         _sub(owner, _q("itunes", "email"), show.email)
+    if show.copyright:
+        _sub(channel, "copyright", show.copyright)
     if show.cover is not None:
-        cover_url = f"{base}/{show.cover.name}"
+        cover_url = f"{base}/{content_name(show.cover)}"
         _sub(channel, _q("itunes", "image"), href=cover_url)
         image = _sub(channel, "image")
         _sub(image, "url", cover_url)
@@ -84,53 +91,100 @@ def build_feed(show: ShowConfig, episodes: list[dict[str, Any]], base_url: str |
         _sub(category, _q("itunes", "category"), text=show.subcategory)
     _sub(channel, _q("itunes", "explicit"), "true" if show.explicit else "false")
     _sub(channel, _q("itunes", "type"), show.show_type)
-    _sub(channel, _q("podcast", "guid"), podcast_guid(feed_url(show)))
-    _sub(channel, _q("podcast", "locked"), "no")
+    _sub(channel, _q("podcast", "guid"), guid or show.guid or podcast_guid(feed_url(show)))
+    locked = {"owner": show.email} if show.email else {}
+    _sub(channel, _q("podcast", "locked"), "yes" if show.locked else "no", **locked)
+    if show.funding_url:
+        _sub(channel, _q("podcast", "funding"), show.funding_text or show.funding_url,
+             url=show.funding_url)
+    if show.license:
+        licence = {"url": show.license_url} if show.license_url else {}
+        _sub(channel, _q("podcast", "license"), show.license, **licence)
+    _sub(channel, _q("podcast", "medium"), show.medium)
     for host in _hosts(episodes):
         _sub(channel, _q("podcast", "person"), host, role="host")
-    for episode in episodes:
-        _item(channel, episode, base)
+    places = _kept_places(episodes, kept)
+    for index, episode in enumerate(episodes):
+        for marker in places.get(index, ()):
+            channel.append(ET.Comment(marker))
+        _item(channel, episode, base, show.explicit)
+    for marker in places.get(len(episodes), ()):
+        channel.append(ET.Comment(marker))
     ET.indent(rss, space=" ")
     # serialising to str and encoding once is several times faster than encoding="utf-8"
     body = ET.tostring(rss, encoding="unicode")
+    for number, item in enumerate(kept):  # comments are our own: text escapes "<!--"
+        body = body.replace(f"<!--{_KEPT}{number}-->", item.xml, 1)
     return ("<?xml version='1.0' encoding='utf-8'?>\n" + body + "\n").encode("utf-8")
 
 
-def _hosts(episodes: list[dict[str, Any]]) -> list[str]:
+_KEPT = "duopod-kept-"
+
+
+def _kept_places(episodes: list[EpisodeRecord], kept: Sequence[KeptItem]
+                 ) -> dict[int, list[str]]:
+    """Before which episode (an index; ``len(episodes)``: at the end) each kept item goes,
+    as the marker comment standing in for it: by date, newest first."""
+    places: dict[int, list[str]] = {}
+    for number, item in enumerate(kept):
+        index = len(episodes)
+        if item.published is not None:
+            index = next((i for i, e in enumerate(episodes) if e.published < item.published),
+                         len(episodes))
+        places.setdefault(index, []).append(f"{_KEPT}{number}")
+    return places
+
+
+def _hosts(episodes: list[EpisodeRecord]) -> list[str]:
     seen: dict[str, None] = {}
     for episode in episodes:
-        for host in episode.get("hosts", []):
+        for host in episode.hosts:
             seen.setdefault(host, None)
     return list(seen)
 
 
-def _item(channel: ET.Element, episode: dict[str, Any], base: str) -> None:
-    folder = f"{base}/{episode['slug']}"
+def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit: bool
+          ) -> None:
+    folder = f"{base}/{episode.slug}"
     item = _sub(channel, "item")
-    _sub(item, "title", episode["title"])
+    _sub(item, "title", episode.title)
     _sub(item, "link", f"{folder}/")
-    _sub(item, "guid", episode["guid"], isPermaLink="false")
-    _sub(item, "pubDate", pub_date(episode))
-    _sub(item, "description", episode["description"])
-    _sub(item, _q("content", "encoded"), episode.get("description_html", episode["description"]))
-    audio = episode["audio"]
-    _sub(item, "enclosure", url=f"{folder}/{audio['file']}", length=str(audio["bytes"]),
-         type=audio["mime"])
-    _sub(item, _q("itunes", "title"), episode["title"])
-    _sub(item, _q("itunes", "duration"), str(round(episode["duration"])))
-    _sub(item, _q("itunes", "episode"), str(episode["episode"]))
-    _sub(item, _q("itunes", "episodeType"), "full")
-    _sub(item, _q("itunes", "explicit"), "false")
-    for host in episode.get("hosts", []):
+    _sub(item, "guid", episode.guid, isPermaLink="false")
+    _sub(item, "pubDate", pub_date(episode.published))
+    _sub(item, "description", episode.description)
+    _sub(item, _q("content", "encoded"), episode.description_html or episode.description)
+    audio = episode.audio
+    _sub(item, "enclosure", url=f"{folder}/{audio.file}", length=str(audio.bytes),
+         type=audio.mime)
+    _sub(item, _q("itunes", "title"), episode.title)
+    _sub(item, _q("itunes", "duration"), str(round(episode.duration)))
+    _sub(item, _q("itunes", "episode"), str(episode.number))
+    if episode.season is not None:
+        _sub(item, _q("itunes", "season"), str(episode.season))
+    _sub(item, _q("itunes", "episodeType"), episode.episode_type)
+    explicit = show_explicit if episode.explicit is None else episode.explicit
+    _sub(item, _q("itunes", "explicit"), "true" if explicit else "false")
+    if episode.image:
+        _sub(item, _q("itunes", "image"), href=f"{folder}/{episode.image}")
+    for host in episode.hosts:
         _sub(item, _q("podcast", "person"), host, role="host")
-    transcripts = episode.get("transcripts", {})
-    for name, mime in (("vtt", "text/vtt"), ("srt", "application/x-subrip"),
-                       ("json", "application/json")):
-        if name in transcripts:
-            attrs = {"url": f"{folder}/{transcripts[name]}", "type": mime}
-            if episode.get("language"):
-                attrs["language"] = episode["language"]
-            _sub(item, _q("podcast", "transcript"), **attrs)
-    if episode.get("chapters_file"):
-        _sub(item, _q("podcast", "chapters"), url=f"{folder}/{episode['chapters_file']}",
+    files = episode.transcripts
+    for name, mime in ((files.vtt, "text/vtt"), (files.srt, "application/x-subrip"),
+                       (files.json, "application/json")):
+        attrs = {"url": f"{folder}/{name}", "type": mime}
+        if episode.language:
+            attrs["language"] = episode.language
+        _sub(item, _q("podcast", "transcript"), **attrs)
+    if episode.chapters_file:
+        _sub(item, _q("podcast", "chapters"), url=f"{folder}/{episode.chapters_file}",
              type="application/json+chapters")
+
+
+def published_guid(feed: bytes) -> str | None:
+    """The podcast:guid a published feed carries, if any (malformed feeds have none)."""
+    try:
+        root = ET.fromstring(feed)  # noqa: S314 (our own file, written by build_feed)
+    except ET.ParseError:
+        return None
+    found = root.find(f"channel/{_q('podcast', 'guid')}")
+    return found.text.strip() if found is not None and found.text else None

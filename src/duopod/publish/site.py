@@ -1,161 +1,39 @@
-"""Stage 4, publish: an episode folder (audio, page, transcripts, chapters, episode.json)
-and the site around it (feed.xml, index.html), each swapped into place whole."""
+"""The site around the episodes: each episode's folder of files (page, notes, transcripts,
+chapters, record), the index page, related and adjacent episodes, and the feed, each
+written whole (atomic writes, or a folder swapped into place)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import os
-import tempfile
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from zoneinfo import ZoneInfo
 
-import jinja2
-
-from ..errors import DuopodError, InputError
-from ..files import readable_by_all, write_atomically
+from ..files import content_name, write_atomically
+from ..mix.encode import Measurement
 from ..mix.timeline import Timeline
 from ..script.model import Script
 from ..speech.cache import JsonCache, content_key
-from ..workspace import Workspace
+from ..workspace import ShowConfig, Workspace
 from . import transcripts
-from .feed import build_feed
+from .episodes import (
+    EPISODE_FILE,
+    Listing,
+    Records,
+    existing_record,
+    load_listing,
+    load_records,
+    read_record,
+    record_for_script,
+    remembered_record,
+    script_id,
+)
+from .feed import build_feed, feed_url, podcast_guid, published_guid
+from .kept import KeptItem, current_items
 from .notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
-
-EPISODE_FILE = "episode.json"
-RECORD_VERSION = 2
-
-
-# ---------------------------------------------------------------- templates
-
-
-def template_environment(workspace: Workspace, markdown: bool = False) -> jinja2.Environment:
-    """HTML and XML templates autoescape; Markdown ones escape only < > & (which Markdown
-    would pass through as live HTML), so quotes and apostrophes stay readable."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(workspace.templates_dir),
-        autoescape=not markdown,  # noqa: S701 (Markdown output is escaped by finalize)
-        finalize=_markdown_text if markdown else None,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["clock"] = clock
-    return env
-
-
-def _markdown_text(value: Any) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clock(seconds: float) -> str:
-    """m:ss or h:mm:ss, for people."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def render_template(workspace: Workspace, name: str, **context: Any) -> str:
-    env = template_environment(workspace, markdown=name.endswith(".md"))
-    try:
-        return env.get_template(name).render(**context)
-    except jinja2.TemplateSyntaxError as exc:
-        path = Path(exc.filename) if exc.filename else workspace.templates_dir / name
-        raise InputError(f"template error: {exc.message}", path, exc.lineno) from None
-    except jinja2.TemplateNotFound:
-        raise InputError(f"template {name!r} not found in {workspace.templates_dir}") from None
-    except jinja2.UndefinedError as exc:
-        raise InputError(f"template {name!r}: {exc.message}",
-                         workspace.templates_dir / name) from None
-
-
-# ---------------------------------------------------------------- episode records
-
-
-_HEAVY_FIELDS = ("timeline", "source")
-
-
-def load_records(workspace: Workspace) -> list[dict[str, Any]]:
-    """Every published episode's record without its timeline and source text (the site
-    pages and the feed need neither), newest first. Dropping them as each file is read
-    keeps memory flat, so the rebuild stays linear in the number of episodes."""
-    records = []
-    folder = workspace.episodes_dir
-    if not folder.is_dir():
-        return records
-    for path in sorted(folder.glob(f"*/{EPISODE_FILE}")):
-        if path.parent.name.startswith("."):
-            continue
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DuopodError(f"{path}: unreadable episode record ({exc})") from exc
-        for name in _HEAVY_FIELDS:
-            record.pop(name, None)
-        records.append(upgrade_record(record))
-    records.sort(key=_newest_first, reverse=True)
-    return records
-
-
-def upgrade_record(record: dict[str, Any]) -> dict[str, Any]:
-    """Fill in what records written by earlier versions of duopod lack."""
-    record.setdefault("summary", None)
-    record.setdefault("category", None)
-    record.setdefault("notes", {"key_points": [], "keywords": []})
-    record.setdefault("description_html", record.get("description", ""))
-    record["version"] = RECORD_VERSION
-    return record
-
-
-def existing_record(workspace: Workspace, slug: str) -> dict[str, Any] | None:
-    path = workspace.episodes_dir / slug / EPISODE_FILE
-    if not path.is_file():
-        return None
-    try:
-        return upgrade_record(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None
-
-
-Records = list[dict[str, Any]]
-
-
-def record_for_script(workspace: Workspace, script: Script, records: Records | None = None
-                      ) -> dict[str, Any] | None:
-    """The published episode this script made before (whatever its slug is now).
-    ``records`` saves reading every episode again when the caller has them."""
-    ours = script_id(workspace, script.path)
-    records = load_records(workspace) if records is None else records
-    return next((r for r in records if r.get("script") == ours), None)
-
-
-def settle_identity(workspace: Workspace, script: Script, force: bool = False,
-                    records: Records | None = None) -> Script:
-    """An episode keeps its slug (so its URLs) when its script is retitled, unless the
-    front matter names a new slug; a slug another script published is refused."""
-    previous = record_for_script(workspace, script, records)
-    if previous and not script.meta.slug_given and previous["slug"] != script.meta.slug:
-        script = replace(script, meta=replace(script.meta, slug=previous["slug"]))
-    owner = existing_record(workspace, script.meta.slug)
-    ours = script_id(workspace, script.path)
-    if owner and owner.get("script") and owner["script"] != ours and not force:
-        raise InputError(
-            f"slug {script.meta.slug!r} already belongs to the episode built from "
-            f"{owner['script']}; set another 'slug:' in the front matter or pass --force",
-            script.path, 1,
-        )
-    return script
-
-
-def script_id(workspace: Workspace, path: Path) -> str:
-    resolved = path.resolve()
-    with contextlib.suppress(ValueError):
-        return resolved.relative_to(workspace.root).as_posix()
-    return resolved.as_posix()
+from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
+from .templates import render_template
 
 
 def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> ShowNotes:
@@ -163,11 +41,12 @@ def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> S
     a second to load, and an unchanged script (a re-mix) needs no new notes."""
     sentences = [s.text for turn in timeline.turns for s in turn.sentences]
     cache = JsonCache(workspace.cache_dir / "notes")
-    key = content_key(NOTES_VERSION, script.meta.summary, sentences, script.meta.hosts)
+    exclude = (workspace.show.title,)
+    key = content_key(NOTES_VERSION, script.meta.summary, sentences, script.meta.hosts, exclude)
     hit = cache.get(key)
     if hit is not None:
         return ShowNotes(hit["summary"], hit["key_points"], hit["keywords"])
-    notes = show_notes(script.meta.summary, sentences, script.meta.hosts)
+    notes = show_notes(script.meta.summary, sentences, script.meta.hosts, exclude=exclude)
     cache.put(key, {"summary": notes.summary, "key_points": notes.key_points,
                     "keywords": notes.keywords})
     return notes
@@ -179,114 +58,138 @@ def description(notes: ShowNotes) -> str:
     return text if len(text) <= 3900 else text[:3899] + "…"
 
 
+def _source(script: Script, show: ShowConfig) -> SourceArticle | None:
+    """The source as published: its text cleaned, and only as much of it as the show's
+    ``source_appendix`` allows (the record is public too)."""
+    source = script.meta.source
+    if source is None:
+        return None
+    return SourceArticle(
+        title=source.title, provider=source.provider, author=source.author,
+        date=source.date.isoformat() if source.date else None, url=source.url,
+        text=_appendix(clean_article(source.text), show) if source.text else None,
+    )
+
+
+def _appendix(text: str, show: ShowConfig) -> str | None:
+    if show.source_appendix == "link":
+        return None
+    paragraphs = [p for p in text.split("\n") if p.strip()]
+    if show.source_appendix == "excerpt":
+        paragraphs = paragraphs[: show.source_excerpt_paragraphs]
+    return "\n".join(paragraphs) or None
+
+
+def episode_image_name(image: Path | None) -> str | None:
+    return content_name(image) if image is not None else None
+
+
+def publication_time(script: Script, show: ShowConfig) -> dt.datetime:
+    """When the episode goes out: ``publish_at``, else its date at the script's (or the
+    show's) time of day in the show's time zone; always stored in UTC."""
+    life = script.meta.lifecycle
+    if life.publish_at is not None:
+        return life.publish_at.astimezone(dt.UTC)
+    local = dt.datetime.combine(script.meta.date, life.time or show.publish_time,
+                                tzinfo=ZoneInfo(show.timezone))
+    return local.astimezone(dt.UTC)
+
+
 def episode_record(
     workspace: Workspace, script: Script, timeline: Timeline, audio: Path,
-    loudness: dict[str, float], notes: ShowNotes, records: Records | None = None,
-) -> dict[str, Any]:
+    measurement: Measurement, notes: ShowNotes, engine: str, records: Records | None = None,
+) -> EpisodeRecord:
+    """The record of the episode ``script`` makes now: a new one, or the published one's
+    successor (same GUID and number)."""
     meta = script.meta
     records = load_records(workspace) if records is None else records
     previous = (existing_record(workspace, meta.slug)
-                or record_for_script(workspace, script, records) or {})
-    number = meta.episode_number or previous.get("episode") or (
-        max((r["episode"] for r in records), default=0) + 1
+                or record_for_script(workspace, script, records)
+                or remembered_record(workspace, script))
+    number = meta.episode_number or (previous.number if previous else None) or (
+        max((r.number for r in records), default=0) + 1
     )
-    guid = previous.get("guid") or str(
+    guid = previous.guid if previous else str(
         uuid.uuid5(uuid.NAMESPACE_URL, f"{workspace.show.base_url}/{meta.slug}/")
     )
-    published = dt.datetime.combine(meta.date, dt.time(6, 0), tzinfo=dt.UTC)
-    source = meta.source
-    record = {
-        "version": RECORD_VERSION,
-        "guid": guid,
-        "slug": meta.slug,
-        "script": script_id(workspace, script.path),
-        "title": meta.title,
-        "date": meta.date.isoformat(),
-        "published": published.isoformat(),
-        "episode": number,
-        "category": meta.category,
-        "summary": meta.summary,
-        "notes": {"key_points": notes.key_points, "keywords": notes.keywords},
-        "description": description(notes),
-        "hosts": list(meta.hosts),
-        "language": workspace.show.language,
-        "duration": round(timeline.duration, 3),
-        "audio": {"file": audio.name, "bytes": audio.stat().st_size, "mime": "audio/mpeg",
-                  **loudness},
-        "transcripts": {"vtt": "transcript.vtt", "srt": "transcript.srt",
-                        "json": "transcript.json"},
-        "chapters_file": "chapters.json",
-        "source": None if source is None else {
-            "title": source.title, "provider": source.provider, "author": source.author,
-            "date": source.date.isoformat() if source.date else None, "url": source.url,
-            "text": clean_article(source.text) if source.text else None,
-        },
-        "timeline": timeline.to_dict(),
-    }
-    record["description_html"] = render_template(
-        workspace, "notes.html", show=workspace.show, episode=record)
-    return record
+    record = EpisodeRecord(
+        guid=guid,
+        slug=meta.slug,
+        script=script_id(workspace, script.path),
+        title=meta.title,
+        date=meta.date,
+        published=publication_time(script, workspace.show),
+        number=number,
+        hosts=tuple(meta.hosts),
+        language=meta.lifecycle.language or workspace.show.language,
+        duration=round(timeline.duration, 3),
+        audio=AudioFile(audio.name, audio.stat().st_size, "audio/mpeg",
+                        measurement.loudness_lufs, measurement.true_peak_dbtp),
+        engine=engine,
+        description=description(notes),
+        category=meta.category,
+        summary=meta.summary,
+        notes=Notes(tuple(notes.key_points), tuple(notes.keywords)),
+        source=_source(script, workspace.show),
+        timeline=timeline,
+        status=meta.lifecycle.status,
+        season=meta.lifecycle.season,
+        episode_type=meta.lifecycle.episode_type,
+        image=episode_image_name(meta.lifecycle.image),
+        explicit=meta.lifecycle.explicit,
+    )
+    html = render_template(workspace, "notes.html", show=workspace.show, episode=record)
+    return replace(record, description_html=html)
 
 
-# ---------------------------------------------------------------- writing
+# ---------------------------------------------------------------- episode folders
 
 
-def staging_dir(workspace: Workspace, slug: str) -> Path:
-    workspace.episodes_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-{slug}-",
-                                   dir=workspace.episodes_dir))
-    readable_by_all(folder)
-    return folder
-
-
-def related_episodes(record: dict[str, Any], others: list[dict[str, Any]], count: int = 3
-                     ) -> list[dict[str, Any]]:
+def related_episodes(record: EpisodeRecord, others: Records, count: int = 3) -> Records:
     """Episodes sharing the most keywords (then the category), newest first on ties."""
-    mine = set(record.get("notes", {}).get("keywords", []))
+    mine = set(record.notes.keywords)
     scored = []
     for other in others:
-        if other["slug"] == record["slug"]:
+        if other.slug == record.slug:
             continue
-        shared = len(mine & set(other.get("notes", {}).get("keywords", [])))
-        same_category = bool(record.get("category")) and other.get("category") == record.get(
-            "category")
+        shared = len(mine & set(other.notes.keywords))
+        same_category = bool(record.category) and other.category == record.category
         score = shared * 2 + same_category
         if score:
-            scored.append((score, other["published"], other))
+            scored.append((score, other.published, other))
     scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [other for _score, _published, other in scored[:count]]
 
 
-def neighbours(record: dict[str, Any], records: list[dict[str, Any]]
-               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def neighbours(record: EpisodeRecord, records: Records
+               ) -> tuple[EpisodeRecord | None, EpisodeRecord | None]:
     """(previous, next) episodes in publication order; ``records`` is newest first."""
-    ordered = [r for r in records if r["slug"] != record["slug"]]
-    key = _newest_first(record)
-    older = [r for r in ordered if _newest_first(r) < key]
-    newer = [r for r in ordered if _newest_first(r) > key]
+    ordered = [r for r in records if r.slug != record.slug]
+    key = record.sort_key()
+    older = [r for r in ordered if r.sort_key() < key]
+    newer = [r for r in ordered if r.sort_key() > key]
     return (older[0] if older else None), (newer[-1] if newer else None)
 
 
-def render_episode_page(workspace: Workspace, record: dict[str, Any],
-                        records: list[dict[str, Any]]) -> str:
-    timeline = Timeline.from_dict(record["timeline"])
+def render_episode_page(workspace: Workspace, record: EpisodeRecord, records: Records) -> str:
     previous, following = neighbours(record, records)
     return render_template(
-        workspace, "episode.html", show=workspace.show, episode=record, timeline=timeline,
-        related=related_episodes(record, records), previous=previous, next=following,
+        workspace, "episode.html", show=workspace.show, episode=record,
+        timeline=record.timeline, related=related_episodes(record, records),
+        previous=previous, next=following,
     )
 
 
-def write_episode_files(workspace: Workspace, folder: Path, record: dict[str, Any],
+def write_episode_files(workspace: Workspace, folder: Path, record: EpisodeRecord,
                         records: Records | None = None) -> None:
     """Everything but the audio, into ``folder`` (a staging folder); ``records`` are the
     episodes published so far."""
-    timeline = Timeline.from_dict(record["timeline"])
+    timeline = record.timeline
+    if timeline is None:
+        raise ValueError("an episode's files are written from its whole record")
     records = load_records(workspace) if records is None else records
-    others = [r for r in records
-              if r["slug"] != record["slug"] and r.get("script") != record["script"]]
-    summary = {k: v for k, v in record.items() if k not in _HEAVY_FIELDS}
-    records = sorted([*others, summary], key=_newest_first, reverse=True)
+    others = [r for r in records if r.slug != record.slug and r.script != record.script]
+    records = sorted([*others, record.light()], key=EpisodeRecord.sort_key, reverse=True)
     files = {
         "transcript.vtt": transcripts.to_vtt(timeline),
         "transcript.srt": transcripts.to_srt(timeline),
@@ -295,60 +198,107 @@ def write_episode_files(workspace: Workspace, folder: Path, record: dict[str, An
         "index.html": render_episode_page(workspace, record, records),
         "notes.md": render_template(workspace, "notes.md", show=workspace.show,
                                     episode=record),
-        EPISODE_FILE: json.dumps(record, ensure_ascii=False, indent=1),
+        EPISODE_FILE: record.to_json(),
     }
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
 
 
-def _newest_first(record: dict[str, Any]) -> tuple:
-    return (record["published"], record["episode"], record["slug"])
+# ---------------------------------------------------------------- the site
 
 
-def refresh_pages(workspace: Workspace, slugs: set[str], records: list[dict[str, Any]]) -> None:
+def refresh_pages(workspace: Workspace, slugs: set[str], records: Records) -> None:
     """Render these episodes' pages again (their neighbours or related episodes changed)."""
     for slug in slugs:
         path = workspace.episodes_dir / slug / EPISODE_FILE
         try:
-            record = upgrade_record(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+            record = read_record(path)
+        except RecordError:
             continue
         page = render_episode_page(workspace, record, records)
         write_atomically(path.parent / "index.html", page.encode("utf-8"))
 
 
 def publish_site(workspace: Workspace, changed: str | None = None, *,
-                 all_pages: bool = False) -> list[dict[str, Any]]:
-    """Rebuild feed.xml and index.html from the episode records; returns the records.
+                 all_pages: bool = False, hide: frozenset[str] = frozenset()) -> Listing:
+    """Rebuild feed.xml and index.html from the episode records; returns what was read,
+    what is listed and the problems met (see ``load_listing``).
 
     ``changed`` (a slug just published) also refreshes its neighbours' pages, whose
-    previous/next links point at it; ``all_pages`` refreshes every episode page.
+    previous/next links point at it; ``all_pages`` refreshes every episode page; the
+    episode folders in ``hide`` are left out (one about to leave the site).
     """
-    records = load_records(workspace)
+    listing = load_listing(workspace, hide)
+    everything = listing.records
+    records = listed(everything)
     folder = workspace.episodes_dir
     folder.mkdir(parents=True, exist_ok=True)
     if workspace.show.cover is not None:
-        cover_target = folder / workspace.show.cover.name
-        cover = workspace.show.cover.read_bytes()
-        if not cover_target.exists() or cover_target.read_bytes() != cover:
-            write_atomically(cover_target, cover)
+        cover_target = folder / content_name(workspace.show.cover)
+        if not cover_target.exists():  # the name says what it holds: never rewritten
+            write_atomically(cover_target, workspace.show.cover.read_bytes())
     page = render_template(workspace, "site.html", show=workspace.show, episodes=records)
-    write_feed(workspace, records)
+    write_feed(workspace, listing, records)
     write_atomically(folder / "index.html", page.encode("utf-8"))
     if all_pages:
-        refresh_pages(workspace, {r["slug"] for r in records}, records)
+        refresh_pages(workspace, {r.slug for r in everything}, records)
     elif changed is not None:
-        mine = next((r for r in records if r["slug"] == changed), None)
+        mine = next((r for r in records if r.slug == changed), None)
         if mine is not None:
-            around = {r["slug"] for r in neighbours(mine, records) if r is not None}
+            around = {r.slug for r in neighbours(mine, records) if r is not None}
             refresh_pages(workspace, around, records)
-    return records
+    return listing
 
 
-def write_feed(workspace: Workspace, records: list[dict[str, Any]] | None = None) -> Path:
-    """Rebuild only feed.xml."""
-    records = load_records(workspace) if records is None else records
+def listed(records: Records, now: dt.datetime | None = None) -> Records:
+    """The episodes that belong in the feed and the index now: no drafts, nothing whose
+    publication time has not come (``duopod publish`` run later lists it)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return [r for r in records if r.listed(moment)]
+
+
+def show_guid(workspace: Workspace) -> str:
+    """The show's podcast:guid: pinned in show.toml, else the one its published feed already
+    carries (assigned once for life, so moving base_url keeps it), else made now from the
+    feed URL as the namespace says."""
+    if workspace.show.guid:
+        return workspace.show.guid
+    try:
+        published = published_guid((workspace.episodes_dir / "feed.xml").read_bytes())
+    except OSError:
+        published = None
+    return published or podcast_guid(feed_url(workspace.show))
+
+
+def write_feed(workspace: Workspace, listing: Listing | None = None,
+               records: Records | None = None) -> Listing:
+    """Rebuild only feed.xml (``records`` are those listed; by default the ``listing``'s
+    that are due). An episode that cannot be listed anew keeps the item the current feed
+    has for it (apps delete episodes that vanish); its problem says so."""
+    listing = load_listing(workspace) if listing is None else listing
+    listing.listed = listed(listing.records) if records is None else records
     path = workspace.episodes_dir / "feed.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, build_feed(workspace.show, records))
-    return path
+    kept = keep_items(path, listing)
+    write_atomically(path, build_feed(workspace.show, listing.listed,
+                                      guid=show_guid(workspace), kept=kept))
+    return listing
+
+
+def keep_items(feed: Path, listing: Listing) -> list[KeptItem]:
+    """The current feed's items for the episodes in ``listing.problems``, each problem
+    completed with what became of the episode in the feed."""
+    items = current_items(feed, {p.slug for p in listing.problems if p.slug})
+    taken = {r.guid for r in listing.listed}
+    kept: list[KeptItem] = []
+    for index, problem in enumerate(listing.problems):
+        if problem.slug is None:
+            continue
+        item = items.get(problem.slug)
+        if item is not None and item.guid not in taken and item not in kept:
+            kept.append(item)
+            outcome = "its item in the current feed is kept as it stands"
+        else:
+            outcome = "it is not listed in the feed"
+        listing.problems[index] = replace(problem, message=f"{problem.message}; {outcome}")
+    return kept

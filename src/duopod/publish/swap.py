@@ -1,5 +1,5 @@
-"""Keeping the published site valid whatever happens: locks, atomic folder swaps, and
-clean-up after a build that was killed."""
+"""Keeping the published site valid whatever happens: locks and atomic folder swaps
+(``recovery`` cleans up after a publish that was killed)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import errno
 import fcntl
 import hashlib
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..errors import DuopodError
 
@@ -50,13 +50,18 @@ def script_lock(cache_root: Path, script: Path) -> contextlib.AbstractContextMan
                      busy_message=f"another duopod build is working on {script}")
 
 
+def site_lock_path(cache_root: Path) -> Path:
+    return cache_root / "locks" / "site.lock"
+
+
 def site_lock(cache_root: Path) -> contextlib.AbstractContextManager[None]:
     """Publishing (swapping an episode in, rewriting the feed) one build at a time; others
-    wait their turn, so concurrent builds of different scripts all land."""
-    return file_lock(cache_root / "locks" / "site.lock", wait=True, busy_message="")
+    wait their turn, so concurrent builds of different scripts all land. Taking it writes
+    the holder's pid, so the lock file's mtime is when the current holder took it."""
+    return file_lock(site_lock_path(cache_root), wait=True, busy_message="")
 
 
-def _renameat2() -> object | None:
+def _renameat2() -> Any:
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
         return None
@@ -84,49 +89,19 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(a))
 
 
-def swap_into_place(staging: Path, target: Path) -> None:
+def swap_into_place(staging: Path, target: Path, backup: Path) -> Path | None:
     """Replace the folder ``target`` with ``staging`` in one step: a reader sees the old
-    episode or the new one, never neither."""
+    episode or the new one, never neither. Returns where the replaced episode now is (the
+    caller deletes it once the feed no longer describes it), or None.
+
+    ``backup`` (a name the publish's journal entry gives) holds the old episode between two
+    renames where no atomic exchange exists; ``recover`` puts it back if a kill comes
+    between them."""
     if target.exists() and exchange(staging, target):
-        shutil.rmtree(staging, ignore_errors=True)  # now holds the old episode
-        return
-    if target.exists():  # no atomic exchange here: two renames, recoverable by recover()
-        old = target.with_name(f".old-{target.name}")
-        shutil.rmtree(old, ignore_errors=True)
-        os.rename(target, old)
+        return staging  # now holds the old episode
+    if target.exists():
+        os.rename(target, backup)
         os.rename(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-        return
+        return backup
     os.rename(staging, target)
-
-
-def _alive(pid: str) -> bool:
-    """Is the build that made a staging folder still running?"""
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover(episodes: Path) -> None:
-    """After a killed build: put back an episode caught between two renames, and remove
-    staging folders whose build is gone. Call with the site lock held."""
-    if not episodes.is_dir():
-        return
-    for folder in episodes.iterdir():
-        name = folder.name
-        if name.startswith(".old-"):
-            original = episodes / name[len(".old-") :]
-            if not original.exists():
-                os.rename(folder, original)
-            else:
-                shutil.rmtree(folder, ignore_errors=True)
-        elif name.startswith(".staging-") and not _alive(name.split("-")[1]):
-            shutil.rmtree(folder, ignore_errors=True)
-        elif name.startswith(".") and name.endswith(".tmp") and folder.is_file():
-            folder.unlink(missing_ok=True)
+    return None

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from ..mix.timeline import Timeline
-from ..text import display_width, split_clauses
+from ..text import contains_cjk, display_width, split_clauses
 
 LINE_WIDTH = 64
 """Columns per cue line: about 64 Latin characters or 32 Chinese ones."""
@@ -26,8 +26,8 @@ def cues(timeline: Timeline) -> list[Cue]:
     shared out by length."""
     out: list[Cue] = []
     for turn in timeline.turns:
-        for sentence in turn.sentences:
-            pieces = _fit(sentence.text)
+        for index, sentence in enumerate(turn.sentences):
+            pieces = _fit(_with_laughs(sentence.text, index, turn.laughs))
             total = sum(len(p) for p in pieces) or 1
             cursor = sentence.start
             span = sentence.end - sentence.start
@@ -36,6 +36,20 @@ def cues(timeline: Timeline) -> list[Cue]:
                 out.append(Cue(turn.speaker, cursor, end, piece))
                 cursor = end
     return out
+
+
+def laugh_marker(label: str) -> str:
+    """A laugh as a transcript writes it: （笑） in Chinese, [laughs] in English."""
+    return f"（{label}）" if contains_cjk(label) else f"[{label}]"
+
+
+def _with_laughs(text: str, index: int, laughs: tuple[tuple[int, str], ...]) -> str:
+    """A sentence with the laughs the script marks around it."""
+    marker = laugh_marker
+    before = "".join(marker(label) for i, label in laughs if i == -1 and index == 0)
+    after = "".join(marker(label) for i, label in laughs if i == index)
+    joiner = "" if contains_cjk(text) else " "
+    return joiner.join(part for part in (before, text, after) if part)
 
 
 def _fit(text: str) -> list[str]:
@@ -139,10 +153,20 @@ def to_vtt(timeline: Timeline) -> str:
     return "\n".join(blocks)
 
 
+_SRT_INERT = str.maketrans({"<": "‹", ">": "›", "{": "｛", "}": "｝", "\\": "⧵"})
+"""SRT has no escapes, yet players obey <i>, <b>, <font color=...> and ASS override blocks
+such as {\\an8} (moves the line to the top) found in the text: the characters that open
+them are swapped for look-alikes, so a script's text is shown as written and never obeyed."""
+
+
+def _srt_text(text: str) -> str:
+    return text.translate(_SRT_INERT)
+
+
 def to_srt(timeline: Timeline) -> str:
     blocks = []
     for i, cue in enumerate(cues(timeline), start=1):
-        lines = wrap(f"{cue.speaker}: {cue.text}")
+        lines = wrap(_srt_text(f"{cue.speaker}: {cue.text}"))
         blocks.append(
             f"{i}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n"
             + "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,39 @@ class EpisodeMeta:
     """True when the slug came from the front matter or --slug, not from the title."""
     pacing: dict[str, float] = field(default_factory=dict)
     """Front matter ``pacing:`` overrides of show.toml's [audio] gap settings."""
+    lifecycle: Lifecycle = field(default_factory=lambda: Lifecycle())
+    lexicon: ScriptLexicon | None = None
+    """Front matter ``lexicon:``, over the show's lexicon.toml."""
+
+
+@dataclass(frozen=True)
+class ScriptLexicon:
+    """A script's ``lexicon:`` as written: nested tables (top level, language, engine) and
+    the line of every key. The speech stage checks and compiles it (``speech.lexicon``),
+    since only it knows the engines."""
+
+    tables: dict[str, Any]
+    lines: dict[tuple[str, ...], int]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """When and how an episode is published (front matter; the show's defaults otherwise)."""
+
+    language: str | None = None
+    """The episode's language tag; None: the show's."""
+    status: str = "published"
+    """``draft`` builds and previews but never enters the feed or the index."""
+    publish_at: dt.datetime | None = None
+    """An exact moment (with its offset); else the date at the time of day below."""
+    time: dt.time | None = None
+    season: int | None = None
+    episode_type: str = "full"
+    """full, trailer or bonus (Apple's itunes:episodeType)."""
+    image: Path | None = None
+    """The episode's own square art (checked like the show's cover)."""
+    explicit: bool | None = None
+    """None: the show's setting."""
 
 
 @dataclass(frozen=True)
@@ -45,15 +79,56 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Direction:
+    """A stage direction kept from the script (``（停顿）``, ``[laughs]``): never spoken, but
+    a pause the mix can honour or a laugh a transcript can mark."""
+
+    kind: str
+    """"pause" or "laugh"."""
+    label: str
+    """As written inside the brackets, e.g. "停顿2秒" or "laughs"."""
+    position: int
+    """Characters of the turn's text before it: 0 opens the turn, len(text) closes it."""
+    seconds: float = 0.0
+    """For a pause: how long."""
+
+
+@dataclass(frozen=True)
 class Turn:
     """One host's uninterrupted words."""
 
     index: int
     speaker: str
     text: str
+    """What is spoken: stage directions and Markdown emphasis already taken out."""
     line: int
     section: int | None
     """Index into ``Script.sections``, or None before the first heading."""
+    directions: tuple[Direction, ...] = ()
+
+    def pause_before(self) -> float:
+        """Seconds of pause directions before the turn's first word: the mix lengthens the
+        gap before the turn by them."""
+        return sum(d.seconds for d in self.directions
+                   if d.kind == "pause" and not _has_words(self.text[: d.position]))
+
+    def pause_after(self) -> float:
+        """Seconds of pause directions after the turn's last word (punctuation aside): the
+        mix lengthens the gap after the turn by them."""
+        return sum(d.seconds for d in self.directions
+                   if d.kind == "pause" and _has_words(self.text[: d.position])
+                   and not _has_words(self.text[d.position :]))
+
+
+    def pauses_within(self) -> tuple[Direction, ...]:
+        """Pause directions with words on both sides: the mix opens the turn there."""
+        return tuple(d for d in self.directions if d.kind == "pause"
+                     and _has_words(self.text[: d.position])
+                     and _has_words(self.text[d.position :]))
+
+
+def _has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
 
 
 @dataclass(frozen=True)
@@ -66,6 +141,13 @@ class Script:
     @property
     def hosts(self) -> tuple[str, ...]:
         return self.meta.hosts
+
+    def first_lines(self) -> dict[str, int]:
+        """Each host's first line in the file (where an error about the host points)."""
+        lines: dict[str, int] = {}
+        for turn in self.turns:
+            lines.setdefault(turn.speaker, turn.line)
+        return lines
 
     def characters_by_host(self) -> dict[str, int]:
         counts = dict.fromkeys(self.hosts, 0)

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from ..errors import InputError
+from ..fields import Fields
+from ..files import file_inside
 from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
-from .model import EpisodeMeta, Script, Section, Source, Turn
+from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
+from .markup import spoken_text, strip_emphasis
+from .model import EpisodeMeta, Lifecycle, Script, ScriptLexicon, Section, Source, Turn
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
 _INLINE_TURN = re.compile(r"^([^:：]{1,24}?)\s*[:：]\s*(.+)$")
@@ -25,9 +31,15 @@ _NAME_MAX_CHARS = 20
 
 _FRONT_MATTER_FIELDS = {
     "title", "date", "slug", "category", "summary", "hosts", "source", "episode", "pacing",
+    *LIFECYCLE_FIELDS, "lexicon",
 }
 _PACING_FIELDS = {"gap": (0.0, 5.0), "gap_jitter": (0.0, 1.0), "section_gap": (0.0, 10.0)}
 _SOURCE_FIELDS = {"title", "provider", "author", "date", "url", "file"}
+MAX_EPISODE = 100_000
+"""The largest episode number accepted (feeds and ID3 track numbers carry it)."""
+YEARS = (1900, 2200)
+"""The years a script's dates may fall in."""
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -153,63 +165,31 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-class _Fields:
-    """Typed access to a YAML mapping node's values, each error naming its line."""
+class FrontMatter(Fields):
+    """The front matter, or one of its blocks (``source:``, ``pacing:``): a YAML mapping
+    read as its scalars' text, each error naming its line."""
 
     def __init__(self, node: yaml.MappingNode, path: Path, first_line: int, allowed: set[str],
                  where: str = "front matter"):
-        self.path = path
         self.first_line = first_line
         self.nodes: dict[str, yaml.Node] = {}
-        self.lines: dict[str, int] = {}
+        values: dict[str, Any] = {}
+        lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             line = first_line + key_node.start_mark.line
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key not in allowed:
+            if key is None or key not in allowed:
                 known = ", ".join(sorted(allowed))
                 raise InputError(f"unknown {where} field {key!r} (known: {known})", path, line)
             if key in self.nodes:
                 raise InputError(f"{where} field {key!r} is given twice", path, line)
-            self.nodes[key] = value_node
-            self.lines[key] = line
-
-    def line(self, key: str) -> int:
-        return self.lines.get(key, self.first_line)
-
-    def text(self, key: str) -> str | None:
-        node = self.nodes.get(key)
-        if node is None or _is_null(node):
-            return None
-        if not isinstance(node, yaml.ScalarNode):
-            raise InputError(f"{key!r} must be a single value", self.path, self.line(key))
-        value = " ".join(clean_line(part) for part in str(node.value).splitlines()).strip()
-        return value or None
+            self.nodes[key], lines[key], values[key] = value_node, line, _node_value(value_node)
+        super().__init__(values, path, known=allowed, typed=False, kind=f"{where} field",
+                         lines=lines, line=first_line)
 
     def date(self, key: str) -> dt.date | None:
         value = self.text(key)
         return None if value is None else parse_date(value, self.path, self.line(key), key)
-
-    def number(self, key: str, low: float, high: float) -> float | None:
-        value = self.text(key)
-        if value is None:
-            return None
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not low <= number <= high:
-            raise InputError(f"{key!r} must be a number from {low} to {high}, not {value!r}",
-                             self.path, self.line(key))
-        return number
-
-    def integer(self, key: str) -> int | None:
-        value = self.text(key)
-        if value is None:
-            return None
-        if not value.isdigit() or int(value) < 1:
-            raise InputError(f"{key!r} must be a positive whole number, not {value!r}",
-                             self.path, self.line(key))
-        return int(value)
 
     def text_list(self, key: str) -> list[str] | None:
         node = self.nodes.get(key)
@@ -235,15 +215,35 @@ class _Fields:
         return node
 
 
+def _node_value(node: yaml.Node) -> Any:
+    """A scalar's text (one line, cleaned; None when null or empty); other nodes as they
+    are, which ``text`` refuses as not a single value."""
+    if _is_null(node):
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        return " ".join(clean_line(part) for part in str(node.value).splitlines()).strip() or None
+    return node
+
+
 def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
 
 
 def parse_date(value: str, path: Path | None, line: int | None, what: str = "date") -> dt.date:
+    """A calendar date written YYYY-MM-DD, in a year a podcast can have. Python's
+    ``fromisoformat`` alone also takes week dates (2025W503), basic forms (20251210) and
+    years 0001 or 9999, which feeds and apps then show wrongly or reject."""
+    text = value.strip()
     try:
-        return dt.date.fromisoformat(value.strip())
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
         raise InputError(f"invalid {what} {value!r} (expected YYYY-MM-DD)", path, line) from None
+    if not YEARS[0] <= date.year <= YEARS[1]:
+        raise InputError(f"{what} {value!r} is outside the years {YEARS[0]} to {YEARS[1]}",
+                         path, line)
+    return date
 
 
 # ---------------------------------------------------------------- dialogue
@@ -298,7 +298,7 @@ def infer_hosts(body: list[tuple[int, str]], path: Path, known: tuple[str, ...] 
         elif followed_by_text[name] > 0:
             unsure.append(name)
     if unsure or not hosts:
-        names = ", ".join(sorted(set(hosts + unsure), key=first_seen.get)) or "none found"
+        names = ", ".join(sorted(set(hosts + unsure), key=lambda n: first_seen[n])) or "none found"
         raise InputError(
             f"cannot tell who the hosts are (candidates: {names}); list them in the front "
             "matter, e.g. 'hosts: [雷总, 董小姐]'",
@@ -318,9 +318,68 @@ def _check_unknown_speakers(body: list[tuple[int, str]], hosts: list[str], path:
     for name in candidates:
         if name not in hosts:
             line = next(n for n, text in body if text == name or text.startswith(name))
+            close = resembled_host(name, hosts)
+            hint = f"; did you mean {close}?" if close else ""
             raise InputError(
-                f"speaker {name!r} is not in hosts ({', '.join(hosts)})", path, line
+                f"speaker {name!r} is not in hosts ({', '.join(hosts)}){hint}", path, line
             )
+
+
+def _fold(name: str) -> str:
+    """A name as compared for look-alikes: full-width folded to half-width (NFKC), no
+    spaces, no case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions of one character."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def _allowed_distance(host: str) -> int:
+    """Typos tolerated before a name stops resembling ``host``: one for short names (two
+    characters of 雷总 are half of it), two from five characters on."""
+    return 1 if len(host) <= 4 else 2
+
+
+def resembled_host(name: str, hosts: list[str] | tuple[str, ...]) -> str | None:
+    """The host ``name`` is a near miss of (a typo, a space inside, another width or case),
+    or None when it resembles none or is a host exactly."""
+    if name in hosts:
+        return None
+    folded = _fold(name)
+    near = [(edit_distance(folded, _fold(host)), host) for host in hosts]
+    near = [(d, host) for d, host in near
+            if d <= _allowed_distance(host) and d < len(_fold(host))]
+    return min(near)[1] if near else None
+
+
+def _near_host_line(line: str, hosts: list[str]) -> tuple[str, str] | None:
+    """(what was written, the host it resembles) when ``line`` looks like a name line (or
+    the name of an inline ``Name: text``, or a name with a stray colon) but names no host:
+    read as dialogue it would put a typo in another host's mouth."""
+    bare = line.rstrip(":：").rstrip()
+    if bare != line:  # a stray colon with nothing after it
+        candidate = bare
+    else:
+        inline = _INLINE_TURN.match(line)
+        candidate = inline.group(1).strip() if inline else line
+    if not _name_like_loose(candidate):
+        return None
+    host = bare if bare in hosts else resembled_host(candidate, hosts)
+    return (line if bare != line else candidate, host) if host else None
+
+
+def _name_like_loose(text: str) -> bool:
+    """Name-like, counting a space inside (``董 小姐``) as part of a name."""
+    return _name_like(text) and len(text.split()) <= 3
 
 
 def parse_dialogue(
@@ -338,8 +397,12 @@ def parse_dialogue(
         if not current.parts:
             raise InputError(f"host line {current.speaker!r} has no text after it",
                              path, current.line)
-        text = fix_cjk_punctuation(_join_parts(current.parts))
-        turns.append(Turn(len(turns), current.speaker, text, current.line, current.section))
+        text, directions = spoken_text(fix_cjk_punctuation(_join_parts(current.parts)))
+        if not text:
+            raise InputError(f"host line {current.speaker!r} has only stage directions "
+                             "after it, no words", path, current.line)
+        turns.append(Turn(len(turns), current.speaker, text, current.line, current.section,
+                          directions))
         current = None
 
     for number, line in body:
@@ -347,7 +410,7 @@ def parse_dialogue(
         heading = _HEADING.match(line)
         if heading:
             close()
-            sections.append(Section(clean_line(heading.group(1)), number))
+            sections.append(Section(strip_emphasis(clean_line(heading.group(1))), number))
             continue
         if line in host_set:
             close()
@@ -359,6 +422,14 @@ def parse_dialogue(
             current = _OpenTurn(inline.group(1).strip(), number, section_index,
                                 [inline.group(2).strip()])
             continue
+        near = _near_host_line(line, hosts)
+        if near is not None:
+            written, host = near
+            raise InputError(f"{written!r} looks like a host line but is not a host "
+                             f"({', '.join(hosts)}); did you mean {host}? (a line of dialogue that "
+                             "holds only a name needs its punctuation)", path, number)
+        if current is None and not spoken_text(line)[0]:
+            continue  # a stage direction outside any turn, e.g. [music] before the first
         if current is None:
             where = "the first host line" if not turns else "a host line (after a heading)"
             raise InputError(
@@ -372,6 +443,29 @@ def parse_dialogue(
         raise InputError("no dialogue: no host line followed by text", path,
                          body[-1][0] if body else 1)
     return turns, sections
+
+
+def _check_inferred_against_profiles(body: list[tuple[int, str]], hosts: list[str], path: Path,
+                                     known: tuple[str, ...]) -> None:
+    """An inferred host that is a near miss of a voice profile's speaker (董小姐姐 used
+    throughout for 董小姐) is a typo, not a new host."""
+    for host in hosts:
+        close = resembled_host(host, known) if host not in known else None
+        if close and close not in hosts:
+            line = next(n for n, text in body if text == host or text.startswith(host))
+            raise InputError(f"host {host!r} has no voice profile; did you mean {close}?",
+                             path, line)
+
+
+def _check_every_host_speaks(hosts: list[str], turns: list[Turn], path: Path, line: int
+                             ) -> None:
+    """A listed host with no words is a script that lost a host's lines (often to a typo in
+    the name lines): say so rather than publish a one-voice episode."""
+    spoken = {t.speaker for t in turns}
+    for host in hosts:
+        if host not in spoken:
+            raise InputError(f"host {host!r} is listed in hosts but has no words in the "
+                             "script", path, line)
 
 
 def _join_parts(parts: list[str]) -> str:
@@ -407,7 +501,7 @@ def parse_script(
     lines = split_lines(strip_invisible(read_text_file(path, encoding)))
 
     bounds = _front_matter_bounds(lines)
-    fields: _Fields | None = None
+    fields: FrontMatter | None = None
     body_start = 0
     if bounds is not None:
         _open, close = bounds
@@ -417,11 +511,12 @@ def parse_script(
         node = _parse_yaml(yaml_text, path, first_line=2)
         if node is not None:
             _check_tag(node, path, 2)
-            fields = _Fields(node, path, 2, _FRONT_MATTER_FIELDS)
+            fields = FrontMatter(node, path, 2, _FRONT_MATTER_FIELDS)
         body_start = close + 1
 
     body = [(i + 1, clean_line(raw)) for i, raw in enumerate(lines) if i >= body_start]
-    body = [(n, line) for n, line in body if line]
+    # Markdown emphasis is markup, never words: a bold name line (**雷总**) names its host
+    body = [(n, strip_emphasis(line, unwrap_code=False)) for n, line in body if line]
     # front-matter problems come first: they sit higher in the file
     meta = _episode_meta(fields, overrides, path, workspace)
     if not body:
@@ -434,24 +529,24 @@ def parse_script(
         _check_unknown_speakers(body, hosts, path, known_hosts)
     else:
         hosts = infer_hosts(body, path, known_hosts)
+        _check_inferred_against_profiles(body, hosts, path, known_hosts)
     turns, sections = parse_dialogue(body, hosts, path)
-    if not declared_hosts:
-        spoken = {t.speaker for t in turns}
-        hosts = [h for h in hosts if h in spoken]
+    if declared_hosts:
+        _check_every_host_speaks(hosts, turns, path, (fields.line("hosts") if fields else 1) or 1)
+    else:
+        hosts = [h for h in hosts if h in {t.speaker for t in turns}]
     meta = replace(meta, hosts=tuple(hosts))
     return Script(path=path, meta=meta, turns=tuple(turns), sections=tuple(sections))
 
 
 def _episode_meta(
-    fields: _Fields | None, overrides: Overrides, path: Path, workspace: Path
+    fields: FrontMatter | None, overrides: Overrides, path: Path, workspace: Path
 ) -> EpisodeMeta:
     title = _chinese_punctuation(overrides.title or (fields.text("title") if fields else None))
     if not title:
         raise InputError("missing required field 'title' (front matter or --title)", path, 1)
-    if overrides.date:
-        date = parse_date(overrides.date, path, None, "--date")
-    else:
-        date = fields.date("date") if fields else None
+    date: dt.date | None = (parse_date(overrides.date, path, None, "--date") if overrides.date
+                             else fields.date("date") if fields else None)
     if date is None:
         raise InputError("missing required field 'date' (front matter or --date)", path, 1)
     slug = overrides.slug or (fields.text("slug") if fields else None)
@@ -474,9 +569,11 @@ def _episode_meta(
         category=fields.text("category") if fields else None,
         summary=_chinese_punctuation(fields.text("summary") if fields else None),
         source=source,
-        episode_number=fields.integer("episode") if fields else None,
+        episode_number=fields.whole("episode", 1, MAX_EPISODE) if fields else None,
         slug_given=slug_given,
         pacing=_parse_pacing(fields, path) if fields else {},
+        lexicon=_parse_lexicon(fields) if fields else None,
+        lifecycle=parse_lifecycle(fields, path, workspace) if fields else Lifecycle(),
     )
 
 
@@ -484,19 +581,41 @@ def _chinese_punctuation(text: str | None) -> str | None:
     return fix_cjk_punctuation(text) if text else text
 
 
-def _parse_pacing(fields: _Fields, path: Path) -> dict[str, float]:
+def _parse_lexicon(fields: FrontMatter) -> ScriptLexicon | None:
+    """The script's pronunciation entries as plain tables, each key with its line."""
+    node = fields.mapping("lexicon")
+    if node is None:
+        return None
+    lines: dict[tuple[str, ...], int] = {}
+
+    def plain(value: yaml.Node, scope: tuple[str, ...]) -> Any:
+        if isinstance(value, yaml.MappingNode):
+            table = {}
+            for key, child in value.value:
+                name = str(key.value)
+                lines[(*scope, name)] = fields.first_line + key.start_mark.line
+                table[name] = plain(child, (*scope, name))
+            return table
+        if isinstance(value, yaml.SequenceNode):
+            return [plain(child, scope) for child in value.value]
+        return None if _is_null(value) else str(value.value)
+
+    return ScriptLexicon(plain(node, ()), lines)
+
+
+def _parse_pacing(fields: FrontMatter, path: Path) -> dict[str, float]:
     node = fields.mapping("pacing")
     if node is None:
         return {}
-    pacing = _Fields(node, path, fields.first_line, set(_PACING_FIELDS), where="pacing")
+    pacing = FrontMatter(node, path, fields.first_line, set(_PACING_FIELDS), where="pacing")
     values = {key: pacing.number(key, *bounds) for key, bounds in _PACING_FIELDS.items()}
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
+def _parse_source(fields: FrontMatter, path: Path, workspace: Path) -> Source:
     node = fields.mapping("source")
     assert node is not None
-    src = _Fields(node, path, fields.first_line, _SOURCE_FIELDS, where="source")
+    src = FrontMatter(node, path, fields.first_line, _SOURCE_FIELDS, where="source")
     url = src.text("url")
     if url and not re.match(r"^https?://[^\s<>\"]+$", url):
         raise InputError(f"source url must be an http(s) address, not {url!r}",
@@ -504,9 +623,8 @@ def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
     file_path, text = None, None
     file_value = src.text("file")
     if file_value:
-        file_path = resolve_inside(path.parent, file_value, workspace, path, src.line("file"))
-        if not file_path.is_file():
-            raise InputError(f"source file {file_value!r} does not exist", path, src.line("file"))
+        file_path = file_inside(path.parent, file_value, workspace, what="source file",
+                                path=path, line=src.line("file"))
         text = read_text_file(file_path)
     return Source(
         title=src.text("title"),
@@ -517,14 +635,3 @@ def _parse_source(fields: _Fields, path: Path, workspace: Path) -> Source:
         file=file_path,
         text=text,
     )
-
-
-def resolve_inside(base: Path, relative: str, workspace: Path, path: Path, line: int) -> Path:
-    """Resolve ``relative`` against ``base``; refuse absolute paths and workspace escapes."""
-    if Path(relative).is_absolute() or relative.startswith("~"):
-        raise InputError(f"source file {relative!r} must be a path relative to the script",
-                         path, line)
-    resolved = (base / relative).resolve()
-    if not resolved.is_relative_to(workspace):
-        raise InputError(f"source file {relative!r} lies outside the workspace", path, line)
-    return resolved

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..audio import as_float, trim_bounds
 from ..loudness import LoudnessMeter
@@ -22,8 +23,9 @@ class SpeechAnalysis:
     """K-weighted mean square per 100 ms of the trimmed audio (for loudness)."""
 
 
-def analyse(samples: np.ndarray) -> SpeechAnalysis:
+def analyse(samples: ArrayLike) -> SpeechAnalysis:
     """Trim bounds and loudness steps of a turn's audio (cached with the speech)."""
+    samples = np.asarray(samples)
     lo, hi = trim_bounds(samples)
     meter = LoudnessMeter()
     if hi > lo:

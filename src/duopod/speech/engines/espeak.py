@@ -8,11 +8,13 @@ Each sentence is synthesised on its own, which gives exact sentence timings.
 
 from __future__ import annotations
 
+import _ctypes
 import asyncio
 import ctypes
 import threading
 from collections.abc import Callable, Sequence
 from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Any
 
 import espeakng_loader
@@ -40,26 +42,43 @@ class _Espeak:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        self.lib.espeak_Initialize.restype = ctypes.c_int
-        self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
-                                               ctypes.c_int]
-        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        self.lib.espeak_Synth.argtypes = [
+        self._chunks: list[np.ndarray] = []
+        self._callback = _Callback(self._collect)  # kept alive: the library holds a pointer
+        self.lib = self._load()
+        self.library_version = (self.lib.espeak_Info(None) or b"?").decode()
+
+    def _load(self) -> ctypes.CDLL:
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                          ctypes.c_int]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_Synth.argtypes = [
             ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
             ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
         ]
-        self.lib.espeak_Info.restype = ctypes.c_char_p
-        self.lib.espeak_Info.argtypes = [ctypes.c_void_p]
+        lib.espeak_Info.restype = ctypes.c_char_p
+        lib.espeak_Info.argtypes = [ctypes.c_void_p]
         data = espeakng_loader.get_data_path().encode()
-        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, 0)
+        self.sample_rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, 0)
         if self.sample_rate <= 0:
             raise EngineError("espeak-ng failed to initialise its voice data")
-        self._chunks: list[np.ndarray] = []
-        self._callback = _Callback(self._collect)  # kept alive: the library holds a pointer
-        self.lib.espeak_SetSynthCallback(self._callback)
-        self.library_version = (self.lib.espeak_Info(None) or b"?").decode()
+        lib.espeak_SetSynthCallback(self._callback)
+        return lib
+
+    def reset(self) -> None:
+        """Unload and load the library again, so the next synthesis starts from its initial
+        state. Caller holds ``lock``.
+
+        espeak-ng keeps state that neither ``espeak_Initialize`` nor a voice change resets
+        (the pitch flutter's phase is a function-level static in wavegen.c that runs on
+        across utterances), so the same text came out a few samples longer or shorter on
+        every call and ``--no-cache`` re-renders differed. A fresh copy of the library's
+        statics costs about 30 ms per turn."""
+        self.lib.espeak_Terminate()
+        _ctypes.dlclose(self.lib._handle)
+        self.lib = self._load()
 
     def _collect(self, wav: Any, count: int, _events: Any) -> int:
         if count > 0:
@@ -103,28 +122,45 @@ def make_engine(_options: EngineOptions) -> EspeakEngine:
 
 
 def voice_list(language: str | None = None) -> list[Voice]:
-    """The espeak-ng language voices (a profile's ``voice``), optionally one language's."""
+    """The espeak-ng language voices (a profile's ``voice``), optionally one language's
+    (British English's tag is ``en``: a search for en-gb still finds it)."""
+    wanted = (language or "").lower()
     return [Voice(tag, tag.split("-")[0], description=name) for tag, name in list_voices()
-            if not language or tag.startswith(language.lower())]
+            if not wanted or tag.startswith(wanted) or wanted.startswith(tag + "-")]
+
+
+def _voice_file_fields(path: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition(" ")
+        if key in ("name", "language", "dictionary") and value.strip():
+            found.setdefault(key, value.strip())
+    return found
 
 
 def list_voices() -> list[tuple[str, str]]:
-    """(language tag to put in a profile's ``voice``, the voice's name) for every espeak-ng
-    language voice."""
-    from pathlib import Path
+    """(the tag to put in a profile's ``voice``, the voice's name) for every espeak-ng
+    language voice the build accepts.
 
-    lang_dir = Path(espeakng_loader.get_data_path()) / "lang"
+    The tag is what ``espeak_SetVoiceByName`` takes: the voice's language when it accepts
+    that (``cmn``, ``en-us``), else the voice file's name (British English is ``en``: its
+    language ``en-gb`` is refused). Voices whose pronunciation dictionary the package does
+    not ship (``fo``, ``kaa``, ``xex``) are left out: they cannot speak."""
+    data = Path(espeakng_loader.get_data_path())
+    lib = library()
     voices = []
-    for path in sorted(lang_dir.rglob("*")):
+    for path in sorted((data / "lang").rglob("*")):
         if not path.is_file():
             continue
-        found: dict[str, str] = {}
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            key, _, value = line.partition(" ")
-            if key in ("name", "language") and value.strip():
-                found.setdefault(key, value.strip())
+        found = _voice_file_fields(path)
         language = found.get("language", path.name).split()[0].lower()
-        voices.append((language, found.get("name", path.name)))
+        dictionary = found.get("dictionary", language.split("-")[0])
+        if not (data / f"{dictionary}_dict").is_file():
+            continue
+        with lib.lock:
+            tag = next((t for t in (language, path.name) if lib.set_voice(t)), None)
+        if tag is not None:
+            voices.append((tag, found.get("name", path.name)))
     return sorted(voices)
 
 
@@ -164,6 +200,9 @@ class EspeakEngine:
             )
         return settings
 
+    def voice_language(self, settings: dict[str, Any]) -> str:
+        return str(settings["voice"]).split("+")[0]
+
     async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
                            ) -> None:
         """``settings_for`` already asked espeak-ng for each voice."""
@@ -179,9 +218,11 @@ class EspeakEngine:
         spans: list[SentenceSpan] = []
         cursor = 0
         pause = np.zeros(int(_SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
-        for sentence in sentences:
-            with lib.lock:
-                raw = lib.synth(sentence, settings["voice"], parameters)
+        with lib.lock:
+            lib.reset()  # the same text renders the same, whatever was rendered before
+            raws = [lib.synth(sentence, settings["voice"], parameters)
+                    for sentence in sentences]
+        for sentence, raw in zip(sentences, raws, strict=True):
             audio = _trim(resample(as_float(raw), lib.sample_rate))
             if audio.size == 0:  # nothing to say (a lone symbol): an empty span keeps order
                 spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE, cursor / SAMPLE_RATE))

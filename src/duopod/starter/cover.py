@@ -1,8 +1,8 @@
-"""Draw the show's cover art (1400 x 1400 PNG, Apple's minimum) with numpy alone.
+"""Draw a starter cover (1400 x 1400 PNG, Apple's minimum) with numpy alone: two
+overlapping speech bubbles, one per host, on a warm gradient. No fonts, no downloads.
+``duopod init`` writes it into a new show; a producer replaces it with the show's own art.
 
-    python art/make_cover.py        # writes art/cover.png
-
-Two overlapping speech bubbles, one per host, on a warm gradient. No fonts, no downloads.
+    python -m duopod.starter.cover art/cover.png
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 SIZE = 1400
-HERE = Path(__file__).resolve().parent
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -37,7 +36,7 @@ def bubble_tail(x: np.ndarray, y: np.ndarray, tip_x: float, top: float) -> np.nd
     return (depth > 0) & (depth < 1) & (np.abs(x - tip_x) < 0.045 * (1 - depth))
 
 
-def main() -> None:
+def cover_png() -> bytes:
     y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) / SIZE
     top, bottom = np.array([180, 35, 42]), np.array([36, 24, 48])
     image = (top * (1 - y[..., None]) + bottom * y[..., None]).astype(np.float32)
@@ -48,8 +47,10 @@ def main() -> None:
     for i, cx in enumerate((0.33, 0.40, 0.47)):  # "..." in the first bubble
         dot = (x - cx) ** 2 + (y - 0.44) ** 2 < 0.028**2
         image[dot] = (180, 35, 42) if i != 1 else (36, 24, 48)
-    (HERE / "cover.png").write_bytes(png(np.clip(image, 0, 255).astype(np.uint8)))
+    return png(np.clip(image, 0, 255).astype(np.uint8))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    Path(sys.argv[1] if len(sys.argv) > 1 else "cover.png").write_bytes(cover_png())

@@ -1,9 +1,8 @@
-"""Synthesise the show's intro and outro jingles (no samples, no downloads).
+"""Synthesise a starter intro and outro jingle (no samples, no downloads): a bright
+plucked motif over a soft pad, I-V-vi-IV in C major, in additive synthesis. ``duopod
+init`` writes them into a new show; a producer replaces them with the show's own music.
 
-    python music/make_jingle.py          # writes music/intro.wav and music/outro.wav
-
-A bright plucked motif over a soft pad, I-V-vi-IV in C major, in additive synthesis.
-The files are committed; run this again to change them.
+    python -m duopod.starter.jingle music/      # writes music/intro.wav and music/outro.wav
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 RATE = 44_100
-HERE = Path(__file__).resolve().parent
 
 
 def note_hz(semitones_from_a4: float) -> float:
@@ -71,17 +69,23 @@ def write_wav(path: Path, samples: np.ndarray) -> None:
         out.writeframes((samples * 32767).astype("<i2").tobytes())
 
 
-def main() -> None:
+def write_jingles(folder: Path) -> tuple[Path, Path]:
+    """intro.wav and outro.wav into ``folder``."""
     beat = 0.42
     progression = [(C3, [C4, E4, G4]), (G3, [D4, G4, B4]), (A3, [C4, E4, A4]), (F3, [C4, F4, A4])]
     intro_melody = [(0, E5), (0.5, G5), (1, C5), (2, D5), (2.5, G4), (3, B4), (4, C5), (4.5, E5),
                     (5, A4), (6, C5), (6.5, A4), (7, G4)]
     outro_melody = [(0, G5), (0.5, E5), (1, C5), (2, D5), (2.5, B4), (3, G4), (4, A4), (4.5, C5),
                     (5, E5), (6, F4), (6.5, A4), (7, C5)]
-    write_wav(HERE / "intro.wav", jingle(progression, intro_melody, beat, 1.2))
+    folder.mkdir(parents=True, exist_ok=True)
+    intro, outro = folder / "intro.wav", folder / "outro.wav"
+    write_wav(intro, jingle(progression, intro_melody, beat, 1.2))
     outro_chords = [*progression[:3], (C3, [C4, E4, G4])]
-    write_wav(HERE / "outro.wav", jingle(outro_chords, outro_melody, beat, 1.6))
+    write_wav(outro, jingle(outro_chords, outro_melody, beat, 1.6))
+    return intro, outro
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    write_jingles(Path(sys.argv[1] if len(sys.argv) > 1 else "."))

@@ -1,0 +1,288 @@
+"""The episode record: everything published about one episode, as ``episode.json``.
+
+The record is the publish stage's typed object. Pages, notes, transcripts, the feed and the
+CLI read its attributes; only this module knows the JSON layout. Older files are upgraded
+as they are read (``version`` says which layout a file has), so a show published by an
+earlier duopod keeps working.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import DuopodError
+from ..mix.timeline import Timeline
+
+RECORD_VERSION = 3
+"""1: the first layout; 2: notes and description_html; 3: typed, engine always present,
+lifecycle fields (status, season, episode type, image, explicit)."""
+
+
+class RecordError(DuopodError):
+    """An ``episode.json`` that cannot be read as a record."""
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    file: str
+    bytes: int
+    mime: str = "audio/mpeg"
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+
+
+@dataclass(frozen=True)
+class Notes:
+    key_points: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceArticle:
+    """The article an episode discusses, cleaned for publishing."""
+
+    title: str | None = None
+    provider: str | None = None
+    author: str | None = None
+    date: str | None = None
+    url: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Transcripts:
+    vtt: str = "transcript.vtt"
+    srt: str = "transcript.srt"
+    json: str = "transcript.json"
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    guid: str
+    slug: str
+    script: str
+    """The script's path relative to the show (how a rebuild finds its episode)."""
+    title: str
+    date: dt.date
+    published: dt.datetime
+    number: int
+    hosts: tuple[str, ...]
+    language: str
+    duration: float
+    audio: AudioFile
+    engine: str
+    description: str
+    """Plain text for podcast apps: the summary, else the key points."""
+    description_html: str = ""
+    category: str | None = None
+    summary: str | None = None
+    notes: Notes = field(default_factory=Notes)
+    transcripts: Transcripts = field(default_factory=Transcripts)
+    chapters_file: str = "chapters.json"
+    source: SourceArticle | None = None
+    timeline: Timeline | None = None
+    """None in records loaded for the site and feed, which need no timeline."""
+    status: str = "published"
+    """``draft``: built and previewed, never listed."""
+    season: int | None = None
+    episode_type: str = "full"
+    image: str | None = None
+    """The episode's own art, a file in its folder."""
+    explicit: bool | None = None
+    """None: the show's setting."""
+
+    def listed(self, now: dt.datetime) -> bool:
+        """Does the episode belong in the feed and the index at ``now``? Not a draft, and
+        its publication time has come."""
+        return self.status == "published" and self.published <= now
+
+    def sort_key(self) -> tuple[str, int, str]:
+        """Publication order (newest last)."""
+        return (self.published.isoformat(), self.number, self.slug)
+
+    def light(self) -> EpisodeRecord:
+        """Without the timeline and the source text: what listing pages and the feed need,
+        so thousands of records fit in memory."""
+        source = replace(self.source, text=None) if self.source else None
+        return replace(self, timeline=None, source=source)
+
+    # ---------------------------------------------------------------- JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": RECORD_VERSION,
+            "guid": self.guid,
+            "slug": self.slug,
+            "script": self.script,
+            "title": self.title,
+            "date": self.date.isoformat(),
+            "published": self.published.isoformat(),
+            "episode": self.number,
+            "category": self.category,
+            "summary": self.summary,
+            "notes": {"key_points": list(self.notes.key_points),
+                      "keywords": list(self.notes.keywords)},
+            "description": self.description,
+            "description_html": self.description_html,
+            "hosts": list(self.hosts),
+            "language": self.language,
+            "duration": round(self.duration, 3),
+            "engine": self.engine,
+            "audio": {"file": self.audio.file, "bytes": self.audio.bytes,
+                      "mime": self.audio.mime, "loudness_lufs": self.audio.loudness_lufs,
+                      "true_peak_dbtp": self.audio.true_peak_dbtp},
+            "transcripts": {"vtt": self.transcripts.vtt, "srt": self.transcripts.srt,
+                            "json": self.transcripts.json},
+            "chapters_file": self.chapters_file,
+            "source": None if self.source is None else {
+                "title": self.source.title, "provider": self.source.provider,
+                "author": self.source.author, "date": self.source.date,
+                "url": self.source.url, "text": self.source.text,
+            },
+            "timeline": self.timeline.to_dict() if self.timeline is not None else None,
+            "status": self.status,
+            "season": self.season,
+            "episode_type": self.episode_type,
+            "image": self.image,
+            "explicit": self.explicit,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, *, light: bool = False) -> EpisodeRecord:
+        """Read ``episode.json`` of any version; ``light`` skips the timeline and source
+        text (see ``light()``). RecordError says what is wrong."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise RecordError(f"not valid JSON ({exc})") from None
+        return cls.from_dict(data, light=light)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, light: bool = False) -> EpisodeRecord:
+        if not isinstance(data, dict):
+            raise RecordError(f"expected a JSON object, found {type(data).__name__}")
+        try:
+            return _from_dict(upgrade(data), light)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # wrong JSON types
+            name = exc.args[0] if isinstance(exc, KeyError) else exc
+            what = f"missing field {name!r}" if isinstance(exc, KeyError) else str(exc)
+            raise RecordError(f"not a duopod episode record: {what}") from None
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older record's dict to the current layout (a copy)."""
+    data = dict(data)
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version > RECORD_VERSION:
+        raise ValueError(f"record version {version!r} is newer than this duopod understands")
+    if version < 2:
+        data.setdefault("summary", None)
+        data.setdefault("category", None)
+        data.setdefault("notes", {"key_points": [], "keywords": []})
+        data.setdefault("description_html", data.get("description", ""))
+    if version < 3:
+        data.setdefault("engine", "espeak")  # version 2 built before the engine was recorded
+    data["version"] = RECORD_VERSION
+    return data
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise ValueError(f"field {key!r} must be text")
+    return value
+
+
+def _optional_text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"field {key!r} must be text")
+    return value
+
+
+def _moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"field {key!r} must be a number")
+    return float(value)
+
+
+def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
+    audio = data["audio"]
+    notes = data.get("notes") or {}
+    transcripts = data.get("transcripts") or {}
+    source = data.get("source")
+    number = data["episode"]
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ValueError("field 'episode' must be a whole number")
+    size = audio["bytes"]
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise ValueError("field 'audio.bytes' must be a whole number")
+    timeline = data.get("timeline")
+    return EpisodeRecord(
+        guid=_text(data, "guid"),
+        slug=_text(data, "slug"),
+        script=_text(data, "script"),
+        title=_text(data, "title"),
+        date=dt.date.fromisoformat(_text(data, "date")),
+        published=_moment(_text(data, "published")),
+        number=number,
+        hosts=tuple(str(h) for h in data.get("hosts", [])),
+        language=_text(data, "language"),
+        duration=_number(data["duration"], "duration"),
+        audio=AudioFile(
+            file=_text(audio, "file"), bytes=size, mime=audio.get("mime", "audio/mpeg"),
+            loudness_lufs=audio.get("loudness_lufs"), true_peak_dbtp=audio.get("true_peak_dbtp"),
+        ),
+        engine=_text(data, "engine"),
+        description=_text(data, "description"),
+        description_html=_optional_text(data, "description_html") or "",
+        category=_optional_text(data, "category"),
+        summary=_optional_text(data, "summary"),
+        notes=Notes(tuple(notes.get("key_points", [])), tuple(notes.get("keywords", []))),
+        transcripts=Transcripts(**{k: str(v) for k, v in transcripts.items()
+                                   if k in ("vtt", "srt", "json")}),
+        chapters_file=data.get("chapters_file") or "chapters.json",
+        source=None if not source else SourceArticle(
+            title=source.get("title"), provider=source.get("provider"),
+            author=source.get("author"), date=source.get("date"), url=source.get("url"),
+            text=None if light else source.get("text"),
+        ),
+        timeline=None if light or timeline is None else Timeline.from_dict(timeline),
+        status=_choice(data, "status", ("published", "draft")),
+        season=_optional_whole(data, "season"),
+        episode_type=_choice(data, "episode_type", ("full", "trailer", "bonus")),
+        image=_optional_text(data, "image"),
+        explicit=_optional_flag(data, "explicit"),
+    )
+
+
+def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = data.get(key) or allowed[0]
+    if value not in allowed:
+        raise ValueError(f"field {key!r} must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _optional_whole(data: dict[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"field {key!r} must be a whole number")
+    return value
+
+
+def _optional_flag(data: dict[str, Any], key: str) -> bool | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"field {key!r} must be true or false")
+    return value

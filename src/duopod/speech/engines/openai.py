@@ -1,0 +1,502 @@
+"""Any server that speaks the OpenAI speech API: OpenAI itself, or a producer's own box
+running Kokoro-FastAPI, LocalAI, openedai-speech and the like.
+
+One ``POST {base_url}/audio/speech`` per sentence, so every sentence has exact timings
+(the API returns audio only, no word or sentence marks); a turn's sentences go out
+concurrently, and one semaphore bounds the requests in flight across the whole build.
+Answers are asked for as WAV: it names its own sample rate (local servers differ: 24 kHz
+for Kokoro, 22.05 kHz for Piper voices) and has no MP3 encoder delay to shift the timings,
+and it is decoded here without an ffmpeg process per sentence.
+
+Plain HTTP through aiohttp (already installed with edge-tts) rather than the ``openai``
+client: one endpoint does not justify a client with its own retry loop, pydantic models
+and a dependency tree, and keeping the request in our hands is how we guarantee the key
+goes in one header and nowhere else (never into settings, cache keys, messages or logs).
+
+Throttling (429, with its Retry-After honoured), server errors, time-outs and dropped
+connections are retried with backoff and jitter; a refused request (400, 401, 403, 404,
+422) fails at once, naming the host and what the server said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import random
+import re
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+import numpy as np
+
+from ...audio import SAMPLE_RATE, decode, resample, trim_bounds
+from ...errors import DuopodError, EngineError, InputError
+from ...workspace import VoiceProfile
+from ..model import SentenceSpan, Speech
+from . import EngineOptions, Voice, missing_setting, unknown_setting
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "tts-1"
+KEY_VARIABLE = "OPENAI_API_KEY"
+PROTOCOL_VERSION = "openai-speech/1"
+"""Part of every cache key: bump when how we ask or decode changes the audio."""
+PCM_RATE = 24_000
+"""The API documents ``pcm`` as 16-bit little-endian mono at 24 kHz."""
+FORMATS = ("wav", "pcm", "mp3")
+SENTENCE_PAUSE = 0.3
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+"""Seconds without a byte from the server before the request is abandoned and retried."""
+MAX_RETRY_AFTER = 120.0
+BASE_DELAY = 0.5
+MAX_DELAY = 30.0
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage",
+                 "shimmer", "verse")
+_SETTINGS = ("voice", "model", "speed", "base_url", "response_format", "instructions",
+             "api_key_env")
+_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+_HINTS = {
+    401: "check the API key (OPENAI_API_KEY, or the variable the profile's api_key_env names)",
+    403: "the key may not use this model or voice",
+    404: "is base_url right? it usually ends in /v1",
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep retrying one sentence, and how long to wait between attempts (as
+    the edge engine does: ``--retry-for`` is a duration, counted from the first failure).
+
+    Waits grow exponentially from ``base_delay`` to ``max_delay``, each a random point in
+    the upper half of its range, so throttled requests do not come back in step; a server's
+    Retry-After is obeyed instead, unless it reaches past the budget (then waiting is
+    pointless and the build stops at once)."""
+
+    budget: float = 180.0
+    base_delay: float = field(default_factory=lambda: BASE_DELAY)
+    max_delay: float = field(default_factory=lambda: MAX_DELAY)
+
+    def delay(self, retry: int, used: float, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before retry number ``retry`` (0 for the first), with ``used``
+        seconds of the budget gone; None when the budget is spent."""
+        left = self.budget - used
+        if left <= 0:
+            return None
+        if retry_after is not None:
+            wait = min(MAX_RETRY_AFTER, retry_after)
+            return None if wait > left else wait + random.uniform(0, self.base_delay / 4)  # noqa: S311
+        ceiling = min(self.max_delay, self.base_delay * 2 ** min(retry, 60))
+        return min(left, random.uniform(ceiling / 2, ceiling))  # noqa: S311
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def environment_base_url(environ: Mapping[str, str] | None = None) -> str | None:
+    value = (environ if environ is not None else os.environ).get("OPENAI_BASE_URL", "").strip()
+    return value.rstrip("/") or None
+
+
+def host_of(base_url: str) -> str:
+    """Host and port only: what errors name (never a user:password in the URL)."""
+    url = urlparse(base_url)
+    return f"{url.hostname}:{url.port}" if url.port else str(url.hostname)
+
+
+def needs_key(base_url: str) -> bool:
+    """OpenAI itself always needs a key; a local server usually does not."""
+    return (urlparse(base_url).hostname or "").endswith("openai.com")
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with the key, and anything shaped like an OpenAI key, blanked out: servers
+    echo a rejected key back in their error messages."""
+    for secret in secrets:
+        if len(secret) >= 6:  # shorter "keys" (x, none) are placeholders for local servers
+            text = text.replace(secret, "***")
+    return re.sub(r"\bsk-[A-Za-z0-9_\-*.]{3,}", "sk-***", text)
+
+
+def _text_setting(raw: dict[str, Any], key: str, profile: VoiceProfile) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"openai {key} in profile {profile.name!r} must be a non-empty "
+                         "string", profile.path)
+    return value.strip()
+
+
+def _check_keys(raw: dict[str, Any], profile: VoiceProfile) -> None:
+    if "api_key" in raw:
+        raise InputError(
+            f"profile {profile.name!r} holds an API key: keys do not belong in files that "
+            f"are shared with the show; set {KEY_VARIABLE} (or name another variable with "
+            "api_key_env)", profile.path,
+        )
+    for key in raw:
+        if key not in _SETTINGS:
+            raise unknown_setting(profile, "openai", key, list(_SETTINGS))
+
+
+def _speed(raw: dict[str, Any], profile: VoiceProfile) -> float:
+    speed = raw.get("speed", 1.0)
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= speed <= 4:
+        raise InputError(f"openai speed in profile {profile.name!r} must be a number from "
+                         "0.25 to 4.0", profile.path)
+    return float(speed)
+
+
+def _base_url(raw: dict[str, Any], profile: VoiceProfile) -> str:
+    base_url = (_text_setting(raw, "base_url", profile) or environment_base_url()
+                or DEFAULT_BASE_URL).rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", base_url):
+        raise InputError(f"openai base_url {base_url!r} in profile {profile.name!r} must be "
+                         "an http(s) URL like http://localhost:8880/v1", profile.path)
+    return base_url
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate from a WAV answer. Streaming servers write the
+    header before they know the length (sizes 0 or 0xFFFFFFFF): the data then runs to the
+    end of the body."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a WAV file")
+    position, layout = 12, None
+    while position + 8 <= len(data):
+        chunk, size = data[position:position + 4], int.from_bytes(data[position + 4:position + 8],
+                                                                  "little")
+        start = position + 8
+        if chunk == b"fmt ":
+            layout = _wav_layout(data[start:start + size])
+        elif chunk == b"data":
+            if layout is None:
+                raise ValueError("WAV data before its format")
+            end = len(data) if size in (0, 0xFFFFFFFF) else min(len(data), start + size)
+            return _wav_samples(data[start:end], *layout)
+        position = start + size + (size & 1)
+    raise ValueError("WAV without data")
+
+
+def _wav_layout(fmt: bytes) -> tuple[int, int, int, int]:
+    """(format tag, channels, rate, bits); WAVE_FORMAT_EXTENSIBLE resolved to its subformat."""
+    if len(fmt) < 16:
+        raise ValueError("WAV format chunk too short")
+    tag, channels, rate = (int.from_bytes(fmt[0:2], "little"), int.from_bytes(fmt[2:4], "little"),
+                           int.from_bytes(fmt[4:8], "little"))
+    bits = int.from_bytes(fmt[14:16], "little")
+    if tag == 0xFFFE and len(fmt) >= 26:
+        tag = int.from_bytes(fmt[24:26], "little")
+    return tag, channels, rate, bits
+
+
+def _wav_samples(body: bytes, tag: int, channels: int, rate: int, bits: int
+                 ) -> tuple[np.ndarray, int]:
+    if tag == 1 and bits == 16:
+        raw = np.frombuffer(body[: len(body) // 2 * 2], dtype="<i2").astype(np.float32) / 32768
+    elif tag == 3 and bits == 32:
+        raw = np.frombuffer(body[: len(body) // 4 * 4], dtype="<f4").astype(np.float32)
+    else:
+        raise ValueError(f"WAV encoding {tag}/{bits}-bit is not supported (16-bit PCM or "
+                         "32-bit float)")
+    if channels > 1:
+        raw = raw[: len(raw) // channels * channels].reshape(-1, channels).mean(axis=1)
+    return raw, rate
+
+
+def decode_answer(data: bytes, response_format: str) -> np.ndarray:
+    """The server's audio as mono float32 at SAMPLE_RATE."""
+    if response_format == "wav":
+        samples, rate = decode_wav(data)
+    elif response_format == "pcm":
+        samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32)
+        samples, rate = samples / 32768, PCM_RATE
+    else:
+        return decode(data, response_format)
+    return resample(samples, rate)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
+def _decoded(data: bytes, response_format: str) -> np.ndarray:
+    """The answer's speech, trimmed; a garbled answer is worth asking for again."""
+    try:
+        return _trim(decode_answer(data, response_format))
+    except (ValueError, DuopodError) as exc:
+        raise _Retryable(f"undecodable {response_format} answer: {exc}") from exc
+
+
+def _trim(audio: np.ndarray) -> np.ndarray:
+    """Servers pad each answer with silence; the mix sets its own pauses."""
+    start, stop = trim_bounds(audio, pad_seconds=0.02)
+    return audio[start:stop]
+
+
+# ---------------------------------------------------------------- the engine
+
+
+class OpenAIEngine:
+    name = "openai"
+
+    def __init__(self, options: EngineOptions | None = None, retry: RetryPolicy | None = None):
+        options = options or EngineOptions()
+        self.retry = retry or RetryPolicy(budget=options.retry_for)
+        self.concurrency = options.concurrency
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._not_before = 0.0
+        """Monotonic time before which no request goes out: a server's Retry-After speaks
+        for the whole account, not only for the request it refused."""
+        self._refusal: EngineError | None = None
+        """Set by the first refused request: the build is stopping, so nothing else is sent
+        (sentences already queued would only be refused too)."""
+
+    @property
+    def version(self) -> str:
+        return PROTOCOL_VERSION
+
+    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+        """Everything that shapes the audio, and so the cache key: never the key itself, only
+        the name of the variable that holds it."""
+        raw = profile.settings("openai")
+        _check_keys(raw, profile)
+        voice = _text_setting(raw, "voice", profile)
+        if voice is None:
+            raise missing_setting(profile, "openai", "voice")
+        response_format = raw.get("response_format", "wav")
+        if response_format not in FORMATS:
+            raise InputError(f"openai response_format in profile {profile.name!r} must be one "
+                             f"of {', '.join(FORMATS)}", profile.path)
+        settings: dict[str, Any] = {
+            "voice": voice,
+            "model": _text_setting(raw, "model", profile)
+            or os.environ.get("OPENAI_TTS_MODEL", "").strip() or DEFAULT_MODEL,
+            "speed": _speed(raw, profile),
+            "base_url": _base_url(raw, profile),
+            "response_format": response_format,
+            "api_key_env": _text_setting(raw, "api_key_env", profile) or KEY_VARIABLE,
+        }
+        instructions = _text_setting(raw, "instructions", profile)
+        if instructions:
+            settings["instructions"] = instructions
+        return settings
+
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+                           ) -> None:
+        """Before any request: OpenAI itself needs a key. (Not in ``settings_for``, which
+        ``duopod check`` runs for every profile table even when this engine is not used.)
+        The API has no voice list; a voice the server does not have is refused (HTTP 400)
+        by the first request, which fails the build at once."""
+        for host, (profile, settings) in voices.items():
+            if needs_key(settings["base_url"]) and not os.environ.get(settings["api_key_env"]):
+                raise InputError(
+                    f"the openai engine needs an API key for {host_of(settings['base_url'])}: "
+                    f"set {settings['api_key_env']} (host {host!r}, profile {profile.name!r}),"
+                    " or point base_url / OPENAI_BASE_URL at a local server", profile.path,
+                )
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        """One bound for the whole build, remade if the build runs a new event loop."""
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(self.concurrency))
+        return self._gate[1]
+
+    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+                     notify: Callable[[str], None] | None = None) -> Speech:
+        """Every sentence is its own request, all sent at once within the build's bound; the
+        answers are trimmed and joined with a short pause, each timed exactly."""
+        timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT,
+                                        sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            tasks = [asyncio.create_task(self._sentence(session, i, len(sentences), text,
+                                                        settings, notify))
+                     for i, text in enumerate(sentences)]
+            try:
+                pieces = await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        return _joined(sentences, pieces)
+
+    async def _sentence(self, session: aiohttp.ClientSession, index: int, count: int, text: str,
+                        settings: dict[str, Any], notify: Callable[[str], None] | None
+                        ) -> np.ndarray:
+        if not any(c.isalnum() for c in text):  # a lone symbol: nothing to say
+            return np.zeros(0, dtype=np.float32)
+        where = f"{host_of(settings['base_url'])}, sentence {index + 1} of {count}"
+        secret = os.environ.get(settings["api_key_env"], "")
+        first_failure: float | None = None
+        retry = 0
+        while True:
+            try:
+                async with self._semaphore():
+                    await self._hold_off()
+                    if self._refusal is not None:
+                        raise EngineError(str(self._refusal))
+                    data = await self._request(session, text, settings, secret)
+                return _decoded(data, settings["response_format"])
+            except _Retryable as failure:
+                now = time.monotonic()
+                first_failure = now if first_failure is None else first_failure
+                used = now - first_failure
+                wait = self.retry.delay(retry, used, failure.retry_after)
+                if wait is None:
+                    raise EngineError(redact(
+                        f"{where}: gave up after {retry + 1} attempts in {_seconds(used)} "
+                        f"(--retry-for {_seconds(self.retry.budget)}): {failure}", [secret],
+                    )) from None
+                retry += 1
+                if failure.retry_after is not None:  # the account is throttled, not this call
+                    self._not_before = max(self._not_before, now + wait)
+                if notify:
+                    notify(redact(f"{where}: retrying in {wait:.1f} s (attempt {retry + 1}, "
+                                  f"{_seconds(used)} of {_seconds(self.retry.budget)} used): "
+                                  f"{failure}", [secret]))
+            await asyncio.sleep(wait)
+
+    async def _hold_off(self) -> None:
+        while (wait := self._not_before - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+
+    async def _request(self, session: aiohttp.ClientSession, text: str,
+                       settings: dict[str, Any], secret: str) -> bytes:
+        payload = {"model": settings["model"], "voice": settings["voice"], "input": text,
+                   "response_format": settings["response_format"], "speed": settings["speed"]}
+        if "instructions" in settings:
+            payload["instructions"] = settings["instructions"]
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        url = f"{settings['base_url']}/audio/speech"
+        try:
+            async with session.post(url, json=payload, headers=headers) as response:
+                if response.status == 200:
+                    data = await response.read()
+                    if not data:
+                        raise _Retryable("the server answered with no audio")
+                    return data
+                detail = await _error_detail(response)
+                if response.status in _RETRY_STATUS:
+                    raise _Retryable(f"HTTP {response.status}{detail}",
+                                     retry_after(response.headers.get("Retry-After")))
+        except TimeoutError as exc:
+            raise _Retryable(f"no answer within {READ_TIMEOUT:g} s") from exc
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise _Retryable(f"connection problem: {exc.__class__.__name__}") from exc
+        hint = _HINTS.get(response.status, "")
+        self._refusal = EngineError(redact(
+            f"{host_of(settings['base_url'])} refused the request (HTTP {response.status}"
+            f"{detail}){'; ' + hint if hint else ''}", [secret]))
+        raise self._refusal
+
+
+async def _error_detail(response: aiohttp.ClientResponse) -> str:
+    """The server's own message (OpenAI's {"error": {"message": ...}}, FastAPI's
+    {"detail": ...}, or plain text), short, on one line."""
+    try:
+        body = await response.text(errors="replace")
+    except (aiohttp.ClientError, TimeoutError):
+        return ""
+    message: Any = body
+    try:
+        parsed = json.loads(body)
+        if isinstance(parsed, dict):
+            error = parsed.get("error")
+            message = (error.get("message") if isinstance(error, dict) else error) \
+                or parsed.get("detail") or parsed.get("message") or body
+    except ValueError:
+        pass
+    text = " ".join(str(message).split())[:200]
+    return f": {text}" if text else ""
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _joined(sentences: Sequence[str], pieces: Sequence[np.ndarray]) -> Speech:
+    """The sentences' audio end to end, a pause between, one span each (empty for a
+    sentence with nothing to say)."""
+    pause = np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
+    audio: list[np.ndarray] = []
+    spans: list[SentenceSpan] = []
+    cursor = 0
+    for sentence, piece in zip(sentences, pieces, strict=True):
+        if piece.size == 0:
+            spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE, cursor / SAMPLE_RATE))
+            continue
+        if audio:
+            audio.append(pause)
+            cursor += pause.size
+        spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE,
+                                  (cursor + piece.size) / SAMPLE_RATE))
+        audio.append(piece)
+        cursor += piece.size
+    if not audio:
+        raise EngineError("the server's answers held no audible speech")
+    return Speech(np.concatenate(audio), spans)
+
+
+# ---------------------------------------------------------------- the registry's hooks
+
+
+def make_engine(options: EngineOptions) -> OpenAIEngine:
+    return OpenAIEngine(options)
+
+
+def unavailable() -> str | None:
+    """Why the engine cannot run from the environment alone (profiles may still name a
+    base_url of their own)."""
+    base_url = environment_base_url()
+    if base_url is None:
+        if os.environ.get(KEY_VARIABLE):
+            return None
+        return (f"neither {KEY_VARIABLE} nor OPENAI_BASE_URL is set (or give the profiles' "
+                "openai tables a base_url)")
+    if needs_key(base_url) and not os.environ.get(KEY_VARIABLE):
+        return f"{KEY_VARIABLE} is not set"
+    return None if _reachable(base_url) else f"{host_of(base_url)} is not reachable"
+
+
+def _reachable(base_url: str, timeout: float = 2.0) -> bool:
+    url = urlparse(base_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def voice_list(language: str | None = None) -> list[Voice]:
+    """OpenAI's voices (each speaks every language the model does). A local server has its
+    own names (Kokoro-FastAPI: zm_yunxi, zf_xiaobei, ...): see its documentation."""
+    return [Voice(name, "multilingual", description="OpenAI voice") for name in OPENAI_VOICES]

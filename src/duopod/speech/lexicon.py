@@ -1,0 +1,290 @@
+"""The pronunciation lexicon: written form -> what an engine is asked to say.
+
+No engine reads a Mandarin tech show right unaided ("H20", "671B", "DeepSeek", polyphones),
+so a show keeps ``lexicon.toml`` at its root and a script may add a ``lexicon:`` mapping in
+its front matter. Both have the same shape: strings at the top apply to every language and
+engine, a table named after a language tag applies to that language, and a table inside it
+named after an engine applies to that engine only::
+
+    "DeepSeek" = "深度求索"
+    [zh-CN]
+    "H20" = "H二十"
+    [zh-CN.espeak]
+    "671B" = "六七一B"
+
+The lexicon changes only what the engine hears; the render stage keeps the written
+sentences for transcripts, pages and notes, and keys its cache on the spoken text, so a
+changed entry re-renders exactly the turns it touches.
+
+Precedence: a script entry beats a show entry for the same written form (the script is the
+producer's word for this episode); within one source an engine table beats a language
+table, which beats the top level. Matching is case-sensitive and longest-first; an entry
+that starts or ends with a Latin letter or digit only matches at a word boundary there, so
+"H20" is not found inside "H200".
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..script.model import Script
+    from ..workspace import Workspace
+
+LEXICON_FILE = "lexicon.toml"
+_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+_LATIN = re.compile(r"[A-Za-z0-9]")
+SHOW, SCRIPT = 0, 1
+"""Sources, in rising precedence."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a lexicon."""
+
+    written: str
+    spoken: str
+    language: str | None
+    engine: str | None
+    source: int
+    """SHOW or SCRIPT."""
+    path: Path
+    line: int | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+    @property
+    def scope(self) -> str:
+        """Where the entry applies, as the producer wrote it: '', 'zh-CN', 'zh-CN.espeak'."""
+        return ".".join(part for part in (self.language, self.engine) if part)
+
+    def applies(self, language: str, engine: str | None) -> bool:
+        """Does this entry speak for ``language`` (an entry for "zh" serves "zh-CN") and
+        ``engine`` (None: only entries that serve every engine)?"""
+        if self.language is not None:
+            own, asked = self.language.lower(), language.lower()
+            if asked != own and not asked.startswith(own + "-"):
+                return False
+        return self.engine is None or self.engine == engine
+
+    def rank(self) -> tuple[int, int, int]:
+        """Higher wins: source first, then engine over language over the top level (and a
+        longer language tag over a shorter one)."""
+        return (self.source, self.engine is not None,
+                len(self.language) if self.language else 0)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def load_show_lexicon(root: Path) -> tuple[Entry, ...]:
+    """The show's ``lexicon.toml``, or nothing when there is none."""
+    path = root / LEXICON_FILE
+    if not path.is_file():
+        return ()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8", path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        raise InputError(f"invalid TOML: {exc}", path,
+                         int(match.group(1)) if match else None) from None
+    lines = _TomlLines(text)
+    return tuple(_entries(data, path, SHOW, lambda scope, key: lines.find(scope, key)))
+
+
+def script_entries(script: Script) -> tuple[Entry, ...]:
+    """A script's own ``lexicon:`` entries (the parse stage kept each key's line)."""
+    found = script.meta.lexicon
+    if found is None:
+        return ()
+    lines = found.lines
+    return tuple(_entries(found.tables, script.path, SCRIPT,
+                          lambda scope, key: lines.get((*scope, key))))
+
+
+def lexicon_entries(workspace: Workspace, script: Script | None = None) -> tuple[Entry, ...]:
+    """The show's entries and, given a script, its own (which win); InputError with file
+    and line for a bad one."""
+    show = load_show_lexicon(workspace.root)
+    return show if script is None else (*show, *script_entries(script))
+
+
+def language_of(workspace: Workspace, script: Script | None = None) -> str:
+    """The episode's language (front matter), else the show's: what picks language tables."""
+    own = script.meta.lifecycle.language if script is not None else None
+    return own or workspace.show.language
+
+
+def script_speller(workspace: Workspace, script: Script, engine: str | None) -> Speller:
+    """What a build of ``script`` with ``engine`` asks the engine to say (None: only the
+    entries for every engine)."""
+    return speller(lexicon_entries(workspace, script), language_of(workspace, script), engine)
+
+
+LineOf = Callable[[tuple[str, ...], str], int | None]
+
+
+def _entries(data: Mapping[str, Any], path: Path, source: int,
+             line_of: LineOf) -> Iterator[Entry]:
+    """Walk the three levels (top, language, engine), checking every key and value."""
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from _language_table(key, value, path, source, line_of)
+        else:
+            yield _entry(key, value, None, None, path, source, line_of((), key))
+
+
+def _language_table(language: str, table: dict[str, Any], path: Path, source: int,
+                    line_of: LineOf) -> Iterator[Entry]:
+    if not _LANGUAGE.match(language):
+        raise InputError(f"lexicon table [{language}] is not a language tag like zh-CN "
+                         "(engine tables go inside one: [zh-CN.espeak])", path,
+                         line_of((), language))
+    for key, value in table.items():
+        if isinstance(value, dict):
+            _check_engine(language, key, path, line_of((language,), key))
+            for written, spoken in value.items():
+                if isinstance(spoken, dict):
+                    raise InputError(f"lexicon table [{language}.{key}.{written}] is one level "
+                                     "too deep", path, line_of((language, key), written))
+                yield _entry(written, spoken, language, key, path, source,
+                             line_of((language, key), written))
+        else:
+            yield _entry(key, value, language, None, path, source, line_of((language,), key))
+
+
+def _check_engine(language: str, engine: str, path: Path, line: int | None) -> None:
+    """A misspelt engine table would silently never apply: refuse it."""
+    from .engines import registry
+
+    if engine not in registry():
+        raise InputError(f"lexicon table [{language}.{engine}]: {engine!r} is not an engine "
+                         f"(engines: {', '.join(registry())})", path, line)
+
+
+def _entry(written: str, spoken: Any, language: str | None, engine: str | None, path: Path,
+           source: int, line: int | None) -> Entry:
+    scope = ".".join(p for p in (language, engine) if p)
+    where = f" in [{scope}]" if scope else ""
+    if not written.strip():
+        raise InputError(f"empty word in the lexicon{where}", path, line)
+    if not isinstance(spoken, str):
+        raise InputError(f"lexicon entry {written!r}{where} must be a string (the spoken "
+                         f"form), not {type(spoken).__name__}", path, line)
+    if not spoken.strip():
+        raise InputError(f"lexicon entry {written!r}{where} has an empty spoken form",
+                         path, line)
+    return Entry(written, spoken, language, engine, source, path, line)
+
+
+class _TomlLines:
+    """Line numbers for keys of a parsed TOML file, since tomllib gives none: each key is
+    looked for under its table's header."""
+
+    _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+
+    def __init__(self, text: str):
+        self.tables: dict[tuple[str, ...], list[tuple[int, str]]] = {(): []}
+        current: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                current = tuple(_unquote(p) for p in _split_dotted(header.group(1)))
+                self.tables.setdefault(current, []).append((number, ""))
+                parent = self.tables.setdefault(current[:-1], [])
+                parent.append((number, f"{current[-1]} ="))
+                continue
+            self.tables.setdefault(current, []).append((number, line.strip()))
+
+    def find(self, scope: tuple[str, ...], key: str) -> int | None:
+        for number, line in self.tables.get(scope, []):
+            for form in (f'"{key}"', f"'{key}'", key):
+                if line.startswith(form) and line[len(form):].lstrip().startswith("="):
+                    return number
+        rows = self.tables.get(scope)
+        return rows[0][0] if scope and rows else None
+
+
+def _split_dotted(name: str) -> list[str]:
+    return [p.strip() for p in re.findall(r'"[^"]*"|\'[^\']*\'|[^.]+', name)]
+
+
+def _unquote(part: str) -> str:
+    return part[1:-1] if len(part) >= 2 and part[0] == part[-1] and part[0] in "\"'" else part
+
+
+# ---------------------------------------------------------------- speaking
+
+
+class Speller:
+    """A lexicon compiled for one language and engine: rewrites text for the engine and
+    counts which entries fired."""
+
+    def __init__(self, entries: Iterable[Entry]):
+        chosen: dict[str, Entry] = {}
+        for entry in sorted(entries, key=Entry.rank):
+            chosen[entry.written] = entry  # higher ranks come later and win
+        self.entries = chosen
+        self.pattern = _pattern(chosen) if chosen else None
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def say(self, text: str) -> str:
+        """What the engine is asked to say for ``text``."""
+        if self.pattern is None:
+            return text
+        return self.pattern.sub(lambda m: self.entries[m.group(0)].spoken, text)
+
+    def hits(self, texts: Iterable[str]) -> Counter[Entry]:
+        """How often each entry fires over ``texts``."""
+        counts: Counter[Entry] = Counter()
+        if self.pattern is None:
+            return counts
+        for text in texts:
+            counts.update(self.entries[m.group(0)] for m in self.pattern.finditer(text))
+        return counts
+
+
+def _pattern(entries: Mapping[str, Entry]) -> re.Pattern[str]:
+    """One alternation, longest first (regex alternation takes the first that matches)."""
+    parts = []
+    for written in sorted(entries, key=lambda w: (-len(w), w)):
+        before = r"(?<![A-Za-z0-9])" if _LATIN.match(written[0]) else ""
+        after = r"(?![A-Za-z0-9])" if _LATIN.match(written[-1]) else ""
+        parts.append(before + re.escape(written) + after)
+    return re.compile("|".join(parts))
+
+
+def speller(entries: Iterable[Entry], language: str, engine: str | None) -> Speller:
+    """The entries that serve ``language`` and ``engine``, compiled. ``engine`` None keeps
+    only the entries for every engine."""
+    return Speller(e for e in entries if e.applies(language, engine))
+
+
+def hit_counts(entries: Iterable[Entry], language: str, texts: Iterable[str]
+               ) -> list[tuple[Entry, int]]:
+    """Which entries fire over ``texts`` and how often, for every engine at once: the
+    entries for all engines, then each engine's own (``duopod check``)."""
+    entries, texts = list(entries), list(texts)
+    counts = Counter(speller(entries, language, None).hits(texts))
+    for engine in sorted({e.engine for e in entries if e.engine}):
+        for entry, count in speller(entries, language, engine).hits(texts).items():
+            if entry.engine:
+                counts[entry] = count
+    return sorted(counts.items(),
+                  key=lambda item: (item[0].engine or "", -item[1], item[0].written))

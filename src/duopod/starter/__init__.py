@@ -1,0 +1,218 @@
+"""Starting a show and its episodes: ``duopod init`` writes a working show folder
+(show.toml with comments, a voice profile per host, a first script, cover art and jingles),
+``duopod new`` a dated script skeleton with the show's hosts.
+
+Neither ever overwrites anything: ``init`` wants an empty (or new) folder, ``new`` a script
+name that is free. Everything written comes from this package, so a show starts offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..text import slugify
+from ..workspace import SHOW_FILE, Workspace
+
+LANGUAGES = ("zh-CN", "en-US")
+
+
+@dataclass(frozen=True)
+class _Voice:
+    """Per-engine voice settings for one kind of host in one language."""
+
+    edge: str
+    espeak: str
+    variant: str
+    pitch: int
+
+
+_VOICES: dict[str, tuple[_Voice, _Voice]] = {
+    "zh-CN": (_Voice("zh-CN-YunjianNeural", "cmn", "m3", 35),
+              _Voice("zh-CN-XiaoxiaoNeural", "cmn", "f3", 65)),
+    "en-US": (_Voice("en-US-GuyNeural", "en-us", "m1", 40),
+              _Voice("en-US-JennyNeural", "en-us", "f2", 62)),
+}
+
+_DEFAULT_HOSTS = {"zh-CN": ("雷总", "董小姐"), "en-US": ("Alex", "Sam")}
+
+
+@dataclass(frozen=True)
+class NewShow:
+    folder: Path
+    files: tuple[Path, ...]
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escaping is valid TOML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _show_toml(title: str, language: str, author: str, email: str, base_url: str) -> str:
+    zh = language.startswith("zh")
+    description = f"{title}：两位主持人聊一条新闻。" if zh else f"{title}: two hosts, one story."
+    return f'''# {SHOW_FILE}: what podcast apps and the episode pages say about the show.
+# Every field is checked when duopod starts; see the README ("Configuration").
+title = {_toml_string(title)}
+author = {_toml_string(author)}
+email = {_toml_string(email)}            # the feed's owner address (Apple asks for one)
+language = "{language}"
+base_url = {_toml_string(base_url)}      # where episodes/ will be hosted
+description = {_toml_string(description)}
+category = "News"                  # an Apple Podcasts category ...
+subcategory = "Tech News"          # ... and one of its subcategories
+cover = "art/cover.png"            # square PNG/JPEG, 1400-3000 px: replace with your art
+explicit = false
+type = "episodic"                  # or "serial"
+
+[audio]
+gap = 0.45            # seconds between turns (plus or minus gap_jitter)
+gap_jitter = 0.12
+section_gap = 1.2     # seconds at a section change
+loudness_lufs = -16.0
+true_peak_dbtp = -1.0
+bitrate_kbps = 128
+channels = 1          # 2 places the hosts slightly left and right
+
+[music]
+intro = "music/intro.wav"   # replace with your own jingles (WAV or MP3)
+outro = "music/outro.wav"
+level_db = -4.0             # music loudness relative to the voices
+fade = 1.5
+overlap = 1.0
+# bed = "music/bed.wav"     # optional: a loop under the voices, ducked while they talk
+'''
+
+
+def _profile(host: str, voice: _Voice, female: bool) -> str:
+    kind = "female" if female else "male"
+    return f'''# {host}: a {kind} voice (`duopod voices --engine NAME` lists each engine's).
+speaker = {_toml_string(host)}
+
+[edge]                      # Microsoft's neural voices (online)
+voice = "{voice.edge}"
+rate = "+0%"
+pitch = "+0Hz"
+volume = "+0%"
+
+[espeak]                    # offline, always available
+voice = "{voice.espeak}"
+variant = "{voice.variant}"
+rate = 165
+pitch = {voice.pitch}
+'''
+
+
+def _profile_name(host: str, taken: set[str]) -> str:
+    base = slugify(host) if host else "host"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def script_skeleton(title: str, date: dt.date, hosts: tuple[str, ...], language: str) -> str:
+    """A script in the two-host format, with placeholder turns for each host."""
+    zh = language.startswith("zh")
+    lines = ["---", f"title: {_toml_string(title)}", f"date: {date.isoformat()}",
+             "category: Technology",
+             f"summary: {_toml_string('一句话简介。' if zh else 'One line about the episode.')}",
+             f"hosts: [{', '.join(_toml_string(h) for h in hosts)}]", "---"]
+    first, second = hosts[0], hosts[1] if len(hosts) > 1 else hosts[0]
+    if zh:
+        body = [first, f"大家好，欢迎收听。我是{first}。",
+                second, f"我是{second}。今天我们聊：{title}。",
+                "", "## 背景", first, "先说说发生了什么。", second, "这件事为什么重要？",
+                "", "## 影响", first, "对普通人来说，影响在这里。", second,
+                "好，今天就聊到这里，谢谢收听！"]
+    else:
+        body = [first, f"Hello and welcome. I'm {first}.", second,
+                f"And I'm {second}. Today: {title}.", "", "## What happened", first,
+                "First, the facts.", second, "And why does it matter?", "", "## What it means",
+                first, "Here is what changes for listeners.", second,
+                "That's all for today. Thanks for listening!"]
+    return "\n".join([*lines, *body]) + "\n"
+
+
+def create_show(folder: Path, *, title: str, language: str = "zh-CN",
+                hosts: tuple[str, ...] = (), author: str = "", email: str = "",
+                base_url: str = "https://podcast.example.com",
+                today: dt.date | None = None) -> NewShow:
+    """Write a working show into ``folder`` (new or empty); returns what was written."""
+    from .cover import cover_png
+    from .jingle import write_jingles
+
+    if language not in LANGUAGES:
+        raise InputError(f"--language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    if not title.strip():
+        raise InputError("--title must not be empty")
+    hosts = tuple(h.strip() for h in hosts if h.strip()) or _DEFAULT_HOSTS[language]
+    if len(set(hosts)) != len(hosts):
+        raise InputError(f"--hosts names a host twice: {', '.join(hosts)}")
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InputError(f"{folder} is not empty: duopod init writes a new show only into a "
+                         "new or empty folder, and never overwrites anything")
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def write(relative: str, text: str) -> None:
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
+            handle.write(text)
+        written.append(path)
+
+    write(SHOW_FILE, _show_toml(title.strip(), language, author or title.strip(),
+                                email or "producer@example.com", base_url))
+    taken: set[str] = set()
+    for i, host in enumerate(hosts):
+        voice = _VOICES[language][i % 2]
+        write(f"voices/{_profile_name(host, taken)}.toml", _profile(host, voice, i % 2 == 1))
+    date = today or dt.date.today()
+    first_title = "第一期：你好，世界" if language.startswith("zh") else "Episode one: hello"
+    write(f"scripts/{date.isoformat()}-welcome.md",
+          script_skeleton(first_title, date, hosts, language))
+    (folder / "episodes").mkdir()
+    cover = folder / "art" / "cover.png"
+    cover.parent.mkdir()
+    cover.write_bytes(cover_png())
+    written += [cover, *write_jingles(folder / "music")]
+    return NewShow(folder, tuple(written))
+
+
+def new_script(workspace: Workspace, title: str, *, date: dt.date | None = None,
+               slug: str | None = None) -> Path:
+    """A dated script skeleton in the show's scripts/ with the show's hosts."""
+    if not title.strip():
+        raise InputError("the title must not be empty")
+    hosts = _latest_hosts(workspace) or tuple(workspace.profiles) or _DEFAULT_HOSTS.get(
+        workspace.show.language, ("Alex", "Sam"))
+    date = date or dt.date.today()
+    name = slug or slugify(title.strip(), date.isoformat())
+    path = workspace.root / "scripts" / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(script_skeleton(title.strip(), date, hosts, workspace.show.language))
+    except FileExistsError:
+        raise InputError(f"{path} already exists; choose another title or --slug") from None
+    return path
+
+
+def _latest_hosts(workspace: Workspace) -> tuple[str, ...]:
+    """The hosts of the show's newest script (in their order), when it reads cleanly."""
+    from ..script.parse import parse_script
+
+    for path in sorted((workspace.root / "scripts").glob("*.md"), reverse=True):
+        try:
+            hosts = parse_script(path, workspace=workspace.root,
+                                 known_hosts=tuple(workspace.profiles)).hosts
+        except InputError:
+            continue
+        if hosts and all(h in workspace.profiles for h in hosts):
+            return hosts
+    return ()
