@@ -16,6 +16,7 @@ import random
 import re
 import subprocess
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,10 @@ class Request:
     pitch: str
     volume: str
     text: str
+    started: float = 0.0
+    """time.monotonic() when the request arrived, and when its answer was sent: which
+    requests overlapped."""
+    finished: float = 0.0
 
 
 class EdgeServer:
@@ -209,8 +214,15 @@ class EdgeServer:
                        html.unescape(prosody.group(4)))
 
     async def _answer(self, ws: web.WebSocketResponse, rid: str, req: Request) -> None:
+        req.started = time.monotonic()
         with self._lock:
             self.requests.append(req)
+        try:
+            await self._send_answer(ws, rid, req)
+        finally:
+            req.finished = time.monotonic()
+
+    async def _send_answer(self, ws: web.WebSocketResponse, rid: str, req: Request) -> None:
         delay = self.knobs.latency + random.uniform(0, self.knobs.jitter)
         if delay:
             await asyncio.sleep(delay)

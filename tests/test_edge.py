@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ENGLISH, MANDARIN, copy_show, decode_mp3
-from edge_server import EdgeServer, Knobs
+from edge_server import EdgeServer, Knobs, Request
 from test_build import episode_dir
 from test_mix import onset
 
 from duopod.audio import SAMPLE_RATE
 from duopod.errors import DuopodError, InputError
-from duopod.pipeline import BuildOptions, build_episode, resolve_engine
+from duopod.pipeline import (
+    BuildOptions,
+    build_episode,
+    load_script,
+    make_engine,
+    render,
+    resolve_engine,
+)
 from duopod.speech.engines.edge import REQUEST_BYTES, split_for_requests
+from duopod.speech.model import RenderedTurn
 from duopod.speech.render import TurnEvent
 from duopod.workspace import load_workspace
 
@@ -101,6 +111,47 @@ def test_concurrency_is_bounded_and_order_kept(show: Path, server: EdgeServer) -
     assert [t["start"] for t in turns] == sorted(t["start"] for t in turns)
 
 
+def _render(show: Path, script: str, concurrency: int) -> list[RenderedTurn]:
+    ws = load_workspace(show)
+    options = BuildOptions(engine="edge", concurrency=concurrency, **FAST)
+    return render(ws, load_script(ws, show / "scripts" / script, options),
+                  make_engine("edge", options), options)
+
+
+def _most_at_once(requests: list[Request]) -> int:
+    """The largest number of these requests the server was answering at one moment."""
+    return max(sum(r.started <= s.started < r.finished for r in requests) for s in requests)
+
+
+def test_a_long_turns_requests_spread_over_free_connections_within_the_bound(
+        show: Path, server: EdgeServer) -> None:
+    server.knobs.latency = 0.3
+    long_turn = "这是一个很长的回合，用来测试分段。" * 50  # ~2.5 KB: three requests
+    short = ["好。", "这样啊。", "对，就是这样。", "明白了。"]
+    hosts = ["董小姐", "雷总"] * 2
+    text = "".join(f"{host}\n{line}\n" for host, line in zip(hosts, short, strict=True))
+    (show / "scripts" / "uneven.md").write_text(
+        f"---\ntitle: 长短不一\ndate: 2025-12-21\n---\n{text}雷总\n{long_turn}\n",
+        encoding="utf-8")
+    alone = copy_show(show.parent / "alone")
+    shutil.copy(show / "scripts" / "uneven.md", alone / "scripts")
+    one_at_a_time = _render(alone, "uneven.md", concurrency=1)
+    assert server.max_open_connections == 1
+    server.requests.clear()
+    server.max_open_connections = 0
+
+    rendered = _render(show, "uneven.md", concurrency=3)
+    assert server.max_open_connections == 3  # the bound is the total, and it is used
+    long_requests = [r for r in server.requests if r.text in long_turn]
+    assert len(long_requests) == 3 and _most_at_once(long_requests) >= 2
+    # the pieces still land in order, with the same audio and sentence timings
+    assert [r.turn for r in rendered] == [r.turn for r in one_at_a_time]
+    for ours, reference in zip(rendered, one_at_a_time, strict=True):
+        assert ours.speech.sentences == reference.speech.sentences
+        assert np.array_equal(np.asarray(ours.speech.samples),
+                              np.asarray(reference.speech.samples))
+
+
 def test_one_connection_at_a_time_with_concurrency_1(show: Path, server: EdgeServer) -> None:
     server.knobs.latency = 0.05
     build(show, ENGLISH, concurrency=1)
@@ -114,7 +165,8 @@ def test_transient_faults_are_retried(show: Path, server: EdgeServer, fault: str
     events: list[TurnEvent] = []
     result = build(show, ENGLISH, events=events, concurrency=1)
     retried = [e for e in events if e.status == "retrying"]
-    assert len(retried) == 2 and retried[0].turn.index == 0
+    longest = max(result.script.turns, key=lambda t: len(t.text.encode()))  # rendered first
+    assert len(retried) == 2 and retried[0].turn.index == longest.index
     assert result.rendered == 9
     # the retried turn has all its audio and timings: identical to an undisturbed render
     assert result.record.timeline == undisturbed.record.timeline

@@ -20,6 +20,11 @@ from test_build import episode_dir, record
 
 from duopod.audio import SAMPLE_RATE
 from duopod.mix.limiter import true_peak_db
+from duopod.mix.master import CHUNK, _mastered_chunk, mastered_chunks
+from duopod.mix.plan import Layout, plan_mix
+from duopod.pipeline import BuildOptions, load_script, render
+from duopod.speech.engines import get_engine
+from duopod.workspace import load_workspace
 
 
 def loudness(samples: np.ndarray) -> float:
@@ -215,3 +220,28 @@ def test_a_script_can_set_its_own_pacing(tmp_path: Path, built_show: Path) -> No
     gaps = [(b["start"] - a["end"], a["section"] != b["section"])
             for a, b in itertools.pairwise(turns)]
     assert all(abs(gap - (3.0 if change else 1.5)) < 0.002 for gap, change in gaps), gaps
+
+
+def _mandarin_layout(show: Path) -> Layout:
+    ws = load_workspace(show)
+    options = BuildOptions(engine="espeak", cache_only=True)
+    script = load_script(ws, show / "scripts" / MANDARIN, options)
+    rendered = render(ws, script, get_engine("espeak"), options)
+    return plan_mix(script, rendered, ws.show.audio, ws.show.music, ws.show.language)
+
+
+def test_mastering_ahead_on_threads_changes_no_sample(built_show: Path) -> None:
+    """Chunks mastered on worker threads while the encoder runs are the chunks mastered one
+    after another: the same numbers, in the same order."""
+    layout = _mandarin_layout(built_show)
+    bounds = [(a, min(a + CHUNK, layout.length)) for a in range(0, layout.length, CHUNK)]
+    ahead = list(mastered_chunks(layout, 2.0, -1.5, workers=2))
+    assert len(ahead) == len(bounds)
+    for chunk, (a, b) in zip(ahead, bounds, strict=True):
+        assert np.array_equal(chunk, _mastered_chunk(layout, a, b, 2.0, -1.5))
+
+
+def test_an_encoder_that_stops_reading_stops_the_mastering(built_show: Path) -> None:
+    chunks = mastered_chunks(_mandarin_layout(built_show), 1.0, -1.5)
+    next(chunks)
+    chunks.close()  # as encode_mp3 does when ffmpeg fails: returns without hanging

@@ -267,7 +267,8 @@ def build(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,
-                                             help="Turns rendered at once.")] = 4,
+                                             help="Requests to the speech service at once, "
+                                             "in total.")] = 4,
     retry_for: Annotated[float, typer.Option(
         "--retry-for", min=0, max=3600, metavar="SECONDS",
         help="Keep retrying a failing edge-tts request this long (backing off up to 30 s "

@@ -4,8 +4,6 @@ uses it to profile each rendered turn, the mix to level turns and master the epi
 from __future__ import annotations
 
 import numpy as np
-from pyloudnorm.iirfilter import IIRfilter
-from scipy.signal import lfilter, lfilter_zi
 
 from .audio import SAMPLE_RATE
 
@@ -17,6 +15,10 @@ class LoudnessMeter:
     """Feed chunks (n,) or (n, channels) in order; read ``integrated()`` at the end."""
 
     def __init__(self, rate: int = SAMPLE_RATE, channels: int = 1):
+        # scipy.signal takes longer to import than `duopod check` takes to run: load on use
+        from pyloudnorm.iirfilter import IIRfilter
+        from scipy.signal import lfilter_zi
+
         shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf")
         high_pass = IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")
         self._filters = [(shelf.b, shelf.a), (high_pass.b, high_pass.a)]
@@ -28,6 +30,8 @@ class LoudnessMeter:
         self._step_power: list[np.ndarray] = []
 
     def add(self, chunk: np.ndarray) -> None:
+        from scipy.signal import lfilter
+
         chunk = chunk.reshape(len(chunk), -1).astype(np.float64)
         weighted = np.empty_like(chunk)
         for ch in range(self._channels):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pypinyin import Style, lazy_pinyin
-
 _CJK_RANGES = (
     (0x3400, 0x4DBF),
     (0x4E00, 0x9FFF),
@@ -150,6 +148,8 @@ _SLUG_MAX = 80
 
 def slugify(title: str, date: str | None = None) -> str:
     """An ASCII slug: Chinese becomes pinyin, everything else is folded to [a-z0-9-]."""
+    from pypinyin import Style, lazy_pinyin  # its dictionaries take a while: load on use
+
     words = lazy_pinyin(title, style=Style.NORMAL, errors="default")
     ascii_text = " ".join(words)
     ascii_text = unicodedata.normalize("NFKD", ascii_text).encode("ascii", "ignore").decode()

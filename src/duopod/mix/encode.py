@@ -4,12 +4,14 @@ ffmpeg comes from imageio-ffmpeg, never from the system."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -32,15 +34,38 @@ def codec_loudness_shift(excerpt: np.ndarray, channels: int, bitrate_kbps: int) 
         "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0",
         "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-f", "mp3", "pipe:1",
     ]
-    encoded = subprocess.run(command, input=to_pcm16(excerpt), capture_output=True, check=False)
     decode = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3", "-i", "pipe:0",
               "-f", "f32le", "-ac", str(channels), "-ar", str(SAMPLE_RATE), "pipe:1"]
-    decoded = subprocess.run(decode, input=encoded.stdout, capture_output=True, check=False)
-    if encoded.returncode or decoded.returncode or not decoded.stdout:
+    decoded, failed = _through(command, decode, to_pcm16(excerpt))
+    if failed or not decoded:
         return 0.0
-    after = np.frombuffer(decoded.stdout, dtype=np.float32).reshape(-1, channels)
+    after = np.frombuffer(decoded, dtype=np.float32).reshape(-1, channels)
     shift = integrated_loudness(after, channels) - integrated_loudness(excerpt, channels)
     return float(np.clip(shift, -2.0, 2.0)) if np.isfinite(shift) else 0.0
+
+
+def _through(first: list[str], second: list[str], data: bytes) -> tuple[bytes, bool]:
+    """``data`` through two processes piped one into the other, both running at once (the
+    second does not wait for the first to finish); their output and whether either failed."""
+    one = subprocess.Popen(first, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    two = subprocess.Popen(second, stdin=one.stdout, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    assert one.stdin is not None and one.stdout is not None
+    one.stdout.close()  # the second process owns the read end now
+    feeder = threading.Thread(target=_feed, args=(one.stdin, data), daemon=True)
+    feeder.start()
+    output, _ = two.communicate()
+    feeder.join()
+    return output, bool(one.wait() or two.returncode)
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    """Write and close; a process that stopped reading has failed, which its exit says."""
+    with contextlib.suppress(BrokenPipeError):
+        stream.write(data)
+    with contextlib.suppress(BrokenPipeError):
+        stream.close()
 
 
 _MEASURE = ["-filter_complex", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]

@@ -4,12 +4,15 @@ low-passed, limited and encoded, then checked on the encoded file.
 The gain is predicted before encoding (the mix's loudness from each clip's cached loudness
 profile; what the limiter and the encoder take away, tried on excerpts), and the mix is
 rendered once, chunk by chunk, into the encoder while a second ffmpeg measures the MP3 it
-writes. Nothing holds the whole episode, so time and memory grow linearly with its length.
+writes; chunks are mastered a few ahead on worker threads, so mastering and encoding
+overlap. Nothing holds the whole episode, so time and memory grow linearly with its length.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +28,11 @@ from .plan import Clip, Layout, channel_power, pan_gains
 
 CHUNK = SAMPLE_RATE * 10
 """Samples rendered, mastered and piped to the encoder at a time (ten seconds)."""
+MASTER_WORKERS = 2
+"""Threads mastering chunks while the encoder runs (the encoder and its meter are the
+other two busy processes; more threads only contend on a small machine)."""
+AHEAD = 4
+"""Mastered chunks that may wait for the encoder (40 s of audio)."""
 LOWPASS_HZ = 16_000
 LOWPASS_TAPS = 255
 LOUDNESS_TOLERANCE = 0.3
@@ -44,19 +52,49 @@ def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: flo
                     ) -> np.ndarray:
     """Samples [a, b) of the mastered mix. Rendering a margin of context on each side makes
     the filter and the limiter seamless across chunk boundaries."""
+    return _gained_and_limited(_filtered(layout, a, b), gain, ceiling_db)[
+        LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
+
+
+def _filtered(layout: Layout, a: int, b: int) -> np.ndarray:
+    """Samples [a, b) of the mix, low-passed, with LIMITER_CONTEXT samples on each side:
+    the part of mastering that does not depend on the gain, so it can be shared."""
     from scipy.signal import oaconvolve
 
     context = layout.render(a - LIMITER_CONTEXT, b + LIMITER_CONTEXT)
-    context = oaconvolve(context, _lowpass_taps()[:, None], mode="same", axes=0) * gain
+    return oaconvolve(context, _lowpass_taps()[:, None], mode="same", axes=0)
+
+
+def _gained_and_limited(filtered: np.ndarray, gain: float, ceiling_db: float | None
+                        ) -> np.ndarray:
+    context = filtered * gain
     if ceiling_db is not None:
         context *= limit(context, ceiling_db)[:, None]
-    return context[LIMITER_CONTEXT : LIMITER_CONTEXT + (b - a)]
+    return context
 
 
-def mastered_chunks(layout: Layout, gain: float, ceiling_db: float) -> Iterator[np.ndarray]:
-    """The whole mastered episode, CHUNK samples at a time."""
-    for a in range(0, layout.length, CHUNK):
-        yield _mastered_chunk(layout, a, min(a + CHUNK, layout.length), gain, ceiling_db)
+def mastered_chunks(layout: Layout, gain: float, ceiling_db: float,
+                    workers: int = MASTER_WORKERS) -> Iterator[np.ndarray]:
+    """The whole mastered episode, CHUNK samples at a time, in order.
+
+    Chunks are mastered ahead on worker threads while the caller feeds the encoder, so
+    mastering overlaps encoding instead of taking turns with it (the FFTs, filters and
+    array arithmetic release the GIL). At most ``AHEAD`` chunks wait, so memory stays flat.
+    Each chunk is computed exactly as it would be alone: the output does not depend on
+    the number of workers."""
+    bounds = [(a, min(a + CHUNK, layout.length)) for a in range(0, layout.length, CHUNK)]
+    with ThreadPoolExecutor(workers, thread_name_prefix="duopod-master") as pool:
+        pending: deque[Future[np.ndarray]] = deque()
+        try:
+            for a, b in bounds:
+                pending.append(pool.submit(_mastered_chunk, layout, a, b, gain, ceiling_db))
+                if len(pending) > AHEAD:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:  # the consumer stopped early (encoder failed): drop the work not started
+            for future in pending:
+                future.cancel()
 
 
 def estimated_loudness(layout: Layout) -> float:
@@ -96,19 +134,24 @@ def _excerpts(layout: Layout, seconds: float = 10.0, count: int = 3) -> list[tup
             for t in starts]
 
 
-def _excerpt_audio(layout: Layout, gain: float, ceiling_db: float | None) -> np.ndarray:
-    return np.concatenate([_mastered_chunk(layout, a, b, gain, ceiling_db)
-                           for a, b in _excerpts(layout)])
+def _excerpt_audio(filtered: list[np.ndarray], gain: float, ceiling_db: float | None
+                   ) -> np.ndarray:
+    return np.concatenate([
+        _gained_and_limited(context, gain, ceiling_db)[LIMITER_CONTEXT:-LIMITER_CONTEXT]
+        for context in filtered])
 
 
 def predict_gain(layout: Layout, settings: AudioSettings, ceiling_db: float) -> float:
     """The gain that should land the encoded file on target: the mix's loudness estimated
     from its clips, then what the limiter and the encoder take away, tried on excerpts.
-    (The encoded file is measured afterwards all the same.)"""
+    (The encoded file is measured afterwards all the same.) The excerpts are rendered and
+    filtered once, side by side, for both trials."""
     base = master_gain(layout, settings)
     channels = layout.channels
-    free = integrated_loudness(_excerpt_audio(layout, base, None), channels)
-    limited_excerpt = _excerpt_audio(layout, base, ceiling_db)
+    with ThreadPoolExecutor(MASTER_WORKERS, thread_name_prefix="duopod-master") as pool:
+        filtered = list(pool.map(lambda span: _filtered(layout, *span), _excerpts(layout)))
+    free = integrated_loudness(_excerpt_audio(filtered, base, None), channels)
+    limited_excerpt = _excerpt_audio(filtered, base, ceiling_db)
     limited = integrated_loudness(limited_excerpt, channels)
     loss = limited - free if np.isfinite(free) and np.isfinite(limited) else 0.0
     shift = codec_loudness_shift(limited_excerpt, channels, settings.bitrate_kbps)

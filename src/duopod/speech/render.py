@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,7 +20,8 @@ from ..workspace import Workspace
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
 from .engines import Engine, check_voice_languages
-from .model import RenderedTurn, SentenceSpan
+from .model import RenderedTurn, SentenceSpan, Speech
+from .slots import Slots, sharing
 
 Status = Literal["rendering", "done", "cached", "retrying", "failed"]
 
@@ -67,7 +69,8 @@ async def render_turns_async(
     )
     cache = SpeechCache(workspace.cache_dir / "speech")
     version = engine.version
-    gate = asyncio.Semaphore(concurrency)
+    slots = Slots(concurrency)
+    per_request = getattr(engine, "takes_slots", False)
     notify = progress or (lambda _event: None)
 
     async def render_one(turn: Turn) -> RenderedTurn:
@@ -87,7 +90,8 @@ async def render_turns_async(
                 f"turn {turn.index + 1} ({turn.speaker}) has no cached {engine.name} speech; "
                 "run 'duopod build' first", script.path, turn.line,
             )
-        async with gate:
+        # an engine that takes a slot per request (see .slots) is not held to one per turn
+        async with nullcontext() if per_request else slots.hold(_weight(said)):
             notify(TurnEvent(turn, "rendering"))
             try:
                 speech = await engine.render(
@@ -100,18 +104,39 @@ async def render_turns_async(
                     f"{script.path}:{turn.line}: turn {turn.index + 1} ({turn.speaker}) "
                     f"failed to render: {exc}"
                 ) from exc
-        speech.analysis = analyse(speech.samples)
-        speech = cache.put(key, speech)
+        # in a thread: the event loop meanwhile hands slots on and reads other connections
+        speech = await asyncio.to_thread(_analysed_and_cached, cache, key, speech)
         notify(TurnEvent(turn, "done"))
         return RenderedTurn(turn, speech)
 
-    tasks = [asyncio.create_task(render_one(turn)) for turn in script.turns]
+    # longest first: the first requests take free slots before any queue forms
+    turns = script.turns
+    by_size = sorted(range(len(turns)), key=lambda i: -_weight([turns[i].text]))
+    with sharing(slots):  # the tasks inherit the slots with the context they start in
+        started = {i: asyncio.create_task(render_one(turns[i])) for i in by_size}
+    tasks = [started[i] for i in range(len(turns))]
     try:
         return list(await asyncio.gather(*tasks))
+    except Exception:
+        # a turn failed: start nothing new, but let the requests under way finish, so
+        # their turns are cached for the next run
+        slots.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _analysed_and_cached(cache: SpeechCache, key: str, speech: Speech) -> Speech:
+    speech.analysis = analyse(speech.samples)
+    return cache.put(key, speech)
+
+
+def _weight(sentences: list[str]) -> int:
+    """A turn's size for scheduling: UTF-8 bytes of text, roughly its speaking time."""
+    return sum(len(sentence.encode()) for sentence in sentences)
 
 
 def _written(written: list[str], spans: list[SentenceSpan], engine: str) -> list[SentenceSpan]:

@@ -1,11 +1,12 @@
 """The production engine: Microsoft's neural voices through the real ``edge_tts`` client.
 
 edge-tts does not split text without spaces, so long Chinese turns are split here at
-sentence ends (then clauses) into requests well under the service's limit; each request's
-audio is decoded and the pieces are joined, and the service's SentenceBoundary events
-(100 ns ticks) become the sentence timings. Dropped connections, time-outs, throttling and
-empty answers are retried with exponential backoff and jitter for a duration (default
-three minutes), so an outage of a minute does not end a long build.
+sentence ends (then clauses) into requests well under the service's limit. The requests
+run side by side, each on a connection slot of the render's (``speech.slots``); each
+request's audio is decoded and the pieces are joined in order, and the service's
+SentenceBoundary events (100 ns ticks) become the sentence timings. Dropped connections,
+time-outs, throttling and empty answers are retried with exponential backoff and jitter
+for a duration (default three minutes), so an outage of a minute does not end a long build.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import random
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import aiohttp
@@ -32,7 +33,8 @@ from ...errors import EngineError, InputError
 from ...text import split_clauses, split_sentences
 from ...workspace import VoiceProfile
 from ..model import SentenceSpan, Speech, spans_by_characters
-from . import EngineOptions, Voice, missing_setting, unknown_setting
+from ..slots import Slots, shared_or_own
+from . import EngineOptions, Notify, Voice, missing_setting, unknown_setting
 
 REQUEST_BYTES = 1200
 """Bytes of text per request; the client's own limit is 4096 bytes of escaped text."""
@@ -146,8 +148,14 @@ class _Retryable(Exception):
     pass
 
 
+T = TypeVar("T")
+
+
 class EdgeEngine:
     name = "edge"
+    takes_slots = True
+    """Each request takes its own connection slot (see ``speech.slots``): a long turn's
+    requests run side by side on free connections."""
 
     def __init__(self, retry: RetryPolicy | None = None, connect_timeout: int = 10,
                  receive_timeout: int = 30):
@@ -212,10 +220,11 @@ class EdgeEngine:
         pieces: list[np.ndarray] = []
         spans: list[SentenceSpan] = []
         cursor = 0.0
-        text = _join(sentences)
-        for request in split_for_requests(text):
-            audio, boundaries = await self._request_with_retries(request, settings, notify)
-            samples = decode(audio, "mp3")
+        requests = split_for_requests(_join(sentences))
+        slots = shared_or_own()
+        answers = await _all_or_none([self._answer(request, settings, notify, slots)
+                                      for request in requests])
+        for request, (samples, boundaries) in zip(requests, answers, strict=True):
             for offset, duration, sentence in boundaries:
                 start = cursor + offset / TICKS_PER_SECOND + STREAM_DELAY
                 spans.append(SentenceSpan(sentence, start, start + duration / TICKS_PER_SECOND))
@@ -225,15 +234,26 @@ class EdgeEngine:
             cursor += len(samples) / SAMPLE_RATE
         return Speech(np.concatenate(pieces), _aligned(sentences, spans, cursor))
 
+    async def _answer(self, text: str, settings: dict[str, Any], notify: Notify | None,
+                      slots: Slots) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+        """One request's decoded audio and boundaries. Decoding (an ffmpeg process and a
+        resampler) runs in a thread, after the slot is given back: the event loop meanwhile
+        starts the next request and reads the other connections."""
+        audio, boundaries = await self._request_with_retries(text, settings, notify, slots)
+        return await asyncio.to_thread(decode, audio, "mp3"), boundaries
+
     async def _request_with_retries(
-        self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None
+        self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None,
+        slots: Slots,
     ) -> tuple[bytes, list[tuple[int, int, str]]]:
         policy = self.retry
         first_failure: float | None = None
         retry = 0
         while True:
             try:
-                return await self._request(text, settings)
+                # a slot per attempt: the backoff below does not keep a connection idle
+                async with slots.hold(len(text.encode())):
+                    return await self._request(text, settings)
             except _Retryable as exc:
                 now = policy.clock()
                 first_failure = now if first_failure is None else first_failure
@@ -321,6 +341,20 @@ def unavailable() -> str | None:
 def voice_list(locale: str | None = None) -> list[Voice]:
     return [Voice(v["ShortName"], v.get("Locale", ""), v.get("Gender", ""))
             for v in asyncio.run(list_voices(locale))]
+
+
+async def _all_or_none(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently and return the results in order; when one fails, cancel the others
+    (their slots go to other turns) and raise its error as it is."""
+    tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        unfinished = [task for task in tasks if not task.done()]
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
 
 
 async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
