@@ -142,7 +142,9 @@ def test_429_waits_as_long_as_retry_after_says(short: Path, server: OpenAIServer
     assert retried.at - throttled.at >= 0.6
     (retry,) = [e for e in events if e.status == "retrying"]
     assert "HTTP 429" in retry.detail and "Rate limit" in retry.detail
-    assert "127.0.0.1" in retry.detail and "sentence 1 of 2" in retry.detail
+    # turns start longest first: the throttled request is the longest turn's first sentence
+    assert retry.turn.text == "好的。H200更强！对吧？"
+    assert "127.0.0.1" in retry.detail and "sentence 1 of 3" in retry.detail
     assert not any(r.cached for r in rendered)
 
 
