@@ -276,10 +276,13 @@ def build(
     title: TitleOption = None,
     date: DateOption = None,
     encoding: EncodingOption = None,
+    jobs: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Episodes built at once, each in a process of its own "
+        "(default: the CPU count). --concurrency stays the total across them.")] = None,
 ) -> None:
     """Render, mix and publish episodes into episodes/.
 
-    Example: duopod build scripts/2025-12-10-h200.md --engine espeak
+    Example: duopod build scripts/*.md --engine espeak --jobs 2
     """
     from .pipeline import BuildOptions, check_scripts, resolve_engine
 
@@ -287,6 +290,10 @@ def build(
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
                            retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date))
+    if len(scripts) > 1:
+        from .cli_parallel import build_many_cli
+
+        raise typer.Exit(build_many_cli(ws, scripts, options, jobs, out, err, _notice))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
     options = replace(options, engine=resolve_engine(engine, _notice))
     for path in scripts:

@@ -1,0 +1,107 @@
+"""Several episodes at once (`duopod build --jobs N`): good scripts land beside a broken
+one, the exit code and the summary say which failed and why, and two jobs really overlap."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from duopod.parallel import BuildOutcome, build_many, exit_code
+from duopod.pipeline import BuildOptions
+from duopod.workspace import load_workspace
+
+from conftest import copy_show, run_cli
+
+
+def short_script(folder: Path, name: str, title: str, hosts: tuple[str, str] = ("Alex", "Sam"),
+                 turns: int = 3) -> Path:
+    """A small English script (a few turns), so a build takes seconds offline."""
+    lines = ["---", f"title: {title}", "date: 2025-12-20", f"hosts: [{', '.join(hosts)}]",
+             "---"]
+    for i in range(turns):
+        lines += [hosts[i % 2], f"{title}, part {i + 1}. Cheaper models keep arriving."]
+    path = folder / "scripts" / f"{name}.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def casey_without_espeak(show: Path) -> None:
+    """A host whose profile has no [espeak] table: the script parses and `check` passes,
+    but an espeak build fails when it renders."""
+    (show / "voices" / "casey.toml").write_text(
+        'speaker = "Casey"\n\n[edge]\nvoice = "en-US-AriaNeural"\n', encoding="utf-8")
+
+
+@pytest.fixture
+def three(tmp_path: Path) -> tuple[Path, list[Path]]:
+    show = copy_show(tmp_path / "show")
+    for old in (show / "scripts").glob("*.md"):
+        old.unlink()
+    casey_without_espeak(show)
+    paths = [short_script(show, "a", "Alpha"),
+             short_script(show, "b", "Bravo", hosts=("Alex", "Casey")),
+             short_script(show, "c", "Charlie")]
+    return show, paths
+
+
+def episode_folders(show: Path) -> list[str]:
+    return sorted(p.name for p in (show / "episodes").iterdir()
+                  if p.is_dir() and not p.name.startswith("."))
+
+
+def published_guids(show: Path) -> list[str]:
+    feed = (show / "episodes" / "feed.xml").read_text(encoding="utf-8")
+    return re.findall(r"<guid[^>]*>([^<]+)</guid>", feed)
+
+
+def test_exit_code_rules() -> None:
+    ok = BuildOutcome(Path("a"), True)
+    bad = BuildOutcome(Path("b"), False, error="x", bad_input=True)
+    broken = BuildOutcome(Path("c"), False, error="y")
+    assert exit_code([ok, ok]) == 0
+    assert exit_code([ok, bad]) == 2
+    assert exit_code([ok, bad, broken]) == 1
+
+
+@pytest.mark.slow
+def test_one_broken_script_among_good_ones(three: tuple[Path, list[Path]]) -> None:
+    show, paths = three
+    events = []
+    outcomes = build_many(load_workspace(show), paths, BuildOptions(engine="espeak"), jobs=2,
+                          on_event=events.append)
+    by_name = {o.script.name: o for o in outcomes}
+    assert by_name["a.md"].ok and by_name["c.md"].ok
+    assert not by_name["b.md"].ok and by_name["b.md"].bad_input
+    assert "Casey" in (by_name["b.md"].error or "")
+    assert exit_code(outcomes) == 2
+    assert episode_folders(show) == ["2025-12-20-alpha", "2025-12-20-charlie"]
+    assert len(published_guids(show)) == 2
+    kinds = {(e.script.name, e.kind) for e in events}
+    assert {("a.md", "encoding"), ("a.md", "published"), ("b.md", "failed")} <= kinds
+    # nothing of the builds is left in the work folders
+    assert not any((show / ".duopod" / "work").iterdir())
+
+
+@pytest.mark.slow
+def test_two_jobs_overlap(three: tuple[Path, list[Path]]) -> None:
+    show, paths = three
+    good = [paths[0], paths[2]]
+    outcomes = build_many(load_workspace(show), good, BuildOptions(engine="espeak"), jobs=2)
+    first, second = outcomes
+    assert first.ok and second.ok
+    assert first.started < second.finished and second.started < first.finished, outcomes
+
+
+@pytest.mark.slow
+def test_cli_summary_and_exit_code(three: tuple[Path, list[Path]]) -> None:
+    show, _paths = three
+    result = run_cli(show, "build", "scripts/a.md", "scripts/b.md", "scripts/c.md",
+                     "--engine", "espeak", "--jobs", "2")
+    assert result.returncode == 2, result.stderr
+    assert "2 built, 1 failed" in result.stdout
+    assert re.search(r"failed scripts/b\.md: bad input: .*'Casey'", result.stdout), result.stdout
+    record = json.loads((show / "episodes" / "2025-12-20-alpha" / "episode.json").read_text("utf-8"))
+    assert record["engine"] == "espeak"
