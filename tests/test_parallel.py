@@ -8,12 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import copy_show, run_cli
 
 from duopod.parallel import BuildOutcome, build_many, exit_code
 from duopod.pipeline import BuildOptions
 from duopod.workspace import load_workspace
-
-from conftest import copy_show, run_cli
 
 
 def short_script(folder: Path, name: str, title: str, hosts: tuple[str, str] = ("Alex", "Sam"),
