@@ -263,15 +263,23 @@ def _in_processes(workspace: Workspace, paths: list[Path], options: BuildOptions
     outcomes: dict[Path, BuildOutcome] = {}
     with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context,
                              initializer=_init_worker, initargs=(events, gate)) as pool:
-        futures: dict[Future[_Built], Path] = {
-            pool.submit(_build_bundle, workspace.root, path, options): path for path in paths
-        }
-        while futures:
-            _drain(events, tell, wait=0.1)
-            for future in [f for f in futures if f.done()]:
-                path = futures.pop(future)
-                _drain(events, tell, wait=0)  # the worker's last events before its result
-                outcomes[path] = _land(workspace, _result(future, path), options, tell)
+        try:
+            futures = [pool.submit(_build_bundle, workspace.root, path, options)
+                       for path in paths]
+            while len(outcomes) < len(paths):
+                _drain(events, tell, wait=0.1)
+                # publish in the order given, as a one-at-a-time build would: episode
+                # numbers follow publishing order, so they come out the same
+                for path, future in zip(paths, futures, strict=True):
+                    if path in outcomes:
+                        continue
+                    if not future.done():
+                        break
+                    _drain(events, tell, wait=0)  # the worker's last events first
+                    outcomes[path] = _land(workspace, _result(future, path), options, tell)
+        except BaseException:  # Ctrl-C: the workers have had SIGINT too; do not wait
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     _drain(events, tell, wait=0)
     return outcomes
 
