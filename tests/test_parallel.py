@@ -104,3 +104,37 @@ def test_cli_summary_and_exit_code(three: tuple[Path, list[Path]]) -> None:
     assert re.search(r"failed scripts/b\.md: bad input: .*'Casey'", result.stdout), result.stdout
     record = json.loads((show / "episodes" / "2025-12-20-alpha" / "episode.json").read_text("utf-8"))
     assert record["engine"] == "espeak"
+
+
+def test_gated_engines_share_one_bound() -> None:
+    """Two engines (two episodes) on one semaphore of 2: never more than 2 renders at once,
+    however many each would start."""
+    import asyncio
+    import threading
+
+    from duopod.parallel import GatedEngine
+
+    running = 0
+    peak = 0
+
+    class Slow:
+        name = "slow"
+        version = "1"
+
+        async def render(self, sentences, settings, notify=None):
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            await asyncio.sleep(0.02)
+            running -= 1
+            return sentences
+
+    gate = threading.BoundedSemaphore(2)
+    engines = [GatedEngine(Slow(), gate, poll=0.001) for _ in range(2)]
+
+    async def main() -> None:
+        await asyncio.gather(*(e.render(["x"], {}) for e in engines for _ in range(4)))
+
+    asyncio.run(main())
+    assert peak == 2
+    assert gate.acquire(blocking=False) and gate.acquire(blocking=False)  # all released
