@@ -138,3 +138,21 @@ def test_gated_engines_share_one_bound() -> None:
     asyncio.run(main())
     assert peak == 2
     assert gate.acquire(blocking=False) and gate.acquire(blocking=False)  # all released
+
+
+def test_one_turn_rendered_twice_at_once_keeps_each_builds_audio(tmp_path: Path) -> None:
+    """Two builds render the same turn (a show's greeting) at once and get different audio
+    (engines are not bit-for-bit repeatable): each keeps reading what its timings describe,
+    and the cache ends with one whole entry."""
+    import numpy as np
+
+    from duopod.speech.cache import SpeechCache
+    from duopod.speech.model import SentenceSpan, Speech
+
+    cache = SpeechCache(tmp_path)
+    first = cache.put("ab" * 32, Speech(np.full(1000, 0.25), [SentenceSpan("hi", 0, 1)]))
+    second = cache.put("ab" * 32, Speech(np.full(1500, -0.25), [SentenceSpan("hi", 0, 1)]))
+    assert len(np.asarray(first.samples)) == 1000 and np.asarray(first.samples)[0] > 0
+    assert len(np.asarray(second.samples)) == 1500
+    kept = cache.get("ab" * 32)
+    assert kept is not None and len(np.asarray(kept.samples)) == 1500
