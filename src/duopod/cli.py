@@ -343,8 +343,8 @@ def worker(
         min=1, help="Seconds of silence after which a worker's jobs are given to another.")]
     = 15.0,
 ) -> None:
-    """Take build and publish jobs from the queue until stopped (Ctrl-C or SIGTERM). Runs
-    on any machine with the show's folder (a checkout or shared storage).
+    """Take build and publish jobs from the queue until stopped (Ctrl-C or SIGTERM), on
+    any machine that shares the show's .duopod/ and episodes/ folders.
 
     Example: duopod worker --queue redis://buildhost:6379/0
     """
