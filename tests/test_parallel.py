@@ -156,3 +156,24 @@ def test_one_turn_rendered_twice_at_once_keeps_each_builds_audio(tmp_path: Path)
     assert len(np.asarray(second.samples)) == 1500
     kept = cache.get("ab" * 32)
     assert kept is not None and len(np.asarray(kept.samples)) == 1500
+
+
+def test_a_bundle_reads_back_from_its_folder_anywhere(tmp_path: Path) -> None:
+    """bundle.json is plain JSON with paths relative to its folder and the show, so a
+    publish on another machine (the show mounted elsewhere) reads the same bundle."""
+    from duopod.bundle import Bundle, read_bundle, write_bundle
+    from duopod.mix import Measurement, Timeline
+    from duopod.publish.notes import ShowNotes
+
+    folder = tmp_path / "made-here"
+    folder.mkdir()
+    timeline = Timeline(turns=(), chapters=(), duration=12.5)
+    bundle = Bundle(Path("scripts/a.md"), "espeak", folder / "a.mp3", timeline,
+                    Measurement(-16.0, -1.5), ShowNotes("s", ["p"], ["k"]), 3, 1)
+    write_bundle(bundle, folder)
+    moved = tmp_path / "mounted-elsewhere"
+    folder.rename(moved)
+    again = read_bundle(moved)
+    assert again == Bundle(Path("scripts/a.md"), "espeak", moved / "a.mp3", timeline,
+                           Measurement(-16.0, -1.5), ShowNotes("s", ["p"], ["k"]), 3, 1)
+    assert read_bundle(tmp_path) is None

@@ -46,6 +46,7 @@ class Bundle:
     """One episode mixed and encoded, waiting to be published."""
 
     script: Path
+    """Relative to the show's folder when inside it: machines may mount it elsewhere."""
     engine: str
     audio: Path
     timeline: Timeline
@@ -133,8 +134,8 @@ def make_bundle(
         tell("mixing")
         mixed, notes = _mix_with_notes(workspace, script, rendered, folder, tell)
     cached = sum(1 for r in rendered if r.cached)
-    bundle = Bundle(path, engine.name, mixed.audio, mixed.timeline, mixed.measurement, notes,
-                    len(rendered) - cached, cached)
+    bundle = Bundle(_relative(workspace, path), engine.name, mixed.audio, mixed.timeline,
+                    mixed.measurement, notes, len(rendered) - cached, cached)
     write_bundle(bundle, folder)
     return bundle
 
@@ -165,6 +166,14 @@ def publish_bundle(workspace: Workspace, bundle: Bundle, options: BuildOptions
     mixed = MixedEpisode(bundle.audio, bundle.timeline, bundle.measurement)
     return publish_episode(workspace, script, mixed, engine=bundle.engine, force=options.force,
                            notes=bundle.notes)
+
+
+def _relative(workspace: Workspace, path: Path) -> Path:
+    """The script as the show knows it: relative to its folder, when it is inside it."""
+    try:
+        return path.resolve().relative_to(workspace.root.resolve())
+    except ValueError:
+        return path.resolve()
 
 
 def _inside(workspace: Workspace, path: Path) -> Path:
