@@ -18,8 +18,8 @@ from duopod.workspace import load_workspace
 def short_script(folder: Path, name: str, title: str, hosts: tuple[str, str] = ("Alex", "Sam"),
                  turns: int = 3) -> Path:
     """A small English script (a few turns), so a build takes seconds offline."""
-    lines = ["---", f"title: {title}", "date: 2025-12-20", f"hosts: [{', '.join(hosts)}]",
-             "---"]
+    lines = ["---", f"title: {title}", "date: 2025-12-20", "language: en-US",
+             f"hosts: [{', '.join(hosts)}]", "---"]
     for i in range(turns):
         lines += [hosts[i % 2], f"{title}, part {i + 1}. Cheaper models keep arriving."]
     path = folder / "scripts" / f"{name}.md"
@@ -120,6 +120,7 @@ def test_gated_engines_share_one_bound() -> None:
     class Slow:
         name = "slow"
         version = "1"
+        voice_language = None
 
         async def render(self, sentences, settings, notify=None):
             nonlocal running, peak
@@ -138,6 +139,18 @@ def test_gated_engines_share_one_bound() -> None:
     asyncio.run(main())
     assert peak == 2
     assert gate.acquire(blocking=False) and gate.acquire(blocking=False)  # all released
+    assert engines[0].voice_language is None  # what else the engine has shows through
+
+
+def test_a_gated_engine_keeps_the_voice_language_check() -> None:
+    import threading
+
+    from duopod.parallel import GatedEngine
+    from duopod.speech.engines import get_engine
+
+    inner = get_engine("espeak")
+    gated = GatedEngine(inner, threading.BoundedSemaphore(1))
+    assert getattr(gated, "voice_language", None) is not None
 
 
 def test_one_turn_rendered_twice_at_once_keeps_each_builds_audio(tmp_path: Path) -> None:

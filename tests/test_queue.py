@@ -99,7 +99,7 @@ def job_records(url: str) -> dict[str, dict]:
 def all_done(url: str, count: int) -> bool:
     records = job_records(url)
     failed = [r for r in records.values() if r.get("state") == "failed"]
-    assert not failed, failed
+    assert not failed, [(r["script"], r.get("error")) for r in failed]
     return len(records) == count and all(r.get("state") == "done" for r in records.values())
 
 

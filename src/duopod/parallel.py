@@ -112,6 +112,11 @@ class GatedEngine:
         self._gate = gate
         self._poll = poll
 
+    def __getattr__(self, name: str) -> Any:
+        """Whatever else the engine offers (optional capabilities such as
+        ``voice_language``, looked up with getattr) is the inner engine's."""
+        return getattr(self.inner, name)
+
     @property
     def version(self) -> str:
         return self.inner.version
