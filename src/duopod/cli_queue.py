@@ -76,13 +76,14 @@ def status_cli(url: str | None, out: Console) -> None:
 
     counts, jobs = status(_connect(url))
     out.print("  ".join(f"{name} {count}" for name, count in counts.items()))
-    table = Table("job", "script", "state", "where", "updated", "detail")
+    table = Table("job", "script", "state", "runs", "where", "updated", "detail")
     now = time.time()
     for job, record in jobs:
         where = record.get("publisher") or record.get("worker") or ""
         if "silent" in record and record["silent"] > 5:
             where += f" (silent {record['silent']:.0f} s)"
         detail = record.get("error") or record.get("slug") or ""
-        table.add_row(job[:8], record.get("script", ""), record.get("state", ""), where,
+        table.add_row(job[:8], record.get("script", ""), record.get("state", ""),
+                      str(record.get("runs", 0)), where,
                       f"{now - record.get('updated', now):.0f} s ago", detail)
     out.print(table)
