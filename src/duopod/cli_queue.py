@@ -22,17 +22,16 @@ def _connect(url: str | None, heartbeat: float | None = None) -> Any:
     try:
         import redis
 
-        from . import workqueue
+        from .workqueue import DEFAULT_HEARTBEAT, connect, queue_url
     except ImportError as exc:
         raise DuopodError(f"the queue needs Dramatiq and redis ({exc.name} is missing): "
                           "pip install 'duopod[queue]'") from None
 
-    queue = workqueue.connect(url) if heartbeat is None else workqueue.connect(url, heartbeat)
+    queue = connect(url, DEFAULT_HEARTBEAT if heartbeat is None else heartbeat)
     try:
         queue.client.ping()
     except redis.exceptions.ConnectionError as exc:
-        raise DuopodError(f"cannot reach the queue at {workqueue.queue_url(url)}: {exc}"
-                          ) from None
+        raise DuopodError(f"cannot reach the queue at {queue_url(url)}: {exc}") from None
     return queue
 
 
