@@ -13,7 +13,6 @@ LEVELS = {
     "starter": 5, "serve": 6, "cli": 6, "__main__": 7, "__init__": 7,
     # scaling out: a build split at the bundle, many at once, on a queue (over the pipeline)
     "bundle": 5, "parallel": 5, "workqueue": 5, "cli_parallel": 6, "cli_queue": 6,
-    "labels": 0,
 }
 
 
