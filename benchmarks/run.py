@@ -17,6 +17,8 @@ Every figure is a ratio measured in this one run.
    it), and each offline engine's Whisper character error rate on the example's plain
    sentences (benchmarks/intelligibility.py; needs the neural and bench extras).
 7. start-up: `duopod --help` and `duopod check` on one script.
+8. jobs / queue: eight example-size scripts, offline, ``--jobs 2`` against ``--jobs 1``, and
+   two queue workers against one (``_scale_out.py``).
 """
 
 from __future__ import annotations
@@ -406,6 +408,13 @@ def main() -> None:
             bench_openai(work)
         if not only or "voices" in only:
             bench_voices()
+        if not only or "jobs" in only or "queue" in only:
+            from _scale_out import bench_jobs, bench_queue
+
+            if not only or "jobs" in only:
+                bench_jobs(work, copy_show, MANDARIN, row)
+            if not only or "queue" in only:
+                bench_queue(work, copy_show, MANDARIN, row)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n## Benchmarks ({dt.date.today().isoformat()}, {machine})\n")
     print("| benchmark | measured | target | met |")

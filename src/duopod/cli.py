@@ -278,10 +278,13 @@ def build(
     title: TitleOption = None,
     date: DateOption = None,
     encoding: EncodingOption = None,
+    jobs: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Episodes built at once, each in a process of its own "
+        "(default: the CPU count). --concurrency stays the total across them.")] = None,
 ) -> None:
     """Render, mix and publish episodes into episodes/.
 
-    Example: duopod build scripts/2025-12-10-h200.md --engine espeak
+    Example: duopod build scripts/*.md --engine espeak --jobs 2
     """
     from .pipeline import BuildOptions, check_scripts, resolve_engine
 
@@ -289,11 +292,83 @@ def build(
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
                            retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date))
+    if len(scripts) > 1:
+        from .cli_parallel import build_many_cli
+
+        raise typer.Exit(build_many_cli(ws, scripts, options, jobs, out, err, _notice))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
     options = replace(options, engine=resolve_engine(engine, _notice))
     problems = [p for path in scripts for p in _build_one(ws, path, options)]
     out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
     _exit_for(problems)
+
+
+QueueOption = Annotated[str | None, typer.Option(
+    "--queue", help="The Redis the jobs go through (default: $DUOPOD_QUEUE, else "
+    "redis://127.0.0.1:6379/0).")]
+
+
+@app.command()
+def enqueue(
+    scripts: ScriptsArgument,
+    workspace: WorkspaceOption = None,
+    queue: QueueOption = None,
+    engine: Annotated[str, typer.Option(help="edge or espeak (auto is decided here).")]
+    = "auto",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
+    = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=16,
+                                             help="Turns rendered at once per worker.")] = 4,
+    force: Annotated[bool, typer.Option(help="See build --force.")] = False,
+) -> None:
+    """Submit scripts to the build queue; 'duopod worker' processes build and publish them.
+
+    Example: duopod enqueue scripts/*.md --queue redis://buildhost:6379/0
+    """
+    from .cli_queue import enqueue_cli
+    from .pipeline import BuildOptions, resolve_engine
+
+    ws = _workspace(workspace)
+    options = BuildOptions(engine=resolve_engine(engine, _notice), use_cache=not no_cache,
+                           concurrency=concurrency, force=force)
+    enqueue_cli(ws, scripts, options, queue, out)
+
+
+@app.command()
+def worker(
+    workspace: WorkspaceOption = None,
+    queue: QueueOption = None,
+    queues: Annotated[str, typer.Option(
+        help="Which jobs to take: build, publish or both (comma-separated).")]
+    = "build,publish",
+    heartbeat: Annotated[float, typer.Option(
+        min=1, help="Seconds of silence after which a worker's jobs are given to another.")]
+    = 15.0,
+) -> None:
+    """Take build and publish jobs from the queue until stopped (Ctrl-C or SIGTERM), on
+    any machine that shares the show's .duopod/ and episodes/ folders.
+
+    Example: duopod worker --queue redis://buildhost:6379/0
+    """
+    from .cli_queue import worker_cli
+
+    worker_cli(_workspace(workspace), queue, tuple(q.strip() for q in queues.split(",")),
+               heartbeat, err)
+
+
+queue_app = typer.Typer(help="The distributed build queue.", no_args_is_help=True)
+app.add_typer(queue_app, name="queue")
+
+
+@queue_app.command("status")
+def queue_status(queue: QueueOption = None) -> None:
+    """Jobs queued, running, failed and done, newest first.
+
+    Example: duopod queue status --queue redis://buildhost:6379/0
+    """
+    from .cli_queue import status_cli
+
+    status_cli(queue, out)
 
 
 def _notice(message: str) -> None:

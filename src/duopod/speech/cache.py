@@ -1,10 +1,18 @@
 """A content-addressed store of rendered speech, safe against crashes and corruption.
 
 Each entry is two files named by the SHA-256 of what produced it (engine, engine version,
-voice settings, text): ``<key>.pcm`` (16-bit little-endian mono at SAMPLE_RATE) and
-``<key>.json`` (sentence timings and the PCM's checksum). Both are written to a temporary
-name and renamed into place, the JSON last, so a killed process never leaves an entry that
-looks complete; an entry whose checksum does not match is deleted and rendered again.
+voice settings, text): ``<key>.json`` (sentence timings, the PCM's checksum and file name)
+and the PCM (16-bit little-endian mono at SAMPLE_RATE), named ``<key>.<checksum>.pcm`` by
+its own content (entries written before that are plain ``<key>.pcm``). Both are written to
+a temporary name and renamed into place, the JSON last, so a killed process never leaves an
+entry that looks complete; an entry whose checksum does not match is deleted and rendered
+again.
+
+A PCM file's content never changes under its name. That matters when builds run at once
+(``build --jobs``, queue workers on one shared cache) and two of them render the same turn
+(a show's usual greeting): speech engines are not bit-for-bit repeatable, and a build reads
+its turns lazily while it mixes, so each must keep reading the audio its timings describe,
+whichever of the two entries ends up in the cache.
 """
 
 from __future__ import annotations
@@ -96,9 +104,10 @@ class SpeechCache:
     def get(self, key: str) -> Speech | None:
         """The entry for ``key``, its checksum verified, or None (a corrupt entry is
         deleted, so it is rendered again)."""
-        pcm_path, meta_path = self._paths(key)
+        _legacy, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            pcm_path = self._pcm_path(key, meta)
             digest, size = _file_digest(pcm_path)
         except (OSError, ValueError):
             return None
@@ -120,13 +129,16 @@ class SpeechCache:
 
     def put(self, key: str, speech: Speech) -> Speech:
         """Store ``speech``; returns it as stored (int16 samples), as ``get`` would."""
-        pcm_path, meta_path = self._paths(key)
+        _legacy, meta_path = self._paths(key)
         data = to_pcm16(speech.samples)
+        digest = hashlib.sha256(data).hexdigest()
+        pcm_path = meta_path.with_name(f"{key}.{digest[:16]}.pcm")
         write_atomically(pcm_path, data)
         meta = {
             "format": FORMAT_VERSION,
             "sample_rate": SAMPLE_RATE,
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "sha256": digest,
+            "pcm": pcm_path.name,
             "sentences": [{"text": s.text, "start": s.start, "end": s.end}
                           for s in speech.sentences],
         }
@@ -139,8 +151,22 @@ class SpeechCache:
         return Speech(PcmFile(pcm_path, len(data) // 2), list(speech.sentences),
                       speech.analysis)
 
+    def _pcm_path(self, key: str, meta: dict[str, Any]) -> Path:
+        """The PCM an entry's JSON names (only a plain file name is accepted)."""
+        legacy, meta_path = self._paths(key)
+        name = meta.get("pcm")
+        if name is None:
+            return legacy
+        if not isinstance(name, str) or not name.startswith(f"{key}.") or "/" in name:
+            raise ValueError(f"cache entry {key} names an odd file: {name!r}")
+        return meta_path.with_name(name)
+
     def discard(self, key: str) -> None:
-        for path in self._paths(key):
+        legacy, meta_path = self._paths(key)
+        paths = [legacy, meta_path]
+        with contextlib.suppress(OSError, ValueError):
+            paths.append(self._pcm_path(key, json.loads(meta_path.read_text("utf-8"))))
+        for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
