@@ -161,8 +161,8 @@ def test_notes_md_source_url_cannot_break_out_of_its_link(show: Path, url: str, 
     assert links(html) == [href] and "<img" not in html and "<script" not in html
 
 
-def test_notes_md_escapes_once_in_markdown_own_way() -> None:
+def test_notes_md_escapes_once_and_keeps_a_plain_ampersand() -> None:
     from duopod.publish.markdown import markdown_text
 
-    assert markdown_text("雷总 & 董小姐") == "雷总 & 董小姐"  # no HTML entity in Markdown
-    assert markdown_text("&amp; <b>") == "\\&amp; \\<b\\>"
+    assert markdown_text("雷总 & 董小姐") == "雷总 & 董小姐"  # '&' alone is text: kept
+    assert markdown_text("&amp; <b>") == "&amp;amp; &lt;b&gt;"

@@ -192,7 +192,7 @@ def test_a_server_that_keeps_failing_names_host_and_turn(short: Path, server: Op
     with pytest.raises(DuopodError) as caught:
         speak(short, SHORT, concurrency=1, retry_for=0.5)
     message = str(caught.value)
-    assert f"scripts/{SHORT}:6: turn 1 (雷总)" in message
+    assert f"scripts/{SHORT}:8: turn 2 (董小姐)" in message  # the longest turn starts first
     assert f"127.0.0.1:{server.port}" in message and "gave up after" in message and "(--retry-for 0.5 s)" in message
     assert "HTTP 503" in message and "overloaded" in message
     assert not (short / "episodes" / "feed.xml").exists()
@@ -213,7 +213,8 @@ def test_refusals_fail_at_once_and_never_show_the_key(
     with pytest.raises(DuopodError) as caught:
         speak(short, SHORT, concurrency=1)
     assert f"HTTP {status}" in str(caught.value) and expected in str(caught.value)
-    assert len(server.requests) == 1  # no retries
+    refused = [r for r in server.requests if r.status == status]
+    assert len(refused) == 1  # no retries, and nothing more asked of the refusing voice
     assert SECRET not in str(caught.value) and "sk-wrong-key" not in str(caught.value)
 
 

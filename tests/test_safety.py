@@ -239,7 +239,8 @@ def test_hostile_host_names_are_escaped(published: Path) -> None:
     (published / "voices" / "evil.toml").write_text(
         'speaker = "<b>A&B</b>"\n[espeak]\nvoice = "en-us"\n', encoding="utf-8")
     (published / "scripts" / "evil.md").write_text(
-        '---\ntitle: Evil hosts\ndate: 2025-12-21\nhosts: ["<b>A&B</b>", Sam]\n---\n'
+        '---\ntitle: Evil hosts\ndate: 2025-12-21\nhosts: ["<b>A&B</b>", Sam]\n'
+        'language: en-US\n---\n'
         "<b>A&B</b>\nHello there.\nSam\nHi.\n", encoding="utf-8")
     result = run_cli(published, "build", "scripts/evil.md", "--engine", "espeak")
     assert result.returncode == 0, result.stderr
@@ -293,8 +294,11 @@ def test_cover_art_is_checked(show: Path, image, words: str) -> None:
 
 
 def test_a_template_syntax_error_names_template_and_line(published: Path) -> None:
-    template = published / "templates" / "episode.html"
-    lines = template.read_text(encoding="utf-8").splitlines()
+    from duopod.publish.templates import theme_dir
+
+    template = published / "templates" / "episode.html"  # the show's own, overriding
+    template.parent.mkdir(exist_ok=True)
+    lines = (theme_dir() / "episode.html").read_text(encoding="utf-8").splitlines()
     lines[9] += " {% if %}"
     template.write_text("\n".join(lines), encoding="utf-8")
     before = tree_snapshot(published / "episodes")

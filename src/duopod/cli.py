@@ -579,7 +579,8 @@ def main() -> None:
         _interrupted()
     except OSError as exc:  # the disk: full, read-only, permissions
         where = f": {exc.filename}" if exc.filename else ""
-        err.print(f"duopod: error: {exc.strerror or exc}{where}", markup=False, highlight=False)
+        err.print(f"duopod: error: {exc.strerror or exc}{where}", markup=False, highlight=False,
+                  soft_wrap=True)
         sys.exit(EXIT_FAILURE)
     except typer.TyperException as exc:  # usage errors: wrong option, missing argument
         show = getattr(exc, "show", None)

@@ -7,16 +7,18 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+_ENTITIES = {"<": "&lt;", ">": "&gt;"}
+"""Raw HTML and autolinks start with '<': as entities they stay text in every renderer,
+CommonMark or not."""
 _REFERENCE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-"""An '&' that would start a character reference (&amp; &#39;); any other '&' is text."""
-_BACKSLASHED = set("\\`*_[]()!|~{}<>")
+"""An '&' that would start a character reference (&amp; &#39;) is written &amp;; any other
+'&' is plain text in Markdown and stays as written ('雷总 & 董小姐')."""
+_BACKSLASHED = set("\\`*_[]()!|~{}")
 """Inline syntax anywhere in a line: emphasis, code, links and images, tables,
-strikethrough, attribute lists, raw HTML and autolinks ('<'), block quotes ('>'). CommonMark
-lets any ASCII punctuation be backslash-escaped: Markdown's own escape, so the notes read
-as written (no HTML entities in a Markdown file)."""
+strikethrough, attribute lists. CommonMark lets any ASCII punctuation be backslash-escaped."""
 _LINE_START = re.compile(r"^([ \t]*)([#=+-]|[0-9]+\.)", re.MULTILINE)
 """Block syntax that counts only at the start of a line: headings, setext underlines,
-list items ('-', '+', '1.'); '>' and '*' are already escaped."""
+list items ('-', '+', '1.'); '>' is already an entity and '*' already escaped."""
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 _URL_SAFE = "/:?#=&;%+,@$!*~.-_"
 """URL characters that end neither a Markdown link destination nor an HTML attribute;
@@ -31,8 +33,9 @@ def markdown_text(value: Any) -> str:
     """The template engine's finalize for Markdown: every value printed as literal text."""
     if isinstance(value, MarkdownSafe):
         return str(value)
-    text = "".join("\\" + char if char in _BACKSLASHED else char for char in str(value))
-    text = _REFERENCE.sub(r"\\&", text)
+    text = _REFERENCE.sub("&amp;", str(value))
+    text = "".join(_ENTITIES.get(char) or ("\\" + char if char in _BACKSLASHED else char)
+                   for char in text)
     return _LINE_START.sub(_escape_line_start, text)
 
 
