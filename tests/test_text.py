@@ -32,3 +32,14 @@ def test_wrap_counts_chinese_as_double_width_and_never_starts_with_punctuation()
     english = wrap("The Commerce Department told BI that the current administration has tightened", 30)
     assert all(len(line) <= 30 for line in english)
     assert " ".join(english).split() == "The Commerce Department told BI that the current administration has tightened".split()
+
+
+def test_pack_joins_parts_under_a_limit_as_chinese_and_english_are_written() -> None:
+    from duopod.text import join_text, pack
+
+    assert join_text("Hello.", "World.") == "Hello. World."
+    assert join_text("你好。", "H20很强。") == "你好。H20很强。"
+    assert pack(["一二三。", "四五。", "六七八九。"], 7) == ["一二三。四五。", "六七八九。"]
+    assert pack(["One.", "Two.", "Three."], 9) == ["One. Two.", "Three."]
+    assert pack(["太长太长太长。"], 3) == ["太长太长太长。"]  # cut to size by the caller
+    assert pack(["一。", "二。"], 5, lambda t: len(t.encode())) == ["一。", "二。"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 
 _CJK_RANGES = (
     (0x3400, 0x4DBF),
@@ -136,6 +137,32 @@ def split_clauses(sentence: str) -> list[str]:
     """Split one sentence after clause marks (，、；：) for when a sentence is too long."""
     parts = re.split(f"(?<=[{re.escape(_CLAUSE_MARKS)}])", sentence)
     return [p for p in (p.strip() for p in parts) if p]
+
+
+def join_text(left: str, right: str) -> str:
+    """Two stretches of text as one: a space between Latin neighbours, nothing between
+    Chinese ones (nor between Chinese and Latin, as Chinese writes them)."""
+    if not left or not right:
+        return left or right
+    return left + (" " if left[-1].isascii() and right[0].isascii() else "") + right
+
+
+def pack(parts: Iterable[str], limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """Consecutive ``parts`` joined (``join_text``) into as few pieces as stay within
+    ``limit`` by ``measure``; a part over the limit is a piece of its own, so callers cut
+    parts to size first. Speech requests (bytes) and subtitle cues (columns) are packed so."""
+    pieces: list[str] = []
+    current = ""
+    for part in parts:
+        joined = join_text(current, part)
+        if current and measure(joined) > limit:
+            pieces.append(current)
+            current = part
+        else:
+            current = joined
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 def display_width(text: str) -> int:

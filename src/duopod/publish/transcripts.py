@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from ..mix.timeline import Timeline
-from ..text import contains_cjk, display_width, split_clauses
+from ..text import contains_cjk, display_width, pack, split_clauses
 
 LINE_WIDTH = 64
 """Columns per cue line: about 64 Latin characters or 32 Chinese ones."""
@@ -56,19 +56,8 @@ def _fit(text: str) -> list[str]:
     limit = LINE_WIDTH * MAX_LINES
     if display_width(text) <= limit:
         return [text]
-    pieces: list[str] = []
-    current = ""
-    for clause in split_clauses(text):
-        for part in _hard_split(clause, limit):
-            joiner = " " if current and current[-1].isascii() and part[0].isascii() else ""
-            if current and display_width(current + joiner + part) > limit:
-                pieces.append(current)
-                current = part
-            else:
-                current = current + joiner + part
-    if current:
-        pieces.append(current)
-    return pieces
+    parts = (part for clause in split_clauses(text) for part in _hard_split(clause, limit))
+    return pack(parts, limit, display_width)
 
 
 def _hard_split(text: str, limit: int) -> list[str]:

@@ -12,6 +12,7 @@ for a duration (default three minutes), so an outage of a minute does not end a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import re
 import socket
@@ -30,7 +31,7 @@ import numpy as np
 
 from ...audio import SAMPLE_RATE, decode
 from ...errors import EngineError, InputError
-from ...text import split_clauses, split_sentences
+from ...text import join_text, pack, split_clauses, split_sentences
 from ...workspace import VoiceProfile
 from ..model import SentenceSpan, Speech, spans_by_characters
 from ..slots import Slots, shared_or_own
@@ -111,19 +112,12 @@ def service_reachable(timeout: float = 2.0) -> bool:
 def split_for_requests(text: str, limit: int = REQUEST_BYTES) -> list[str]:
     """Pieces of ``text`` of at most ``limit`` UTF-8 bytes, cut at sentence ends, then at
     clause marks, and only as a last resort inside a clause."""
-    pieces: list[str] = []
-    current = ""
-    for sentence in split_sentences(text):
-        for part in _fit_bytes(sentence, limit):
-            joined = f"{current} {part}" if current and part[0].isascii() else current + part
-            if current and len(joined.encode()) > limit:
-                pieces.append(current)
-                current = part
-            else:
-                current = joined
-    if current:
-        pieces.append(current)
-    return pieces
+    parts = (part for sentence in split_sentences(text) for part in _fit_bytes(sentence, limit))
+    return pack(parts, limit, _utf8_bytes)
+
+
+def _utf8_bytes(text: str) -> int:
+    return len(text.encode())
 
 
 def _fit_bytes(sentence: str, limit: int) -> list[str]:
@@ -316,12 +310,8 @@ class EdgeEngine:
 
 
 def _join(sentences: Sequence[str]) -> str:
-    """Sentences as one text: Latin ones need a space between them, Chinese ones none."""
-    text = ""
-    for sentence in sentences:
-        needs_space = text and (text[-1].isascii() or sentence[:1].isascii())
-        text += (" " if needs_space else "") + sentence
-    return text
+    """A turn's sentences as one text."""
+    return functools.reduce(join_text, sentences, "")
 
 
 def _aligned(sentences: Sequence[str], marks: list[SentenceSpan], duration: float
