@@ -66,8 +66,9 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
-SLOW_FIXTURES = {"built_show", "published", "site"}
-"""Fixtures that build whole episodes: a test using one is slow (``-m "not slow"`` skips)."""
+SLOW_FIXTURES = {"built_show", "published", "site", "server", "three", "redis_url"}
+"""Fixtures that build whole episodes, or start a speech server, worker processes or Redis
+for them: a test using one is slow (``-m "not slow"`` skips it)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

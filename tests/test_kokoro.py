@@ -181,6 +181,7 @@ def test_long_sentences_are_cut_at_clauses_within_the_model_input() -> None:
 # --- speech ----------------------------------------------------------------------------
 
 @needs_extra
+@pytest.mark.slow
 def test_sentences_render_to_real_speech_one_span_each() -> None:
     engine = kokoro.make_engine(EngineOptions())
     sentences = ["早上好,欢迎收听芯闻两人谈。", "♪", "今天聊聊H200芯片。"]

@@ -202,6 +202,7 @@ def test_a_5mb_script_is_checked_quickly(show: Path) -> None:
     assert len(script.turns) > 10_000
 
 
+@pytest.mark.slow
 def test_a_20000_character_turn_is_split_not_failed() -> None:
     turn = ("这是一个非常长的回合，没有几个句号" * 1200)[:20_000]
     speech = EspeakEngine().render_sync(split_sentences(turn), {"voice": "cmn"})

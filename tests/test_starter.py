@@ -75,6 +75,7 @@ def test_new_writes_a_dated_skeleton_and_never_overwrites(tmp_path: Path) -> Non
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_theme(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                     "-q", "-w", str(tmp_path), str(REPO)], check=True, capture_output=True)
