@@ -89,3 +89,32 @@ def _interpolate(points: list[tuple[int, float]], at: int) -> float:
     chars = np.array([p[0] for p in points], dtype=np.float64)
     times = np.maximum.accumulate(np.array([p[1] for p in points], dtype=np.float64))
     return float(np.interp(at, chars, times))
+
+
+SENTENCE_PAUSE = 0.3
+"""Seconds between two sentences of a turn for engines that speak one sentence at a time."""
+
+
+def joined_sentences(sentences: Sequence[str], audio: Sequence[np.ndarray], engine: str
+                     ) -> Speech:
+    """A turn from its sentences' audio (float32 at SAMPLE_RATE, trimmed), end to end with a
+    short pause between, each timed exactly; a sentence with nothing to say gets an empty
+    span where it stands. ``engine`` names who made nothing audible at all."""
+    pause = np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
+    pieces: list[np.ndarray] = []
+    spans: list[SentenceSpan] = []
+    cursor = 0
+    for sentence, piece in zip(sentences, audio, strict=True):
+        if piece.size and pieces:
+            pieces.append(pause)
+            cursor += pause.size
+        spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE,
+                                  (cursor + piece.size) / SAMPLE_RATE))
+        if piece.size:
+            pieces.append(piece)
+            cursor += piece.size
+    if not pieces:
+        from ..errors import EngineError
+
+        raise EngineError(f"{engine} produced no audible speech")
+    return Speech(np.concatenate(pieces), spans)

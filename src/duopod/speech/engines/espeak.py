@@ -20,17 +20,16 @@ from typing import Any
 import espeakng_loader
 import numpy as np
 
-from ...audio import SAMPLE_RATE, as_float, resample, trim_bounds
+from ...audio import as_float, resample, trim_bounds
 from ...errors import EngineError, InputError
 from ...workspace import VoiceProfile
-from ..model import SentenceSpan, Speech
+from ..model import Speech, joined_sentences
 from . import EngineOptions, Voice, missing_setting, unknown_setting
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
 _PARAMETERS = {"rate": (1, 80, 450), "volume": (2, 0, 200), "pitch": (3, 0, 99),
                "range": (4, 0, 99), "word_gap": (7, 0, 100)}
-_SENTENCE_PAUSE = 0.3
 
 _Callback = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
@@ -214,29 +213,13 @@ class EspeakEngine:
     def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
         lib = library()
         parameters = {k: v for k, v in settings.items() if k in _PARAMETERS}
-        pieces: list[np.ndarray] = []
-        spans: list[SentenceSpan] = []
-        cursor = 0
-        pause = np.zeros(int(_SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
         with lib.lock:
             lib.reset()  # the same text renders the same, whatever was rendered before
             raws = [lib.synth(sentence, settings["voice"], parameters)
                     for sentence in sentences]
-        for sentence, raw in zip(sentences, raws, strict=True):
-            audio = _trim(resample(as_float(raw), lib.sample_rate))
-            if audio.size == 0:  # nothing to say (a lone symbol): an empty span keeps order
-                spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE, cursor / SAMPLE_RATE))
-                continue
-            if pieces:
-                pieces.append(pause)
-                cursor += pause.size
-            spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE,
-                                      (cursor + audio.size) / SAMPLE_RATE))
-            pieces.append(audio)
-            cursor += audio.size
-        if not pieces:
-            raise EngineError("espeak-ng produced no audio")
-        return Speech(np.concatenate(pieces), spans)
+        return joined_sentences(
+            sentences, [_trim(resample(as_float(raw), lib.sample_rate)) for raw in raws],
+            "espeak-ng")
 
 
 def _trim(audio: np.ndarray) -> np.ndarray:

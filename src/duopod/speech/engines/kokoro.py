@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ...audio import SAMPLE_RATE, resample, trim_bounds
+from ...audio import resample, trim_bounds
 from ...errors import EngineError, InputError
 from ...workspace import VoiceProfile
-from ..model import SentenceSpan, Speech
+from ..model import Speech, joined_sentences
 from . import EngineOptions, Voice, missing_setting, unknown_setting
 from .kokoro_model import (
     INSTALL_HINT,
@@ -39,7 +39,6 @@ from .kokoro_model import (
 FRONT_END_VERSION = "1"
 """Bumped whenever the text normalisation changes what is said (it is in cache keys)."""
 SPEED_RANGE = (0.5, 2.0)
-_SENTENCE_PAUSE = 0.3
 _CLAUSE_PAUSE = 0.12
 _LANGUAGES = {"z": ("zh-CN", "Mandarin"), "a": ("en-US", "American English"),
               "b": ("en-GB", "British English")}
@@ -113,25 +112,9 @@ class KokoroEngine:
     def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
         """One span per sentence, in order; a sentence with nothing to say (a lone
         symbol) gets an empty span where it stands."""
-        pieces: list[np.ndarray] = []
-        spans: list[SentenceSpan] = []
-        cursor = 0
-        pause = np.zeros(int(_SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
-        for sentence in sentences:
-            audio = self.sentence_audio(sentence, settings)
-            if audio.size == 0:
-                spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE, cursor / SAMPLE_RATE))
-                continue
-            if pieces:
-                pieces.append(pause)
-                cursor += pause.size
-            spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE,
-                                      (cursor + audio.size) / SAMPLE_RATE))
-            pieces.append(audio)
-            cursor += audio.size
-        if not pieces:
-            raise EngineError("kokoro produced no audio")
-        return Speech(np.concatenate(pieces), spans)
+        return joined_sentences(
+            sentences, [self.sentence_audio(sentence, settings) for sentence in sentences],
+            "kokoro")
 
     def sentence_audio(self, sentence: str, settings: dict[str, Any]) -> np.ndarray:
         """One sentence at SAMPLE_RATE, trimmed; its chunks (when it is too long for one

@@ -36,10 +36,10 @@ from urllib.parse import urlparse
 import aiohttp
 import numpy as np
 
-from ...audio import SAMPLE_RATE, decode, resample, trim_bounds
+from ...audio import decode, resample, trim_bounds
 from ...errors import DuopodError, EngineError, InputError
 from ...workspace import VoiceProfile
-from ..model import SentenceSpan, Speech
+from ..model import Speech, joined_sentences
 from . import EngineOptions, Voice, missing_setting, unknown_setting
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -50,7 +50,6 @@ PROTOCOL_VERSION = "openai-speech/1"
 PCM_RATE = 24_000
 """The API documents ``pcm`` as 16-bit little-endian mono at 24 kHz."""
 FORMATS = ("wav", "pcm", "mp3")
-SENTENCE_PAUSE = 0.3
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 """Seconds without a byte from the server before the request is abandoned and retried."""
@@ -335,7 +334,7 @@ class OpenAIEngine:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-        return _joined(sentences, pieces)
+        return joined_sentences(sentences, pieces, "the server")
 
     async def _sentence(self, session: aiohttp.ClientSession, index: int, count: int, text: str,
                         settings: dict[str, Any], notify: Callable[[str], None] | None
@@ -440,29 +439,6 @@ def retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def _joined(sentences: Sequence[str], pieces: Sequence[np.ndarray]) -> Speech:
-    """The sentences' audio end to end, a pause between, one span each (empty for a
-    sentence with nothing to say)."""
-    pause = np.zeros(int(SENTENCE_PAUSE * SAMPLE_RATE), dtype=np.float32)
-    audio: list[np.ndarray] = []
-    spans: list[SentenceSpan] = []
-    cursor = 0
-    for sentence, piece in zip(sentences, pieces, strict=True):
-        if piece.size == 0:
-            spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE, cursor / SAMPLE_RATE))
-            continue
-        if audio:
-            audio.append(pause)
-            cursor += pause.size
-        spans.append(SentenceSpan(sentence, cursor / SAMPLE_RATE,
-                                  (cursor + piece.size) / SAMPLE_RATE))
-        audio.append(piece)
-        cursor += piece.size
-    if not audio:
-        raise EngineError("the server's answers held no audible speech")
-    return Speech(np.concatenate(audio), spans)
 
 
 # ---------------------------------------------------------------- the registry's hooks
