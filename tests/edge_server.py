@@ -26,6 +26,7 @@ import edge_tts.voices
 import imageio_ffmpeg
 import numpy as np
 from aiohttp import WSMsgType, web
+from loopback import LoopbackApp
 
 from duopod.audio import SAMPLE_RATE
 from duopod.speech.engines.espeak import EspeakEngine
@@ -86,7 +87,7 @@ class Request:
     finished: float = 0.0
 
 
-class EdgeServer:
+class EdgeServer(LoopbackApp):
     def __init__(self, knobs: Knobs | None = None):
         self.knobs = knobs or Knobs()
         self.requests: list[Request] = []
@@ -95,46 +96,13 @@ class EdgeServer:
         self.connections = 0
         self._audio_cache: dict[tuple[str, str], tuple[bytes, list[tuple[int, int, str]]]] = {}
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
         self.port = 0
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> EdgeServer:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/consumer/speech/synthesize/readaloud/edge/v1", self._websocket)
         app.router.add_get("/consumer/speech/synthesize/readaloud/voices/list", self._voices)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)  # type: ignore[union-attr]
-        future.result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread:
-            self._thread.join(10)
 
     @property
     def wss_url(self) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import imageio_ffmpeg
 import numpy as np
 from aiohttp import web
+from loopback import LoopbackApp
 
 from duopod.audio import SAMPLE_RATE, resample, to_pcm16
 from duopod.speech.engines.espeak import EspeakEngine
@@ -58,7 +59,7 @@ class Request:
 
 
 @dataclass
-class OpenAIServer:
+class OpenAIServer(LoopbackApp):
     knobs: Knobs = field(default_factory=Knobs)
     requests: list[Request] = field(default_factory=list)
     in_flight: int = 0
@@ -68,44 +69,11 @@ class OpenAIServer:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._audio: dict[tuple[str, str], np.ndarray] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> OpenAIServer:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/audio/speech", self._speech)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)  # type: ignore[union-attr]
-        future.result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread:
-            self._thread.join(10)
 
     @property
     def base_url(self) -> str:
