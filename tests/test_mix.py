@@ -19,8 +19,8 @@ from mutagen.id3 import ID3
 from test_build import episode_dir, record
 
 from duopod.audio import SAMPLE_RATE
-from duopod.mix.limiter import true_peak_db
 from duopod.mix.master import CHUNK, _mastered_chunk, mastered_chunks
+from duopod.mix.peak import true_peak_db
 from duopod.mix.plan import Layout, plan_mix
 from duopod.pipeline import BuildOptions, load_script, render
 from duopod.speech.engines import get_engine
@@ -245,3 +245,22 @@ def test_an_encoder_that_stops_reading_stops_the_mastering(built_show: Path) -> 
     chunks = mastered_chunks(_mandarin_layout(built_show), 1.0, -1.5)
     next(chunks)
     chunks.close()  # as encode_mp3 does when ffmpeg fails: returns without hanging
+
+
+def test_true_peak_equals_upsampling_with_the_whole_interpolator() -> None:
+    """The polyphase shortcut gives the numbers a plain 4x upsampling gives, at the ends of
+    the signal too, for mono and stereo."""
+    from scipy.signal import upfirdn
+
+    from duopod.mix.peak import _interpolator, oversampled_peak
+
+    taps = _interpolator()
+    delay = (len(taps) - 1) // 2
+    rng = np.random.default_rng(7)
+    for length, channels in ((5, 1), (300, 2), (40_000, 1)):
+        signal = (rng.standard_normal((length, channels)) * 0.3).astype(np.float32)
+        expected = np.zeros(length, dtype=np.float32)
+        for channel in signal.T:
+            upsampled = np.abs(upfirdn(taps, channel, up=4))[delay : delay + 4 * length]
+            expected = np.maximum(expected, upsampled.reshape(length, 4).max(axis=1))
+        assert np.allclose(oversampled_peak(signal), expected, rtol=1e-5, atol=1e-6)

@@ -1,48 +1,12 @@
-"""True peak (4x oversampled, as ITU-R BS.1770 measures it) and a look-ahead limiter that
-keeps it under the ceiling, chunk by chunk with a margin of context on each side."""
+"""A look-ahead limiter that keeps the true peak under the ceiling, chunk by chunk with a
+margin of context on each side."""
 
 from __future__ import annotations
-
-from functools import cache
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-
-_OVERSAMPLE = 4
-
-
-@cache
-def _interpolator() -> np.ndarray:
-    """The 4x interpolation filter (designed once): linear phase, cut-off at the old Nyquist."""
-    from scipy.signal import firwin
-
-    taps = firwin(2 * 12 * _OVERSAMPLE + 1, 1 / _OVERSAMPLE, window=("kaiser", 5.0))
-    return (taps * _OVERSAMPLE).astype(np.float32)
-
-
-def oversampled_peak(samples: np.ndarray) -> np.ndarray:
-    """Per-sample absolute peak of the 4x oversampled signal (max over channels)."""
-    data = samples.reshape(len(samples), -1).astype(np.float32, copy=False)
-    from scipy.signal import upfirdn
-
-    taps = _interpolator()
-    delay = (len(taps) - 1) // 2
-    peaks = None
-    for channel in data.T:  # 1-D per channel: numpy reduces those far faster
-        up = np.abs(upfirdn(taps, channel, up=_OVERSAMPLE))[delay : delay + len(data) * _OVERSAMPLE]
-        channel_peaks = up[0::_OVERSAMPLE].copy()
-        for phase in range(1, _OVERSAMPLE):  # strided maxima beat a reduce over a short axis
-            np.maximum(channel_peaks, up[phase::_OVERSAMPLE], out=channel_peaks)
-        peaks = channel_peaks if peaks is None else np.maximum(peaks, channel_peaks)
-    assert peaks is not None
-    return peaks
-
-
-def true_peak_db(samples: np.ndarray) -> float:
-    peak = float(oversampled_peak(samples).max()) if len(samples) else 0.0
-    return 20 * np.log10(max(peak, 1e-9))
-
+from .peak import oversampled_peak
 
 LIMITER_MARGIN_DB = 0.4
 """The limiter's ceiling sits this far under the true-peak target (encoding adds a little)."""
@@ -74,12 +38,19 @@ def limit(samples_with_context: np.ndarray, ceiling_db: float) -> np.ndarray:
     required = np.ones(n, dtype=np.float32)
     if hot_blocks.size == 0:
         return required
+    # The hot stretches, each with a margin of the samples its interpolation reaches, are
+    # oversampled in one pass over their concatenation (the margins absorb the seams).
     margin = 64
+    stretches = []
     for first, last in _runs(hot_blocks):
         lo, hi = first * _BLOCK, min(n, (last + 1) * _BLOCK)
-        a, b = max(0, lo - margin), min(n, hi + margin)
-        peaks = oversampled_peak(data[a:b])[lo - a : hi - a]
-        required[lo:hi] = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-9))
+        stretches.append((lo, hi, max(0, lo - margin), min(n, hi + margin)))
+    peaks = oversampled_peak(np.concatenate([data[a:b] for _lo, _hi, a, b in stretches]))
+    start = 0
+    for lo, hi, a, b in stretches:
+        stretch = peaks[start + lo - a : start + hi - a]
+        required[lo:hi] = np.minimum(1.0, ceiling / np.maximum(stretch, 1e-9))
+        start += b - a
     if required.min() >= 1.0:
         return required
     return gain_curve(required)
