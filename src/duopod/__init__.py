@@ -49,8 +49,8 @@ __all__ = [
 _HOMES = {
     "DuopodError": "errors", "EngineError": "errors", "InputError": "errors",
     "MixedEpisode": "mix", "Timeline": "mix", "mix_episode": "mix",
-    "BuildOptions": "pipeline", "BuildResult": "pipeline", "build_episode": "pipeline",
-    "check_scripts": "pipeline", "load_script": "pipeline", "rebuild_feed": "pipeline",
+    "BuildOptions": "preflight", "BuildResult": "pipeline", "build_episode": "pipeline",
+    "check_scripts": "preflight", "load_script": "preflight", "rebuild_feed": "pipeline",
     "remix_episode": "pipeline", "republish": "pipeline",
     "EpisodeRecord": "publish", "publish_episode": "publish",
     "Script": "script.model", "Overrides": "script.parse", "parse_script": "script.parse",

@@ -144,7 +144,7 @@ def check(
 
     Example: duopod check scripts/2025-12-10-h200.md
     """
-    from .pipeline import BuildOptions, check_scripts
+    from .preflight import BuildOptions, check_scripts
 
     ws = _workspace(workspace)
     options = BuildOptions(encoding=encoding, overrides=_overrides(title, date))

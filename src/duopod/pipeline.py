@@ -11,24 +11,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import InputError
 from .mix import Measurement, MixedEpisode, Timeline, mix_episode
+from .preflight import BuildOptions, check_scripts, load_script
 from .publish import EpisodeRecord, Problem, Report, publish_episode, rebuild_feed, republish
 from .publish.episodes import existing_record, settle_identity
 from .publish.notes import ShowNotes
 from .publish.site import episode_notes
 from .publish.swap import script_lock
 from .script.model import Script
-from .script.parse import Overrides, parse_script
-from .speech.engines import (
-    Engine,
-    EngineOptions,
-    check_profile_settings,
-    choose_auto,
-    engine_spec,
-    get_engine,
-)
-from .speech.lexicon import lexicon_entries, script_speller
+from .speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
+from .speech.lexicon import script_speller
 from .speech.model import RenderedTurn
 from .speech.render import ProgressCallback, render_turns_async
 from .workspace import Workspace
@@ -39,20 +31,6 @@ __all__ = [
 ]
 
 Notice = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    engine: str = "auto"
-    use_cache: bool = True
-    cache_only: bool = False
-    concurrency: int = 4
-    retry_for: float = 180.0
-    """Seconds to keep retrying an edge-tts request (timeouts, dropped connections,
-    throttling, outages) from its first failure."""
-    force: bool = False
-    encoding: str | None = None
-    overrides: Overrides = field(default_factory=Overrides)
 
 
 @dataclass
@@ -66,15 +44,6 @@ class BuildResult:
     measurement: Measurement
     problems: list[Problem] = field(default_factory=list)
     """Other episodes the publish could not list anew, folders it left alone."""
-
-
-def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
-    """Parse and validate a script against the workspace (hosts need voice profiles)."""
-    script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
-                          workspace=workspace.root, known_hosts=tuple(workspace.profiles))
-    check_profile_settings(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
-    lexicon_entries(workspace, script)  # a bad lexicon entry is an input error up front
-    return script
 
 
 def make_engine(name: str, options: BuildOptions) -> Engine:
@@ -166,17 +135,3 @@ def build_episode(
     cached = sum(1 for r in rendered if r.cached)
     return BuildResult(script, record, workspace.episodes_dir / record.slug, engine.name,
                        len(rendered) - cached, cached, mixed.measurement, problems)
-
-
-def check_scripts(workspace: Workspace, paths: list[Path], options: BuildOptions
-                  ) -> list[Script]:
-    scripts = [load_script(workspace, p, options) for p in paths]
-    slugs: dict[str, Path] = {}
-    for script in scripts:
-        if script.meta.slug in slugs:
-            raise InputError(
-                f"slug {script.meta.slug!r} is also used by {slugs[script.meta.slug]}",
-                script.path, 1,
-            )
-        slugs[script.meta.slug] = script.path
-    return scripts

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .files import write_atomically
 
 _CJK_RANGES = (
     (0x3400, 0x4DBF),
@@ -173,18 +178,54 @@ def display_width(text: str) -> int:
 _SLUG_MAX = 80
 
 
-def slugify(title: str, date: str | None = None) -> str:
-    """An ASCII slug: Chinese becomes pinyin, everything else is folded to [a-z0-9-]."""
-    from pypinyin import Style, lazy_pinyin  # its dictionaries take a while: load on use
-
-    words = lazy_pinyin(title, style=Style.NORMAL, errors="default")
-    ascii_text = " ".join(words)
+def slugify(title: str, date: str | None = None, memo: Path | None = None) -> str:
+    """An ASCII slug: Chinese becomes pinyin, everything else is folded to [a-z0-9-].
+    ``memo``: see ``romanised``."""
+    ascii_text = " ".join(romanised(title, memo))
     ascii_text = unicodedata.normalize("NFKD", ascii_text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     slug = _truncate_at_hyphen(slug, _SLUG_MAX)
     if date:
         slug = f"{date}-{slug}" if slug else date
     return slug or "episode"
+
+
+_MEMO_ENTRIES = 5000
+
+
+def romanised(text: str, memo: Path | None = None) -> list[str]:
+    """``text`` as pinyin syllables (other characters as they are), read by phrase so that
+    a character with several readings gets the one its word needs.
+
+    pypinyin's phrase dictionary takes a quarter of a second to load, most of what
+    ``duopod check`` spends, so answers are remembered in ``memo`` (a JSON file in the
+    show's cache, keyed by pypinyin's version): a title seen before loads no dictionary.
+    The memo is only ever a shortcut; a damaged or missing one is read as empty."""
+    from importlib.metadata import version
+
+    key = f"{version('pypinyin')}\n{text}"
+    known = _read_memo(memo)
+    if isinstance(words := known.get(key), list) and all(isinstance(w, str) for w in words):
+        return words
+    from pypinyin import Style, lazy_pinyin  # its dictionaries take a while: load on use
+
+    words = lazy_pinyin(text, style=Style.NORMAL, errors="default")
+    if memo is not None:
+        known[key] = words
+        kept = dict(list(known.items())[-_MEMO_ENTRIES:])
+        with contextlib.suppress(OSError):
+            write_atomically(memo, json.dumps(kept, ensure_ascii=False).encode())
+    return words
+
+
+def _read_memo(memo: Path | None) -> dict[str, object]:
+    if memo is None:
+        return {}
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
 
 
 def _truncate_at_hyphen(slug: str, limit: int) -> str:

@@ -489,11 +489,13 @@ def parse_script(
     overrides: Overrides | None = None,
     workspace: Path | None = None,
     known_hosts: tuple[str, ...] = (),
+    pinyin_memo: Path | None = None,
 ) -> Script:
     """Parse and validate a dialogue script; raise ``InputError`` on any problem.
 
     ``known_hosts`` (the speakers of the workspace's voice profiles) helps tell host names
-    from dialogue when the front matter has no ``hosts:`` list.
+    from dialogue when the front matter has no ``hosts:`` list. ``pinyin_memo`` remembers
+    the titles' romanisation for the slug (``text.romanised``).
     """
     path = Path(path)
     overrides = overrides or Overrides()
@@ -518,7 +520,7 @@ def parse_script(
     # Markdown emphasis is markup, never words: a bold name line (**雷总**) names its host
     body = [(n, strip_emphasis(line, unwrap_code=False)) for n, line in body if line]
     # front-matter problems come first: they sit higher in the file
-    meta = _episode_meta(fields, overrides, path, workspace)
+    meta = _episode_meta(fields, overrides, path, workspace, pinyin_memo)
     if not body:
         raise InputError("no dialogue after the front matter", path,
                          min(body_start + 1, len(lines)))
@@ -540,7 +542,8 @@ def parse_script(
 
 
 def _episode_meta(
-    fields: FrontMatter | None, overrides: Overrides, path: Path, workspace: Path
+    fields: FrontMatter | None, overrides: Overrides, path: Path, workspace: Path,
+    pinyin_memo: Path | None = None
 ) -> EpisodeMeta:
     title = _chinese_punctuation(overrides.title or (fields.text("title") if fields else None))
     if not title:
@@ -558,7 +561,7 @@ def _episode_meta(
                 f"invalid slug {slug!r}: use lowercase ASCII letters, digits and '-'", path, line
             )
     else:
-        slug = slugify(title, date.isoformat())
+        slug = slugify(title, date.isoformat(), pinyin_memo)
     source = None
     if fields and fields.mapping("source") is not None:
         source = _parse_source(fields, path, workspace)

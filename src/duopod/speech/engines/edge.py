@@ -23,10 +23,6 @@ from importlib.metadata import version as package_version
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-import aiohttp
-import edge_tts
-import edge_tts.communicate
-import edge_tts.exceptions
 import numpy as np
 
 from ...audio import SAMPLE_RATE, decode
@@ -94,6 +90,8 @@ def _seconds(value: float) -> str:
 def service_reachable(timeout: float = 2.0) -> bool:
     """Can a connection be opened to the speech service (or the proxy the environment names)?"""
     import urllib.request
+
+    import edge_tts.communicate
 
     url = urlparse(edge_tts.communicate.WSS_URL.replace("wss://", "https://", 1)
                    .replace("ws://", "http://", 1))
@@ -266,6 +264,10 @@ class EdgeEngine:
 
     async def _request(self, text: str, settings: dict[str, Any]
                        ) -> tuple[bytes, list[tuple[int, int, str]]]:
+        import aiohttp
+        import edge_tts
+        import edge_tts.exceptions
+
         communicate = edge_tts.Communicate(
             text, settings["voice"], rate=settings["rate"], volume=settings["volume"],
             pitch=settings["pitch"], boundary="SentenceBoundary",
@@ -348,6 +350,9 @@ async def _all_or_none(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
 
 
 async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
+    import aiohttp
+    import edge_tts
+
     try:
         voices = await edge_tts.list_voices()
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:

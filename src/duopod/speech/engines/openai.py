@@ -30,10 +30,9 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import aiohttp
 import numpy as np
 
 from ...audio import decode, resample, trim_bounds
@@ -41,6 +40,9 @@ from ...errors import DuopodError, EngineError, InputError
 from ...workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, Voice, missing_setting, unknown_setting
+
+if TYPE_CHECKING:  # aiohttp takes a quarter of a second to import: loaded to render
+    import aiohttp
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "tts-1"
@@ -322,6 +324,8 @@ class OpenAIEngine:
                      notify: Callable[[str], None] | None = None) -> Speech:
         """Every sentence is its own request, all sent at once within the build's bound; the
         answers are trimmed and joined with a short pause, each timed exactly."""
+        import aiohttp
+
         timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT,
                                         sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
         async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -384,6 +388,8 @@ class OpenAIEngine:
             payload["instructions"] = settings["instructions"]
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         url = f"{settings['base_url']}/audio/speech"
+        import aiohttp
+
         try:
             async with session.post(url, json=payload, headers=headers) as response:
                 if response.status == 200:
@@ -409,6 +415,8 @@ class OpenAIEngine:
 async def _error_detail(response: aiohttp.ClientResponse) -> str:
     """The server's own message (OpenAI's {"error": {"message": ...}}, FastAPI's
     {"detail": ...}, or plain text), short, on one line."""
+    import aiohttp
+
     try:
         body = await response.text(errors="replace")
     except (aiohttp.ClientError, TimeoutError):
