@@ -17,28 +17,27 @@ class LoudnessMeter:
     def __init__(self, rate: int = SAMPLE_RATE, channels: int = 1):
         # scipy.signal takes longer to import than `duopod check` takes to run: load on use
         from pyloudnorm.iirfilter import IIRfilter
-        from scipy.signal import lfilter_zi
+        from scipy.signal import sosfilt_zi
 
         shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf")
         high_pass = IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")
-        self._filters = [(shelf.b, shelf.a), (high_pass.b, high_pass.a)]
-        self._state = [
-            [lfilter_zi(b, a) * 0.0 for b, a in self._filters] for _ in range(channels)
-        ]
+        # the two K-weighting stages as second-order sections: sosfilt lets other threads
+        # run while it filters (lfilter holds the GIL), and the mastering threads run beside
+        self._sections = np.array([[*f.b, *f.a] for f in (shelf, high_pass)]) / np.array(
+            [[f.a[0]] * 6 for f in (shelf, high_pass)])
+        self._state = np.zeros((channels, *sosfilt_zi(self._sections).shape))
         self._channels = channels
         self._pending = np.zeros((0, channels))
         self._step_power: list[np.ndarray] = []
 
     def add(self, chunk: np.ndarray) -> None:
-        from scipy.signal import lfilter
+        from scipy.signal import sosfilt
 
         chunk = chunk.reshape(len(chunk), -1).astype(np.float64)
         weighted = np.empty_like(chunk)
         for ch in range(self._channels):
-            signal = chunk[:, ch]
-            for i, (b, a) in enumerate(self._filters):
-                signal, self._state[ch][i] = lfilter(b, a, signal, zi=self._state[ch][i])
-            weighted[:, ch] = signal
+            weighted[:, ch], self._state[ch] = sosfilt(self._sections, chunk[:, ch],
+                                                       zi=self._state[ch])
         data = np.concatenate([self._pending, weighted])
         usable = (len(data) // STEP) * STEP
         if usable:
