@@ -58,3 +58,19 @@ def test_pinyin_memo_is_a_shortcut_only(tmp_path: Path) -> None:
     key = next(iter(json.loads(memo.read_text(encoding="utf-8"))))
     memo.write_text(json.dumps({key: "not a list"}), encoding="utf-8")
     assert romanised("银行", memo) == ["yin", "hang"]
+
+
+def test_compiled_templates_are_kept_and_follow_their_source(show: Path) -> None:
+    """A build compiles the theme once per show, not once per process; a producer's edit to
+    a template is picked up all the same."""
+    from duopod.publish import templates
+    from duopod.workspace import load_workspace
+
+    workspace = load_workspace(show)
+    (show / "templates").mkdir(exist_ok=True)
+    (show / "templates" / "greeting.html").write_text("你好 {{ who }}", encoding="utf-8")
+    assert templates.render_template(workspace, "greeting.html", who="<b>") == "你好 &lt;b&gt;"
+    assert list((workspace.cache_dir / "templates" / "markup").iterdir())
+    templates._environment.cache_clear()  # as a new process would start
+    (show / "templates" / "greeting.html").write_text("再见 {{ who }}", encoding="utf-8")
+    assert templates.render_template(workspace, "greeting.html", who="x") == "再见 x"

@@ -206,9 +206,9 @@ def _excerpt_audio(filtered: list[np.ndarray], gain: float, ceiling_db: float | 
         for context in filtered])
 
 
-def _filtered_excerpts(layout: Layout) -> list[np.ndarray]:
+def _filtered_excerpts(layout: Layout, seconds: float = 10.0) -> list[np.ndarray]:
     with ThreadPoolExecutor(MASTER_WORKERS, thread_name_prefix="duopod-master") as pool:
-        return list(pool.map(lambda span: _filtered(layout, *span), _excerpts(layout)))
+        return list(pool.map(lambda span: _filtered(layout, *span), _excerpts(layout, seconds)))
 
 
 def start_codec_trial(layout: Layout, settings: AudioSettings, ceiling_db: float,
@@ -218,8 +218,7 @@ def start_codec_trial(layout: Layout, settings: AudioSettings, ceiling_db: float
     while the turns are balanced. It is started before balancing: the raise balancing gives
     a turn moves the loudness shift by hundredths of a LU (measured on both examples), well
     inside the 0.3 LU the encoded file is allowed."""
-    trial = int(CODEC_TRIAL_SECONDS * SAMPLE_RATE) + 2 * LIMITER_CONTEXT
-    filtered = [context[:trial] for context in _filtered_excerpts(layout)]
+    filtered = _filtered_excerpts(layout, CODEC_TRIAL_SECONDS)
     excerpt = _excerpt_audio(filtered, master_gain(layout, settings), ceiling_db)
     return pool.submit(codec_effect, excerpt, layout.channels, settings.bitrate_kbps)
 
@@ -276,8 +275,14 @@ def _balance_gain(clip: Clip, channels: int, master: float, ceiling_db: float) -
         return 1.0
     blocks = audio[: len(steps) * STEP].reshape(-1, _BALANCE_BLOCK)
     peak_gain = max(pan_gains(clip.pan)) if channels == 2 else 1.0
-    magnitude = np.abs(blocks).max(axis=1) * peak_gain
-    power = np.square(blocks, dtype=np.float64).sum(axis=1).reshape(len(steps), -1)
+    # per block, column by column: strided maxima and sums beat a reduce over a short axis
+    magnitude = np.abs(blocks[:, 0])
+    power = np.square(blocks[:, 0], dtype=np.float64)
+    for column in range(1, _BALANCE_BLOCK):
+        np.maximum(magnitude, np.abs(blocks[:, column]), out=magnitude)
+        power += np.square(blocks[:, column], dtype=np.float64)
+    magnitude *= peak_gain
+    power = power.reshape(len(steps), -1)
     gain = clip.gain * master
     first = _limiter_loss(magnitude, power, steps, gain, ceiling_db)
     if first < 0.05:

@@ -35,11 +35,22 @@ def clock(seconds: float) -> str:
 
 
 @cache
-def _environment(show_templates: Path, markdown: bool) -> jinja2.Environment:
+def _environment(show_templates: Path, markdown: bool, compiled: Path | None
+                 ) -> jinja2.Environment:
     """HTML and XML templates autoescape; Markdown ones escape Markdown syntax (links,
-    images, raw HTML) but not quotes, and offer ``http_url`` for the one link they print."""
+    images, raw HTML) but not quotes, and offer ``http_url`` for the one link they print.
+    Compiled templates are kept in ``compiled`` (jinja2 checks each against its source):
+    compiling the theme took 0.15 s of every build."""
+    bytecode = None
+    if compiled is not None:
+        try:
+            compiled.mkdir(parents=True, exist_ok=True)
+            bytecode = jinja2.FileSystemBytecodeCache(str(compiled))
+        except OSError:  # a read-only show still publishes, compiling as it goes
+            bytecode = None
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([show_templates, theme_dir()]),
+        bytecode_cache=bytecode,
         autoescape=not markdown,  # noqa: S701 (Markdown output is escaped by finalize)
         finalize=markdown_text if markdown else None,
         undefined=jinja2.StrictUndefined,
@@ -54,7 +65,8 @@ def _environment(show_templates: Path, markdown: bool) -> jinja2.Environment:
 
 
 def template_environment(workspace: Workspace, markdown: bool = False) -> jinja2.Environment:
-    return _environment(workspace.templates_dir, markdown)
+    compiled = workspace.cache_dir / "templates" / ("markdown" if markdown else "markup")
+    return _environment(workspace.templates_dir, markdown, compiled)
 
 
 def render_template(workspace: Workspace, name: str, **context: Any) -> str:
