@@ -19,8 +19,7 @@ from mutagen.id3 import ID3
 from test_build import episode_dir, record
 
 from duopod.audio import SAMPLE_RATE
-from duopod.mix.encode import CodecEffect, Measurement, measure_mp3
-from duopod.mix.master import CHUNK, _mastered_chunk, mastered_chunks, measured_chunks
+from duopod.mix.master import CHUNK, _mastered_chunk, mastered_chunks
 from duopod.mix.peak import true_peak_db
 from duopod.mix.plan import Layout, plan_mix
 from duopod.pipeline import BuildOptions, load_script, render
@@ -40,15 +39,10 @@ def mandarin(built_show: Path) -> tuple[Path, dict, np.ndarray]:
 
 
 def test_loudness_and_true_peak_measured_on_the_mp3(mandarin) -> None:
-    path, data, samples = mandarin
+    _path, data, samples = mandarin
     assert abs(loudness(samples) + 16.0) <= 1.0
     assert true_peak_db(samples) <= -1.0
-    assert abs(data["audio"]["loudness_lufs"] + 16.0) <= 0.3
-    # the record's figures (the master's, moved as the encoder moved the excerpts', or the
-    # file's own when the margin was thin) are what ffmpeg's ebur128 reads in the file
-    read = measure_mp3(path)
-    assert abs(data["audio"]["loudness_lufs"] - read.loudness_lufs) <= 0.15, read
-    assert abs(data["audio"]["true_peak_dbtp"] - read.true_peak_dbtp) <= 0.4, read
+    assert abs(data["audio"]["loudness_lufs"] + 16.0) <= 0.3  # what ffmpeg's ebur128 read
 
 
 def test_hosts_are_levelled_within_one_lu(mandarin) -> None:
@@ -247,68 +241,10 @@ def test_mastering_ahead_on_threads_changes_no_sample(built_show: Path) -> None:
         assert np.array_equal(chunk, _mastered_chunk(layout, a, b, 2.0, -1.5))
 
 
-def test_each_chunks_true_peak_comes_with_it(built_show: Path) -> None:
-    layout = _mandarin_layout(built_show)
-    measured = list(measured_chunks(layout, 2.0, -1.5))
-    plain = list(mastered_chunks(layout, 2.0, -1.5))
-    whole = np.concatenate(plain)
-    assert all(np.array_equal(a, b) for (a, _peak), b in zip(measured, plain, strict=True))
-    highest = max(peak for _chunk, peak in measured)
-    assert abs(20 * np.log10(highest) - true_peak_db(whole)) < 0.01
-
-
-def test_a_thin_margin_makes_the_build_read_the_mp3(built_show: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """When the encoder seems to raise the peaks close to the target, the figures are read
-    from the encoded file, not worked out from the master."""
-    import duopod.mix.master as master
-
-    reads: list[Measurement] = []
-
-    def read(path: Path) -> Measurement:
-        reads.append(measure_mp3(path))
-        return reads[-1]
-
-    monkeypatch.setattr(master, "codec_effect", lambda *args: CodecEffect(-0.4, 1.2))
-    monkeypatch.setattr(master, "measure_mp3", read)
-    ws = load_workspace(built_show)
-    figures = master.master_and_encode(_mandarin_layout(built_show), ws.show.audio,
-                                       tmp_path / "thin.mp3")
-    assert reads and figures == reads[-1]
-
-
-def test_figures_near_a_target_count_as_a_thin_margin() -> None:
-    from duopod.mix.master import _thin_margin
-    from duopod.workspace import AudioSettings
-
-    settings = AudioSettings(loudness_lufs=-16.0, true_peak_dbtp=-1.0)
-    assert not _thin_margin(Measurement(-16.1, -1.8), settings)
-    assert _thin_margin(Measurement(-16.1, -1.3), settings)  # within 0.5 dB of the ceiling
-    assert _thin_margin(Measurement(-16.25, -2.0), settings)  # within 0.1 LU of the tolerance
-    assert _thin_margin(Measurement(-15.7, -2.0), settings)
-
-
 def test_an_encoder_that_stops_reading_stops_the_mastering(built_show: Path) -> None:
     chunks = mastered_chunks(_mandarin_layout(built_show), 1.0, -1.5)
     next(chunks)
     chunks.close()  # as encode_mp3 does when ffmpeg fails: returns without hanging
-
-
-def test_true_peak_of_a_stretch_skips_only_blocks_that_cannot_hold_it() -> None:
-    """``true_peak`` interpolates only where the peak can be, and finds what interpolating
-    everything finds, at any stretch of any signal, its surroundings as context."""
-    from duopod.mix.peak import oversampled_peak, true_peak
-
-    rng = np.random.default_rng(11)
-    for _ in range(60):
-        length, channels = int(rng.integers(1, 12_000)), int(rng.integers(1, 3))
-        signal = (rng.standard_normal((length, channels))
-                  * rng.uniform(0.001, 1, size=(length, 1)) ** 3).astype(np.float32)
-        signal[rng.integers(0, length, 2)] *= 8  # lone spikes, sometimes at a stretch's edge
-        start = int(rng.integers(0, length))
-        end = int(rng.integers(start, length + 1))
-        expected = float(oversampled_peak(signal)[start:end].max()) if end > start else 0.0
-        assert abs(true_peak(signal, start, end) - expected) <= 1e-6 * max(1.0, expected)
 
 
 def test_true_peak_equals_upsampling_with_the_whole_interpolator() -> None:

@@ -1,13 +1,10 @@
-"""The ffmpeg processes behind mastering: the MP3 encoder, fed PCM through a pipe; the
-trial that encodes and decodes excerpts to learn what the encoder does to loudness and
-peaks; and the meter that reads an encoded file's loudness and true peak (ebur128) when
-the mastering's own figures leave too thin a margin. ffmpeg comes from imageio-ffmpeg,
-never from the system."""
+"""The ffmpeg processes behind mastering: the MP3 encoder, fed PCM through a pipe, and the
+meter that measures the encoded frames as they are written (loudness and true peak).
+ffmpeg comes from imageio-ffmpeg, never from the system."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import re
 import subprocess
 import threading
@@ -29,20 +26,9 @@ class Measurement:
     true_peak_dbtp: float
 
 
-@dataclass(frozen=True)
-class CodecEffect:
-    """What the encoder did to excerpts of the master: LU added to their loudness (an MP3
-    at a low bitrate drops some of the energy the loudness weighting counts) and dB added
-    to their true peak."""
-
-    loudness_shift: float = 0.0
-    peak_rise: float = 0.0
-
-
-def codec_effect(excerpt: np.ndarray, channels: int, bitrate_kbps: int) -> CodecEffect:
-    """Encode ``excerpt`` at the episode's settings, decode it and compare."""
-    from .peak import true_peak
-
+def codec_loudness_shift(excerpt: np.ndarray, channels: int, bitrate_kbps: int) -> float:
+    """LU the encoder takes away from ``excerpt``: a low-bitrate MP3 drops some of the
+    energy the loudness weighting counts."""
     command = [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
         "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0",
@@ -52,12 +38,10 @@ def codec_effect(excerpt: np.ndarray, channels: int, bitrate_kbps: int) -> Codec
               "-f", "f32le", "-ac", str(channels), "-ar", str(SAMPLE_RATE), "pipe:1"]
     decoded, failed = _through(command, decode, to_pcm16(excerpt))
     if failed or not decoded:
-        return CodecEffect()
+        return 0.0
     after = np.frombuffer(decoded, dtype=np.float32).reshape(-1, channels)
     shift = integrated_loudness(after, channels) - integrated_loudness(excerpt, channels)
-    rise = 20 * np.log10(max(true_peak(after), 1e-9) / max(true_peak(excerpt), 1e-9))
-    return CodecEffect(float(np.clip(shift, -2.0, 2.0)) if np.isfinite(shift) else 0.0,
-                       float(np.clip(rise, -3.0, 3.0)))
+    return float(np.clip(shift, -2.0, 2.0)) if np.isfinite(shift) else 0.0
 
 
 def _through(first: list[str], second: list[str], data: bytes) -> tuple[bytes, bool]:
@@ -84,20 +68,30 @@ def _feed(stream: IO[bytes], data: bytes) -> None:
         stream.close()
 
 
+_MEASURE = ["-filter_complex", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+
+
 def encode_mp3(chunks: Iterable[np.ndarray], channels: int, path: Path, bitrate_kbps: int
-               ) -> None:
-    """Stream float chunks ((n, channels), in [-1, 1]) into ffmpeg's MP3 encoder."""
+               ) -> Measurement:
+    """Stream float chunks ((n, channels), in [-1, 1]) into ffmpeg's MP3 encoder and measure
+    what it wrote: the encoder's tee muxer hands the same MP3 frames it writes to ``path`` to a
+    second ffmpeg that decodes them and reads loudness and true peak (ebur128), in step
+    with the encoding instead of after it."""
     encode = [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
         "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0",
-        "-map", "0:a", "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k",
-        "-f", "mp3", "-write_xing", "1", "-id3v2_version", "0", str(path),
+        "-map", "0:a", "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-f", "tee",
+        f"[f=mp3:write_xing=1:id3v2_version=0]{_tee_escape(str(path))}|"
+        "[f=mp3:write_xing=0:id3v2_version=0]pipe:1",
     ]
-    encoder = subprocess.Popen(encode, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    measure = [ffmpeg_exe(), "-hide_banner", "-nostats", "-f", "mp3", "-i", "pipe:0", *_MEASURE]
+    encoder = subprocess.Popen(encode, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
-    assert encoder.stdin is not None
-    _widen(encoder.stdin)
-    errors = _Drain(encoder.stderr)
+    meter = subprocess.Popen(measure, stdin=encoder.stdout, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    assert encoder.stdin is not None and encoder.stdout is not None
+    encoder.stdout.close()  # the meter process owns the read end now
+    errors = _Drain(encoder.stderr), _Drain(meter.stderr)
     try:
         for chunk in chunks:
             encoder.stdin.write(to_pcm16(chunk))
@@ -105,33 +99,19 @@ def encode_mp3(chunks: Iterable[np.ndarray], channels: int, path: Path, bitrate_
     except BrokenPipeError:
         pass
     except BaseException:
-        encoder.kill()
-        encoder.wait()
+        for process in (encoder, meter):
+            process.kill()
+            process.wait()
         raise
     if encoder.wait() != 0:
-        raise DuopodError(f"ffmpeg could not encode {path.name}: {errors.result()[:300]}")
+        raise DuopodError(f"ffmpeg could not encode {path.name}: {errors[0].result()[:300]}")
+    meter.wait()
+    return _parse_measurement(errors[1].result(), meter.returncode, path)
 
 
-_PIPE_BYTES = 1 << 20
-
-
-def _widen(pipe: IO[bytes]) -> None:
-    """A megabyte of pipe (Linux; 64 KiB by default): more audio than the encoder gets
-    through while the caller measures the chunk it just wrote, so the encoder, which sets
-    the pace, never waits for it."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if set_size is not None:
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(pipe.fileno(), set_size, _PIPE_BYTES)
-
-
-def measure_mp3(path: Path) -> Measurement:
-    """The encoded file's integrated loudness and true peak, read by ffmpeg's ebur128."""
-    measure = [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path),
-               "-filter_complex", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
-    result = subprocess.run(measure, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            check=False)
-    return _parse_measurement(result.stderr.decode(errors="replace"), result.returncode, path)
+def _tee_escape(path: str) -> str:
+    """Quote a file name for the tee muxer's output list."""
+    return re.sub(r"([\\|\[\]:'])", r"\\\1", path)
 
 
 class _Drain:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from .peak import _runs, oversampled_peak
+from .peak import oversampled_peak
 
 LIMITER_MARGIN_DB = 0.4
 """The limiter's ceiling sits this far under the true-peak target (encoding adds a little)."""
@@ -65,3 +65,11 @@ def gain_curve(required: np.ndarray, lookahead: int = LIMITER_LOOKAHEAD) -> np.n
     held = minimum_filter1d(required, size=2 * lookahead + 1, mode="nearest")
     smooth = uniform_filter1d(held, size=lookahead + 1, mode="nearest")
     return np.minimum(smooth, required).astype(np.float32)
+
+
+def _runs(indexes: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive runs in a sorted index array, as (first, last) pairs."""
+    breaks = np.flatnonzero(np.diff(indexes) > 1)
+    firsts = np.concatenate([[indexes[0]], indexes[breaks + 1]])
+    lasts = np.concatenate([indexes[breaks], [indexes[-1]]])
+    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))

@@ -1,41 +1,30 @@
 """Mastering: the planned mix brought to the loudness target under a true-peak ceiling,
-low-passed, limited, encoded and measured.
+low-passed, limited and encoded, then checked on the encoded file.
 
 The gain is predicted before encoding (the mix's loudness from each clip's cached loudness
 profile; what the limiter and the encoder take away, tried on excerpts), and the mix is
-rendered once, chunk by chunk, into the encoder; chunks are mastered a few ahead on worker
-threads, so mastering and encoding overlap. Nothing holds the whole episode, so time and
-memory grow linearly with its length.
-
-The master is measured exactly on its way to the encoder (integrated loudness and true
-peak), and what the encoder does to loudness and peaks is measured on excerpts encoded
-and decoded at the same settings; together they give the MP3's figures. When those leave
-a thin margin to the targets, the MP3 itself is read with ffmpeg's ebur128, which costs
-as much CPU as half the encode (decoding it and interpolating every sample), so it is not
-done for every episode: that CPU is what lets two builds share two cores.
+rendered once, chunk by chunk, into the encoder while a second ffmpeg measures the MP3 it
+writes; chunks are mastered a few ahead on worker threads, so mastering and encoding
+overlap. Nothing holds the whole episode, so time and memory grow linearly with its length.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE, as_float
 from ..errors import DuopodError
-from ..loudness import STEP, LoudnessMeter, integrated_from_steps, integrated_loudness
+from ..loudness import STEP, integrated_from_steps, integrated_loudness
 from ..workspace import AudioSettings
-from .encode import CodecEffect, Measurement, codec_effect, encode_mp3, measure_mp3
+from .encode import Measurement, codec_loudness_shift, encode_mp3
 from .limiter import LIMITER_CONTEXT, LIMITER_LOOKAHEAD, LIMITER_MARGIN_DB, gain_curve, limit
-from .peak import true_peak
 from .plan import Clip, Layout, channel_power, pan_gains
-
-T = TypeVar("T")
 
 CHUNK = SAMPLE_RATE * 10
 """Samples rendered, mastered and piped to the encoder at a time (ten seconds)."""
@@ -51,12 +40,6 @@ CODEC_TRIAL_SECONDS = 5.0
 varies by about 0.03 LU between 5 s and 20 s excerpts of the examples."""
 LOUDNESS_TOLERANCE = 0.3
 """LU the encoded file may be off its target before it is encoded again."""
-READ_MP3_PEAK_MARGIN = 0.5
-"""dB under the true-peak target within which the MP3 itself is measured: the most the
-encoder moved a peak beyond what it did to the excerpts (both examples, espeak and
-kokoro) was well under this."""
-READ_MP3_LOUDNESS_MARGIN = 0.1
-"""LU inside the loudness tolerance within which the MP3 itself is measured."""
 
 
 @cache
@@ -102,32 +85,12 @@ def mastered_chunks(layout: Layout, gain: float, ceiling_db: float,
     array arithmetic release the GIL). At most ``AHEAD`` chunks wait, so memory stays flat.
     Each chunk is computed exactly as it would be alone: the output does not depend on
     the number of workers."""
-    return _ahead(_mastered_chunk, layout, gain, ceiling_db, workers)
-
-
-def measured_chunks(layout: Layout, gain: float, ceiling_db: float,
-                    workers: int = MASTER_WORKERS) -> Iterator[tuple[np.ndarray, float]]:
-    """``mastered_chunks`` with each chunk's true peak (linear), found by the worker that
-    mastered it (the dozen samples of the neighbours its interpolation reaches are the
-    chunk's own rendering of its context)."""
-    return _ahead(_mastered_and_peak, layout, gain, ceiling_db, workers)
-
-
-def _mastered_and_peak(layout: Layout, a: int, b: int, gain: float, ceiling_db: float
-                       ) -> tuple[np.ndarray, float]:
-    context = _gained_and_limited(_filtered(layout, a, b), gain, ceiling_db)
-    inner = (LIMITER_CONTEXT, LIMITER_CONTEXT + (b - a))
-    return context[inner[0] : inner[1]], true_peak(context, *inner)
-
-
-def _ahead(work: Callable[[Layout, int, int, float, float], T], layout: Layout, gain: float,
-           ceiling_db: float, workers: int) -> Iterator[T]:
     bounds = [(a, min(a + CHUNK, layout.length)) for a in range(0, layout.length, CHUNK)]
     with ThreadPoolExecutor(workers, thread_name_prefix="duopod-master") as pool:
-        pending: deque[Future[T]] = deque()
+        pending: deque[Future[np.ndarray]] = deque()
         try:
             for a, b in bounds:
-                pending.append(pool.submit(work, layout, a, b, gain, ceiling_db))
+                pending.append(pool.submit(_mastered_chunk, layout, a, b, gain, ceiling_db))
                 if len(pending) > AHEAD:
                     yield pending.popleft().result()
             while pending:
@@ -135,31 +98,6 @@ def _ahead(work: Callable[[Layout, int, int, float, float], T], layout: Layout, 
         finally:  # the consumer stopped early (encoder failed): drop the work not started
             for future in pending:
                 future.cancel()
-
-
-class _MasterMeter:
-    """Measures the mastered stream on its way to the encoder: integrated loudness
-    (K-weighted in order, on the caller's thread) and true peak (each chunk's, from its
-    worker)."""
-
-    def __init__(self, channels: int) -> None:
-        self._loudness = LoudnessMeter(channels=channels)
-        self._peak = 0.0
-
-    def passing(self, chunks: Iterator[tuple[np.ndarray, float]]) -> Iterator[np.ndarray]:
-        """The chunks, each measured once the encoder has it (the encoder's pipe holds
-        more audio than it encodes while a chunk is measured, so it never waits)."""
-        for samples, peak in chunks:
-            yield samples
-            self._loudness.add(samples)
-            self._peak = max(self._peak, peak)
-
-    def mp3_figures(self, codec: CodecEffect) -> Measurement:
-        """The MP3's loudness and true peak: the master's, moved as the encoder moved the
-        excerpts'."""
-        loudness = self._loudness.integrated() + codec.loudness_shift
-        peak = 20 * np.log10(max(self._peak, 1e-9)) + codec.peak_rise
-        return Measurement(round(float(loudness), 1), round(float(peak), 1))
 
 
 def estimated_loudness(layout: Layout) -> float:
@@ -212,23 +150,24 @@ def _filtered_excerpts(layout: Layout, seconds: float = 10.0) -> list[np.ndarray
 
 
 def start_codec_trial(layout: Layout, settings: AudioSettings, ceiling_db: float,
-                      pool: ThreadPoolExecutor) -> Future[CodecEffect]:
-    """What the encoder does to the mix's loudness and peaks, tried on limited excerpts in
+                      pool: ThreadPoolExecutor) -> Future[float]:
+    """What the encoder takes from the mix's loudness (LU), tried on limited excerpts in
     the background: the trial is an ffmpeg encode and decode, so it runs on the other core
     while the turns are balanced. It is started before balancing: the raise balancing gives
-    a turn moves the loudness shift by hundredths of a LU (measured on both examples), well
-    inside the 0.3 LU the encoded file is allowed."""
+    a turn moves the shift by hundredths of a LU (measured on both examples), well inside
+    the 0.3 LU the encoded file is allowed."""
     filtered = _filtered_excerpts(layout, CODEC_TRIAL_SECONDS)
     excerpt = _excerpt_audio(filtered, master_gain(layout, settings), ceiling_db)
-    return pool.submit(codec_effect, excerpt, layout.channels, settings.bitrate_kbps)
+    return pool.submit(codec_loudness_shift, excerpt, layout.channels, settings.bitrate_kbps)
 
 
 def predict_gain(layout: Layout, settings: AudioSettings, ceiling_db: float,
-                 codec: Future[CodecEffect] | None = None) -> float:
+                 codec_shift: Future[float] | None = None) -> float:
     """The gain that should land the encoded file on target: the mix's loudness estimated
     from its clips, then what the limiter and the encoder take away, tried on excerpts
-    (the encoder's share from ``codec`` when it was started earlier). The excerpts are
-    rendered and filtered once for both limiter trials."""
+    (the encoder's share from ``codec_shift`` when it was started earlier). The encoded
+    file is measured afterwards all the same. The excerpts are rendered and filtered once
+    for both limiter trials."""
     base = master_gain(layout, settings)
     channels = layout.channels
     filtered = _filtered_excerpts(layout)
@@ -236,9 +175,9 @@ def predict_gain(layout: Layout, settings: AudioSettings, ceiling_db: float,
     limited_excerpt = _excerpt_audio(filtered, base, ceiling_db)
     limited = integrated_loudness(limited_excerpt, channels)
     loss = limited - free if np.isfinite(free) and np.isfinite(limited) else 0.0
-    effect = (codec.result() if codec is not None
-              else codec_effect(limited_excerpt, channels, settings.bitrate_kbps))
-    return float(base * 10 ** (-(loss + effect.loudness_shift) / 20))
+    shift = (codec_shift.result() if codec_shift is not None
+             else codec_loudness_shift(limited_excerpt, channels, settings.bitrate_kbps))
+    return float(base * 10 ** (-(loss + shift) / 20))
 
 
 _BALANCE_BLOCK = 10
@@ -308,21 +247,15 @@ def balance_limiting(layout: Layout, settings: AudioSettings, ceiling_db: float)
 
 
 def master_and_encode(layout: Layout, settings: AudioSettings, path: Path) -> Measurement:
-    """Master to the loudness and true-peak targets, encode, and measure (the MP3 itself
-    when the margin is thin); a file that misses is encoded again."""
+    """Master to the loudness and true-peak targets and encode; checked on the encoded file."""
     ceiling = settings.true_peak_dbtp - LIMITER_MARGIN_DB
     with ThreadPoolExecutor(1, thread_name_prefix="duopod-trial") as background:
-        trial = start_codec_trial(layout, settings, ceiling, background)
+        codec_shift = start_codec_trial(layout, settings, ceiling, background)
         balance_limiting(layout, settings, ceiling)
-        gain = predict_gain(layout, settings, ceiling, trial)
-        codec = trial.result()
+        gain = predict_gain(layout, settings, ceiling, codec_shift)
     for _attempt in range(3):
-        meter = _MasterMeter(layout.channels)
-        encode_mp3(meter.passing(measured_chunks(layout, gain, ceiling)), layout.channels,
-                   path, settings.bitrate_kbps)
-        measured = meter.mp3_figures(codec)
-        if _thin_margin(measured, settings):
-            measured = measure_mp3(path)
+        measured = encode_mp3(mastered_chunks(layout, gain, ceiling), layout.channels, path,
+                              settings.bitrate_kbps)
         peak_over = measured.true_peak_dbtp - settings.true_peak_dbtp
         loudness_off = settings.loudness_lufs - measured.loudness_lufs
         if peak_over <= 0 and abs(loudness_off) <= LOUDNESS_TOLERANCE:
@@ -331,11 +264,3 @@ def master_and_encode(layout: Layout, settings: AudioSettings, path: Path) -> Me
             ceiling -= peak_over + 0.1
         gain *= 10 ** (loudness_off / 20)
     return measured
-
-
-def _thin_margin(figures: Measurement, settings: AudioSettings) -> bool:
-    """Whether the MP3's figures, as worked out from the master, are too close to a target
-    to be taken without reading the file."""
-    off = abs(settings.loudness_lufs - figures.loudness_lufs)
-    return (figures.true_peak_dbtp > settings.true_peak_dbtp - READ_MP3_PEAK_MARGIN
-            or off > LOUDNESS_TOLERANCE - READ_MP3_LOUDNESS_MARGIN)
