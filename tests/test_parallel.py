@@ -102,6 +102,9 @@ def test_cli_summary_and_exit_code(three: tuple[Path, list[Path]]) -> None:
     assert result.returncode == 2, result.stderr
     assert "2 built, 1 failed" in result.stdout
     assert re.search(r"failed scripts/b\.md: bad input: .*'Casey'", result.stdout), result.stdout
+    # output to a pipe is not squeezed into 80 columns: each row whole on one line
+    assert re.search(r"scripts/a\.md +│ published +│ 2025-12-20-alpha +│ \d+:\d\d +│",
+                     result.stdout), result.stdout
     record = json.loads((show / "episodes" / "2025-12-20-alpha" / "episode.json").read_text("utf-8"))
     assert record["engine"] == "espeak"
 

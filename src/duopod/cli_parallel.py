@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -54,7 +55,14 @@ def build_many_cli(ws: Workspace, scripts: list[Path], options: BuildOptions,
                             total=event.total or None, status=_status(event))
 
         outcomes = build_many(ws, scripts, options, jobs, on_event, notice)
-    out.print(summary(outcomes, jobs))
+    table = summary(outcomes, jobs)
+    # a log or a pipe has no width to fit: print the table whole rather than squeezed into
+    # 80 columns (slugs and paths broken over several lines)
+    if out.is_terminal:
+        out.print(table)
+    else:
+        natural = Measurement.get(out, out.options.update_width(1000), table).maximum
+        Console(file=out.file, width=max(out.width, natural)).print(table)
     for o in outcomes:
         if not o.ok:  # in full, outside the table: the reason is the point
             out.print(f"[red]failed[/red] {o.script}: "
