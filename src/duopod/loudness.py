@@ -22,7 +22,8 @@ class LoudnessMeter:
         shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf")
         high_pass = IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")
         # the two K-weighting stages as second-order sections: sosfilt lets other threads
-        # run while it filters (lfilter holds the GIL), and the mastering threads run beside
+        # run while it filters (lfilter holds the GIL), and the meter runs beside others:
+        # the encoder trial's while the turns are balanced, the render's turn analyses
         self._sections = np.array([[*f.b, *f.a] for f in (shelf, high_pass)]) / np.array(
             [[f.a[0]] * 6 for f in (shelf, high_pass)])
         self._state = np.zeros((channels, *sosfilt_zi(self._sections).shape))
