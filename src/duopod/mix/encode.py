@@ -47,17 +47,25 @@ def codec_loudness_shift(excerpt: np.ndarray, channels: int, bitrate_kbps: int) 
 def _through(first: list[str], second: list[str], data: bytes) -> tuple[bytes, bool]:
     """``data`` through two processes piped one into the other, both running at once (the
     second does not wait for the first to finish); their output and whether either failed."""
-    one = subprocess.Popen(first, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL)
-    two = subprocess.Popen(second, stdin=one.stdout, stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL)
-    assert one.stdin is not None and one.stdout is not None
-    one.stdout.close()  # the second process owns the read end now
+    one, two = _piped(first, second, output=subprocess.PIPE, errors=subprocess.DEVNULL)
+    assert one.stdin is not None
     feeder = threading.Thread(target=_feed, args=(one.stdin, data), daemon=True)
     feeder.start()
     output, _ = two.communicate()
     feeder.join()
     return output, bool(one.wait() or two.returncode)
+
+
+def _piped(first: list[str], second: list[str], output: int, errors: int
+           ) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """Two processes, the first's output piped into the second, started at once: the
+    caller writes to the first's stdin; the second's stdout goes to ``output``, both
+    stderrs to ``errors``."""
+    one = subprocess.Popen(first, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+    two = subprocess.Popen(second, stdin=one.stdout, stdout=output, stderr=errors)
+    assert one.stdout is not None
+    one.stdout.close()  # the second process owns the read end now
+    return one, two
 
 
 def _feed(stream: IO[bytes], data: bytes) -> None:
@@ -85,12 +93,8 @@ def encode_mp3(chunks: Iterable[np.ndarray], channels: int, path: Path, bitrate_
         "[f=mp3:write_xing=0:id3v2_version=0]pipe:1",
     ]
     measure = [ffmpeg_exe(), "-hide_banner", "-nostats", "-f", "mp3", "-i", "pipe:0", *_MEASURE]
-    encoder = subprocess.Popen(encode, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    meter = subprocess.Popen(measure, stdin=encoder.stdout, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-    assert encoder.stdin is not None and encoder.stdout is not None
-    encoder.stdout.close()  # the meter process owns the read end now
+    encoder, meter = _piped(encode, measure, output=subprocess.DEVNULL, errors=subprocess.PIPE)
+    assert encoder.stdin is not None
     errors = _Drain(encoder.stderr), _Drain(meter.stderr)
     try:
         for chunk in chunks:
