@@ -15,6 +15,7 @@ Engines shipped with duopod are listed below; another package adds one through t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,23 @@ class Engine(Protocol):
         it cannot. The result has exactly one ``SentenceSpan`` per sentence, in order (the
         caller labels them with the script's words). ``notify`` hears about retries."""
         ...
+
+
+class LocalEngine:
+    """Base of the engines that compute on this machine (espeak, kokoro): ``render`` runs
+    their blocking ``render_sync`` on a worker thread, and their ``settings_for`` has
+    already checked each voice, so ``check_voices`` has nothing left to do."""
+
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+                           ) -> None:
+        """``settings_for`` already checked each voice."""
+
+    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+                     notify: Notify | None = None) -> Speech:
+        return await asyncio.to_thread(self.render_sync, sentences, settings)
+
+    def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ Each sentence is synthesised on its own, which gives exact sentence timings.
 from __future__ import annotations
 
 import _ctypes
-import asyncio
 import ctypes
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from ...audio import as_float, resample, trim_bounds
 from ...errors import EngineError, InputError
 from ...workspace import VoiceProfile
 from ..model import Speech, joined_sentences
-from . import EngineOptions, Voice, missing_setting, unknown_setting
+from . import EngineOptions, LocalEngine, Voice, missing_setting, unknown_setting
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
@@ -163,7 +162,7 @@ def list_voices() -> list[tuple[str, str]]:
     return sorted(voices)
 
 
-class EspeakEngine:
+class EspeakEngine(LocalEngine):
     name = "espeak"
 
     @property
@@ -201,14 +200,6 @@ class EspeakEngine:
 
     def voice_language(self, settings: dict[str, Any]) -> str:
         return str(settings["voice"]).split("+")[0]
-
-    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
-                           ) -> None:
-        """``settings_for`` already asked espeak-ng for each voice."""
-
-    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
-                     notify: Callable[[str], None] | None = None) -> Speech:
-        return await asyncio.to_thread(self.render_sync, sentences, settings)
 
     def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
         lib = library()

@@ -13,9 +13,8 @@ progress per turn and caches each turn as it finishes.
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib.metadata import version as package_version
 from typing import Any
 
@@ -25,7 +24,7 @@ from ...audio import resample, trim_bounds
 from ...errors import EngineError, InputError
 from ...workspace import VoiceProfile
 from ..model import Speech, joined_sentences
-from . import EngineOptions, Voice, missing_setting, unknown_setting
+from . import EngineOptions, LocalEngine, Voice, missing_setting, unknown_setting
 from .kokoro_model import (
     INSTALL_HINT,
     MODEL_RATE,
@@ -73,7 +72,7 @@ def describe(name: str) -> Voice:
     return Voice(name, language, _GENDERS.get(name[1:2], ""), description)
 
 
-class KokoroEngine:
+class KokoroEngine(LocalEngine):
     name = "kokoro"
 
     @property
@@ -100,14 +99,6 @@ class KokoroEngine:
             raise InputError(f"kokoro speed in profile {profile.name!r} must be a number "
                              f"from {low} to {high}", profile.path)
         return {"voice": voice, "speed": float(speed)}
-
-    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
-                           ) -> None:
-        """``settings_for`` already checked each voice against the vendored ones."""
-
-    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
-                     notify: Callable[[str], None] | None = None) -> Speech:
-        return await asyncio.to_thread(self.render_sync, sentences, settings)
 
     def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
         """One span per sentence, in order; a sentence with nothing to say (a lone
