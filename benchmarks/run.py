@@ -36,7 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,8 @@ from conftest import MANDARIN, copy_show  # noqa: E402
 from duopod.audio import ffmpeg_exe  # noqa: E402
 
 if TYPE_CHECKING:
+    from edge_server import EdgeServer
+
     from duopod.workspace import AudioSettings
 
 ROWS: list[tuple[str, str, str, str]] = []
@@ -71,20 +74,30 @@ def row(name: str, measured: str, target: str, ok: bool) -> None:
     print(f"  {name}: {measured} (target {target})", flush=True)
 
 
-def bench_speech(work: Path) -> None:
+@contextmanager
+def edge_service() -> Iterator[EdgeServer]:
+    """The local edge server (400 ms latency per request, audio streamed at 5x real time),
+    with the real edge-tts client pointed at it, for the length of the block."""
     import edge_tts.communicate
     import edge_tts.voices
     from edge_server import EdgeServer, Knobs
 
+    server = EdgeServer(Knobs(latency=0.4, speed=5.0)).start()
+    edge_tts.communicate.WSS_URL = server.wss_url
+    edge_tts.voices.VOICE_LIST = server.voice_list_url
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def bench_speech(work: Path) -> None:
     from duopod.pipeline import BuildOptions, load_script, render
     from duopod.speech.engines import get_engine
     from duopod.workspace import load_workspace
 
     print("speech (edge through a local server, 400 ms latency, 5x real-time streaming)")
-    server = EdgeServer(Knobs(latency=0.4, speed=5.0)).start()
-    edge_tts.communicate.WSS_URL = server.wss_url
-    edge_tts.voices.VOICE_LIST = server.voice_list_url
-    try:
+    with edge_service() as server:
         show = copy_show(work / "speech")
         ws = load_workspace(show)
         script = load_script(ws, show / "scripts" / MANDARIN, BuildOptions())
@@ -101,8 +114,6 @@ def bench_speech(work: Path) -> None:
         started = time.perf_counter()
         render(ws, script, engine, BuildOptions(engine="edge", concurrency=4))
         warm = time.perf_counter() - started
-    finally:
-        server.stop()
     speedup = timings[1] / timings[4]
     row("edge render, concurrency 4 vs 1 (cold)",
         f"{speedup:.2f}x faster ({timings[1]:.1f} s vs {timings[4]:.1f} s)", ">= 3x", speedup >= 3)
@@ -142,18 +153,11 @@ def uneven_script(path: Path, sizes: tuple[int, ...] = UNEVEN_BYTES) -> None:
 def bench_uneven_speech(work: Path) -> None:
     """The turns' requests, not the turns, share the connections: the long turns no longer
     finish last on one connection each."""
-    import edge_tts.communicate
-    import edge_tts.voices
-    from edge_server import EdgeServer, Knobs
-
     from duopod.pipeline import BuildOptions, load_script, make_engine, render
     from duopod.workspace import load_workspace
 
     print("speech, uneven turns (edge through a local server, 400 ms latency, 5x real time)")
-    server = EdgeServer(Knobs(latency=0.4, speed=5.0)).start()
-    edge_tts.communicate.WSS_URL = server.wss_url
-    edge_tts.voices.VOICE_LIST = server.voice_list_url
-    try:
+    with edge_service() as server:
         show = copy_show(work / "uneven")
         uneven_script(show / "scripts" / "uneven.md")
         ws = load_workspace(show)
@@ -166,8 +170,6 @@ def bench_uneven_speech(work: Path) -> None:
             render(ws, script, make_engine("edge", options), options)
             timings[concurrency] = time.perf_counter() - started
         requests = len(server.requests) // 3
-    finally:
-        server.stop()
     speedup = timings[1] / timings[4]
     row(f"edge render, {len(UNEVEN_BYTES)} uneven turns ({requests} requests), "
         "concurrency 4 vs 1 (cold)",
