@@ -201,26 +201,29 @@ def romanised(text: str, memo: Path | None = None) -> list[str]:
     ``duopod check`` spends, so answers are remembered in ``memo`` (a JSON file in the
     show's cache, keyed by pypinyin's version): a title seen before loads no dictionary.
     The memo is only ever a shortcut; a damaged or missing one is read as empty."""
+    if memo is None:
+        return _pinyin(text)
     from importlib.metadata import version
 
     key = f"{version('pypinyin')}\n{text}"
     known = _read_memo(memo)
     if isinstance(words := known.get(key), list) and all(isinstance(w, str) for w in words):
         return words
-    from pypinyin import Style, lazy_pinyin  # its dictionaries take a while: load on use
-
-    words = lazy_pinyin(text, style=Style.NORMAL, errors="default")
-    if memo is not None:
-        known[key] = words
-        kept = dict(list(known.items())[-_MEMO_ENTRIES:])
-        with contextlib.suppress(OSError):
-            write_atomically(memo, json.dumps(kept, ensure_ascii=False).encode())
+    words = _pinyin(text)
+    known[key] = words
+    kept = dict(list(known.items())[-_MEMO_ENTRIES:])
+    with contextlib.suppress(OSError):
+        write_atomically(memo, json.dumps(kept, ensure_ascii=False).encode())
     return words
 
 
-def _read_memo(memo: Path | None) -> dict[str, object]:
-    if memo is None:
-        return {}
+def _pinyin(text: str) -> list[str]:
+    from pypinyin import Style, lazy_pinyin  # its dictionaries take a while: load on use
+
+    return lazy_pinyin(text, style=Style.NORMAL, errors="default")
+
+
+def _read_memo(memo: Path) -> dict[str, object]:
     try:
         known = json.loads(memo.read_text(encoding="utf-8"))
     except (OSError, ValueError):
