@@ -24,8 +24,8 @@ class LoudnessMeter:
         # the two K-weighting stages as second-order sections: sosfilt lets other threads
         # run while it filters (lfilter holds the GIL), and the meter runs beside others:
         # the encoder trial's while the turns are balanced, the render's turn analyses
-        self._sections = np.array([[*f.b, *f.a] for f in (shelf, high_pass)]) / np.array(
-            [[f.a[0]] * 6 for f in (shelf, high_pass)])
+        self._sections = np.array([np.concatenate([f.b, f.a]) / f.a[0]
+                                   for f in (shelf, high_pass)])
         self._state = np.zeros((channels, *sosfilt_zi(self._sections).shape))
         self._channels = channels
         self._pending = np.zeros((0, channels))

@@ -382,14 +382,14 @@ class OpenAIEngine:
 
     async def _request(self, session: aiohttp.ClientSession, text: str,
                        settings: dict[str, Any], secret: str) -> bytes:
+        import aiohttp
+
         payload = {"model": settings["model"], "voice": settings["voice"], "input": text,
                    "response_format": settings["response_format"], "speed": settings["speed"]}
         if "instructions" in settings:
             payload["instructions"] = settings["instructions"]
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         url = f"{settings['base_url']}/audio/speech"
-        import aiohttp
-
         try:
             async with session.post(url, json=payload, headers=headers) as response:
                 if response.status == 200:
