@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "duopod"
 
 LEVELS = {
     "errors": 0, "text": 0, "files": 0, "apple": 0, "workspace": 0, "audio": 0,
-    "loudness": 0, "labels": 0, "fields": 0, "lazy": 0, "script": 1, "speech": 2, "mix": 3,
+    "loudness": 0, "dsp": 0, "labels": 0, "fields": 0, "lazy": 0, "script": 1, "speech": 2, "mix": 3,
     "publish": 4, "preflight": 3, "pipeline": 5, "starter": 5, "serve": 6, "cli": 6, "__main__": 7,
     "__init__": 7,
     # scaling out: a build split at the bundle, many at once, on a queue (over the pipeline)

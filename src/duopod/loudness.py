@@ -3,42 +3,64 @@ uses it to profile each rendered turn, the mix to level turns and master the epi
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .dsp import biquad_impulse_response, convolve
 
 STEP = SAMPLE_RATE // 10
 """100 ms: the gating blocks' hop; a 400 ms block is four steps."""
+
+
+K_WEIGHTING_TAPS = 8192
+"""Samples of the K-weighting's impulse response kept: its 38 Hz high-pass decays to
+1e-20 of its peak by then, so the FIR is the recursive filter to within rounding."""
+
+
+def k_weighting_sections(rate: int = SAMPLE_RATE) -> np.ndarray:
+    """BS.1770's two K-weighting stages at ``rate`` as second-order sections (rows
+    ``b0 b1 b2 a0 a1 a2``): a +4 dB high shelf at 1.5 kHz, then a 38 Hz high-pass, both
+    from the RBJ cookbook's formulas (so the stages hold at any sample rate)."""
+    shelf_gain = 10 ** (4.0 / 40)
+    w0 = 2 * np.pi * 1500.0 / rate
+    cos, alpha, root = np.cos(w0), np.sin(w0) / (2 / np.sqrt(2)), np.sqrt(shelf_gain)
+    plus, minus = shelf_gain + 1, shelf_gain - 1
+    shelf = [shelf_gain * (plus + minus * cos + 2 * root * alpha),
+             -2 * shelf_gain * (minus + plus * cos),
+             shelf_gain * (plus + minus * cos - 2 * root * alpha),
+             plus - minus * cos + 2 * root * alpha,
+             2 * (minus - plus * cos),
+             plus - minus * cos - 2 * root * alpha]
+    w0 = 2 * np.pi * 38.0 / rate
+    cos, alpha = np.cos(w0), np.sin(w0) / (2 * 0.5)
+    high_pass = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2, 1 + alpha, -2 * cos, 1 - alpha]
+    return np.array([shelf, high_pass])
+
+
+@cache
+def _k_weighting(rate: int) -> np.ndarray:
+    return biquad_impulse_response(k_weighting_sections(rate), K_WEIGHTING_TAPS)
 
 
 class LoudnessMeter:
     """Feed chunks (n,) or (n, channels) in order; read ``integrated()`` at the end."""
 
     def __init__(self, rate: int = SAMPLE_RATE, channels: int = 1):
-        # scipy.signal takes longer to import than `duopod check` takes to run: load on use
-        from pyloudnorm.iirfilter import IIRfilter
-        from scipy.signal import sosfilt_zi
-
-        shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf")
-        high_pass = IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")
-        # the two K-weighting stages as second-order sections: sosfilt lets other threads
-        # run while it filters (lfilter holds the GIL), and the meter runs beside others:
-        # the encoder trial's while the turns are balanced, the render's turn analyses
-        self._sections = np.array([np.concatenate([f.b, f.a]) / f.a[0]
-                                   for f in (shelf, high_pass)])
-        self._state = np.zeros((channels, *sosfilt_zi(self._sections).shape))
+        self._response = _k_weighting(rate)
+        # the last input samples, which the next chunk's first outputs still hear
+        self._history = np.zeros((len(self._response) - 1, channels))
         self._channels = channels
         self._pending = np.zeros((0, channels))
         self._step_power: list[np.ndarray] = []
 
     def add(self, chunk: np.ndarray) -> None:
-        from scipy.signal import sosfilt
-
         chunk = chunk.reshape(len(chunk), -1).astype(np.float64)
-        weighted = np.empty_like(chunk)
-        for ch in range(self._channels):
-            weighted[:, ch], self._state[ch] = sosfilt(self._sections, chunk[:, ch],
-                                                       zi=self._state[ch])
+        heard = np.concatenate([self._history, chunk])
+        reach = len(self._history)
+        weighted = convolve(heard, self._response)[reach : reach + len(chunk)]
+        self._history = heard[len(heard) - reach :]
         data = np.concatenate([self._pending, weighted])
         usable = (len(data) // STEP) * STEP
         if usable:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio import SAMPLE_RATE
+from ..dsp import moving_average, running_minimum
 from .peak import oversampled_peak
 
 LIMITER_MARGIN_DB = 0.4
@@ -60,10 +61,8 @@ def gain_curve(required: np.ndarray, lookahead: int = LIMITER_LOOKAHEAD) -> np.n
     """The limiter's gain per sample from the gain each sample requires: held over the
     look-ahead window and smoothed, never above the requirement. (``lookahead`` in the
     array's own units, for a curve estimated on blocks of samples.)"""
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    held = minimum_filter1d(required, size=2 * lookahead + 1, mode="nearest")
-    smooth = uniform_filter1d(held, size=lookahead + 1, mode="nearest")
+    held = running_minimum(required, 2 * lookahead + 1)
+    smooth = moving_average(held, lookahead + 1)
     return np.minimum(smooth, required).astype(np.float32)
 
 

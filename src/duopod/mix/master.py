@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SAMPLE_RATE, as_float
+from ..dsp import convolve_same, lowpass_taps
 from ..errors import DuopodError
 from ..loudness import STEP, integrated_from_steps, integrated_loudness
 from ..workspace import AudioSettings
@@ -46,9 +47,8 @@ LOUDNESS_TOLERANCE = 0.3
 def _lowpass_taps() -> np.ndarray:
     """A linear-phase low-pass at 16 kHz. The MP3 encoder cuts the top octave anyway; doing
     it before measuring means encoding no longer moves the loudness we aimed for."""
-    from scipy.signal import firwin
-
-    return firwin(LOWPASS_TAPS, LOWPASS_HZ, fs=SAMPLE_RATE).astype(np.float32)
+    taps = lowpass_taps(LOWPASS_TAPS, LOWPASS_HZ / (SAMPLE_RATE / 2), np.hamming(LOWPASS_TAPS))
+    return taps.astype(np.float32)
 
 
 def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: float | None
@@ -62,10 +62,8 @@ def _mastered_chunk(layout: Layout, a: int, b: int, gain: float, ceiling_db: flo
 def _filtered(layout: Layout, a: int, b: int) -> np.ndarray:
     """Samples [a, b) of the mix, low-passed, with LIMITER_CONTEXT samples on each side:
     the part of mastering that does not depend on the gain, so it can be shared."""
-    from scipy.signal import oaconvolve
-
     context = layout.render(a - LIMITER_CONTEXT, b + LIMITER_CONTEXT)
-    return oaconvolve(context, _lowpass_taps()[:, None], mode="same", axes=0)
+    return convolve_same(context, _lowpass_taps())
 
 
 def _gained_and_limited(filtered: np.ndarray, gain: float, ceiling_db: float | None

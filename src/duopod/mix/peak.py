@@ -7,15 +7,16 @@ from functools import cache
 
 import numpy as np
 
+from ..dsp import lowpass_taps
+
 _OVERSAMPLE = 4
 
 
 @cache
 def _interpolator() -> np.ndarray:
     """The 4x interpolation filter (designed once): linear phase, cut-off at the old Nyquist."""
-    from scipy.signal import firwin
-
-    taps = firwin(2 * 12 * _OVERSAMPLE + 1, 1 / _OVERSAMPLE, window=("kaiser", 5.0))
+    count = 2 * 12 * _OVERSAMPLE + 1
+    taps = lowpass_taps(count, 1 / _OVERSAMPLE, np.kaiser(count, 5.0))
     return (taps * _OVERSAMPLE).astype(np.float32)
 
 

@@ -1,0 +1,116 @@
+"""duopod's numpy filters give scipy's numbers (they exist so that a build need not import
+scipy.signal or scipy.ndimage), and a warm rebuild loads neither."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+from conftest import MANDARIN, copy_show
+from pyloudnorm.iirfilter import IIRfilter
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import firwin, oaconvolve, sosfilt
+
+from duopod.audio import SAMPLE_RATE
+from duopod.dsp import convolve, convolve_same, lowpass_taps, moving_average, running_minimum
+from duopod.loudness import LoudnessMeter, integrated_loudness, k_weighting_sections
+from duopod.mix.master import LOWPASS_HZ, LOWPASS_TAPS, _lowpass_taps
+from duopod.mix.peak import _interpolator
+
+RNG = np.random.default_rng(20261123)
+
+
+def test_lowpass_designs_are_firwins() -> None:
+    assert np.array_equal(_lowpass_taps(),
+                          firwin(LOWPASS_TAPS, LOWPASS_HZ, fs=SAMPLE_RATE).astype(np.float32))
+    assert np.array_equal(_interpolator(),
+                          (4 * firwin(97, 0.25, window=("kaiser", 5.0))).astype(np.float32))
+    hann = lowpass_taps(31, 0.3, np.hanning(31))
+    assert np.allclose(hann, firwin(31, 0.3, window="hann"), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (300,), (40_000,), (70_000, 2),
+                                   (441_000 + 2 * 769, 1)])
+def test_convolution_is_scipys(shape: tuple[int, ...]) -> None:
+    signal = RNG.standard_normal(shape).astype(np.float32)
+    taps = _lowpass_taps()
+    column = taps if len(shape) == 1 else taps[:, None]
+    for mine, mode in ((convolve, "full"), (convolve_same, "same")):
+        expected = oaconvolve(signal, column, mode=mode, axes=0)
+        got = mine(signal, taps)
+        assert got.shape == expected.shape and got.dtype == np.float32
+        assert np.abs(got - expected).max() < 1e-5
+
+
+def test_convolution_with_a_response_longer_than_a_block() -> None:
+    signal = RNG.standard_normal(100_000)
+    taps = RNG.standard_normal(40_000)
+    assert np.allclose(convolve(signal, taps), np.convolve(signal, taps), rtol=0, atol=1e-8)
+
+
+def test_k_weighting_is_pyloudnorms_filter() -> None:
+    stages = (IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, SAMPLE_RATE, "high_shelf"),
+              IIRfilter(0.0, 0.5, 38.0, SAMPLE_RATE, "high_pass"))
+    theirs = np.array([np.concatenate([f.b, f.a]) / f.a[0] for f in stages])
+    mine = k_weighting_sections()
+    assert np.allclose(mine / mine[:, 3:4], theirs, rtol=1e-13, atol=0)
+    # the meter's FIR is the recursive filter, sample for sample
+    signal = RNG.standard_normal(3 * SAMPLE_RATE)
+    meter = LoudnessMeter()
+    meter.add(signal)
+    steps = sosfilt(theirs, signal)[: len(meter.steps()) * 4410].reshape(-1, 4410)
+    assert np.allclose(meter.steps(), np.mean(steps**2, axis=1), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_integrated_loudness_is_pyloudnorms(channels: int) -> None:
+    envelope = np.repeat(RNG.uniform(0.01, 0.5, 40), SAMPLE_RATE // 4)[:, None]
+    signal = RNG.standard_normal((len(envelope), channels)) * envelope
+    theirs = pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(
+        signal[:, 0] if channels == 1 else signal)
+    assert integrated_loudness(signal, channels) == pytest.approx(theirs, abs=1e-9)
+
+
+def test_running_minimum_and_moving_average_are_ndimages() -> None:
+    for length in (1, 2, 9, 353, 354, 10_001):
+        values = RNG.random(length).astype(np.float32)
+        for size in (1, 3, 35, 353):
+            assert np.array_equal(running_minimum(values, size),
+                                  minimum_filter1d(values, size, mode="nearest"))
+        for size in (1, 2, 18, 177):
+            average = moving_average(values, size)
+            assert average.dtype == np.float32
+            assert np.allclose(average, uniform_filter1d(values, size, mode="nearest"),
+                               rtol=0, atol=1e-6)
+
+
+WARM_PROBE = """
+import sys
+from duopod.cli import main
+sys.argv = ["duopod", "build", "scripts/{script}", "--engine", "espeak"]
+try:
+    main()
+except SystemExit as stop:
+    assert not stop.code, stop.code
+print("LOADED", " ".join(sorted(m for m in sys.modules if m.startswith("scipy."))))
+"""
+
+
+@pytest.mark.slow
+def test_a_warm_rebuild_loads_neither_scipy_signal_nor_ndimage(tmp_path: Path,
+                                                                built_show: Path) -> None:
+    """scipy.signal takes about a second to import, a fifth of a warm rebuild."""
+    show = copy_show(tmp_path / "show")
+    shutil.copytree(built_show / ".duopod", show / ".duopod")  # the rendered speech
+    result = subprocess.run([sys.executable, "-c", WARM_PROBE.format(script=MANDARIN)],
+                            cwd=show, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "0 rendered, 31 cached" in result.stdout
+    line = next(line for line in result.stdout.splitlines() if line.startswith("LOADED"))
+    loaded = set(line.split()[1:])
+    assert not {m for m in loaded if m.split(".")[1] in ("signal", "ndimage")}, loaded
