@@ -7,7 +7,8 @@ Every figure is a ratio measured in this one run.
    concurrency 1 against 4.
 2. mix: a warm build (speech cached) against a bare ffmpeg encode of the same final PCM at
    the same settings (best of five of each, taken in turns), for the example and a
-   13-minute episode.
+   13-minute episode: the ``duopod build`` command against the ``ffmpeg`` command, and the
+   build's mix-to-publish inside one process.
 3. scale: a synthetic two-hour, 800-turn script: mix time per audio minute against the
    Mandarin example's, and the two-hour build's peak memory.
 4. feed: rebuilding the feed and index with 2,000 episodes against 200.
@@ -229,9 +230,11 @@ def bench_mix(work: Path) -> dict:
 
 
 def warm_vs_bare(work: Path, name: str) -> dict:
-    """Best of five warm builds of ``name`` against best of five bare encodes of the
-    episode's PCM (decoded from the build's MP3) at the show's bitrate, taken in turns so
-    that a change in the machine's speed during the run touches both sides alike."""
+    """Warm rebuilds of ``name`` against bare encodes of the episode's PCM (decoded from the
+    build's MP3) at the show's bitrate, best of five of each, taken in turns so that a
+    change in the machine's speed touches both sides alike. The rebuild is timed twice:
+    as the command a producer runs (``duopod build``, start-up included, against the
+    ``ffmpeg`` command), and inside one process (mix, master, encode and publish only)."""
     show = work if (work / "show.toml").exists() else copy_show(work)
     script = show / "scripts" / name
     mix_job(show, script)  # renders the speech into the cache
@@ -239,20 +242,27 @@ def warm_vs_bare(work: Path, name: str) -> dict:
     wav = work / f"{script.stem}.wav"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(mp3), str(wav)], check=True)
     bitrate = load_workspace_settings(show).bitrate_kbps
-    warm_runs, bare_runs = [], []
+    command = [sys.executable, "-m", "duopod", "build", str(script), "--engine", "espeak"]
+    bare = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a",
+            f"{bitrate}k", str(work / "bare.mp3")]
+    commands, mixes, bares = [], [], []
     for _ in range(5):
-        warm_runs.append(mix_job(show, script))
-        bare_runs.append(best_of(lambda: subprocess.run(
-            [ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a",
-             f"{bitrate}k", str(work / "bare.mp3")], check=True), repeats=1))
-    warm = min(warm_runs, key=lambda r: r["seconds"])
-    bare = min(bare_runs)
-    ratio = warm["seconds"] / bare
-    row(f"warm build vs bare ffmpeg encode, {warm['duration'] / 60:.0f} min",
-        f"{ratio:.2f}x ({warm['seconds']:.2f} s vs {bare:.2f} s)", "<= 1.3x", ratio <= 1.3)
+        commands.append(best_of(lambda: subprocess.run(
+            command, cwd=show, check=True, capture_output=True), repeats=1))
+        mixes.append(mix_job(show, script))
+        bares.append(best_of(lambda: subprocess.run(bare, check=True), repeats=1))
+    mix = min(mixes, key=lambda r: r["seconds"])
+    floor = min(bares)
+    minutes = f"{mix['duration'] / 60:.0f} min"
+    whole = min(commands) / floor
+    row(f"warm build vs bare ffmpeg encode, {minutes} (the commands)",
+        f"{whole:.2f}x ({min(commands):.2f} s vs {floor:.2f} s)", "<= 1.3x", whole <= 1.3)
+    inside = mix["seconds"] / floor
+    row(f"warm build vs bare ffmpeg encode, {minutes} (mix to publish, in one process)",
+        f"{inside:.2f}x ({mix['seconds']:.2f} s vs {floor:.2f} s)", "<= 1.3x", inside <= 1.3)
     for mp3 in (show / "episodes").glob("*/*.mp3"):  # the next script's glob finds its own
         mp3.parent.rename(mp3.parent.with_name(mp3.parent.name + "-done"))
-    return warm
+    return mix
 
 
 def load_workspace_settings(show: Path) -> AudioSettings:
