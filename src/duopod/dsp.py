@@ -1,12 +1,15 @@
-"""The three filters a build needs, in numpy alone: a windowed-sinc low-pass design, linear
-convolution by FFT, and the impulse response of a cascade of biquads.
+"""The filters a build needs, in numpy alone: a windowed-sinc low-pass design, linear
+convolution by FFT, the impulse response of a cascade of biquads, a running minimum and a
+moving average.
 
-scipy.signal has them all, but importing it takes about a second here (scipy 1.17 rewrites
-hundreds of docstrings as it loads), which was a fifth of a warm rebuild of the 5-minute
-example. A warm build needs only the mastering low-pass, the true-peak interpolator and the
-loudness meter's K-weighting; the tests hold each to scipy's own (``firwin``,
-``oaconvolve``, ``sosfilt``) to within rounding. Resampling a speech engine's output still
-uses scipy's ``resample_poly``: it runs while rendering, never on a warm rebuild.
+scipy.signal and scipy.ndimage have them all, but importing scipy.signal takes about a
+second here (scipy 1.17 rewrites hundreds of docstrings as it loads): a fifth of a warm
+rebuild of the 5-minute example, half of the offline engine's render of it. A build needs
+only the mastering low-pass, the true-peak interpolator, the limiter's gain smoothing, the
+loudness meter's K-weighting and, for espeak-ng's 22,050 Hz, a doubling of the sample rate;
+the tests hold each to scipy's own (``firwin``, ``oaconvolve``, ``sosfilt``,
+``minimum_filter1d``, ``uniform_filter1d``, ``resample_poly``) to within rounding. Engines
+at other rates (Kokoro's 24 kHz) still resample with ``resample_poly``.
 """
 
 from __future__ import annotations
