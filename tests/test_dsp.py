@@ -133,3 +133,21 @@ def test_an_offline_build_loads_neither_scipy_signal_nor_ndimage(
     line = next(line for line in result.stdout.splitlines() if line.startswith("LOADED"))
     loaded = set(line.split()[1:])
     assert not {m for m in loaded if m.split(".")[1] in ("signal", "ndimage")}, loaded
+
+
+def test_the_limiters_gain_curve_is_worked_out_only_where_it_bends() -> None:
+    """Held and smoothed only around the samples that need less than unity: the same curve
+    as holding and smoothing the whole chunk."""
+    from duopod.mix.limiter import gain_curve
+
+    for _trial in range(200):
+        length, lookahead = int(RNG.integers(1, 5000)), int(RNG.integers(1, 200))
+        required = np.ones(length, dtype=np.float32)
+        for _dip in range(int(RNG.integers(0, 6))):
+            a = int(RNG.integers(0, length))
+            b = min(length, a + int(RNG.integers(1, 300)))
+            required[a:b] = np.minimum(required[a:b], RNG.uniform(0.3, 1.0, b - a))
+        held = minimum_filter1d(required, 2 * lookahead + 1, mode="nearest")
+        smooth = uniform_filter1d(held, lookahead + 1, mode="nearest")
+        expected = np.minimum(smooth, required).astype(np.float32)
+        assert np.abs(gain_curve(required, lookahead) - expected).max() < 1e-6

@@ -60,15 +60,28 @@ def limit(samples_with_context: np.ndarray, ceiling_db: float) -> np.ndarray:
 def gain_curve(required: np.ndarray, lookahead: int = LIMITER_LOOKAHEAD) -> np.ndarray:
     """The limiter's gain per sample from the gain each sample requires: held over the
     look-ahead window and smoothed, never above the requirement. (``lookahead`` in the
-    array's own units, for a curve estimated on blocks of samples.)"""
-    held = running_minimum(required, 2 * lookahead + 1)
-    smooth = moving_average(held, lookahead + 1)
-    return np.minimum(smooth, required).astype(np.float32)
+    array's own units, for a curve estimated on blocks of samples.)
+
+    The hold and the average reach at most ``2 * lookahead`` samples from a sample that
+    needs less than unity, so the curve is worked out only around those (usually a small
+    part of a chunk) and is exactly 1 elsewhere."""
+    reach = 2 * lookahead + 2
+    curve = required.astype(np.float32)
+    limited = np.flatnonzero(required < 1.0)
+    if limited.size == 0:
+        return curve
+    for first, last in _runs(limited, apart=2 * reach):
+        lo, hi = max(0, first - reach), min(len(required), last + reach + 1)
+        held = running_minimum(curve[lo:hi], 2 * lookahead + 1)
+        smooth = moving_average(held, lookahead + 1)
+        np.minimum(smooth, curve[lo:hi], out=curve[lo:hi])
+    return curve
 
 
-def _runs(indexes: np.ndarray) -> list[tuple[int, int]]:
-    """Consecutive runs in a sorted index array, as (first, last) pairs."""
-    breaks = np.flatnonzero(np.diff(indexes) > 1)
+def _runs(indexes: np.ndarray, apart: int = 1) -> list[tuple[int, int]]:
+    """Runs in a sorted index array, as (first, last) pairs: a run ends where the next
+    index is more than ``apart`` further on (1: consecutive indexes)."""
+    breaks = np.flatnonzero(np.diff(indexes) > apart)
     firsts = np.concatenate([[indexes[0]], indexes[breaks + 1]])
     lasts = np.concatenate([indexes[breaks], [indexes[-1]]])
     return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
