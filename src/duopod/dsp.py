@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-_FFT_SIZE = 1 << 15
-"""Samples per FFT block when convolving (the blocks stay in the CPU cache)."""
+_FFT_SIZE = 1 << 12
+"""The fewest samples per FFT block when convolving (small blocks stay in the CPU cache;
+a long response gets blocks of at least four times its length)."""
 
 
 def lowpass_taps(count: int, cutoff: float, window: np.ndarray) -> np.ndarray:
@@ -33,7 +34,7 @@ def convolve(signal: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """The full linear convolution of ``signal`` ((n,) or (n, channels), along axis 0) with
     ``taps``: n + len(taps) - 1 samples, by FFT overlap-add in blocks. Float32 stays float32."""
     reach = len(taps) - 1
-    size = max(_FFT_SIZE, 1 << (2 * reach).bit_length())
+    size = max(_FFT_SIZE, 1 << (4 * reach).bit_length())
     step = size - reach  # input samples per block; a block's tail spills into the next
     columns = signal.reshape(len(signal), -1)
     dtype = np.result_type(columns.dtype, np.float32)
