@@ -264,3 +264,47 @@ def test_true_peak_equals_upsampling_with_the_whole_interpolator() -> None:
             upsampled = np.abs(upfirdn(taps, channel, up=4))[delay : delay + 4 * length]
             expected = np.maximum(expected, upsampled.reshape(length, 4).max(axis=1))
         assert np.allclose(oversampled_peak(signal), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_retry_never_trades_the_true_peak_ceiling_for_loudness(tmp_path: Path) -> None:
+    """The encoder's overshoot moves between encodes: when the try that fixed the loudness
+    broke the ceiling, the earlier try within the ceiling is the one published."""
+    from duopod.mix.encode import Measurement
+    from duopod.mix.master import ENCODE_ATTEMPTS, encode_until_on_target
+    from duopod.workspace import AudioSettings
+
+    settings = AudioSettings()  # -16 LUFS, -1 dBTP
+    scripted = [Measurement(-16.1, 0.0), Measurement(-16.4, -1.3), Measurement(-16.1, -0.9),
+                Measurement(-16.0, -0.8)]
+    asked: list[tuple[float, float]] = []
+
+    def encode(gain: float, ceiling: float, written: Path) -> Measurement:
+        written.write_text(f"try {len(asked)}")
+        asked.append((gain, ceiling))
+        return scripted[len(asked) - 1]
+
+    path = tmp_path / "episode.mp3"
+    best = encode_until_on_target(encode, settings, 1.0, -1.4, path)
+    assert len(asked) == ENCODE_ATTEMPTS == 4
+    assert best == scripted[1] and path.read_text() == "try 1"
+    assert [p.name for p in tmp_path.iterdir()] == ["episode.mp3"]  # the other tries gone
+    ceilings = [ceiling for _gain, ceiling in asked]
+    assert ceilings[1] < ceilings[0] - 1.0 and ceilings[2] == ceilings[1]  # peak over: lower
+    assert asked[2][0] > asked[1][0]  # loudness 0.4 LU under: louder
+
+
+def test_an_encode_on_target_is_tried_once(tmp_path: Path) -> None:
+    from duopod.mix.encode import Measurement
+    from duopod.mix.master import encode_until_on_target
+    from duopod.workspace import AudioSettings
+
+    calls = []
+
+    def encode(gain: float, ceiling: float, written: Path) -> Measurement:
+        calls.append(written)
+        written.write_text("only")
+        return Measurement(-16.2, -1.1)
+
+    path = tmp_path / "episode.mp3"
+    assert encode_until_on_target(encode, AudioSettings(), 1.0, -1.4, path).true_peak_dbtp == -1.1
+    assert calls == [path] and path.read_text() == "only"
