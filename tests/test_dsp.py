@@ -47,6 +47,18 @@ def test_convolution_is_scipys(shape: tuple[int, ...]) -> None:
         assert np.abs(got - expected).max() < 1e-5
 
 
+def test_empty_audio_filters_to_empty_audio() -> None:
+    from duopod.audio import resample
+
+    taps = _lowpass_taps()
+    for shape in ((0,), (0, 2)):
+        silence = np.zeros(shape, dtype=np.float32)
+        assert convolve_same(silence, taps).shape == shape
+        assert resample(silence, 22_050).shape == shape  # an empty 22.05 kHz WAV
+    assert running_minimum(np.zeros(0, dtype=np.float32), 3).shape == (0,)
+    assert moving_average(np.zeros(0, dtype=np.float32), 4).shape == (0,)
+
+
 def test_convolution_with_a_response_longer_than_a_block() -> None:
     signal = RNG.standard_normal(100_000)
     taps = RNG.standard_normal(40_000)

@@ -293,6 +293,23 @@ def test_a_retry_never_trades_the_true_peak_ceiling_for_loudness(tmp_path: Path)
     assert asked[2][0] > asked[1][0]  # loudness 0.4 LU under: louder
 
 
+def test_an_encoder_failing_on_a_retry_leaves_no_try_behind(tmp_path: Path) -> None:
+    from duopod.errors import DuopodError
+    from duopod.mix.encode import Measurement
+    from duopod.mix.master import encode_until_on_target
+    from duopod.workspace import AudioSettings
+
+    def encode(gain: float, ceiling: float, written: Path) -> Measurement:
+        written.write_text("half an MP3")
+        if written.name != "episode.mp3":
+            raise DuopodError("ffmpeg could not encode episode.mp3")
+        return Measurement(-16.0, 0.5)  # over the ceiling: tried again
+
+    with pytest.raises(DuopodError):
+        encode_until_on_target(encode, AudioSettings(), 1.0, -1.4, tmp_path / "episode.mp3")
+    assert [p.name for p in tmp_path.iterdir()] == ["episode.mp3"]
+
+
 def test_an_encode_on_target_is_tried_once(tmp_path: Path) -> None:
     from duopod.mix.encode import Measurement
     from duopod.mix.master import encode_until_on_target

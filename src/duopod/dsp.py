@@ -8,8 +8,9 @@ rebuild of the 5-minute example, half of the offline engine's render of it. A bu
 only the mastering low-pass, the true-peak interpolator, the limiter's gain smoothing, the
 loudness meter's K-weighting and, for espeak-ng's 22,050 Hz, a doubling of the sample rate;
 the tests hold each to scipy's own (``firwin``, ``oaconvolve``, ``sosfilt``,
-``minimum_filter1d``, ``uniform_filter1d``, ``resample_poly``) to within rounding. Engines
-at other rates (Kokoro's 24 kHz) still resample with ``resample_poly``.
+``minimum_filter1d``, ``uniform_filter1d``, ``resample_poly``) to within rounding. Audio at
+a rate 44,100 Hz is not a whole multiple of (Kokoro's 24 kHz, music recorded at 48 kHz)
+still goes through ``resample_poly``, and so loads scipy.signal.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ def convolve(signal: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """The full linear convolution of ``signal`` ((n,) or (n, channels), along axis 0) with
     ``taps``: n + len(taps) - 1 samples, by FFT overlap-add in blocks. Float32 stays float32."""
     reach = len(taps) - 1
+    if len(signal) == 0:  # nothing to filter (as scipy has it: an empty result)
+        return np.zeros(signal.shape, dtype=np.result_type(signal, np.float32))
     size = max(_FFT_SIZE, 1 << (4 * reach).bit_length())
     step = size - reach  # input samples per block; a block's tail spills into the next
     columns = signal.reshape(len(signal), -1)
     dtype = np.result_type(columns.dtype, np.float32)
-    blocks = -(-len(columns) // step) if len(columns) else 0
+    blocks = -(-len(columns) // step)
     response = np.fft.rfft(taps.astype(dtype, copy=False), size)
     out = np.zeros((blocks * step + reach, columns.shape[1]), dtype=dtype)
     for channel in range(columns.shape[1]):
@@ -87,6 +90,8 @@ def running_minimum(values: np.ndarray, size: int) -> np.ndarray:
     (from the block's end, and from its start) are two cumulative minima over the blocks."""
     half = size // 2
     count = len(values)
+    if count == 0:
+        return values.copy()
     blocks = -(-(count + 2 * half) // size)
     padded = np.empty(blocks * size, dtype=values.dtype)
     padded[:half] = values[0]
@@ -103,6 +108,8 @@ def moving_average(values: np.ndarray, size: int) -> np.ndarray:
     before than after), the edges extended with the first and last values
     (``scipy.ndimage.uniform_filter1d`` in "nearest" mode). Sums in float64; returns the
     input's dtype."""
+    if len(values) == 0:
+        return values.copy()
     before = size // 2
     after = size - 1 - before
     padded = np.concatenate([np.full(before, values[0], dtype=np.float64),

@@ -64,7 +64,7 @@ def gain_curve(required: np.ndarray, lookahead: int = LIMITER_LOOKAHEAD) -> np.n
 
     The hold and the average reach at most ``2 * lookahead`` samples from a sample that
     needs less than unity, so the curve is worked out only around those (usually a small
-    part of a chunk) and is exactly 1 elsewhere."""
+    part of a chunk) and is exactly 1 elsewhere (``required`` is never above 1)."""
     reach = 2 * lookahead + 2
     curve = required.astype(np.float32)
     limited = np.flatnonzero(required < 1.0)

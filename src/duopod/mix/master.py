@@ -276,6 +276,7 @@ def encode_until_on_target(encode: Callable[[float, float, Path], Measurement],
     traded for loudness, so a later try that fixed the loudness but broke the ceiling loses
     to an earlier one within it."""
     tries: list[tuple[Measurement, Path]] = []
+    written = path
     try:
         for attempt in range(ENCODE_ATTEMPTS):
             written = path if attempt == 0 else path.with_name(f"{path.stem}.try{attempt}.mp3")
@@ -290,10 +291,10 @@ def encode_until_on_target(encode: Callable[[float, float, Path], Measurement],
         best, chosen = min(tries, key=lambda tried: _shortfall(tried[0], settings))
         if chosen != path:
             os.replace(chosen, path)
-    finally:
-        for _measured, written in tries:
-            if written != path:
-                written.unlink(missing_ok=True)
+    finally:  # the tries not published, and one an encoder failure left half-written
+        for leftover in {tried for _measured, tried in tries} | {written}:
+            if leftover != path:
+                leftover.unlink(missing_ok=True)
     return best
 
 
