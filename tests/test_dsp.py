@@ -163,3 +163,29 @@ def test_the_limiters_gain_curve_is_worked_out_only_where_it_bends() -> None:
         smooth = uniform_filter1d(held, lookahead + 1, mode="nearest")
         expected = np.minimum(smooth, required).astype(np.float32)
         assert np.abs(gain_curve(required, lookahead) - expected).max() < 1e-6
+
+
+MUSIC_PROBE = """
+import sys
+from pathlib import Path
+import numpy as np
+from duopod.audio import decode_file
+music = decode_file(Path(sys.argv[1]))
+peak_hz = np.fft.rfftfreq(len(music), 1 / 44100)[np.argmax(np.abs(np.fft.rfft(music)))]
+print(len(music), round(float(peak_hz)), "scipy.signal" in sys.modules)
+"""
+
+
+def test_music_at_48_khz_is_converted_by_ffmpeg_not_scipy(tmp_path: Path) -> None:
+    import wave
+
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(96_000) / 48_000)
+    pcm = np.repeat((tone * 32767).astype("<i2"), 2)  # two seconds of stereo
+    with wave.open(str(tmp_path / "intro.wav"), "wb") as music:
+        music.setnchannels(2)
+        music.setsampwidth(2)
+        music.setframerate(48_000)
+        music.writeframes(pcm.tobytes())
+    result = subprocess.run([sys.executable, "-c", MUSIC_PROBE, str(tmp_path / "intro.wav")],
+                            capture_output=True, text=True, check=True, timeout=60)
+    assert result.stdout.split() == ["88200", "440", "False"]

@@ -4,6 +4,7 @@ binary from imageio-ffmpeg (never a system ffmpeg or ffprobe), resampling and me
 from __future__ import annotations
 
 import io
+import subprocess
 import warnings
 from functools import cache
 from math import gcd
@@ -73,17 +74,25 @@ def decode(data: bytes, codec: str) -> np.ndarray:
     return segment_to_array(segment)
 
 
+MUSIC_FORMATS = (".mp3", ".wav", ".m4a")
+
+
 def decode_file(path: Path) -> np.ndarray:
-    codec = {".mp3": "mp3", ".wav": "pcm_s16le", ".m4a": "aac"}.get(path.suffix.lower())
-    if codec is None:
-        raise DuopodError(f"{path}: unsupported audio format {path.suffix!r}")
-    segment_class = audio_segment_class()
-    fmt = {"pcm_s16le": "wav", "aac": "mp4"}.get(codec, codec)
-    try:
-        segment = segment_class.from_file(str(path), format=fmt, codec=codec)
-    except Exception as exc:
-        raise DuopodError(f"{path}: could not decode: {str(exc).splitlines()[0]}") from exc
-    return segment_to_array(segment)
+    """A music file (MP3, WAV, M4A) as mono float32 at SAMPLE_RATE, decoded by ffmpeg,
+    which also converts its rate (music is often 48 kHz; resampling it here would load
+    scipy.signal, a second of every build)."""
+    if path.suffix.lower() not in MUSIC_FORMATS:
+        raise DuopodError(f"{path}: unsupported audio format {path.suffix!r} "
+                          f"(use {', '.join(MUSIC_FORMATS)})")
+    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path),
+               "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"]
+    result = subprocess.run(command, capture_output=True, check=False)
+    if result.returncode != 0:
+        said = result.stderr.decode(errors="replace").strip().splitlines()
+        raise DuopodError(f"{path}: could not decode: {said[-1] if said else 'ffmpeg failed'}")
+    # (ffmpeg mixes a stereo file's channels at -3 dB each; the mix sets the music's level
+    # from its measured loudness, so the downmix's own level does not matter)
+    return np.frombuffer(result.stdout, dtype=np.float32).copy()
 
 
 def segment_to_array(segment: Any) -> np.ndarray:

@@ -8,9 +8,10 @@ rebuild of the 5-minute example, half of the offline engine's render of it. A bu
 only the mastering low-pass, the true-peak interpolator, the limiter's gain smoothing, the
 loudness meter's K-weighting and, for espeak-ng's 22,050 Hz, a doubling of the sample rate;
 the tests hold each to scipy's own (``firwin``, ``oaconvolve``, ``sosfilt``,
-``minimum_filter1d``, ``uniform_filter1d``, ``resample_poly``) to within rounding. Audio at
-a rate 44,100 Hz is not a whole multiple of (Kokoro's 24 kHz, music recorded at 48 kHz)
-still goes through ``resample_poly``, and so loads scipy.signal.
+``minimum_filter1d``, ``uniform_filter1d``, ``resample_poly``) to within rounding. Music
+is resampled by ffmpeg as it is decoded; speech at a rate 44,100 Hz is not a whole multiple
+of (Kokoro's and edge's 24 kHz) still goes through ``resample_poly``, and so loads
+scipy.signal.
 """
 
 from __future__ import annotations
