@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .dsp import convolve_same, lowpass_taps
+from .dsp import convolve_same, interpolation_taps
 from .errors import DuopodError
 
 SAMPLE_RATE = 44_100
@@ -54,10 +54,9 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
 
 def _upsampled(samples: np.ndarray, factor: int) -> np.ndarray:
     """``resample_poly(samples, factor, 1)``: the samples spread ``factor`` apart with zeros
-    between, through the same low-pass (cut-off at the old Nyquist frequency, 20 taps per
-    output phase on each side), centred."""
-    reach = 10 * factor
-    taps = factor * lowpass_taps(2 * reach + 1, 1 / factor, np.kaiser(2 * reach + 1, 5.0))
+    between, through the same low-pass (cut off at the old Nyquist frequency, ten input
+    samples on each side), centred."""
+    taps = interpolation_taps(factor, 10)
     spread = np.zeros((len(samples) * factor, *samples.shape[1:]), dtype=np.float32)
     spread[::factor] = samples
     return convolve_same(spread, taps).astype(np.float32, copy=False)

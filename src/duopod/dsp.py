@@ -32,6 +32,15 @@ def lowpass_taps(count: int, cutoff: float, window: np.ndarray) -> np.ndarray:
     return taps / taps.sum()
 
 
+def interpolation_taps(factor: int, reach: int) -> np.ndarray:
+    """The low-pass that fills in the points between samples spread ``factor`` apart with
+    zeros: cut off at the old Nyquist frequency, ``reach`` input samples on each side, a
+    Kaiser window (beta 5, as ``resample_poly`` has it), gain ``factor`` so the spread
+    signal keeps its level."""
+    count = 2 * reach * factor + 1
+    return factor * lowpass_taps(count, 1 / factor, np.kaiser(count, 5.0))
+
+
 def convolve(signal: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """The full linear convolution of ``signal`` ((n,) or (n, channels), along axis 0) with
     ``taps``: n + len(taps) - 1 samples, by FFT overlap-add in blocks. Float32 stays float32."""

@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 
-from ..dsp import lowpass_taps
+from ..dsp import interpolation_taps
 
 _OVERSAMPLE = 4
 
@@ -15,9 +15,7 @@ _OVERSAMPLE = 4
 @cache
 def _interpolator() -> np.ndarray:
     """The 4x interpolation filter (designed once): linear phase, cut-off at the old Nyquist."""
-    count = 2 * 12 * _OVERSAMPLE + 1
-    taps = lowpass_taps(count, 1 / _OVERSAMPLE, np.kaiser(count, 5.0))
-    return (taps * _OVERSAMPLE).astype(np.float32)
+    return interpolation_taps(_OVERSAMPLE, 12).astype(np.float32)
 
 
 @cache
