@@ -15,18 +15,19 @@ Engines shipped with duopod are listed below; another package adds one through t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import EngineError, InputError
 from ...workspace import VoiceProfile
-from ..model import Speech
+
+if TYPE_CHECKING:  # numpy and asyncio load when an engine renders: `duopod check` needs neither
+    from ..model import Speech
 
 ENTRY_POINT_GROUP = "duopod.engines"
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class LocalEngine:
 
     async def render(self, sentences: Sequence[str], settings: dict[str, Any],
                      notify: Notify | None = None) -> Speech:
+        import asyncio
+
         return await asyncio.to_thread(self.render_sync, sentences, settings)
 
     def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
