@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -325,3 +327,43 @@ def test_an_encode_on_target_is_tried_once(tmp_path: Path) -> None:
     path = tmp_path / "episode.mp3"
     assert encode_until_on_target(encode, AudioSettings(), 1.0, -1.4, path).true_peak_dbtp == -1.1
     assert calls == [path] and path.read_text() == "only"
+
+
+def _child_meter() -> tuple[int, int]:
+    """The niceness of this process's running ebur128 meter and the size of its input pipe."""
+    import fcntl
+    import os
+
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+            if parent == os.getpid() and b"ebur128" in command:
+                with open(stat.parent / "fd" / "0", "rb") as pipe:
+                    size = fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ)
+                return os.getpriority(os.PRIO_PROCESS, int(stat.parent.name)), size
+    raise AssertionError("no meter running")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads the pipe through /proc")
+def test_the_meter_yields_to_the_encoder(tmp_path: Path) -> None:
+    """While an MP3 is written, its meter runs at a lower priority than duopod, on a pipe
+    that holds a minute of MP3: the encoder (a build's floor) never waits for it."""
+    import os
+
+    from duopod.mix.encode import METER_NICENESS, WIDE_PIPE_BYTES, encode_mp3
+
+    seen: list[tuple[int, int]] = []
+
+    def chunks() -> Iterator[np.ndarray]:
+        tone = 0.3 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 440 / SAMPLE_RATE)
+        yield tone.astype(np.float32)
+        seen.append(_child_meter())
+        yield tone.astype(np.float32)
+
+    measured = encode_mp3(chunks(), 1, tmp_path / "tone.mp3", 128)
+    assert seen == [(min(19, os.getpriority(os.PRIO_PROCESS, 0) + METER_NICENESS),
+                     WIDE_PIPE_BYTES)]
+    # two seconds of a 0.3 sine: -14.2 LUFS and a -10.5 dB peak, less the MP3's edges
+    assert -15 < measured.loudness_lufs < -13.8
+    assert abs(measured.true_peak_dbtp - 20 * np.log10(0.3)) < 0.6
