@@ -18,11 +18,11 @@ import espeakng_loader
 import numpy as np
 
 from ...audio import as_float, resample, trim_bounds
-from ...errors import InputError
 from ...workspace import VoiceProfile
 from ..model import Speech, joined_sentences
-from . import EngineOptions, LocalEngine, Voice, missing_setting, unknown_setting
+from . import EngineOptions, LocalEngine, Voice
 from .espeak_library import PARAMETERS, library
+from .espeak_settings import profile_settings
 
 
 def make_engine(_options: EngineOptions) -> EspeakEngine:
@@ -80,33 +80,7 @@ class EspeakEngine(LocalEngine):
         return f"espeakng-loader {package_version('espeakng-loader')}; {library().library_version}"
 
     def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
-        raw = profile.settings("espeak")
-        if "voice" not in raw:
-            raise missing_setting(profile, "espeak", "voice")
-        settings: dict[str, Any] = {"voice": str(raw["voice"])}
-        if raw.get("variant"):
-            settings["voice"] += f"+{raw['variant']}"
-        for key, value in raw.items():
-            if key in ("voice", "variant"):
-                continue
-            if key not in PARAMETERS:
-                raise unknown_setting(profile, "espeak", key, ["voice", "variant", *PARAMETERS])
-            _, low, high = PARAMETERS[key]
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise InputError(
-                    f"espeak {key} in profile {profile.name!r} must be a whole number "
-                    f"from {low} to {high}", profile.path,
-                )
-            settings[key] = value
-        lib = library()
-        with lib.lock:
-            known = lib.set_voice(settings["voice"])
-        if not known:
-            raise InputError(
-                f"espeak-ng has no voice {settings['voice']!r} (profile {profile.name!r}, "
-                f"host {profile.speaker!r}); see 'duopod voices --engine espeak'", profile.path,
-            )
-        return settings
+        return profile_settings(profile)
 
     def voice_language(self, settings: dict[str, Any]) -> str:
         return str(settings["voice"]).split("+")[0]
