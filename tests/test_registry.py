@@ -77,3 +77,45 @@ def test_check_passes_over_an_engine_that_is_not_installed(tmp_path: Path, monke
     bad = VoiceProfile("lei", "雷总", tmp_path / "lei.toml", {"espeak": {"voice": "nope"}})
     with pytest.raises(InputError, match="no voice 'nope'"):
         engines.check_profile_settings({"雷总": bad})
+
+
+def test_check_passes_over_kokoro_tables_where_kokoro_is_not_installed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    profile = VoiceProfile("lei", "雷总", tmp_path / "lei.toml", {"kokoro": {"voice": "zm_nobody"}})
+    if registry()["kokoro"].unavailable() is None:
+        with pytest.raises(InputError, match="kokoro has no voice 'zm_nobody'"):
+            engines.check_profile_settings({"雷总": profile})
+    monkeypatch.setattr("duopod.speech.engines.kokoro_model.missing_packages",
+                        lambda: ["onnxruntime"])
+    engines.check_profile_settings({"雷总": profile})
+
+
+def test_builtin_settings_checks_are_the_engines_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``duopod check`` runs for a built-in engine's table is what a build runs."""
+    from duopod.workspace import load_workspace
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_TTS_MODEL", raising=False)
+    profiles = load_workspace(Path(__file__).parent.parent).profiles.values()
+    for name in ("edge", "espeak", "kokoro", "openai"):
+        spec = registry()[name]
+        assert spec.settings is not None, name
+        if name == "kokoro" and spec.unavailable() is not None:
+            continue  # not installed here: no engine to compare with
+        engine = engines.get_engine(name)
+        for profile in profiles:
+            assert spec.settings(profile) == engine.settings_for(profile), (name, profile.name)
+
+
+def test_a_plugin_without_a_settings_check_is_made_to_check_profiles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Parrot:
+        def settings_for(self, profile: VoiceProfile) -> dict[str, str]:
+            raise InputError(f"parrot has no voice in {profile.name!r}", profile.path)
+
+    spec = EngineSpec(name="parrot", summary="repeats", licence="MIT",
+                      factory=lambda options: Parrot(), voices=lambda language: [])
+    monkeypatch.setitem(registry(), "parrot", spec)
+    profile = VoiceProfile("lei", "雷总", tmp_path / "lei.toml", {"parrot": {"voice": "x"}})
+    with pytest.raises(InputError, match="parrot has no voice in 'lei'"):
+        engines.check_profile_settings({"雷总": profile})

@@ -21,7 +21,7 @@ try:
 except SystemExit:
     pass
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("duopod", "pypinyin", "aiohttp",
-                "edge_tts", "scipy", "jinja2"))
+                "edge_tts", "scipy", "jinja2", "numpy", "asyncio", "onnxruntime"))
 print("LOADED", " ".join(loaded))
 """
 
@@ -39,6 +39,18 @@ def test_check_loads_no_mixing_publishing_or_network_code(show: Path) -> None:
     for later in ("duopod.pipeline", "duopod.mix", "duopod.publish", "duopod.speech.render",
                   "duopod.script.importer", "aiohttp", "edge_tts", "scipy", "jinja2"):
         assert later not in loaded, later
+
+
+def test_check_validates_voice_profiles_without_rendering_code(show: Path) -> None:
+    """Every engine table of the example profiles is checked by its light settings module:
+    no engine is made, so neither numpy nor asyncio nor the audio code loads."""
+    loaded = modules_loaded_by_check(show)
+    for rendering in ("numpy", "asyncio", "duopod.audio", "duopod.speech.model", "onnxruntime",
+                      "duopod.speech.engines.edge", "duopod.speech.engines.espeak",
+                      "duopod.speech.engines.kokoro", "duopod.speech.engines.openai"):
+        assert rendering not in loaded, rendering
+    assert {f"duopod.speech.engines.{engine}_settings"
+            for engine in ("edge", "espeak", "kokoro", "openai")} <= loaded
 
 
 def test_check_romanises_a_title_once(show: Path) -> None:

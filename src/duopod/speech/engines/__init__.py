@@ -2,9 +2,14 @@
 
 An engine turns a turn's sentences into ``Speech`` in one host's voice. Each engine is
 described once, by an ``EngineSpec`` (its name, which is also its table in the voice
-profiles, a probe that says whether it can run here, its voice list and a factory), and
-everything that chooses or checks engines goes through ``registry()``: ``--engine``,
-``auto``, ``duopod voices``, profile validation and ``duopod check``.
+profiles, a probe that says whether it can run here, its voice list, a factory and the
+check of its profile table), and everything that chooses or checks engines goes through
+``registry()``: ``--engine``, ``auto``, ``duopod voices``, profile validation and
+``duopod check``.
+
+The built-in engines keep that check in a light module of their own (``edge_settings``,
+``espeak_settings``, ...), which their ``settings_for`` calls too: ``duopod check`` then
+validates every profile without loading numpy, asyncio or any rendering code.
 
 Engines shipped with duopod are listed below; another package adds one through the
 ``duopod.engines`` entry-point group, whose entries load to an ``EngineSpec``::
@@ -17,8 +22,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
@@ -120,6 +126,11 @@ class EngineSpec:
     service unreachable, no API key)."""
     auto_rank: int | None = None
     """``--engine auto`` takes the available engine with the lowest rank; None: never."""
+    settings: Callable[[VoiceProfile], dict[str, Any]] | None = None
+    """The engine's ``settings_for`` without making the engine, so that ``duopod check``
+    loads no rendering code: a profile's validated settings, or InputError naming the
+    profile; ImportError or EngineError when the engine is not installed here. None: the
+    check makes the engine and asks it."""
 
 
 def _lazy(module: str, attribute: str) -> Callable[..., Any]:
@@ -139,6 +150,7 @@ def _builtin() -> list[EngineSpec]:
             licence="edge-tts: LGPL-3.0; the voices: Microsoft's service terms",
             factory=_lazy(".edge", "make_engine"),
             voices=_lazy(".edge", "voice_list"),
+            settings=_lazy(".edge_settings", "profile_settings"),
             unavailable=_lazy(".edge", "unavailable"),
             auto_rank=10,
         ),
@@ -149,6 +161,7 @@ def _builtin() -> list[EngineSpec]:
                     "onnxruntime: MIT",
             factory=_lazy(".kokoro", "make_engine"),
             voices=_lazy(".kokoro", "voice_list"),
+            settings=_lazy(".kokoro_settings", "settings_if_installed"),
             unavailable=_lazy(".kokoro", "unavailable"),
             auto_rank=50,
         ),
@@ -158,6 +171,7 @@ def _builtin() -> list[EngineSpec]:
             licence="espeak-ng: GPL-3.0-or-later (espeakng-loader: MIT)",
             factory=_lazy(".espeak", "make_engine"),
             voices=_lazy(".espeak", "voice_list"),
+            settings=_lazy(".espeak_settings", "profile_settings"),
             auto_rank=90,
         ),
         EngineSpec(
@@ -168,6 +182,7 @@ def _builtin() -> list[EngineSpec]:
                     "model's licence); the client: duopod's own code over aiohttp",
             factory=_lazy(".openai", "make_engine"),
             voices=_lazy(".openai", "voice_list"),
+            settings=_lazy(".openai_settings", "profile_settings"),
             unavailable=_lazy(".openai", "unavailable"),
             auto_rank=None,  # never chosen by auto: it may cost money or send scripts away
         ),
@@ -277,19 +292,36 @@ def unknown_setting(profile: VoiceProfile, engine: str, key: str, known: list[st
     )
 
 
+Validator = Callable[[VoiceProfile], object]
+
+
 def check_profile_settings(profiles: dict[str, VoiceProfile]) -> None:
     """Every engine table of these profiles, validated by its engine as a build would
-    (``duopod check`` catches what ``build`` would refuse). Engines that cannot be made
-    here (an optional engine not installed) are checked when they are."""
+    (``duopod check`` catches what ``build`` would refuse). Engines that are not installed
+    here (an optional engine) are checked where they are."""
     check_profile_tables(profiles)
-    made: dict[str, Engine | None] = {}
+    validators: dict[str, Validator | None] = {}
     for profile in profiles.values():
         for table in profile.engines:
-            if table not in made:
-                try:
-                    made[table] = registry()[table].factory(EngineOptions())
-                except (ImportError, InputError, EngineError):  # not installed here
-                    made[table] = None
-            engine = made[table]
-            if engine is not None:
-                engine.settings_for(profile)
+            if table not in validators:
+                validators[table] = _validator(registry()[table])
+            validate = validators[table]
+            if validate is not None:
+                validate(profile)
+
+
+def _validator(spec: EngineSpec) -> Validator | None:
+    """What validates a profile's table for ``spec``'s engine: its ``settings`` when it has
+    them (no rendering code loads), else a made engine's ``settings_for``; None when the
+    engine cannot be made here."""
+    if spec.settings is not None:
+        return partial(_unless_not_installed, spec.settings)
+    try:
+        return spec.factory(EngineOptions()).settings_for
+    except (ImportError, InputError, EngineError):  # not installed here
+        return None
+
+
+def _unless_not_installed(settings: Validator, profile: VoiceProfile) -> None:
+    with suppress(ImportError, EngineError):  # not installed here
+        settings(profile)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
-import re
 import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -31,7 +30,8 @@ from ...text import join_text, pack, split_clauses, split_sentences
 from ...workspace import VoiceProfile
 from ..model import SentenceSpan, Speech, spans_by_characters
 from ..slots import Slots, shared_or_own
-from . import EngineOptions, Notify, Voice, missing_setting, unknown_setting
+from . import EngineOptions, Notify, Voice
+from .edge_settings import profile_settings
 
 REQUEST_BYTES = 1200
 """Bytes of text per request; the client's own limit is 4096 bytes of escaped text."""
@@ -39,12 +39,6 @@ TICKS_PER_SECOND = 10_000_000
 STREAM_DELAY = 1105 / 24_000
 """Seconds by which decoded audio lags the service's boundary offsets: the stream carries
 no gapless header, so the MP3 encoder's (576) and decoder's (529) delays stay in it."""
-_PROSODY = {
-    "rate": (re.compile(r"^[+-]\d{1,3}%$"), "+0%", "like +10% or -5%"),
-    "volume": (re.compile(r"^[+-]\d{1,3}%$"), "+0%", "like +10% or -5%"),
-    "pitch": (re.compile(r"^[+-]\d{1,3}Hz$"), "+0Hz", "like +5Hz or -10Hz"),
-}
-_VOICE = re.compile(r"^[a-z]{2,3}-[A-Za-z0-9]{2,8}(-[A-Za-z0-9]+)?-[A-Za-z]+Neural$")
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
 
@@ -160,31 +154,7 @@ class EdgeEngine:
         return f"edge-tts {package_version('edge-tts')}"
 
     def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
-        raw = profile.settings("edge")
-        voice = raw.get("voice")
-        if not voice:
-            raise missing_setting(profile, "edge", "voice")
-        if not isinstance(voice, str) or not _VOICE.match(voice):
-            raise InputError(
-                f"edge voice {voice!r} in profile {profile.name!r} (host {profile.speaker!r}) "
-                "is not a voice name like zh-CN-XiaoxiaoNeural", profile.path,
-            )
-        settings = {"voice": voice}
-        for key, value in raw.items():
-            if key == "voice":
-                continue
-            if key not in _PROSODY:
-                raise unknown_setting(profile, "edge", key, ["voice", *_PROSODY])
-            pattern, _default, example = _PROSODY[key]
-            if not isinstance(value, str) or not pattern.match(value):
-                raise InputError(
-                    f"edge {key} {value!r} in profile {profile.name!r} (host "
-                    f"{profile.speaker!r}) is invalid: write it {example}", profile.path,
-                )
-            settings[key] = value
-        for key, (_pattern, default, _example) in _PROSODY.items():
-            settings.setdefault(key, default)
-        return settings
+        return profile_settings(profile)
 
     def voice_language(self, settings: dict[str, Any]) -> str:
         return "-".join(str(settings["voice"]).split("-")[:2])

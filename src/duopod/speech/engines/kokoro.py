@@ -13,7 +13,6 @@ progress per turn and caches each turn as it finishes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
 from typing import Any
@@ -21,33 +20,17 @@ from typing import Any
 import numpy as np
 
 from ...audio import resample, trim_bounds
-from ...errors import EngineError, InputError
+from ...errors import EngineError
 from ...workspace import VoiceProfile
 from ..model import Speech, joined_sentences
-from . import EngineOptions, LocalEngine, Voice, missing_setting, unknown_setting
-from .kokoro_model import (
-    INSTALL_HINT,
-    MODEL_RATE,
-    MODEL_SHA256,
-    missing_packages,
-    model,
-    style_table,
-    voice_names,
-)
+from . import EngineOptions, LocalEngine, Voice
+from .kokoro_model import MODEL_RATE, MODEL_SHA256, model, style_table, unavailable, voice_names
+from .kokoro_settings import LANGUAGES, profile_settings
 
 FRONT_END_VERSION = "1"
 """Bumped whenever the text normalisation changes what is said (it is in cache keys)."""
-SPEED_RANGE = (0.5, 2.0)
 _CLAUSE_PAUSE = 0.12
-_LANGUAGES = {"z": ("zh-CN", "Mandarin"), "a": ("en-US", "American English"),
-              "b": ("en-GB", "British English")}
 _GENDERS = {"f": "Female", "m": "Male"}
-
-
-def unavailable() -> str | None:
-    """Why the engine cannot run here, from installed packages alone (nothing imported)."""
-    missing = missing_packages()
-    return f"not installed: {INSTALL_HINT}" if missing else None
 
 
 def make_engine(_options: EngineOptions) -> KokoroEngine:
@@ -68,7 +51,7 @@ def voice_list(language: str | None = None) -> list[Voice]:
 
 def describe(name: str) -> Voice:
     """A voice's language and gender, from Kokoro's naming (``zf_``: Mandarin, female)."""
-    language, description = _LANGUAGES.get(name[:1], ("", ""))
+    language, description = LANGUAGES.get(name[:1], ("", ""))
     return Voice(name, language, _GENDERS.get(name[1:2], ""), description)
 
 
@@ -81,24 +64,7 @@ class KokoroEngine(LocalEngine):
                 f"front end {FRONT_END_VERSION}")
 
     def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
-        raw = profile.settings("kokoro")
-        if "voice" not in raw:
-            raise missing_setting(profile, "kokoro", "voice")
-        for key in raw:
-            if key not in ("voice", "speed"):
-                raise unknown_setting(profile, "kokoro", key, ["voice", "speed"])
-        voice = str(raw["voice"])
-        if voice not in voice_names() or voice[:1] not in _LANGUAGES:
-            raise InputError(
-                f"kokoro has no voice {voice!r} (profile {profile.name!r}, host "
-                f"{profile.speaker!r}); choose from {', '.join(voice_names())}", profile.path)
-        speed = raw.get("speed", 1.0)
-        low, high = SPEED_RANGE
-        if (isinstance(speed, bool) or not isinstance(speed, int | float)
-                or not math.isfinite(speed) or not low <= speed <= high):
-            raise InputError(f"kokoro speed in profile {profile.name!r} must be a number "
-                             f"from {low} to {high}", profile.path)
-        return {"voice": voice, "speed": float(speed)}
+        return profile_settings(profile)
 
     def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
         """One span per sentence, in order; a sentence with nothing to say (a lone

@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ...errors import EngineError
+
+if TYPE_CHECKING:  # numpy loads to speak: checking a profile's voice (voice_names) needs none
+    import numpy as np
 
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 """sha256 of the official kokoro-v1.0.int8.onnx, which the joined parts must equal."""
@@ -49,6 +50,11 @@ def missing_packages() -> list[str]:
     """The ``neural`` extra's import names not installed here (cheap: no imports)."""
     needed = ("onnxruntime", "misaki", "cn2an", "ordered_set", *PART_PACKAGES)
     return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
+def unavailable() -> str | None:
+    """Why the engine cannot run here, from installed packages alone (nothing imported)."""
+    return f"not installed: {INSTALL_HINT}" if missing_packages() else None
 
 
 def part_paths() -> list[Path]:
@@ -130,6 +136,8 @@ class Model:
 
     def speak(self, tokens: Sequence[int], style: np.ndarray, speed: float) -> np.ndarray:
         """float32 samples at MODEL_RATE for at most 510 token ids."""
+        import numpy as np
+
         feed: dict[str, Any] = {
             self.token_input: np.array([[0, *tokens, 0]], dtype=np.int64),
             "style": style.reshape(1, -1).astype(np.float32),
@@ -166,6 +174,8 @@ def voice_names() -> list[str]:
 @cache
 def style_table(voice: str) -> np.ndarray:
     """A voice's style table: row ``n - 1`` styles an input of ``n`` tokens."""
+    import numpy as np
+
     path = voices_dir() / f"{voice}.bin"
     if not path.is_file():
         raise EngineError(f"Kokoro has no voice {voice!r} here (have: "

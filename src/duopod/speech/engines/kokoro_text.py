@@ -99,7 +99,7 @@ def _map_espeak(ipa: str) -> str:
 
 def _espeak_ipa(text: str) -> str:
     """espeak-ng's IPA for ``text`` (American English), phoneme ties marked with ``^``."""
-    from .espeak import library
+    from .espeak_library import library
 
     lib = library()
     function = lib.lib.espeak_TextToPhonemes

@@ -28,7 +28,7 @@ import random
 import re
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -39,19 +39,16 @@ from ...audio import decode, resample, trim_bounds
 from ...errors import DuopodError, EngineError, InputError
 from ...workspace import VoiceProfile
 from ..model import Speech, joined_sentences
-from . import EngineOptions, Voice, missing_setting, unknown_setting
+from . import EngineOptions, Voice
+from .openai_settings import KEY_VARIABLE, environment_base_url, profile_settings
 
 if TYPE_CHECKING:  # aiohttp takes a quarter of a second to import: loaded to render
     import aiohttp
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "tts-1"
-KEY_VARIABLE = "OPENAI_API_KEY"
 PROTOCOL_VERSION = "openai-speech/1"
 """Part of every cache key: bump when how we ask or decode changes the audio."""
 PCM_RATE = 24_000
 """The API documents ``pcm`` as 16-bit little-endian mono at 24 kHz."""
-FORMATS = ("wav", "pcm", "mp3")
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 """Seconds without a byte from the server before the request is abandoned and retried."""
@@ -60,8 +57,6 @@ BASE_DELAY = 0.5
 MAX_DELAY = 30.0
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage",
                  "shimmer", "verse")
-_SETTINGS = ("voice", "model", "speed", "base_url", "response_format", "instructions",
-             "api_key_env")
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 _HINTS = {
     401: "check the API key (OPENAI_API_KEY, or the variable the profile's api_key_env names)",
@@ -106,11 +101,6 @@ class _Retryable(Exception):
 # ---------------------------------------------------------------- configuration
 
 
-def environment_base_url(environ: Mapping[str, str] | None = None) -> str | None:
-    value = (environ if environ is not None else os.environ).get("OPENAI_BASE_URL", "").strip()
-    return value.rstrip("/") or None
-
-
 def host_of(base_url: str) -> str:
     """Host and port only: what errors name (never a user:password in the URL)."""
     url = urlparse(base_url)
@@ -129,45 +119,6 @@ def redact(text: str, secrets: Sequence[str]) -> str:
         if len(secret) >= 6:  # shorter "keys" (x, none) are placeholders for local servers
             text = text.replace(secret, "***")
     return re.sub(r"\bsk-[A-Za-z0-9_\-*.]{3,}", "sk-***", text)
-
-
-def _text_setting(raw: dict[str, Any], key: str, profile: VoiceProfile) -> str | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"openai {key} in profile {profile.name!r} must be a non-empty "
-                         "string", profile.path)
-    return value.strip()
-
-
-def _check_keys(raw: dict[str, Any], profile: VoiceProfile) -> None:
-    if "api_key" in raw:
-        raise InputError(
-            f"profile {profile.name!r} holds an API key: keys do not belong in files that "
-            f"are shared with the show; set {KEY_VARIABLE} (or name another variable with "
-            "api_key_env)", profile.path,
-        )
-    for key in raw:
-        if key not in _SETTINGS:
-            raise unknown_setting(profile, "openai", key, list(_SETTINGS))
-
-
-def _speed(raw: dict[str, Any], profile: VoiceProfile) -> float:
-    speed = raw.get("speed", 1.0)
-    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= speed <= 4:
-        raise InputError(f"openai speed in profile {profile.name!r} must be a number from "
-                         "0.25 to 4.0", profile.path)
-    return float(speed)
-
-
-def _base_url(raw: dict[str, Any], profile: VoiceProfile) -> str:
-    base_url = (_text_setting(raw, "base_url", profile) or environment_base_url()
-                or DEFAULT_BASE_URL).rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", base_url):
-        raise InputError(f"openai base_url {base_url!r} in profile {profile.name!r} must be "
-                         "an http(s) URL like http://localhost:8880/v1", profile.path)
-    return base_url
 
 
 # ---------------------------------------------------------------- decoding
@@ -274,30 +225,7 @@ class OpenAIEngine:
         return PROTOCOL_VERSION
 
     def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
-        """Everything that shapes the audio, and so the cache key: never the key itself, only
-        the name of the variable that holds it."""
-        raw = profile.settings("openai")
-        _check_keys(raw, profile)
-        voice = _text_setting(raw, "voice", profile)
-        if voice is None:
-            raise missing_setting(profile, "openai", "voice")
-        response_format = raw.get("response_format", "wav")
-        if response_format not in FORMATS:
-            raise InputError(f"openai response_format in profile {profile.name!r} must be one "
-                             f"of {', '.join(FORMATS)}", profile.path)
-        settings: dict[str, Any] = {
-            "voice": voice,
-            "model": _text_setting(raw, "model", profile)
-            or os.environ.get("OPENAI_TTS_MODEL", "").strip() or DEFAULT_MODEL,
-            "speed": _speed(raw, profile),
-            "base_url": _base_url(raw, profile),
-            "response_format": response_format,
-            "api_key_env": _text_setting(raw, "api_key_env", profile) or KEY_VARIABLE,
-        }
-        instructions = _text_setting(raw, "instructions", profile)
-        if instructions:
-            settings["instructions"] = instructions
-        return settings
+        return profile_settings(profile)
 
     async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
                            ) -> None:

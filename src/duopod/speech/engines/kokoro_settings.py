@@ -1,0 +1,62 @@
+"""What a ``[kokoro]`` table of a voice profile may hold, checked without the engine.
+
+``duopod check`` validates every engine table of every profile, and must answer in a
+fraction of a second; the kokoro engine itself needs numpy, onnxruntime and the audio
+code. The voices are the files vendored with duopod (``kokoro_model.voice_names``), so
+checking a profile imports none of those. Both the registry (for the check, through
+``settings_if_installed``) and ``KokoroEngine.settings_for`` (for a build) call
+``profile_settings``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ...errors import EngineError, InputError
+from ...workspace import VoiceProfile
+from . import missing_setting, unknown_setting
+from .kokoro_model import unavailable, voice_names
+
+SPEED_RANGE = (0.5, 2.0)
+LANGUAGES = {"z": ("zh-CN", "Mandarin"), "a": ("en-US", "American English"),
+             "b": ("en-GB", "British English")}
+"""The languages the front end speaks, by the first letter of Kokoro's voice names."""
+
+
+def settings_if_installed(profile: VoiceProfile) -> dict[str, Any]:
+    """``profile_settings`` where the engine is installed, else EngineError: ``duopod
+    check`` then passes over kokoro tables, as it passes over any engine it cannot make."""
+    reason = unavailable()
+    if reason:
+        raise EngineError(f"the kokoro engine is {reason}")
+    return profile_settings(profile)
+
+
+def profile_settings(profile: VoiceProfile) -> dict[str, Any]:
+    """The profile's voice and speed; InputError naming the profile."""
+    raw = profile.settings("kokoro")
+    if "voice" not in raw:
+        raise missing_setting(profile, "kokoro", "voice")
+    for key in raw:
+        if key not in ("voice", "speed"):
+            raise unknown_setting(profile, "kokoro", key, ["voice", "speed"])
+    return {"voice": _voice(str(raw["voice"]), profile),
+            "speed": _speed(raw.get("speed", 1.0), profile)}
+
+
+def _voice(voice: str, profile: VoiceProfile) -> str:
+    if voice not in voice_names() or voice[:1] not in LANGUAGES:
+        raise InputError(
+            f"kokoro has no voice {voice!r} (profile {profile.name!r}, host "
+            f"{profile.speaker!r}); choose from {', '.join(voice_names())}", profile.path)
+    return voice
+
+
+def _speed(speed: Any, profile: VoiceProfile) -> float:
+    low, high = SPEED_RANGE
+    if (isinstance(speed, bool) or not isinstance(speed, int | float)
+            or not math.isfinite(speed) or not low <= speed <= high):
+        raise InputError(f"kokoro speed in profile {profile.name!r} must be a number "
+                         f"from {low} to {high}", profile.path)
+    return float(speed)
