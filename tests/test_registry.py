@@ -119,3 +119,18 @@ def test_a_plugin_without_a_settings_check_is_made_to_check_profiles(
     profile = VoiceProfile("lei", "雷总", tmp_path / "lei.toml", {"parrot": {"voice": "x"}})
     with pytest.raises(InputError, match="parrot has no voice in 'lei'"):
         engines.check_profile_settings({"雷总": profile})
+
+
+def test_check_reports_an_installed_engine_that_fails(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only an engine that is not installed is passed over: espeak-ng failing to start is
+    said, as a build would say it."""
+    from duopod.errors import EngineError
+
+    def broken() -> None:
+        raise EngineError("espeak-ng failed to initialise its voice data")
+
+    monkeypatch.setattr("duopod.speech.engines.espeak_settings.library", broken)
+    profile = VoiceProfile("lei", "雷总", tmp_path / "lei.toml", {"espeak": {"voice": "cmn"}})
+    with pytest.raises(EngineError, match="failed to initialise"):
+        engines.check_profile_settings({"雷总": profile})

@@ -129,8 +129,8 @@ class EngineSpec:
     settings: Callable[[VoiceProfile], dict[str, Any]] | None = None
     """The engine's ``settings_for`` without making the engine, so that ``duopod check``
     loads no rendering code: a profile's validated settings, or InputError naming the
-    profile; ImportError or EngineError when the engine is not installed here. None: the
-    check makes the engine and asks it."""
+    profile; ImportError when the engine is not installed here (a library that is there
+    but fails says so: EngineError). None: the check makes the engine and asks it."""
 
 
 def _lazy(module: str, attribute: str) -> Callable[..., Any]:
@@ -323,5 +323,5 @@ def _validator(spec: EngineSpec) -> Validator | None:
 
 
 def _unless_not_installed(settings: Validator, profile: VoiceProfile) -> None:
-    with suppress(ImportError, EngineError):  # not installed here
+    with suppress(ImportError):  # not installed here
         settings(profile)

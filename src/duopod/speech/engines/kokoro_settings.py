@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...errors import EngineError, InputError
+from ...errors import InputError
 from ...workspace import VoiceProfile
 from . import missing_setting, unknown_setting
 from .kokoro_model import unavailable, voice_names
@@ -25,11 +25,11 @@ LANGUAGES = {"z": ("zh-CN", "Mandarin"), "a": ("en-US", "American English"),
 
 
 def settings_if_installed(profile: VoiceProfile) -> dict[str, Any]:
-    """``profile_settings`` where the engine is installed, else EngineError: ``duopod
-    check`` then passes over kokoro tables, as it passes over any engine it cannot make."""
+    """``profile_settings`` where the engine is installed, else ImportError: ``duopod
+    check`` then passes over kokoro tables, as it passes over any engine not installed."""
     reason = unavailable()
     if reason:
-        raise EngineError(f"the kokoro engine is {reason}")
+        raise ImportError(f"the kokoro engine is {reason}")
     return profile_settings(profile)
 
 
