@@ -91,7 +91,7 @@ METER_NICENESS = 10
 def _widen_pipe(descriptor: int, size: int) -> None:
     """Ask for a larger pipe buffer (Linux only; elsewhere, or past the system's limit,
     the pipe keeps its size: the build is slower, not wrong)."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # None without fcntl, or off Linux
     if set_size is not None:
         with contextlib.suppress(OSError):
             fcntl.fcntl(descriptor, set_size, size)
