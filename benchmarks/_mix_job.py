@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from duopod.pipeline import BuildOptions, load_script, mix_and_publish, render
+from duopod.build.pipeline import BuildOptions, load_script, mix_and_publish, render
+from duopod.show.workspace import load_workspace
 from duopod.speech.engines import get_engine
-from duopod.workspace import load_workspace
 
 
 def main() -> None:

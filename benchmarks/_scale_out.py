@@ -83,7 +83,7 @@ def timed_queue(show: Path, scripts: list[str], workers: int) -> float:
     import redis
     from test_queue import free_port, wait_for
 
-    from duopod.workqueue import jobs
+    from duopod.build.queue import jobs
 
     port = free_port()
     server = subprocess.Popen(

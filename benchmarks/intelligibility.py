@@ -83,8 +83,8 @@ def missing() -> str | None:
 
 def example_turns() -> list[Line]:
     """The Mandarin example's turns, as the build parses them."""
-    from duopod.pipeline import BuildOptions, load_script
-    from duopod.workspace import load_workspace
+    from duopod.build.pipeline import BuildOptions, load_script
+    from duopod.show.workspace import load_workspace
 
     script = load_script(load_workspace(ROOT), EXAMPLE, BuildOptions())
     return [Line(turn.speaker, turn.text) for turn in script.turns]
@@ -102,8 +102,8 @@ def plain_sentences(limit: int | None = None) -> list[Line]:
 # --- speech -------------------------------------------------------------------------
 
 def engine_voices(name: str) -> tuple[Any, dict[str, dict[str, Any]]]:
+    from duopod.show.workspace import load_workspace
     from duopod.speech.engines import get_engine
-    from duopod.workspace import load_workspace
 
     engine = get_engine(name)
     profiles = load_workspace(ROOT).profiles
@@ -118,7 +118,7 @@ def speak(engine: Any, sentences: list[str], settings: dict[str, Any]) -> np.nda
 
 def real_time_factor(name: str) -> Speed:
     """The whole example through engine ``name``, turn by turn (model loading excluded)."""
-    from duopod.audio import SAMPLE_RATE
+    from duopod.audio.decode import SAMPLE_RATE
     from duopod.text import split_sentences
 
     engine, voices = engine_voices(name)
@@ -168,7 +168,7 @@ class Listener:
         self.simplify = opencc.OpenCC("t2s")
 
     def hear(self, samples: np.ndarray) -> str:
-        from duopod.audio import SAMPLE_RATE, resample
+        from duopod.audio.decode import SAMPLE_RATE, resample
 
         audio = resample(np.asarray(samples, dtype=np.float32), SAMPLE_RATE, WHISPER_RATE)
         segments, _info = self.model.transcribe(

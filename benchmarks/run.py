@@ -48,12 +48,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from conftest import MANDARIN, copy_show  # noqa: E402
 
-from duopod.audio import ffmpeg_exe  # noqa: E402
+from duopod.audio.decode import ffmpeg_exe  # noqa: E402
 
 if TYPE_CHECKING:
     from edge_server import EdgeServer
 
-    from duopod.workspace import AudioSettings
+    from duopod.show.workspace import AudioSettings
 
 ROWS: list[tuple[str, str, str, str]] = []
 REPEATS = 3
@@ -93,9 +93,9 @@ def edge_service() -> Iterator[EdgeServer]:
 
 
 def bench_speech(work: Path) -> None:
-    from duopod.pipeline import BuildOptions, load_script, render
+    from duopod.build.pipeline import BuildOptions, load_script, render
+    from duopod.show.workspace import load_workspace
     from duopod.speech.engines import get_engine
-    from duopod.workspace import load_workspace
 
     print("speech (edge through a local server, 400 ms latency, 5x real-time streaming)")
     with edge_service() as server:
@@ -154,8 +154,8 @@ def uneven_script(path: Path, sizes: tuple[int, ...] = UNEVEN_BYTES) -> None:
 def bench_uneven_speech(work: Path) -> None:
     """The turns' requests, not the turns, share the connections: the long turns no longer
     finish last on one connection each."""
-    from duopod.pipeline import BuildOptions, load_script, make_engine, render
-    from duopod.workspace import load_workspace
+    from duopod.build.pipeline import BuildOptions, load_script, make_engine, render
+    from duopod.show.workspace import load_workspace
 
     print("speech, uneven turns (edge through a local server, 400 ms latency, 5x real time)")
     with edge_service() as server:
@@ -181,9 +181,9 @@ def bench_uneven_speech(work: Path) -> None:
 def bench_openai(work: Path) -> None:
     from openai_server import Knobs, OpenAIServer
 
-    from duopod.pipeline import BuildOptions, load_script, make_engine, render
+    from duopod.build.pipeline import BuildOptions, load_script, make_engine, render
+    from duopod.show.workspace import load_workspace
     from duopod.text import split_sentences
-    from duopod.workspace import load_workspace
 
     print("speech (openai through a local server, 300 ms latency, a request per sentence)")
     server = OpenAIServer(Knobs(latency=0.3)).start()
@@ -266,7 +266,7 @@ def warm_vs_bare(work: Path, name: str) -> dict:
 
 
 def load_workspace_settings(show: Path) -> AudioSettings:
-    from duopod.workspace import load_workspace
+    from duopod.show.workspace import load_workspace
 
     return load_workspace(show).show.audio
 
@@ -338,7 +338,7 @@ def bench_scale(work: Path, example: dict) -> None:
 def bench_feed(work: Path) -> None:
     from duopod.publish.episodes import EPISODE_FILE
     from duopod.publish.site import publish_site
-    from duopod.workspace import load_workspace
+    from duopod.show.workspace import load_workspace
 
     print("feed rebuild")
     timings = {}

@@ -28,7 +28,7 @@ import numpy as np
 from aiohttp import WSMsgType, web
 from loopback import LoopbackApp
 
-from duopod.audio import SAMPLE_RATE
+from duopod.audio.decode import SAMPLE_RATE
 from duopod.speech.engines.espeak import EspeakEngine
 from duopod.text import split_sentences
 

@@ -59,7 +59,7 @@ def install(kill_at: int) -> Counter:
 def main() -> None:
     counter = install(int(sys.argv[1]))
     sys.argv = ["duopod", *sys.argv[2:]]
-    from duopod.cli import main as duopod
+    from duopod.cli.app import main as duopod
 
     try:
         duopod()

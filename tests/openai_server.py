@@ -23,7 +23,7 @@ import numpy as np
 from aiohttp import web
 from loopback import LoopbackApp
 
-from duopod.audio import SAMPLE_RATE, resample, to_pcm16
+from duopod.audio.decode import SAMPLE_RATE, resample, to_pcm16
 from duopod.speech.engines.espeak import EspeakEngine
 
 VOICES = {"alloy": "f", "ash": "m", "ballad": "m", "coral": "f", "echo": "m", "fable": "m",

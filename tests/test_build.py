@@ -13,7 +13,7 @@ import pytest
 from conftest import ENGLISH, MANDARIN, decode_mp3, run_cli, tree_snapshot
 from test_espeak import pitch_hz
 
-from duopod.audio import SAMPLE_RATE
+from duopod.audio.decode import SAMPLE_RATE
 
 
 def episode_dir(root: Path, prefix: str) -> Path:

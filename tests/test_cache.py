@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from duopod.audio import SAMPLE_RATE
+from duopod.audio.decode import SAMPLE_RATE
 from duopod.speech.analysis import analyse
 from duopod.speech.cache import SpeechCache, cache_key
 from duopod.speech.model import SentenceSpan, Speech

@@ -16,9 +16,9 @@ from pyloudnorm.iirfilter import IIRfilter
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import firwin, oaconvolve, sosfilt
 
-from duopod.audio import SAMPLE_RATE
-from duopod.dsp import convolve, convolve_same, lowpass_taps, moving_average, running_minimum
-from duopod.loudness import LoudnessMeter, integrated_loudness, k_weighting_sections
+from duopod.audio.decode import SAMPLE_RATE
+from duopod.audio.dsp import convolve, convolve_same, lowpass_taps, moving_average, running_minimum
+from duopod.audio.loudness import LoudnessMeter, integrated_loudness, k_weighting_sections
 from duopod.mix.master import LOWPASS_HZ, LOWPASS_TAPS, _lowpass_taps
 from duopod.mix.peak import _interpolator
 
@@ -48,7 +48,7 @@ def test_convolution_is_scipys(shape: tuple[int, ...]) -> None:
 
 
 def test_empty_audio_filters_to_empty_audio() -> None:
-    from duopod.audio import resample
+    from duopod.audio.decode import resample
 
     taps = _lowpass_taps()
     for shape in ((0,), (0, 2)):
@@ -104,7 +104,7 @@ def test_running_minimum_and_moving_average_are_ndimages() -> None:
 def test_whole_number_upsampling_is_resample_polys() -> None:
     from scipy.signal import resample_poly
 
-    from duopod.audio import resample
+    from duopod.audio.decode import resample
 
     for length in (1, 2, 5, 22_050 + 7):
         for shape in ((length,), (length, 2)):
@@ -118,7 +118,7 @@ def test_whole_number_upsampling_is_resample_polys() -> None:
 
 PROBE = """
 import sys
-from duopod.cli import main
+from duopod.cli.app import main
 sys.argv = ["duopod", "build", "scripts/{script}", "--engine", "espeak", *{extra}]
 try:
     main()
@@ -169,7 +169,7 @@ MUSIC_PROBE = """
 import sys
 from pathlib import Path
 import numpy as np
-from duopod.audio import decode_file
+from duopod.audio.decode import decode_file
 music = decode_file(Path(sys.argv[1]))
 peak_hz = np.fft.rfftfreq(len(music), 1 / 44100)[np.argmax(np.abs(np.fft.rfft(music)))]
 print(len(music), round(float(peak_hz)), "scipy.signal" in sys.modules)

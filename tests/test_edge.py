@@ -15,9 +15,8 @@ from edge_server import EdgeServer, Knobs, Request
 from test_build import episode_dir
 from test_mix import onset
 
-from duopod.audio import SAMPLE_RATE
-from duopod.errors import DuopodError, InputError
-from duopod.pipeline import (
+from duopod.audio.decode import SAMPLE_RATE
+from duopod.build.pipeline import (
     BuildOptions,
     build_episode,
     load_script,
@@ -25,10 +24,11 @@ from duopod.pipeline import (
     render,
     resolve_engine,
 )
+from duopod.errors import DuopodError, InputError
+from duopod.show.workspace import load_workspace
 from duopod.speech.engines.edge import REQUEST_BYTES, split_for_requests
 from duopod.speech.model import RenderedTurn
 from duopod.speech.render import TurnEvent
-from duopod.workspace import load_workspace
 
 FAST = {"retry_for": 5.0}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from duopod.audio import SAMPLE_RATE
+from duopod.audio.decode import SAMPLE_RATE
 from duopod.speech.engines.espeak import EspeakEngine, list_voices
 from duopod.text import split_sentences
 
@@ -63,7 +63,7 @@ def test_profile_settings_are_checked(tmp_path) -> None:
     import pytest
 
     from duopod.errors import InputError
-    from duopod.workspace import VoiceProfile
+    from duopod.show.workspace import VoiceProfile
 
     engine = EspeakEngine()
 
@@ -96,7 +96,7 @@ def test_repeated_renders_are_identical() -> None:
 
 
 def test_every_listed_voice_is_accepted_by_the_build(tmp_path) -> None:
-    from duopod.workspace import VoiceProfile
+    from duopod.show.workspace import VoiceProfile
 
     engine = EspeakEngine()
     voices = dict(list_voices())

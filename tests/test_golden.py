@@ -15,7 +15,7 @@ import pytest
 from duopod.publish import transcripts
 from duopod.publish.feed import build_feed
 from duopod.publish.record import EpisodeRecord
-from duopod.workspace import ShowConfig
+from duopod.show.workspace import ShowConfig
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"

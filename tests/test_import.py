@@ -308,7 +308,7 @@ def test_import_then_build_publishes_the_episode(tmp_path: Path) -> None:
 
 @needs_seeds
 def test_the_raw_article_reads_as_clean_chinese() -> None:
-    from duopod.publish.notes import clean_article
+    from duopod.text.notes import clean_article
 
     raw = RAW_ARTICLE.read_text(encoding="utf-8")
     cleaned = clean_article(raw)
@@ -332,7 +332,7 @@ def test_the_raw_article_reads_as_clean_chinese() -> None:
 
 
 def test_real_question_marks_are_not_taken_for_damage() -> None:
-    from duopod.publish.mojibake import repair_shifted_gbk
+    from duopod.text.mojibake import repair_shifted_gbk
 
     for text in ("他说什么?A股跌了", "真的吗?我不信。", "价格?100元", "你好?!太好了",
                  "What?Nothing.", "芯片(AI)?好"):
@@ -340,7 +340,7 @@ def test_real_question_marks_are_not_taken_for_damage() -> None:
 
 
 def test_a_run_read_one_byte_out_of_step_is_read_back() -> None:
-    from duopod.publish.mojibake import repair_shifted_gbk
+    from duopod.text.mojibake import repair_shifted_gbk
 
     # the lost byte is found from what the rest of the text confirms: 我 and 預 occur
     context = "我們預計。我預計。"
@@ -349,8 +349,8 @@ def test_a_run_read_one_byte_out_of_step_is_read_back() -> None:
 
 @needs_seeds
 def test_the_english_article_gets_its_sentences_and_quotes_back() -> None:
-    from duopod.publish.notes import clean_article
     from duopod.script.importer import read_page
+    from duopod.text.notes import clean_article
 
     cleaned = clean_article("\n\n".join(read_page(PAGE).article))
     assert "Jensen Huang. Chesnot/Getty Images" in cleaned

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from conftest import MANDARIN, copy_show, decode_mp3, run_cli
 
-from duopod.audio import SAMPLE_RATE
+from duopod.audio.decode import SAMPLE_RATE
 from duopod.errors import InputError
 from duopod.mix.peak import true_peak_db
+from duopod.show.workspace import VoiceProfile
 from duopod.speech.engines import EngineOptions, choose_auto, kokoro, registry
 from duopod.speech.engines.kokoro_model import (
     STYLE_SHAPE,
@@ -27,7 +28,6 @@ from duopod.speech.engines.kokoro_model import (
     style_table,
     voice_names,
 )
-from duopod.workspace import VoiceProfile
 
 needs_extra = pytest.mark.skipif(
     kokoro.unavailable() is not None,
@@ -52,9 +52,9 @@ def profile(tmp_path: Path, **settings: object) -> VoiceProfile:
 
 def example_sentences() -> list[str]:
     """Every sentence of the Mandarin example, as the build splits them."""
-    from duopod.pipeline import BuildOptions, load_script
+    from duopod.build.pipeline import BuildOptions, load_script
+    from duopod.show.workspace import load_workspace
     from duopod.text import split_sentences
-    from duopod.workspace import load_workspace
 
     root = Path(__file__).parent.parent
     script = load_script(load_workspace(root), root / "scripts" / MANDARIN, BuildOptions())

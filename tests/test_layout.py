@@ -8,12 +8,17 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "duopod"
 
 LEVELS = {
-    "errors": 0, "text": 0, "files": 0, "apple": 0, "workspace": 0, "audio": 0,
-    "loudness": 0, "dsp": 0, "labels": 0, "fields": 0, "lazy": 0, "script": 1, "speech": 2, "mix": 3,
-    "publish": 4, "preflight": 3, "pipeline": 5, "starter": 5, "serve": 6, "cli": 6, "__main__": 7,
-    "__init__": 7,
-    # scaling out: a build split at the bundle, many at once, on a queue (over the pipeline)
-    "bundle": 5, "parallel": 5, "workqueue": 5, "cli_parallel": 6, "cli_queue": 6,
+    # the floor: no stage, used by all of them
+    "errors": 0, "files": 0, "lazy": 0, "labels": 0, "text": 0, "audio": 0, "show": 0,
+    # the stages, in the order an episode goes through them
+    "script": 1, "speech": 2, "mix": 3, "publish": 4,
+    # before the script (drafting from an article) and after publishing (deploy) both use
+    # the stages: a draft is checked as a script is, a deploy reads what publish wrote
+    "draft": 5, "deploy": 5, "starter": 5,
+    # one build of an episode, whatever runs it (in-process, a process pool, the queue)
+    "build": 6,
+    # the faces over the library
+    "serve": 7, "studio": 7, "cli": 8, "__main__": 9, "__init__": 9,
 }
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import MANDARIN, REPO
 
+from duopod.build.pipeline import BuildOptions, build_episode, load_script
 from duopod.errors import InputError
-from duopod.pipeline import BuildOptions, build_episode, load_script
 from duopod.script.parse import parse_script
+from duopod.show.workspace import load_workspace
 from duopod.speech.engines import get_engine
 from duopod.speech.lexicon import (
     SCRIPT,
@@ -24,7 +25,6 @@ from duopod.speech.lexicon import (
     speller,
 )
 from duopod.speech.render import TurnEvent, render_turns_async
-from duopod.workspace import load_workspace
 
 HERE = Path("lexicon.toml")
 

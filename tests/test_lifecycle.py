@@ -19,7 +19,7 @@ from duopod.publish.feed import NAMESPACES
 from duopod.publish.record import EpisodeRecord
 from duopod.publish.site import listed
 from duopod.script.parse import parse_script
-from duopod.workspace import load_workspace
+from duopod.show.workspace import load_workspace
 
 IT, PC = NAMESPACES["itunes"], NAMESPACES["podcast"]
 

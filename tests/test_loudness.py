@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from duopod.audio import SAMPLE_RATE
-from duopod.loudness import LoudnessMeter, integrated_loudness
+from duopod.audio.decode import SAMPLE_RATE
+from duopod.audio.loudness import LoudnessMeter, integrated_loudness
 
 
 def sine(db: float, seconds: float = 5.0, hz: float = 997.0) -> np.ndarray:

@@ -98,7 +98,7 @@ def hostile_record(url: str | None) -> dict:
 
 def render_notes(show: Path, record: dict) -> str:
     from duopod.publish.site import render_template
-    from duopod.workspace import load_workspace
+    from duopod.show.workspace import load_workspace
 
     workspace = load_workspace(show)
     return render_template(workspace, "notes.md", show=workspace.show, episode=record)

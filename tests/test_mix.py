@@ -20,13 +20,13 @@ from conftest import MANDARIN, copy_show, decode_mp3, run_cli
 from mutagen.id3 import ID3
 from test_build import episode_dir, record
 
-from duopod.audio import SAMPLE_RATE
+from duopod.audio.decode import SAMPLE_RATE
+from duopod.build.pipeline import BuildOptions, load_script, render
 from duopod.mix.master import CHUNK, _mastered_chunk, mastered_chunks
 from duopod.mix.peak import true_peak_db
 from duopod.mix.plan import Layout, plan_mix
-from duopod.pipeline import BuildOptions, load_script, render
+from duopod.show.workspace import load_workspace
 from duopod.speech.engines import get_engine
-from duopod.workspace import load_workspace
 
 
 def loudness(samples: np.ndarray) -> float:
@@ -181,10 +181,10 @@ def test_stereo_places_the_hosts_apart(tmp_path: Path, built_show: Path) -> None
 
 
 def test_bed_ducks_under_voices_and_rises_between_sections(show: Path) -> None:
+    from duopod.build.pipeline import BuildOptions, load_script, render
     from duopod.mix.plan import plan_mix
-    from duopod.pipeline import BuildOptions, load_script, render
+    from duopod.show.workspace import load_workspace
     from duopod.speech.engines import get_engine
-    from duopod.workspace import load_workspace
 
     toml = (show / "show.toml").read_text(encoding="utf-8")
     toml = toml.replace('# bed = "music/bed.wav"', 'bed = "music/intro.wav"')
@@ -273,7 +273,7 @@ def test_a_retry_never_trades_the_true_peak_ceiling_for_loudness(tmp_path: Path)
     broke the ceiling, the earlier try within the ceiling is the one published."""
     from duopod.mix.encode import Measurement
     from duopod.mix.master import ENCODE_ATTEMPTS, encode_until_on_target
-    from duopod.workspace import AudioSettings
+    from duopod.show.workspace import AudioSettings
 
     settings = AudioSettings()  # -16 LUFS, -1 dBTP
     scripted = [Measurement(-16.1, 0.0), Measurement(-16.4, -1.3), Measurement(-16.1, -0.9),
@@ -299,7 +299,7 @@ def test_an_encoder_failing_on_a_retry_leaves_no_try_behind(tmp_path: Path) -> N
     from duopod.errors import DuopodError
     from duopod.mix.encode import Measurement
     from duopod.mix.master import encode_until_on_target
-    from duopod.workspace import AudioSettings
+    from duopod.show.workspace import AudioSettings
 
     def encode(gain: float, ceiling: float, written: Path) -> Measurement:
         written.write_text("half an MP3")
@@ -315,7 +315,7 @@ def test_an_encoder_failing_on_a_retry_leaves_no_try_behind(tmp_path: Path) -> N
 def test_an_encode_on_target_is_tried_once(tmp_path: Path) -> None:
     from duopod.mix.encode import Measurement
     from duopod.mix.master import encode_until_on_target
-    from duopod.workspace import AudioSettings
+    from duopod.show.workspace import AudioSettings
 
     calls = []
 

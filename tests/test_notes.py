@@ -8,7 +8,8 @@ import re
 import pytest
 from conftest import ENGLISH, MANDARIN, REPO
 
-from duopod.publish.notes import (
+from duopod.script.parse import parse_script
+from duopod.text.notes import (
     _EN_CONNECTIVES,
     _ZH_CONNECTIVES,
     centrality,
@@ -18,7 +19,6 @@ from duopod.publish.notes import (
     standalone,
     stop_words,
 )
-from duopod.script.parse import parse_script
 
 SHOW_TITLE = "芯闻两人谈"
 
@@ -57,7 +57,7 @@ def test_key_points_stand_alone_in_dialogue_order(name: str) -> None:
 def test_filler_and_the_show_name_are_never_keywords() -> None:
     text = ("Doesn't matter, we already said it. Already! The chips doesn't lie: "
             "chips, chips, export rules. Weekly Chips Show.")
-    from duopod.publish.notes import keywords
+    from duopod.text.notes import keywords
 
     words = [w.lower() for w in keywords(text, exclude=("Alex", "Sam", "Weekly Show"))]
     assert "chips" in words

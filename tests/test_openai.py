@@ -16,9 +16,10 @@ from conftest import MANDARIN, REPO, decode_mp3, run_cli
 from openai_server import RATE, Knobs, OpenAIServer
 from test_mix import onset
 
-from duopod.audio import SAMPLE_RATE
+from duopod.audio.decode import SAMPLE_RATE
+from duopod.build.pipeline import BuildOptions, build_episode, load_script, make_engine, render
 from duopod.errors import DuopodError, InputError
-from duopod.pipeline import BuildOptions, build_episode, load_script, make_engine, render
+from duopod.show.workspace import VoiceProfile, load_workspace
 from duopod.speech.engines import EngineOptions, get_engine, registry
 from duopod.speech.engines.openai import (
     RetryPolicy,
@@ -29,7 +30,6 @@ from duopod.speech.engines.openai import (
 )
 from duopod.speech.model import RenderedTurn
 from duopod.speech.render import TurnEvent
-from duopod.workspace import VoiceProfile, load_workspace
 
 SECRET = "sk-test-DO-NOT-LEAK-4f9c2a71b3e8"
 SHORT = "short.md"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import copy_show, run_cli
 
-from duopod.parallel import BuildOutcome, build_many, exit_code
-from duopod.pipeline import BuildOptions
-from duopod.workspace import load_workspace
+from duopod.build.pipeline import BuildOptions
+from duopod.build.pool import BuildOutcome, build_many, exit_code
+from duopod.show.workspace import load_workspace
 
 
 def short_script(folder: Path, name: str, title: str, hosts: tuple[str, str] = ("Alex", "Sam"),
@@ -115,7 +115,7 @@ def test_gated_engines_share_one_bound() -> None:
     import asyncio
     import threading
 
-    from duopod.parallel import GatedEngine
+    from duopod.build.pool import GatedEngine
 
     running = 0
     peak = 0
@@ -148,7 +148,7 @@ def test_gated_engines_share_one_bound() -> None:
 def test_a_gated_engine_keeps_the_voice_language_check() -> None:
     import threading
 
-    from duopod.parallel import GatedEngine
+    from duopod.build.pool import GatedEngine
     from duopod.speech.engines import get_engine
 
     inner = get_engine("espeak")
@@ -177,9 +177,9 @@ def test_one_turn_rendered_twice_at_once_keeps_each_builds_audio(tmp_path: Path)
 def test_a_bundle_reads_back_from_its_folder_anywhere(tmp_path: Path) -> None:
     """bundle.json is plain JSON with paths relative to its folder and the show, so a
     publish on another machine (the show mounted elsewhere) reads the same bundle."""
-    from duopod.bundle import Bundle, read_bundle, write_bundle
+    from duopod.build.bundle import Bundle, read_bundle, write_bundle
     from duopod.mix import Measurement, Timeline
-    from duopod.publish.notes import ShowNotes
+    from duopod.text.notes import ShowNotes
 
     folder = tmp_path / "made-here"
     folder.mkdir()

@@ -21,9 +21,9 @@ from conftest import ENGLISH, REPO, copy_show, run_cli
 from test_build import episode_dir, record
 
 from duopod.publish.feed import NAMESPACES, PODCAST_GUID_NAMESPACE
-from duopod.publish.notes import clean_article
 from duopod.serve import in_background, usable_range
-from duopod.workspace import load_workspace
+from duopod.show.workspace import load_workspace
+from duopod.text.notes import clean_article
 
 ARTIFACTS = REPO / "test-artifacts"
 

@@ -22,15 +22,15 @@ import pytest
 from conftest import ENGLISH, copy_show, run_cli, tree_snapshot
 from killpoints import install
 
+from duopod.build.pipeline import BuildOptions, load_script, make_engine, render
 from duopod.mix import mix_episode
-from duopod.pipeline import BuildOptions, load_script, make_engine, render
 from duopod.publish import publish_episode, rebuild_feed, republish
 from duopod.publish.episodes import load_listing, settle_identity
 from duopod.publish.journal import Journal
 from duopod.publish.recovery import recover
 from duopod.publish.site import episode_notes
 from duopod.publish.swap import site_lock
-from duopod.workspace import load_workspace
+from duopod.show.workspace import load_workspace
 
 HERE = Path(__file__).parent
 

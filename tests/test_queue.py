@@ -91,7 +91,7 @@ def stop(worker: subprocess.Popen[bytes]) -> None:
 def job_records(url: str) -> dict[str, dict]:
     import redis
 
-    from duopod.workqueue import jobs
+    from duopod.build.queue import jobs
 
     return jobs(redis.Redis.from_url(url))
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from duopod.errors import InputError
+from duopod.show.workspace import VoiceProfile
 from duopod.speech import engines
 from duopod.speech.engines import EngineSpec, Voice, choose_auto, engine_spec, registry
-from duopod.workspace import VoiceProfile
 
 PLUGIN = EngineSpec(
     name="parrot", summary="repeats", licence="MIT",
@@ -92,7 +92,7 @@ def test_check_passes_over_kokoro_tables_where_kokoro_is_not_installed(
 
 def test_builtin_settings_checks_are_the_engines_own(monkeypatch: pytest.MonkeyPatch) -> None:
     """What ``duopod check`` runs for a built-in engine's table is what a build runs."""
-    from duopod.workspace import load_workspace
+    from duopod.show.workspace import load_workspace
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("OPENAI_TTS_MODEL", raising=False)

@@ -19,12 +19,12 @@ from conftest import ENGLISH, MANDARIN, copy_show, run_cli, tree_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from duopod.build.pipeline import BuildOptions, build_episode
 from duopod.errors import DuopodError, InputError
-from duopod.pipeline import BuildOptions, build_episode
 from duopod.script.parse import parse_script
+from duopod.show.workspace import load_workspace
 from duopod.speech.engines.espeak import EspeakEngine
 from duopod.text import split_sentences
-from duopod.workspace import load_workspace
 
 PRODUCER_FOLDERS = ("scripts", "voices", "templates", "music", "art")
 

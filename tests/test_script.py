@@ -336,10 +336,10 @@ def test_markdown_emphasis_is_not_read_as_symbols(tmp_path: Path) -> None:
 def test_the_mix_honours_pause_directions_at_turn_edges(tmp_path: Path) -> None:
     import numpy as np
 
-    from duopod.audio import SAMPLE_RATE
+    from duopod.audio.decode import SAMPLE_RATE
     from duopod.mix.plan import plan_mix
+    from duopod.show.workspace import AudioSettings
     from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
-    from duopod.workspace import AudioSettings
 
     tone = (0.3 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
 
@@ -372,13 +372,13 @@ def test_an_inferred_host_that_misspells_a_profile_is_an_error(tmp_path: Path) -
 def test_laughs_are_marked_in_the_transcript(tmp_path: Path) -> None:
     import numpy as np
 
-    from duopod.audio import SAMPLE_RATE
+    from duopod.audio.decode import SAMPLE_RATE
     from duopod.mix.plan import plan_mix
     from duopod.mix.timeline import Timeline
     from duopod.publish.transcripts import to_vtt
+    from duopod.show.workspace import AudioSettings
     from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
     from duopod.text import split_sentences
-    from duopod.workspace import AudioSettings
 
     tone = (0.3 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
     script = parse(tmp_path, HOSTS + "雷总\n（笑）你好。真好（大笑）。\n董小姐\n好。\n")
@@ -395,11 +395,11 @@ def test_laughs_are_marked_in_the_transcript(tmp_path: Path) -> None:
 def test_a_pause_inside_a_turn_opens_it_between_sentences(tmp_path: Path) -> None:
     import numpy as np
 
-    from duopod.audio import SAMPLE_RATE
+    from duopod.audio.decode import SAMPLE_RATE
     from duopod.mix.plan import plan_mix
+    from duopod.show.workspace import AudioSettings
     from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
     from duopod.text import split_sentences
-    from duopod.workspace import AudioSettings
 
     tone = (0.3 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from duopod.serve import TYPES, Limits, Preview, in_background
-from duopod.workspace import load_workspace
+from duopod.show.workspace import load_workspace
 
 SLUG = "2025-12-10-chips"
 AUDIO = os.urandom(300_000)

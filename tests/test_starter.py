@@ -16,8 +16,8 @@ from conftest import REPO, run_cli, tree_snapshot
 from duopod.errors import InputError
 from duopod.publish.templates import THEME_TEMPLATES
 from duopod.script.parse import parse_script
+from duopod.show.workspace import load_workspace
 from duopod.starter import create_show, new_script
-from duopod.workspace import load_workspace
 
 
 def test_init_writes_a_show_that_loads_and_checks(tmp_path: Path) -> None:

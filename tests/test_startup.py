@@ -14,7 +14,7 @@ from duopod.text import romanised, slugify
 
 PROBE = """
 import sys
-from duopod.cli import main
+from duopod.cli.app import main
 sys.argv = ["duopod", "check", "scripts/{script}"]
 try:
     main()
@@ -35,8 +35,8 @@ def modules_loaded_by_check(show: Path) -> set[str]:
 
 def test_check_loads_no_mixing_publishing_or_network_code(show: Path) -> None:
     loaded = modules_loaded_by_check(show)
-    assert "duopod.preflight" in loaded
-    for later in ("duopod.pipeline", "duopod.mix", "duopod.publish", "duopod.speech.render",
+    assert "duopod.build.preflight" in loaded
+    for later in ("duopod.build.pipeline", "duopod.mix", "duopod.publish", "duopod.speech.render",
                   "duopod.script.importer", "aiohttp", "edge_tts", "scipy", "jinja2"):
         assert later not in loaded, later
 
@@ -45,7 +45,7 @@ def test_check_validates_voice_profiles_without_rendering_code(show: Path) -> No
     """Every engine table of the example profiles is checked by its light settings module:
     no engine is made, so neither numpy nor asyncio nor the audio code loads."""
     loaded = modules_loaded_by_check(show)
-    for rendering in ("numpy", "asyncio", "duopod.audio", "duopod.speech.model", "onnxruntime",
+    for rendering in ("numpy", "asyncio", "duopod.audio.decode", "duopod.speech.model", "onnxruntime",
                       "duopod.speech.engines.edge", "duopod.speech.engines.espeak",
                       "duopod.speech.engines.kokoro", "duopod.speech.engines.openai"):
         assert rendering not in loaded, rendering
@@ -76,7 +76,7 @@ def test_compiled_templates_are_kept_and_follow_their_source(show: Path) -> None
     """A build compiles the theme once per show, not once per process; a producer's edit to
     a template is picked up all the same."""
     from duopod.publish import templates
-    from duopod.workspace import load_workspace
+    from duopod.show.workspace import load_workspace
 
     workspace = load_workspace(show)
     (show / "templates").mkdir(exist_ok=True)

@@ -65,7 +65,7 @@ def full(*args, **kwargs):
 
 mutagen.id3._file.insert_bytes = full
 sys.argv = ["duopod", *sys.argv[1:]]
-from duopod.cli import main
+from duopod.cli.app import main
 main()
 """
 

@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING
 from .lazy import lazy_exports
 
 if TYPE_CHECKING:  # what type checkers see; at run time names are imported on first use
-    from .errors import DuopodError, EngineError, InputError
-    from .mix import MixedEpisode, Timeline, mix_episode
-    from .pipeline import (
+    from .build.pipeline import (
         BuildOptions,
         BuildResult,
         build_episode,
@@ -30,12 +28,14 @@ if TYPE_CHECKING:  # what type checkers see; at run time names are imported on f
         remix_episode,
         republish,
     )
+    from .errors import DuopodError, EngineError, InputError
+    from .mix import MixedEpisode, Timeline, mix_episode
     from .publish import EpisodeRecord, publish_episode
     from .script.importer import ImportResult, import_page
     from .script.model import Script
     from .script.parse import Overrides, parse_script
+    from .show.workspace import Workspace, load_workspace
     from .speech.engines import EngineSpec, registry
-    from .workspace import Workspace, load_workspace
 
 __version__ = "0.2.0"
 
@@ -50,14 +50,15 @@ __all__ = [
 _HOMES = {
     "DuopodError": "errors", "EngineError": "errors", "InputError": "errors",
     "MixedEpisode": "mix", "Timeline": "mix", "mix_episode": "mix",
-    "BuildOptions": "preflight", "BuildResult": "pipeline", "build_episode": "pipeline",
-    "check_scripts": "preflight", "load_script": "preflight", "rebuild_feed": "pipeline",
-    "remix_episode": "pipeline", "republish": "pipeline",
+    "BuildOptions": "build.preflight", "BuildResult": "build.pipeline",
+    "build_episode": "build.pipeline", "check_scripts": "build.preflight",
+    "load_script": "build.preflight", "rebuild_feed": "build.pipeline",
+    "remix_episode": "build.pipeline", "republish": "build.pipeline",
     "EpisodeRecord": "publish", "publish_episode": "publish",
     "Script": "script.model", "Overrides": "script.parse", "parse_script": "script.parse",
     "EngineSpec": "speech.engines", "registry": "speech.engines",
     "ImportResult": "script.importer", "import_page": "script.importer",
-    "Workspace": "workspace", "load_workspace": "workspace",
+    "Workspace": "show.workspace", "load_workspace": "show.workspace",
 }
 
 

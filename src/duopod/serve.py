@@ -36,7 +36,7 @@ from aiohttp import web
 from .errors import DuopodError
 from .publish.episodes import load_records
 from .publish.feed import build_feed
-from .workspace import Workspace
+from .show.workspace import Workspace
 
 TYPES = {
     ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".vtt": "text/vtt; charset=utf-8",

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..script.model import Script
+from ..show.workspace import AudioSettings, Workspace
 from ..speech.model import RenderedTurn
-from ..workspace import AudioSettings, Workspace
 from .encode import Measurement
 from .timeline import Chapter, Timeline, TimelineTurn
 

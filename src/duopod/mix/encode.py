@@ -21,9 +21,9 @@ try:
 except ImportError:  # Windows: pipes keep their size
     fcntl = None  # type: ignore[assignment]
 
-from ..audio import SAMPLE_RATE, ffmpeg_exe, to_pcm16
+from ..audio.decode import SAMPLE_RATE, ffmpeg_exe, to_pcm16
+from ..audio.loudness import integrated_loudness
 from ..errors import DuopodError
-from ..loudness import integrated_loudness
 
 
 @dataclass(frozen=True)

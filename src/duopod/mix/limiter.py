@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
-from ..dsp import moving_average, running_minimum
+from ..audio.decode import SAMPLE_RATE
+from ..audio.dsp import moving_average, running_minimum
 from .peak import oversampled_peak
 
 LIMITER_MARGIN_DB = 0.4

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, as_float
-from ..dsp import convolve_same, lowpass_taps
+from ..audio.decode import SAMPLE_RATE, as_float
+from ..audio.dsp import convolve_same, lowpass_taps
+from ..audio.loudness import STEP, integrated_from_steps, integrated_loudness
 from ..errors import DuopodError
-from ..loudness import STEP, integrated_from_steps, integrated_loudness
-from ..workspace import AudioSettings
+from ..show.workspace import AudioSettings
 from .encode import Measurement, codec_loudness_shift, encode_mp3
 from .limiter import LIMITER_CONTEXT, LIMITER_LOOKAHEAD, LIMITER_MARGIN_DB, gain_curve, limit
 from .plan import Clip, Layout, channel_power, pan_gains

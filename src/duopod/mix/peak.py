@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 
-from ..dsp import interpolation_taps
+from ..audio.dsp import interpolation_taps
 
 _OVERSAMPLE = 4
 

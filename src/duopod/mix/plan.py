@@ -11,15 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, as_float, decode_file
+from ..audio.decode import SAMPLE_RATE, as_float, decode_file
+from ..audio.loudness import STEP, LoudnessMeter, integrated_from_steps
 from ..errors import DuopodError
 from ..labels import labels
-from ..loudness import STEP, LoudnessMeter, integrated_from_steps
 from ..script.model import Script, Turn
+from ..show.workspace import AudioSettings, MusicSettings
 from ..speech.analysis import analyse
 from ..speech.cache import PcmFile
 from ..speech.model import RenderedTurn, SentenceSpan
-from ..workspace import AudioSettings, MusicSettings
 from .timeline import Chapter, Timeline, TimelineTurn
 
 TURN_LOUDNESS_LUFS = -20.0

@@ -23,7 +23,7 @@ from mutagen.id3 import (
 
 from ..errors import DuopodError
 from ..script.model import EpisodeMeta
-from ..workspace import ShowConfig
+from ..show.workspace import ShowConfig
 from .timeline import Timeline
 
 

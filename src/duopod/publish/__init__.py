@@ -20,7 +20,8 @@ from ..files import readable_by_all
 from ..mix import MixedEpisode
 from ..mix.tags import write_tags
 from ..script.model import Script
-from ..workspace import Workspace
+from ..show.workspace import Workspace
+from ..text.notes import ShowNotes
 from .episodes import (
     EPISODE_FILE,
     Listing,
@@ -33,7 +34,6 @@ from .episodes import (
     unpublished_dir,
 )
 from .journal import Entry
-from .notes import ShowNotes
 from .record import EpisodeRecord
 from .recovery import recover, retire_old_folder
 from .site import (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..script.model import Script
-from ..workspace import Workspace
+from ..show.workspace import Workspace
 from .journal import Journal, journal_dir
 from .record import EpisodeRecord, RecordError
 

@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 
 from ..files import content_name
-from ..workspace import Workspace
+from ..show.workspace import Workspace
 from .episodes import EPISODE_FILE, Problem, journal_of
 from .journal import Entry
 from .record import EpisodeRecord, RecordError

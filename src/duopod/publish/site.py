@@ -14,8 +14,9 @@ from ..files import content_name, write_atomically
 from ..mix.encode import Measurement
 from ..mix.timeline import Timeline
 from ..script.model import Script
+from ..show.workspace import ShowConfig, Workspace
 from ..speech.cache import JsonCache, content_key
-from ..workspace import ShowConfig, Workspace
+from ..text.notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from . import transcripts
 from .episodes import (
     EPISODE_FILE,
@@ -31,7 +32,6 @@ from .episodes import (
 )
 from .feed import build_feed, feed_url, podcast_guid, published_guid
 from .kept import KeptItem, current_items
-from .notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .templates import render_template
 

@@ -14,7 +14,7 @@ import jinja2
 from ..errors import InputError
 from ..files import content_name
 from ..labels import labels
-from ..workspace import Workspace
+from ..show.workspace import Workspace
 from .markdown import http_url, markdown_text
 from .transcripts import laugh_marker
 

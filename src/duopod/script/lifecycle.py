@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..apple import check_cover
 from ..errors import InputError
 from ..files import file_inside
+from ..show.apple import check_cover
 from .model import Lifecycle
 
 if TYPE_CHECKING:

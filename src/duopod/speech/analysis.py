@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..audio import as_float, trim_bounds
-from ..loudness import LoudnessMeter
+from ..audio.decode import as_float, trim_bounds
+from ..audio.loudness import LoudnessMeter
 
 
 @dataclass(frozen=True)

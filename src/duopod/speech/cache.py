@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, to_pcm16
+from ..audio.decode import SAMPLE_RATE, to_pcm16
 from ..files import write_atomically
 from .analysis import SpeechAnalysis
 from .model import SentenceSpan, Speech

@@ -37,7 +37,7 @@ from ..errors import InputError
 
 if TYPE_CHECKING:
     from ..script.model import Script
-    from ..workspace import Workspace
+    from ..show.workspace import Workspace
 
 LEXICON_FILE = "lexicon.toml"
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")

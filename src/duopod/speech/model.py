@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
+from ..audio.decode import SAMPLE_RATE
 from ..script.model import Turn
 from .analysis import SpeechAnalysis
 

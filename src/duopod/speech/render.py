@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from ..errors import DuopodError, EngineError, InputError
 from ..script.model import Script, Turn
+from ..show.workspace import Workspace
 from ..text import split_sentences
-from ..workspace import Workspace
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
 from .engines import Engine, check_voice_languages

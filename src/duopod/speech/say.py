@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, ffmpeg_exe, to_pcm16
+from ..audio.decode import SAMPLE_RATE, ffmpeg_exe, to_pcm16
 from ..errors import DuopodError, InputError
+from ..show.workspace import Workspace
 from ..text import split_sentences
-from ..workspace import Workspace
 from .engines import Engine
 from .lexicon import Entry, language_of, lexicon_entries, speller
 from .model import Speech

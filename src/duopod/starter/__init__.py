@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..show.workspace import SHOW_FILE, Workspace
 from ..text import slugify
-from ..workspace import SHOW_FILE, Workspace
 
 LANGUAGES = ("zh-CN", "en-US")
 

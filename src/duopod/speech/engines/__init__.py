@@ -30,7 +30,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import EngineError, InputError
-from ...workspace import VoiceProfile
+from ...show.workspace import VoiceProfile
 
 if TYPE_CHECKING:  # numpy and asyncio load when an engine renders: `duopod check` needs neither
     from ..model import Speech

@@ -24,10 +24,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from ...audio import SAMPLE_RATE, decode
+from ...audio.decode import SAMPLE_RATE, decode
 from ...errors import EngineError, InputError
+from ...show.workspace import VoiceProfile
 from ...text import join_text, pack, split_clauses, split_sentences
-from ...workspace import VoiceProfile
 from ..model import SentenceSpan, Speech, spans_by_characters
 from ..slots import Slots, shared_or_own
 from . import EngineOptions, Notify, Voice

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ...errors import InputError
-from ...workspace import VoiceProfile
+from ...show.workspace import VoiceProfile
 from . import missing_setting, unknown_setting
 
 _PROSODY = {

@@ -17,8 +17,8 @@ from typing import Any
 import espeakng_loader
 import numpy as np
 
-from ...audio import as_float, resample, trim_bounds
-from ...workspace import VoiceProfile
+from ...audio.decode import as_float, resample, trim_bounds
+from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, LocalEngine, Voice
 from .espeak_library import PARAMETERS, library

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InputError
-from ...workspace import VoiceProfile
+from ...show.workspace import VoiceProfile
 from . import missing_setting, unknown_setting
 from .espeak_library import PARAMETERS, library
 

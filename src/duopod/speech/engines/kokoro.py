@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ...audio import resample, trim_bounds
+from ...audio.decode import resample, trim_bounds
 from ...errors import EngineError
-from ...workspace import VoiceProfile
+from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, LocalEngine, Voice
 from .kokoro_model import MODEL_RATE, MODEL_SHA256, model, style_table, unavailable, voice_names

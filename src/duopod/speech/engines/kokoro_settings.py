@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from ...errors import InputError
-from ...workspace import VoiceProfile
+from ...show.workspace import VoiceProfile
 from . import missing_setting, unknown_setting
 from .kokoro_model import unavailable, voice_names
 

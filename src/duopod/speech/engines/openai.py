@@ -35,9 +35,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from ...audio import decode, resample, trim_bounds
+from ...audio.decode import decode, resample, trim_bounds
 from ...errors import DuopodError, EngineError, InputError
-from ...workspace import VoiceProfile
+from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, Voice
 from .openai_settings import KEY_VARIABLE, environment_base_url, profile_settings

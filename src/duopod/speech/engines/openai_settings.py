@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...errors import InputError
-from ...workspace import VoiceProfile
+from ...show.workspace import VoiceProfile
 from . import missing_setting, unknown_setting
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"

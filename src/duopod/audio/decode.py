@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..errors import DuopodError
 from .dsp import convolve_same, interpolation_taps
-from .errors import DuopodError
 
 SAMPLE_RATE = 44_100
 """Every stage after the engines works at this sample rate."""

@@ -13,7 +13,7 @@ from functools import cache
 
 import numpy as np
 
-from ..text import contains_cjk, fix_cjk_punctuation, is_cjk, split_sentences
+from . import contains_cjk, fix_cjk_punctuation, is_cjk, split_sentences
 from .mojibake import repair_shifted_gbk
 
 NOTES_VERSION = 2

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..errors import InputError
+from ..files import file_inside
 from .apple import check_category, check_cover
-from .errors import InputError
 from .fields import Fields
-from .files import file_inside
 
 SHOW_FILE = "show.toml"
 

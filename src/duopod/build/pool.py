@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from .bundle import Bundle, Stage, discard, make_bundle, publish_bundle
-from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, DuopodError, InputError
+from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE, DuopodError, InputError
 from .pipeline import BuildOptions, load_script, resolve_engine, work_dir
-from .speech.engines import Engine, Notify
-from .speech.model import Speech
-from .speech.render import TurnEvent
-from .workspace import VoiceProfile, Workspace, load_workspace
+from ..speech.engines import Engine, Notify
+from ..speech.model import Speech
+from ..speech.render import TurnEvent
+from ..show.workspace import VoiceProfile, Workspace, load_workspace
 
 __all__ = ["BuildEvent", "BuildOutcome", "build_many", "default_jobs", "exit_code"]
 

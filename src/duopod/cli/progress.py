@@ -1,6 +1,6 @@
 """The terminal side of ``duopod build`` with several scripts: one live display for all the
 episodes being built at once, and a summary table that says which failed and why. The work
-itself is ``duopod.parallel.build_many``."""
+itself is ``duopod.build.pool.build_many``."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .parallel import BuildEvent, BuildOutcome, build_many, default_jobs, exit_code
-from .pipeline import BuildOptions
-from .publish.templates import clock
-from .workspace import Workspace
+from ..build.pipeline import BuildOptions
+from ..build.pool import BuildEvent, BuildOutcome, build_many, default_jobs, exit_code
+from ..publish.templates import clock
+from ..show.workspace import Workspace
 
 _LABELS = {
     "waiting": "[dim]waiting[/dim]",

@@ -11,19 +11,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .mix import Measurement, MixedEpisode, Timeline, mix_episode
+from ..mix import Measurement, MixedEpisode, Timeline, mix_episode
 from .preflight import BuildOptions, check_scripts, load_script
-from .publish import EpisodeRecord, Problem, Report, publish_episode, rebuild_feed, republish
-from .publish.episodes import existing_record, settle_identity
-from .publish.notes import ShowNotes
-from .publish.site import episode_notes
-from .publish.swap import script_lock
-from .script.model import Script
-from .speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
-from .speech.lexicon import script_speller
-from .speech.model import RenderedTurn
-from .speech.render import ProgressCallback, render_turns_async
-from .workspace import Workspace
+from ..publish import EpisodeRecord, Problem, Report, publish_episode, rebuild_feed, republish
+from ..publish.episodes import existing_record, settle_identity
+from ..text.notes import ShowNotes
+from ..publish.site import episode_notes
+from ..publish.swap import script_lock
+from ..script.model import Script
+from ..speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
+from ..speech.lexicon import script_speller
+from ..speech.model import RenderedTurn
+from ..speech.render import ProgressCallback, render_turns_async
+from ..show.workspace import Workspace
 
 __all__ = [
     "BuildOptions", "BuildResult", "build_episode", "check_scripts", "load_script",

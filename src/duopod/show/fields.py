@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _FLAGS = {"true": True, "yes": True, "false": False, "no": False}

@@ -19,19 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import DuopodError
-from .mix import Measurement, MixedEpisode, Timeline, mix_episode
+from ..errors import DuopodError
+from ..mix import Measurement, MixedEpisode, Timeline, mix_episode
 from .pipeline import BuildOptions, load_script, make_engine, render, resolve_engine
-from .publish import EpisodeRecord, publish_episode
-from .publish.episodes import settle_identity
-from .publish.notes import ShowNotes
-from .publish.site import episode_notes
-from .publish.swap import script_lock
-from .script.model import Script
-from .speech.engines import Engine
-from .speech.model import RenderedTurn
-from .speech.render import TurnEvent
-from .workspace import Workspace
+from ..publish import EpisodeRecord, publish_episode
+from ..publish.episodes import settle_identity
+from ..text.notes import ShowNotes
+from ..publish.site import episode_notes
+from ..publish.swap import script_lock
+from ..script.model import Script
+from ..speech.engines import Engine
+from ..speech.model import RenderedTurn
+from ..speech.render import TurnEvent
+from ..show.workspace import Workspace
 
 BUNDLE_FILE = "bundle.json"
 BUNDLE_VERSION = 1

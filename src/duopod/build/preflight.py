@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
-from .script.model import Script
-from .script.parse import Overrides, parse_script
-from .speech.engines import check_profile_settings
-from .speech.lexicon import lexicon_entries
-from .workspace import Workspace
+from ..errors import InputError
+from ..script.model import Script
+from ..script.parse import Overrides, parse_script
+from ..speech.engines import check_profile_settings
+from ..speech.lexicon import lexicon_entries
+from ..show.workspace import Workspace
 
 __all__ = ["BuildOptions", "check_scripts", "load_script"]
 

@@ -1,5 +1,5 @@
 """The terminal side of the distributed queue: ``duopod enqueue``, ``duopod worker`` and
-``duopod queue status``. The work is in ``duopod.workqueue``."""
+``duopod queue status``. The work is in ``duopod.build.queue``."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .errors import DuopodError
-from .pipeline import BuildOptions
-from .workspace import Workspace
+from ..build.pipeline import BuildOptions
+from ..errors import DuopodError
+from ..show.workspace import Workspace
 
 
 def _connect(url: str | None, heartbeat: float | None = None) -> Any:
     try:
         import redis
 
-        from .workqueue import DEFAULT_HEARTBEAT, connect, queue_url
+        from ..build.queue import DEFAULT_HEARTBEAT, connect, queue_url
     except ImportError as exc:
         raise DuopodError(f"the queue needs Dramatiq and redis ({exc.name} is missing): "
                           "pip install 'duopod[queue]'") from None
@@ -37,7 +37,7 @@ def _connect(url: str | None, heartbeat: float | None = None) -> Any:
 
 def enqueue_cli(ws: Workspace, scripts: list[Path], options: BuildOptions, url: str | None,
                 out: Console) -> None:
-    from .workqueue import enqueue
+    from ..build.queue import enqueue
 
     queue = _connect(url)
     for path, job in zip(scripts, enqueue(ws, scripts, options, queue), strict=True):
@@ -48,7 +48,7 @@ def worker_cli(ws: Workspace, url: str | None, queues: tuple[str, ...], heartbea
                err: Console) -> None:
     """Run a worker until SIGINT or SIGTERM; the job in hand finishes first (a second
     signal, or SIGKILL, does not wait: the queue gives the job to another worker)."""
-    from .workqueue import BUILD_QUEUE, PUBLISH_QUEUE, queue_url, run_worker
+    from ..build.queue import BUILD_QUEUE, PUBLISH_QUEUE, queue_url, run_worker
 
     unknown = set(queues) - {BUILD_QUEUE, PUBLISH_QUEUE}
     if unknown:
@@ -71,7 +71,7 @@ def worker_cli(ws: Workspace, url: str | None, queues: tuple[str, ...], heartbea
 
 
 def status_cli(url: str | None, out: Console) -> None:
-    from .workqueue import status
+    from ..build.queue import status
 
     counts, jobs = status(_connect(url))
     out.print("  ".join(f"{name} {count}" for name, count in counts.items()))

@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
+from .decode import SAMPLE_RATE
 from .dsp import biquad_impulse_response, convolve
 
 STEP = SAMPLE_RATE // 10

@@ -14,15 +14,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
+from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
 
 if TYPE_CHECKING:
-    from .pipeline import BuildOptions
-    from .publish import Problem
-    from .script.model import Script
-    from .script.parse import Overrides
-    from .speech.render import TurnEvent
-    from .workspace import Workspace
+    from ..build.pipeline import BuildOptions
+    from ..publish import Problem
+    from ..script.model import Script
+    from ..script.parse import Overrides
+    from ..show.workspace import Workspace
+    from ..speech.render import TurnEvent
 
 app = typer.Typer(
     help="duopod turns a two-host dialogue script into a finished, published podcast episode.",
@@ -68,13 +68,13 @@ def _main(
 
 
 def _workspace(path: Path | None) -> Workspace:
-    from .workspace import load_workspace
+    from ..show.workspace import load_workspace
 
     return load_workspace(path)
 
 
 def _overrides(title: str | None, date: str | None) -> Overrides:
-    from .script.parse import Overrides
+    from ..script.parse import Overrides
 
     return Overrides(title=title, date=date)
 
@@ -96,7 +96,7 @@ def init(
 
     Example: duopod init mishow --title "芯闻两人谈" --language zh-CN --hosts 雷总,董小姐
     """
-    from .starter import create_show
+    from ..starter import create_show
 
     interactive = sys.stdin.isatty()
     if title is None:
@@ -124,8 +124,8 @@ def new(
 
     Example: duopod new "芯片出口新规" --date 2025-12-10
     """
-    from .script.parse import parse_date
-    from .starter import new_script
+    from ..script.parse import parse_date
+    from ..starter import new_script
 
     ws = _workspace(workspace)
     when = parse_date(date, None, None, "--date") if date else None
@@ -144,7 +144,7 @@ def check(
 
     Example: duopod check scripts/2025-12-10-h200.md
     """
-    from .preflight import BuildOptions, check_scripts
+    from ..build.preflight import BuildOptions, check_scripts
 
     ws = _workspace(workspace)
     options = BuildOptions(encoding=encoding, overrides=_overrides(title, date))
@@ -189,7 +189,7 @@ def import_page(
 
     Example: duopod import page.txt --out scripts/
     """
-    from .script.importer import import_page as run_import
+    from ..script.importer import import_page as run_import
 
     result = run_import(page, out_dir, url=url, encoding=encoding)
     out.print(f"wrote {result.script_path}: {result.turns} turns, hosts "
@@ -208,8 +208,8 @@ def import_page(
 
 def _print_lexicon_hits(ws: Workspace, script: Script) -> None:
     """Which pronunciation entries the script's lines set off, and how often."""
-    from .speech.lexicon import hit_counts, language_of, lexicon_entries
-    from .text import split_sentences
+    from ..speech.lexicon import hit_counts, language_of, lexicon_entries
+    from ..text import split_sentences
 
     entries = lexicon_entries(ws, script)
     if not entries:
@@ -241,8 +241,8 @@ def say(
 
     Example: duopod say "H20和H200不是一回事。" --host 雷总 --engine espeak --out say.mp3
     """
-    from .pipeline import BuildOptions, make_engine, resolve_engine
-    from .speech.say import say_line
+    from ..build.pipeline import BuildOptions, make_engine, resolve_engine
+    from ..speech.say import say_line
 
     ws = _workspace(workspace)
     name = resolve_engine(engine, _notice)
@@ -286,14 +286,14 @@ def build(
 
     Example: duopod build scripts/*.md --engine espeak --jobs 2
     """
-    from .pipeline import BuildOptions, check_scripts, resolve_engine
+    from ..build.pipeline import BuildOptions, check_scripts, resolve_engine
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
                            retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date))
     if len(scripts) > 1:
-        from .cli_parallel import build_many_cli
+        from .progress import build_many_cli
 
         raise typer.Exit(build_many_cli(ws, scripts, options, jobs, out, err, _notice))
     check_scripts(ws, scripts, options)  # every script valid before anything is built
@@ -325,8 +325,8 @@ def enqueue(
 
     Example: duopod enqueue scripts/*.md --queue redis://buildhost:6379/0
     """
-    from .cli_queue import enqueue_cli
-    from .pipeline import BuildOptions, resolve_engine
+    from ..build.pipeline import BuildOptions, resolve_engine
+    from .queue import enqueue_cli
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=resolve_engine(engine, _notice), use_cache=not no_cache,
@@ -350,7 +350,7 @@ def worker(
 
     Example: duopod worker --queue redis://buildhost:6379/0
     """
-    from .cli_queue import worker_cli
+    from .queue import worker_cli
 
     worker_cli(_workspace(workspace), queue, tuple(q.strip() for q in queues.split(",")),
                heartbeat, err)
@@ -366,7 +366,7 @@ def queue_status(queue: QueueOption = None) -> None:
 
     Example: duopod queue status --queue redis://buildhost:6379/0
     """
-    from .cli_queue import status_cli
+    from .queue import status_cli
 
     status_cli(queue, out)
 
@@ -387,8 +387,8 @@ def _exit_for(problems: list[Problem]) -> None:
 
 
 def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> list[Problem]:
-    from .pipeline import build_episode
-    from .publish.templates import clock
+    from ..build.pipeline import build_episode
+    from ..publish.templates import clock
 
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -442,7 +442,7 @@ def mix(
 
     Example: duopod mix scripts/2025-12-10-h200.md
     """
-    from .pipeline import BuildOptions, check_scripts
+    from ..build.pipeline import BuildOptions, check_scripts
 
     ws = _workspace(workspace)
     options = BuildOptions(engine=engine, force=force, encoding=encoding,
@@ -460,7 +460,7 @@ def publish(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod publish
     """
-    from .pipeline import republish
+    from ..build.pipeline import republish
 
     ws = _workspace(workspace)
     listing = republish(ws)
@@ -479,7 +479,7 @@ def unpublish(
 
     Example: duopod unpublish 2025-12-10-xin-pian-chu-kou-xin-gui
     """
-    from .publish import unpublish_episode
+    from ..publish import unpublish_episode
 
     ws = _workspace(workspace)
     record = unpublish_episode(ws, slug)
@@ -492,7 +492,7 @@ def feed(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod feed
     """
-    from .pipeline import rebuild_feed
+    from ..build.pipeline import rebuild_feed
 
     ws = _workspace(workspace)
     listing = rebuild_feed(ws)
@@ -514,7 +514,7 @@ def serve(
 
     Example: duopod serve --port 8000   (then subscribe to http://127.0.0.1:8000/feed.xml)
     """
-    from .serve import Preview, run
+    from ..serve import Preview, run
 
     ws = _workspace(workspace)
 
@@ -536,7 +536,7 @@ def voices(
 
     Example: duopod voices --engine espeak --locale cmn
     """
-    from .speech.engines import engine_spec
+    from ..speech.engines import engine_spec
 
     spec = engine_spec(engine)
     table = Table(f"voice (for a profile's \\[{spec.name}] voice)", "language", "gender",
@@ -552,7 +552,7 @@ def engines() -> None:
 
     Example: duopod engines
     """
-    from .speech.engines import registry
+    from ..speech.engines import registry
 
     table = Table("engine", "available here", "auto order", "what it is", "licence")
     for spec in registry().values():

@@ -39,12 +39,12 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from .bundle import discard, make_bundle, publish_bundle, read_bundle
-from .errors import DuopodError, InputError
+from ..errors import DuopodError, InputError
 from .pipeline import BuildOptions, load_script
-from .publish.episodes import script_id
-from .publish.swap import file_lock
-from .script.parse import Overrides
-from .workspace import Workspace, load_workspace
+from ..publish.episodes import script_id
+from ..publish.swap import file_lock
+from ..script.parse import Overrides
+from ..show.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
     import redis
