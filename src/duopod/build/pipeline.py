@@ -84,7 +84,7 @@ def render(workspace: Workspace, script: Script, engine: Engine, options: BuildO
 
 def work_dir(workspace: Workspace, slug: str) -> Path:
     """A private folder for one build's intermediate files (the MP3 before publishing)."""
-    root = workspace.cache_dir.parent / "work"
+    root = workspace.work_dir
     root.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f"{slug}-{os.getpid()}-", dir=root))
 

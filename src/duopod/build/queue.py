@@ -222,7 +222,7 @@ def _workspace() -> Workspace:
 
 
 def bundles_dir(workspace: Workspace) -> Path:
-    return workspace.cache_dir.parent / "bundles"
+    return workspace.bundles_dir
 
 
 def _build_job(script: str, options: dict[str, Any], job: str | None = None) -> None:

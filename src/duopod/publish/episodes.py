@@ -67,7 +67,7 @@ class Listing:
 
 
 def journal_of(workspace: Workspace) -> Journal:
-    return Journal(journal_dir(workspace.cache_dir.parent))
+    return Journal(journal_dir(workspace.state_dir))
 
 
 def load_listing(workspace: Workspace, hide: frozenset[str] = frozenset()) -> Listing:
@@ -235,7 +235,7 @@ def _refuse_a_taken_number(workspace: Workspace, script: Script, records: Record
 
 def unpublished_dir(workspace: Workspace) -> Path:
     """Where ``duopod unpublish`` keeps an episode's folder: out of the site, never deleted."""
-    return workspace.cache_dir.parent / "unpublished"
+    return workspace.unpublished_dir
 
 
 def remembered_record(workspace: Workspace, script: Script) -> EpisodeRecord | None:

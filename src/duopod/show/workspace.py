@@ -107,8 +107,30 @@ class Workspace:
         return self.root / "templates"
 
     @property
+    def state_dir(self) -> Path:
+        """duopod's private state (``.duopod/``): never part of the site, never deployed.
+        It holds the speech cache, the publish journal, unpublished episodes, work and
+        bundle folders; every path below it is named here."""
+        return self.root / ".duopod"
+
+    @property
     def cache_dir(self) -> Path:
-        return self.root / ".duopod" / "cache"
+        return self.state_dir / "cache"
+
+    @property
+    def work_dir(self) -> Path:
+        """Private folders of builds in progress (the MP3 before publishing)."""
+        return self.state_dir / "work"
+
+    @property
+    def bundles_dir(self) -> Path:
+        """Bundles made by queue workers, waiting for their publish job."""
+        return self.state_dir / "bundles"
+
+    @property
+    def unpublished_dir(self) -> Path:
+        """Episodes taken out of the feed, kept whole so a rebuild restores them."""
+        return self.state_dir / "unpublished"
 
     def profiles_for(self, hosts: Iterable[str], script_path: Path | None = None,
                      first_lines: Mapping[str, int] | None = None) -> dict[str, VoiceProfile]:
