@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import copy_show, run_cli
 
-from duopod.build.pipeline import BuildOptions
-from duopod.build.pool import BuildOutcome, build_many, exit_code
+from duopod.build import BuildOptions, BuildOutcome, build_scripts, exit_code
 from duopod.show.workspace import load_workspace
 
 
@@ -69,8 +68,8 @@ def test_exit_code_rules() -> None:
 def test_one_broken_script_among_good_ones(three: tuple[Path, list[Path]]) -> None:
     show, paths = three
     events = []
-    outcomes = build_many(load_workspace(show), paths, BuildOptions(engine="espeak"), jobs=2,
-                          on_event=events.append)
+    outcomes = build_scripts(load_workspace(show), paths, BuildOptions(engine="espeak"), jobs=2,
+                             on_event=events.append).outcomes
     by_name = {o.script.name: o for o in outcomes}
     assert by_name["a.md"].ok and by_name["c.md"].ok
     assert not by_name["b.md"].ok and by_name["b.md"].bad_input
@@ -88,7 +87,8 @@ def test_one_broken_script_among_good_ones(three: tuple[Path, list[Path]]) -> No
 def test_two_jobs_overlap(three: tuple[Path, list[Path]]) -> None:
     show, paths = three
     good = [paths[0], paths[2]]
-    outcomes = build_many(load_workspace(show), good, BuildOptions(engine="espeak"), jobs=2)
+    outcomes = build_scripts(load_workspace(show), good, BuildOptions(engine="espeak"),
+                             jobs=2).outcomes
     first, second = outcomes
     assert first.ok and second.ok
     assert first.started < second.finished and second.started < first.finished, outcomes

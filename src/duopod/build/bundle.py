@@ -12,33 +12,18 @@ nothing in it is executable or pickled) beside the MP3.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import DuopodError
-from ..mix import Measurement, MixedEpisode, Timeline, mix_episode
-from .pipeline import BuildOptions, load_script, make_engine, render, resolve_engine
-from ..publish import EpisodeRecord, publish_episode
-from ..publish.episodes import settle_identity
-from ..text.notes import ShowNotes
-from ..publish.site import episode_notes
-from ..publish.swap import script_lock
-from ..script.model import Script
-from ..speech.engines import Engine
-from ..speech.model import RenderedTurn
-from ..speech.render import TurnEvent
+from ..mix import Measurement, Timeline
 from ..show.workspace import Workspace
+from ..text.notes import ShowNotes
 
 BUNDLE_FILE = "bundle.json"
 BUNDLE_VERSION = 1
 
-Stage = Literal["rendering", "mixing", "encoding"]
-StageCallback = Callable[[Stage], None]
-EngineWrapper = Callable[[Engine], Engine]
 
 
 @dataclass(frozen=True)
@@ -109,77 +94,9 @@ def read_bundle(folder: Path) -> Bundle | None:
     return Bundle.from_dict(json.loads(path.read_text(encoding="utf-8")), folder)
 
 
-def make_bundle(
-    workspace: Workspace,
-    path: Path,
-    options: BuildOptions,
-    folder: Path,
-    *,
-    progress: Callable[[TurnEvent], None] | None = None,
-    stage: StageCallback | None = None,
-    wrap_engine: EngineWrapper | None = None,
-) -> Bundle:
-    """Render, mix and encode one script into ``folder`` (created if missing). Holds the
-    script's lock meanwhile, so two builds of one script never race on its files.
-    ``wrap_engine`` lets a caller bound the engine across processes."""
-    tell = stage or (lambda _stage: None)
-    folder.mkdir(parents=True, exist_ok=True)
-    with script_lock(workspace.cache_dir, path):
-        script = settle_identity(workspace, load_script(workspace, path, options), options.force)
-        engine = make_engine(resolve_engine(options.engine), options)
-        if wrap_engine is not None:
-            engine = wrap_engine(engine)
-        tell("rendering")
-        rendered = render(workspace, script, engine, options, progress)
-        tell("mixing")
-        mixed, notes = _mix_with_notes(workspace, script, rendered, folder, tell)
-    cached = sum(1 for r in rendered if r.cached)
-    bundle = Bundle(_relative(workspace, path), engine.name, mixed.audio, mixed.timeline,
-                    mixed.measurement, notes, len(rendered) - cached, cached)
-    write_bundle(bundle, folder)
-    return bundle
-
-
-def _mix_with_notes(workspace: Workspace, script: Script, rendered: list[RenderedTurn],
-                    folder: Path, tell: StageCallback) -> tuple[MixedEpisode, ShowNotes | None]:
-    """Mix and encode; the show notes (jieba's dictionary is slow to load) are worked out
-    meanwhile, as ``pipeline.mix_and_publish`` does."""
-    with ThreadPoolExecutor(max_workers=1) as background:
-        pending: list[Future[ShowNotes]] = []
-
-        def planned(timeline: Timeline) -> None:
-            tell("encoding")
-            pending.append(background.submit(episode_notes, workspace, script, timeline))
-
-        mixed = mix_episode(workspace, script, rendered, folder / f"{script.meta.slug}.mp3",
-                            on_planned=planned)
-        notes = pending[0].result() if pending else None
-    return mixed, notes
-
-
-def publish_bundle(workspace: Workspace, bundle: Bundle, options: BuildOptions
-                   ) -> EpisodeRecord:
-    """Land a bundle in ``episodes/`` (under the site lock, inside ``publish_episode``).
-    The script is parsed again here: it is small, and the record must describe the script
-    as it is now on this machine's copy of the show."""
-    script = load_script(workspace, _inside(workspace, bundle.script), options)
-    mixed = MixedEpisode(bundle.audio, bundle.timeline, bundle.measurement)
-    return publish_episode(workspace, script, mixed, engine=bundle.engine, force=options.force,
-                           notes=bundle.notes)
-
-
-def _relative(workspace: Workspace, path: Path) -> Path:
+def relative_script(workspace: Workspace, path: Path) -> Path:
     """The script as the show knows it: relative to its folder, when it is inside it."""
     try:
         return path.resolve().relative_to(workspace.root.resolve())
     except ValueError:
         return path.resolve()
-
-
-def _inside(workspace: Workspace, path: Path) -> Path:
-    """Scripts travel between machines relative to the show's folder."""
-    return path if path.is_absolute() else workspace.root / path
-
-
-def discard(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)

@@ -1,33 +1,38 @@
-"""The whole pipeline: parse, speak, mix, publish. The CLI is a thin layer over this."""
+"""One script in this process, raising on failure: the library call for a caller that
+builds a single episode and wants its objects (the studio, tests, benchmarks). It runs the
+same two steps as every executor (``steps.produce`` then ``steps.land``); ``build_scripts``
+in this package is the call that reports outcomes instead of raising."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..mix import Measurement, MixedEpisode, Timeline, mix_episode
-from .preflight import BuildOptions, check_scripts, load_script
-from ..publish import EpisodeRecord, Problem, Report, publish_episode, rebuild_feed, republish
-from ..publish.episodes import existing_record, settle_identity
-from ..text.notes import ShowNotes
-from ..publish.site import episode_notes
-from ..publish.swap import script_lock
+from ..mix import Measurement, MixedEpisode
+from ..publish import EpisodeRecord, Listing, Problem, rebuild_feed, republish
 from ..script.model import Script
-from ..speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
-from ..speech.lexicon import script_speller
-from ..speech.model import RenderedTurn
-from ..speech.render import ProgressCallback, render_turns_async
 from ..show.workspace import Workspace
+from ..speech.model import RenderedTurn
+from ..speech.render import ProgressCallback
+from .bundle import Bundle, relative_script
+from .options import BuildOptions
+from .preflight import check_scripts, load_script
+from .steps import (
+    discard,
+    land,
+    make_engine,
+    mix_with_notes,
+    new_work_folder,
+    produce,
+    render,
+    resolve_engine,
+)
 
 __all__ = [
-    "BuildOptions", "BuildResult", "build_episode", "check_scripts", "load_script",
-    "rebuild_feed", "remix_episode", "republish",
+    "BuildOptions", "BuildResult", "Listing", "build_episode", "check_scripts", "load_script",
+    "make_engine", "mix_and_publish", "rebuild_feed", "remix_episode", "render", "republish",
+    "resolve_engine",
 ]
 
 Notice = Callable[[str], None]
@@ -46,23 +51,27 @@ class BuildResult:
     """Other episodes the publish could not list anew, folders it left alone."""
 
 
-def make_engine(name: str, options: BuildOptions) -> Engine:
-    return get_engine(name, EngineOptions(retry_for=options.retry_for,
-                                          concurrency=options.concurrency))
-
-
-def resolve_engine(name: str, notice: Notice | None = None) -> str:
-    """``auto`` becomes the best engine that can run here (edge when its service answers),
-    and says so when it falls back; any other name is checked against the registry."""
-    if name != "auto":
-        return engine_spec(name).name
-    return choose_auto(notice)
-
-
-def cached_engine(workspace: Workspace, script: Script) -> str:
-    """The engine the published episode was rendered with (for re-mixing), else espeak."""
-    record = existing_record(workspace, script.meta.slug)
-    return record.engine if record else "espeak"
+def build_episode(
+    workspace: Workspace,
+    path: Path,
+    options: BuildOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    notice: Notice | None = None,
+) -> BuildResult:
+    """Build one script into a published episode; errors are raised."""
+    options = options or BuildOptions()
+    if not (options.engine == "auto" and options.cache_only):
+        options = replace(options, engine=resolve_engine(options.engine, notice))
+    script = load_script(workspace, path, options)
+    folder = new_work_folder(workspace, path.stem)
+    try:
+        bundle = produce(workspace, script, options, folder, progress=progress)
+        landed = land(workspace, bundle, options, script)
+    finally:
+        discard(folder)
+    return BuildResult(script, landed.record, landed.directory, bundle.engine, bundle.rendered,
+                       bundle.cached, bundle.measurement, landed.problems)
 
 
 def remix_episode(workspace: Workspace, path: Path, options: BuildOptions | None = None,
@@ -72,66 +81,17 @@ def remix_episode(workspace: Workspace, path: Path, options: BuildOptions | None
     return build_episode(workspace, path, options, notice=notice)
 
 
-def render(workspace: Workspace, script: Script, engine: Engine, options: BuildOptions,
-           progress: ProgressCallback | None = None) -> list[RenderedTurn]:
-    spell = script_speller(workspace, script, engine.name)
-    return asyncio.run(render_turns_async(
-        script, workspace, engine, use_cache=options.use_cache,
-        cache_only=options.cache_only, concurrency=options.concurrency, progress=progress,
-        spoken=spell.say if spell else None,
-    ))
-
-
-def work_dir(workspace: Workspace, slug: str) -> Path:
-    """A private folder for one build's intermediate files (the MP3 before publishing)."""
-    root = workspace.work_dir
-    root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{slug}-{os.getpid()}-", dir=root))
-
-
 def mix_and_publish(workspace: Workspace, script: Script, rendered: list[RenderedTurn],
-                    engine: str, force: bool = False, report: Report | None = None
-                    ) -> tuple[EpisodeRecord, MixedEpisode]:
-    """Mix into a work folder, then publish. The show notes (jieba loads a large dictionary)
-    are worked out while ffmpeg encodes."""
-    work = work_dir(workspace, script.meta.slug)
+                    engine: str, force: bool = False) -> tuple[EpisodeRecord, MixedEpisode]:
+    """Mix already rendered turns and publish them (the mixing benchmark's entry point)."""
+    folder = new_work_folder(workspace, script.path.stem)
     try:
-        with ThreadPoolExecutor(max_workers=1) as background:
-            pending: list[Future[ShowNotes]] = []
-
-            def start_notes(timeline: Timeline) -> None:
-                pending.append(background.submit(episode_notes, workspace, script, timeline))
-
-            mixed = mix_episode(workspace, script, rendered, work / f"{script.meta.slug}.mp3",
-                                on_planned=start_notes)
-            notes = pending[0].result() if pending else None
-        record = publish_episode(workspace, script, mixed, engine=engine, force=force,
-                                 notes=notes, report=report)
+        mixed, notes = mix_with_notes(workspace, script, rendered, folder, lambda _s: None)
+        cached = sum(1 for r in rendered if r.cached)
+        bundle = Bundle(relative_script(workspace, script.path), engine, mixed.audio,
+                        mixed.timeline, mixed.measurement, notes, len(rendered) - cached,
+                        cached)
+        landed = land(workspace, bundle, BuildOptions(force=force), script)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return record, mixed
-
-
-def build_episode(
-    workspace: Workspace,
-    path: Path,
-    options: BuildOptions | None = None,
-    *,
-    progress: ProgressCallback | None = None,
-    notice: Notice | None = None,
-) -> BuildResult:
-    """Build one script into a published episode."""
-    options = options or BuildOptions()
-    with script_lock(workspace.cache_dir, path):
-        script = settle_identity(workspace, load_script(workspace, path, options), options.force)
-        engine_name = options.engine
-        if engine_name == "auto" and options.cache_only:
-            engine_name = cached_engine(workspace, script)
-        engine = make_engine(resolve_engine(engine_name, notice), options)
-        rendered = render(workspace, script, engine, options, progress)
-        problems: list[Problem] = []
-        record, mixed = mix_and_publish(workspace, script, rendered, engine.name, options.force,
-                                        problems.append)
-    cached = sum(1 for r in rendered if r.cached)
-    return BuildResult(script, record, workspace.episodes_dir / record.slug, engine.name,
-                       len(rendered) - cached, cached, mixed.measurement, problems)
+        discard(folder)
+    return landed.record, mixed

@@ -2,37 +2,29 @@
 
 A script is parsed against the show (its hosts need voice profiles), every engine table of
 those profiles is validated as a build would, and the lexicon is read, so a mistake is one
-line naming the file before any speech is rendered. Kept apart from the pipeline so that
-``duopod check`` loads no mixing or publishing code (start-up is most of its time).
+line naming the file before any speech is rendered. ``screen`` does it once per script for
+every executor: the parsed scripts are what the builds use (a script is parsed once per
+build, not once per step), and a script that fails, or repeats another's slug, becomes a
+failed outcome without stopping the rest. Kept apart from the steps so that ``duopod
+check`` loads no mixing or publishing code (start-up is most of its time).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import DuopodError, InputError
 from ..script.model import Script
-from ..script.parse import Overrides, parse_script
+from ..script.parse import parse_script
+from ..show.workspace import Workspace
 from ..speech.engines import check_profile_settings
 from ..speech.lexicon import lexicon_entries
-from ..show.workspace import Workspace
+from .options import BuildOptions
+from .outcome import BuildOutcome
 
-__all__ = ["BuildOptions", "check_scripts", "load_script"]
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    engine: str = "auto"
-    use_cache: bool = True
-    cache_only: bool = False
-    concurrency: int = 4
-    retry_for: float = 180.0
-    """Seconds to keep retrying an edge-tts request (timeouts, dropped connections,
-    throttling, outages) from its first failure."""
-    force: bool = False
-    encoding: str | None = None
-    overrides: Overrides = field(default_factory=Overrides)
+__all__ = ["BuildOptions", "Screened", "check_scripts", "load_script", "screen"]
 
 
 def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
@@ -45,16 +37,54 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
     return script
 
 
+def _repeated_slug(script: Script, slugs: dict[str, Path]) -> InputError | None:
+    other = slugs.get(script.meta.slug)
+    if other is None:
+        return None
+    return InputError(f"slug {script.meta.slug!r} is also used by {other}", script.path, 1)
+
+
 def check_scripts(workspace: Workspace, paths: list[Path], options: BuildOptions
                   ) -> list[Script]:
-    """Load every script, and refuse two that would publish under the same slug."""
-    scripts = [load_script(workspace, p, options) for p in paths]
+    """Load every script, and refuse two that would publish under the same slug: the first
+    error is raised (``duopod check``)."""
+    scripts: list[Script] = []
     slugs: dict[str, Path] = {}
-    for script in scripts:
-        if script.meta.slug in slugs:
-            raise InputError(
-                f"slug {script.meta.slug!r} is also used by {slugs[script.meta.slug]}",
-                script.path, 1,
-            )
+    for path in paths:
+        script = load_script(workspace, path, options)
+        repeated = _repeated_slug(script, slugs)
+        if repeated is not None:
+            raise repeated
         slugs[script.meta.slug] = script.path
+        scripts.append(script)
     return scripts
+
+
+@dataclass
+class Screened:
+    """The scripts of one run: those worth building (parsed), and those that failed."""
+
+    paths: list[Path]
+    """Every script asked for, once each, in the order given."""
+    runnable: dict[Path, Script] = field(default_factory=dict)
+    failed: dict[Path, BuildOutcome] = field(default_factory=dict)
+
+
+def screen(workspace: Workspace, paths: Sequence[Path], options: BuildOptions) -> Screened:
+    """Parse each script once; a script named twice is built once."""
+    unique = list(dict.fromkeys(paths))
+    screened = Screened(unique)
+    slugs: dict[str, Path] = {}
+    for path in unique:
+        try:
+            script = load_script(workspace, path, options)
+            repeated = _repeated_slug(script, slugs)
+            if repeated is not None:
+                raise repeated
+        except DuopodError as exc:
+            screened.failed[path] = BuildOutcome(path, False, error=str(exc),
+                                                 bad_input=isinstance(exc, InputError))
+            continue
+        slugs[script.meta.slug] = path
+        screened.runnable[path] = script
+    return screened

@@ -1,28 +1,27 @@
-"""The ``duopod`` command: a thin typer layer over the library in ``duopod.build``."""
+"""The ``duopod`` command: a thin typer layer over the library. Every command is one
+library call (``duopod.build.build_scripts`` for building, wherever it runs); every line it
+prints goes through ``display``, where producer text is shown literally."""
 
 from __future__ import annotations
 
 import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
+from ..speech.engines import BUILTIN_ENGINES
+from .display import err, out, plain, styled
 
 if TYPE_CHECKING:
-    from ..build.pipeline import BuildOptions
+    from ..build.options import BuildOptions
     from ..publish import Problem
     from ..script.model import Script
     from ..script.parse import Overrides
     from ..show.workspace import Workspace
-    from ..speech.render import TurnEvent
 
 app = typer.Typer(
     help="duopod turns a two-host dialogue script into a finished, published podcast episode.",
@@ -30,8 +29,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+ENGINES = ", ".join(BUILTIN_ENGINES)
+ENGINE_HELP = (f"auto (edge-tts when reachable, else the best offline engine every host has a "
+               f"voice for), or one of {ENGINES}, or a plug-in (see 'duopod engines').")
 
 WorkspaceOption = Annotated[
     Path | None,
@@ -107,10 +107,11 @@ def init(
     names = tuple(re.split(r"[,，、]", hosts)) if hosts else ()
     show = create_show(folder, title=title, language=language, hosts=names,
                        author=author or "", email=email or "", base_url=base_url)
-    out.print(f"[green]created[/green] {show.folder} ({len(show.files)} files)")
+    styled(out, "[green]created[/green] {folder} ({count} files)", folder=show.folder,
+        count=len(show.files))
     for path in show.files:
-        out.print(f"  {path.relative_to(show.folder)}")
-    out.print(f"next: cd {show.folder} && duopod build scripts/*.md")
+        plain(out, f"  {path.relative_to(show.folder)}")
+    plain(out, f"next: cd {show.folder} && duopod build scripts/*.md")
 
 
 @app.command()
@@ -129,7 +130,7 @@ def new(
 
     ws = _workspace(workspace)
     when = parse_date(date, None, None, "--date") if date else None
-    out.print(f"[green]wrote[/green] {new_script(ws, title, date=when, slug=slug)}")
+    styled(out, "[green]wrote[/green] {path}", path=new_script(ws, title, date=when, slug=slug))
 
 
 @app.command()
@@ -150,7 +151,7 @@ def check(
     options = BuildOptions(encoding=encoding, overrides=_overrides(title, date))
     for script in check_scripts(ws, scripts, options):
         meta = script.meta
-        out.print(f"[bold]{script.path}[/bold]: ok")
+        styled(out, "[bold]{path}[/bold]: ok", path=script.path)
         out.print(f"  title     {meta.title}")
         out.print(f"  date      {meta.date.isoformat()}    slug  {meta.slug}")
         life = meta.lifecycle
@@ -219,10 +220,9 @@ def _print_lexicon_hits(ws: Workspace, script: Script) -> None:
     if not hits:
         out.print(f"  lexicon   {len(entries)} entries, none in this script")
     for entry, count in hits:
-        scope = escape(f" [{entry.scope}]") if entry.scope else ""
+        scope = f" [{entry.scope}]" if entry.scope else ""
         where = entry.where.removeprefix(f"{ws.root}/")
-        out.print(f"  lexicon   {escape(entry.written)} → {escape(entry.spoken)} ×{count}"
-                  f"{scope}  ({escape(where)})")
+        plain(out, f"  lexicon   {entry.written} → {entry.spoken} ×{count}{scope}  ({where})")
 
 
 @app.command()
@@ -231,8 +231,7 @@ def say(
                                         "are fine).")],
     host: Annotated[str, typer.Option(help="Whose voice: a host with a profile in voices/.")],
     workspace: WorkspaceOption = None,
-    engine: Annotated[str, typer.Option(help="auto, or an engine: see 'duopod engines'.")]
-    = "auto",
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "auto",
     out_path: Annotated[Path, typer.Option("--out", help="A .wav or .mp3 file to write.")]
     = Path("say.wav"),
 ) -> None:
@@ -248,22 +247,25 @@ def say(
     name = resolve_engine(engine, _notice)
     said = say_line(ws, text, host, make_engine(name, BuildOptions()), out_path)
     if said.spoken != said.written:
-        out.print(f"said as: {escape(''.join(said.spoken))}")
+        plain(out, f"said as: {''.join(said.spoken)}")
     for entry, count in sorted(said.hits.items(), key=lambda item: item[0].written):
         where = entry.where.removeprefix(f"{ws.root}/")
-        out.print(f"  lexicon   {escape(entry.written)} → {escape(entry.spoken)} ×{count}  "
-                  f"({escape(where)})")
-    out.print(f"{escape(str(said.path))}: {said.speech.duration:.1f} s, engine {name}, "
-              f"host {escape(host)}")
+        plain(out, f"  lexicon   {entry.written} → {entry.spoken} ×{count}  ({where})")
+    plain(out, f"{said.path}: {said.speech.duration:.1f} s, engine {name}, host {host}")
+
+
+EngineOption = Annotated[str, typer.Option(help=ENGINE_HELP)]
+JobsOption = Annotated[int | None, typer.Option(
+    min=1, max=64, help="Episodes built at once, each in a process of its own (default: as "
+    "many as the cores hold whole builds; one build keeps about 1.7 cores busy). "
+    "--concurrency stays the total across them.")]
 
 
 @app.command()
 def build(
     scripts: ScriptsArgument,
     workspace: WorkspaceOption = None,
-    engine: Annotated[str, typer.Option(
-        help="auto (edge-tts when reachable, else offline), edge, espeak, or openai "
-        "(see 'duopod engines').")] = "auto",
+    engine: EngineOption = "auto",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
     = False,
     concurrency: Annotated[int, typer.Option(min=1, max=16,
@@ -271,36 +273,46 @@ def build(
                                              "in total.")] = 4,
     retry_for: Annotated[float, typer.Option(
         "--retry-for", min=0, max=3600, metavar="SECONDS",
-        help="Keep retrying a failing edge-tts request this long (backing off up to 30 s "
-             "between attempts) before the build stops.")] = 180.0,
+        help="Keep retrying a failing network engine's request this long (backing off up "
+             "to 30 s between attempts) before the build stops.")] = 180.0,
     force: Annotated[bool, typer.Option(
         help="Overwrite an episode another script published under the same slug.")] = False,
     title: TitleOption = None,
     date: DateOption = None,
     encoding: EncodingOption = None,
-    jobs: Annotated[int | None, typer.Option(
-        min=1, max=64, help="Episodes built at once, each in a process of its own "
-        "(default: the CPU count). --concurrency stays the total across them.")] = None,
+    jobs: JobsOption = None,
+    queue: Annotated[str | None, typer.Option(
+        "--queue", help="Build on the Redis queue (the show's 'duopod worker' processes) "
+        "and wait for the outcomes, e.g. redis://buildhost:6379/0.")] = None,
 ) -> None:
     """Render, mix and publish episodes into episodes/.
 
     Example: duopod build scripts/*.md --engine espeak --jobs 2
     """
-    from ..build.pipeline import BuildOptions, check_scripts, resolve_engine
+    from ..build.options import BuildOptions
 
-    ws = _workspace(workspace)
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
                            retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date))
-    if len(scripts) > 1:
-        from .progress import build_many_cli
+    raise typer.Exit(_build(_workspace(workspace), scripts, options, jobs, queue))
 
-        raise typer.Exit(build_many_cli(ws, scripts, options, jobs, out, err, _notice))
-    check_scripts(ws, scripts, options)  # every script valid before anything is built
-    options = replace(options, engine=resolve_engine(engine, _notice))
-    problems = [p for path in scripts for p in _build_one(ws, path, options)]
-    out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
-    _exit_for(problems)
+
+def _build(ws: Workspace, scripts: list[Path], options: BuildOptions, jobs: int | None,
+           queue: str | None) -> int:
+    """Build through the library (it picks the executor), with one display for 1..N
+    scripts, and the exit code every executor shares."""
+    from ..build.pool import BUILD_CORES, default_jobs, usable_cores
+    from ..build.scripts import build_scripts
+    from .progress import build_display, report
+
+    if jobs is not None and jobs > default_jobs() and len(scripts) > 1 and queue is None:
+        _notice(f"one build keeps about {BUILD_CORES:g} of this machine's {usable_cores()} "
+                f"cores busy, so --jobs {jobs} gains little over --jobs {default_jobs()} here")
+    with build_display(err, scripts) as on_event:
+        run = build_scripts(ws, scripts, options, jobs=jobs, queue=queue, on_event=on_event,
+                            notice=_notice)
+    report(out, err, run.outcomes, ws.episodes_dir / "feed.xml", run.jobs, run.executor)
+    return run.exit_code
 
 
 QueueOption = Annotated[str | None, typer.Option(
@@ -313,7 +325,7 @@ def enqueue(
     scripts: ScriptsArgument,
     workspace: WorkspaceOption = None,
     queue: QueueOption = None,
-    engine: Annotated[str, typer.Option(help="edge or espeak (auto is decided here).")]
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP + " auto is decided here.")]
     = "auto",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render every turn again.")]
     = False,
@@ -325,7 +337,8 @@ def enqueue(
 
     Example: duopod enqueue scripts/*.md --queue redis://buildhost:6379/0
     """
-    from ..build.pipeline import BuildOptions, resolve_engine
+    from ..build.options import BuildOptions
+    from ..build.steps import resolve_engine
     from .queue import enqueue_cli
 
     ws = _workspace(workspace)
@@ -361,18 +374,18 @@ app.add_typer(queue_app, name="queue")
 
 
 @queue_app.command("status")
-def queue_status(queue: QueueOption = None) -> None:
-    """Jobs queued, running, failed and done, newest first.
+def queue_status(workspace: WorkspaceOption = None, queue: QueueOption = None) -> None:
+    """This show's jobs: queued, running, failed and done, newest first.
 
     Example: duopod queue status --queue redis://buildhost:6379/0
     """
     from .queue import status_cli
 
-    status_cli(queue, out)
+    status_cli(_workspace(workspace), queue, out)
 
 
 def _notice(message: str) -> None:
-    err.print(f"[yellow]note:[/yellow] {message}")
+    styled(err, "[yellow]note:[/yellow] {message}", message=message)
 
 
 def _warn(problems: list[Problem]) -> None:
@@ -386,52 +399,13 @@ def _exit_for(problems: list[Problem]) -> None:
         raise typer.Exit(EXIT_FAILURE)
 
 
-def _build_one(ws: Workspace, path: Path, options: BuildOptions) -> list[Problem]:
-    from ..build.pipeline import build_episode
-    from ..publish.templates import clock
-
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-        console=err, transient=True,
-    ) as progress:
-        task = progress.add_task(path.name, total=None, status="")
-        counts = {"done": 0, "cached": 0}
-
-        def on_event(event: TurnEvent) -> None:
-            if event.status in counts:
-                counts[event.status] += 1
-            progress.update(
-                task, completed=counts["done"] + counts["cached"],
-                status=f"turn {event.turn.index + 1}: {event.status}"
-                + (f" ({event.detail})" if event.detail else ""),
-            )
-
-        result = build_episode(ws, path, options, progress=on_event, notice=_notice)
-        progress.update(task, total=len(result.script.turns))
-    record = result.record
-    out.print(
-        f"[green]built[/green] {record.title}  "
-        f"{clock(record.duration)} · {len(result.script.turns)} turns · "
-        f"{len(record.timeline.chapters) if record.timeline else 0} chapters · "
-        f"engine {result.engine} "
-        f"({result.rendered} rendered, {result.cached} cached) · "
-        f"{result.measurement.loudness_lufs:.1f} LUFS, "
-        f"{result.measurement.true_peak_dbtp:.1f} dBTP"
-    )
-    out.print(f"  {result.directory / record.audio.file}")
-    out.print(f"  {result.directory / 'index.html'}")
-    _warn(result.problems)
-    return result.problems
-
-
 @app.command()
 def mix(
     scripts: ScriptsArgument,
     workspace: WorkspaceOption = None,
     engine: Annotated[str, typer.Option(
         help="Whose cached speech to use: auto (the engine the episode was built with), "
-        "edge or espeak.")] = "auto",
+        f"or one of {ENGINES}.")] = "auto",
     force: Annotated[bool, typer.Option(help="See build --force.")] = False,
     title: TitleOption = None,
     date: DateOption = None,
@@ -442,15 +416,11 @@ def mix(
 
     Example: duopod mix scripts/2025-12-10-h200.md
     """
-    from ..build.pipeline import BuildOptions, check_scripts
+    from ..build.options import BuildOptions
 
-    ws = _workspace(workspace)
     options = BuildOptions(engine=engine, force=force, encoding=encoding,
                            overrides=_overrides(title, date), cache_only=True)
-    check_scripts(ws, scripts, options)
-    problems = [p for path in scripts for p in _build_one(ws, path, options)]
-    out.print(f"feed: {ws.episodes_dir / 'feed.xml'}")
-    _exit_for(problems)
+    raise typer.Exit(_build(_workspace(workspace), scripts, options, None, None))
 
 
 @app.command()
@@ -539,7 +509,7 @@ def voices(
     from ..speech.engines import engine_spec
 
     spec = engine_spec(engine)
-    table = Table(f"voice (for a profile's \\[{spec.name}] voice)", "language", "gender",
+    table = Table(f"voice (for a profile's [{spec.name}] voice)", "language", "gender",
                   "description")
     for voice in spec.voices(locale):
         table.add_row(voice.name, voice.language, voice.gender, voice.description)

@@ -1,5 +1,6 @@
 """The terminal side of the distributed queue: ``duopod enqueue``, ``duopod worker`` and
-``duopod queue status``. The work is in ``duopod.build.queue``."""
+``duopod queue status``. The work is in ``duopod.build.queue``; every address printed here
+has its password redacted."""
 
 from __future__ import annotations
 
@@ -13,76 +14,96 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..build.pipeline import BuildOptions
+from ..build.options import BuildOptions
 from ..errors import DuopodError
 from ..show.workspace import Workspace
+from ..urls import redact_url
+from .display import plain, text
+
+EXTRA_HINT = "pip install 'duopod[queue]'"
 
 
-def _connect(url: str | None, heartbeat: float | None = None) -> Any:
+def _queue_module() -> Any:
+    """``duopod.build.queue``, or one line naming the extra to install."""
     try:
-        import redis
+        import redis  # noqa: F401
 
-        from ..build.queue import DEFAULT_HEARTBEAT, connect, queue_url
+        from ..build import queue
     except ImportError as exc:
         raise DuopodError(f"the queue needs Dramatiq and redis ({exc.name} is missing): "
-                          "pip install 'duopod[queue]'") from None
+                          f"{EXTRA_HINT}") from None
+    return queue
 
-    queue = connect(url, DEFAULT_HEARTBEAT if heartbeat is None else heartbeat)
+
+def _connect(ws: Workspace, url: str | None, heartbeat: float | None = None) -> Any:
+    import redis
+
+    queue_module = _queue_module()
+    address = queue_module.queue_url(url)
+    queue = queue_module.connect(
+        ws, address, queue_module.DEFAULT_HEARTBEAT if heartbeat is None else heartbeat)
     try:
         queue.client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        raise DuopodError(f"cannot reach the queue at {queue_url(url)}: {exc}") from None
+    except redis.exceptions.RedisError as exc:
+        message = str(exc).replace(address, redact_url(address))
+        raise DuopodError(f"cannot reach the queue at {redact_url(address)}: "
+                          f"{_without_secrets(message, address)}") from None
     return queue
+
+
+def _without_secrets(message: str, url: str) -> str:
+    """A client's error message may quote the address or its password: never print them."""
+    from urllib.parse import urlsplit
+
+    password = urlsplit(url).password
+    return message.replace(password, "***") if password else message
 
 
 def enqueue_cli(ws: Workspace, scripts: list[Path], options: BuildOptions, url: str | None,
                 out: Console) -> None:
-    from ..build.queue import enqueue
-
-    queue = _connect(url)
-    for path, job in zip(scripts, enqueue(ws, scripts, options, queue), strict=True):
-        out.print(f"queued {path}  job {job}")
+    queue = _connect(ws, url)
+    for path, job in zip(scripts, _queue_module().enqueue(ws, scripts, options, queue),
+                         strict=True):
+        plain(out, f"queued {path}  job {job}")
 
 
 def worker_cli(ws: Workspace, url: str | None, queues: tuple[str, ...], heartbeat: float,
                err: Console) -> None:
     """Run a worker until SIGINT or SIGTERM; the job in hand finishes first (a second
     signal, or SIGKILL, does not wait: the queue gives the job to another worker)."""
-    from ..build.queue import BUILD_QUEUE, PUBLISH_QUEUE, queue_url, run_worker
-
-    unknown = set(queues) - {BUILD_QUEUE, PUBLISH_QUEUE}
+    queue_module = _queue_module()
+    unknown = set(queues) - {queue_module.BUILD_QUEUE, queue_module.PUBLISH_QUEUE}
     if unknown:
         raise DuopodError(f"unknown queue(s) {', '.join(sorted(unknown))}: "
                           "choose build, publish or both")
-    _connect(url, heartbeat)  # a clear error now rather than a retry loop later
+    _connect(ws, url, heartbeat)  # a clear error now rather than a retry loop later
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        err.print(f"worker: {signal.Signals(signum).name}: stopping after the current job")
+        plain(err, f"worker: {signal.Signals(signum).name}: stopping after the current job")
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    err.print(f"worker for {ws.root} on {queue_url(url)}: {', '.join(queues)} "
-              f"(heartbeat {heartbeat:g} s)")
-    run_worker(ws.root, url, queues, heartbeat, stop)
+    address = redact_url(queue_module.queue_url(url))
+    plain(err, f"worker for {ws.root} on {address}: {', '.join(queues)} "
+               f"(heartbeat {heartbeat:g} s, show key {queue_module.show_key(ws)})")
+    queue_module.run_worker(ws.root, url, queues, heartbeat, stop)
 
 
-def status_cli(url: str | None, out: Console) -> None:
-    from ..build.queue import status
-
-    counts, jobs = status(_connect(url))
-    out.print("  ".join(f"{name} {count}" for name, count in counts.items()))
+def status_cli(ws: Workspace, url: str | None, out: Console) -> None:
+    counts, jobs = _queue_module().status(_connect(ws, url))
+    plain(out, "  ".join(f"{name} {count}" for name, count in counts.items()))
     table = Table("job", "script", "state", "runs", "where", "updated", "detail")
     now = time.time()
     for job, record in jobs:
-        where = record.get("publisher") or record.get("worker") or ""
+        where = str(record.get("publisher") or record.get("worker") or "")
         if "silent" in record and record["silent"] > 5:
             where += f" (silent {record['silent']:.0f} s)"
         detail = record.get("error") or record.get("slug") or ""
-        table.add_row(job[:8], record.get("script", ""), record.get("state", ""),
-                      str(record.get("runs", 0)), where,
-                      f"{now - record.get('updated', now):.0f} s ago", detail)
+        table.add_row(text(job[:8]), text(record.get("script", "")),
+                      text(record.get("state", "")), str(record.get("runs", 0)), text(where),
+                      f"{now - record.get('updated', now):.0f} s ago", text(detail))
     out.print(table)

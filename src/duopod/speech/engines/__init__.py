@@ -142,6 +142,10 @@ def _lazy(module: str, attribute: str) -> Callable[..., Any]:
     return call
 
 
+BUILTIN_ENGINES = ("edge", "kokoro", "espeak", "openai")
+"""The built-in engines' names, for help texts that must not load the registry."""
+
+
 def _builtin() -> list[EngineSpec]:
     return [
         EngineSpec(
