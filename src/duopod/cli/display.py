@@ -24,7 +24,7 @@ err = Console(stderr=True, markup=False, highlight=False)
 def styled(console: Console, template: str, /, **values: Any) -> None:
     """Print ``template`` (duopod's markup) with ``values`` escaped into it."""
     console.print(template.format(**{k: escape(str(v)) for k, v in values.items()}),
-                  highlight=False)
+                  markup=True, highlight=False)
 
 
 def plain(console: Console, message: str) -> None:
