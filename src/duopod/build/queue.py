@@ -97,7 +97,7 @@ def check_queue_url(url: str) -> None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise DuopodError(f"queue address {where}: {exc}") from None
+        raise DuopodError(f"queue address {where}: {str(exc).replace('Port', 'port')}") from None
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise DuopodError(f"queue address {where}: expected redis://host:port/db "
                           "(or rediss:// or unix://)")
