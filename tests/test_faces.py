@@ -98,3 +98,18 @@ def test_a_draft_build_says_it_is_not_in_the_feed(tmp_path: Path) -> None:
     result = run_cli(show, "build", "scripts/d.md", "--engine", "espeak")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "draft: not in the feed", result.stdout
+
+
+@pytest.mark.slow
+def test_new_at_the_example_show_writes_its_language_with_its_hosts(tmp_path: Path) -> None:
+    """Issue 21: at the repository's root (a zh-CN show whose newest script is English),
+    `duopod new` wrote an Alex/Sam skeleton in Chinese that `build --engine espeak` then
+    refused."""
+    show = copy_show(tmp_path / "show")
+    wrote = run_cli(show, "new", "芯片新规", "--date", "2025-12-30")
+    assert wrote.returncode == 0, wrote.stderr
+    path = next((show / "scripts").glob("2025-12-30-*.md"))
+    text = path.read_text("utf-8")
+    assert 'hosts: ["雷总", "董小姐"]' in text, text
+    built = run_cli(show, "build", str(path.relative_to(show)), "--engine", "espeak")
+    assert built.returncode == 0, built.stderr
