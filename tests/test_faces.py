@@ -113,3 +113,30 @@ def test_new_at_the_example_show_writes_its_language_with_its_hosts(tmp_path: Pa
     assert 'hosts: ["雷总", "董小姐"]' in text, text
     built = run_cli(show, "build", str(path.relative_to(show)), "--engine", "espeak")
     assert built.returncode == 0, built.stderr
+
+
+def test_the_example_show_s_template_extends_the_theme(built_show: Path) -> None:
+    """templates/ at the root is the example show's own override: one block of the
+    packaged page replaced, the rest of the page still the theme's."""
+    page = next((built_show / "episodes").glob("2025-12-10-*/index.html")).read_text("utf-8")
+    assert '<p class="show-line">芯闻两人谈 · 每周二、周五更新' in page
+    assert '<a href="transcript.vtt">VTT</a>' in page  # the theme's own footer, kept
+    assert 'id="player"' in page
+
+
+def test_show_toml_points_only_at_what_exists() -> None:
+    """The example show's comments named art/make_cover.py and music/make_jingle.py, which
+    did not exist; every 'python -m MODULE' it names is a module with a __main__ block."""
+    import importlib.util
+    import re
+
+    from conftest import REPO
+
+    text = (REPO / "show.toml").read_text("utf-8")
+    modules = re.findall(r"python -m ([\w.]+)", text)
+    assert modules, text
+    for module in modules:
+        spec = importlib.util.find_spec(module)
+        assert spec and spec.origin, module
+        assert 'if __name__ == "__main__":' in Path(spec.origin).read_text("utf-8"), module
+    assert "make_cover.py" not in text and "make_jingle.py" not in text
