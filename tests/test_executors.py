@@ -289,3 +289,19 @@ def test_default_jobs_follow_the_measured_build() -> None:
     assert default_jobs(16) == 9
 
 
+
+
+def test_a_done_job_no_longer_shows_an_old_error(tmp_path: Path, redis_url: str) -> None:
+    from duopod.build.queue import DONE, RETRYING, connect, get_state, set_state, status
+    from duopod.show.workspace import load_workspace
+
+    queue = connect(load_workspace(copy_show(tmp_path / "show")), redis_url)
+    try:
+        set_state(queue, "job1", RETRYING, error="503 from the speech service")
+        assert get_state(queue, "job1")["error"]
+        set_state(queue, "job1", DONE, slug="s")
+        assert "error" not in get_state(queue, "job1")
+        counts, _jobs = status(queue)
+        assert counts["done"] == 1
+    finally:
+        queue.broker.close()
