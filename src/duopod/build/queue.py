@@ -153,11 +153,13 @@ def connect(workspace: Workspace, url: str | None = None,
     maintenance (requeueing dead workers' messages) on every dispatch too: it is one
     sorted-set range query, and it is what makes the redelivery bound ``heartbeat`` plus
     about a second rather than minutes."""
-    from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
+    from dramatiq.brokers import redis as redis_brokers
+    from dramatiq.brokers.redis import MAINTENANCE_SCALE
     from dramatiq.middleware import CurrentMessage, Retries
 
     namespace = namespace_for(workspace)
-    broker = RedisBroker(url=queue_url(url), namespace=namespace,
+    broker_class: Any = redis_brokers.RedisBroker  # Dramatiq is untyped
+    broker = broker_class(url=queue_url(url), namespace=namespace,
                          heartbeat_timeout=int(heartbeat * 1000),
                          maintenance_chance=MAINTENANCE_SCALE)
     broker.add_middleware(CurrentMessage())
