@@ -28,14 +28,21 @@ class _Voice:
     espeak: str
     variant: str
     pitch: int
+    kokoro: str
+    """One of the voices vendored with duopod (``kokoro_model.voice_names``)."""
+    openai: str
+    """A voice of OpenAI's speech API (the table is written commented out: it costs money
+    and sends scripts away, so a producer turns it on)."""
 
 
 _VOICES: dict[str, tuple[_Voice, _Voice]] = {
-    "zh-CN": (_Voice("zh-CN-YunjianNeural", "cmn", "m3", 35),
-              _Voice("zh-CN-XiaoxiaoNeural", "cmn", "f3", 65)),
-    "en-US": (_Voice("en-US-GuyNeural", "en-us", "m1", 40),
-              _Voice("en-US-JennyNeural", "en-us", "f2", 62)),
+    "zh-CN": (_Voice("zh-CN-YunjianNeural", "cmn", "m3", 35, "zm_yunxi", "onyx"),
+              _Voice("zh-CN-XiaoxiaoNeural", "cmn", "f3", 65, "zf_xiaobei", "nova")),
+    "en-US": (_Voice("en-US-GuyNeural", "en-us", "m1", 40, "am_michael", "onyx"),
+              _Voice("en-US-JennyNeural", "en-us", "f2", 62, "af_heart", "nova")),
 }
+"""Each language's (first host, second host) voices: every engine ``auto`` may choose has
+one, so the show ``init`` writes builds with whichever engine is installed."""
 
 _DEFAULT_HOSTS = {"zh-CN": ("雷总", "董小姐"), "en-US": ("Alex", "Sam")}
 
@@ -98,11 +105,19 @@ rate = "+0%"
 pitch = "+0Hz"
 volume = "+0%"
 
+[kokoro]                    # neural, offline (pip install 'duopod[neural]')
+voice = "{voice.kokoro}"
+speed = 1.0
+
 [espeak]                    # offline, always available
 voice = "{voice.espeak}"
 variant = "{voice.variant}"
 rate = 165
 pitch = {voice.pitch}
+
+# [openai]                  # any OpenAI-compatible server: only with --engine openai
+# voice = "{voice.openai}"
+# model = "tts-1"
 '''
 
 

@@ -1,0 +1,99 @@
+"""A new show's first days (issue 27): what `duopod init` writes builds with every engine
+installed, `auto` takes only an engine every host has a voice for, and `check` warns of
+what a build would refuse or a listener would hear wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from duopod.errors import InputError
+from duopod.show.workspace import VoiceProfile, load_workspace
+from duopod.speech.choice import engine_for_scripts
+from duopod.speech.engines import choose_auto, registry
+from duopod.speech.engines.espeak import voice_list as espeak_voices
+from duopod.speech.engines.kokoro_model import voice_names as kokoro_voices
+from duopod.starter import create_show
+
+ZH_HOSTS = ("雷总", "董小姐")
+
+
+def _new_show(tmp_path: Path, language: str = "zh-CN",
+              hosts: tuple[str, ...] = ZH_HOSTS) -> Path:
+    return create_show(tmp_path / "s", title="T", language=language, hosts=hosts,
+                       today=dt.date(2025, 12, 10)).folder
+
+
+@pytest.mark.parametrize("language, hosts", [("zh-CN", ZH_HOSTS), ("en-US", ("A", "B"))])
+def test_init_writes_a_checked_voice_for_every_engine_auto_may_choose(
+        tmp_path: Path, language: str, hosts: tuple[str, ...]) -> None:
+    ws = load_workspace(_new_show(tmp_path, language, hosts))
+    auto_engines = [s for s in registry().values() if s.auto_rank is not None]
+    for profile in ws.profiles.values():
+        for spec in auto_engines:
+            assert spec.name in profile.engines, (profile.name, spec.name)
+            assert spec.settings is not None
+            spec.settings(profile)  # the engine's own check, as a build runs it
+        assert profile.engines["kokoro"]["voice"] in kokoro_voices()
+        assert profile.engines["kokoro"]["voice"][:1] == ("z" if language == "zh-CN" else "a")
+        espeak = {v.name for v in espeak_voices()}
+        assert profile.engines["espeak"]["voice"] in espeak
+    text = next(iter(ws.profiles.values())).path.read_text(encoding="utf-8")
+    assert "# [openai]" in text  # written, off until the producer opts in
+
+
+def _profile(tmp_path: Path, host: str, engines: dict[str, dict[str, object]]) -> VoiceProfile:
+    return VoiceProfile(host, host, tmp_path / f"{host}.toml", engines)
+
+
+def test_auto_passes_over_an_engine_a_host_has_no_voice_for_and_says_why(
+        tmp_path: Path) -> None:
+    profiles = {"甲": _profile(tmp_path, "甲", {"espeak": {"voice": "cmn"},
+                                               "kokoro": {"voice": "zm_yunxi"}}),
+                "乙": _profile(tmp_path, "乙", {"espeak": {"voice": "cmn"}})}
+    notices: list[str] = []
+    assert choose_auto(notices.append, profiles) == "espeak"
+    assert any("kokoro: no [kokoro] voice for host '乙'" in n for n in notices), notices
+
+
+def test_auto_refuses_when_no_engine_has_every_host(tmp_path: Path) -> None:
+    profiles = {"甲": _profile(tmp_path, "甲", {"kokoro": {"voice": "zm_yunxi"}}),
+                "乙": _profile(tmp_path, "乙", {"espeak": {"voice": "cmn"}})}
+    with pytest.raises(InputError, match="no speech engine can run here"):
+        choose_auto(None, profiles)
+
+
+def test_engine_for_scripts_refuses_a_named_engine_a_host_lacks(tmp_path: Path) -> None:
+    from duopod.script.parse import parse_script
+
+    folder = _new_show(tmp_path)
+    voice = folder / "voices" / "dong-xiao-jie.toml"
+    text = voice.read_text(encoding="utf-8")
+    voice.write_text(text[:text.index("[kokoro]")] + text[text.index("[espeak]"):],
+                     encoding="utf-8")
+    ws = load_workspace(folder)
+    (path,) = (folder / "scripts").glob("*.md")
+    script = parse_script(path, workspace=folder, known_hosts=tuple(ws.profiles))
+    with pytest.raises(InputError, match=r"has no \[kokoro\] voice"):
+        engine_for_scripts(ws, [script], "kokoro")
+    assert engine_for_scripts(ws, [script], "espeak") == "espeak"
+    assert engine_for_scripts(ws, [script], "auto") in ("edge", "espeak")
+
+
+def test_check_engine_refuses_what_build_with_that_engine_would(tmp_path: Path) -> None:
+    folder = _new_show(tmp_path)
+    voice = folder / "voices" / "lei-zong.toml"
+    text = voice.read_text(encoding="utf-8")
+    voice.write_text(text[:text.index("[kokoro]")] + text[text.index("[espeak]"):],
+                     encoding="utf-8")
+    (script,) = (folder / "scripts").glob("*.md")
+    done = run_cli(folder, "check", str(script), "--engine", "kokoro")
+    assert done.returncode == 2
+    assert "voice profile 'lei-zong' (host '雷总') has no [kokoro] voice" in done.stderr
+    assert "lei-zong.toml" in done.stderr
+    done = run_cli(folder, "check", str(script), "--engine", "espeak")
+    assert done.returncode == 0, done.stderr
+    assert "engine    espeak" in done.stdout
