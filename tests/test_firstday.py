@@ -97,3 +97,49 @@ def test_check_engine_refuses_what_build_with_that_engine_would(tmp_path: Path) 
     done = run_cli(folder, "check", str(script), "--engine", "espeak")
     assert done.returncode == 0, done.stderr
     assert "engine    espeak" in done.stdout
+
+
+ONE_OFF = """---
+title: 一期
+date: 2025-12-10
+---
+雷总
+大家好，今天聊芯片。
+董小姐
+我先说背景。
+王老师
+我补充一句，这个很重要。
+雷总
+好，谢谢。
+董小姐
+下期见。
+"""
+
+
+def test_a_one_off_speaker_is_a_parse_warning_and_a_build_error(tmp_path: Path) -> None:
+    from duopod.script.parse import parse_script, refuse_one_off_speakers
+
+    path = tmp_path / "a.md"
+    path.write_text(ONE_OFF, encoding="utf-8")
+    script = parse_script(path)
+    assert script.hosts == ("雷总", "董小姐")
+    (speaker,) = script.one_off_speakers
+    assert (speaker.name, speaker.line, speaker.host) == ("王老师", 9, "董小姐")
+    with pytest.raises(InputError, match="王老师") as caught:
+        refuse_one_off_speakers(script)
+    assert caught.value.line == 9
+    settled = path.with_name("b.md")
+    settled.write_text(ONE_OFF.replace("date: 2025-12-10\n",
+                                       "date: 2025-12-10\nhosts: [雷总, 董小姐]\n"),
+                       encoding="utf-8")
+    assert parse_script(settled).one_off_speakers == ()
+
+
+def test_check_warns_of_a_one_off_speaker(tmp_path: Path) -> None:
+    folder = _new_show(tmp_path)
+    for old in (folder / "scripts").glob("*.md"):
+        old.unlink()
+    (folder / "scripts" / "a.md").write_text(ONE_OFF, encoding="utf-8")
+    done = run_cli(folder, "check", "scripts/a.md")
+    assert done.returncode == 0, done.stderr
+    assert "warning   line 9: '王老师' stands alone like a speaker's name" in done.stdout

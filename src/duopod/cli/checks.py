@@ -24,3 +24,6 @@ def print_check_extras(out: Console, workspace: Workspace, script: Script,
 
         name = engine_for_scripts(workspace, [script], engine, notice)
         out.print(f"  engine    {escape(name)}")
+    for speaker in script.one_off_speakers:
+        out.print(f"  warning   line {speaker.line}: {speaker.message()} (a build refuses it)",
+                  markup=False, highlight=False)
