@@ -143,3 +143,48 @@ def test_check_warns_of_a_one_off_speaker(tmp_path: Path) -> None:
     done = run_cli(folder, "check", "scripts/a.md")
     assert done.returncode == 0, done.stderr
     assert "warning   line 9: '王老师' stands alone like a speaker's name" in done.stdout
+
+
+def test_the_starter_cover_is_known_as_a_placeholder() -> None:
+    import hashlib
+
+    from duopod.show.placeholders import STARTER_COVER_SHA256
+    from duopod.starter.cover import cover_png
+
+    assert hashlib.sha256(cover_png()).hexdigest() == STARTER_COVER_SHA256
+
+
+def test_show_placeholders_finds_what_init_left(tmp_path: Path) -> None:
+    from duopod.show.placeholders import show_placeholders
+
+    ws = load_workspace(_new_show(tmp_path))
+    assert [p.field for p in show_placeholders(ws.show, ws.root)] == ["base_url", "email",
+                                                                       "cover"]
+    toml = ws.root / "show.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace("https://podcast.example.com", "https://pod.real.cn")
+                    .replace("producer@example.com", "me@real.cn"), encoding="utf-8")
+    ws = load_workspace(ws.root)
+    assert [p.field for p in show_placeholders(ws.show, ws.root)] == ["cover"]
+
+
+def test_publishing_placeholders_warns_and_zh_pages_speak_chinese(tmp_path: Path) -> None:
+    folder = _new_show(tmp_path)
+    (script,) = (folder / "scripts").glob("*.md")
+    text = script.read_text(encoding="utf-8")
+    script.write_text(text.replace("hosts:", "source:\n  provider: 路透社\n  url: "
+                                   "https://example.org/a\nhosts:"), encoding="utf-8")
+    done = run_cli(folder, "build", str(script), "--engine", "espeak")
+    assert done.returncode == 0, done.stderr
+    for field in ("base_url", "email", "cover", "summary"):
+        assert f"published to the feed with a placeholder: {field}" in done.stderr, field
+    assert "show.toml" in done.stderr
+    (page,) = (folder / "episodes").glob("*/index.html")
+    html = page.read_text(encoding="utf-8")
+    assert "到路透社阅读原文" in html and "Read the original" not in html
+    draft = script.with_name("draft.md")
+    draft.write_text(text.replace("hosts:", "status: draft\nslug: d\nhosts:"),
+                     encoding="utf-8")
+    done = run_cli(folder, "build", str(draft), "--engine", "espeak")
+    assert done.returncode == 0, done.stderr
+    assert "placeholder" not in done.stderr

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..show.placeholders import EXAMPLE_BASE_URL, EXAMPLE_EMAIL, PLACEHOLDER_SUMMARIES
 from ..show.workspace import SHOW_FILE, Workspace
 from ..text import slugify
 
@@ -135,7 +136,7 @@ def script_skeleton(title: str, date: dt.date, hosts: tuple[str, ...], language:
     zh = language.startswith("zh")
     lines = ["---", f"title: {_toml_string(title)}", f"date: {date.isoformat()}",
              "category: Technology",
-             f"summary: {_toml_string('一句话简介。' if zh else 'One line about the episode.')}",
+             f"summary: {_toml_string(PLACEHOLDER_SUMMARIES['zh' if zh else 'en'])}",
              f"hosts: [{', '.join(_toml_string(h) for h in hosts)}]", "---"]
     first, second = hosts[0], hosts[1] if len(hosts) > 1 else hosts[0]
     if zh:
@@ -155,7 +156,7 @@ def script_skeleton(title: str, date: dt.date, hosts: tuple[str, ...], language:
 
 def create_show(folder: Path, *, title: str, language: str = "zh-CN",
                 hosts: tuple[str, ...] = (), author: str = "", email: str = "",
-                base_url: str = "https://podcast.example.com",
+                base_url: str = EXAMPLE_BASE_URL,
                 today: dt.date | None = None) -> NewShow:
     """Write a working show into ``folder`` (new or empty); returns what was written."""
     from .cover import cover_png
@@ -182,7 +183,7 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
         written.append(path)
 
     write(SHOW_FILE, _show_toml(title.strip(), language, author or title.strip(),
-                                email or "producer@example.com", base_url))
+                                email or EXAMPLE_EMAIL, base_url))
     taken: set[str] = set()
     for i, host in enumerate(hosts):
         voice = _VOICES[language][i % 2]
