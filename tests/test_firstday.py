@@ -188,3 +188,32 @@ def test_publishing_placeholders_warns_and_zh_pages_speak_chinese(tmp_path: Path
     done = run_cli(folder, "build", str(draft), "--engine", "espeak")
     assert done.returncode == 0, done.stderr
     assert "placeholder" not in done.stderr
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en-US"])
+def test_init_writes_a_starter_lexicon_that_loads(tmp_path: Path, language: str) -> None:
+    from duopod.speech.lexicon import load_show_lexicon, speller
+
+    ws = load_workspace(_new_show(tmp_path, language, ("A", "B")))
+    entries = load_show_lexicon(ws.root)
+    spell = speller(entries, language, "kokoro")
+    if language == "zh-CN":
+        assert spell.say("先说H20，再说H200和DeepSeek的GPU。") == \
+            "先说H二十，再说H两百和深度求索的G P U。"
+    else:
+        assert spell.say("a GPU") == "a G P U"
+
+
+def test_check_suggests_entries_for_latin_tokens_no_entry_covers(tmp_path: Path) -> None:
+    folder = _new_show(tmp_path)
+    (script,) = (folder / "scripts").glob("*.md")
+    text = script.read_text(encoding="utf-8")
+    script.write_text(text.replace("先说说发生了什么。", "先说H20和RTX，RTX 5090，还有Blackwell。"),
+                      encoding="utf-8")
+    done = run_cli(folder, "check", str(script))
+    assert done.returncode == 0, done.stderr
+    suggested = [line for line in done.stdout.splitlines() if "lexicon?" in line]
+    assert suggested[0].startswith("  lexicon?  'RTX' ×2 is spelled letter by letter")
+    assert '"RTX" = "…"' in suggested[0] and "[zh-CN]" in suggested[0]
+    assert any("'Blackwell' ×1 is read as an English word" in s for s in suggested)
+    assert not any("H20" in s for s in suggested)  # the starter lexicon covers it

@@ -27,3 +27,16 @@ def print_check_extras(out: Console, workspace: Workspace, script: Script,
     for speaker in script.one_off_speakers:
         out.print(f"  warning   line {speaker.line}: {speaker.message()} (a build refuses it)",
                   markup=False, highlight=False)
+    _print_lexicon_suggestions(out, workspace, script)
+
+
+def _print_lexicon_suggestions(out: Console, workspace: Workspace, script: Script) -> None:
+    from ..speech.lexicon import language_of, lexicon_entries
+    from ..speech.suggest import lexicon_suggestions
+    from ..text import split_sentences
+
+    language = language_of(workspace, script)
+    texts = [s for turn in script.turns for s in split_sentences(turn.text)]
+    for suggestion in lexicon_suggestions(lexicon_entries(workspace, script), language, texts):
+        out.print(f"  lexicon?  {suggestion.message(language)}", markup=False,
+                  highlight=False)

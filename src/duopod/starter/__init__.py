@@ -16,7 +16,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..show.placeholders import EXAMPLE_BASE_URL, EXAMPLE_EMAIL, PLACEHOLDER_SUMMARIES
 from ..show.workspace import SHOW_FILE, Workspace
+from ..speech.lexicon import LEXICON_FILE
 from ..text import slugify
+from .lexicon import starter_lexicon
 
 LANGUAGES = ("zh-CN", "en-US")
 
@@ -188,6 +190,7 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
     for i, host in enumerate(hosts):
         voice = _VOICES[language][i % 2]
         write(f"voices/{_profile_name(host, taken)}.toml", _profile(host, voice, i % 2 == 1))
+    write(LEXICON_FILE, starter_lexicon(language, hosts[0]))
     date = today or dt.date.today()
     first_title = "第一期：你好，世界" if language.startswith("zh") else "Episode one: hello"
     write(f"scripts/{date.isoformat()}-welcome.md",
