@@ -11,6 +11,7 @@ import pytest
 from conftest import run_cli
 
 from duopod.errors import InputError
+from duopod.publish.record import EpisodeRecord
 from duopod.show.workspace import VoiceProfile, load_workspace
 from duopod.speech.choice import engine_for_scripts
 from duopod.speech.engines import choose_auto, registry
@@ -217,3 +218,154 @@ def test_check_suggests_entries_for_latin_tokens_no_entry_covers(tmp_path: Path)
     assert '"RTX" = "…"' in suggested[0] and "[zh-CN]" in suggested[0]
     assert any("'Blackwell' ×1 is read as an English word" in s for s in suggested)
     assert not any("H20" in s for s in suggested)  # the starter lexicon covers it
+
+
+# ---------------------------------------------------------------- identity for life
+
+
+def _record(guid: str, day: int, number: int, script: str, *, status: str = "published",
+            season: int | None = None) -> EpisodeRecord:
+    from dataclasses import replace
+
+    sample = Path(__file__).parent / "data" / "episode-v1.json"
+    base = EpisodeRecord.from_json(sample.read_text(encoding="utf-8"), light=True)
+    when = dt.datetime(2025, 1, day, 6, tzinfo=dt.UTC)
+    return replace(base, guid=guid, slug=guid, script=script, number=number, status=status,
+                   published=when, date=when.date(), season=season)
+
+
+NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+
+
+def test_numbers_follow_publication_not_build_order_and_skip_drafts() -> None:
+    from duopod.publish.numbering import UNNUMBERED, effective_numbers, number_for
+
+    scheduled = _record("s", 20, UNNUMBERED, "s.md")  # due by NOW: built first, unnumbered
+    a = _record("a", 10, 1, "a.md")
+    draft = _record("d", 30, UNNUMBERED, "d.md", status="draft")
+    numbers = effective_numbers([scheduled, a, draft], NOW)
+    assert numbers == {"a": 1, "s": 2, "d": UNNUMBERED}
+    new = _record("n", 25, UNNUMBERED, "n.md")
+    assert number_for(new, None, None, [scheduled, a, draft], NOW) == 3
+    assert number_for(draft, draft, None, [scheduled, a], NOW) == UNNUMBERED
+    early = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)  # the scheduled one is not due yet
+    today = _record("t", 12, UNNUMBERED, "t.md")
+    assert number_for(today, None, None, [scheduled, a], early) == 2
+    assert number_for(later := _record("l", 30, UNNUMBERED, "l.md"), None, None,
+                      [scheduled, a], early) == UNNUMBERED  # not due: no number yet
+    assert later.number == UNNUMBERED
+
+
+def test_an_unpublished_episode_keeps_its_number_reserved() -> None:
+    """Issue 28.6: build A (1), B (2), unpublish B, build C, rebuild B: no two episode 2."""
+    from duopod.publish.numbering import number_for
+
+    a, b = _record("a", 1, 1, "a.md"), _record("b", 2, 2, "b.md")
+    c = _record("c", 3, 0, "c.md")
+    assert number_for(c, None, None, [a, b], NOW) == 3  # b, unpublished, still holds 2
+    assert number_for(b, b, None, [a, _record("c", 3, 3, "c.md")], NOW) == 2
+
+
+def test_seasons_number_apart_and_explicit_numbers_win() -> None:
+    from duopod.publish.numbering import number_for
+
+    one = [_record("a", 1, 1, "a.md", season=1), _record("b", 2, 2, "b.md", season=1)]
+    s2 = _record("c", 3, 0, "c.md", season=2)
+    assert number_for(s2, None, None, one, NOW) == 1
+    assert number_for(s2, None, 7, one, NOW) == 7
+
+
+def test_a_new_script_never_inherits_an_unpublished_guid() -> None:
+    """Issue 28.7: same title and date (so slug) as an unpublished episode: a new GUID."""
+    import uuid
+
+    from duopod.publish.numbering import new_guid
+
+    base = "https://pod.example.cn"
+    old = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/2025-10-01-jie-mu-a/"))
+    assert new_guid(base, "2025-10-01-jie-mu-a", []) == old
+    unpublished = _record(old, 1, 1, "old.md")
+    assert new_guid(base, "2025-10-01-jie-mu-a", [unpublished]) != old
+
+
+def _episode(folder: Path, name: str, day: str, extra: str = "") -> Path:
+    path = folder / "scripts" / f"{name}.md"
+    path.write_text(f"---\ntitle: 节目{name}\ndate: 2025-10-{day}\nslug: {name}\n"
+                    f"summary: 第{name}期。\nhosts: [雷总, 董小姐]\ncategory: Tech\n{extra}---\n"
+                    "雷总\n今天聊芯片。\n董小姐\n好的，芯片。\n", encoding="utf-8")
+    return path
+
+
+def _build(folder: Path, path: Path) -> None:
+    done = run_cli(folder, "build", str(path), "--engine", "espeak")
+    assert done.returncode == 0, done.stderr
+
+
+def _numbers(folder: Path) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+
+    from duopod.publish.feed import NAMESPACES
+
+    root = ET.parse(folder / "episodes" / "feed.xml").getroot()
+    return {item.findtext("title", "").removeprefix("节目"):
+            item.findtext(f"{{{NAMESPACES['itunes']}}}episode", "")
+            for item in root.iter("item")}
+
+
+@pytest.mark.slow
+def test_a_shows_life_numbers_guids_and_links(tmp_path: Path) -> None:
+    import json
+
+    folder = _new_show(tmp_path)
+    for old in (folder / "scripts").glob("*.md"):
+        old.unlink()
+    _build(folder, _episode(folder, "a", "01"))
+    draft = _episode(folder, "d", "20", "status: draft\n")
+    _build(folder, draft)  # a draft dated later than what follows
+    _build(folder, b := _episode(folder, "b", "02"))
+    assert run_cli(folder, "unpublish", "b").returncode == 0
+    _build(folder, _episode(folder, "c", "03"))
+    _build(folder, b)
+    numbers = _numbers(folder)
+    assert sorted(numbers.values()) == ["1", "2", "3"], numbers  # unique; the draft took none
+    assert numbers["b"] == "2" and numbers["c"] == "3"
+    page = (folder / "episodes" / "c" / "index.html").read_text(encoding="utf-8")
+    assert "../d/" not in page  # the draft is linked from nothing public
+    record = json.loads((folder / "episodes" / "d" / "episode.json").read_text("utf-8"))
+    assert record["episode"] == 0
+    _build(folder, _episode(folder, "s2", "04", "season: 2\nepisode: 1\n"))
+    # 28.7: a new script under an unpublished episode's slug gets a new GUID
+    old_guid = json.loads((folder / "episodes" / "c" / "episode.json")
+                          .read_text("utf-8"))["guid"]
+    assert run_cli(folder, "unpublish", "c").returncode == 0
+    other = folder / "scripts" / "c2.md"
+    other.write_text((folder / "scripts" / "c.md").read_text(encoding="utf-8"),
+                     encoding="utf-8")
+    (folder / "scripts" / "c.md").unlink()
+    _build(folder, other)
+    new_guid = json.loads((folder / "episodes" / "c" / "episode.json")
+                          .read_text("utf-8"))["guid"]
+    assert new_guid != old_guid
+
+
+@pytest.mark.slow
+def test_the_show_guid_survives_losing_the_feed_after_a_move(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from duopod.publish.feed import NAMESPACES
+
+    folder = _new_show(tmp_path)
+    (script,) = (folder / "scripts").glob("*.md")
+    _build(folder, script)
+
+    def guid() -> str:
+        root = ET.parse(folder / "episodes" / "feed.xml").getroot()
+        return root.findtext(f"channel/{{{NAMESPACES['podcast']}}}guid") or ""
+
+    first = guid()
+    toml = folder / "show.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "https://podcast.example.com", "https://moved.example.org"), encoding="utf-8")
+    (folder / "episodes" / "feed.xml").unlink()
+    assert run_cli(folder, "publish").returncode == 0
+    assert guid() == first
