@@ -120,7 +120,7 @@ def test_page_has_player_chapters_transcript_and_source(built_show: Path) -> Non
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert "<audio" in page and record(folder)["audio"]["file"] in page
     assert page.count('class="sentence"') >= 31
-    assert "新规说了什么" in page and "Read the original at 示例通讯社" in page
+    assert "新规说了什么" in page and "到示例通讯社阅读原文" in page
     site = (built_show / "episodes" / "index.html").read_text(encoding="utf-8")
     assert site.index("Why Open-Weight") < site.index("芯片出口新规")
 

@@ -298,7 +298,7 @@ def test_import_then_build_publishes_the_episode(tmp_path: Path) -> None:
     assert len(turns) == 30
     assert {t["speaker"] for t in turns} == {"雷总", "董小姐"}
     html = (folder / "index.html").read_text(encoding="utf-8")
-    assert "Read the original at Business Insider" in html
+    assert "到Business Insider阅读原文" in html
     assert re.search(r'href="https://www\.businessinsider\.com/a"', html)
     assert "Huawei is not close" in html
 

@@ -140,12 +140,16 @@ def check(
     title: TitleOption = None,
     date: DateOption = None,
     encoding: EncodingOption = None,
+    engine: Annotated[str | None, typer.Option(
+        help="Also check what a build with this engine will use: auto or an engine (see "
+        "'duopod engines').")] = None,
 ) -> None:
     """Validate scripts and print their outline, without rendering anything.
 
     Example: duopod check scripts/2025-12-10-h200.md
     """
     from ..build.preflight import BuildOptions, check_scripts
+    from .checks import print_check_extras
 
     ws = _workspace(workspace)
     options = BuildOptions(encoding=encoding, overrides=_overrides(title, date))
@@ -170,6 +174,7 @@ def check(
         for section in script.sections:
             out.print(f"  section   {section.title}  (line {section.line})")
         _print_lexicon_hits(ws, script)
+        print_check_extras(out, ws, script, engine, _notice)
         if meta.source:
             src = meta.source
             out.print(f"  source    {src.provider or ''} {src.title or ''} "

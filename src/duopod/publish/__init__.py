@@ -34,6 +34,7 @@ from .episodes import (
     unpublished_dir,
 )
 from .journal import Entry
+from .placeholders import placeholder_problems
 from .record import EpisodeRecord
 from .recovery import recover, retire_old_folder
 from .site import (
@@ -98,6 +99,7 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
                 swapped = True
                 replaced = _swap_in(workspace, entry, staging)
                 problems += publish_site(workspace, changed=record.slug).problems
+                problems += placeholder_problems(workspace, script, record)
                 if replaced is not None:  # the feed no longer describes it
                     shutil.rmtree(replaced, ignore_errors=True)
                 retire_old_folder(workspace.episodes_dir, entry)

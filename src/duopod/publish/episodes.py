@@ -217,15 +217,18 @@ def settle_identity(workspace: Workspace, script: Script, force: bool = False,
 
 def _refuse_a_taken_number(workspace: Workspace, script: Script, records: Records,
                            force: bool) -> None:
-    """The front matter's ``episode:`` may not be another published episode's number (the
-    episode this one replaces, at its slug, does not count when forced)."""
+    """The front matter's ``episode:`` may not be another published episode's number in
+    the same season (the episode this one replaces, at its slug, does not count when
+    forced)."""
     number = script.meta.episode_number
     if number is None:
         return
     ours = script_id(workspace, script.path)
-    for other in records:
+    season = script.meta.lifecycle.season
+    for other in records:  # seasons number apart (season 2, episode 1 is no season 1's)
         replaced = force and other.slug == script.meta.slug
-        if other.number == number and other.script != ours and not replaced:
+        if (other.number == number and other.season == season and other.script != ours
+                and not replaced):
             raise InputError(
                 f"episode number {number} is already episode {other.slug!r} (built from "
                 f"{other.script}); set another 'episode:' in the front matter",

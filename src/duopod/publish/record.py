@@ -99,9 +99,10 @@ class EpisodeRecord:
         its publication time has come."""
         return self.status == "published" and self.published <= now
 
-    def sort_key(self) -> tuple[str, int, str]:
-        """Publication order (newest last)."""
-        return (self.published.isoformat(), self.number, self.slug)
+    def sort_key(self) -> tuple[str, int, int, str]:
+        """Publication order (newest last); at one moment, by season, then number (seasons
+        number apart)."""
+        return (self.published.isoformat(), self.season or 0, self.number, self.slug)
 
     def light(self) -> EpisodeRecord:
         """Without the timeline and the source text: what listing pages and the feed need,

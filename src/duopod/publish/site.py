@@ -32,6 +32,7 @@ from .episodes import (
 )
 from .feed import build_feed, feed_url, podcast_guid, published_guid
 from .kept import KeptItem, current_items
+from .numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .templates import render_template
 
@@ -106,12 +107,9 @@ def episode_record(
     previous = (existing_record(workspace, meta.slug)
                 or record_for_script(workspace, script, records)
                 or remembered_record(workspace, script))
-    number = meta.episode_number or (previous.number if previous else None) or (
-        max((r.number for r in records), default=0) + 1
-    )
-    guid = previous.guid if previous else str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"{workspace.show.base_url}/{meta.slug}/")
-    )
+    reserved = [*records, *unpublished_records(workspace)]
+    guid = previous.guid if previous else new_guid(workspace.show.base_url, meta.slug,
+                                                   reserved)
     record = EpisodeRecord(
         guid=guid,
         slug=meta.slug,
@@ -119,7 +117,7 @@ def episode_record(
         title=meta.title,
         date=meta.date,
         published=publication_time(script, workspace.show),
-        number=number,
+        number=UNNUMBERED,
         hosts=tuple(meta.hosts),
         language=meta.lifecycle.language or workspace.show.language,
         duration=round(timeline.duration, 3),
@@ -138,6 +136,9 @@ def episode_record(
         image=episode_image_name(meta.lifecycle.image),
         explicit=meta.lifecycle.explicit,
     )
+    others = [r for r in reserved if r.guid != guid]
+    record = replace(record, number=number_for(record, previous, meta.episode_number, others,
+                                               dt.datetime.now(dt.UTC)))
     html = render_template(workspace, "notes.html", show=workspace.show, episode=record)
     return replace(record, description_html=html)
 
@@ -172,10 +173,13 @@ def neighbours(record: EpisodeRecord, records: Records
 
 
 def render_episode_page(workspace: Workspace, record: EpisodeRecord, records: Records) -> str:
-    previous, following = neighbours(record, records)
+    """An episode's page; its previous/next and related links name only episodes that are
+    in the feed now (a draft or an episode not yet due is linked from nothing public)."""
+    public = listed(records)
+    previous, following = neighbours(record, public)
     return render_template(
         workspace, "episode.html", show=workspace.show, episode=record,
-        timeline=record.timeline, related=related_episodes(record, records),
+        timeline=record.timeline, related=related_episodes(record, public),
         previous=previous, next=following,
     )
 
@@ -230,7 +234,9 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
     """
     listing = load_listing(workspace, hide)
     everything = listing.records
-    records = listed(everything)
+    records = with_numbers(listed(everything),
+                           [*listing.known, *unpublished_records(workspace)],
+                           dt.datetime.now(dt.UTC))
     folder = workspace.episodes_dir
     folder.mkdir(parents=True, exist_ok=True)
     if workspace.show.cover is not None:
@@ -263,11 +269,34 @@ def show_guid(workspace: Workspace) -> str:
     feed URL as the namespace says."""
     if workspace.show.guid:
         return workspace.show.guid
+    kept = workspace.state_dir / SHOW_GUID_FILE
+    try:
+        remembered = kept.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        remembered = ""
+    if _is_uuid(remembered):
+        return remembered
     try:
         published = published_guid((workspace.episodes_dir / "feed.xml").read_bytes())
     except OSError:
         published = None
-    return published or podcast_guid(feed_url(workspace.show))
+    guid = published or podcast_guid(feed_url(workspace.show))
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(kept, (guid + "\n").encode("ascii"))  # survives losing feed.xml
+    return guid
+
+
+SHOW_GUID_FILE = "show-guid"
+"""In the state folder: the show's podcast:guid as first published, so that neither a
+base_url move nor a lost feed.xml changes the show's identity."""
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def write_feed(workspace: Workspace, listing: Listing | None = None,
@@ -276,7 +305,11 @@ def write_feed(workspace: Workspace, listing: Listing | None = None,
     that are due). An episode that cannot be listed anew keeps the item the current feed
     has for it (apps delete episodes that vanish); its problem says so."""
     listing = load_listing(workspace) if listing is None else listing
-    listing.listed = listed(listing.records) if records is None else records
+    if records is None:
+        records = with_numbers(listed(listing.records),
+                               [*listing.known, *unpublished_records(workspace)],
+                               dt.datetime.now(dt.UTC))
+    listing.listed = records
     path = workspace.episodes_dir / "feed.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
     kept = keep_items(path, listing)

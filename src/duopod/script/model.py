@@ -132,11 +132,31 @@ def _has_words(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class OneOffSpeaker:
+    """A name-like line, met once between turns, that names no host: without ``hosts:``
+    it is read as the start of the previous host's next words (``董小姐: 王老师我补充一句``),
+    so a guest's line would be spoken by a host."""
+
+    name: str
+    line: int
+    host: str
+    """The host whose turn swallowed it."""
+
+    def message(self) -> str:
+        return (f"{self.name!r} stands alone like a speaker's name but is not a host, so it "
+                f"is read as part of {self.host}'s turn; list the hosts in the front matter "
+                f"(hosts: [...]) to settle who speaks, or add the speaker's voice profile")
+
+
+@dataclass(frozen=True)
 class Script:
     path: Path
     meta: EpisodeMeta
     turns: tuple[Turn, ...]
     sections: tuple[Section, ...]
+    one_off_speakers: tuple[OneOffSpeaker, ...] = ()
+    """Name-like lines read as dialogue because no ``hosts:`` settled them: a warning in
+    ``duopod check``, an error in a build (``parse.refuse_one_off_speakers``)."""
 
     @property
     def hosts(self) -> tuple[str, ...]:

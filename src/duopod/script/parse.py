@@ -23,7 +23,16 @@ from ..show.fields import Fields
 from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
 from .markup import spoken_text, strip_emphasis
-from .model import EpisodeMeta, Lifecycle, Script, ScriptLexicon, Section, Source, Turn
+from .model import (
+    EpisodeMeta,
+    Lifecycle,
+    OneOffSpeaker,
+    Script,
+    ScriptLexicon,
+    Section,
+    Source,
+    Turn,
+)
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
 _INLINE_TURN = re.compile(r"^([^:：]{1,24}?)\s*[:：]\s*(.+)$")
@@ -549,7 +558,44 @@ def parse_script(
     else:
         hosts = [h for h in hosts if h in {t.speaker for t in turns}]
     meta = replace(meta, hosts=tuple(hosts))
-    return Script(path=path, meta=meta, turns=tuple(turns), sections=tuple(sections))
+    one_offs = () if declared_hosts else one_off_speakers(body, turns, hosts)
+    return Script(path=path, meta=meta, turns=tuple(turns), sections=tuple(sections),
+                  one_off_speakers=one_offs)
+
+
+def one_off_speakers(body: list[tuple[int, str]], turns: list[Turn], hosts: list[str]
+                     ) -> tuple[OneOffSpeaker, ...]:
+    """Name-like lines that stand alone once, inside a turn (text before and after), and
+    name no host: hosts were inferred from recurring names, so a guest who speaks once
+    is not told from dialogue, and the previous host would read the guest's words."""
+    counts = Counter(line for _number, line in body)
+    host_set = set(hosts)
+    found: list[OneOffSpeaker] = []
+    for i in range(1, len(body) - 1):
+        number, line = body[i]
+        before, after = body[i - 1][1], body[i + 1][1]
+        if (counts[line] == 1 and line not in host_set and _name_like(line)
+                and not _INLINE_TURN.match(line)
+                and _is_text(before, host_set) and _is_text(after, host_set)):
+            owner = next((t.speaker for t in reversed(turns) if t.line < number), "")
+            if owner:
+                found.append(OneOffSpeaker(line, number, owner))
+    return tuple(found)
+
+
+def _is_text(line: str, hosts: set[str]) -> bool:
+    """A line of dialogue: not a host line, not a heading."""
+    inline = _INLINE_TURN.match(line)
+    return (line not in hosts and not _HEADING.match(line)
+            and not (inline and inline.group(1).strip() in hosts))
+
+
+def refuse_one_off_speakers(script: Script) -> None:
+    """A build's refusal of a one-off speaker (``check`` only warns): InputError at its
+    line. Called by the build's preflight after parsing."""
+    if script.one_off_speakers:
+        first = script.one_off_speakers[0]
+        raise InputError(first.message(), script.path, first.line)
 
 
 def _episode_meta(

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..show.placeholders import EXAMPLE_BASE_URL, EXAMPLE_EMAIL, PLACEHOLDER_SUMMARIES
 from ..show.workspace import SHOW_FILE, Workspace
+from ..speech.lexicon import LEXICON_FILE
 from ..text import slugify
+from .lexicon import starter_lexicon
 
 LANGUAGES = ("zh-CN", "en-US")
 
@@ -28,14 +31,21 @@ class _Voice:
     espeak: str
     variant: str
     pitch: int
+    kokoro: str
+    """One of the voices vendored with duopod (``kokoro_model.voice_names``)."""
+    openai: str
+    """A voice of OpenAI's speech API (the table is written commented out: it costs money
+    and sends scripts away, so a producer turns it on)."""
 
 
 _VOICES: dict[str, tuple[_Voice, _Voice]] = {
-    "zh-CN": (_Voice("zh-CN-YunjianNeural", "cmn", "m3", 35),
-              _Voice("zh-CN-XiaoxiaoNeural", "cmn", "f3", 65)),
-    "en-US": (_Voice("en-US-GuyNeural", "en-us", "m1", 40),
-              _Voice("en-US-JennyNeural", "en-us", "f2", 62)),
+    "zh-CN": (_Voice("zh-CN-YunjianNeural", "cmn", "m3", 35, "zm_yunxi", "onyx"),
+              _Voice("zh-CN-XiaoxiaoNeural", "cmn", "f3", 65, "zf_xiaobei", "nova")),
+    "en-US": (_Voice("en-US-GuyNeural", "en-us", "m1", 40, "am_michael", "onyx"),
+              _Voice("en-US-JennyNeural", "en-us", "f2", 62, "af_heart", "nova")),
 }
+"""Each language's (first host, second host) voices: every engine ``auto`` may choose has
+one, so the show ``init`` writes builds with whichever engine is installed."""
 
 _DEFAULT_HOSTS = {"zh-CN": ("雷总", "董小姐"), "en-US": ("Alex", "Sam")}
 
@@ -98,11 +108,19 @@ rate = "+0%"
 pitch = "+0Hz"
 volume = "+0%"
 
+[kokoro]                    # neural, offline (pip install 'duopod[neural]')
+voice = "{voice.kokoro}"
+speed = 1.0
+
 [espeak]                    # offline, always available
 voice = "{voice.espeak}"
 variant = "{voice.variant}"
 rate = 165
 pitch = {voice.pitch}
+
+# [openai]                  # any OpenAI-compatible server: only with --engine openai
+# voice = "{voice.openai}"
+# model = "tts-1"
 '''
 
 
@@ -120,7 +138,7 @@ def script_skeleton(title: str, date: dt.date, hosts: tuple[str, ...], language:
     zh = language.startswith("zh")
     lines = ["---", f"title: {_toml_string(title)}", f"date: {date.isoformat()}",
              "category: Technology",
-             f"summary: {_toml_string('一句话简介。' if zh else 'One line about the episode.')}",
+             f"summary: {_toml_string(PLACEHOLDER_SUMMARIES['zh' if zh else 'en'])}",
              f"hosts: [{', '.join(_toml_string(h) for h in hosts)}]", "---"]
     first, second = hosts[0], hosts[1] if len(hosts) > 1 else hosts[0]
     if zh:
@@ -140,7 +158,7 @@ def script_skeleton(title: str, date: dt.date, hosts: tuple[str, ...], language:
 
 def create_show(folder: Path, *, title: str, language: str = "zh-CN",
                 hosts: tuple[str, ...] = (), author: str = "", email: str = "",
-                base_url: str = "https://podcast.example.com",
+                base_url: str = EXAMPLE_BASE_URL,
                 today: dt.date | None = None) -> NewShow:
     """Write a working show into ``folder`` (new or empty); returns what was written."""
     from .cover import cover_png
@@ -167,11 +185,12 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
         written.append(path)
 
     write(SHOW_FILE, _show_toml(title.strip(), language, author or title.strip(),
-                                email or "producer@example.com", base_url))
+                                email or EXAMPLE_EMAIL, base_url))
     taken: set[str] = set()
     for i, host in enumerate(hosts):
         voice = _VOICES[language][i % 2]
         write(f"voices/{_profile_name(host, taken)}.toml", _profile(host, voice, i % 2 == 1))
+    write(LEXICON_FILE, starter_lexicon(language, hosts[0]))
     date = today or dt.date.today()
     first_title = "第一期：你好，世界" if language.startswith("zh") else "Episode one: hello"
     write(f"scripts/{date.isoformat()}-welcome.md",

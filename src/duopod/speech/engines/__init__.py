@@ -21,7 +21,7 @@ Engines shipped with duopod are listed below; another package adds one through t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -224,20 +224,52 @@ def engine_spec(name: str) -> EngineSpec:
         ) from None
 
 
-def choose_auto(notice: Notify | None = None) -> str:
-    """The engine ``auto`` means here and now: the available one with the lowest rank.
-    Says which, and why the better ones were passed over."""
+def choose_auto(notice: Notify | None = None,
+                profiles: Mapping[str, VoiceProfile] | None = None) -> str:
+    """The engine ``auto`` means here and now: the available one with the lowest rank
+    that every host in ``profiles`` (host -> profile; the hosts of what is being built)
+    has a voice for. Says which, and why the better ones were passed over."""
     ranked = sorted((s for s in registry().values() if s.auto_rank is not None),
                     key=lambda s: s.auto_rank or 0)
     passed: list[str] = []
     for spec in ranked:
-        reason = spec.unavailable()
+        reason = voiceless_hosts(spec.name, profiles or {}) or spec.unavailable()
         if reason is None:
             if notice and passed:
                 notice(f"using the {spec.name} engine ({'; '.join(passed)})")
             return spec.name
         passed.append(f"{spec.name}: {reason}")
     raise InputError("no speech engine can run here: " + "; ".join(passed))
+
+
+def voiceless_hosts(engine: str, profiles: Mapping[str, VoiceProfile]) -> str | None:
+    """None when every host's profile has an ``[engine]`` table, else which do not."""
+    lacking = [f"{host!r} (voices/{profile.path.name})" for host, profile in profiles.items()
+               if engine not in profile.engines]
+    if not lacking:
+        return None
+    return f"no [{engine}] voice for host {', '.join(lacking)}"
+
+
+def check_engine_settings(engine: str, profiles: Mapping[str, VoiceProfile]) -> None:
+    """What a build with ``engine`` (not ``auto``) will refuse, refused now: a host whose
+    profile lacks the engine's table, a table the engine rejects, an engine that is not
+    installed here. Loads no rendering code for the built-in engines."""
+    spec = engine_spec(engine)
+    check_profile_tables(dict(profiles))
+    for profile in profiles.values():
+        if engine not in profile.engines:
+            raise InputError(
+                f"voice profile {profile.name!r} (host {profile.speaker!r}) has no "
+                f"[{engine}] voice: add a [{engine}] table (duopod voices --engine {engine} "
+                "lists its voices)", profile.path)
+        try:
+            if spec.settings is not None:
+                spec.settings(profile)
+            else:
+                spec.factory(EngineOptions()).settings_for(profile)
+        except ImportError as exc:
+            raise InputError(f"the {engine} engine cannot run here: {exc}") from None
 
 
 def get_engine(name: str, options: EngineOptions | None = None) -> Engine:
