@@ -218,11 +218,19 @@ def test_episode_numbers_in_range_are_kept(tmp_path: Path, value: str) -> None:
 
 
 @pytest.mark.parametrize("value", ["2025W503", "2025-W50-3", "20251210", "2025-12-1",
-                                   "2025-12-10T10:00", "２０２５-１２-１０", "2025-02-30"])
+                                   "2025-12-10T10:00", "２０２５-１２-１０"])
 def test_dates_not_written_yyyy_mm_dd_are_refused(tmp_path: Path, value: str) -> None:
     caught = error(tmp_path, FRONT.replace("2025-12-10", value) + BODY)
     assert caught.line == 3 and "expected YYYY-MM-DD" in caught.message
     assert "\n" not in str(caught)
+
+
+@pytest.mark.parametrize(("value", "words"), [("2025-02-30", "February 2025 has 28 days, not 30"),
+                                              ("2025-13-01", "there is no month 13")])
+def test_impossible_dates_say_what_is_wrong(tmp_path: Path, value: str, words: str) -> None:
+    """A date in the right shape that the calendar lacks: the error says which part."""
+    caught = error(tmp_path, FRONT.replace("2025-12-10", value) + BODY)
+    assert caught.line == 3 and words in caught.message, caught.message
 
 
 @pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "2201-01-01", "9999-12-31"])

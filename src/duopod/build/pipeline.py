@@ -13,11 +13,12 @@ from ..mix import Measurement, MixedEpisode
 from ..publish import EpisodeRecord, Listing, Problem, rebuild_feed, republish
 from ..script.model import Script
 from ..show.workspace import Workspace
+from ..speech.choice import engine_for_scripts
 from ..speech.model import RenderedTurn
 from ..speech.render import ProgressCallback
 from .bundle import Bundle, relative_script
 from .options import BuildOptions
-from .preflight import check_scripts, load_script
+from .preflight import check_scripts, load_for_build, load_script
 from .steps import (
     discard,
     land,
@@ -61,9 +62,10 @@ def build_episode(
 ) -> BuildResult:
     """Build one script into a published episode; errors are raised."""
     options = options or BuildOptions()
+    script = load_for_build(workspace, path, options)
     if not (options.engine == "auto" and options.cache_only):
-        options = replace(options, engine=resolve_engine(options.engine, notice))
-    script = load_script(workspace, path, options)
+        name = engine_for_scripts(workspace, [script], options.engine, notice)
+        options = replace(options, engine=name)
     folder = new_work_folder(workspace, path.stem)
     try:
         bundle = produce(workspace, script, options, folder, progress=progress)

@@ -17,14 +17,22 @@ from pathlib import Path
 
 from ..errors import DuopodError, InputError
 from ..script.model import Script
-from ..script.parse import parse_script
+from ..script.parse import parse_script, refuse_one_off_speakers
 from ..show.workspace import Workspace
-from ..speech.engines import check_profile_settings
+from ..speech.choice import hosts_profiles
+from ..speech.engines import (
+    Notify,
+    check_engine_settings,
+    check_profile_settings,
+    choose_auto,
+    engine_spec,
+)
 from ..speech.lexicon import lexicon_entries
 from .options import BuildOptions
 from .outcome import BuildOutcome
 
-__all__ = ["BuildOptions", "Screened", "check_scripts", "load_script", "screen"]
+__all__ = ["BuildOptions", "Screened", "check_scripts", "choose_engine", "load_for_build",
+           "load_script", "screen"]
 
 
 def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
@@ -34,6 +42,14 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Scri
                           pinyin_memo=workspace.cache_dir / "pinyin.json")
     check_profile_settings(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
     lexicon_entries(workspace, script)  # a bad lexicon entry is an input error up front
+    return script
+
+
+def load_for_build(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
+    """``load_script``, and what a build refuses that ``check`` only warns about: a
+    name-like line that occurs once between turns and is no host (``hosts:`` settles it)."""
+    script = load_script(workspace, path, options)
+    refuse_one_off_speakers(script)
     return script
 
 
@@ -77,7 +93,7 @@ def screen(workspace: Workspace, paths: Sequence[Path], options: BuildOptions) -
     slugs: dict[str, Path] = {}
     for path in unique:
         try:
-            script = load_script(workspace, path, options)
+            script = load_for_build(workspace, path, options)
             repeated = _repeated_slug(script, slugs)
             if repeated is not None:
                 raise repeated
@@ -88,3 +104,28 @@ def screen(workspace: Workspace, paths: Sequence[Path], options: BuildOptions) -
         slugs[script.meta.slug] = path
         screened.runnable[path] = script
     return screened
+
+
+def choose_engine(workspace: Workspace, screened: Screened, engine: str,
+                  notice: Notify | None = None) -> str:
+    """The one engine of a run: ``auto`` becomes the best engine that can run here and
+    that every host of the runnable scripts has a voice for (else the best that can run:
+    each script without voices for it then fails on its own). Then each runnable script's
+    hosts are checked against it, and a script that cannot be spoken fails as bad input
+    before anything renders, without stopping the rest."""
+    if engine == "auto":
+        try:
+            name = choose_auto(notice, hosts_profiles(workspace, screened.runnable.values()))
+        except InputError:
+            name = choose_auto(notice)
+    else:
+        name = engine_spec(engine).name
+    for path, script in list(screened.runnable.items()):
+        try:
+            check_engine_settings(name, workspace.profiles_for(script.hosts, script.path,
+                                                               script.first_lines()))
+        except DuopodError as exc:
+            del screened.runnable[path]
+            screened.failed[path] = BuildOutcome(path, False, engine=name, error=str(exc),
+                                                 bad_input=isinstance(exc, InputError))
+    return name

@@ -60,7 +60,7 @@ from ..urls import redact_url
 from .bundle import read_bundle
 from .options import BuildOptions
 from .outcome import BuildEvent, BuildOutcome, OnEvent
-from .preflight import load_script
+from .preflight import load_for_build, load_script
 from .run import Produced, land_one
 from .steps import discard, produce, sweep_work
 
@@ -344,7 +344,7 @@ def _build_job(script: str, options: dict[str, Any], job: str | None = None,
     if read_bundle(folder) is None:
         discard(folder)
         path = _job_script(workspace, script, show, sha256)
-        parsed = load_script(workspace, path, build_options)
+        parsed = load_for_build(workspace, path, build_options)
         produce(workspace, parsed, build_options, folder)
     set_state(queue, job, BUNDLED, bundled=time.time())
     queue.broker.enqueue(queue.publish.message_with_options(

@@ -1,0 +1,34 @@
+"""What a producer asks of a build, as one small frozen object every executor carries (it
+travels to worker processes by pickling and to queue workers as JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..script.parse import Overrides
+
+__all__ = ["BuildOptions"]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    engine: str = "auto"
+    use_cache: bool = True
+    cache_only: bool = False
+    """Mix from cached speech only (``duopod mix``): a turn not in the cache is an error."""
+    concurrency: int = 4
+    """Requests to a speech service at once, in total across every executor's workers."""
+    retry_for: float = 180.0
+    """Seconds to keep retrying a network engine's request (timeouts, dropped connections,
+    throttling, outages) from its first failure."""
+    force: bool = False
+    encoding: str | None = None
+    overrides: Overrides = field(default_factory=Overrides)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "overrides": asdict(self.overrides)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BuildOptions:
+        return cls(**{**data, "overrides": Overrides(**data.get("overrides", {}))})

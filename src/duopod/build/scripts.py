@@ -1,0 +1,95 @@
+"""``build_scripts``: every build of the CLI, the studio and the queue's clients goes
+through here. It screens the scripts once (parse, slugs), picks where they run, and
+returns one outcome per script, in the order given, with one exit code.
+
+The executor is the library's choice, not the caller's: the Redis queue when a queue is
+named; a process pool when more than one script is runnable and more than one job is
+allowed (``--jobs``; by default as many as the cores hold whole builds); this process
+otherwise. All three run the same two steps (``steps.produce``, ``steps.land``), so they
+give the same outcomes, messages and published files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from ..script.model import Script
+from ..show.workspace import Workspace
+from .options import BuildOptions
+from .outcome import BuildEvent, BuildOutcome, OnEvent, exit_code
+from .preflight import choose_engine, screen
+from .steps import Notice, sweep_work
+
+__all__ = ["BuildRun", "Executor", "build_scripts", "choose_executor"]
+
+
+class Executor(Protocol):
+    """Where the steps run. ``run`` gets the screened scripts (parsed) and returns an
+    outcome for each; it reports through ``emit`` as it goes."""
+
+    name: str
+    jobs: int
+
+    def run(self, workspace: Workspace, scripts: dict[Path, Script], options: BuildOptions,
+            emit: OnEvent) -> dict[Path, BuildOutcome]: ...
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    outcomes: list[BuildOutcome]
+    executor: str
+    jobs: int
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.outcomes)
+
+
+def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = None
+                    ) -> Executor:
+    if queue is not None:
+        from .queue import QueueExecutor
+
+        return QueueExecutor(queue)
+    from .pool import ProcessPool, default_jobs
+
+    allowed = default_jobs() if jobs is None else jobs
+    if allowed > 1 and runnable > 1:
+        return ProcessPool(min(allowed, runnable))
+    from .local import InProcess
+
+    return InProcess()
+
+
+def build_scripts(
+    workspace: Workspace,
+    paths: Sequence[Path],
+    options: BuildOptions,
+    *,
+    jobs: int | None = None,
+    queue: str | None = None,
+    executor: Executor | None = None,
+    on_event: OnEvent | None = None,
+    notice: Notice | None = None,
+) -> BuildRun:
+    """Build ``paths`` and publish each as it is ready. Scripts that do not parse, or that
+    repeat another's slug, fail up front as bad input without stopping the rest; a script
+    named twice is built once."""
+    emit: OnEvent = on_event or (lambda _event: None)
+    sweep_work(workspace)
+    screened = screen(workspace, paths, options)
+    if not (options.engine == "auto" and options.cache_only):
+        options = replace(options, engine=choose_engine(workspace, screened, options.engine,
+                                                        notice))
+    for path, failed in screened.failed.items():
+        emit(BuildEvent(path, "failed", detail=failed.error or ""))
+    for path, script in screened.runnable.items():
+        emit(BuildEvent(path, "waiting", total=len(script.turns)))
+    chosen = executor or choose_executor(len(screened.runnable), jobs, queue)
+    outcomes = dict(screened.failed)
+    if screened.runnable:
+        outcomes.update(chosen.run(workspace, screened.runnable, options, emit))
+    return BuildRun([outcomes[path] for path in screened.paths], chosen.name, chosen.jobs)
