@@ -278,6 +278,14 @@ class Speller:
             last = end
         return "".join(pieces) + text[last:] if pieces else text
 
+    def blanked(self, text: str, fill: str = " ") -> str:
+        """``text`` with every match replaced by ``fill``: what no entry covers."""
+        pieces, last = [], 0
+        for start, end, _entry in self._matches(text):
+            pieces += [text[last:start], fill]
+            last = end
+        return "".join(pieces) + text[last:] if pieces else text
+
     def hits(self, texts: Iterable[str]) -> Counter[Entry]:
         """How often each entry fires over ``texts``."""
         counts: Counter[Entry] = Counter()
