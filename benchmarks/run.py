@@ -21,6 +21,8 @@ Every figure is a ratio measured in this one run.
 7. start-up: `duopod --help` and `duopod check` on one script.
 8. jobs / queue: eight example-size scripts, offline, ``--jobs 2`` against ``--jobs 1``, and
    two queue workers against one (``_scale_out.py``).
+9. lexicon: loading 4,000 entries, and 10,000 entries over 10,000 sentences against 1,000
+   over 1,000 (``_lexicon.py``: linear, not quadratic).
 """
 
 from __future__ import annotations
@@ -439,6 +441,10 @@ def main() -> None:
             bench_openai(work)
         if not only or "voices" in only:
             bench_voices()
+        if not only or "lexicon" in only:
+            from _lexicon import bench_lexicon
+
+            bench_lexicon(work, row)
         if not only or "jobs" in only or "queue" in only:
             from _scale_out import bench_jobs, bench_queue
 

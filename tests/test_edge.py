@@ -359,3 +359,21 @@ def test_retry_for_is_a_build_option(show: Path) -> None:
     assert "--retry-for" in result.stdout and "--retries" not in result.stdout
     result = run_cli(show, "build", "scripts/2025-12-12-open-weights.md", "--retry-for", "-1")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_slow_drip_service_meets_the_request_deadline(server: EdgeServer) -> None:
+    """Issue 28: a message every few seconds reset the per-message time-out forever; each
+    request now has a total deadline too."""
+    import asyncio
+    import time
+
+    from duopod.errors import DuopodError
+    from duopod.speech.engines.edge import EdgeEngine, RetryPolicy
+
+    server.knobs.speed = 0.2  # 5x slower than real time, but never silent for a second
+    engine = EdgeEngine(retry=RetryPolicy(budget=1, base_delay=0.01), receive_timeout=5,
+                        request_deadline=1)
+    started = time.monotonic()
+    with pytest.raises(DuopodError, match="in all"):
+        asyncio.run(engine.render(["Hello there."], SETTINGS))
+    assert time.monotonic() - started < 10

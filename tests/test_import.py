@@ -391,3 +391,28 @@ def test_a_page_saved_in_gbk(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not UTF-8"):
         import_page(path, tmp_path / "out")
     assert import_page(path, tmp_path / "out", encoding="gb18030").turns == 6
+
+
+# ---------------------------------------------------------------- issue 28 item 13
+
+
+def test_a_turn_opening_with_a_weibo_hashtag_stays_in_the_dialogue(tmp_path: Path) -> None:
+    turns = ["早上好,欢迎收听。", "#英伟达# 今天又上了热搜。", "这件事的背景很长。",
+             "影响最直接的是市场。"]
+    result = import_page(write(tmp_path, page(turns=turns)), tmp_path / "out")
+    body = result.script_path.read_text(encoding="utf-8")
+    assert "#英伟达# 今天又上了热搜。" in body and "影响最直接的是市场。" in body
+
+
+def test_a_device_or_a_huge_file_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(InputError, match="not a regular file"):
+        import_page(Path("/dev/zero"), tmp_path / "out")
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as out:
+        out.truncate(64 * 1024 * 1024)  # sparse: 64 MiB of nothing on disk
+    with pytest.raises(InputError, match="larger than"):
+        import_page(huge, tmp_path / "out")
+    assert time.monotonic() - started < 2

@@ -104,14 +104,22 @@ BROKEN_RECORDS = {
     "a list": ("[]", "expected a JSON object, found list"),
     "null": ("null", "expected a JSON object, found NoneType"),
     "a wrongly typed field": (None, "field 'episode' must be a whole number"),
+    # issue 28 item 5: out of range is corrupt too (NaN crashed the site page)
+    "a NaN duration": ("duration=NaN", "field 'duration' must be a finite number"),
+    "a negative episode": ("episode=-5", "field 'episode' must be between 0"),
+    "an absurd episode": (f"episode={10**30}", "field 'episode' must be between 0"),
 }
 
 
 def break_record(path: Path, text: str | None) -> None:
-    if text is None:  # a real record with one field of the wrong type
+    if text is None or "=" in text[:12]:  # a real record with one field wrong
         data = json.loads(path.read_text(encoding="utf-8"))
-        data["episode"] = "one"
-        data["notes"] = "not an object"
+        if text is None:
+            data["episode"] = "one"
+            data["notes"] = "not an object"
+        else:
+            field, value = text.split("=", 1)
+            data[field] = json.loads(value)
         text = json.dumps(data)
     path.write_text(text, encoding="utf-8")
 

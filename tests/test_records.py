@@ -65,3 +65,41 @@ def test_wrongly_typed_fields_are_refused() -> None:
     data["audio"]["bytes"] = 1.5
     with pytest.raises(RecordError, match=r"audio\.bytes"):
         EpisodeRecord.from_dict(data)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("duration", float("nan"), "duration"),
+    ("duration", float("inf"), "duration"),
+    ("duration", -1, "duration"),
+    ("duration", 10**30, "duration"),
+    ("episode", -5, "episode"),
+    ("episode", 10**30, "episode"),
+    ("season", -1, "season"),
+    ("season", 10**30, "season"),
+])
+def test_numbers_out_of_range_are_refused_as_data(field: str, value: float, message: str
+                                                  ) -> None:
+    """Issue 28 item 5: NaN, a negative episode or 10**30 reached the feed or crashed the
+    site; they are a corrupt record like any other."""
+    data = sample()
+    data[field] = value
+    text = json.dumps(data)  # json writes NaN and Infinity; Python's reader takes them back
+    with pytest.raises(RecordError, match=message):
+        EpisodeRecord.from_json(text)
+
+
+def test_out_of_range_audio_fields_are_refused() -> None:
+    for key, value in (("bytes", -1), ("bytes", 10**30), ("loudness_lufs", float("nan")),
+                       ("true_peak_dbtp", "loud")):
+        data = sample()
+        data["audio"][key] = value
+        with pytest.raises(RecordError, match=key):
+            EpisodeRecord.from_json(json.dumps(data))
+
+
+def test_a_record_with_nan_is_never_written() -> None:
+    record = EpisodeRecord.from_dict(sample())
+    from dataclasses import replace
+
+    with pytest.raises(ValueError):
+        replace(record, duration=float("nan")).to_json()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -152,7 +153,8 @@ class EpisodeRecord:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+        # allow_nan=False: a NaN or infinity never reaches a record (it is not JSON)
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str, *, light: bool = False) -> EpisodeRecord:
@@ -212,10 +214,37 @@ def _moment(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _number(value: Any, key: str) -> float:
+MAX_DURATION = 7 * 24 * 3600.0
+"""Seconds: no episode lasts a week; a larger duration is a corrupt record."""
+MAX_NUMBER = 1_000_000
+"""Episode and season numbers above this are corrupt (``itunes:episode`` is a small count)."""
+MAX_AUDIO_BYTES = 1 << 40
+
+
+def _number(value: Any, key: str, low: float = -math.inf, high: float = math.inf) -> float:
+    """A finite number within [low, high]: NaN, infinities and absurd values are corrupt
+    records, refused when read rather than carried into the feed and pages."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"field {key!r} must be a number")
-    return float(value)
+    if isinstance(value, int) and not low <= value <= high:  # 10**30 overflows float()
+        raise ValueError(f"field {key!r} must be between {low:g} and {high:g}")
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"field {key!r} must be a finite number between {low:g} and {high:g}")
+    return number
+
+
+def _whole(value: Any, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"field {key!r} must be a whole number")
+    if not low <= value <= high:
+        raise ValueError(f"field {key!r} must be between {low} and {high}")
+    return value
+
+
+def _optional_number(data: dict[str, Any], key: str, low: float, high: float) -> float | None:
+    value = data.get(key)
+    return None if value is None else _number(value, key, low, high)
 
 
 def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
@@ -223,12 +252,8 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
     notes = data.get("notes") or {}
     transcripts = data.get("transcripts") or {}
     source = data.get("source")
-    number = data["episode"]
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise ValueError("field 'episode' must be a whole number")
-    size = audio["bytes"]
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise ValueError("field 'audio.bytes' must be a whole number")
+    number = _whole(data["episode"], "episode", 0, MAX_NUMBER)
+    size = _whole(audio["bytes"], "audio.bytes", 0, MAX_AUDIO_BYTES)
     timeline = data.get("timeline")
     return EpisodeRecord(
         guid=_text(data, "guid"),
@@ -240,10 +265,11 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         number=number,
         hosts=tuple(str(h) for h in data.get("hosts", [])),
         language=_text(data, "language"),
-        duration=_number(data["duration"], "duration"),
+        duration=_number(data["duration"], "duration", 0.0, MAX_DURATION),
         audio=AudioFile(
             file=_text(audio, "file"), bytes=size, mime=audio.get("mime", "audio/mpeg"),
-            loudness_lufs=audio.get("loudness_lufs"), true_peak_dbtp=audio.get("true_peak_dbtp"),
+            loudness_lufs=_optional_number(audio, "loudness_lufs", -200.0, 50.0),
+            true_peak_dbtp=_optional_number(audio, "true_peak_dbtp", -200.0, 50.0),
         ),
         engine=_text(data, "engine"),
         description=_text(data, "description"),
@@ -277,9 +303,7 @@ def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
 
 def _optional_whole(data: dict[str, Any], key: str) -> int | None:
     value = data.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"field {key!r} must be a whole number")
-    return value
+    return None if value is None else _whole(value, key, 0, MAX_NUMBER)
 
 
 def _optional_flag(data: dict[str, Any], key: str) -> bool | None:

@@ -217,10 +217,14 @@ def _parse_date(value: str, path: Path, line: int) -> dt.date:
         raise InputError(f"{value!r} is not a real date", path, line) from None
 
 
+_HASHTAG = re.compile(r"#[^#\s]+#")
+"""A Weibo topic (``#英伟达#``) opening a turn: speech, not a Markdown heading."""
+
+
 def _is_tail_start(text: str) -> bool:
     """The first line that cannot belong to the dialogue: summary, source or furniture."""
     return bool(
-        text.startswith("#")
+        (text.startswith("#") and not _HASHTAG.match(text))
         or _READ_ORIGINAL.match(text)
         or _READ_NEXT.match(text)
         or text.lower() in _TAIL_MARKERS

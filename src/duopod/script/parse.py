@@ -64,10 +64,22 @@ class Overrides:
 # ---------------------------------------------------------------- reading the file
 
 
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+"""The largest script or page read (a two-hour script is about 100 KB)."""
+
+
 def read_text_file(path: Path, encoding: str | None = None) -> str:
-    """Read a producer's text file, refusing empty, binary and mis-encoded files clearly."""
+    """Read a producer's text file, refusing empty, binary and mis-encoded files clearly,
+    and anything that is not a regular file of at most MAX_TEXT_BYTES (``/dev/zero``, a
+    FIFO, a 3 GB dump) before reading it: a bounded read, never an endless one."""
     try:
-        data = path.read_bytes()
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise InputError("not a regular file (a device, pipe or socket)", path)
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TEXT_BYTES + 1)
+        if len(data) > MAX_TEXT_BYTES:
+            raise InputError(f"larger than {MAX_TEXT_BYTES // (1024 * 1024)} MiB: not a "
+                             "script or a page", path)
     except FileNotFoundError:
         raise InputError("file not found", path) from None
     except IsADirectoryError:

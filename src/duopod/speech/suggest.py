@@ -49,7 +49,7 @@ def lexicon_suggestions(entries: Iterable[Entry], language: str, texts: Iterable
     spell = speller(list(entries), language, None)
     counts: Counter[str] = Counter()
     for text in texts:  # what an entry covers is taken out, not replaced by its spoken form
-        uncovered = spell.pattern.sub(" ", text) if spell.pattern else text
+        uncovered = spell.blanked(text)
         counts.update(_TOKEN.findall(uncovered))
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [Suggestion(token, count, will_be_spelled(token)) for token, count in ranked[:limit]]

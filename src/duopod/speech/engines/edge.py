@@ -47,6 +47,10 @@ RETRY_FOR = 180.0
 not end a long build (five attempts used to give up after about 7.5 s of waiting)."""
 BASE_DELAY = 1.0
 MAX_DELAY = 30.0
+MIN_DEADLINE, MAX_DEADLINE = 60.0, 600.0
+"""Seconds one request may take in all; a request is at most REQUEST_BYTES of text."""
+MAX_AUDIO_BYTES = 64 * 1024 * 1024
+"""No request's audio is held past this (hours of the service's 48 kbps MP3)."""
 
 
 @dataclass(frozen=True)
@@ -144,10 +148,14 @@ class EdgeEngine:
     requests run side by side on free connections."""
 
     def __init__(self, retry: RetryPolicy | None = None, connect_timeout: int = 10,
-                 receive_timeout: int = 30):
+                 receive_timeout: int = 30, request_deadline: float | None = None):
         self.retry = retry or RetryPolicy()
         self.connect_timeout = connect_timeout
         self.receive_timeout = receive_timeout
+        self.request_deadline = request_deadline if request_deadline is not None else max(
+            MIN_DEADLINE, min(MAX_DEADLINE, self.retry.budget))
+        """One request in all (a message every few seconds must not hold a build): the
+        retry budget, within [MIN_DEADLINE, MAX_DEADLINE]."""
 
     @property
     def version(self) -> str:
@@ -247,21 +255,26 @@ class EdgeEngine:
         boundaries: list[tuple[int, int, str]] = []
         stream = communicate.stream()
         try:
-            while True:
-                # edge-tts's receive_timeout does not reach WebSocket reads: a silent
-                # service would hang the build, so every message has its own deadline
-                try:
-                    chunk = await asyncio.wait_for(anext(stream), self.receive_timeout)
-                except StopAsyncIteration:
-                    break
-                if chunk["type"] == "audio":
-                    audio += chunk["data"]
-                elif chunk["type"] == "SentenceBoundary":
-                    boundaries.append((int(chunk["offset"]), int(chunk["duration"]),
-                                       chunk["text"]))
+            async with asyncio.timeout(self.request_deadline):
+                while True:
+                    # edge-tts's receive_timeout does not reach WebSocket reads: a silent
+                    # service would hang the build, so every message has its own deadline
+                    try:
+                        chunk = await asyncio.wait_for(anext(stream), self.receive_timeout)
+                    except StopAsyncIteration:
+                        break
+                    if chunk["type"] == "audio":
+                        audio += chunk["data"]
+                        if len(audio) > MAX_AUDIO_BYTES:
+                            raise EngineError(f"the service sent more than {MAX_AUDIO_BYTES} "
+                                              "bytes of audio for one request")
+                    elif chunk["type"] == "SentenceBoundary":
+                        boundaries.append((int(chunk["offset"]), int(chunk["duration"]),
+                                           chunk["text"]))
         except TimeoutError as exc:  # ours above, or aiohttp's connect/read time-outs
             raise _Retryable(f"Timeout waiting for the service ({exc.__class__.__name__}, "
-                             f"{self.receive_timeout} s without a message)") from exc
+                             f"{self.receive_timeout} s without a message or "
+                             f"{self.request_deadline:g} s in all)") from exc
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status in _RETRY_STATUS:
                 raise _Retryable(f"service answered HTTP {exc.status}") from exc

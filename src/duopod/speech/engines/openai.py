@@ -16,11 +16,20 @@ goes in one header and nowhere else (never into settings, cache keys, messages o
 Throttling (429, with its Retry-After honoured), server errors, time-outs and dropped
 connections are retried with backoff and jitter; a refused request (400, 401, 403, 404,
 422) fails at once, naming the host and what the server said.
+
+The server is not trusted (docs/security.md): every answer is bounded before it is held in
+memory (body bytes, then decoded seconds against what the sentence could plausibly take,
+then a sample rate audio actually uses); every request has a total deadline, so a server
+that drips one byte at a time cannot hold a build; a Retry-After is clamped to at least a
+second and never waited past the budget; a redirect is refused (it would re-send the script
+to another host, or turn the POST into a GET whose page is taken as speech); and neither
+the key nor a user:password in ``base_url`` ever appears in a message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import json
 import os
@@ -31,11 +40,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from ...audio.decode import decode, resample, trim_bounds
+from ...audio.decode import SAMPLE_RATE, decode, resample, trim_bounds
 from ...errors import DuopodError, EngineError, InputError
 from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
@@ -52,7 +61,22 @@ PCM_RATE = 24_000
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 """Seconds without a byte from the server before the request is abandoned and retried."""
-MAX_RETRY_AFTER = 120.0
+REQUEST_DEADLINE = 120.0
+"""Seconds one request may take in all (connect, answer, body), however the bytes drip."""
+MIN_DEADLINE = 10.0
+"""The least a request is given, even when ``--retry-for`` is shorter."""
+MIN_RETRY_AFTER = 1.0
+"""A Retry-After of 0 or less is read as this: no server gets hammered by its own answer."""
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""No answer is read past this many bytes (about 12 minutes of 24 kHz 16-bit stereo)."""
+MIN_RATE, MAX_RATE = 8_000, 192_000
+"""Sample rates a speech answer may claim: telephone speech to studio masters."""
+MAX_CHANNELS = 8
+SECONDS_PER_CHARACTER = 1.0
+SECONDS_SLACK = 20.0
+"""An answer may last ``SLACK + PER_CHARACTER * len(text)`` seconds (divided by the speed):
+a Chinese character takes about 0.25 s and a Latin one 0.07 s, so this only stops answers
+no sentence could need (a hostile 1 Hz header makes 48 KB last six hours)."""
 BASE_DELAY = 0.5
 MAX_DELAY = 30.0
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage",
@@ -85,11 +109,24 @@ class RetryPolicy:
         left = self.budget - used
         if left <= 0:
             return None
-        if retry_after is not None:
-            wait = min(MAX_RETRY_AFTER, retry_after)
-            return None if wait > left else wait + random.uniform(0, self.base_delay / 4)  # noqa: S311
+        if retry_after is not None:  # clamped to [1 s, what is left of the budget]
+            if retry_after > left:
+                return None
+            wait = max(MIN_RETRY_AFTER, retry_after)
+            return wait + random.uniform(0, self.base_delay / 4)  # noqa: S311
         ceiling = min(self.max_delay, self.base_delay * 2 ** min(retry, 60))
         return min(left, random.uniform(ceiling / 2, ceiling))  # noqa: S311
+
+
+def deadline_for(budget: float) -> float:
+    """One request's total deadline: within the retry budget (so ``--retry-for 5`` ends in
+    about 5 s plus one deadline), never under MIN_DEADLINE, never over REQUEST_DEADLINE."""
+    return max(MIN_DEADLINE, min(REQUEST_DEADLINE, budget))
+
+
+def plausible_seconds(text: str, speed: float = 1.0) -> float:
+    """The longest a server's speech for ``text`` may last before it is taken as garbage."""
+    return (SECONDS_SLACK + SECONDS_PER_CHARACTER * len(text)) / max(0.25, speed)
 
 
 class _Retryable(Exception):
@@ -99,6 +136,26 @@ class _Retryable(Exception):
 
 
 # ---------------------------------------------------------------- configuration
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any user:password replaced by ``***``: safe to print."""
+    parsed = urlparse(url)
+    if parsed.username is None and parsed.password is None:
+        return url
+    netloc = parsed.netloc.rsplit("@", 1)[-1]
+    return parsed._replace(netloc=f"***@{netloc}").geturl()
+
+
+def url_secrets(base_url: str) -> list[str]:
+    """What a server could echo of the credentials in ``base_url``: the password, and the
+    Basic header aiohttp makes of user:password."""
+    parsed = urlparse(base_url)
+    if parsed.password is None:
+        return []
+    pair = f"{unquote(parsed.username or '')}:{unquote(parsed.password)}"
+    return [unquote(parsed.password), parsed.password,
+            base64.b64encode(pair.encode()).decode()]
 
 
 def host_of(base_url: str) -> str:
@@ -118,6 +175,7 @@ def redact(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         if len(secret) >= 6:  # shorter "keys" (x, none) are placeholders for local servers
             text = text.replace(secret, "***")
+    text = re.sub(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9+/=._~\-]+", r"\1 ***", text)
     return re.sub(r"\bsk-[A-Za-z0-9_\-*.]{3,}", "sk-***", text)
 
 
@@ -155,6 +213,10 @@ def _wav_layout(fmt: bytes) -> tuple[int, int, int, int]:
     bits = int.from_bytes(fmt[14:16], "little")
     if tag == 0xFFFE and len(fmt) >= 26:
         tag = int.from_bytes(fmt[24:26], "little")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise ValueError(f"WAV sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise ValueError(f"WAV with {channels} channels (1 to {MAX_CHANNELS} are read)")
     return tag, channels, rate, bits
 
 
@@ -188,12 +250,17 @@ def _seconds(value: float) -> str:
     return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
 
 
-def _decoded(data: bytes, response_format: str) -> np.ndarray:
-    """The answer's speech, trimmed; a garbled answer is worth asking for again."""
+def _decoded(data: bytes, response_format: str, longest: float) -> np.ndarray:
+    """The answer's speech, trimmed; a garbled answer is worth asking for again, speech far
+    longer than its text (``longest`` seconds) is not kept."""
     try:
-        return _trim(decode_answer(data, response_format))
+        audio = decode_answer(data, response_format)
     except (ValueError, DuopodError) as exc:
         raise _Retryable(f"undecodable {response_format} answer: {exc}") from exc
+    if len(audio) > longest * SAMPLE_RATE:
+        raise _Retryable(f"an answer of {len(audio) / SAMPLE_RATE:.0f} s is longer than the "
+                         f"sentence could take ({longest:.0f} s)")
+    return _trim(audio)
 
 
 def _trim(audio: np.ndarray) -> np.ndarray:
@@ -275,6 +342,7 @@ class OpenAIEngine:
             return np.zeros(0, dtype=np.float32)
         where = f"{host_of(settings['base_url'])}, sentence {index + 1} of {count}"
         secret = os.environ.get(settings["api_key_env"], "")
+        secrets = [secret, *url_secrets(settings["base_url"])]
         first_failure: float | None = None
         retry = 0
         while True:
@@ -283,8 +351,10 @@ class OpenAIEngine:
                     await self._hold_off()
                     if self._refusal is not None:
                         raise EngineError(str(self._refusal))
-                    data = await self._request(session, text, settings, secret)
-                return _decoded(data, settings["response_format"])
+                    data = await self._request(session, text, settings, secret,
+                                               self._deadline(first_failure))
+                return _decoded(data, settings["response_format"],
+                                plausible_seconds(text, float(settings["speed"])))
             except _Retryable as failure:
                 now = time.monotonic()
                 first_failure = now if first_failure is None else first_failure
@@ -293,7 +363,7 @@ class OpenAIEngine:
                 if wait is None:
                     raise EngineError(redact(
                         f"{where}: gave up after {retry + 1} attempts in {_seconds(used)} "
-                        f"(--retry-for {_seconds(self.retry.budget)}): {failure}", [secret],
+                        f"(--retry-for {_seconds(self.retry.budget)}): {failure}", secrets,
                     )) from None
                 retry += 1
                 if failure.retry_after is not None:  # the account is throttled, not this call
@@ -301,15 +371,24 @@ class OpenAIEngine:
                 if notify:
                     notify(redact(f"{where}: retrying in {wait:.1f} s (attempt {retry + 1}, "
                                   f"{_seconds(used)} of {_seconds(self.retry.budget)} used): "
-                                  f"{failure}", [secret]))
+                                  f"{failure}", secrets))
             await asyncio.sleep(wait)
+
+    def _deadline(self, first_failure: float | None) -> float:
+        """The first attempt gets a whole deadline; a retry only what is left of the budget
+        (at least a second), so a build ends within the budget plus one deadline."""
+        deadline = deadline_for(self.retry.budget)
+        if first_failure is None:
+            return deadline
+        left = self.retry.budget - (time.monotonic() - first_failure)
+        return max(MIN_RETRY_AFTER, min(deadline, left))
 
     async def _hold_off(self) -> None:
         while (wait := self._not_before - time.monotonic()) > 0:
             await asyncio.sleep(wait)
 
     async def _request(self, session: aiohttp.ClientSession, text: str,
-                       settings: dict[str, Any], secret: str) -> bytes:
+                       settings: dict[str, Any], secret: str, deadline: float) -> bytes:
         import aiohttp
 
         payload = {"model": settings["model"], "voice": settings["voice"], "input": text,
@@ -318,10 +397,12 @@ class OpenAIEngine:
             payload["instructions"] = settings["instructions"]
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         url = f"{settings['base_url']}/audio/speech"
+        secrets = [secret, *url_secrets(settings["base_url"])]
         try:
-            async with session.post(url, json=payload, headers=headers) as response:
+            async with asyncio.timeout(deadline), session.post(
+                    url, json=payload, headers=headers, allow_redirects=False) as response:
                 if response.status == 200:
-                    data = await response.read()
+                    data = await _bounded_body(response)
                     if not data:
                         raise _Retryable("the server answered with no audio")
                     return data
@@ -330,14 +411,34 @@ class OpenAIEngine:
                     raise _Retryable(f"HTTP {response.status}{detail}",
                                      retry_after(response.headers.get("Retry-After")))
         except TimeoutError as exc:
-            raise _Retryable(f"no answer within {READ_TIMEOUT:g} s") from exc
+            raise _Retryable(f"no complete answer within {deadline:g} s") from exc
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise _Retryable(f"connection problem: {exc.__class__.__name__}") from exc
         hint = _HINTS.get(response.status, "")
+        if 300 <= response.status < 400:
+            where = redact_url(response.headers.get("Location", "elsewhere"))[:200]
+            detail, hint = "", (f"it redirects to {where}; a redirect is never followed "
+                                "(set base_url to the server's own address)")
         self._refusal = EngineError(redact(
             f"{host_of(settings['base_url'])} refused the request (HTTP {response.status}"
-            f"{detail}){'; ' + hint if hint else ''}", [secret]))
+            f"{detail}){'; ' + hint if hint else ''}", secrets))
         raise self._refusal
+
+
+async def _bounded_body(response: aiohttp.ClientResponse, limit: int | None = None) -> bytes:
+    """The body, read in chunks and abandoned past ``limit`` bytes (MAX_BODY_BYTES)."""
+    limit = MAX_BODY_BYTES if limit is None else limit
+    if (response.content_length or 0) > limit:
+        raise EngineError(f"the server's answer of {response.content_length} bytes is larger "
+                          f"than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise EngineError(f"the server's answer is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _error_detail(response: aiohttp.ClientResponse) -> str:
@@ -346,8 +447,8 @@ async def _error_detail(response: aiohttp.ClientResponse) -> str:
     import aiohttp
 
     try:
-        body = await response.text(errors="replace")
-    except (aiohttp.ClientError, TimeoutError):
+        body = (await _bounded_body(response, 64 * 1024)).decode(errors="replace")
+    except (aiohttp.ClientError, TimeoutError, EngineError):
         return ""
     message: Any = body
     try:
