@@ -296,7 +296,8 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          f"-master.port={m}", f"-master.port.grpc={mg}", f"-volume.port={v}",
          f"-volume.port.grpc={vg}", "-filer", f"-filer.port={f}", f"-filer.port.grpc={fg}",
          "-s3", f"-s3.port={s}", f"-s3.port.grpc={sg}", f"-metricsPort={metrics}",
-         "-master.volumeSizeLimitMB=64", "-volume.max=20", "-master.telemetry=false"],
+         "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.volumeSizeLimitMB=64",
+         "-volume.max=20", "-master.telemetry=false"],
         stdout=log, stderr=subprocess.STDOUT)
     endpoint = f"http://127.0.0.1:{s}"
     try:
@@ -373,7 +374,9 @@ def public_objects(endpoint: str, prefix: str) -> dict[str, str]:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET,
                                                                   Prefix=f"{prefix}/"):
         for item in page.get("Contents", []):
-            found[item["Key"][len(prefix) + 1:]] = item["ETag"]
+            key = item["Key"][len(prefix) + 1:]
+            if not key.startswith("."):  # duopod's manifest and lock
+                found[key] = item["ETag"]
     return found
 
 
