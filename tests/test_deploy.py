@@ -529,3 +529,17 @@ def test_cli_deploy_dry_run_and_errors(show: Path, tmp_path: Path) -> None:
     result = run_cli(show, "deploy", "www")
     assert result.returncode == 0 and "sent 4 file(s)" in result.stdout
 
+
+
+def test_the_feed_names_a_configured_hub(show: Path, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from duopod.publish.feed import NAMESPACES, build_feed
+
+    add_target(show, "www", (tmp_path / "www").as_uri(), hub="https://hub.example/")
+    channel = ET.fromstring(build_feed(load_workspace(show).show, [])).find("channel")
+    assert channel is not None
+    links = {(link.get("rel"), link.get("href"))
+             for link in channel.findall(f"{{{NAMESPACES['atom']}}}link")}
+    assert ("hub", "https://hub.example/") in links
+    assert ("self", "https://podcast.example.com/feed.xml") in links
