@@ -543,3 +543,27 @@ def test_the_feed_names_a_configured_hub(show: Path, tmp_path: Path) -> None:
              for link in channel.findall(f"{{{NAMESPACES['atom']}}}link")}
     assert ("hub", "https://hub.example/") in links
     assert ("self", "https://podcast.example.com/feed.xml") in links
+
+
+@pytest.mark.slow
+def test_s3_lease_of_another_machine_blocks_until_it_expires(show: Path, s3_endpoint: str,
+                                                              credentials: None) -> None:
+    import json
+
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    add_target(show, "cdn", f"s3://{BUCKET}/{prefix}", endpoint_url=s3_endpoint,
+               region="us-east-1")
+    fake_site(show, {"one": b"1" * 10})
+    ws = load_workspace(show)
+    lease = {"owner": "x", "host": "another-machine", "pid": 1, "since": time.time()}
+    s3 = _s3_client(s3_endpoint)
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/.duopod-deploy.lock",
+                  Body=json.dumps({**lease, "expires": time.time() + 600}))
+    with pytest.raises(DeployBusy, match="another-machine"):
+        deploy_show(ws, None)
+    assert "feed.xml" not in _keys(s3_endpoint, prefix)
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/.duopod-deploy.lock",
+                  Body=json.dumps({**lease, "expires": time.time() - 1}))
+    report = deploy_show(ws, None)  # expired: taken over
+    assert report.uploaded[-1] == "feed.xml"
+    assert ".duopod-deploy.lock" not in _keys(s3_endpoint, prefix)
