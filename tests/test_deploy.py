@@ -567,3 +567,35 @@ def test_s3_lease_of_another_machine_blocks_until_it_expires(show: Path, s3_endp
     report = deploy_show(ws, None)  # expired: taken over
     assert report.uploaded[-1] == "feed.xml"
     assert ".duopod-deploy.lock" not in _keys(s3_endpoint, prefix)
+
+
+@pytest.mark.slow
+def test_folder_deploy_killed_anywhere_keeps_a_whole_feed(show: Path, tmp_path: Path) -> None:
+    www = tmp_path / "www"
+    add_target(show, "www", www.as_uri())
+    old_site = {"one": b"1" * 100}
+    new_site = {"one": b"1" * 100, "two": b"2" * 100, "three": b"3" * 100}
+    fake_site(show, new_site)
+    new_feed = (show / "episodes" / "feed.xml").read_bytes()
+    steps = 0
+    while True:
+        steps += 1
+        shutil.rmtree(www, ignore_errors=True)
+        shutil.rmtree(show / "episodes")
+        fake_site(show, old_site)
+        old_feed = (show / "episodes" / "feed.xml").read_bytes()
+        deploy_show(load_workspace(show), None)
+        fake_site(show, new_site)
+        killed = run_killable(show, steps, target="www")
+        killed.communicate(timeout=120)
+        public = (www / "feed.xml").read_bytes()
+        assert public in (old_feed, new_feed), steps
+        missing = {key for key in feed_names(public, "https://podcast.example.com")
+                   if not (www / key).is_file()}
+        assert not missing, (steps, missing)
+        if killed.returncode == 0:  # ran to the end: every write had its kill
+            break
+        assert killed.returncode == -signal.SIGKILL
+        deploy_show(load_workspace(show), None)  # the kernel released the dead one's lock
+        assert (www / "feed.xml").read_bytes() == new_feed
+    assert steps > 6
