@@ -14,7 +14,7 @@ from .display import err, out, plain
 
 def deploy(
     target: Annotated[str | None, typer.Argument(
-        help="The [deploy.NAME] table of show.toml (default: the only one).")] = None,
+        help="The target: a deploy.NAME table of show.toml (default: the only one).")] = None,
     prune: Annotated[bool, typer.Option(
         "--prune", help="Delete files in the target that the site no longer has (never one "
         "the new feed names).")] = False,
