@@ -599,3 +599,15 @@ def test_folder_deploy_killed_anywhere_keeps_a_whole_feed(show: Path, tmp_path: 
         deploy_show(load_workspace(show), None)  # the kernel released the dead one's lock
         assert (www / "feed.xml").read_bytes() == new_feed
     assert steps > 6
+
+
+@pytest.mark.slow
+def test_s3_errors_are_one_line_without_the_secret(show: Path, s3_endpoint: str,
+                                                   credentials: None) -> None:
+    add_target(show, "cdn", "s3://no-such-bucket-here/x", endpoint_url=s3_endpoint,
+               region="us-east-1")
+    fake_site(show, {"one": b"1" * 10})
+    result = run_cli(show, "deploy")
+    assert result.returncode == 1 and "no-such-bucket-here" in result.stderr
+    assert "Traceback" not in result.stderr and "not-a-secret" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -262,11 +262,19 @@ class S3Store:
         return None if got is None else got[0]
 
     def _get(self, key: str) -> tuple[bytes, str] | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return reply["Body"].read(), str(reply["ETag"]).strip('"')
         except self.client.exceptions.NoSuchKey:
             return None
-        return reply["Body"].read(), str(reply["ETag"]).strip('"')
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "?")
+            raise DeployFailed(f"S3 refused reading {key} in bucket {self.bucket!r}: "
+                               f"{code}") from None
+        except BotoCoreError as exc:
+            raise DeployFailed(f"S3 reading {key} failed: {exc}") from None
 
     def delete(self, key: str) -> None:
         self._call(f"deleting {key}", self.client.delete_object, Key=self._key(key))
@@ -281,10 +289,11 @@ class S3Store:
                 Bucket=self.bucket, Key=self._key(LOCK_KEY), Body=json.dumps(self._lease),
                 ContentType="application/json", CacheControl="no-store", **condition)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed",
-                                                               "ConditionalRequestConflict"):
+            code = exc.response.get("Error", {}).get("Code", "?")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict"):
                 return False
-            raise
+            raise DeployFailed(f"S3 refused the deploy lock in bucket {self.bucket!r}: "
+                               f"{code}") from None
         self._lease_tag = str(reply["ETag"]).strip('"')
         self._renewed = time.time()
         return True
