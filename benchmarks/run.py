@@ -23,6 +23,10 @@ Every figure is a ratio measured in this one run.
    two queue workers against one (``_scale_out.py``).
 9. lexicon: loading 4,000 entries, and 10,000 entries over 10,000 sentences against 1,000
    over 1,000 (``_lexicon.py``: linear, not quadratic).
+10. deploy: a site of 50 synthetic episodes (each an episode.json from sample-episode.json
+    and 2 MB of random bytes as its MP3; pages, feed and index by publish) deployed to
+   SeaweedFS's S3 gateway on a loopback port: the first deploy, a no-change deploy and a
+   one-episode change (its MP3 and title).
 """
 
 from __future__ import annotations
@@ -404,6 +408,63 @@ def synthetic_episodes(folder: Path, count: int, name: str) -> None:
                                           encoding="utf-8")
 
 
+def bench_deploy(work: Path) -> None:
+    import s3_server
+
+    from duopod.deploy import deploy_show, feed_names
+    from duopod.publish.episodes import EPISODE_FILE
+    from duopod.publish.site import publish_site
+    from duopod.show.workspace import load_workspace
+
+    print("deploy (50 episodes to a local S3 server)")
+    data = work / "weed"
+    data.mkdir()
+    try:
+        with s3_server.weed_s3(data) as endpoint:
+            show = copy_show(work / "deploy")
+            with (show / "show.toml").open("a", encoding="utf-8") as handle:
+                handle.write(f'\n[deploy.bench]\nurl = "s3://{s3_server.BUCKET}/bench"\n'
+                             f'endpoint_url = "{endpoint}"\nregion = "us-east-1"\n')
+            os.environ.update({"AWS_ACCESS_KEY_ID": s3_server.KEYS["aws_access_key_id"],
+                               "AWS_SECRET_ACCESS_KEY": s3_server.KEYS["aws_secret_access_key"]})
+            ws = load_workspace(show)
+            synthetic_episodes(ws.episodes_dir, 50, EPISODE_FILE)
+            folders = sorted(p for p in ws.episodes_dir.iterdir() if p.is_dir())
+            for folder in folders:
+                record = json.loads((folder / EPISODE_FILE).read_text(encoding="utf-8"))
+                record["audio"]["file"] = f"{folder.name}.mp3"
+                record["audio"]["bytes"] = 2_000_000
+                (folder / EPISODE_FILE).write_text(json.dumps(record, ensure_ascii=False),
+                                                   encoding="utf-8")
+                (folder / f"{folder.name}.mp3").write_bytes(os.urandom(2_000_000))
+            publish_site(ws)
+            for key in feed_names((ws.episodes_dir / "feed.xml").read_bytes(),
+                                  ws.show.base_url):  # transcripts, chapters: small stand-ins
+                if not (ws.episodes_dir / key).exists():
+                    (ws.episodes_dir / key).write_text("{}", encoding="utf-8")
+            first = deploy_show(ws, None)
+            row("deploy: first, 50 episodes", f"{len(first.uploaded)} files, "
+                f"{first.bytes_uploaded / 1e6:.0f} MB in {first.seconds:.1f} s", "-", True)
+            same = deploy_show(ws, None)
+            row("deploy: no change", f"{len(same.uploaded)} uploads in {same.seconds:.2f} s",
+                "0 uploads, < 2 s", not same.uploaded and same.seconds < 2)
+            changed = folders[20]
+            record = json.loads((changed / EPISODE_FILE).read_text(encoding="utf-8"))
+            record["title"] += " (corrected)"
+            (changed / EPISODE_FILE).write_text(json.dumps(record, ensure_ascii=False),
+                                                encoding="utf-8")
+            (changed / f"{changed.name}.mp3").write_bytes(os.urandom(2_000_000))
+            publish_site(ws)
+            one = deploy_show(ws, None)
+            others = sorted(k for k in one.uploaded if not k.startswith(changed.name)
+                            and k not in ("feed.xml", "index.html"))
+            row("deploy: one episode changed", f"{len(one.uploaded)} uploads in "
+                f"{one.seconds:.2f} s ({', '.join(others) or 'none'} beyond its own files, "
+                "feed and index)", "its files + feed + index", not others)
+    except s3_server.Unavailable as exc:
+        row("deploy benchmark", f"skipped: {exc}", "runs", False)
+
+
 def compile_bytecode() -> None:
     """duopod's modules compiled to bytecode first, as `pip install` leaves them. A checkout
     run with PYTHONDONTWRITEBYTECODE set (as in this container) never writes any, and every
@@ -445,6 +506,8 @@ def main() -> None:
             from _lexicon import bench_lexicon
 
             bench_lexicon(work, row)
+        if not only or "deploy" in only:
+            bench_deploy(work)
         if not only or "jobs" in only or "queue" in only:
             from _scale_out import bench_jobs, bench_queue
 

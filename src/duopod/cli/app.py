@@ -566,3 +566,7 @@ def main() -> None:
     if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C inside a command into Exit(130)
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
+
+from .deploy import deploy as _deploy  # noqa: E402
+
+app.command("deploy")(_deploy)

@@ -72,6 +72,8 @@ def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | 
         _sub(channel, "lastBuildDate", pub_date(episodes[0].published))
     _sub(channel, _q("atom", "link"), href=feed_url(show, base), rel="self",
          type="application/rss+xml")
+    for hub in show.hubs:  # WebSub: apps may subscribe to the hub the deploy pings
+        _sub(channel, _q("atom", "link"), href=hub, rel="hub")
     _sub(channel, _q("itunes", "author"), show.author)
     owner = _sub(channel, _q("itunes", "owner"))
     _sub(owner, _q("itunes", "name"), show.author)

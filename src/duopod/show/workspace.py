@@ -77,6 +77,8 @@ class ShowConfig:
     source_excerpt_paragraphs: int = 3
     audio: AudioSettings = field(default_factory=AudioSettings)
     music: MusicSettings = field(default_factory=MusicSettings)
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs of the deploy targets (``[deploy.NAME] hub``): the feed names them."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ def _table(data: dict[str, Any], path: Path, prefix: str, known: set[str]) -> Fi
 _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
     "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
-    "locked", "copyright", "funding", "license", "medium", "source_appendix",
+    "locked", "copyright", "funding", "license", "medium", "source_appendix", "deploy",
 }
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
 SOURCE_APPENDIX = ("full", "excerpt", "link")
@@ -235,7 +237,15 @@ def load_show(path: Path, root: Path) -> ShowConfig:
         **_publishing(table, path),
         audio=_audio_settings(table.table("audio"), path),
         music=_music_settings(table.table("music"), path, root),
+        hubs=_hubs(table.table("deploy")),
     )
+
+
+def _hubs(deploy: dict[str, Any]) -> tuple[str, ...]:
+    """Each deploy target's ``hub``, once; the tables themselves are read (and a bad hub
+    refused with its line) by ``duopod.deploy.targets``."""
+    found = [table.get("hub") for table in deploy.values() if isinstance(table, dict)]
+    return tuple(dict.fromkeys(hub for hub in found if isinstance(hub, str) and _URL.match(hub)))
 
 
 def _publishing(table: Fields, path: Path) -> dict[str, Any]:
