@@ -561,3 +561,8 @@ def main() -> None:
     if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C inside a command into Exit(130)
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+from .draft import draft as _draft  # noqa: E402  (duopod draft: the writers' room)
+
+app.command("draft")(_draft)

@@ -189,7 +189,7 @@ def _table(data: dict[str, Any], path: Path, prefix: str, known: set[str]) -> Fi
 _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
     "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
-    "locked", "copyright", "funding", "license", "medium", "source_appendix",
+    "locked", "copyright", "funding", "license", "medium", "source_appendix", "writer",
 }
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
 SOURCE_APPENDIX = ("full", "excerpt", "link")
