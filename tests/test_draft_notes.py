@@ -47,7 +47,7 @@ def test_written_notes_are_grounded_with_the_sources_byline(show: Path, chat: Ch
                                          ungrounded]}]}, ensure_ascii=False)
 
     chat.knobs.answer = answer
-    _ws, script, written = notes_for(show, chat)
+    _ws, _script, written = notes_for(show, chat)
     summary = written.summary
     assert summary.headline == "美方允许英伟达向中国出售H200芯片"
     assert summary.sections == (("背景", ("美方允许英伟达向经批准的中国客户出售H200芯片。",)),)
