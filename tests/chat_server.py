@@ -28,6 +28,9 @@ from loopback import LoopbackApp
 class Knobs:
     structured: bool = True
     """False: a 400 naming response_format, as servers without structured output answer."""
+    json_object_only: bool = False
+    """Refuse ``json_schema`` with a 500 (as llama-cpp-python does) but take
+    ``{type: json_object, schema}``."""
     api_key: str | None = None
     rate_limit: int = 0
     retry_after: str = "1"
@@ -139,11 +142,17 @@ class ChatServer(LoopbackApp):
             return web.json_response({"error": {"message": "overloaded"}}, status=503)
         schema = None
         if "response_format" in payload:
+            kind = payload["response_format"]["type"]
+            if knobs.json_object_only and kind == "json_schema":
+                call.status = 500
+                return web.json_response({"error": {"message": "response_format.type: Input "
+                                          "should be 'text' or 'json_object'"}}, status=500)
             if not knobs.structured:
                 call.status = 400
                 return web.json_response({"error": {"message": "response_format is not "
                                           "supported"}}, status=400)
-            schema = payload["response_format"]["json_schema"]["schema"]
+            schema = (payload["response_format"].get("schema") if kind == "json_object"
+                      else payload["response_format"]["json_schema"]["schema"])
         else:
             system = payload["messages"][0]["content"]
             if "JSON schema:\n" in system:

@@ -91,9 +91,19 @@ def test_a_server_without_structured_output_is_asked_again_with_the_schema_in_th
     chat.knobs.structured = False
     made = engine(chat)
     assert json.loads(ask(made))["text"]
-    assert [c.status for c in chat.calls] == [400, 200]
-    assert "response_format" not in chat.calls[1].payload
-    assert "JSON schema" in chat.calls[1].payload["messages"][0]["content"]
+    assert [c.status for c in chat.calls] == [400, 400, 200]
+    assert "response_format" not in chat.calls[2].payload
+    assert "JSON schema" in chat.calls[2].payload["messages"][0]["content"]
+    ask(made, user="第二个问题。不一样的。")
+    assert "response_format" not in chat.calls[3].payload  # remembered for the command
+
+
+def test_llama_cpp_python_is_given_its_json_object_form(chat: ChatServer) -> None:
+    chat.knobs.json_object_only = True
+    assert json.loads(ask(engine(chat)))["text"]
+    assert [c.status for c in chat.calls] == [500, 200]
+    assert chat.calls[1].payload["response_format"]["type"] == "json_object"
+    assert chat.calls[1].payload["response_format"]["schema"] == SCHEMA
 
 
 def test_429_waits_as_long_as_retry_after_says(chat: ChatServer) -> None:

@@ -17,9 +17,10 @@ backoff and jitter within ``ChatOptions.retry_for``; other refusals fail at once
 host and what the server said (with the key blanked out).
 
 Structured output: the request carries ``response_format: {type: json_schema}``; a server
-that refuses it (400/422 naming response_format, or 501) is asked again without it, the
-schema in the prompt, for the rest of the command. Either way the answer is validated and
-mended by ``schema.parse_answer``.
+that refuses it (400/422/500 naming response_format, or 501) is asked with
+``{type: json_object, schema}`` (llama-cpp-python's form), and one that refuses that too is
+asked with the schema in the prompt, for the rest of the command. Either way the answer is
+validated and mended by ``schema.parse_answer``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ READ_TIMEOUT = 60.0
 BASE_DELAY = 0.5
 MAX_DELAY = 20.0
 MAX_REDIRECTS = 3
+FORMATS = ("json_schema", "json_object", "prompt")
+"""How a schema is put to the server, best first."""
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 _HINTS = {
     401: "check the API key (the variable [writer] api_key_env names)",
@@ -123,7 +126,8 @@ class OpenAIChatEngine:
         self.settings = settings
         self.options = options or ChatOptions()
         self.usage = Usage()
-        self._structured = settings.structured
+        self._formats = list(FORMATS if settings.structured else FORMATS[-1:])
+        """What is left to try, best first: the head is what the server accepts."""
         self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._session: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
 
@@ -214,14 +218,16 @@ class OpenAIChatEngine:
         started = time.monotonic()
         retry = 0
         while True:
-            structured = self._structured and request.schema is not None
+            mode = self._formats[0] if request.schema is not None else "prompt"
+            structured = mode != "prompt"
             try:
                 async with asyncio.timeout(self.options.deadline):
-                    answer = await self._ask(request, structured)
+                    answer = await self._ask(request, mode)
                 return Completion(answer.text, answer.prompt_tokens, answer.completion_tokens,
                                   answer.finish_reason, structured=structured)
             except _NoSchema:
-                self._structured = False
+                if len(self._formats) > 1 and self._formats[0] == mode:
+                    self._formats.pop(0)
                 continue
             except _Retryable as exc:
                 reason, retry_after = str(exc), exc.retry_after
@@ -241,7 +247,8 @@ class OpenAIChatEngine:
     def _clean(self, text: str) -> str:
         return redact(text, self.settings.api_key)
 
-    def _payload(self, request: ChatRequest, structured: bool) -> dict[str, Any]:
+    def _payload(self, request: ChatRequest, mode: str) -> dict[str, Any]:
+        structured = mode != "prompt"
         messages = [{"role": role, "content": content} for role, content in request.messages]
         if request.schema is not None and not structured:
             messages[0] = {"role": messages[0]["role"],
@@ -252,12 +259,14 @@ class OpenAIChatEngine:
         }
         if self.options.stream:
             payload["stream_options"] = {"include_usage": True}
-        if structured and request.schema is not None:
+        if mode == "json_schema" and request.schema is not None:
             payload["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": "answer", "strict": True, "schema": request.schema}}
+        elif mode == "json_object" and request.schema is not None:
+            payload["response_format"] = {"type": "json_object", "schema": request.schema}
         return payload
 
-    async def _ask(self, request: ChatRequest, structured: bool) -> _Answer:
+    async def _ask(self, request: ChatRequest, mode: str) -> _Answer:
         import aiohttp
 
         headers = {"Content-Type": "application/json"}
@@ -266,7 +275,7 @@ class OpenAIChatEngine:
             headers["Authorization"] = f"Bearer {key}"
         url = self.settings.base_url + "/chat/completions"
         origin = _origin(url)
-        body = json.dumps(self._payload(request, structured), ensure_ascii=False).encode()
+        body = json.dumps(self._payload(request, mode), ensure_ascii=False).encode()
         for _hop in range(MAX_REDIRECTS + 1):
             try:
                 async with self._client().post(url, data=body, headers=headers,
@@ -281,7 +290,7 @@ class OpenAIChatEngine:
                         url = target
                         continue
                     if response.status != 200:
-                        await self._refusal(response, request, structured)
+                        await self._refusal(response, request, mode != "prompt")
                     if self.options.stream and "event-stream" in response.headers.get(
                             "Content-Type", ""):
                         return await self._read_stream(response)
@@ -301,7 +310,7 @@ class OpenAIChatEngine:
         except Exception:  # the status says enough
             text = ""
         message = _error_message(text)
-        if structured and (status == 501 or (status in (400, 422) and re.search(
+        if structured and (status == 501 or (status in (400, 422, 500) and re.search(
                 r"response_format|json_schema|schema|grammar", message, re.IGNORECASE))):
             raise _NoSchema()
         if status in _RETRY_STATUS:
