@@ -410,6 +410,21 @@ def render_script(written: _Written, request: DraftRequest, texts: list[str],
     return "\n".join(lines) + "\n"
 
 
+def _check_parses(data: bytes, path: Path, ws: Workspace) -> None:
+    """DraftRefused unless ``data`` parses as a script where ``path`` is."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".md")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        try:
+            parse_script(Path(tmp), workspace=ws.root, known_hosts=tuple(ws.profiles))
+        except InputError as exc:
+            raise DraftRefused(f"the model's answer does not make a valid script: "
+                               f"{exc.message} (line {exc.line})") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def _write_new(path: Path, data: bytes, ws: Workspace) -> None:
     """Write ``path`` only if it does not exist, after parsing it as ``duopod check`` would;
     DraftRefused when it does not parse."""
@@ -479,6 +494,7 @@ def revise_turn(ws: Workspace, engine: ChatEngine, script_path: Path, turn_numbe
         new_line = new
     ending = old_line[len(old_line.rstrip("\r\n")):]
     lines[at] = (new_line + ending).encode()
+    _check_parses(b"".join(lines), script_path, ws)
     write_atomically(script_path, b"".join(lines))
     checked = check_turns([before, new] if before else [new], [False, True] if before else
                           [True], article, language, None, " ".join(script.hosts))
