@@ -29,7 +29,8 @@ def lowpass_taps(count: int, cutoff: float, window: np.ndarray) -> np.ndarray:
     at DC (what ``scipy.signal.firwin`` designs for a single low-pass band)."""
     offsets = np.arange(count) - (count - 1) / 2
     taps = cutoff * np.sinc(cutoff * offsets) * window
-    return taps / taps.sum()
+    taps_normalised: np.ndarray = taps / taps.sum()
+    return taps_normalised
 
 
 def interpolation_taps(factor: int, reach: int) -> np.ndarray:
@@ -126,4 +127,5 @@ def moving_average(values: np.ndarray, size: int) -> np.ndarray:
                              values.astype(np.float64),
                              np.full(after, values[-1], dtype=np.float64)])
     sums = np.concatenate([[0.0], np.cumsum(padded)])
-    return ((sums[size:] - sums[:-size]) / size).astype(values.dtype)
+    averaged: np.ndarray = ((sums[size:] - sums[:-size]) / size).astype(values.dtype)
+    return averaged

@@ -97,7 +97,7 @@ def check_queue_url(url: str) -> None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise DuopodError(f"queue address {where}: {exc}") from None
+        raise DuopodError(f"queue address {where}: {str(exc).replace('Port', 'port')}") from None
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise DuopodError(f"queue address {where}: expected redis://host:port/db "
                           "(or rediss:// or unix://)")
@@ -153,11 +153,13 @@ def connect(workspace: Workspace, url: str | None = None,
     maintenance (requeueing dead workers' messages) on every dispatch too: it is one
     sorted-set range query, and it is what makes the redelivery bound ``heartbeat`` plus
     about a second rather than minutes."""
-    from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
+    from dramatiq.brokers import redis as redis_brokers
+    from dramatiq.brokers.redis import MAINTENANCE_SCALE
     from dramatiq.middleware import CurrentMessage, Retries
 
     namespace = namespace_for(workspace)
-    broker = RedisBroker(url=queue_url(url), namespace=namespace,
+    broker_class: Any = redis_brokers.RedisBroker  # Dramatiq is untyped
+    broker = broker_class(url=queue_url(url), namespace=namespace,
                          heartbeat_timeout=int(heartbeat * 1000),
                          maintenance_chance=MAINTENANCE_SCALE)
     broker.add_middleware(CurrentMessage())

@@ -18,7 +18,7 @@ from rich.text import Text
 __all__ = ["err", "escape", "out", "plain", "styled", "text"]
 
 out = Console(soft_wrap=True, markup=False, highlight=False)
-err = Console(stderr=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 def styled(console: Console, template: str, /, **values: Any) -> None:

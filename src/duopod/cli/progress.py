@@ -52,7 +52,7 @@ def build_display(console: Console, scripts: Sequence[Path]) -> Iterator[OnEvent
         TextColumn("{task.fields[status]}", markup=False,
                    table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
         TimeRemainingColumn(compact=True, elapsed_when_finished=True),
-        console=console, transient=True, expand=True,
+        console=console, transient=True, expand=True, disable=not console.is_terminal,
     ) as progress:
         tasks: dict[Path, TaskID] = {
             path: progress.add_task(_short(path.name), total=None, status="")
@@ -100,8 +100,9 @@ def report(out: Console, err: Console, outcomes: Sequence[BuildOutcome], feed: P
     for outcome in outcomes:
         if outcome.ok:
             _built(out, outcome)
-        for problem in outcome.problems:
-            plain(err, f"duopod: warning: {problem}")
+    # each landing reports what it met on the site; the same lost file once, not per episode
+    for problem in dict.fromkeys(p for o in outcomes for p in o.problems):
+        plain(err, f"duopod: warning: {problem}")
     if not single:
         _print_table(out, summary(outcomes, jobs, executor))
     for outcome in outcomes:

@@ -68,4 +68,4 @@ def oversampled_peak(samples: np.ndarray) -> np.ndarray:
 
 def true_peak_db(samples: np.ndarray) -> float:
     peak = float(oversampled_peak(samples).max()) if len(samples) else 0.0
-    return 20 * np.log10(max(peak, 1e-9))
+    return float(20 * np.log10(max(peak, 1e-9)))

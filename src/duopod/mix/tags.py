@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from mutagen import MutagenError
-from mutagen.id3 import (
-    APIC,
-    CHAP,
-    COMM,
-    CTOC,
-    ID3,
-    TALB,
-    TCON,
-    TDRC,
-    TIT2,
-    TLEN,
-    TPE1,
-    TRCK,
-    CTOCFlags,
-)
 
 from ..errors import DuopodError
 from ..script.model import EpisodeMeta
 from ..show.workspace import ShowConfig
 from .timeline import Timeline
+
+# mutagen's ID3 frames carry no type hints; they are reached through this one name, typed
+# Any on purpose, so the rest of the module is checked strictly.
+_id3: Any = import_module("mutagen.id3")
+APIC, CHAP, COMM, CTOC, ID3 = _id3.APIC, _id3.CHAP, _id3.COMM, _id3.CTOC, _id3.ID3
+TALB, TCON, TDRC, TIT2, TLEN = _id3.TALB, _id3.TCON, _id3.TDRC, _id3.TIT2, _id3.TLEN
+TPE1, TRCK, CTOCFlags = _id3.TPE1, _id3.TRCK, _id3.CTOCFlags
 
 
 def write_tags(path: Path, meta: EpisodeMeta, show: ShowConfig, timeline: Timeline,
@@ -56,7 +50,7 @@ def write_tags(path: Path, meta: EpisodeMeta, show: ShowConfig, timeline: Timeli
     save_tags(tags, path)
 
 
-def save_tags(tags: ID3, path: Path) -> None:
+def save_tags(tags: Any, path: Path) -> None:
     """Write the tags into the MP3. mutagen wraps a full disk or a read-only file in its
     own MutagenError, which would escape as a traceback: the disk's error comes back out
     as the OSError it is (the CLI prints those in one line), anything else as a

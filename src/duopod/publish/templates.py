@@ -1,6 +1,10 @@
 """The theme: jinja2 templates for the pages and notes. The default theme ships inside the
 package (``duopod/theme``); a show overrides any template by putting a file of the same
-name in its own ``templates/`` folder, and takes the rest from the package."""
+name in its own ``templates/`` folder, and takes the rest from the package. An override
+need not copy the theme: it can extend the packaged template, reachable as
+``theme/<name>``, and replace one block (``{% extends "theme/episode.html" %}`` with
+``{% block footer %}``; the blocks are ``footer`` on episode pages and ``intro`` on the
+site's index)."""
 
 from __future__ import annotations
 
@@ -49,7 +53,10 @@ def _environment(show_templates: Path, markdown: bool, compiled: Path | None
         except OSError:  # a read-only show still publishes, compiling as it goes
             bytecode = None
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([show_templates, theme_dir()]),
+        loader=jinja2.ChoiceLoader([
+            jinja2.FileSystemLoader([show_templates, theme_dir()]),
+            jinja2.PrefixLoader({"theme": jinja2.FileSystemLoader(theme_dir())}),
+        ]),
         bytecode_cache=bytecode,
         autoescape=not markdown,  # noqa: S701 (Markdown output is escaped by finalize)
         finalize=markdown_text if markdown else None,

@@ -6,6 +6,7 @@ The format is documented in the README ("The script format"). Every problem is a
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import unicodedata
@@ -234,16 +235,26 @@ def parse_date(value: str, path: Path | None, line: int | None, what: str = "dat
     ``fromisoformat`` alone also takes week dates (2025W503), basic forms (20251210) and
     years 0001 or 9999, which feeds and apps then show wrongly or reject."""
     text = value.strip()
+    if not _ISO_DATE.fullmatch(text):
+        raise InputError(f"invalid {what} {value!r} (expected YYYY-MM-DD)", path, line)
     try:
-        if not _ISO_DATE.fullmatch(text):
-            raise ValueError(text)
         date = dt.date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"invalid {what} {value!r} (expected YYYY-MM-DD)", path, line) from None
+        raise InputError(f"invalid {what} {value!r}: {_calendar_fault(text)}", path,
+                         line) from None
     if not YEARS[0] <= date.year <= YEARS[1]:
         raise InputError(f"{what} {value!r} is outside the years {YEARS[0]} to {YEARS[1]}",
                          path, line)
     return date
+
+
+def _calendar_fault(text: str) -> str:
+    """What is wrong with a date that has the right shape: the month, or the day."""
+    year, month, day = (int(part) for part in text.split("-"))
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    last = calendar.monthrange(year, month)[1]
+    return f"{calendar.month_name[month]} {year} has {last} days, not {day}"
 
 
 # ---------------------------------------------------------------- dialogue

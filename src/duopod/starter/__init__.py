@@ -204,15 +204,20 @@ def new_script(workspace: Workspace, title: str, *, date: dt.date | None = None,
 
 
 def _latest_hosts(workspace: Workspace) -> tuple[str, ...]:
-    """The hosts of the show's newest script (in their order), when it reads cleanly."""
+    """The hosts of the show's newest script in the show's own language (in their order),
+    when it reads cleanly: a bilingual folder's English episode must not hand its hosts to
+    a skeleton written in the show's Chinese."""
     from ..script.parse import parse_script
 
     for path in sorted((workspace.root / "scripts").glob("*.md"), reverse=True):
         try:
-            hosts = parse_script(path, workspace=workspace.root,
-                                 known_hosts=tuple(workspace.profiles)).hosts
+            script = parse_script(path, workspace=workspace.root,
+                                  known_hosts=tuple(workspace.profiles))
         except InputError:
             continue
-        if hosts and all(h in workspace.profiles for h in hosts):
-            return hosts
+        language = script.meta.lifecycle.language or workspace.show.language
+        if language != workspace.show.language:
+            continue
+        if script.hosts and all(h in workspace.profiles for h in script.hosts):
+            return script.hosts
     return ()

@@ -29,7 +29,8 @@ def pluck(freq: float, duration: float, level: float) -> np.ndarray:
     t = np.arange(int(duration * RATE)) / RATE
     tone = sum(np.sin(2 * np.pi * freq * k * t) / k**1.6 for k in range(1, 6))
     envelope = np.minimum(t / 0.005, 1) * np.exp(-t * 4.5)
-    return (level * tone * envelope).astype(np.float32)
+    sound: np.ndarray = (level * tone * envelope).astype(np.float32)
+    return sound
 
 
 def pad(freqs: list[float], duration: float, level: float) -> np.ndarray:
@@ -37,7 +38,8 @@ def pad(freqs: list[float], duration: float, level: float) -> np.ndarray:
     t = np.arange(int(duration * RATE)) / RATE
     chord = sum(np.sin(2 * np.pi * f * t) + 0.5 * np.sin(2 * np.pi * f * 1.003 * t) for f in freqs)
     swell = np.minimum(t / 0.25, 1) * np.minimum((duration - t) / 0.3, 1).clip(0, 1)
-    return (level * chord * swell / len(freqs)).astype(np.float32)
+    sound: np.ndarray = (level * chord * swell / len(freqs)).astype(np.float32)
+    return sound
 
 
 def place(track: np.ndarray, sound: np.ndarray, at: float) -> None:
@@ -58,7 +60,8 @@ def jingle(chords: list[tuple[int, list[int]]], melody: list[tuple[float, int]],
         place(track, pluck(note_hz(note), 1.2, 0.28), at * beat)
     fade = int(0.4 * RATE)
     track[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
-    return track / np.abs(track).max() * 0.7
+    normalised: np.ndarray = track / np.abs(track).max() * 0.7
+    return normalised
 
 
 def write_wav(path: Path, samples: np.ndarray) -> None:

@@ -84,7 +84,7 @@ class Espeak:
         return 0
 
     def set_voice(self, voice: str) -> bool:
-        return self.lib.espeak_SetVoiceByName(voice.encode()) == 0
+        return bool(self.lib.espeak_SetVoiceByName(voice.encode()) == 0)
 
     def synth(self, text: str, voice: str, parameters: dict[str, int]) -> bytes:
         """16-bit samples in the machine's byte order, at ``sample_rate``. Caller holds
