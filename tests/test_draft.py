@@ -363,3 +363,16 @@ def test_a_server_that_is_down_exits_1_and_writes_nothing(show: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "connection failed" in done.stderr
     assert {p for p in tree_snapshot(show) if not p.startswith(".duopod/")} == before
+
+
+def test_json_cut_off_by_max_tokens_keeps_what_came_before() -> None:
+    from duopod.draft.schema import SchemaError, parse_answer
+
+    schema = {"type": "object", "required": ["turns"], "properties": {"turns": {
+        "type": "array", "items": {"type": "string", "maxLength": 5}}}}
+    assert parse_answer('{"turns": ["一二三四五六七", "好的", "这是一个很', schema) == {
+        "turns": ["一二三四五", "好的", "这是一个很"]}
+    with pytest.raises(SchemaError, match="not JSON"):
+        parse_answer("as a language model I cannot", schema)
+    with pytest.raises(SchemaError, match="has no 'turns'"):
+        parse_answer('{"other": 1', schema)

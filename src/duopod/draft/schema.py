@@ -37,7 +37,51 @@ def _json_in(text: str) -> Any:
                 return json.loads(candidate)
             except ValueError:
                 continue
+    salvaged = salvage(stripped[start:]) if start >= 0 else None
+    if salvaged is not None:
+        return salvaged
     raise SchemaError("not JSON" if not stripped else f"not JSON: {_preview(stripped)}")
+
+
+def _closing(prefix: str) -> str | None:
+    """What closes the JSON ``prefix`` (open string, arrays, objects); None if malformed."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in prefix:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]":
+            if not stack or stack.pop() != char:
+                return None
+    return ('"' if in_string else "") + "".join(reversed(stack))
+
+
+def salvage(text: str, attempts: int = 64) -> Any:
+    """JSON cut off mid-way (a model stopped by ``max_tokens``): the longest prefix that
+    closes into valid JSON, or None. What was cut is lost; what came before is kept."""
+    cut = len(text)
+    for _ in range(attempts):
+        prefix = text[:cut].rstrip().rstrip(",:")
+        closing = _closing(prefix)
+        if closing is not None:
+            try:
+                return json.loads(prefix + closing)
+            except ValueError:
+                pass
+        cut = max(text.rfind(",", 0, cut), text.rfind("}", 0, cut - 1) + 1,
+                  text.rfind("]", 0, cut - 1) + 1)
+        if cut <= 0:
+            return None
+    return None
 
 
 def _preview(text: str) -> str:
