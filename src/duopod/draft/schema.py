@@ -59,9 +59,8 @@ def _closing(prefix: str) -> str | None:
             in_string = True
         elif char in "{[":
             stack.append("}" if char == "{" else "]")
-        elif char in "}]":
-            if not stack or stack.pop() != char:
-                return None
+        elif char in "}]" and (not stack or stack.pop() != char):
+            return None
     return ('"' if in_string else "") + "".join(reversed(stack))
 
 
