@@ -376,3 +376,19 @@ def test_json_cut_off_by_max_tokens_keeps_what_came_before() -> None:
         parse_answer("as a language model I cannot", schema)
     with pytest.raises(SchemaError, match="has no 'turns'"):
         parse_answer('{"other": 1', schema)
+
+
+def test_traditional_characters_become_simplified_and_a_latin_heading_is_a_problem(
+        show: Path, chat: ChatServer) -> None:
+    chat.knobs.answer = lambda payload, schema: json.dumps(
+        {"turns": [{"speaker": "雷总", "text": "據路透社報道，英偉達H200芯片可以對華出售。"},
+                   {"speaker": "董小姐", "text": "外交部發言人郭嘉昆主持例行記者會。"}]}
+        if "turns" in (schema or {}).get("properties", {}) else
+        {"title": "芯片", "movements": [{"heading": "the anchor: opens", "facts": []}]},
+        ensure_ascii=False)
+    result = draft(show, chat)
+    script = parse_script(result.script, workspace=show)
+    assert script.turns[1].text == "据路透社报道，英伟达H200芯片可以对华出售。"
+    assert any(p.turn == 0 and "heading 'the anchor: opens'" in p.message
+               for p in result.problems)
+    assert not any(p.check == "grounding" for p in result.problems)

@@ -58,6 +58,8 @@ class Usage:
     cached: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    uncounted: int = 0
+    """Answers the server gave no token counts for (llama-cpp-python when streaming)."""
     started: float = field(default_factory=time.monotonic)
 
     def add(self, completion: Completion) -> None:
@@ -67,6 +69,8 @@ class Usage:
             return
         self.prompt_tokens += completion.prompt_tokens
         self.completion_tokens += completion.completion_tokens
+        if not completion.completion_tokens and completion.text:
+            self.uncounted += 1
 
     def line(self, price_prompt: float | None = None, price_completion: float | None = None
              ) -> str:
@@ -78,9 +82,11 @@ class Usage:
             dollars = (self.prompt_tokens * (price_prompt or 0)
                        + self.completion_tokens * (price_completion or 0)) / 1e6
             cost = f"cost ${dollars:.4f}"
+        uncounted = (f" ({self.uncounted} answers without token counts from the server)"
+                     if self.uncounted else "")
         return (f"writer: {self.requests} requests ({self.cached} cached), "
-                f"{self.prompt_tokens} prompt + {self.completion_tokens} completion tokens, "
-                f"{seconds:.1f} s, {cost}")
+                f"{self.prompt_tokens} prompt + {self.completion_tokens} completion tokens"
+                f"{uncounted}, {seconds:.1f} s, {cost}")
 
 
 class ChatEngine(Protocol):

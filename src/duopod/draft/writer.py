@@ -29,6 +29,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,7 +41,15 @@ from ..script.parse import parse_script, read_text_file
 from ..show.workspace import Workspace
 from ..text import contains_cjk, slugify
 from ..text.notes import clean_article
-from .checks import Checked, Problem, check_turns, is_chinese, target_size
+from .checks import (
+    LANGUAGE_SHARE,
+    Checked,
+    Problem,
+    check_turns,
+    is_chinese,
+    language_share,
+    target_size,
+)
 from .model import ChatEngine, ChatRequest
 from .schema import SchemaError, parse_answer
 
@@ -297,11 +306,26 @@ async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
     written = await asyncio.gather(*(
         _movement(engine, system, request, material, i, heading, facts, per_movement)
         for i, (heading, facts) in enumerate(movements)))
-    sections = [(clean_turn_text(h, ()) or str(i + 1),
-                 [t for t in (clean_turn_text(x, request.hosts) for x in texts) if t])
+    script = partial(in_script_of, request.language)
+    sections = [(script(clean_turn_text(h, request.hosts)) or str(i + 1),
+                 [script(t) for t in (clean_turn_text(x, request.hosts) for x in texts) if t])
                 for i, ((h, _f), texts) in enumerate(zip(movements, written, strict=True))]
-    title = request.title or clean_turn_text(str(outline["title"]), ()) or "Draft"
+    title = request.title or script(clean_turn_text(str(outline["title"]), ())) or "Draft"
     return _Written(title, [(h, turns) for h, turns in sections if turns])
+
+
+def in_script_of(language: str, text: str) -> str:
+    """Chinese text in the episode's own characters: simplified for zh-CN (and zh, zh-SG,
+    zh-Hans), traditional for zh-TW, zh-HK, zh-Hant; a small model copies a traditional
+    article's characters into a simplified show's draft."""
+    if not is_chinese(language) or not contains_cjk(text):
+        return text
+    import zhconv
+
+    tag = language.lower()
+    target = "zh-hant" if any(part in tag for part in ("tw", "hk", "mo", "hant")) else \
+        "zh-hans"
+    return str(zhconv.convert(text, target))
 
 
 def run(coroutine: Awaitable[T]) -> T:
@@ -332,6 +356,11 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     allowed = " ".join([ws.show.title, *request.hosts, opener, closer])
     checked = check_turns(texts, flags, request.article.text, request.language,
                           request.minutes, allowed)
+    for heading, _turns in written.sections:
+        share = language_share(heading, request.language)
+        if share < LANGUAGE_SHARE:
+            checked.problems.insert(0, Problem(0, "language", f"heading {heading!r}: only "
+                                               f"{share:.0%} in {request.language}'s script"))
     model_turns = len(texts) - 2
     if checked.off_language >= model_turns and model_turns:
         raise DraftRefused(f"the model's answers cannot be made into a draft: none of its "
