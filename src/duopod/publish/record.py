@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import DuopodError
 from ..mix.timeline import Timeline
+from ..text.written import WrittenSummary
 
 RECORD_VERSION = 3
 """1: the first layout; 2: notes and description_html; 3: typed, engine always present,
@@ -39,6 +40,8 @@ class AudioFile:
 class Notes:
     key_points: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    written: WrittenSummary | None = None
+    """A language model's summary of the article (``duopod.draft.write_notes``)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,9 @@ class EpisodeRecord:
             "category": self.category,
             "summary": self.summary,
             "notes": {"key_points": list(self.notes.key_points),
-                      "keywords": list(self.notes.keywords)},
+                      "keywords": list(self.notes.keywords),
+                      **({"written": self.notes.written.to_json()} if self.notes.written
+                         else {})},
             "description": self.description,
             "description_html": self.description_html,
             "hosts": list(self.hosts),
@@ -276,7 +281,8 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         description_html=_optional_text(data, "description_html") or "",
         category=_optional_text(data, "category"),
         summary=_optional_text(data, "summary"),
-        notes=Notes(tuple(notes.get("key_points", [])), tuple(notes.get("keywords", []))),
+        notes=Notes(tuple(notes.get("key_points", [])), tuple(notes.get("keywords", [])),
+                    WrittenSummary.from_json(notes.get("written"))),
         transcripts=Transcripts(**{k: str(v) for k, v in transcripts.items()
                                    if k in ("vtt", "srt", "json")}),
         chapters_file=data.get("chapters_file") or "chapters.json",

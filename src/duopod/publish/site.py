@@ -127,7 +127,7 @@ def episode_record(
         description=description(notes),
         category=meta.category,
         summary=meta.summary,
-        notes=Notes(tuple(notes.key_points), tuple(notes.keywords)),
+        notes=Notes(tuple(notes.key_points), tuple(notes.keywords), notes.written),
         source=_source(script, workspace.show),
         timeline=timeline,
         status=meta.lifecycle.status,

@@ -192,6 +192,7 @@ _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
     "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
     "locked", "copyright", "funding", "license", "medium", "source_appendix", "deploy",
+    "writer",
 }
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
 SOURCE_APPENDIX = ("full", "excerpt", "link")

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import contains_cjk, fix_cjk_punctuation, is_cjk, split_sentences
 from .mojibake import repair_shifted_gbk
+from .written import WrittenSummary
 
 NOTES_VERSION = 2
 """Bump when the way notes are drawn changes, so cached notes are made again."""
@@ -51,6 +52,9 @@ class ShowNotes:
     summary: str | None
     key_points: list[str]
     keywords: list[str]
+    written: WrittenSummary | None = None
+    """The model-written summary when there is one; the extractive notes stay beside it
+    (and are all there is without a model)."""
 
 
 @cache

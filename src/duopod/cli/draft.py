@@ -1,0 +1,111 @@
+"""``duopod draft``: the writers' room at the terminal. The work is in ``duopod.draft``;
+this module reads the options, prints the problems turn by turn and the token/cost line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InputError
+from .display import out, plain
+
+
+def draft(
+    article: Annotated[str | None, typer.Argument(
+        help="The article: a text file, or - for standard input.")] = None,
+    url: Annotated[str | None, typer.Option(help="Where the article was published.")] = None,
+    title: Annotated[str | None, typer.Option(help="The episode's title (else the model's).")]
+    = None,
+    date: Annotated[str | None, typer.Option(help="The episode's date, YYYY-MM-DD (today).")]
+    = None,
+    minutes: Annotated[float, typer.Option(min=0.5, max=120, help="Spoken length asked.")]
+    = 5.0,
+    language: Annotated[str | None, typer.Option(help="The episode's language (the show's).")]
+    = None,
+    hosts: Annotated[str | None, typer.Option(help="Two hosts, comma-separated.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="The script to write (never "
+                                                  "overwritten).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="The chat server ([writer] base_url).")]
+    = None,
+    model: Annotated[str | None, typer.Option(help="The model ([writer] model).")] = None,
+    revise: Annotated[Path | None, typer.Option(help="Rewrite one turn of this script.")]
+    = None,
+    turn: Annotated[int | None, typer.Option(help="With --revise: the turn, from 1.")] = None,
+    note: Annotated[str | None, typer.Option(help="With --revise: what to change.")] = None,
+    workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="The show's "
+                                                   "folder.")] = None,
+) -> None:
+    """Draft a two-host script from an article with a language model (show.toml: writer).
+
+    Example: duopod draft sources/h200.txt --minutes 5 --date 2025-12-10
+    """
+    from ..draft import ChatOptions, get_chat_engine
+    from ..draft.settings import load_writer_settings
+    from ..show.workspace import SHOW_FILE, load_workspace
+
+    ws = load_workspace(workspace)
+    settings = load_writer_settings(ws.root / SHOW_FILE).with_overrides(base_url, model)
+    options = ChatOptions(retry_for=settings.retry_for, deadline=settings.deadline,
+                          concurrency=settings.concurrency, stream=settings.stream,
+                          cache_dir=ws.cache_dir)
+    engine = get_chat_engine(settings, options)
+    if revise is not None:
+        from ..draft.writer import revise_turn
+
+        if turn is None or not note:
+            raise InputError("--revise needs --turn N and --note TEXT")
+        revised = revise_turn(ws, engine, revise, turn, note, language)
+        plain(out, f"revised turn {revised.turn} of {revise}")
+        for problem in revised.problems:
+            plain(out, f"  {problem.line()}")
+        plain(out, engine.usage.line(settings.price_prompt, settings.price_completion))
+        return
+    if article is None:
+        raise InputError("name the article (a file, or - for standard input)")
+    from ..draft.writer import DraftRequest, draft_script, read_article
+
+    request = DraftRequest(
+        article=read_article(article),
+        hosts=_hosts(ws, hosts, settings.personas, language or ws.show.language),
+        language=language or ws.show.language, date=_date(date), minutes=minutes,
+        title=title, url=url, out=out_path)
+    result = draft_script(ws, engine, request, settings.personas, settings.greeting,
+                          settings.sign_off)
+    plain(out, f"drafted {result.script} ({result.turns} turns, about "
+               f"{result.checked.minutes:.1f} min, status: draft)")
+    for problem in result.problems:
+        plain(out, f"  {problem.line()}")
+    if result.problems:
+        plain(out, f"{len(result.problems)} problems, listed in the front matter and "
+                   f"{result.sidecar.name}")
+    plain(out, engine.usage.line(settings.price_prompt, settings.price_completion))
+
+
+def _hosts(ws: object, given: str | None, personas: dict[str, str], language: str
+           ) -> tuple[str, ...]:
+    from ..show.workspace import Workspace
+
+    assert isinstance(ws, Workspace)
+    if given:
+        return tuple(h.strip() for h in re.split(r"[,，、]", given) if h.strip())
+    if len(personas) >= 2:
+        return tuple(personas)[:2]
+    from ..draft.checks import is_chinese
+    from ..draft.writer import host_languages
+
+    primary = "zh" if is_chinese(language) else language.split("-")[0].lower()
+    speakers = [p.speaker for p in ws.profiles.values()]
+    return tuple([s for s in speakers if primary in host_languages(ws, s)] or speakers)[:2]
+
+
+def _date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--date must be YYYY-MM-DD, not {value!r}") from None

@@ -1,0 +1,170 @@
+"""The checks a draft goes through, measured on the text, never trusted from the model.
+
+- language: a turn's share of letters in the episode language's script (Han characters for
+  Chinese, Latin letters otherwise); product codes such as H200 are let through;
+- length: the spoken length at a measured speaking rate, against ``--minutes`` (15%);
+- grounding: every number, product code, Latin name and quoted claim of a model-written turn
+  is looked for in the article (traditional characters folded to simplified, so a
+  simplified draft of a traditional article is matched);
+- echo: consecutive turns must not repeat each other (character-bigram overlap).
+
+Each problem names its turn (1-based, as ``--revise --turn`` counts)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+CHINESE_CHARS_PER_MINUTE = 175.0
+"""Measured: the example episode scripts/2025-12-10-h200.md has 929 Han characters and its
+published MP3 (tests/golden/feed.xml, espeak voices, with jingles and gaps) lasts 318 s."""
+ENGLISH_WORDS_PER_MINUTE = 150.0
+"""A common broadcast rate; not measured here (no English golden episode)."""
+LENGTH_TOLERANCE = 0.15
+ECHO_THRESHOLD = 0.5
+"""Share of a turn's character bigrams that the previous turn already said."""
+LANGUAGE_SHARE = 0.6
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_CODE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]+\d+[A-Za-z0-9]*|\d+[A-Za-z]+[A-Za-z0-9]*)"
+                   r"(?![A-Za-z0-9])")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d+(?:[.,]\d+)?(?![A-Za-z0-9])")
+_NAME = re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*(?![A-Za-z])")
+_QUOTE = re.compile(r"[“「\"]([^”」\"]{4,})[”」\"]")
+
+
+@dataclass(frozen=True)
+class Problem:
+    turn: int
+    """1-based; 0: the draft as a whole."""
+    check: str
+    """language, length, grounding or echo."""
+    message: str
+
+    def line(self) -> str:
+        where = f"turn {self.turn}" if self.turn else "draft"
+        return f"{where}: {self.check}: {self.message}"
+
+
+def is_chinese(language: str) -> bool:
+    return language.lower().split("-")[0] in ("zh", "cmn", "yue")
+
+
+def fold(text: str) -> str:
+    """Text as it is compared: simplified, NFKC (full-width digits), case-folded, without
+    spaces and punctuation."""
+    import zhconv
+
+    text = zhconv.convert(unicodedata.normalize("NFKC", text), "zh-hans")
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def language_share(text: str, language: str) -> float:
+    """The share of ``text``'s letters written in ``language``'s script."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 1.0
+    if is_chinese(language):
+        without_codes = _CODE.sub("", text)
+        latin = sum(len(w) for w in _LATIN_WORD.findall(without_codes))
+        han = len(_HAN.findall(text))
+        return han / (han + latin) if han + latin else 0.0
+    return sum(1 for c in letters if c.isascii() or unicodedata.name(c, "").startswith(
+        "LATIN")) / len(letters)
+
+
+def spoken_minutes(texts: list[str], language: str) -> float:
+    if is_chinese(language):
+        return sum(len(_HAN.findall(t)) for t in texts) / CHINESE_CHARS_PER_MINUTE
+    return sum(len(_LATIN_WORD.findall(t)) for t in texts) / ENGLISH_WORDS_PER_MINUTE
+
+
+def target_size(minutes: float, language: str) -> int:
+    """Han characters (Chinese) or words for ``minutes`` of speech."""
+    rate = CHINESE_CHARS_PER_MINUTE if is_chinese(language) else ENGLISH_WORDS_PER_MINUTE
+    return round(minutes * rate)
+
+
+def claims(text: str) -> list[str]:
+    """What a turn asserts that the article must back: numbers, codes, names, quotes."""
+    found: list[str] = []
+    found += _CODE.findall(text)
+    without_codes = _CODE.sub(" ", text)
+    found += _NUMBER.findall(without_codes)
+    found += [n for n in _NAME.findall(without_codes) if len(n) > 1]
+    found += _QUOTE.findall(text)
+    return list(dict.fromkeys(found))
+
+
+def unsupported(text: str, article: str, allowed: str = "") -> list[str]:
+    """The claims of ``text`` found neither in the article nor in ``allowed`` (the show's own
+    words: its title, the hosts' names, the date). Quotes are found when 80% of their
+    characters' bigrams are in the article."""
+    haystack = fold(article + " " + allowed)
+    missing = []
+    for claim in claims(text):
+        folded = fold(claim)
+        if not folded or folded in haystack:
+            continue
+        if len(folded) >= 6 and _bigram_share(folded, haystack) >= 0.8:
+            continue
+        missing.append(claim)
+    return missing
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def _bigram_share(text: str, haystack: str) -> float:
+    mine = _bigrams(text)
+    return len(mine & _bigrams(haystack)) / len(mine) if mine else 1.0
+
+
+def echo(previous: str, text: str) -> float:
+    """How much of ``text`` the previous turn already said (0..1)."""
+    return _bigram_share(fold(text), fold(previous)) if fold(text) else 0.0
+
+
+@dataclass(frozen=True)
+class Checked:
+    problems: list[Problem]
+    minutes: float
+    unsupported: int
+    off_language: int
+
+
+def check_turns(texts: list[str], written: list[bool], article: str, language: str,
+                minutes: float | None, allowed: str = "") -> Checked:
+    """Every check over a draft's turns; ``written[i]`` says the model wrote turn i (the
+    greeting and sign-off come from show.toml and are not checked for grounding)."""
+    problems: list[Problem] = []
+    unsupported_count = off_language = 0
+    for i, text in enumerate(texts, start=1):
+        share = language_share(text, language)
+        if share < LANGUAGE_SHARE:
+            off_language += 1
+            problems.append(Problem(i, "language", f"only {share:.0%} of the letters are in "
+                                    f"{language}'s script"))
+        if written[i - 1]:
+            missing = unsupported(text, article, allowed)
+            unsupported_count += len(missing)
+            if missing:
+                problems.append(Problem(i, "grounding", "not in the article: "
+                                        + ", ".join(missing[:8])))
+        if i > 1:
+            overlap = echo(texts[i - 2], text)
+            if overlap >= ECHO_THRESHOLD:
+                problems.append(Problem(i, "echo", f"{overlap:.0%} of it repeats turn {i - 1}"))
+    spoken = spoken_minutes(texts, language)
+    if minutes is not None and abs(spoken - minutes) > LENGTH_TOLERANCE * minutes:
+        problems.append(Problem(0, "length", f"about {spoken:.1f} min at "
+                                f"{_rate(language)}, asked {minutes:g} min (±15%)"))
+    return Checked(problems, spoken, unsupported_count, off_language)
+
+
+def _rate(language: str) -> str:
+    return (f"{CHINESE_CHARS_PER_MINUTE:g} characters/min" if is_chinese(language)
+            else f"{ENGLISH_WORDS_PER_MINUTE:g} words/min")

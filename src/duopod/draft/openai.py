@@ -1,0 +1,412 @@
+"""The built-in chat engine: any server that speaks OpenAI's ``/chat/completions``.
+
+Plain HTTP through aiohttp, as the speech engine does (``speech.engines.openai``), so the
+key goes in one header and nowhere else. It avoids that engine's known weaknesses (issue 28)
+from the start:
+
+- every answer's body is bounded (``ChatOptions.max_body``): a server that sends more is cut
+  off with an error, never read into memory whole;
+- every request has a total deadline (``ChatOptions.deadline``) besides the per-read
+  time-out, so a server that drips one byte a second cannot hold a command for ever;
+- a Retry-After is obeyed, clamped to [1 s, what is left of the retry budget];
+- redirects are followed only within the same origin (scheme, host, port): the
+  Authorization header never travels to another host.
+
+429, 5xx, time-outs, dropped connections and answers cut off mid-way are retried with
+backoff and jitter within ``ChatOptions.retry_for``; other refusals fail at once, naming the
+host and what the server said (with the key blanked out).
+
+Structured output: the request carries ``response_format: {type: json_schema}``; a server
+that refuses it (400/422/500 naming response_format, or 501) is asked with
+``{type: json_object, schema}`` (llama-cpp-python's form), and one that refuses that too is
+asked with the schema in the prompt, for the rest of the command. Either way the answer is
+validated and mended by ``schema.parse_answer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import json
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlparse
+
+from ..errors import EngineError, InputError
+from ..files import write_atomically
+from .model import ChatOptions, ChatRequest, Completion, Usage
+from .schema import SchemaError, parse_answer, schema_text
+from .settings import WriterSettings
+
+if TYPE_CHECKING:
+    import aiohttp
+
+PROTOCOL_VERSION = "openai-chat/1"
+"""Part of every cache key: bump when how we ask changes the answer."""
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+BASE_DELAY = 0.5
+MAX_DELAY = 20.0
+MAX_REDIRECTS = 3
+FORMATS = ("json_schema", "json_object", "prompt")
+"""How a schema is put to the server, best first."""
+_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+_HINTS = {
+    401: "check the API key (the variable [writer] api_key_env names)",
+    403: "the key may not use this model",
+    404: "is base_url right? it usually ends in /v1",
+}
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _NoSchema(Exception):
+    """The server refused ``response_format``."""
+
+
+def host_of(base_url: str) -> str:
+    url = urlparse(base_url)
+    return f"{url.hostname}:{url.port}" if url.port else str(url.hostname)
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with the key, and anything shaped like an API key, blanked out."""
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return re.sub(r"\b(sk|key)-[A-Za-z0-9_\-*.]{3,}", r"\1-***", text)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def retry_wait(retry: int, left: float, retry_after: float | None) -> float | None:
+    """Seconds before retry number ``retry``; None when the budget is spent. A server's
+    Retry-After is obeyed, clamped to [1 s, what is left]."""
+    if left <= 0:
+        return None
+    if retry_after is not None:
+        return min(max(1.0, retry_after), left)
+    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** min(retry, 30))
+    return min(left, random.uniform(ceiling / 2, ceiling))  # noqa: S311
+
+
+@dataclass(frozen=True)
+class _Answer:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str | None
+
+
+class OpenAIChatEngine:
+    name = "openai"
+
+    def __init__(self, settings: WriterSettings, options: ChatOptions | None = None):
+        self.settings = settings
+        self.options = options or ChatOptions()
+        self.usage = Usage()
+        self._formats = list(FORMATS if settings.structured else FORMATS[-1:])
+        """What is left to try, best first: the head is what the server accepts."""
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._session: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
+    def host(self) -> str:
+        return host_of(self.settings.base_url)
+
+    # ------------------------------------------------------------ cache
+
+    def cache_key(self, request: ChatRequest) -> str:
+        """Model, protocol, and the request itself: never the key or the address."""
+        material = json.dumps({
+            "protocol": PROTOCOL_VERSION, "model": self.model,
+            "messages": request.messages, "schema": request.schema,
+            "max_tokens": request.max_tokens, "temperature": request.temperature,
+        }, ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def _cache_path(self, request: ChatRequest) -> Path | None:
+        if self.options.cache_dir is None:
+            return None
+        key = self.cache_key(request)
+        return self.options.cache_dir / "writer" / key[:2] / f"{key}.json"
+
+    def _cached(self, request: ChatRequest) -> Completion | None:
+        path = self._cache_path(request)
+        if path is None or not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return Completion(text=str(data["text"]), finish_reason=data.get("finish_reason"),
+                              cached=True, structured=bool(data.get("structured")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a damaged entry is asked for again
+
+    def _store(self, request: ChatRequest, completion: Completion) -> None:
+        path = self._cache_path(request)
+        if path is not None:
+            data = {"text": completion.text, "finish_reason": completion.finish_reason,
+                    "structured": completion.structured, "model": self.model}
+            write_atomically(path, json.dumps(data, ensure_ascii=False).encode())
+
+    # ------------------------------------------------------------ asking
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        cached = self._cached(request)
+        if cached is not None:
+            self.usage.add(cached)
+            return cached
+        async with self._semaphore():
+            completion = await self._complete(request)
+        if request.schema is not None:
+            try:
+                parse_answer(completion.text, request.schema)
+            except SchemaError as exc:
+                raise EngineError(f"the model's {request.purpose} is not usable JSON "
+                                  f"({exc})") from None
+        self._store(request, completion)
+        self.usage.add(completion)
+        return completion
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session[1].close()
+            self._session = None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(self.options.concurrency))
+        return self._gate[1]
+
+    def _client(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session[0] is not loop:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT,
+                                            sock_read=min(READ_TIMEOUT, self.options.deadline))
+            self._session = (loop, aiohttp.ClientSession(timeout=timeout, trust_env=False))
+        return self._session[1]
+
+    async def _complete(self, request: ChatRequest) -> Completion:
+        started = time.monotonic()
+        retry = 0
+        while True:
+            mode = self._formats[0] if request.schema is not None else "prompt"
+            structured = mode != "prompt"
+            try:
+                async with asyncio.timeout(self.options.deadline):
+                    answer = await self._ask(request, mode)
+                return Completion(answer.text, answer.prompt_tokens, answer.completion_tokens,
+                                  answer.finish_reason, structured=structured)
+            except _NoSchema:
+                if len(self._formats) > 1 and self._formats[0] == mode:
+                    self._formats.pop(0)
+                continue
+            except _Retryable as exc:
+                reason, retry_after = str(exc), exc.retry_after
+            except TimeoutError:
+                reason, retry_after = (f"no whole answer within {self.options.deadline:g} s",
+                                       None)
+            except OSError as exc:  # aiohttp.ClientError is an OSError subclass here too
+                reason, retry_after = f"connection failed ({type(exc).__name__})", None
+            wait = retry_wait(retry, self.options.retry_for - (time.monotonic() - started),
+                              retry_after)
+            if wait is None:
+                raise EngineError(f"{self.host}: {request.purpose}: {self._clean(reason)}; "
+                                  f"gave up after {time.monotonic() - started:.1f} s") from None
+            retry += 1
+            await asyncio.sleep(wait)
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self.settings.api_key)
+
+    def _payload(self, request: ChatRequest, mode: str) -> dict[str, Any]:
+        structured = mode != "prompt"
+        messages = [{"role": role, "content": content} for role, content in request.messages]
+        if request.schema is not None and not structured:
+            messages[0] = {"role": messages[0]["role"],
+                           "content": messages[0]["content"] + "\n\n" + schema_text(request.schema)}
+        payload: dict[str, Any] = {
+            "model": self.model, "messages": messages, "max_tokens": request.max_tokens,
+            "temperature": request.temperature, "stream": self.options.stream,
+        }
+        if self.options.stream:
+            payload["stream_options"] = {"include_usage": True}
+        if mode == "json_schema" and request.schema is not None:
+            payload["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "answer", "strict": True, "schema": request.schema}}
+        elif mode == "json_object" and request.schema is not None:
+            payload["response_format"] = {"type": "json_object", "schema": request.schema}
+        return payload
+
+    async def _ask(self, request: ChatRequest, mode: str) -> _Answer:
+        import aiohttp
+
+        headers = {"Content-Type": "application/json"}
+        key = self.settings.api_key
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        url = self.settings.base_url + "/chat/completions"
+        origin = _origin(url)
+        body = json.dumps(self._payload(request, mode), ensure_ascii=False).encode()
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                async with self._client().post(url, data=body, headers=headers,
+                                               allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        target = urljoin(url, response.headers.get("Location", ""))
+                        if _origin(target) != origin:
+                            raise EngineError(
+                                f"{self.host}: {request.purpose}: the server redirects to "
+                                f"another origin ({host_of(target)}); not followed, so the "
+                                "key stays with the server it is for")
+                        url = target
+                        continue
+                    if response.status != 200:
+                        await self._refusal(response, request, mode != "prompt")
+                    if self.options.stream and "event-stream" in response.headers.get(
+                            "Content-Type", ""):
+                        return await self._read_stream(response)
+                    return _answer_of(await self._read_body(response))
+            except aiohttp.ClientPayloadError as exc:
+                raise _Retryable(f"answer cut off ({exc.__class__.__name__})") from None
+            except aiohttp.ClientError as exc:
+                raise _Retryable(f"connection failed ({exc.__class__.__name__})") from None
+        raise EngineError(f"{self.host}: {request.purpose}: more than {MAX_REDIRECTS} "
+                          "redirects")
+
+    async def _refusal(self, response: aiohttp.ClientResponse, request: ChatRequest,
+                       structured: bool) -> None:
+        status = response.status
+        try:
+            text = (await response.content.read(4096)).decode("utf-8", "replace")
+        except Exception:  # the status says enough
+            text = ""
+        message = _error_message(text)
+        if structured and (status == 501 or (status in (400, 422, 500) and re.search(
+                r"response_format|json_schema|schema|grammar", message, re.IGNORECASE))):
+            raise _NoSchema()
+        if status in _RETRY_STATUS:
+            raise _Retryable(f"HTTP {status} {message}".strip(),
+                             retry_after_seconds(response.headers.get("Retry-After")))
+        hint = f" ({_HINTS[status]})" if status in _HINTS else ""
+        raise EngineError(f"{self.host}: {request.purpose}: HTTP {status} "
+                          f"{self._clean(message)}{hint}".rstrip())
+
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        limit = self.options.max_body
+        data = bytearray()
+        async for chunk in response.content.iter_chunked(65536):
+            data += chunk
+            if len(data) > limit:
+                raise EngineError(f"{self.host}: the answer is larger than {limit} bytes; cut "
+                                  "off")
+        return bytes(data)
+
+    async def _read_stream(self, response: aiohttp.ClientResponse) -> _Answer:
+        limit = self.options.max_body
+        size = 0
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        finish: str | None = None
+        done = False
+        buffer = b""
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise EngineError(f"{self.host}: the answer is larger than {limit} bytes; cut "
+                                  "off")
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for raw in lines:
+                line = raw.strip()
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    done = True
+                    continue
+                try:
+                    event = json.loads(data)
+                except ValueError:
+                    raise _Retryable("garbled event in the stream") from None
+                if not isinstance(event, dict):
+                    raise _Retryable("garbled event in the stream")
+                usage = event.get("usage") or usage
+                for choice in event.get("choices") or []:
+                    delta = (choice or {}).get("delta") or {}
+                    content = delta.get("content")
+                    if isinstance(content, str):
+                        parts.append(content)
+                    finish = choice.get("finish_reason") or finish
+        if not done and finish is None:
+            raise _Retryable("the stream stopped mid-way")
+        return _Answer("".join(parts), int(usage.get("prompt_tokens") or 0),
+                       int(usage.get("completion_tokens") or 0), finish)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = urlparse(url)
+    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme)
+    return parsed.scheme, (parsed.hostname or "").lower(), port
+
+
+def _error_message(text: str) -> str:
+    try:
+        error = json.loads(text).get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        if isinstance(message, str):
+            return " ".join(message.split())[:300]
+    except (ValueError, AttributeError):
+        pass
+    return " ".join(text.split())[:200]
+
+
+def _answer_of(body: bytes) -> _Answer:
+    try:
+        data = json.loads(body)
+        choice = data["choices"][0]
+        text = choice["message"]["content"]
+        usage = data.get("usage") or {}
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise _Retryable("the answer is not a chat completion") from None
+    if not isinstance(text, str):
+        raise _Retryable("the answer has no text")
+    return _Answer(text, int(usage.get("prompt_tokens") or 0),
+                   int(usage.get("completion_tokens") or 0), choice.get("finish_reason"))
+
+
+def make_engine(settings: WriterSettings, options: ChatOptions) -> OpenAIChatEngine:
+    if (urlparse(settings.base_url).hostname or "").endswith("openai.com") and \
+            not settings.api_key:
+        raise InputError(f"{host_of(settings.base_url)} needs an API key: set "
+                         f"{settings.api_key_env}, or point [writer] base_url at a local "
+                         "server", settings.path)
+    return OpenAIChatEngine(settings, options)

@@ -1,0 +1,532 @@
+"""``duopod draft``: an article becomes a two-host script, in four steps a producer can
+follow and a small model cannot derail.
+
+1. read and clean the article (``text.notes.clean_article``, which repairs GBK mojibake);
+   a long one is cut into chunks, each summarised into facts;
+2. plan: an outline of the show's movements, each with the article's facts it uses;
+3. write each movement's turns in the show's voice (the hosts' personas from show.toml);
+   the greeting and sign-off are the show's own words (``[writer] greeting``), filled in
+   with the date and the show's name, not left to the model;
+4. check (``checks``: language per turn, length, grounding, echo) and write the script in
+   the two-host format with ``status: draft``, its problems listed turn by turn (comments in
+   the front matter and a ``.draft.json`` sidecar). The script is parsed as ``duopod
+   check`` would before it is written, and never over an existing file.
+
+Every answer is asked for as JSON under a schema with length limits (``maxLength``, item
+counts) and ``max_tokens``, so a model that loops is cut short, and is checked here
+whatever the server claims. A model whose answers cannot be made into a draft gets one
+clear refusal (``DraftRefused``, exit 1) and nothing is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from ..errors import DuopodError, EngineError, InputError
+from ..files import write_atomically
+from ..script.parse import parse_script, read_text_file
+from ..show.workspace import Workspace
+from ..text import contains_cjk, slugify
+from ..text.notes import clean_article
+from .checks import (
+    LANGUAGE_SHARE,
+    Checked,
+    Problem,
+    check_turns,
+    is_chinese,
+    language_share,
+    target_size,
+)
+from .model import ChatEngine, ChatRequest
+from .schema import SchemaError, parse_answer
+
+PROMPT_VERSION = "draft/1"
+"""Part of every cache key (in the prompts): bump when a prompt changes."""
+CHUNK_CHARS = 3000
+"""Articles longer than this are summarised chunk by chunk first."""
+TURN_CHARS = 120
+"""About how long one turn runs, in characters (Chinese) or x5 for English letters."""
+MAX_MOVEMENTS = 5
+_WEEKDAYS_ZH = "一二三四五六日"
+
+
+class DraftRefused(DuopodError):
+    """The model's answers could not be made into a draft: nothing was written."""
+
+
+@dataclass(frozen=True)
+class Article:
+    text: str
+    """Cleaned."""
+    raw: bytes
+    path: Path | None
+    """The producer's file; None for standard input."""
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    article: Article
+    hosts: tuple[str, ...]
+    language: str
+    date: dt.date
+    minutes: float = 5.0
+    title: str | None = None
+    url: str | None = None
+    out: Path | None = None
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    script: Path
+    sidecar: Path
+    problems: list[Problem]
+    checked: Checked
+    turns: int
+
+
+# ---------------------------------------------------------------- the article
+
+
+def read_article(source: str, encoding: str | None = None) -> Article:
+    """The article from a file or ``-`` (standard input), cleaned; InputError when it is
+    empty, binary or has no words left after cleaning."""
+    if source == "-":
+        raw = sys.stdin.buffer.read()
+        path = None
+        if not raw.strip():
+            raise InputError("the article on standard input is empty")
+        if b"\x00" in raw[:8192]:
+            raise InputError("the article on standard input is binary, not text")
+        try:
+            text = raw.decode(encoding or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            raise InputError("the article on standard input is not UTF-8 text") from None
+    else:
+        path = Path(source)
+        text = read_text_file(path, encoding)
+        raw = path.read_bytes()
+    cleaned = clean_article(text)
+    if sum(c.isalnum() for c in cleaned) < 20:
+        raise InputError("the article has almost no words", path)
+    return Article(cleaned, raw, path)
+
+
+def host_languages(ws: Workspace, host: str) -> set[str]:
+    """The languages a host's voice profile can speak, from its engines' voice names (empty:
+    cannot tell, so anything goes)."""
+    profile = ws.profiles.get(host)
+    if profile is None:
+        return set()
+    found = set()
+    for table in profile.engines.values():
+        voice = str(table.get("voice", ""))
+        if re.match(r"^[a-z]{2,3}-[A-Z]{2}-", voice):  # edge: zh-CN-XiaoxiaoNeural
+            found.add(voice.split("-")[0])
+        elif voice in ("cmn", "yue") or voice.startswith(("cmn", "zh")):
+            found.add("zh")
+        elif re.match(r"^en(-|$)", voice):
+            found.add("en")
+    return found
+
+
+def check_language(ws: Workspace, hosts: tuple[str, ...], language: str) -> None:
+    primary = "zh" if is_chinese(language) else language.lower().split("-")[0]
+    for host in hosts:
+        spoken = host_languages(ws, host)
+        if spoken and primary not in spoken:
+            raise InputError(f"host {host!r} speaks {', '.join(sorted(spoken))}, not "
+                             f"{language}: choose --hosts or --language",
+                             ws.profiles[host].path)
+
+
+# ---------------------------------------------------------------- prompts and schemas
+
+
+def _language_name(language: str) -> str:
+    return "Simplified Chinese (简体中文)" if is_chinese(language) else f"the language {language}"
+
+
+def _system(ws: Workspace, personas: dict[str, str], request: DraftRequest) -> str:
+    who = "; ".join(f"{h}: {personas.get(h, 'co-host')}" for h in request.hosts)
+    return (f"[{PROMPT_VERSION}] You write the podcast {ws.show.title!r}, a dialogue between "
+            f"{' and '.join(request.hosts)} ({who}). Write only in "
+            f"{_language_name(request.language)}. Use only facts, numbers, names and quotes "
+            "from the article; never invent any. Hosts do not repeat each other; each adds "
+            "something.")
+
+
+def _strings(max_length: int, max_items: int, min_items: int = 0) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string", "maxLength": max_length},
+            "minItems": min_items, "maxItems": max_items}
+
+
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["facts"], "properties": {"facts": _strings(200, 8, 1)}}
+OUTLINE_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["title", "movements"],
+    "properties": {
+        "title": {"type": "string", "maxLength": 40},
+        "movements": {"type": "array", "minItems": 1, "maxItems": MAX_MOVEMENTS, "items": {
+            "type": "object", "required": ["heading", "facts"],
+            "properties": {"heading": {"type": "string", "maxLength": 30},
+                           "facts": _strings(200, 5)}}}}}
+
+
+def turns_schema(hosts: tuple[str, ...], count: int, max_length: int) -> dict[str, Any]:
+    return {"type": "object", "required": ["turns"], "properties": {"turns": {
+        "type": "array", "minItems": 1, "maxItems": count, "items": {
+            "type": "object", "required": ["speaker", "text"],
+            "properties": {"speaker": {"type": "string", "enum": list(hosts)},
+                           "text": {"type": "string", "maxLength": max_length}}}}}}
+
+
+T = TypeVar("T")
+
+
+async def _ask(engine: ChatEngine, purpose: str, system: str, user: str,
+               schema: dict[str, Any], max_tokens: int, read: Callable[[Any], T]) -> T:
+    """One JSON answer, read by ``read``; DraftRefused naming ``purpose`` otherwise."""
+    request = ChatRequest(purpose, (("system", system), ("user", user)), schema, max_tokens)
+    try:
+        completion = await engine.complete(request)
+        return read(parse_answer(completion.text, schema))
+    except (EngineError, SchemaError) as exc:
+        if isinstance(exc, EngineError) and "is not usable JSON" not in str(exc):
+            raise
+        raise DraftRefused(f"the model's answers cannot be made into a draft: {exc}") from None
+
+
+# ---------------------------------------------------------------- drafting
+
+
+def _facts_source(article: str) -> list[str]:
+    chunks, current = [], ""
+    for paragraph in article.split("\n"):
+        if len(current) + len(paragraph) > CHUNK_CHARS and current:
+            chunks.append(current)
+            current = ""
+        current += paragraph + "\n"
+    return [*chunks, current] if current.strip() else chunks
+
+
+async def _material(engine: ChatEngine, system: str, article: str) -> str:
+    """The article itself, or for a long one the facts of each chunk."""
+    if len(article) <= CHUNK_CHARS:
+        return article
+    chunks = _facts_source(article)
+
+    async def summarise(i: int, chunk: str) -> list[str]:
+        return await _ask(engine, f"summary of chunk {i + 1}", system,
+                          "List the facts of this part of the article (numbers, names, "
+                          f"quotes exactly as written).\n\n{chunk}", SUMMARY_SCHEMA, 800,
+                          lambda v: [str(f) for f in v["facts"]])
+
+    summaries = await asyncio.gather(*(summarise(i, c) for i, c in enumerate(chunks)))
+    return "\n".join(f"- {fact}" for facts in summaries for fact in facts)
+
+
+def clean_turn_text(text: str, hosts: tuple[str, ...]) -> str:
+    """One line of dialogue: no line breaks, no speaker prefix, no Markdown structure."""
+    text = " ".join(text.split())
+    for host in hosts:
+        text = re.sub(rf"^\**{re.escape(host)}\**\s*[:：]\s*", "", text)
+    text = re.sub(r"^[#>\-*\s]+", "", text).replace("---", "—")
+    if contains_cjk(text):
+        text = re.sub(r"(?<=[\u4e00-\u9fff，。！？])\s+(?=[\u4e00-\u9fff])", "", text)
+    return text.strip()
+
+
+async def _movement(engine: ChatEngine, system: str, request: DraftRequest, material: str,
+                    index: int, heading: str, facts: list[str], size: int) -> list[str]:
+    chars_per_turn = TURN_CHARS if is_chinese(request.language) else TURN_CHARS * 5
+    count = max(2, round(size / (TURN_CHARS if is_chinese(request.language) else 25)))
+    schema = turns_schema(request.hosts, count, chars_per_turn * 2)
+    unit = "Chinese characters" if is_chinese(request.language) else "words"
+    user = (f"Article material:\n{material}\n\nWrite part {index + 1} of the episode, "
+            f"{heading!r}, as {count} alternating turns of {' and '.join(request.hosts)}, "
+            f"about {size} {unit} in all, using these facts:\n"
+            + "\n".join(f"- {f}" for f in facts or [heading]))
+    max_tokens = min(4096, count * chars_per_turn * 3)
+    return await _ask(engine, f"movement {index + 1}", system, user, schema, max_tokens,
+                      lambda v: [str(t["text"]) for t in v["turns"]])
+
+
+def greeting(ws: Workspace, template: str | None, host: str, date: dt.date, language: str
+             ) -> str:
+    if template is None:
+        template = ("早上好，我是{host}，今天是{date}，星期{weekday}。欢迎收听{show}。"
+                    if is_chinese(language) else
+                    "Good morning, I'm {host}. It's {weekday}, {date}, and this is {show}.")
+    chinese = is_chinese(language)
+    values = {"host": host, "show": ws.show.title,
+              "date": f"{date.month}月{date.day}日" if chinese else f"{date:%B} {date.day}",
+              "weekday": _WEEKDAYS_ZH[date.weekday()] if chinese else f"{date:%A}"}
+    return template.format_map(values)
+
+
+def sign_off(ws: Workspace, template: str | None, language: str) -> str:
+    if template is None:
+        template = ("好了，今天的{show}就到这里，我们下期再见。" if is_chinese(language)
+                    else "That's all for today on {show}. See you next time.")
+    return template.format_map({"show": ws.show.title})
+
+
+@dataclass(frozen=True)
+class _Written:
+    title: str
+    sections: list[tuple[str, list[str]]]
+
+
+async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
+                 request: DraftRequest) -> _Written:
+    system = _system(ws, personas, request)
+    material = await _material(engine, system, request.article.text)
+    outline = await _ask(
+        engine, "outline", system,
+        f"Article:\n{material}\n\nPlan the episode: a short title and up to {MAX_MOVEMENTS} "
+        "movements (background, the conflict, the impact, what comes next), each with a "
+        "heading and the article's facts it uses.", OUTLINE_SCHEMA, 1200, lambda v: v)
+    movements = [(str(m["heading"]).strip() or f"{i + 1}", [str(f) for f in m["facts"]])
+                 for i, m in enumerate(outline["movements"])]
+    size = target_size(request.minutes, request.language)
+    per_movement = max(60, size // len(movements))
+    written = await asyncio.gather(*(
+        _movement(engine, system, request, material, i, heading, facts, per_movement)
+        for i, (heading, facts) in enumerate(movements)))
+    script = partial(in_script_of, request.language)
+    sections = [(script(clean_turn_text(h, request.hosts)) or str(i + 1),
+                 [script(t) for t in (clean_turn_text(x, request.hosts) for x in texts) if t])
+                for i, ((h, _f), texts) in enumerate(zip(movements, written, strict=True))]
+    title = request.title or script(clean_turn_text(str(outline["title"]), ())) or "Draft"
+    return _Written(title, [(h, turns) for h, turns in sections if turns])
+
+
+def in_script_of(language: str, text: str) -> str:
+    """Chinese text in the episode's own characters: simplified for zh-CN (and zh, zh-SG,
+    zh-Hans), traditional for zh-TW, zh-HK, zh-Hant; a small model copies a traditional
+    article's characters into a simplified show's draft."""
+    if not is_chinese(language) or not contains_cjk(text):
+        return text
+    import zhconv
+
+    tag = language.lower()
+    target = "zh-hant" if any(part in tag for part in ("tw", "hk", "mo", "hant")) else \
+        "zh-hans"
+    return str(zhconv.convert(text, target))
+
+
+def run(coroutine: Awaitable[T]) -> T:
+    async def main() -> T:
+        return await coroutine
+
+    return asyncio.run(main())
+
+
+def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
+                 personas: dict[str, str] | None = None, greeting_template: str | None = None,
+                 sign_off_template: str | None = None) -> DraftResult:
+    """Write the draft; DraftRefused (nothing written) when the model's answers cannot be
+    made into one."""
+    if len(request.hosts) < 2:
+        raise InputError("a draft needs two hosts (--hosts A,B)")
+    check_language(ws, request.hosts, request.language)
+    out = request.out
+    if out is not None and out.exists():
+        raise InputError("exists; a draft never overwrites a file (choose --out)", out)
+    written = run(_closing(engine, _write(engine, ws, personas or {}, request)))
+    if not written.sections:
+        raise DraftRefused("the model's answers cannot be made into a draft: no usable turn")
+    opener = greeting(ws, greeting_template, request.hosts[0], request.date, request.language)
+    closer = sign_off(ws, sign_off_template, request.language)
+    texts = [opener] + [t for _h, turns in written.sections for t in turns] + [closer]
+    flags = [False] + [True] * (len(texts) - 2) + [False]
+    allowed = " ".join([ws.show.title, *request.hosts, opener, closer])
+    checked = check_turns(texts, flags, request.article.text, request.language,
+                          request.minutes, allowed)
+    for heading, _turns in written.sections:
+        share = language_share(heading, request.language)
+        if share < LANGUAGE_SHARE:
+            checked.problems.insert(0, Problem(0, "language", f"heading {heading!r}: only "
+                                               f"{share:.0%} in {request.language}'s script"))
+    model_turns = len(texts) - 2
+    if checked.off_language >= model_turns and model_turns:
+        raise DraftRefused(f"the model's answers cannot be made into a draft: none of its "
+                           f"{model_turns} turns is in {request.language}")
+    if out is None:
+        slug = slugify(written.title, request.date.isoformat())
+        out = ws.root / "scripts" / f"{slug}.md"
+        if out.exists():
+            raise InputError("exists; a draft never overwrites a file (choose --out)", out)
+    source_file = _source_file(ws, request.article, out, written.title)
+    body = render_script(written, request, texts, checked.problems, source_file, out)
+    _write_new(out, body.encode(), ws)
+    sidecar = out.with_suffix(".draft.json")
+    report = {"prompt_version": PROMPT_VERSION, "model": engine.model,
+              "minutes": round(checked.minutes, 2), "asked_minutes": request.minutes,
+              "turns": len(texts), "unsupported": checked.unsupported,
+              "off_language": checked.off_language,
+              "problems": [{"turn": p.turn, "check": p.check, "message": p.message}
+                           for p in checked.problems]}
+    write_atomically(sidecar, json.dumps(report, ensure_ascii=False, indent=1).encode())
+    return DraftResult(out, sidecar, checked.problems, checked, len(texts))
+
+
+async def _closing(engine: ChatEngine, work: Awaitable[T]) -> T:
+    try:
+        return await work
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            await close()
+
+
+def _source_file(ws: Workspace, article: Article, script: Path, title: str) -> Path:
+    """The article as the script's ``source.file``: the producer's own file when it is
+    inside the show, else a copy in sources/ (never over another file)."""
+    if article.path is not None:
+        resolved = article.path.resolve()
+        if resolved.is_relative_to(ws.root.resolve()):
+            return resolved
+    folder = script.parent / "sources"
+    stem = script.stem
+    for n in range(100):
+        candidate = folder / (f"{stem}.txt" if n == 0 else f"{stem}-{n}.txt")
+        if not candidate.exists():
+            write_atomically(candidate, article.raw)
+            return candidate
+        if candidate.read_bytes() == article.raw:
+            return candidate
+    raise InputError("too many copies of the article in sources/", folder)
+
+
+def render_script(written: _Written, request: DraftRequest, texts: list[str],
+                  problems: list[Problem], source_file: Path, out: Path) -> str:
+    front: dict[str, Any] = {
+        "title": written.title, "date": request.date.isoformat(), "status": "draft",
+        "hosts": list(request.hosts), "language": request.language,
+        "source": {"file": os.path.relpath(source_file, out.parent)},
+    }
+    if request.url:
+        front["source"]["url"] = request.url
+    lines = ["---", yaml.safe_dump(front, allow_unicode=True, sort_keys=False).rstrip()]
+    if problems:
+        lines.append("# draft problems (duopod draft; also in the .draft.json sidecar):")
+        lines += ["#   " + " ".join(p.line().split()) for p in problems]
+    lines.append("---")
+    speakers = [request.hosts[i % 2] for i in range(len(texts))]
+    index = 0
+    lines += [speakers[0], texts[0]]
+    index = 1
+    for heading, turns in written.sections:
+        lines += ["", f"## {heading}"]
+        for _turn in turns:
+            lines += [speakers[index], texts[index]]
+            index += 1
+    lines += ["", speakers[index], texts[index]]
+    return "\n".join(lines) + "\n"
+
+
+def _check_parses(data: bytes, path: Path, ws: Workspace) -> None:
+    """DraftRefused unless ``data`` parses as a script where ``path`` is."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".md")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        try:
+            parse_script(Path(tmp), workspace=ws.root, known_hosts=tuple(ws.profiles))
+        except InputError as exc:
+            raise DraftRefused(f"the model's answer does not make a valid script: "
+                               f"{exc.message} (line {exc.line})") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _write_new(path: Path, data: bytes, ws: Workspace) -> None:
+    """Write ``path`` only if it does not exist, after parsing it as ``duopod check`` would;
+    DraftRefused when it does not parse."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".md")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        try:
+            parse_script(Path(tmp), workspace=ws.root, known_hosts=tuple(ws.profiles))
+        except InputError as exc:
+            raise DraftRefused(f"the model's answers do not make a valid script: "
+                               f"{exc.message} (line {exc.line})") from None
+        try:
+            os.link(tmp, path)  # fails if the file appeared meanwhile: never overwritten
+        except FileExistsError:
+            raise InputError("exists; a draft never overwrites a file", path) from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- revising one turn
+
+
+@dataclass(frozen=True)
+class Revised:
+    turn: int
+    old: str
+    new: str
+    problems: list[Problem]
+
+
+def revise_turn(ws: Workspace, engine: ChatEngine, script_path: Path, turn_number: int,
+                note: str, language: str | None = None) -> Revised:
+    """Rewrite turn ``turn_number`` (1-based) following ``note``; every other byte of the
+    file stays as it was."""
+    script = parse_script(script_path, workspace=ws.root, known_hosts=tuple(ws.profiles))
+    if not 1 <= turn_number <= len(script.turns):
+        raise InputError(f"--turn must be 1 to {len(script.turns)}", script_path)
+    turn = script.turns[turn_number - 1]
+    raw = script_path.read_bytes()
+    lines = raw.splitlines(keepends=True)
+    speaker_line = lines[turn.line - 1].decode("utf-8").strip()
+    at = turn.line if speaker_line == turn.speaker else turn.line - 1
+    if at >= len(lines) or (speaker_line != turn.speaker and not speaker_line.startswith(
+            turn.speaker)):
+        raise InputError("only turns written as a speaker line and one line of text can be "
+                         "revised", script_path, turn.line)
+    old_line = lines[at].decode("utf-8")
+    language = language or script.meta.lifecycle.language or ws.show.language
+    article = (script.meta.source.text if script.meta.source else None) or ""
+    before = script.turns[turn_number - 2].text if turn_number > 1 else ""
+    after = script.turns[turn_number].text if turn_number < len(script.turns) else ""
+    schema = {"type": "object", "required": ["text"],
+              "properties": {"text": {"type": "string", "maxLength": TURN_CHARS * 4}}}
+    system = (f"[{PROMPT_VERSION}] You edit one turn of the podcast {ws.show.title!r}. Write "
+              f"only in {_language_name(language)}; use only facts from the article.")
+    user = (f"Article:\n{article[:CHUNK_CHARS]}\n\nPrevious turn: {before}\nNext turn: {after}"
+            f"\n\nRewrite this turn by {turn.speaker}: {turn.text}\nEditor's note: {note}")
+    new = run(_closing(engine, _ask(engine, f"turn {turn_number}", system, user, schema, 1024,
+                                    lambda v: clean_turn_text(str(v["text"]), script.hosts))))
+    if not new:
+        raise DraftRefused("the model's answers cannot be made into a turn: it is empty")
+    if speaker_line != turn.speaker:  # inline: "Name: text"
+        new_line = old_line[: old_line.index(turn.speaker) + len(turn.speaker)] + ": " + new
+    else:
+        new_line = new
+    ending = old_line[len(old_line.rstrip("\r\n")):]
+    lines[at] = (new_line + ending).encode()
+    _check_parses(b"".join(lines), script_path, ws)
+    write_atomically(script_path, b"".join(lines))
+    checked = check_turns([before, new] if before else [new], [False, True] if before else
+                          [True], article, language, None, " ".join(script.hosts))
+    problems = [Problem(turn_number, p.check, p.message) for p in checked.problems
+                if p.turn == (2 if before else 1)]
+    return Revised(turn_number, turn.text, new, problems)

@@ -1,0 +1,394 @@
+"""duopod draft against a local stand-in chat server: the real client, real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chat_server import ChatServer
+from conftest import run_cli, tree_snapshot
+
+from duopod.draft import ChatOptions, get_chat_engine
+from duopod.draft.checks import check_turns, claims, echo, language_share, unsupported
+from duopod.draft.model import ChatRequest
+from duopod.draft.openai import OpenAIChatEngine, retry_wait
+from duopod.draft.settings import WriterSettings, load_writer_settings
+from duopod.draft.writer import DraftRefused, DraftRequest, draft_script, read_article, revise_turn
+from duopod.errors import EngineError, InputError
+from duopod.script.parse import parse_script
+from duopod.show.workspace import load_workspace
+
+ARTICLE = Path(__file__).parent / "data" / "article-h200-damaged.txt"
+SECRET = "sk-test-0123456789abcdef"
+SCHEMA = {"type": "object", "required": ["text"],
+          "properties": {"text": {"type": "string", "maxLength": 50}}}
+
+
+@pytest.fixture
+def chat() -> Iterator[ChatServer]:
+    stand_in = ChatServer().start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("duopod.draft.openai.BASE_DELAY", 0.01)
+
+
+def engine(chat: ChatServer, tmp_path: Path | None = None, **options: object
+           ) -> OpenAIChatEngine:
+    settings = WriterSettings(base_url=chat.url, model="stand-in")
+    made = get_chat_engine(settings, ChatOptions(cache_dir=tmp_path, **options))  # type: ignore[arg-type]
+    assert isinstance(made, OpenAIChatEngine)
+    return made
+
+
+def ask(made: OpenAIChatEngine, schema: dict | None = SCHEMA, user: str = "说点什么吧。好的好的。"
+        ) -> str:
+    async def go() -> str:
+        try:
+            return (await made.complete(ChatRequest("test", (("system", "s"), ("user", user)),
+                                                    schema))).text
+        finally:
+            await made.close()
+
+    return asyncio.run(go())
+
+
+def request_for(ws_root: Path, minutes: float = 2.0, **extra: object) -> DraftRequest:
+    return DraftRequest(article=read_article(str(ARTICLE)), hosts=("雷总", "董小姐"),
+                        language="zh-CN", date=dt.date(2025, 12, 10), minutes=minutes,
+                        **extra)  # type: ignore[arg-type]
+
+
+def draft(show: Path, chat: ChatServer, **extra: object):
+    ws = load_workspace(show)
+    settings = load_writer_settings(show / "show.toml")
+    return draft_script(ws, engine(chat, ws.cache_dir), request_for(show, **extra),
+                        settings.personas, settings.greeting, settings.sign_off)
+
+
+# ---------------------------------------------------------------- the client
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_structured_answers_streamed_and_not(chat: ChatServer, stream: bool) -> None:
+    text = ask(engine(chat, stream=stream))
+    assert json.loads(text)["text"]
+    payload = chat.calls[-1].payload
+    assert payload["stream"] is stream
+    assert payload["response_format"]["type"] == "json_schema"
+
+
+def test_a_server_without_structured_output_is_asked_again_with_the_schema_in_the_prompt(
+        chat: ChatServer) -> None:
+    chat.knobs.structured = False
+    made = engine(chat)
+    assert json.loads(ask(made))["text"]
+    assert [c.status for c in chat.calls] == [400, 400, 200]
+    assert "response_format" not in chat.calls[2].payload
+    assert "JSON schema" in chat.calls[2].payload["messages"][0]["content"]
+    ask(made, user="第二个问题。不一样的。")
+    assert "response_format" not in chat.calls[3].payload  # remembered for the command
+
+
+def test_llama_cpp_python_is_given_its_json_object_form(chat: ChatServer) -> None:
+    chat.knobs.json_object_only = True
+    assert json.loads(ask(engine(chat)))["text"]
+    assert [c.status for c in chat.calls] == [500, 200]
+    assert chat.calls[1].payload["response_format"]["type"] == "json_object"
+    assert chat.calls[1].payload["response_format"]["schema"] == SCHEMA
+
+
+def test_429_waits_as_long_as_retry_after_says(chat: ChatServer) -> None:
+    chat.knobs.rate_limit, chat.knobs.retry_after = 1, "1"
+    started = time.monotonic()
+    ask(engine(chat))
+    assert [c.status for c in chat.calls] == [429, 200]
+    assert 0.95 <= chat.calls[1].at - chat.calls[0].at < 3
+    assert time.monotonic() - started < 5
+
+
+def test_retry_after_is_clamped_to_one_second_and_the_budget() -> None:
+    assert retry_wait(0, 100, 0) == 1.0
+    assert retry_wait(0, 5, 3600) == 5
+    assert retry_wait(0, 0, 1) is None
+
+
+def test_5xx_is_retried_within_the_budget(chat: ChatServer) -> None:
+    chat.knobs.fail_503 = 2
+    ask(engine(chat))
+    assert [c.status for c in chat.calls] == [503, 503, 200]
+    chat.knobs.fail_503 = 1000
+    with pytest.raises(EngineError, match=r"HTTP 503.*gave up"):
+        ask(engine(chat, retry_for=0.3))
+
+
+def test_a_slow_drip_is_cut_by_the_total_deadline(chat: ChatServer) -> None:
+    chat.knobs.drip, chat.knobs.drip_seconds = 100, 0.2
+    started = time.monotonic()
+    with pytest.raises(EngineError, match="no whole answer within 1 s"):
+        ask(engine(chat, stream=False, deadline=1.0, retry_for=0.5))
+    assert time.monotonic() - started < 6
+
+
+def test_an_oversized_body_is_refused_without_reading_it_all(chat: ChatServer) -> None:
+    chat.knobs.oversized = 1
+    for stream in (True, False):
+        chat.knobs.oversized = 1
+        with pytest.raises(EngineError, match="larger than 100000 bytes"):
+            ask(engine(chat, stream=stream, max_body=100_000))
+
+
+def test_a_redirect_to_another_origin_is_not_followed(chat: ChatServer) -> None:
+    chat.knobs.redirect_to = "http://localhost:1/v1/chat/completions"
+    settings = WriterSettings(base_url=chat.url, model="m")
+    made = OpenAIChatEngine(settings, ChatOptions())
+    with pytest.raises(EngineError, match="another origin"):
+        ask(made)
+    assert len(chat.calls) == 1
+
+
+def test_a_redirect_within_the_origin_is_followed(chat: ChatServer) -> None:
+    chat.knobs.redirect_to = f"http://127.0.0.1:{chat.port}/elsewhere/chat/completions"
+    chat.knobs.redirect_once = True
+    assert json.loads(ask(engine(chat)))["text"]
+    assert [c.status for c in chat.calls] == [307, 200]
+
+
+def test_garbage_is_refused_and_a_stream_stopped_midway_retried(chat: ChatServer) -> None:
+    chat.knobs.stop_midway = 1
+    assert json.loads(ask(engine(chat)))["text"]
+    assert len(chat.calls) == 2
+    chat.knobs.garbage = 1
+    with pytest.raises(EngineError, match="not usable JSON"):
+        ask(engine(chat))
+
+
+def test_the_key_goes_in_the_header_only_and_never_into_errors_or_cache(
+        chat: ChatServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    chat.knobs.api_key = SECRET
+    made = engine(chat, tmp_path)
+    ask(made)
+    assert chat.calls[-1].authorization == f"Bearer {SECRET}"
+    assert SECRET not in json.dumps(chat.calls[-1].payload)
+    cached = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert cached and SECRET.encode() not in cached
+    chat.knobs.api_key = "another-key-entirely"
+    with pytest.raises(EngineError) as refused:
+        ask(engine(chat), user="另一个问题。不同的输入。")
+    assert "HTTP 401" in str(refused.value) and SECRET not in str(refused.value)
+
+
+def test_a_rerun_is_answered_from_the_cache(chat: ChatServer, tmp_path: Path) -> None:
+    first = ask(engine(chat, tmp_path))
+    made = engine(chat, tmp_path)
+    assert ask(made) == first
+    assert len(chat.calls) == 1 and made.usage.cached == 1
+
+
+def test_concurrency_is_bounded(chat: ChatServer) -> None:
+    chat.knobs.drip, chat.knobs.drip_seconds = 100, 0.01
+    made = engine(chat, concurrency=1, stream=False)
+    inflight, peak = 0, 0
+    original = made._ask
+
+    async def counted(*args: object) -> object:
+        nonlocal inflight, peak
+        inflight += 1
+        peak = max(peak, inflight)
+        try:
+            return await original(*args)  # type: ignore[arg-type]
+        finally:
+            inflight -= 1
+
+    made._ask = counted  # type: ignore[method-assign]
+
+    async def go() -> None:
+        await asyncio.gather(*(made.complete(ChatRequest(f"q{i}", (("system", "s"), (
+            "user", f"第{i}个问题。好的好的。")), SCHEMA)) for i in range(4)))
+        await made.close()
+
+    asyncio.run(go())
+    assert peak == 1 and len(chat.calls) == 4
+
+
+def test_a_server_that_is_down_is_one_clear_error() -> None:
+    made = OpenAIChatEngine(WriterSettings(base_url="http://127.0.0.1:9/v1"),
+                            ChatOptions(retry_for=0.2))
+    with pytest.raises(EngineError, match=r"127\.0\.0\.1:9: test: connection failed"):
+        ask(made)
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def test_checks_measure_language_grounding_and_echo() -> None:
+    article = "英偉達H200芯片，黃仁勛表示：“我对此并不确定。”671B模型。"
+    assert language_share("英伟达H200芯片很强", "zh-CN") == 1.0
+    assert language_share("This is English entirely", "zh-CN") == 0.0
+    assert set(claims("H200和H20都有141GB，他说“完全没有问题啊”")) >= {"H200", "H20", "141GB"}
+    assert unsupported("黄仁勋说H200和671B", article) == []  # traditional folded to simplified
+    assert unsupported("H100有80GB", article) == ["H100", "80GB"]
+    assert echo("美国允许英伟达出售H200芯片", "美国允许英伟达出售H200芯片") == 1.0
+    checked = check_turns(["早上好", "H100很强。", "H100很强。"], [False, True, True], article,
+                          "zh-CN", 10)
+    assert [(p.turn, p.check) for p in checked.problems] == [
+        (2, "grounding"), (3, "grounding"), (3, "echo"), (0, "length")]
+
+
+# ---------------------------------------------------------------- drafting
+
+
+def test_a_draft_from_the_damaged_article_parses_as_a_script(show: Path, chat: ChatServer
+                                                             ) -> None:
+    result = draft(show, chat, minutes=2.0, url="https://example.com/h200")
+    script = parse_script(result.script, workspace=show)
+    assert script.meta.lifecycle.status == "draft"
+    assert script.hosts == ("雷总", "董小姐")
+    assert script.sections and script.meta.source and script.meta.source.file
+    assert script.meta.source.file.read_bytes() == ARTICLE.read_bytes()
+    first = script.turns[0]
+    assert first.speaker == "雷总" and "12月10日" in first.text and "芯闻两人谈" in first.text
+    assert all(language_share(t.text, "zh-CN") > 0.6 for t in script.turns)
+    report = json.loads(result.sidecar.read_text())
+    assert report["unsupported"] == 0
+    assert [t.speaker for t in script.turns[:4]] == ["雷总", "董小姐", "雷总", "董小姐"]
+    assert chat.calls[0].payload["response_format"]["type"] == "json_schema"
+
+
+def test_problems_are_listed_turn_by_turn(show: Path, chat: ChatServer) -> None:
+    chat.knobs.answer = lambda payload, schema: json.dumps(
+        {"turns": [{"speaker": "雷总", "text": "H100的价格是9999美元。"},
+                   {"speaker": "董小姐", "text": "H100的价格是9999美元。"}]}
+        if "turns" in (schema or {}).get("properties", {}) else
+        {"title": "芯片", "movements": [{"heading": "背景", "facts": []}]}, ensure_ascii=False)
+    result = draft(show, chat)
+    found = {(p.turn, p.check) for p in result.problems}
+    assert {(2, "grounding"), (3, "grounding"), (3, "echo"), (0, "length")} <= found
+    text = result.script.read_text()
+    assert "#   turn 3: echo" in text and "H100" in text
+    parse_script(result.script, workspace=show)
+
+
+def test_an_english_answer_to_a_chinese_show_is_refused_and_nothing_written(
+        show: Path, chat: ChatServer) -> None:
+    chat.knobs.english = True
+    before = tree_snapshot(show)
+    with pytest.raises(DraftRefused, match=r"none of its .* turns is in zh-CN"):
+        draft(show, chat)
+    assert tree_snapshot(show).keys() - before.keys() <= {
+        p for p in tree_snapshot(show) if p.startswith(".duopod/")}
+
+
+def test_garbage_from_the_model_is_one_refusal(show: Path, chat: ChatServer) -> None:
+    chat.knobs.answer = lambda payload, schema: "lol {{ no"
+    scripts = sorted((show / "scripts").iterdir())
+    with pytest.raises(DraftRefused, match="cannot be made into a draft"):
+        draft(show, chat)
+    assert sorted((show / "scripts").iterdir()) == scripts
+
+
+def test_a_draft_never_overwrites_a_file(show: Path, chat: ChatServer) -> None:
+    taken = show / "scripts" / "taken.md"
+    taken.write_text("mine")
+    with pytest.raises(InputError, match="never overwrites"):
+        draft(show, chat, out=taken)
+    assert taken.read_text() == "mine" and not chat.calls
+
+
+def test_a_language_no_host_speaks_is_refused(show: Path, chat: ChatServer) -> None:
+    ws = load_workspace(show)
+    bad = DraftRequest(article=read_article(str(ARTICLE)), hosts=("雷总", "董小姐"),
+                       language="fr-FR", date=dt.date(2025, 12, 10))
+    with pytest.raises(InputError, match="speaks zh, not fr-FR"):
+        draft_script(ws, engine(chat), bad)
+    assert not chat.calls
+
+
+def test_revise_rewrites_one_turn_and_leaves_every_other_byte(show: Path, chat: ChatServer
+                                                              ) -> None:
+    result = draft(show, chat)
+    before = result.script.read_bytes().splitlines(keepends=True)
+    ws = load_workspace(show)
+    chat.knobs.answer = lambda payload, schema: json.dumps({"text": "英伟达H200芯片出口中国。"},
+                                                           ensure_ascii=False)
+    revised = revise_turn(ws, engine(chat), result.script, 3, "更短一点")
+    after = result.script.read_bytes().splitlines(keepends=True)
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    assert len(changed) == 1 and after[changed[0]] == "英伟达H200芯片出口中国。\n".encode()
+    assert revised.new == "英伟达H200芯片出口中国。"
+    assert parse_script(result.script, workspace=show).turns[2].text == revised.new
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_the_command_drafts_prints_problems_and_the_cost_line(show: Path, chat: ChatServer
+                                                              ) -> None:
+    done = run_cli(show, "draft", str(ARTICLE), "--base-url", chat.url, "--date",
+                   "2025-12-10", "--minutes", "2", "--out", "scripts/h200-draft.md")
+    assert done.returncode == 0, done.stderr
+    assert "drafted" in done.stdout and "writer:" in done.stdout
+    assert "completion tokens" in done.stdout
+    calls = len(chat.calls)
+    again = run_cli(show, "draft", str(ARTICLE), "--base-url", chat.url, "--date",
+                    "2025-12-10", "--minutes", "2", "--out", "scripts/h200-again.md")
+    assert again.returncode == 0 and len(chat.calls) == calls  # all from the cache
+    assert "cached" in again.stdout
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary" * 10])
+def test_empty_and_binary_articles_are_one_line_and_exit_2(show: Path, content: bytes) -> None:
+    bad = show / "bad.txt"
+    bad.write_bytes(content)
+    before = tree_snapshot(show)
+    done = run_cli(show, "draft", "bad.txt", "--base-url", "http://127.0.0.1:9/v1")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert tree_snapshot(show) == before
+
+
+def test_a_server_that_is_down_exits_1_and_writes_nothing(show: Path) -> None:
+    (show / "show.toml").write_text((show / "show.toml").read_text().replace(
+        'model = "default"', 'model = "default"\nretry_for = 0.5'))
+    before = {p for p in tree_snapshot(show) if not p.startswith(".duopod/")}
+    done = run_cli(show, "draft", str(ARTICLE), "--base-url", "http://127.0.0.1:9/v1")
+    assert done.returncode == 1, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "connection failed" in done.stderr
+    assert {p for p in tree_snapshot(show) if not p.startswith(".duopod/")} == before
+
+
+def test_json_cut_off_by_max_tokens_keeps_what_came_before() -> None:
+    from duopod.draft.schema import SchemaError, parse_answer
+
+    schema = {"type": "object", "required": ["turns"], "properties": {"turns": {
+        "type": "array", "items": {"type": "string", "maxLength": 5}}}}
+    assert parse_answer('{"turns": ["一二三四五六七", "好的", "这是一个很', schema) == {
+        "turns": ["一二三四五", "好的", "这是一个很"]}
+    with pytest.raises(SchemaError, match="not JSON"):
+        parse_answer("as a language model I cannot", schema)
+    with pytest.raises(SchemaError, match="has no 'turns'"):
+        parse_answer('{"other": 1', schema)
+
+
+def test_traditional_characters_become_simplified_and_a_latin_heading_is_a_problem(
+        show: Path, chat: ChatServer) -> None:
+    chat.knobs.answer = lambda payload, schema: json.dumps(
+        {"turns": [{"speaker": "雷总", "text": "據路透社報道，英偉達H200芯片可以對華出售。"},
+                   {"speaker": "董小姐", "text": "外交部發言人郭嘉昆主持例行記者會。"}]}
+        if "turns" in (schema or {}).get("properties", {}) else
+        {"title": "芯片", "movements": [{"heading": "the anchor: opens", "facts": []}]},
+        ensure_ascii=False)
+    result = draft(show, chat)
+    script = parse_script(result.script, workspace=show)
+    assert script.turns[1].text == "据路透社报道，英伟达H200芯片可以对华出售。"
+    assert any(p.turn == 0 and "heading 'the anchor: opens'" in p.message
+               for p in result.problems)
+    assert not any(p.check == "grounding" for p in result.problems)
