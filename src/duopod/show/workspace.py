@@ -8,7 +8,7 @@ import tomllib
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -108,7 +108,50 @@ class VoiceProfile:
     engines: dict[str, dict[str, Any]]
 
     def settings(self, engine: str) -> dict[str, Any]:
-        return dict(self.engines.get(engine, {}))
+        """The engine's table without its language tables (``[kokoro."en-US"]``)."""
+        return {key: value for key, value in self.engines.get(engine, {}).items()
+                if not is_language_table(key, value)}
+
+    def languages(self, engine: str) -> tuple[str, ...]:
+        """The languages with their own table for ``engine``, as written."""
+        return tuple(key for key, value in self.engines.get(engine, {}).items()
+                     if is_language_table(key, value))
+
+    def language_table(self, engine: str, language: str) -> str | None:
+        """Which of the engine's language tables serves an episode in ``language``: the
+        same tag (any case), else one for the same language (``en`` or ``en-GB`` for
+        ``en-US``); None when the default table does."""
+        tags = self.languages(engine)
+        for tag in tags:
+            if tag.lower() == language.lower():
+                return tag
+        primary = _primary(language)
+        same = [tag for tag in tags if _primary(tag) == primary]
+        return min(same, key=len) if same else None
+
+    def for_language(self, language: str) -> VoiceProfile:
+        """This host's profile for an episode in ``language``: each engine's default
+        table with the language's own table laid over it."""
+        engines: dict[str, dict[str, Any]] = {}
+        for engine, table in self.engines.items():
+            tag = self.language_table(engine, language)
+            engines[engine] = {**self.settings(engine), **(table[tag] if tag else {})}
+        return replace(self, engines=engines)
+
+
+LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+"""What a language tag looks like (BCP 47, loosely): zh-CN, en-US, en, cmn."""
+_PRIMARY_ALIASES = {"cmn": "zh", "yue": "zh", "zho": "zh", "eng": "en"}
+
+
+def is_language_table(key: str, value: Any) -> bool:
+    """Is ``key = value`` in an engine table a language's own table (``[espeak."en-US"]``)?"""
+    return isinstance(value, dict) and LANGUAGE_TAG.match(key) is not None
+
+
+def _primary(tag: str) -> str:
+    first = tag.lower().replace("_", "-").split("-")[0]
+    return _PRIMARY_ALIASES.get(first, first)
 
 
 @dataclass(frozen=True)
