@@ -569,3 +569,8 @@ def main() -> None:
     if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C inside a command into Exit(130)
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+from .clip import clip as _clip  # noqa: E402  (duopod clip: a module of its own)
+
+app.command("clip")(_clip)
