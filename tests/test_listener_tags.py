@@ -164,3 +164,45 @@ def test_show_toml_refuses_bad_tables(show: Path, extra: str, message: str) -> N
         load_show(toml, show)
     assert message in str(caught.value)
     assert "secret" not in str(caught.value)
+
+
+# ---------------------------------------------------------------- podcast:soundbite
+
+def _timeline():  # type: ignore[no-untyped-def]
+    from duopod.mix.timeline import Timeline, TimelineTurn
+    from duopod.speech.model import SentenceSpan
+
+    sentences = [SentenceSpan(f"Sentence {n}.", 5.0 * n, 5.0 * n + 4.5) for n in range(10)]
+    return Timeline(turns=(TimelineTurn(0, "Alex", "", None, 0.0, 50.0, tuple(sentences)),),
+                    chapters=(), duration=50.0)
+
+
+def test_soundbites_start_at_the_key_sentence_and_last_15_seconds() -> None:
+    from duopod.publish.soundbites import choose
+
+    bites = choose(_timeline(), ["Sentence 2.", "Not  heard.", "Sentence 8."])
+    assert [(b.start, b.duration, b.title) for b in bites] == [
+        (10.0, 19.5, "Sentence 2."),  # sentences 2..5: at least 15 s
+        (40.0, 9.5, "Sentence 8."),  # cut at the episode's end
+    ]
+
+
+def test_soundbites_reach_the_feed_by_the_namespace_rules(config) -> None:  # type: ignore[no-untyped-def]
+    from duopod.publish.record import Soundbite
+
+    bite = Soundbite(10.0, 19.5, "A <key> point & more")
+    episode = replace(EPISODES[0], soundbites=(bite,))
+    # the record keeps them through episode.json, also when read light (for the feed)
+    again = EpisodeRecord.from_json(episode.to_json(), light=True)
+    assert again.soundbites == (bite,)
+    item = _channel(build_feed(config, [again])).find("item")
+    assert item is not None
+    (tag,) = item.findall(f"{{{PC}}}soundbite")
+    # startTime and duration required, in seconds (floats); the title at most 128 characters
+    assert float(tag.get("startTime", "")) == 10.0 and float(tag.get("duration", "")) == 19.5
+    assert tag.text == "A <key> point & more" and len(tag.text) <= 128
+    assert not feedparser.parse(build_feed(config, [again])).bozo
+
+
+def test_records_without_soundbites_write_none() -> None:
+    assert "soundbites" not in EPISODES[0].to_dict()

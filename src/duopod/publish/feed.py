@@ -211,6 +211,9 @@ def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit:
         if episode.language:
             attrs["language"] = episode.language
         _sub(item, _q("podcast", "transcript"), **attrs)
+    for bite in episode.soundbites:
+        _sub(item, _q("podcast", "soundbite"), bite.title, startTime=f"{bite.start:.3f}",
+             duration=f"{bite.duration:.3f}")
     if episode.chapters_file:
         _sub(item, _q("podcast", "chapters"), url=f"{folder}/{episode.chapters_file}",
              type="application/json+chapters")
