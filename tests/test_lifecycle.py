@@ -214,9 +214,13 @@ def test_voices_must_speak_the_episode_language(show: Path) -> None:
     path = show / "scripts" / "en.md"
     path.write_text("---\ntitle: T\ndate: 2025-12-10\nhosts: [雷总, 董小姐]\nlanguage: en-US\n"
                     "---\n雷总\nHello.\n董小姐\nHi.\n", encoding="utf-8")
+    lei = show / "voices" / "lei.toml"  # without its English table (issue 26.1)
+    lei.write_text(re.sub(r'\[espeak\."en-US"\]\n(\w+ = .*\n)*', "",
+                          lei.read_text(encoding="utf-8")), encoding="utf-8")
     ws = load_workspace(show)
     script = parse_script(path, workspace=show)
-    with pytest.raises(InputError, match="speaks cmn, but the episode is in en-US"):
+    with pytest.raises(InputError, match="speaks cmn, but the episode is in en-US; add a "
+                       r'\[espeak\."en-US"\] table'):
         asyncio.run(render_turns_async(script, ws, get_engine("espeak")))
     assert not (ws.cache_dir / "speech").exists()  # refused before anything rendered
 

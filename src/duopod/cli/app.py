@@ -149,6 +149,7 @@ def check(
     Example: duopod check scripts/2025-12-10-h200.md
     """
     from ..build.preflight import BuildOptions, check_scripts
+    from ..speech.choice import host_voices
     from .checks import print_check_extras
 
     ws = _workspace(workspace)
@@ -170,7 +171,9 @@ def check(
         for host in script.hosts:
             profile = ws.profiles[host]
             out.print(f"  host      {host}: {chars.get(host, 0)} characters "
-                      f"(voices/{profile.path.name})")
+                      f"(voices/{profile.path.name})", markup=False)
+            out.print(f"  voices    {host_voices(profile, life.language or ws.show.language)}",
+                      markup=False)
         for section in script.sections:
             out.print(f"  section   {section.title}  (line {section.line})")
         _print_lexicon_hits(ws, script)
@@ -574,3 +577,7 @@ app.command("deploy")(_deploy)
 from .draft import draft as _draft  # noqa: E402  (duopod draft: the writers' room)
 
 app.command("draft")(_draft)
+
+from .clip import clip as _clip  # noqa: E402  (duopod clip: a module of its own)
+
+app.command("clip")(_clip)

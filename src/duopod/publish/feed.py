@@ -103,13 +103,14 @@ def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | 
         licence = {"url": show.license_url} if show.license_url else {}
         _sub(channel, _q("podcast", "license"), show.license, **licence)
     _sub(channel, _q("podcast", "medium"), show.medium)
+    _listener_tags(channel, show, episodes, base)
     for host in _hosts(episodes):
         _sub(channel, _q("podcast", "person"), host, role="host")
     places = _kept_places(episodes, kept)
     for index, episode in enumerate(episodes):
         for marker in places.get(index, ()):
             channel.append(ET.Comment(marker))
-        _item(channel, episode, base, show.explicit)
+        _item(channel, episode, base, show.explicit, show.analytics_prefix)
     for marker in places.get(len(episodes), ()):
         channel.append(ET.Comment(marker))
     ET.indent(rss, space=" ")
@@ -145,8 +146,42 @@ def _hosts(episodes: list[EpisodeRecord]) -> list[str]:
     return list(seen)
 
 
-def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit: bool
-          ) -> None:
+TRAILER_TITLE_MAX = 128
+"""The podcast namespace's limit on podcast:trailer's title."""
+
+
+def enclosure_url(url: str, prefix: str | None) -> str:
+    """``url`` through an analytics prefix (OP3, Podtrac style: the prefix, then the URL
+    without its ``https://``; a plain-http URL keeps its scheme so the redirect is right)."""
+    if prefix is None:
+        return url
+    return prefix + (url.removeprefix("https://") if url.startswith("https://") else url)
+
+
+def _listener_tags(channel: ET.Element, show: ShowConfig, episodes: list[EpisodeRecord],
+                   base: str) -> None:
+    """podcast:txt, podcast:podroll and podcast:trailer (one per listed trailer episode)."""
+    for line in show.txt:
+        purpose = {"purpose": line.purpose} if line.purpose else {}
+        _sub(channel, _q("podcast", "txt"), line.text, **purpose)
+    if show.podroll:
+        podroll = _sub(channel, _q("podcast", "podroll"))
+        for remote in show.podroll:
+            url = {"feedUrl": remote.feed_url} if remote.feed_url else {}
+            _sub(podroll, _q("podcast", "remoteItem"), feedGuid=remote.feed_guid, **url)
+    for episode in episodes:
+        if episode.episode_type != "trailer":
+            continue
+        audio = episode.audio
+        season = {"season": str(episode.season)} if episode.season is not None else {}
+        _sub(channel, _q("podcast", "trailer"), episode.title[:TRAILER_TITLE_MAX],
+             url=enclosure_url(f"{base}/{episode.slug}/{audio.file}", show.analytics_prefix),
+             pubdate=pub_date(episode.published), length=str(audio.bytes), type=audio.mime,
+             **season)
+
+
+def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit: bool,
+          analytics_prefix: str | None = None) -> None:
     folder = f"{base}/{episode.slug}"
     item = _sub(channel, "item")
     _sub(item, "title", episode.title)
@@ -156,7 +191,8 @@ def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit:
     _sub(item, "description", episode.description)
     _sub(item, _q("content", "encoded"), episode.description_html or episode.description)
     audio = episode.audio
-    _sub(item, "enclosure", url=f"{folder}/{audio.file}", length=str(audio.bytes),
+    _sub(item, "enclosure", url=enclosure_url(f"{folder}/{audio.file}", analytics_prefix),
+         length=str(audio.bytes),
          type=audio.mime)
     _sub(item, _q("itunes", "title"), episode.title)
     _sub(item, _q("itunes", "duration"), str(round(episode.duration)))
@@ -177,6 +213,9 @@ def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit:
         if episode.language:
             attrs["language"] = episode.language
         _sub(item, _q("podcast", "transcript"), **attrs)
+    for bite in episode.soundbites:
+        _sub(item, _q("podcast", "soundbite"), bite.title, startTime=f"{bite.start:.3f}",
+             duration=f"{bite.duration:.3f}")
     if episode.chapters_file:
         _sub(item, _q("podcast", "chapters"), url=f"{folder}/{episode.chapters_file}",
              type="application/json+chapters")

@@ -64,6 +64,15 @@ class Transcripts:
 
 
 @dataclass(frozen=True)
+class Soundbite:
+    """A moment worth hearing (podcast:soundbite): seconds from the episode's start."""
+
+    start: float
+    duration: float
+    title: str
+
+
+@dataclass(frozen=True)
 class EpisodeRecord:
     guid: str
     slug: str
@@ -97,6 +106,8 @@ class EpisodeRecord:
     """The episode's own art, a file in its folder."""
     explicit: bool | None = None
     """None: the show's setting."""
+    soundbites: tuple[Soundbite, ...] = ()
+    """Chosen at build from the key points' sentences (``soundbites.choose``)."""
 
     def listed(self, now: dt.datetime) -> bool:
         """Does the episode belong in the feed and the index at ``now``? Not a draft, and
@@ -155,6 +166,8 @@ class EpisodeRecord:
             "episode_type": self.episode_type,
             "image": self.image,
             "explicit": self.explicit,
+            **({"soundbites": [{"start": b.start, "duration": b.duration, "title": b.title}
+                               for b in self.soundbites]} if self.soundbites else {}),
         }
 
     def to_json(self) -> str:
@@ -297,6 +310,9 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         episode_type=_choice(data, "episode_type", ("full", "trailer", "bonus")),
         image=_optional_text(data, "image"),
         explicit=_optional_flag(data, "explicit"),
+        soundbites=tuple(Soundbite(_number(b["start"], "soundbites.start"),
+                                   _number(b["duration"], "soundbites.duration"),
+                                   str(b["title"])) for b in data.get("soundbites") or ()),
     )
 
 

@@ -34,6 +34,7 @@ from .feed import build_feed, feed_url, podcast_guid, published_guid
 from .kept import KeptItem, current_items
 from .numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
+from .soundbites import choose as choose_soundbites
 from .templates import render_template
 
 
@@ -135,6 +136,7 @@ def episode_record(
         episode_type=meta.lifecycle.episode_type,
         image=episode_image_name(meta.lifecycle.image),
         explicit=meta.lifecycle.explicit,
+        soundbites=choose_soundbites(timeline, notes.key_points),
     )
     others = [r for r in reserved if r.guid != guid]
     record = replace(record, number=number_for(record, previous, meta.episode_number, others,

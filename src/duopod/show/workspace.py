@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +49,20 @@ class MusicSettings:
 
 
 @dataclass(frozen=True)
+class ShowText:
+    """A podcast:txt line: free text for machines (e.g. a platform's ownership code)."""
+    text: str
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteFeed:
+    """A show this one recommends (podcast:podroll's podcast:remoteItem)."""
+    feed_guid: str
+    feed_url: str | None = None
+
+
+@dataclass(frozen=True)
 class ShowConfig:
     title: str
     author: str
@@ -72,6 +87,10 @@ class ShowConfig:
     license: str | None = None
     license_url: str | None = None
     medium: str = "podcast"
+    txt: tuple[ShowText, ...] = ()
+    podroll: tuple[RemoteFeed, ...] = ()
+    analytics_prefix: str | None = None
+    """Put before enclosure URLs (OP3, Podtrac style), e.g. ``https://op3.dev/e/``."""
     source_appendix: str = "excerpt"
     """How much of a source article the pages reprint: full, excerpt or link."""
     source_excerpt_paragraphs: int = 3
@@ -91,7 +110,50 @@ class VoiceProfile:
     engines: dict[str, dict[str, Any]]
 
     def settings(self, engine: str) -> dict[str, Any]:
-        return dict(self.engines.get(engine, {}))
+        """The engine's table without its language tables (``[kokoro."en-US"]``)."""
+        return {key: value for key, value in self.engines.get(engine, {}).items()
+                if not is_language_table(key, value)}
+
+    def languages(self, engine: str) -> tuple[str, ...]:
+        """The languages with their own table for ``engine``, as written."""
+        return tuple(key for key, value in self.engines.get(engine, {}).items()
+                     if is_language_table(key, value))
+
+    def language_table(self, engine: str, language: str) -> str | None:
+        """Which of the engine's language tables serves an episode in ``language``: the
+        same tag (any case), else one for the same language (``en`` or ``en-GB`` for
+        ``en-US``); None when the default table does."""
+        tags = self.languages(engine)
+        for tag in tags:
+            if tag.lower() == language.lower():
+                return tag
+        primary = _primary(language)
+        same = [tag for tag in tags if _primary(tag) == primary]
+        return min(same, key=len) if same else None
+
+    def for_language(self, language: str) -> VoiceProfile:
+        """This host's profile for an episode in ``language``: each engine's default
+        table with the language's own table laid over it."""
+        engines: dict[str, dict[str, Any]] = {}
+        for engine, table in self.engines.items():
+            tag = self.language_table(engine, language)
+            engines[engine] = {**self.settings(engine), **(table[tag] if tag else {})}
+        return replace(self, engines=engines)
+
+
+LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+"""What a language tag looks like (BCP 47, loosely): zh-CN, en-US, en, cmn."""
+_PRIMARY_ALIASES = {"cmn": "zh", "yue": "zh", "zho": "zh", "eng": "en"}
+
+
+def is_language_table(key: str, value: Any) -> bool:
+    """Is ``key = value`` in an engine table a language's own table (``[espeak."en-US"]``)?"""
+    return isinstance(value, dict) and LANGUAGE_TAG.match(key) is not None
+
+
+def _primary(tag: str) -> str:
+    first = tag.lower().replace("_", "-").split("-")[0]
+    return _PRIMARY_ALIASES.get(first, first)
 
 
 @dataclass(frozen=True)
@@ -192,7 +254,7 @@ _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
     "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
     "locked", "copyright", "funding", "license", "medium", "source_appendix", "deploy",
-    "writer",
+    "writer", "txt", "podroll", "analytics",
 }
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
 SOURCE_APPENDIX = ("full", "excerpt", "link")
@@ -236,6 +298,7 @@ def load_show(path: Path, root: Path) -> ShowConfig:
         explicit=bool(table.flag("explicit", False)),
         show_type=show_type,
         **_publishing(table, path),
+        **_listener_tags(table, path),
         audio=_audio_settings(table.table("audio"), path),
         music=_music_settings(table.table("music"), path, root),
         hubs=_hubs(table.table("deploy")),
@@ -291,6 +354,72 @@ def _publishing(table: Fields, path: Path) -> dict[str, Any]:
         "source_appendix": _one_of(table, "source_appendix", SOURCE_APPENDIX, path),
         "source_excerpt_paragraphs": 3,
     }
+
+
+TXT_MAX, TXT_PURPOSE_MAX = 4000, 128
+"""The podcast namespace's limits on podcast:txt and its ``purpose``."""
+
+
+def _listener_tags(table: Fields, path: Path) -> dict[str, Any]:
+    """show.toml's ``[[txt]]``, ``[[podroll]]`` and ``[analytics]``: the Podcasting 2.0
+    channel tags that need the producer's words (see docs/tags-and-clips.md)."""
+    return {
+        "txt": tuple(_show_text(entry, path, number)
+                     for number, entry in enumerate(_array(table, "txt", path), 1)),
+        "podroll": tuple(_remote_feed(entry, path, number)
+                         for number, entry in enumerate(_array(table, "podroll", path), 1)),
+        "analytics_prefix": _analytics_prefix(table, path),
+    }
+
+
+def _array(table: Fields, key: str, path: Path) -> list[dict[str, Any]]:
+    value = table.raw(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+        raise InputError(f"field '{key}' must be an array of tables ([[{key}]])", path)
+    return value
+
+
+def _show_text(entry: dict[str, Any], path: Path, number: int) -> ShowText:
+    fields = _table(entry, path, f"txt[{number}].", {"text", "purpose"})
+    text = fields.required_text("text")
+    purpose = fields.text("purpose")
+    if len(text) > TXT_MAX:
+        raise InputError(f"field 'txt[{number}].text' is longer than {TXT_MAX} characters",
+                         path)
+    if purpose is not None and len(purpose) > TXT_PURPOSE_MAX:
+        raise InputError(f"field 'txt[{number}].purpose' is longer than {TXT_PURPOSE_MAX} "
+                         "characters", path)
+    return ShowText(text=text, purpose=purpose)
+
+
+def _remote_feed(entry: dict[str, Any], path: Path, number: int) -> RemoteFeed:
+    fields = _table(entry, path, f"podroll[{number}].", {"feed_guid", "feed_url"})
+    guid = fields.required_text("feed_guid")
+    try:
+        guid = str(uuid.UUID(guid))
+    except ValueError:
+        raise InputError(f"field 'podroll[{number}].feed_guid' must be the show's "
+                         f"podcast:guid (a UUID), not {guid!r}", path) from None
+    url = fields.text("feed_url")
+    if url is not None and not _URL.match(url):
+        raise InputError(f"field 'podroll[{number}].feed_url' must be an http(s) URL, "
+                         f"not {url!r}", path)
+    return RemoteFeed(feed_guid=guid, feed_url=url)
+
+
+def _analytics_prefix(table: Fields, path: Path) -> str | None:
+    prefix = _table(table.table("analytics"), path, "analytics.", {"prefix"}).text("prefix")
+    if prefix is None:
+        return None
+    if "@" in urllib.parse.urlsplit(prefix).netloc:
+        raise InputError("field 'analytics.prefix' must not carry a user name or password",
+                         path)
+    if not _URL.match(prefix) or not prefix.endswith("/"):
+        raise InputError("field 'analytics.prefix' must be an http(s) URL ending in '/' "
+                         f"(e.g. https://op3.dev/e/), not {prefix!r}", path)
+    return prefix
 
 
 def _one_of(table: Fields, key: str, allowed: tuple[str, ...], path: Path) -> str:

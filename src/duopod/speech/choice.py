@@ -15,7 +15,7 @@ from ..script.model import Script
 from ..show.workspace import VoiceProfile, Workspace
 from .engines import Notify, check_engine_settings, choose_auto
 
-__all__ = ["engine_for_scripts", "hosts_profiles"]
+__all__ = ["engine_for_scripts", "host_voices", "hosts_profiles"]
 
 
 def hosts_profiles(workspace: Workspace, scripts: Iterable[Script]) -> dict[str, VoiceProfile]:
@@ -35,3 +35,17 @@ def engine_for_scripts(workspace: Workspace, scripts: Iterable[Script], engine: 
     name = choose_auto(notice, profiles) if engine == "auto" else engine
     check_engine_settings(name, profiles)
     return name
+
+
+def host_voices(profile: VoiceProfile, language: str) -> str:
+    """Which voice the host uses in an episode in ``language``, per engine, and from which
+    table: ``espeak en-us [espeak."en-US"], kokoro zm_yunxi [kokoro]`` (for ``duopod
+    check``)."""
+    described = []
+    resolved = profile.for_language(language)
+    for engine in profile.engines:
+        table = profile.language_table(engine, language)
+        where = f'[{engine}."{table}"]' if table else f"[{engine}]"
+        voice = resolved.settings(engine).get("voice", "?")
+        described.append(f"{engine} {voice} {where}")
+    return ", ".join(described)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ..errors import DuopodError, EngineError, InputError
 from ..script.model import Script, Turn
-from ..show.workspace import Workspace
+from ..show.workspace import VoiceProfile, Workspace
 from ..text import split_sentences
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
@@ -39,8 +39,16 @@ ProgressCallback = Callable[[TurnEvent], None]
 def turn_settings(script: Script, workspace: Workspace, engine: Engine
                   ) -> dict[str, dict[str, Any]]:
     """Validated engine settings per host; errors name the profile before anything renders."""
-    profiles = workspace.profiles_for(script.hosts, script.path, script.first_lines())
+    profiles = episode_profiles(script, workspace)
     return {host: engine.settings_for(profile) for host, profile in profiles.items()}
+
+
+def episode_profiles(script: Script, workspace: Workspace) -> dict[str, VoiceProfile]:
+    """Each host's profile for the episode's language (its ``[engine."xx-YY"]`` tables laid
+    over the defaults)."""
+    language = script.meta.lifecycle.language or workspace.show.language
+    profiles = workspace.profiles_for(script.hosts, script.path, script.first_lines())
+    return {host: profile.for_language(language) for host, profile in profiles.items()}
 
 
 async def render_turns_async(
@@ -61,12 +69,10 @@ async def render_turns_async(
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     settings = turn_settings(script, workspace, engine)
+    profiles = episode_profiles(script, workspace)
     check_voice_languages(
-        engine, workspace.profiles_for(script.hosts), settings,
-        script.meta.lifecycle.language or workspace.show.language)
-    await engine.check_voices(
-        {host: (workspace.profiles[host], settings[host]) for host in settings}
-    )
+        engine, profiles, settings, script.meta.lifecycle.language or workspace.show.language)
+    await engine.check_voices({host: (profiles[host], settings[host]) for host in settings})
     cache = SpeechCache(workspace.cache_dir / "speech")
     version = engine.version
     slots = Slots(concurrency)

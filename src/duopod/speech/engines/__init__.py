@@ -264,10 +264,11 @@ def check_engine_settings(engine: str, profiles: Mapping[str, VoiceProfile]) -> 
                 f"[{engine}] voice: add a [{engine}] table (duopod voices --engine {engine} "
                 "lists its voices)", profile.path)
         try:
-            if spec.settings is not None:
-                spec.settings(profile)
-            else:
-                spec.factory(EngineOptions()).settings_for(profile)
+            for variant in language_variants(profile, engine):
+                if spec.settings is not None:
+                    spec.settings(variant)
+                else:
+                    spec.factory(EngineOptions()).settings_for(variant)
         except ImportError as exc:
             raise InputError(f"the {engine} engine cannot run here: {exc}") from None
 
@@ -293,10 +294,15 @@ def check_voice_languages(engine: Engine, profiles: dict[str, VoiceProfile],
     for host, profile in profiles.items():
         spoken = voice_language(settings[host])
         if spoken and primary_language(spoken) != primary_language(language):
+            table = profile.language_table(engine.name, language)
+            hint = (f"its [{engine.name}.\"{table}\"] table needs a voice that speaks "
+                    f"{language}" if table else
+                    f"add a [{engine.name}.\"{language}\"] table with a {language} voice to "
+                    f"voices/{profile.path.name} (duopod voices --engine {engine.name} lists "
+                    "them), or set 'language:' in the script's front matter")
             raise InputError(
                 f"the {engine.name} voice of host {host!r} (profile {profile.name!r}) speaks "
-                f"{spoken}, but the episode is in {language}; set 'language:' in the script's "
-                "front matter or choose another voice", profile.path,
+                f"{spoken}, but the episode is in {language}; {hint}", profile.path,
             )
 
 
@@ -343,7 +349,15 @@ def check_profile_settings(profiles: dict[str, VoiceProfile]) -> None:
                 validators[table] = _validator(registry()[table])
             validate = validators[table]
             if validate is not None:
-                validate(profile)
+                for variant in language_variants(profile, table):
+                    validate(variant)
+
+
+def language_variants(profile: VoiceProfile, engine: str) -> list[VoiceProfile]:
+    """The profile as each language it has an ``engine`` table for would use it (the
+    default first): what validating every ``[engine."xx-YY"]`` table means."""
+    return [profile.for_language(language) if language else profile
+            for language in ("", *profile.languages(engine))]
 
 
 def _validator(spec: EngineSpec) -> Validator | None:

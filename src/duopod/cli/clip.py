@@ -1,0 +1,53 @@
+"""``duopod clip``: a short captioned video of a published episode for social media. The
+work is in ``duopod.publish.clip``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def clip(
+    slug: Annotated[str, typer.Argument(help="The episode's folder name under episodes/.")],
+    start: Annotated[str | None, typer.Option(
+        "--from", help="Start, in seconds or m:ss (default: the start).")] = None,
+    end: Annotated[str | None, typer.Option(
+        "--to", help="End, in seconds or m:ss (default: 60 s after the start).")] = None,
+    soundbite: Annotated[int | None, typer.Option(
+        help="The episode's N-th key point, where it is heard (instead of --from/--to).")]
+    = None,
+    video_format: Annotated[str, typer.Option(
+        "--format", help="9:16 (stories, reels), 1:1 or 16:9.")] = "9:16",
+    out: Annotated[Path | None, typer.Option(
+        help="The MP4 to write (default: episodes/SLUG/clip-<from>s.mp4).")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="The show's folder (holds show.toml).")] = None,
+) -> None:
+    """Make an MP4 clip (cover, speaker, waveform, captions) of a built episode.
+
+    Example: duopod clip 2025-12-10-h200 --from 0:12 --to 0:40 --format 1:1
+    """
+    from rich.console import Console
+
+    from ..errors import InputError
+    from ..publish.clip import make_clip, parse_time, soundbite_span
+    from ..publish.episodes import read_record
+    from ..show.workspace import load_workspace
+
+    finish: float | None
+    ws = load_workspace(workspace)
+    if soundbite is not None:
+        if start is not None or end is not None:
+            raise InputError("give --soundbite or --from/--to, not both")
+        record = read_record(ws.episodes_dir / slug / "episode.json")
+        if record.timeline is None:
+            raise InputError(f"episode {slug!r} has no timeline")
+        begin, finish = soundbite_span(record.timeline, record.notes.key_points, soundbite)
+    else:
+        begin = parse_time(start) if start is not None else 0.0
+        finish = parse_time(end) if end is not None else None
+    target = out or ws.episodes_dir / slug / f"clip-{round(begin)}s.mp4"
+    made = make_clip(ws, slug, target, start=begin, end=finish, video_format=video_format)
+    Console().print(f"clip: {made}", markup=False, highlight=False)
