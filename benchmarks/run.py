@@ -19,6 +19,10 @@ Every figure is a ratio measured in this one run.
    it), and each offline engine's Whisper character error rate on the example's plain
    sentences (benchmarks/intelligibility.py; needs the neural and bench extras).
 7. start-up: `duopod --help` and `duopod check` on one script.
+9. say: `duopod say` with kokoro, a fresh process and a warm call (model loaded once per
+   process: ``kokoro_model.shared_session()``).
+10. kokoro: the engine's render of the example's first sentences against the bare model
+   inference of the same token ids, alternating A/B, and the front end's share.
 8. jobs / queue: eight example-size scripts, offline, ``--jobs 2`` against ``--jobs 1``, and
    two queue workers against one (``_scale_out.py``).
 9. lexicon: loading 4,000 entries, and 10,000 entries over 10,000 sentences against 1,000
@@ -399,6 +403,103 @@ def bench_voices() -> None:
             f"{score.cer:.3f}", target, ok)
 
 
+SAY_LINE = "H20和H200不是一回事。"
+KOKORO_SENTENCES = 16
+"""How many of the Mandarin example's sentences the engine-against-model comparison takes
+(the whole example is minutes of render on a shared machine)."""
+
+
+def bench_say(work: Path) -> None:
+    """`duopod say` with kokoro: first audio for one sentence, as a fresh process (load
+    included) and as a warm call in a process that has loaded the model (the studio)."""
+    from duopod.show.workspace import load_workspace
+    from duopod.speech.engines import EngineOptions, kokoro
+    from duopod.speech.engines.kokoro_model import is_loaded
+    from duopod.speech.say import say_line
+
+    print("say (kokoro, one sentence)")
+    if kokoro.unavailable():
+        row("say with kokoro", f"skipped: {kokoro.unavailable()}", "runs", False)
+        return
+    show = copy_show(work / "say")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "duopod", "say", SAY_LINE, "--host", "雷总",
+                           "--engine", "kokoro", "--out", str(work / "say-cold.wav")],
+                          cwd=show, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    command = time.perf_counter() - started
+    name = "say: `duopod say` command, fresh process (interpreter, imports, model load)"
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        row(name, f"failed (exit {done.returncode}): {last}", "runs", False)
+    else:
+        row(name, f"{command:.2f} s", "-", True)
+    workspace = load_workspace(show)
+    timings = []
+    for i in range(4):
+        loaded_before = is_loaded()
+        started = time.perf_counter()
+        say_line(workspace, SAY_LINE, "雷总", kokoro.make_engine(EngineOptions()),
+                 work / f"say-{i}.wav")
+        timings.append((loaded_before, time.perf_counter() - started))
+    first = [t for loaded, t in timings if not loaded]
+    warm = min(t for loaded, t in timings if loaded)
+    if first:
+        row("say: first call in a process (model load included)", f"{first[0]:.2f} s",
+            "-", True)
+    row("say: warm call, first audio written (best of 3)", f"{warm:.2f} s", "<= 1.5 s",
+        warm <= 1.5)
+
+
+def bench_kokoro_model() -> None:
+    """The kokoro engine's render of the Mandarin example's first sentences against the
+    bare model inference of the same token ids, alternating A/B (the machine is shared),
+    best of each; the remainder is the front end, resampling and trimming."""
+    from duopod.audio.decode import SAMPLE_RATE
+    from duopod.speech.engines import EngineOptions, kokoro
+    from duopod.speech.engines.kokoro_model import MODEL_RATE, shared_session, style_table
+    from duopod.speech.engines.kokoro_text import fitted_chunks, phonemiser, to_tokens
+
+    print(f"kokoro engine against its bare model ({KOKORO_SENTENCES} example sentences)")
+    if kokoro.unavailable():
+        row("kokoro engine vs model", f"skipped: {kokoro.unavailable()}", "runs", False)
+        return
+    engine = kokoro.make_engine(EngineOptions())
+    settings = {"voice": "zm_yunxi", "speed": 1.0}
+    sentences = example_sentences()[:KOKORO_SENTENCES]
+    engine.sentence_audio("预热。", settings)
+    table = style_table("zm_yunxi")
+    token_ids = [tokens for sentence in sentences
+                 for tokens in (to_tokens(p) for p in fitted_chunks(sentence, phonemiser("z")))
+                 if tokens]
+    session = shared_session()
+    engine_wall: list[float] = []
+    model_wall: list[float] = []
+    engine_samples = model_samples = 0
+    for _ in range(2):
+        started = time.perf_counter()
+        engine_samples = sum(engine.sentence_audio(s, settings).size for s in sentences)
+        engine_wall.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        model_samples = sum(session.speak(t, table[len(t) - 1], 1.0).size
+                            for t in token_ids)
+        model_wall.append(time.perf_counter() - started)
+    audio = engine_samples / SAMPLE_RATE
+    engine_rtf = min(engine_wall) / audio
+    model_rtf = min(model_wall) / (model_samples / MODEL_RATE)
+    row("kokoro: engine render, RTF", f"{engine_rtf:.3f} ({audio:.0f} s of audio)", "-", True)
+    row("kokoro: bare model on the same token ids, RTF", f"{model_rtf:.3f}", "-", True)
+    ratio = min(engine_wall) / min(model_wall)
+    row("kokoro: engine / bare model", f"{ratio:.2f}x", "<= 1.1x", ratio <= 1.1)
+    started = time.perf_counter()
+    for sentence in sentences:
+        for phonemes in fitted_chunks(sentence, phonemiser("z")):
+            to_tokens(phonemes)
+    front = time.perf_counter() - started
+    row("kokoro: front end again (G2P warm from the passes above: a lower bound), share",
+        f"{front:.2f} s, {front / min(engine_wall):.0%}", "-", True)
+
+
 def synthetic_episodes(folder: Path, count: int, name: str) -> None:
     sample = ROOT / "benchmarks" / "sample-episode.json"
     record = json.loads(sample.read_text(encoding="utf-8"))
@@ -600,6 +701,10 @@ def main() -> None:
             bench_deploy(work)
         if not only or "draft" in only:
             bench_draft(work)
+        if not only or "say" in only:
+            bench_say(work)
+        if not only or "kokoro" in only:
+            bench_kokoro_model()
         if not only or "jobs" in only or "queue" in only:
             from _scale_out import bench_jobs, bench_queue
 

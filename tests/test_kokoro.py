@@ -220,3 +220,30 @@ def test_a_short_script_builds_with_the_kokoro_engine(tmp_path: Path) -> None:
     measured = json.loads((mp3.parent / "episode.json").read_text(encoding="utf-8"))["audio"]
     assert measured["true_peak_dbtp"] <= -1.0 and abs(measured["loudness_lufs"] + 16) <= 1
     assert true_peak_db(audio) <= -0.9
+
+
+@needs_extra
+def test_the_model_is_loaded_once_per_process_for_every_engine(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two engines (two `say` lines, or a studio's many) share one session: the second
+    line pays no model load."""
+    from duopod.speech.engines import kokoro_model
+
+    built: list[object] = []
+
+    class CountedModel(kokoro_model.Model):
+        def __init__(self, path: Path) -> None:
+            built.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(kokoro_model, "_model", None)
+    monkeypatch.setattr(kokoro_model, "Model", CountedModel)
+    assert not kokoro_model.is_loaded()
+    settings = {"voice": "zm_yunxi", "speed": 1.0}
+    for _ in range(2):
+        engine = kokoro.make_engine(EngineOptions())
+        audio = engine.sentence_audio("早上好。", settings)
+        assert audio.size > SAMPLE_RATE // 10
+    assert len(built) == 1
+    assert kokoro_model.is_loaded()
+    assert kokoro_model.shared_session() is kokoro_model.shared_session()

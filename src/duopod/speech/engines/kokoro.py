@@ -24,7 +24,14 @@ from ...errors import EngineError
 from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, LocalEngine, Voice
-from .kokoro_model import MODEL_RATE, MODEL_SHA256, model, style_table, unavailable, voice_names
+from .kokoro_model import (
+    MODEL_RATE,
+    MODEL_SHA256,
+    shared_session,
+    style_table,
+    unavailable,
+    voice_names,
+)
 from .kokoro_settings import LANGUAGES, profile_settings
 
 FRONT_END_VERSION = "1"
@@ -88,7 +95,8 @@ class KokoroEngine(LocalEngine):
                 continue
             if parts:
                 parts.append(gap)
-            parts.append(model().speak(tokens, table[len(tokens) - 1], settings["speed"]))
+            style = table[len(tokens) - 1]
+            parts.append(shared_session().speak(tokens, style, settings["speed"]))
         if not parts:
             return np.zeros(0, dtype=np.float32)
         audio = resample(np.concatenate(parts), MODEL_RATE)

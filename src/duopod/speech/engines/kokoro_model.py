@@ -152,14 +152,25 @@ _model: Model | None = None
 _model_lock = threading.Lock()
 
 
-def model() -> Model:
-    """The process's model, built on first use (joining and verifying the weights if this
-    is the first use on this machine)."""
+def shared_session() -> Model:
+    """The process's one model session, built on first use (joining and verifying the
+    weights if this is the first use on this machine) and kept for the life of the
+    process: every engine, ``duopod say`` and a long-running studio reuse it, so only the
+    first line a process speaks pays the load (about a second here)."""
     global _model
     with _model_lock:
         if _model is None:
             _model = Model(ensure_model())
         return _model
+
+
+def is_loaded() -> bool:
+    """Whether this process has already built its shared session (no load if not)."""
+    return _model is not None
+
+
+model = shared_session
+"""The older name of shared_session, kept for callers that use it."""
 
 
 def voices_dir() -> Path:
