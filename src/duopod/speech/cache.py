@@ -101,6 +101,10 @@ class SpeechCache:
         folder = self.root / key[:2]
         return folder / f"{key}.pcm", folder / f"{key}.json"
 
+    def has(self, key: str) -> bool:
+        """Whether an entry for ``key`` is stored (cheap: its checksum is checked by get)."""
+        return self._paths(key)[1].is_file()
+
     def get(self, key: str) -> Speech | None:
         """The entry for ``key``, its checksum verified, or None (a corrupt entry is
         deleted, so it is rendered again)."""

@@ -74,7 +74,6 @@ async def render_turns_async(
         engine, profiles, settings, script.meta.lifecycle.language or workspace.show.language)
     await engine.check_voices({host: (profiles[host], settings[host]) for host in settings})
     cache = SpeechCache(workspace.cache_dir / "speech")
-    version = engine.version
     slots = Slots(concurrency)
     per_request = getattr(engine, "takes_slots", False)
     notify = progress or (lambda _event: None)
@@ -83,9 +82,7 @@ async def render_turns_async(
         voice = settings[turn.speaker]
         written = split_sentences(turn.text)
         said = [spoken(s) for s in written] if spoken else written
-        # the key names what is said: a lexicon change re-renders exactly the turns it touches
-        key = cache_key(engine.name, version, voice,
-                        turn.text if said == written else "\n".join(said))
+        key = turn_key(engine, voice, turn, spoken)
         if use_cache:
             hit = cache.get(key)
             if hit is not None:
@@ -133,6 +130,26 @@ async def render_turns_async(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def turn_key(engine: Engine, voice: dict[str, Any], turn: Turn,
+             spoken: Callable[[str], str] | None = None) -> str:
+    """The cache key of a turn's speech. It names what is said: a lexicon change
+    re-renders exactly the turns it touches."""
+    written = split_sentences(turn.text)
+    said = [spoken(s) for s in written] if spoken else written
+    return cache_key(engine.name, engine.version, voice,
+                     turn.text if said == written else "\n".join(said))
+
+
+def stale_turns(script: Script, workspace: Workspace, engine: Engine,
+                spoken: Callable[[str], str] | None = None) -> list[int]:
+    """Indexes of the turns a build would render with ``engine`` (their spoken text is not
+    in the cache), without calling the engine: what "rebuild only what changed" costs."""
+    settings = turn_settings(script, workspace, engine)
+    cache = SpeechCache(workspace.cache_dir / "speech")
+    return [turn.index for turn in script.turns
+            if not cache.has(turn_key(engine, settings[turn.speaker], turn, spoken))]
 
 
 def _analysed_and_cached(cache: SpeechCache, key: str, speech: Speech) -> Speech:
