@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.duopod-installed
 
 BENCH_STAMP := $(VENV)/.duopod-bench-installed
 
-.PHONY: demo test quick bench lint clean
+.PHONY: demo test quick bench lint docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ $(BENCH_STAMP): $(STAMP)
 ## Benchmarks (not part of the test suite)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
+
+## The documentation as a site, into site/ (mkdocs build --strict: a broken link fails)
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
