@@ -42,7 +42,7 @@ docs: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy src
+	$(BIN)/mypy --strict src
 
 clean:
 	rm -rf $(VENV) .duopod .pytest_cache

@@ -25,7 +25,7 @@ SAMPLE_RATE = 44_100
 def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 @cache
@@ -49,7 +49,8 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
     from scipy.signal import resample_poly
 
     g = gcd(target, rate)
-    return resample_poly(samples, target // g, rate // g, axis=0).astype(np.float32)
+    resampled: np.ndarray = resample_poly(samples, target // g, rate // g, axis=0)
+    return resampled.astype(np.float32)
 
 
 def _upsampled(samples: np.ndarray, factor: int) -> np.ndarray:

@@ -208,7 +208,8 @@ def centrality(sentences: list[str], damping: float = 0.85, steps: int = 100) ->
     for _ in range(steps):
         updated = (1 - damping) / n + damping * transition.T @ rank
         if np.abs(updated - rank).sum() < 1e-10:
-            return updated
+            converged: np.ndarray = updated
+            return converged
         rank = updated
     return rank
 

@@ -91,7 +91,8 @@ def service_reachable(timeout: float = 2.0) -> bool:
 
     import edge_tts.communicate
 
-    url = urlparse(edge_tts.communicate.WSS_URL.replace("wss://", "https://", 1)
+    wss_url: str = getattr(edge_tts.communicate, "WSS_URL")  # noqa: B009 (not exported)
+    url = urlparse(wss_url.replace("wss://", "https://", 1)
                    .replace("ws://", "http://", 1))
     proxies = urllib.request.getproxies()
     proxy = proxies.get("https") or proxies.get("all")

@@ -101,4 +101,5 @@ class KokoroEngine(LocalEngine):
             return np.zeros(0, dtype=np.float32)
         audio = resample(np.concatenate(parts), MODEL_RATE)
         start, stop = trim_bounds(audio, pad_seconds=0.02)
-        return np.clip(audio[start:stop], -1.0, 1.0).astype(np.float32)
+        clipped: np.ndarray = np.clip(audio[start:stop], -1.0, 1.0).astype(np.float32)
+        return clipped

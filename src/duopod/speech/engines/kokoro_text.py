@@ -144,7 +144,8 @@ def _zh_g2p() -> Callable[[str], tuple[str, object]]:
     jieba.setLogLevel(logging.WARNING)
     from misaki.zh import ZHG2P
 
-    return ZHG2P()
+    g2p: Callable[[str], tuple[str, object]] = ZHG2P()
+    return g2p
 
 
 def chinese_number(digits: str) -> str:
