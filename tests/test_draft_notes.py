@@ -82,3 +82,32 @@ def test_publish_renders_written_notes_and_says_which_kind(show: Path) -> None:
     bare = render_template(ws, "notes.html", show=ws.show, episode=SimpleNamespace(
         **{**episode.__dict__, "notes": plain}))
     assert "语言模型" not in bare and "自动提取" in bare
+
+
+@pytest.mark.slow
+def test_a_build_with_written_notes_publishes_them(show: Path, chat: ChatServer) -> None:
+    """[writer] notes = "written": the build asks the model (through its cache), the page
+    carries the written summary beside the extractive notes, and episode.json keeps it."""
+    import re
+
+    from conftest import run_cli
+
+    def answer(payload: dict, schema: dict | None) -> str:
+        return json.dumps({"headline": "美方允许英伟达向中国出售H200芯片", "sections": [
+            {"heading": "背景", "points": ["美方允许英伟达向经批准的中国客户出售H200芯片。"]}]},
+            ensure_ascii=False)
+
+    chat.knobs.answer = answer
+    toml = show / "show.toml"
+    text = re.sub(r'base_url = "http://127\.0\.0\.1:8080/v1"[^\n]*',
+                  f'base_url = "{chat.url}"', toml.read_text("utf-8"))
+    toml.write_text(text.replace('notes_language = "en"', 'notes_language = "zh-CN"\n'
+                                 'notes = "written"'), "utf-8")
+    result = run_cli(show, "build", "scripts/2025-12-10-h200.md", "--engine", "espeak")
+    assert result.returncode == 0, result.stderr
+    folder = next((show / "episodes").glob("2025-12-10-*"))
+    record = json.loads((folder / "episode.json").read_text("utf-8"))
+    assert record["notes"]["written"]["headline"] == "美方允许英伟达向中国出售H200芯片"
+    page = (folder / "index.html").read_text("utf-8")
+    assert "美方允许英伟达向经批准的中国客户出售H200芯片。" in page
+    assert chat.calls, "the build never asked the model"

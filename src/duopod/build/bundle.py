@@ -20,6 +20,7 @@ from ..errors import DuopodError
 from ..mix import Measurement, Timeline
 from ..show.workspace import Workspace
 from ..text.notes import ShowNotes
+from ..text.written import WrittenSummary
 
 BUNDLE_FILE = "bundle.json"
 BUNDLE_VERSION = 1
@@ -53,7 +54,9 @@ class Bundle:
                             "true_peak_dbtp": self.measurement.true_peak_dbtp},
             "notes": None if self.notes is None else {
                 "summary": self.notes.summary, "key_points": self.notes.key_points,
-                "keywords": self.notes.keywords},
+                "keywords": self.notes.keywords,
+                "written": None if self.notes.written is None else
+                self.notes.written.to_json()},
             "rendered": self.rendered,
             "cached": self.cached,
         }
@@ -70,7 +73,10 @@ class Bundle:
             audio=folder / data["audio"],
             timeline=Timeline.from_dict(data["timeline"]),
             measurement=Measurement(**data["measurement"]),
-            notes=None if notes is None else ShowNotes(**notes),
+            notes=None if notes is None else ShowNotes(
+                summary=notes["summary"], key_points=notes["key_points"],
+                keywords=notes["keywords"],
+                written=WrittenSummary.from_json(notes.get("written"))),
             rendered=int(data["rendered"]),
             cached=int(data["cached"]),
         )

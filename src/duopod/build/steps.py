@@ -172,16 +172,35 @@ def produce(
     return bundle
 
 
+def show_notes(workspace: Workspace, script: Script, timeline: Timeline) -> ShowNotes:
+    """The episode's notes: key sentences from the dialogue and, when the show's
+    ``[writer]`` asks for ``notes = "written"``, a summary written by its language model
+    beside them (grounded in the article, cached like speech)."""
+    notes = episode_notes(workspace, script, timeline)
+    from ..draft.settings import chat_options, load_writer_settings
+    from ..show.workspace import SHOW_FILE
+
+    settings = load_writer_settings(workspace.root / SHOW_FILE)
+    if settings.notes != "written":
+        return notes
+    from ..draft import get_chat_engine
+    from ..draft.notes import with_written, write_notes
+
+    engine = get_chat_engine(settings, chat_options(settings, workspace.cache_dir))
+    return with_written(notes, write_notes(workspace, script, engine,
+                                           settings.notes_language))
+
+
 def mix_with_notes(workspace: Workspace, script: Script, rendered: list[RenderedTurn],
                     folder: Path, tell: StageCallback) -> tuple[MixedEpisode, ShowNotes | None]:
-    """Mix and encode; the show notes (jieba's dictionary is slow to load) are worked out
-    while the encoder runs."""
+    """Mix and encode; the show notes (jieba's dictionary is slow to load; a written
+    summary waits on a model) are worked out while the encoder runs."""
     with ThreadPoolExecutor(max_workers=1) as background:
         pending: list[Future[ShowNotes]] = []
 
         def planned(timeline: Timeline) -> None:
             tell("encoding")
-            pending.append(background.submit(episode_notes, workspace, script, timeline))
+            pending.append(background.submit(show_notes, workspace, script, timeline))
 
         mixed = mix_episode(workspace, script, rendered, folder / f"{script.meta.slug}.mp3",
                             on_planned=planned)

@@ -11,13 +11,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import InputError
+from .model import ChatOptions
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"
 """llama.cpp's server on this machine: a draft goes nowhere unless asked."""
 DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
 _FIELDS = {"engine", "base_url", "model", "api_key_env", "personas", "greeting", "sign_off",
            "notes_language", "price_prompt", "price_completion", "concurrency", "retry_for",
-           "deadline", "stream", "structured"}
+           "deadline", "stream", "structured", "notes"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class WriterSettings:
     sign_off: str | None = None
     notes_language: str | None = None
     """The written show notes' language (None: the episode's)."""
+    notes: str = "extractive"
+    """``written``: every build asks the model for notes like the example page's summary
+    (a build fails when it cannot have them); ``extractive`` (the default): key sentences
+    from the dialogue, no model."""
     price_prompt: float | None = None
     """USD per million prompt tokens, for the cost line."""
     price_completion: float | None = None
@@ -121,6 +126,7 @@ def _settings(table: dict[str, Any], path: Path) -> WriterSettings:
         greeting=text("greeting", None),
         sign_off=text("sign_off", None),
         notes_language=text("notes_language", None),
+        notes=_notes_kind(text("notes", "extractive"), path),
         price_prompt=prices["price_prompt"],
         price_completion=prices["price_completion"],
         structured=bool(table.get("structured", True)),
@@ -130,3 +136,17 @@ def _settings(table: dict[str, Any], path: Path) -> WriterSettings:
         deadline=number("deadline", 300, 1, 7200),
         path=path,
     )
+
+
+def _notes_kind(value: str | None, path: Path) -> str:
+    if value not in ("extractive", "written"):
+        raise InputError(f"[writer] notes must be 'extractive' or 'written', not {value!r}",
+                         path)
+    return value
+
+
+def chat_options(settings: WriterSettings, cache_dir: Path | None) -> ChatOptions:
+    """The client's bounds as ``[writer]`` sets them, with the answers cached."""
+    return ChatOptions(retry_for=settings.retry_for, deadline=settings.deadline,
+                       concurrency=settings.concurrency, stream=settings.stream,
+                       cache_dir=cache_dir)
