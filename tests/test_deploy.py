@@ -611,3 +611,23 @@ def test_s3_errors_are_one_line_without_the_secret(show: Path, s3_endpoint: str,
     assert result.returncode == 1 and "no-such-bucket-here" in result.stderr
     assert "Traceback" not in result.stderr and "not-a-secret" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_build_deploy_lands_then_deploys_to_a_folder(show: Path, tmp_path: Path) -> None:
+    """`duopod build --deploy`: the episode lands, then the site goes to the target; the
+    deployed feed names the new MP3 and the file is there, byte for byte."""
+    import feedparser
+    from conftest import ENGLISH, run_cli
+
+    www = tmp_path / "www"
+    add_target(show, "www", www.as_uri())
+    result = run_cli(show, "build", f"scripts/{ENGLISH}", "--engine", "espeak", "--deploy")
+    assert result.returncode == 0, result.stderr
+    assert "deploy www: sent" in result.stdout, result.stdout
+    feed = feedparser.parse((www / "feed.xml").read_bytes())
+    assert len(feed.entries) == 1
+    name = feed.entries[0].enclosures[0].href.rsplit("/", 1)[-1]
+    local = next((show / "episodes").glob(f"*/{name}"))
+    deployed = www / local.parent.name / name
+    assert deployed.read_bytes() == local.read_bytes()

@@ -25,6 +25,10 @@ class BuildOptions:
     force: bool = False
     encoding: str | None = None
     overrides: Overrides = field(default_factory=Overrides)
+    deploy: str | None = None
+    """Deploy the site after landing: a ``[deploy.NAME]`` target, or "" for the show's only
+    one; None: do not. On the queue the publish job deploys (one deployer at a time: the
+    target's lock)."""
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "overrides": asdict(self.overrides)}

@@ -385,6 +385,14 @@ def _publish_job(job: str, options: dict[str, Any]) -> None:
                   "outcome": ended.to_json()}
         mark.write_text(json.dumps(landed, ensure_ascii=False), encoding="utf-8")
         bundle.audio.unlink(missing_ok=True)  # the published copy is the one that counts
+    build_options = options_from_json(options)
+    if build_options.deploy is not None:
+        # after the marker: a deploy that fails (another deployer holds the target) is
+        # retried by Dramatiq without landing the episode twice
+        from .scripts import deploy_site
+
+        report = deploy_site(workspace, build_options.deploy)
+        landed["deployed"] = {"target": report.target, "uploaded": len(report.uploaded)}
     set_state(queue, job, DONE, **landed)
 
 

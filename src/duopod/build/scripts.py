@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..script.model import Script
 from ..show.workspace import Workspace
@@ -22,6 +22,9 @@ from .options import BuildOptions
 from .outcome import BuildEvent, BuildOutcome, OnEvent, exit_code
 from .preflight import choose_engine, screen
 from .steps import Notice, sweep_work
+
+if TYPE_CHECKING:
+    from ..deploy import DeployReport
 
 __all__ = ["BuildRun", "Executor", "build_scripts", "choose_executor"]
 
@@ -42,6 +45,8 @@ class BuildRun:
     outcomes: list[BuildOutcome]
     executor: str
     jobs: int
+    deployed: DeployReport | None = None
+    """What ``--deploy`` sent after landing (None: no deploy here)."""
 
     @property
     def exit_code(self) -> int:
@@ -92,4 +97,16 @@ def build_scripts(
     outcomes = dict(screened.failed)
     if screened.runnable:
         outcomes.update(chosen.run(workspace, screened.runnable, options, emit))
-    return BuildRun([outcomes[path] for path in screened.paths], chosen.name, chosen.jobs)
+    ordered = [outcomes[path] for path in screened.paths]
+    deployed = None
+    if options.deploy is not None and chosen.name != "queue" and any(o.ok for o in ordered):
+        deployed = deploy_site(workspace, options.deploy)
+    return BuildRun(ordered, chosen.name, chosen.jobs, deployed)
+
+
+def deploy_site(workspace: Workspace, target: str) -> DeployReport:
+    """The site as it now is, to ``target`` ("" for the show's only one): after every
+    landing, so the feed that goes up names only episodes that are whole."""
+    from ..deploy import deploy_show
+
+    return deploy_show(workspace, target or None)

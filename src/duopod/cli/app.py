@@ -292,6 +292,12 @@ def build(
     queue: Annotated[str | None, typer.Option(
         "--queue", help="Build on the Redis queue (the show's 'duopod worker' processes) "
         "and wait for the outcomes, e.g. redis://buildhost:6379/0.")] = None,
+    deploy: Annotated[bool, typer.Option(
+        "--deploy", help="Deploy the site after landing (see 'duopod deploy'; on the "
+        "queue, the publish job deploys).")] = False,
+    target: Annotated[str | None, typer.Option(
+        "--target", help="With --deploy: a deploy.NAME table of show.toml (default: the "
+        "only one).")] = None,
 ) -> None:
     """Render, mix and publish episodes into episodes/.
 
@@ -301,7 +307,8 @@ def build(
 
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
                            retry_for=retry_for, force=force, encoding=encoding,
-                           overrides=_overrides(title, date))
+                           overrides=_overrides(title, date),
+                           deploy=(target or "") if deploy else None)
     raise typer.Exit(_build(_workspace(workspace), scripts, options, jobs, queue))
 
 
@@ -320,6 +327,13 @@ def _build(ws: Workspace, scripts: list[Path], options: BuildOptions, jobs: int 
         run = build_scripts(ws, scripts, options, jobs=jobs, queue=queue, on_event=on_event,
                             notice=_notice)
     report(out, err, run.outcomes, ws.episodes_dir / "feed.xml", run.jobs, run.executor)
+    if run.deployed is not None:
+        sent = run.deployed
+        plain(out, f"deploy {sent.target}: sent {len(sent.uploaded)} file(s) "
+                   f"({sent.bytes_uploaded:,} bytes), {len(sent.skipped)} unchanged, "
+                   f"{sent.seconds:.1f} s")
+        for problem in sent.notify_problems:
+            plain(err, f"duopod: warning: {problem}")
     return run.exit_code
 
 
