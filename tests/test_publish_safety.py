@@ -414,3 +414,20 @@ def test_a_publish_killed_at_every_step_converges(published: Path, monkeypatch, 
     # (and, without renameat2, the folder renamed away just before)
     assert windows == list(range(windows[0], windows[0] + len(windows))) if windows else True
     assert len(windows) <= (0 if moved else 2 if atomic_exchange else 3), (windows, steps)
+
+
+@pytest.mark.slow
+def test_an_episode_whose_listing_cannot_be_written_never_lands(tmp_path: Path) -> None:
+    """Issue 28.5: the folder was swapped in, then writing the index failed, leaving an
+    episode on disk that is not in the feed. Now the listing is rendered before the swap."""
+    from conftest import ENGLISH, copy_show, run_cli
+
+    show = copy_show(tmp_path / "show")
+    (show / "templates" / "site.html").write_text(
+        "<ul>{% for e in episodes %}<li>{{ e.title | no_such_filter }}</li>{% endfor %}</ul>",
+        encoding="utf-8")
+    result = run_cli(show, "build", f"scripts/{ENGLISH}", "--engine", "espeak")
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    episodes = show / "episodes"
+    assert not [p for p in episodes.iterdir() if p.is_dir()] if episodes.is_dir() else True

@@ -38,6 +38,7 @@ from .placeholders import placeholder_problems
 from .record import EpisodeRecord
 from .recovery import recover, retire_old_folder
 from .site import (
+    check_listing,
     description,
     episode_notes,
     episode_record,
@@ -92,6 +93,7 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
                 record = episode_record(workspace, script, mixed.timeline, audio,
                                         mixed.measurement, notes, engine, listing.known)
                 write_episode_files(workspace, staging, record, listing.records)
+                check_listing(workspace, listing, record)
                 if record.image and script.meta.lifecycle.image:
                     shutil.copyfile(script.meta.lifecycle.image, staging / record.image)
                 entry = journal.update(entry, slug=record.slug, guid=record.guid,

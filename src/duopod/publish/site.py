@@ -258,6 +258,18 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
     return listing
 
 
+def check_listing(workspace: Workspace, listing: Listing, record: EpisodeRecord) -> None:
+    """Render the index and the feed that will list ``record``, in memory, before its folder
+    is swapped in: an episode whose listing cannot be written (a template error, a value no
+    feed can carry) never lands on disk outside the feed. Raises what rendering raises."""
+    others = [r for r in listing.records if r.slug != record.slug]
+    records = with_numbers(listed([record, *others]),
+                           [*listing.known, *unpublished_records(workspace)],
+                           dt.datetime.now(dt.UTC))
+    render_template(workspace, "site.html", show=workspace.show, episodes=records)
+    build_feed(workspace.show, records, guid=show_guid(workspace))
+
+
 def listed(records: Records, now: dt.datetime | None = None) -> Records:
     """The episodes that belong in the feed and the index now: no drafts, nothing whose
     publication time has not come (``duopod publish`` run later lists it)."""
