@@ -140,3 +140,20 @@ def test_show_toml_points_only_at_what_exists() -> None:
         assert spec and spec.origin, module
         assert 'if __name__ == "__main__":' in Path(spec.origin).read_text("utf-8"), module
     assert "make_cover.py" not in text and "make_jingle.py" not in text
+
+
+def test_a_big5_page_is_advised_big5_not_gb18030(tmp_path: Path) -> None:
+    """Issue 28.13: Big5 bytes also decode as GB18030 (into mojibake), so the old hint sent
+    a Big5 page to --encoding gb18030, which imported mojibake with exit 0."""
+    show = copy_show(tmp_path / "show")
+    text = ("---\ntitle: 晶片新規\ndate: 2025-12-10\n---\n雷總\n美國將允許輝達向經批准的中國客戶"
+            "出售晶片，這筆生意誰在算帳？\n董小姐\n我們從算力、供應鏈和國產晶片三個角度聊透。\n")
+    (show / "scripts" / "big5.md").write_bytes(text.encode("big5"))
+    result = run_cli(show, "check", "scripts/big5.md")
+    assert result.returncode == 2
+    assert "it looks like Big5" in result.stderr and "--encoding big5" in result.stderr, \
+        result.stderr
+    gbk = text.replace("雷總", "雷总").encode("gb18030")
+    (show / "scripts" / "gbk.md").write_bytes(gbk)
+    result = run_cli(show, "check", "scripts/gbk.md")
+    assert "--encoding gb18030" in result.stderr, result.stderr

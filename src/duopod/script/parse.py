@@ -118,15 +118,42 @@ def _looks_binary(head: bytes) -> bool:
     return len(head) > 0 and controls / len(head) > 0.05
 
 
+_CANDIDATES = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift_JIS"))
+
+
 def _guess_encoding(data: bytes) -> str | None:
-    for codec, label in (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift_JIS")):
+    """The legacy encoding the bytes read best in. GB18030 decodes almost any bytes, so
+    "it decodes" says little: a Big5 page read as GB18030 decodes without error into
+    mojibake. Each candidate is scored by the share of its Chinese characters that are
+    everyday ones (GB2312's first level, or Big5's frequently used block); a wrong reading
+    scatters into rare characters."""
+    best: tuple[float, str] | None = None
+    for codec, label in _CANDIDATES:
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
             continue
-        if any("\u4e00" <= c <= "\u9fff" for c in text):
-            return label
-    return None
+        han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+        if not han:
+            continue
+        score = sum(_everyday(c) for c in han) / len(han)
+        if best is None or score > best[0]:
+            best = (score, label)
+    return best[1] if best else None
+
+
+def _everyday(char: str) -> bool:
+    try:
+        gb = char.encode("gb2312")
+        if 0xB0 <= gb[0] <= 0xD7:
+            return True
+    except UnicodeEncodeError:
+        pass
+    try:
+        big5 = char.encode("big5")
+    except UnicodeEncodeError:
+        return False
+    return 0xA4 <= big5[0] <= 0xC6
 
 
 def split_lines(text: str) -> list[str]:
