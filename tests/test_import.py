@@ -416,3 +416,16 @@ def test_a_device_or_a_huge_file_is_refused_quickly(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="larger than"):
         import_page(huge, tmp_path / "out")
     assert time.monotonic() - started < 2
+
+
+def test_a_refusal_from_reading_the_script_back_names_the_page_line(tmp_path: Path) -> None:
+    """Issue 28.13: the round-trip check named a temp file that was already gone; now the
+    refusal names the page and the line of the turn that would not read back."""
+    turns = ["早上好,欢迎收听。", "[笑]", "这件事的背景很长。", "影响最直接的是市场。"]
+    path = write(tmp_path, page(turns=turns))
+    with pytest.raises(InputError) as caught:
+        import_page(path, tmp_path / "out")
+    assert caught.value.path == path and caught.value.line == 10, str(caught.value)
+    assert ".import-" not in str(caught.value)
+    assert path.read_text("utf-8").splitlines()[9] == "董小姐"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.md"))

@@ -40,6 +40,7 @@ from ..text import (
     split_sentences,
     strip_invisible,
 )
+from .model import Script
 from .parse import infer_hosts, parse_script, read_text_file, split_lines
 
 __all__ = ["MOVEMENT_CUES", "DroppedLine", "ImportResult", "import_page"]
@@ -154,7 +155,8 @@ def import_page(path: Path, out_dir: Path, url: str | None = None,
     source_path = Path(out_dir) / "sources" / f"{slug}.txt" if has_source else None
     script_text = render_script(page, sections, source_path.name if source_path else None)
     source_text = render_source(page) if has_source else None
-    _write_new(script_path, script_text, source_path, source_text, len(page.turns))
+    _write_new(script_path, script_text, source_path, source_text, len(page.turns),
+               RoundTrip(path, [t.line for t in page.turns], [t.speaker for t in page.turns]))
     return ImportResult(
         script_path=script_path, source_path=source_path, title=page.title, date=page.date,
         category=page.category, hosts=tuple(page.hosts), turns=len(page.turns),
@@ -492,8 +494,27 @@ def render_source(page: _Page) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+@dataclass(frozen=True)
+class RoundTrip:
+    """Where each turn of the written script came from on the page, so a script that would
+    not read back is refused at the page's line, not at a line of a file that is gone."""
+
+    page: Path
+    lines: list[int]
+    speakers: list[str]
+
+    def page_line(self, script_text: str, script_line: int | None) -> int | None:
+        """The page line of the turn that holds ``script_line`` of the written script."""
+        if script_line is None or not self.lines:
+            return None
+        names = set(self.speakers)
+        before = sum(1 for text in script_text.splitlines()[:script_line]
+                     if text.strip() in names)
+        return self.lines[min(max(before - 1, 0), len(self.lines) - 1)]
+
+
 def _write_new(script_path: Path, script_text: str, source_path: Path | None,
-               source_text: str | None, turns: int) -> None:
+               source_text: str | None, turns: int, origin: RoundTrip | None = None) -> None:
     """Stage both files, parse the script back, then link them into place: both land or
     neither does, and an existing file is never replaced."""
     for target in (script_path, source_path):
@@ -509,17 +530,37 @@ def _write_new(script_path: Path, script_text: str, source_path: Path | None,
             staged_source = stage / "sources" / source_path.name
             staged_source.parent.mkdir()
             staged_source.write_text(source_text, encoding="utf-8")
-        _check_round_trip(staged_script, stage, turns)
+        _check_round_trip(staged_script, stage, turns, script_text, origin)
         _link_both(staged_script, script_path, staged_source, source_path)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _check_round_trip(staged: Path, stage: Path, turns: int) -> None:
-    script = parse_script(staged, workspace=stage)
+def _check_round_trip(staged: Path, stage: Path, turns: int, script_text: str = "",
+                      origin: RoundTrip | None = None) -> None:
+    try:
+        script = parse_script(staged, workspace=stage)
+    except InputError as exc:
+        if origin is None:
+            raise
+        raise InputError(f"the script written from this page would not read back: "
+                         f"{exc.message}", origin.page,
+                         origin.page_line(script_text, exc.line)) from None
     if len(script.turns) != turns:
+        where, line = (origin.page, _first_split_turn(script, origin)) if origin else (None,
+                                                                                     None)
         raise InputError(f"the written script would read as {len(script.turns)} turns, not "
-                         f"{turns}: a turn's text looks like a host line or a heading")
+                         f"{turns}: a turn's text looks like a host line or a heading",
+                         where, line)
+
+
+def _first_split_turn(script: Script, origin: RoundTrip) -> int | None:
+    """The page line of the first turn whose speaker the read-back script does not have at
+    the same place: where the page's text was taken for a host line or a heading."""
+    for index, turn in enumerate(script.turns):
+        if index >= len(origin.speakers) or turn.speaker != origin.speakers[index]:
+            return origin.lines[min(index, len(origin.lines) - 1)]
+    return origin.lines[min(len(script.turns), len(origin.lines) - 1)] if origin.lines else None
 
 
 def _link_both(staged_script: Path, script_path: Path, staged_source: Path | None,
