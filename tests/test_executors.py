@@ -305,3 +305,29 @@ def test_a_done_job_no_longer_shows_an_old_error(tmp_path: Path, redis_url: str)
         assert counts["done"] == 1
     finally:
         queue.broker.close()
+
+
+def test_killed_publishes_and_old_bundles_are_swept(tmp_path: Path) -> None:
+    """Issue 28.12: a killed publish left .publishing-PID-*.mp3 and .duopod/bundles/ grew
+    for ever; a worker starting sweeps both (by the process named, and by age)."""
+    import os
+
+    from duopod.build.queue import KEEP_PUBLISHED_BUNDLES, PUBLISHED_MARK, sweep_bundles
+    from duopod.show.workspace import load_workspace
+
+    workspace = load_workspace(copy_show(tmp_path / "show"))
+    live = workspace.bundles_dir / "job-live"
+    done = workspace.bundles_dir / "job-done"
+    for folder in (live, done):
+        folder.mkdir(parents=True)
+    dead_link = live / ".publishing-999999999-ep.mp3"
+    own_link = live / f".publishing-{os.getpid()}-ep.mp3"
+    for path in (dead_link, own_link, live / "ep.mp3"):
+        path.write_bytes(b"x")
+    mark = done / PUBLISHED_MARK
+    mark.write_text("{}", encoding="utf-8")
+    old = time.time() - KEEP_PUBLISHED_BUNDLES - 60
+    os.utime(mark, (old, old))
+    removed = sweep_bundles(workspace)
+    assert set(removed) == {dead_link, done}
+    assert own_link.exists() and (live / "ep.mp3").exists() and not done.exists()
