@@ -157,3 +157,19 @@ def test_a_big5_page_is_advised_big5_not_gb18030(tmp_path: Path) -> None:
     (show / "scripts" / "gbk.md").write_bytes(gbk)
     result = run_cli(show, "check", "scripts/gbk.md")
     assert "--encoding gb18030" in result.stderr, result.stderr
+
+
+def test_check_shows_what_the_draft_found(tmp_path: Path) -> None:
+    """Issue 23: a draft's unsupported claims (its .draft.json) are shown by `check`."""
+    import json
+
+    show = copy_show(tmp_path / "show")
+    script = show / "scripts" / "drafted.md"
+    script.write_text("---\ntitle: 草稿\ndate: 2025-12-10\nstatus: draft\nhosts: [雷总, 董小姐]\n"
+                      "---\n雷总\n英伟达卖了九千台。\n董小姐\n好的。\n", encoding="utf-8")
+    script.with_suffix(".draft.json").write_text(json.dumps({"problems": [
+        {"turn": 1, "check": "grounding", "message": "'九千' is not in the article"}]},
+        ensure_ascii=False), encoding="utf-8")
+    result = run_cli(show, "check", "scripts/drafted.md")
+    assert result.returncode == 0, result.stderr
+    assert "draft     turn 1: grounding: '九千' is not in the article" in result.stdout

@@ -178,6 +178,7 @@ def check(
             out.print(f"  section   {section.title}  (line {section.line})")
         _print_lexicon_hits(ws, script)
         print_check_extras(out, ws, script, engine, _notice)
+        _print_draft_problems(script)
         if meta.source:
             src = meta.source
             out.print(f"  source    {src.provider or ''} {src.title or ''} "
@@ -213,6 +214,27 @@ def import_page(
                   markup=False, highlight=False)
     for note in result.notes:
         out.print(f"  note      {note}", markup=False, highlight=False)
+
+
+def _print_draft_problems(script: Script) -> None:
+    """What ``duopod draft`` found in this script when it wrote it (its ``.draft.json``):
+    unsupported claims, turns off the language, the length, echoes, turn by turn."""
+    import json
+
+    sidecar = script.path.with_suffix(".draft.json")
+    if not sidecar.is_file():
+        return
+    try:
+        report = json.loads(sidecar.read_text(encoding="utf-8"))
+        problems = [(int(p["turn"]), str(p["check"]), str(p["message"]))
+                    for p in report.get("problems", [])]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        plain(err, f"duopod: warning: {sidecar}: not a draft report duopod can read")
+        return
+    plain(out, f"  draft     {len(problems)} problem(s) found when drafted ({sidecar.name})")
+    for turn, check, message in problems:
+        where = f"turn {turn}" if turn else "draft"
+        plain(out, f"  draft     {where}: {check}: {message}")
 
 
 def _print_lexicon_hits(ws: Workspace, script: Script) -> None:
