@@ -392,3 +392,40 @@ def test_traditional_characters_become_simplified_and_a_latin_heading_is_a_probl
     assert any(p.turn == 0 and "heading 'the anchor: opens'" in p.message
                for p in result.problems)
     assert not any(p.check == "grounding" for p in result.problems)
+
+
+@pytest.mark.slow
+def test_from_the_damaged_article_to_a_published_chinese_episode(show: Path, chat: ChatServer
+                                                                 ) -> None:
+    """Issue 23's whole path through the commands a producer runs: `duopod draft` of the
+    scraped, damaged article, `duopod check`, then `duopod build` of the draft with its
+    status set to published: a Chinese episode in the feed, its length near the asked one
+    at the measured speaking rate, the source article attached."""
+    import feedparser
+
+    done = run_cli(show, "draft", str(ARTICLE), "--base-url", chat.url, "--date",
+                   "2025-12-10", "--minutes", "2", "--out", "scripts/h200-draft.md")
+    assert done.returncode == 0, done.stderr
+    script = show / "scripts" / "h200-draft.md"
+    checked = run_cli(show, "check", "scripts/h200-draft.md", "--engine", "espeak")
+    assert checked.returncode == 0, checked.stderr
+    assert "draft     " in checked.stdout  # what the draft found, shown by check
+    script.write_text(script.read_text("utf-8").replace("status: draft", "status: published"),
+                      "utf-8")
+    built = run_cli(show, "build", "scripts/h200-draft.md", "--engine", "espeak")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.strip().splitlines()[-1] == "published: in the feed", built.stdout
+    feed = feedparser.parse((show / "episodes" / "feed.xml").read_bytes())
+    mine = [e for e in feed.entries if e.get("published", "").startswith("Wed, 10 Dec 2025")]
+    assert mine, [e.title for e in feed.entries]
+    record = json.loads(next((show / "episodes").glob("2025-12-10-*/episode.json"))
+                        .read_text("utf-8"))
+    assert record["language"] == "zh-CN" and record["source"]
+    # the draft's length estimate (175 characters a minute) holds for the built episode
+    # (music included); the stand-in's canned turns are far longer than asked, and the
+    # draft said so before anything was rendered
+    report = json.loads(script.with_suffix(".draft.json").read_text("utf-8"))
+    built_minutes = record["duration"] / 60
+    assert abs(report["minutes"] - built_minutes) <= 0.15 * built_minutes, (report, built_minutes)
+    off = abs(report["minutes"] - 2) > 0.15 * 2
+    assert off == any(p["check"] == "length" for p in report["problems"]), report
