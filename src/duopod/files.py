@@ -66,3 +66,18 @@ def file_inside(base: Path, relative: str, root: Path, *, what: str, path: Path,
     if not resolved.is_file():
         raise InputError(f"{what} {relative!r} does not exist", path, line)
     return resolved
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs on this machine (ours always does; one we may not
+    signal is alive). How stale work folders, publishing links and deploy leases left by a
+    killed process are told from those of a running one."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -51,6 +51,7 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from ..errors import DuopodError, InputError
+from ..files import process_alive
 from ..publish.episodes import script_id
 from ..publish.site import show_guid
 from ..publish.swap import file_lock
@@ -434,7 +435,7 @@ def sweep_bundles(workspace: Workspace, now: float | None = None) -> list[Path]:
             continue
         for child in folder.iterdir():
             match = _PUBLISHING_LINK.fullmatch(child.name)
-            if match and not _process_alive(int(match.group(1))):
+            if match and not process_alive(int(match.group(1))):
                 child.unlink(missing_ok=True)
                 removed.append(child)
         mark = folder / PUBLISHED_MARK
@@ -443,18 +444,6 @@ def sweep_bundles(workspace: Workspace, now: float | None = None) -> list[Path]:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --- the worker ------------------------------------------------------------------------

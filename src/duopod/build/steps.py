@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import DuopodError, InputError
+from ..files import process_alive
 from ..mix import MixedEpisode, Timeline, mix_episode
 from ..publish import EpisodeRecord, Problem, publish_episode
 from ..publish.episodes import existing_record, settle_identity
@@ -116,22 +117,10 @@ def sweep_work(workspace: Workspace, now: float | None = None) -> list[Path]:
             old = moment - folder.stat().st_mtime > STALE_WORK_SECONDS
         except FileNotFoundError:
             continue
-        if old or not _alive(int(match.group(1))):
+        if old or not process_alive(int(match.group(1))):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def discard(folder: Path) -> None:

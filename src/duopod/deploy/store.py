@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..errors import DuopodError
+from ..files import process_alive
 from .targets import DeployTarget
 
 LOCK_KEY = ".duopod-deploy.lock"
@@ -92,12 +93,10 @@ def _alive_here(holder: dict[str, Any]) -> bool:
     if holder.get("host") != socket.gethostname():
         return True
     try:
-        os.kill(int(holder.get("pid", 0)), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
+        pid = int(holder.get("pid", 0))
+    except ValueError:
         return True
-    return True
+    return process_alive(pid)
 
 
 class FolderStore:
