@@ -9,7 +9,11 @@ cannot starve the rest. What is added here is what a preview of *this* site need
   to (any spelling of its path: ``/feed``, ``/./feed.xml``, ``/%66eed.xml``), so an app
   on this machine or the LAN can subscribe; the feed on disk keeps show.toml's base URL;
 - nothing outside ``episodes/`` and no dotfile (staging folders, locks, temporary
-  files) is ever served, and hostile paths get a 4xx, never a traceback;
+  files) is ever served, and hostile paths get a 4xx, never a traceback, but for the
+  pending episodes (drafts, episodes not yet due) in ``.duopod/pending/``: their folders
+  are served at ``/<slug>/`` as if they were published, and the preview feed lists them
+  with ``[draft]`` or ``[scheduled …]`` before their titles (``publish.site.
+  preview_records``), so a producer hears them in an app before anyone else can;
 - a Range header that is not one well-formed byte range is ignored (RFC 9110 §14.2),
   so players get the whole file instead of an error;
 - clients that dawdle are cut off: a request head must arrive in time, an idle
@@ -34,8 +38,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from .errors import DuopodError
-from .publish.episodes import load_records
 from .publish.feed import build_feed
+from .publish.site import preview_records
 from .show.workspace import Workspace
 
 TYPES = {
@@ -121,7 +125,7 @@ async def _respond(request: web.Request) -> web.StreamResponse:
     parts = request_parts(request.path)
     if parts in FEED_PATHS:
         return await _preview_feed(request, workspace)
-    target = _resolve(workspace.episodes_dir, parts)
+    target = _resolve(_root_for(workspace, parts), parts)
     feed = workspace.episodes_dir / "feed.xml"
     if _same_file(target, feed):
         return await _preview_feed(request, workspace)
@@ -160,6 +164,15 @@ def request_parts(path: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def _root_for(workspace: Workspace, parts: tuple[str, ...]) -> Path:
+    """``episodes/``, or ``.duopod/pending/`` for a path into a pending episode's folder
+    that no published folder has the name of."""
+    if parts and not (workspace.episodes_dir / parts[0]).exists() \
+            and (workspace.pending_dir / parts[0]).is_dir():
+        return workspace.pending_dir
+    return workspace.episodes_dir
+
+
 def _resolve(root: Path, parts: tuple[str, ...]) -> Path:
     """The file or folder the parts name, refusing symbolic links that lead outside the
     site or into a dot folder."""
@@ -187,7 +200,7 @@ async def _preview_feed(request: web.Request, workspace: Workspace) -> web.Respo
     show = replace(workspace.show, base_url=base)
     try:
         body = await asyncio.to_thread(
-            lambda: build_feed(show, load_records(workspace), base_url=base))
+            lambda: build_feed(show, preview_records(workspace), base_url=base))
     except DuopodError as exc:
         log.warning("feed: %s", exc)
         raise _Refused(500, f"cannot build the feed: {exc}") from None

@@ -30,7 +30,7 @@ from ..errors import DuopodError, InputError
 from ..files import process_alive
 from ..mix import MixedEpisode, Timeline, mix_episode
 from ..publish import EpisodeRecord, Problem, publish_episode
-from ..publish.episodes import existing_record, settle_identity
+from ..publish.episodes import episode_folder, existing_record, settle_identity
 from ..publish.site import episode_notes
 from ..publish.swap import script_lock
 from ..script.model import Script
@@ -211,7 +211,8 @@ class Landed:
 
 def land(workspace: Workspace, bundle: Bundle, options: BuildOptions,
          script: Script | None = None) -> Landed:
-    """Publish a bundle into ``episodes/`` (under the site lock, inside ``publish_episode``).
+    """Publish a bundle into ``episodes/``, or ``.duopod/pending/`` (under the site lock,
+    inside ``publish_episode``).
     ``script`` is the one the bundle was produced from when this process has it; a queue's
     publisher parses its own copy, so the record describes the script as this machine's
     copy of the show has it."""
@@ -221,7 +222,7 @@ def land(workspace: Workspace, bundle: Bundle, options: BuildOptions,
     problems: list[Problem] = []
     record = publish_episode(workspace, script, mixed, engine=bundle.engine,
                              force=options.force, notes=bundle.notes, report=problems.append)
-    return Landed(record, workspace.episodes_dir / record.slug, problems)
+    return Landed(record, episode_folder(workspace, record.slug), problems)
 
 
 def _inside(workspace: Workspace, path: Path) -> Path:

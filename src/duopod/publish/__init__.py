@@ -22,10 +22,12 @@ from ..mix.tags import write_tags
 from ..script.model import Script
 from ..show.workspace import Workspace
 from ..text.notes import ShowNotes
+from .areas import area_of, retire_old_folders, settle_areas
 from .episodes import (
     EPISODE_FILE,
     Listing,
     Problem,
+    area_dir,
     journal_of,
     load_listing,
     read_record,
@@ -33,15 +35,16 @@ from .episodes import (
     settle_identity,
     unpublished_dir,
 )
-from .journal import Entry
+from .journal import AREAS, Entry
 from .placeholders import placeholder_problems
 from .record import EpisodeRecord
-from .recovery import recover, retire_old_folder
+from .recovery import recover
 from .site import (
     check_listing,
     description,
     episode_notes,
     episode_record,
+    publication_time,
     publish_site,
     write_episode_files,
     write_feed,
@@ -65,18 +68,21 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
                     report: Report | None = None) -> EpisodeRecord:
     """Tag the mixed MP3 and publish it with everything derived from it.
 
-    The audio moves into a staging folder beside the published ones; its pages and record
-    are written there; then, holding the site lock, the folder is swapped into place in one
-    step and the feed and index are rebuilt. Builds of other scripts carry on meanwhile and
-    wait only for the lock. ``notes`` may be worked out by the caller while it encodes.
+    The audio moves into a staging folder beside the published ones (beside the pending
+    ones, in ``.duopod/pending/``, for a draft or an episode not yet due: see ``areas``);
+    its pages and record are written there; then, holding the site lock, the folder is
+    swapped into place in one step and the feed and index are rebuilt. Builds of other
+    scripts carry on meanwhile and wait only for the lock. ``notes`` may be worked out by
+    the caller while it encodes.
     Every step that changes ``episodes/`` is written in the publish's journal entry first
     (see ``journal`` and ``recovery``). ``report`` hears of episodes that could not be
     listed and folders left alone (default: the ``duopod`` logger).
     """
     report = report or _log_problem
     journal = journal_of(workspace)
-    with journal.open(script.meta.slug) as entry:
-        staging = workspace.episodes_dir / entry.staging
+    area = area_of(_listed_now(workspace, script))
+    with journal.open(script.meta.slug, area=area) as entry:
+        staging = area_dir(workspace, area) / entry.staging
         swapped = False
         try:
             _make_staging(staging)
@@ -87,6 +93,7 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
             write_tags(audio, script.meta, workspace.show, mixed.timeline, description(notes))
             with site_lock(workspace.cache_dir):
                 problems = recover(workspace)
+                settle_areas(workspace)
                 listing = load_listing(workspace)  # read once: the steps below share it
                 # another build may have landed meanwhile
                 script = settle_identity(workspace, script, force, listing.known)
@@ -104,7 +111,7 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
                 problems += placeholder_problems(workspace, script, record)
                 if replaced is not None:  # the feed no longer describes it
                     shutil.rmtree(replaced, ignore_errors=True)
-                retire_old_folder(workspace.episodes_dir, entry)
+                retire_old_folders(workspace, entry)
                 journal.close(entry)
         finally:
             if not swapped:  # nothing in episodes/ changed: no need to leave the entry
@@ -115,6 +122,12 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
     return record
 
 
+def _listed_now(workspace: Workspace, script: Script) -> bool:
+    """Does the episode belong in the feed now (as its record will say)?"""
+    return (script.meta.lifecycle.status == "published"
+            and publication_time(script, workspace.show) <= dt.datetime.now(dt.UTC))
+
+
 def _make_staging(folder: Path) -> None:
     """The staging folder, under the name the journal entry gives it (written first)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -123,8 +136,8 @@ def _make_staging(folder: Path) -> None:
 
 
 def _swap_in(workspace: Workspace, entry: Entry, staging: Path) -> Path | None:
-    episodes = workspace.episodes_dir
-    return swap_into_place(staging, episodes / entry.slug, episodes / entry.backup)
+    root = area_dir(workspace, entry.area)
+    return swap_into_place(staging, root / entry.slug, root / entry.backup)
 
 
 def _move(source: Path, target: Path) -> None:
@@ -151,11 +164,16 @@ def unpublish_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
     """Take an episode out of the feed and the site. Its folder moves, whole, to
     ``.duopod/unpublished/`` (nothing is deleted), where its record keeps the GUID and the
     number: building its script again publishes it as the same episode."""
-    folder = workspace.episodes_dir / slug
-    if slug.startswith(".") or "/" in slug or not (folder / EPISODE_FILE).is_file():
+    if slug.startswith(".") or "/" in slug:
         raise InputError(f"no published episode {slug!r} in {workspace.episodes_dir}")
     with site_lock(workspace.cache_dir):
         recover(workspace)
+        settle_areas(workspace)
+        folder = next((area_dir(workspace, area) / slug for area in AREAS
+                       if (area_dir(workspace, area) / slug / EPISODE_FILE).is_file()), None)
+        if folder is None:
+            raise InputError(f"no published or pending episode {slug!r} in "
+                             f"{workspace.episodes_dir} or {workspace.pending_dir}")
         record = read_record(folder / EPISODE_FILE, light=True)
         keep = unpublished_dir(workspace)
         keep.mkdir(parents=True, exist_ok=True)
@@ -172,6 +190,7 @@ def republish(workspace: Workspace) -> Listing:
     The listing's problems include the folders recovery left alone."""
     with site_lock(workspace.cache_dir):
         problems = recover(workspace)
+        settle_areas(workspace)
         listing = publish_site(workspace, all_pages=True)
     listing.problems[:0] = problems
     return listing
@@ -181,6 +200,7 @@ def rebuild_feed(workspace: Workspace) -> Listing:
     """Only feed.xml again, from the episodes' records."""
     with site_lock(workspace.cache_dir):
         problems = recover(workspace)
+        settle_areas(workspace)
         listing = write_feed(workspace)
     listing.problems[:0] = problems
     return listing

@@ -1,5 +1,6 @@
-"""The published episodes as records: reading them back from ``episodes/*/episode.json``,
-and an episode's identity (which folder, slug and GUID a script's episode has)."""
+"""The published episodes as records: reading them back from ``episodes/*/episode.json``
+(and the pending ones, drafts and episodes not yet due, from ``.duopod/pending/``), and an
+episode's identity (which folder, slug and GUID a script's episode has)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..script.model import Script
 from ..show.workspace import Workspace
-from .journal import Journal, journal_dir
+from .journal import PENDING, PUBLIC, Entry, Journal, journal_dir
 from .record import EpisodeRecord, RecordError
 
 EPISODE_FILE = "episode.json"
@@ -59,11 +60,30 @@ class Listing:
     problems: list[Problem] = field(default_factory=list)
     listed: Records = field(default_factory=list)
     """What the feed written from this listing lists (no drafts, nothing not yet due)."""
+    pending: Records = field(default_factory=list)
+    """Readable records in ``.duopod/pending/`` whose audio is whole: drafts and episodes
+    not yet due, linked from nothing public."""
 
     @property
     def known(self) -> Records:
-        """Every readable record: for identity and numbering."""
-        return [*self.records, *self.unlisted]
+        """Every readable record, pending ones included: for identity and numbering."""
+        return [*self.records, *self.unlisted, *self.pending]
+
+
+def area_dir(workspace: Workspace, area: str) -> Path:
+    """The folder an area's episode folders sit in: ``episodes/`` or ``.duopod/pending/``."""
+    return workspace.episodes_dir if area == PUBLIC else workspace.pending_dir
+
+
+def episode_folder(workspace: Workspace, slug: str) -> Path:
+    """Where the episode ``slug`` is: in ``episodes/``, else in ``.duopod/pending/``."""
+    public = workspace.episodes_dir / slug
+    pending = workspace.pending_dir / slug
+    return pending if not public.exists() and pending.exists() else public
+
+
+def other_area(area: str) -> str:
+    return PENDING if area == PUBLIC else PUBLIC
 
 
 def journal_of(workspace: Workspace) -> Journal:
@@ -78,9 +98,11 @@ def load_listing(workspace: Workspace, hide: frozenset[str] = frozenset()) -> Li
     has replaced is not an episode any more, nor are the folders in ``hide``."""
     folder = workspace.episodes_dir
     listing = Listing()
+    away = superseded(workspace)
+    listing.pending = _pending_records(workspace, away[PENDING] | hide)
     if not folder.is_dir():
         return listing
-    hidden = moved_away(workspace) | hide
+    hidden = away[PUBLIC] | hide
     for path in sorted(folder.glob(f"*/{EPISODE_FILE}")):
         name = path.parent.name
         if name.startswith(".") or name in hidden:
@@ -99,6 +121,22 @@ def load_listing(workspace: Workspace, hide: frozenset[str] = frozenset()) -> Li
     _one_per_guid(workspace, listing)
     listing.records.sort(key=EpisodeRecord.sort_key, reverse=True)
     return listing
+
+
+def _pending_records(workspace: Workspace, hidden: set[str] | frozenset[str]) -> Records:
+    """The readable, whole episodes waiting in ``.duopod/pending/``, newest first."""
+    found: Records = []
+    for path in sorted(workspace.pending_dir.glob(f"*/{EPISODE_FILE}")):
+        name = path.parent.name
+        if name.startswith(".") or name in hidden:
+            continue
+        try:
+            record = EpisodeRecord.from_json(_text(path), light=True)
+        except RecordError:
+            continue
+        if folder_problem(path.parent, record) is None:
+            found.append(record)
+    return sorted(found, key=EpisodeRecord.sort_key, reverse=True)
 
 
 def load_records(workspace: Workspace) -> Records:
@@ -134,17 +172,39 @@ def folder_problem(folder: Path, record: EpisodeRecord) -> Problem | None:
 
 
 def moved_away(workspace: Workspace) -> set[str]:
-    """Old folders of episodes whose recorded move to a new slug has landed: the new
-    folder holds the same GUID, so the old one is on its way out and never listed."""
-    hidden = set()
+    """Public folders on their way out (see ``superseded``)."""
+    return superseded(workspace)[PUBLIC]
+
+
+def superseded(workspace: Workspace) -> dict[str, set[str]]:
+    """Per area, the folders of episodes whose recorded publish has landed elsewhere: the
+    new folder holds the same GUID, so the old one (at the slug the episode moved from, or
+    at its slug in the other area: a draft published, a published episode made a draft
+    again) is on its way out and never listed."""
+    hidden: dict[str, set[str]] = {PUBLIC: set(), PENDING: set()}
     for entry in journal_of(workspace).entries():
-        if entry.moved_from is None or entry.guid is None:
+        if entry.guid is None or _guid_at(area_dir(workspace, entry.area) / entry.slug) \
+                != entry.guid:
             continue
-        path = workspace.episodes_dir / entry.slug / EPISODE_FILE
-        with contextlib.suppress(RecordError):
-            if EpisodeRecord.from_json(_text(path), light=True).guid == entry.guid:
-                hidden.add(entry.moved_from)
+        for area, slug in old_places(entry):
+            if _guid_at(area_dir(workspace, area) / slug) == entry.guid:
+                hidden[area].add(slug)
     return hidden
+
+
+def old_places(entry: Entry) -> list[tuple[str, str]]:
+    """(area, slug) where the episode an entry publishes may have been before."""
+    places = [(other_area(entry.area), entry.slug)]
+    if entry.moved_from is not None:
+        places += [(entry.area, entry.moved_from), (other_area(entry.area), entry.moved_from)]
+    return places
+
+
+def _guid_at(folder: Path) -> str | None:
+    try:
+        return EpisodeRecord.from_json(_text(folder / EPISODE_FILE), light=True).guid
+    except RecordError:
+        return None
 
 
 def _one_per_guid(workspace: Workspace, listing: Listing) -> None:
@@ -167,14 +227,16 @@ def _one_per_guid(workspace: Workspace, listing: Listing) -> None:
 
 
 def existing_record(workspace: Workspace, slug: str) -> EpisodeRecord | None:
-    """The whole record published under ``slug``, if there is a readable one."""
-    path = workspace.episodes_dir / slug / EPISODE_FILE
-    if not path.is_file():
-        return None
-    try:
-        return read_record(path)
-    except RecordError:
-        return None
+    """The whole record published (or pending) under ``slug``, if there is a readable one."""
+    for root in (workspace.episodes_dir, workspace.pending_dir):
+        path = root / slug / EPISODE_FILE
+        if not path.is_file():
+            continue
+        try:
+            return read_record(path)
+        except RecordError:
+            return None
+    return None
 
 
 def script_id(workspace: Workspace, path: Path) -> str:

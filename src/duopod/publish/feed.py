@@ -196,7 +196,8 @@ def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit:
          type=audio.mime)
     _sub(item, _q("itunes", "title"), episode.title)
     _sub(item, _q("itunes", "duration"), str(round(episode.duration)))
-    _sub(item, _q("itunes", "episode"), str(episode.number))
+    if episode.number:  # 0: not numbered yet (a draft in the preview feed)
+        _sub(item, _q("itunes", "episode"), str(episode.number))
     if episode.season is not None:
         _sub(item, _q("itunes", "season"), str(episode.season))
     _sub(item, _q("itunes", "episodeType"), episode.episode_type)

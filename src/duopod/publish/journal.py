@@ -27,6 +27,9 @@ from typing import IO
 
 from ..files import write_atomically
 
+PUBLIC, PENDING = "episodes", "pending"
+AREAS = (PUBLIC, PENDING)
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -38,6 +41,10 @@ class Entry:
     guid: str | None = None
     moved_from: str | None = None
     """The slug the episode is leaving (a new ``slug:`` in the front matter), if any."""
+    area: str = PUBLIC
+    """Where the episode lands: ``episodes`` (the public site) or ``pending`` (a draft or
+    an episode not yet due, in ``.duopod/pending/``). Its staging, backup and trash
+    folders are made in that area's folder."""
 
     @property
     def staging(self) -> str:
@@ -73,14 +80,14 @@ class Journal:
         return self.folder / f"{token}.{suffix}"
 
     @contextlib.contextmanager
-    def open(self, slug: str) -> Iterator[Entry]:
+    def open(self, slug: str, area: str = PUBLIC) -> Iterator[Entry]:
         """A new entry for this process, locked while the block runs. The entry file stays
         behind if the block fails (so ``recover`` finishes or undoes the publish); the
         caller calls ``close`` once everything it did is final."""
         self.folder.mkdir(parents=True, exist_ok=True)
         token, handle = self._new_lock()
         try:
-            entry = Entry(token=token, pid=os.getpid(), slug=slug)
+            entry = Entry(token=token, pid=os.getpid(), slug=slug, area=area)
             self.write(entry)
             yield entry
         finally:
@@ -178,10 +185,11 @@ def _read(path: Path) -> Entry | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         entry = Entry(token=str(data["token"]), pid=int(data["pid"]), slug=str(data["slug"]),
-                      guid=data.get("guid"), moved_from=data.get("moved_from"))
+                      guid=data.get("guid"), moved_from=data.get("moved_from"),
+                      area=str(data.get("area", PUBLIC)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if entry.token != path.stem or not entry.token.isalnum():
+    if entry.token != path.stem or not entry.token.isalnum() or entry.area not in AREAS:
         return None
     for name in (entry.slug, entry.moved_from or "x"):
         if "/" in name or name.startswith("."):

@@ -7,10 +7,12 @@ each abandoned journal entry (its owner is gone):
 * an episode caught between the two renames of a swap without ``renameat2`` is put back;
 * the staging folder (unfinished, or holding the episode a swap replaced) is removed;
 * a swap that landed (the folder holds the entry's GUID) gets the site rebuilt, in case the
-  kill came before the feed and index were; a move to a new slug that landed is then
-  finished: the old folder (already hidden from the listing) is renamed to the entry's
-  trash name and deleted. A move that did not land needs nothing: the old folder is still
-  the episode.
+  kill came before the feed and index were; a move that landed (to a new slug, or between
+  ``episodes/`` and ``.duopod/pending/``: see ``areas``) is then finished: the old folder
+  (already hidden from the listing) is renamed to the entry's trash name and deleted. A
+  move that did not land needs nothing: the old folder is still the episode.
+
+An entry's folders are in its area's folder (``episodes/`` or ``.duopod/pending/``).
 
 Only folders an entry names are removed. Leftover temporary files of ``write_atomically``
 are removed when their name is one duopod writes and they are older than the lock (under
@@ -27,9 +29,9 @@ from pathlib import Path
 
 from ..files import content_name
 from ..show.workspace import Workspace
-from .episodes import EPISODE_FILE, Problem, journal_of
-from .journal import Entry
-from .record import EpisodeRecord, RecordError
+from .areas import landed, retire_old_folders
+from .episodes import EPISODE_FILE, Problem, area_dir, journal_of
+from .journal import AREAS, Entry
 from .site import publish_site
 from .swap import site_lock_path
 
@@ -46,15 +48,15 @@ def recover(workspace: Workspace) -> list[Problem]:
     journal = journal_of(workspace)
     with journal.abandoned() as entries:
         for entry in entries:
-            settle_swap(episodes, entry)
-        landed = [e for e in entries if _landed(episodes, e)]
-        moves = [e for e in landed if _old_folder(episodes, e)]
-        if landed:  # killed between its swap and the site's rebuild: rebuild it now
+            settle_swap(area_dir(workspace, entry.area), entry)
+        done = [e for e in entries if landed(workspace, e)]
+        if done:  # killed between its swap and the site's rebuild: rebuild it now
             publish_site(workspace)  # the listing hides moved episodes' old folders
         for entry in entries:
-            if entry in moves:
-                retire_old_folder(episodes, entry)
-            shutil.rmtree(episodes / entry.trash, ignore_errors=True)
+            if entry in done:
+                retire_old_folders(workspace, entry)
+            for area in AREAS:
+                shutil.rmtree(area_dir(workspace, area) / entry.trash, ignore_errors=True)
             journal.forget(entry)
     remove_stale_temp_files(workspace)
     return foreign_folders(episodes)
@@ -69,39 +71,6 @@ def settle_swap(episodes: Path, entry: Entry) -> None:
         else:
             shutil.rmtree(backup, ignore_errors=True)
     shutil.rmtree(episodes / entry.staging, ignore_errors=True)
-
-
-def _guid_in(folder: Path) -> str | None:
-    try:
-        text = (folder / EPISODE_FILE).read_text(encoding="utf-8")
-        return EpisodeRecord.from_json(text, light=True).guid
-    except (OSError, UnicodeDecodeError, RecordError):
-        return None
-
-
-def _landed(episodes: Path, entry: Entry) -> bool:
-    """The entry's episode was swapped into place (the site may not say so yet)."""
-    return entry.guid is not None and _guid_in(episodes / entry.slug) == entry.guid
-
-
-def _old_folder(episodes: Path, entry: Entry) -> Path | None:
-    """The folder the episode moved away from, if it is still there and still that
-    episode (a producer may have put something else there since)."""
-    if entry.moved_from is None:
-        return None
-    old = episodes / entry.moved_from
-    return old if old.is_dir() and _guid_in(old) == entry.guid else None
-
-
-def retire_old_folder(episodes: Path, entry: Entry) -> None:
-    """Delete a moved episode's old folder, once no feed lists it: renamed to the entry's
-    trash name first, so a kill never leaves half of it under its public name."""
-    old = _old_folder(episodes, entry)
-    if old is None:
-        return
-    trash = episodes / entry.trash
-    os.rename(old, trash)
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 def remove_stale_temp_files(workspace: Workspace) -> None:

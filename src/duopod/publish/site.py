@@ -226,12 +226,14 @@ def refresh_pages(workspace: Workspace, slugs: set[str], records: Records) -> No
 
 
 def publish_site(workspace: Workspace, changed: str | None = None, *,
-                 all_pages: bool = False, hide: frozenset[str] = frozenset()) -> Listing:
+                 all_pages: bool = False, hide: frozenset[str] = frozenset(),
+                 refresh: bool = False) -> Listing:
     """Rebuild feed.xml and index.html from the episode records; returns what was read,
     what is listed and the problems met (see ``load_listing``).
 
     ``changed`` (a slug just published) also refreshes its neighbours' pages, whose
-    previous/next links point at it; ``all_pages`` refreshes every episode page; the
+    previous/next links point at it (and its own with ``refresh``: an episode that was
+    pending until now); ``all_pages`` refreshes every episode page; the
     episode folders in ``hide`` are left out (one about to leave the site).
     """
     listing = load_listing(workspace, hide)
@@ -254,7 +256,7 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
         mine = next((r for r in records if r.slug == changed), None)
         if mine is not None:
             around = {r.slug for r in neighbours(mine, records) if r is not None}
-            refresh_pages(workspace, around, records)
+            refresh_pages(workspace, around | ({changed} if refresh else set()), records)
     return listing
 
 
@@ -275,6 +277,29 @@ def listed(records: Records, now: dt.datetime | None = None) -> Records:
     publication time has not come (``duopod publish`` run later lists it)."""
     moment = now or dt.datetime.now(dt.UTC)
     return [r for r in records if r.listed(moment)]
+
+
+def preview_records(workspace: Workspace, now: dt.datetime | None = None) -> Records:
+    """What the preview feed lists: the public feed's episodes, and the pending ones (drafts,
+    episodes not yet due) with their state before the title, ``[draft]`` or ``[scheduled
+    2027-01-05 07:00 UTC]``, so that an app subscribed to the preview tells them apart.
+    Pending episodes keep their enclosure (the preview is where a producer listens to a
+    draft on a phone) and their GUID (the item becomes the published one in that app);
+    they have no number yet, so the feed gives them none."""
+    moment = now or dt.datetime.now(dt.UTC)
+    listing = load_listing(workspace)
+    public = with_numbers(listed(listing.records, moment),
+                          [*listing.known, *unpublished_records(workspace)], moment)
+    marked = [replace(r, title=f"{pending_mark(r, moment)} {r.title}") for r in listing.pending]
+    return sorted([*public, *marked], key=EpisodeRecord.sort_key, reverse=True)
+
+
+def pending_mark(record: EpisodeRecord, now: dt.datetime) -> str:
+    if record.status == "draft":
+        return "[draft]"
+    if record.published > now:
+        return f"[scheduled {record.published:%Y-%m-%d %H:%M} UTC]"
+    return "[due]"  # its time has come; the next publish moves it into episodes/
 
 
 def show_guid(workspace: Workspace) -> str:

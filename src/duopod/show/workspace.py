@@ -192,6 +192,12 @@ class Workspace:
         return self.state_dir / "bundles"
 
     @property
+    def pending_dir(self) -> Path:
+        """Drafts and episodes scheduled for later: built whole, served by the preview,
+        never deployed (``episodes/`` holds only what the feed lists)."""
+        return self.state_dir / "pending"
+
+    @property
     def unpublished_dir(self) -> Path:
         """Episodes taken out of the feed, kept whole so a rebuild restores them."""
         return self.state_dir / "unpublished"
