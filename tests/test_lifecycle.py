@@ -42,6 +42,8 @@ def variant(show: Path, name: str, **front: str) -> str:
     """A copy of the English example as another episode, with extra front-matter lines."""
     text = (show / "scripts" / ENGLISH).read_text(encoding="utf-8")
     text = text.replace("title: Why Open-Weight Models Keep Getting Cheaper", f"title: {name}")
+    if "date" in front:
+        text = text.replace("date: 2025-12-12", f"date: {front.pop('date')}")
     extra = "".join(f"{key}: {value}\n" for key, value in front.items())
     text = text.replace("hosts: [Alex, Sam]\n", f"hosts: [Alex, Sam]\n{extra}")
     path = show / "scripts" / f"{re.sub(r'[^a-z]+', '-', name.lower())}.md"
@@ -103,8 +105,73 @@ def test_a_draft_builds_but_never_reaches_the_feed(published: Path) -> None:
     before = feed_titles(published)
     build(published, variant(published, "Draft Talk", status="draft"))
     assert feed_titles(published) == before
-    assert (published / "episodes" / "2025-12-12-draft-talk" / "index.html").is_file()
+    assert (published / ".duopod" / "pending" / "2025-12-12-draft-talk" / "index.html"
+            ).is_file()
+    assert not (published / "episodes" / "2025-12-12-draft-talk").exists()
     assert "Draft Talk" not in (published / "episodes" / "index.html").read_text("utf-8")
+
+
+def public_mentions(show: Path, slugs: set[str]) -> list[str]:
+    """Files of the public site (or of a deployed copy) that name one of ``slugs``."""
+    found = []
+    for path in sorted(show.rglob("*")):
+        if path.is_file() and path.suffix in (".html", ".xml", ".json", ".md", ".mp3"):
+            text = path.read_bytes().decode("utf-8", "replace")
+            found += [f"{path.relative_to(show)}: {s}" for s in slugs
+                      if s in text or s in path.as_posix()]
+    return found
+
+
+@pytest.mark.slow
+def test_drafts_and_scheduled_episodes_are_nowhere_public(published: Path, tmp_path: Path
+                                                          ) -> None:
+    """Issue 27.4: a draft dated after the published episodes and an episode scheduled for
+    later are built; nothing public names them (pages, index, feed: nothing deployed), and
+    the preview serves them, marked, to a real podcast app."""
+    import subprocess
+    import urllib.request
+
+    from duopod.deploy import deploy_show
+    from duopod.serve import in_background
+
+    build(published, variant(published, "Draft Later", status="draft", date="2025-12-20"))
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).replace(microsecond=0)
+    build(published, variant(published, "Scheduled Later", publish_at=soon.isoformat()))
+    build(published, variant(published, "Published Now", date="2025-12-13"))
+    pending = {"2025-12-20-draft-later", "2025-12-12-scheduled-later"}
+    assert sorted(p.name for p in (published / ".duopod" / "pending").iterdir()) == \
+        sorted(pending)
+    assert public_mentions(published / "episodes", pending) == []
+    page = (published / "episodes" / "2025-12-13-published-now" / "index.html").read_text(
+        encoding="utf-8")
+    assert 'rel="next"' not in page  # the newest public episode has no next one
+
+    with (published / "show.toml").open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[deploy.www]\nurl = "{(tmp_path / "www").as_uri()}"\n')
+    deploy_show(load_workspace(published), None)
+    assert public_mentions(tmp_path / "www", pending) == []
+
+    with in_background(load_workspace(published)) as preview:
+        feed = urllib.request.urlopen(f"{preview.url}/feed.xml", timeout=30).read()
+        parsed = feedparser.parse(feed)
+        titles = [e.title for e in parsed.entries]
+        assert "[draft] Draft Later" in titles
+        assert f"[scheduled {soon:%Y-%m-%d %H:%M} UTC] Scheduled Later" in titles
+        assert "Published Now" in titles
+        draft = next(e for e in parsed.entries if e.title.startswith("[draft]"))
+        assert "itunes_episode" not in draft  # no number until it is published
+        audio = urllib.request.urlopen(draft.enclosures[0].href, timeout=30).read()
+        assert len(audio) == int(draft.enclosures[0].length)
+        if shutil.which("gpo") is None:
+            pytest.skip("Debian's gpodder (gpo) is not installed")
+        env = {"GPODDER_HOME": str(tmp_path / "gpo"), "PATH": "/usr/bin:/bin",
+               "GPODDER_DOWNLOAD_DIR": str(tmp_path / "downloads")}
+        for args in (("subscribe", f"{preview.url}/feed.xml"), ("update",)):
+            subprocess.run(["gpo", *args], env=env, check=True, capture_output=True,
+                           timeout=120)
+        listing = subprocess.run(["gpo", "episodes"], env=env, check=True, text=True,
+                                 capture_output=True, timeout=120).stdout
+    assert "[draft] Draft Later" in listing and "] Scheduled Later" in listing
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ..publish.site import publication_time
 from ..script.model import Script
 from ..show.workspace import Workspace
 from .options import BuildOptions
@@ -96,12 +97,22 @@ def build_scripts(
     chosen = executor or choose_executor(len(screened.runnable), jobs, queue)
     outcomes = dict(screened.failed)
     if screened.runnable:
-        outcomes.update(chosen.run(workspace, screened.runnable, options, emit))
+        outcomes.update(chosen.run(workspace, in_publication_order(workspace, screened.runnable),
+                                   options, emit))
     ordered = [outcomes[path] for path in screened.paths]
     deployed = None
     if options.deploy is not None and chosen.name != "queue" and any(o.ok for o in ordered):
         deployed = deploy_site(workspace, options.deploy)
     return BuildRun(ordered, chosen.name, chosen.jobs, deployed)
+
+
+def in_publication_order(workspace: Workspace, scripts: dict[Path, Script]
+                         ) -> dict[Path, Script]:
+    """The scripts in the order they are published (oldest first): executors land them in
+    the order given, so a back catalogue built at once is numbered by date whatever the
+    order its files were named in (see ``publish.numbering``)."""
+    return dict(sorted(scripts.items(),
+                       key=lambda item: publication_time(item[1], workspace.show)))
 
 
 def deploy_site(workspace: Workspace, target: str) -> DeployReport:

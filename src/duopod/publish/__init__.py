@@ -36,6 +36,7 @@ from .episodes import (
     unpublished_dir,
 )
 from .journal import AREAS, Entry
+from .numbering import UNNUMBERED, out_of_order, unpublished_records, with_numbers
 from .placeholders import placeholder_problems
 from .record import EpisodeRecord
 from .recovery import recover
@@ -99,6 +100,7 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
                 script = settle_identity(workspace, script, force, listing.known)
                 record = episode_record(workspace, script, mixed.timeline, audio,
                                         mixed.measurement, notes, engine, listing.known)
+                problems += _numbering_problems(workspace, script, record, listing)
                 write_episode_files(workspace, staging, record, listing.records)
                 check_listing(workspace, listing, record)
                 if record.image and script.meta.lifecycle.image:
@@ -120,6 +122,20 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
     for problem in problems:
         report(problem)
     return record
+
+
+def _numbering_problems(workspace: Workspace, script: Script, record: EpisodeRecord,
+                        listing: Listing) -> list[Problem]:
+    """A warning when the number this episode is given now breaks date order (a
+    back-catalogue episode built after later ones: see ``numbering``)."""
+    before = record_for_script(workspace, script, listing.known)
+    if script.meta.episode_number is not None or (before and before.number != UNNUMBERED):
+        return []
+    others = [r for r in [*listing.known, *unpublished_records(workspace)]
+              if r.guid != record.guid]
+    numbered = with_numbers(others, others, dt.datetime.now(dt.UTC))
+    message = out_of_order(record, numbered)
+    return [] if message is None else [Problem(script.path, message, fatal=False)]
 
 
 def _listed_now(workspace: Workspace, script: Script) -> bool:

@@ -1,17 +1,22 @@
 """Episode numbers and GUIDs for life: one rule for every way an episode is built.
 
 An episode is numbered when it first belongs in the feed, not when it is built: a draft or
-an episode scheduled for later is built unnumbered (``UNNUMBERED`` in its record) and
-takes the next free number of its season once it is published and due, in publication
-order among the episodes numbered at the same moment. A number, once given, is the
-episode's for life: kept across rebuilds, retitles and unpublishing (an unpublished
-episode's record, in ``.duopod/unpublished/``, still holds its number, so no other episode
-takes it). An explicit ``episode:`` in the front matter always wins. Seasons number apart:
-``season: 2`` with ``episode: 1`` is episode 1 of season 2.
+an episode scheduled for later is built unnumbered (``UNNUMBERED`` in its record) and is
+numbered once it is published and due. Numbers follow publication dates: an episode takes
+the number after the highest one among the episodes of its season published before it,
+when that number is free and below every number of the episodes published after it (so a
+gap left by explicit numbers is filled in date order); episodes numbered at the same
+moment are placed in publication order, and a build of several scripts lands them in
+publication order (``build.scripts``). A number, once given, is the episode's for life:
+kept across rebuilds, retitles and unpublishing (an unpublished episode's record, in
+``.duopod/unpublished/``, still holds its number, so no other episode takes it). An
+explicit ``episode:`` in the front matter always wins. Seasons number apart: ``season: 2``
+with ``episode: 1`` is episode 1 of season 2.
 
-A back-catalogue episode built after later ones takes the next number, not the one its
-date would give: renumbering published episodes would make apps file them again. Give it
-its number with ``episode:``.
+A back-catalogue episode listed after later ones, where its date's place is taken, takes
+the next free number rather than renumber published episodes (apps would file them
+again); the build says so (``out_of_order``): give it its number with ``episode:``, or
+put it in a season of its own.
 
 A new episode's GUID is the UUIDv5 of its URL unless that GUID is already some episode's
 (published or unpublished, of another script): then it is a random UUID, so that apps
@@ -29,8 +34,8 @@ from ..show.workspace import Workspace
 from .episodes import EPISODE_FILE, read_record, unpublished_dir
 from .record import EpisodeRecord, RecordError
 
-__all__ = ["UNNUMBERED", "effective_numbers", "new_guid", "number_for", "unpublished_records",
-           "with_numbers"]
+__all__ = ["UNNUMBERED", "date_order_number", "effective_numbers", "new_guid", "number_for",
+           "out_of_order", "unpublished_records", "with_numbers"]
 
 Records = list[EpisodeRecord]
 UNNUMBERED = 0
@@ -50,25 +55,61 @@ def unpublished_records(workspace: Workspace) -> Records:
 
 def effective_numbers(records: Iterable[EpisodeRecord], now: dt.datetime) -> dict[str, int]:
     """GUID -> number for every record: a stored number as it is; an unnumbered one that is
-    listed at ``now`` (a scheduled episode whose time came), the next free number of its
-    season, in publication order; an unnumbered one not listed, ``UNNUMBERED``."""
+    listed at ``now`` (a scheduled episode whose time came), its number in date order
+    (``date_order_number``), the waiting ones placed in publication order; an unnumbered
+    one not listed, ``UNNUMBERED``."""
     every = list(records)
     numbers: dict[str, int] = {}
-    taken: dict[int | None, set[int]] = {}
     for record in every:
         if record.number != UNNUMBERED:
             numbers.setdefault(record.guid, record.number)
-            taken.setdefault(record.season, set()).add(record.number)
+    placed: dict[int | None, list[tuple[dt.datetime, int]]] = {}
+    for record in every:
+        if record.number != UNNUMBERED:
+            placed.setdefault(record.season, []).append((record.published, record.number))
     waiting = sorted((r for r in every if r.number == UNNUMBERED and r.guid not in numbers),
                      key=EpisodeRecord.sort_key)
     for record in waiting:
         if record.listed(now):
-            season = taken.setdefault(record.season, set())
-            numbers[record.guid] = max(season, default=0) + 1
-            season.add(numbers[record.guid])
+            season = placed.setdefault(record.season, [])
+            numbers[record.guid] = date_order_number(record.published, season)
+            season.append((record.published, numbers[record.guid]))
         else:
             numbers.setdefault(record.guid, UNNUMBERED)
     return numbers
+
+
+def date_order_number(published: dt.datetime, numbered: list[tuple[dt.datetime, int]]
+                      ) -> int:
+    """The number an episode published at ``published`` takes among the ``numbered``
+    episodes of its season (their publication times and numbers): the one after those
+    published before it, if free and below those published after it; else the next free
+    one."""
+    before = [n for when, n in numbered if when <= published]
+    after = [n for when, n in numbered if when > published]
+    candidate = max(before, default=0) + 1
+    if all(n > candidate for n in after):
+        return candidate
+    return max((n for _when, n in numbered), default=0) + 1
+
+
+def out_of_order(record: EpisodeRecord, records: Iterable[EpisodeRecord]) -> str | None:
+    """Why ``record``'s new number breaks date order among ``records`` (the other numbered
+    episodes), if it does: the message a build prints."""
+    mine = record.number
+    same = [r for r in records if r.season == record.season and r.number != UNNUMBERED
+            and r.guid != record.guid]
+    older_higher = [r for r in same if r.published < record.published and r.number > mine]
+    newer_lower = [r for r in same if r.published > record.published and r.number < mine]
+    if mine == UNNUMBERED or not (older_higher or newer_lower):
+        return None
+    # the nearest number it crosses: it is dated before a lower one, or after a higher one
+    other = (max(newer_lower, key=lambda r: r.number) if newer_lower
+             else min(older_higher, key=lambda r: r.number))
+    return (f"numbered {mine} although it is dated {record.date.isoformat()}, "
+            f"{'before' if other.number < mine else 'after'} episode {other.number} "
+            f"({other.slug}, {other.date.isoformat()}): published numbers never change; "
+            "set 'episode:' in the front matter to give it another free number")
 
 
 def number_for(record: EpisodeRecord, previous: EpisodeRecord | None, explicit: int | None,
@@ -87,8 +128,9 @@ def number_for(record: EpisodeRecord, previous: EpisodeRecord | None, explicit: 
     mine = numbers.get(previous.guid, UNNUMBERED) if previous else UNNUMBERED
     if mine != UNNUMBERED and not _taken(others, record.season, mine, numbers):
         return mine
-    in_season = [numbers[r.guid] for r in others if r.season == record.season]
-    return max(in_season, default=0) + 1
+    in_season = [(r.published, numbers[r.guid]) for r in others
+                 if r.season == record.season and numbers[r.guid] != UNNUMBERED]
+    return date_order_number(record.published, in_season)
 
 
 def _taken(others: Records, season: int | None, number: int,
