@@ -35,9 +35,10 @@ __all__ = ["DEFAULT_THRESHOLD", "Ear", "HeardSentence", "LexiconLine", "VerifyRe
            "report_path", "verify_episode"]
 
 DEFAULT_THRESHOLD = 0.25
-"""CER over which a sentence is flagged. Whisper-base itself misses some characters of
-clean speech (kokoro's plain Mandarin sentences average 0.1-0.2 in ``make bench``), so
-a lower bar flags sentences a listener understands."""
+"""CER over which a sentence is flagged. Whisper-base itself misses characters of clean
+speech (``make bench`` holds kokoro's plain Mandarin sentences to a mean of 0.10, and
+single short sentences scatter far around a mean), so a lower bar flags sentences a
+listener understands; a misheard term flags a sentence whatever its CER."""
 PAD_SECONDS = 0.08
 """Heard on either side of a sentence's span: the timeline's edges are tight, and a
 clipped first consonant would be blamed on the voice."""

@@ -5,6 +5,9 @@ Both sides are compared in one plain form: NFKC (full-width letters and digits b
 ASCII), case folded, Chinese numerals as digits (the script writes "H20", the lexicon asks
 for "H二十", Whisper writes "H20" or "H二十": all three are the same to a listener), and
 letters and digits only (punctuation and spaces are not what a voice is judged on).
+In Chinese each character is then taken as the syllable it sounds (toneless pinyin): a
+listener hears sounds, and a homophone Whisper picks ("英伟大" for 英伟达, "爱吃" for the
+lexicon's 艾尺) was heard right; so the error rate counts characters that sound wrong.
 A sentence is compared with its written form and with its spoken form (after the
 lexicon: "DeepSeek" asked as "深度求索" and heard so is right), and the nearer one counts.
 """
@@ -13,11 +16,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = ["Hearing", "cer", "chinese_numerals_to_digits", "compare", "edit_distance",
-           "plain", "terms"]
+           "plain", "sounds", "terms"]
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
            "七": 7, "八": 8, "九": 9}
@@ -59,7 +62,28 @@ def plain(text: str) -> str:
     return "".join(c for c in folded if unicodedata.category(c)[0] in "LN")
 
 
-def edit_distance(a: str, b: str) -> int:
+def sounds(text: str, language: str) -> list[str]:
+    """The plain form as a list of what is heard: in Chinese a toneless syllable per Han
+    character (pypinyin, with its phrase readings), elsewhere (and for Latin letters and
+    digits) one character each."""
+    flat = plain(text)
+    if not language.lower().startswith(("zh", "cmn", "yue")):
+        return list(flat)
+    from pypinyin import Style, lazy_pinyin
+
+    marked = lazy_pinyin(flat, style=Style.NORMAL, errors=lambda run: ["\0" + c for c in run])
+    return [token.removeprefix("\0") for token in marked]
+
+
+def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    if not needle:
+        return False
+    width = len(needle)
+    return any(list(haystack[i:i + width]) == list(needle)
+               for i in range(len(haystack) - width + 1))
+
+
+def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
     """Levenshtein distance (insertions, deletions, substitutions of one character)."""
     previous = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
@@ -70,11 +94,11 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def cer(reference: str, heard: str) -> float:
-    """Character error rate of one sentence in the plain form, capped at 1.0 (a
-    hallucinated paragraph counts as one wholly wrong sentence, no more)."""
-    ref = plain(reference)
-    return min(1.0, edit_distance(ref, plain(heard)) / max(1, len(ref)))
+def cer(reference: str, heard: str, language: str = "") -> float:
+    """Character error rate of one sentence, by sound in Chinese (see ``sounds``), capped
+    at 1.0 (a hallucinated paragraph counts as one wholly wrong sentence, no more)."""
+    ref = sounds(reference, language)
+    return min(1.0, edit_distance(ref, sounds(heard, language)) / max(1, len(ref)))
 
 
 def terms(text: str, language: str) -> list[str]:
@@ -104,12 +128,9 @@ class Hearing:
 def compare(written: str, heard: str, language: str, say: Callable[[str], str]) -> Hearing:
     """``written`` (as the script has it) against ``heard``; ``say`` gives the spoken form
     the lexicon asks for (identity without a lexicon)."""
-    rate = min(cer(written, heard), cer(say(written), heard))
-    ear = plain(heard)
+    rate = min(cer(written, heard, language), cer(say(written), heard, language))
+    ear = sounds(heard, language)
     misheard = tuple(term for term in terms(written, language)
-                     if not _heard(plain(term), ear) and not _heard(plain(say(term)), ear))
+                     if not _contains(ear, sounds(term, language))
+                     and not _contains(ear, sounds(say(term), language)))
     return Hearing(rate, misheard)
-
-
-def _heard(term: str, ear: str) -> bool:
-    return bool(term) and term in ear
