@@ -70,7 +70,6 @@ def missing() -> str | None:
     import importlib.util
 
     from duopod.speech.engines import registry
-
     from duopod.verify.whisper import NEEDED
 
     if any(importlib.util.find_spec(name) is None for name in NEEDED):

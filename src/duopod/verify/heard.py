@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Hearing", "cer", "chinese_numerals_to_digits", "compare", "edit_distance",
            "plain", "sounds", "terms"]
@@ -71,7 +72,10 @@ def sounds(text: str, language: str) -> list[str]:
         return list(flat)
     from pypinyin import Style, lazy_pinyin
 
-    marked = lazy_pinyin(flat, style=Style.NORMAL, errors=lambda run: ["\0" + c for c in run])
+    def letters(run: str) -> Any:  # pypinyin takes a list here though its stub says str
+        return ["\0" + c for c in run]
+
+    marked = lazy_pinyin(flat, style=Style.NORMAL, errors=letters)
     return [token.removeprefix("\0") for token in marked]
 
 

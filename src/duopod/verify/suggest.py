@@ -24,9 +24,10 @@ LETTERS_ZH = {
     "X": "艾克斯", "Y": "歪", "Z": "贼德",
 }
 _DIGITS_ZH = "零一二三四五六七八九"
-_ONES_EN = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-            "fourteen fifteen sixteen seventeen eighteen nineteen").split()
-_TENS_EN = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES_EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+            "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+            "seventeen", "eighteen", "nineteen"]
+_TENS_EN = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _PIECE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^A-Za-z0-9]+")
 
 
