@@ -271,3 +271,14 @@ def test_build_verify_hears_h20_misread_and_fix_adds_the_entry(show: Path) -> No
     assert "(1 rendered, 1 cached)" in fixed.stdout  # only the turn with H20 again
     after = json.loads((show / ".duopod" / "verify" / f"{slug}.json").read_text("utf-8"))
     assert after["sentences"][0]["spoken"] == "今天我们聊一聊英伟达的艾尺二十芯片。"
+
+
+def test_fix_without_a_terminal_needs_yes(episode: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from duopod.cli import verify as verify_cli
+
+    report = verify_episode(load_workspace(episode), SLUG,
+                            ToneEar({400: "今天聊英伟大的A20芯片", 800: "谢谢收听我们下期再见"}))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(InputError, match="give --yes"):
+        verify_cli._accepted(report, yes=False)
+    assert [line.term for line in verify_cli._accepted(report, yes=True)] == ["H20"]
