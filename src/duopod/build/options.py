@@ -29,6 +29,8 @@ class BuildOptions:
     """Deploy the site after landing: a ``[deploy.NAME]`` target, or "" for the show's only
     one; None: do not. On the queue the publish job deploys (one deployer at a time: the
     target's lock)."""
+    verify: bool = False
+    """Hear each landed episode afterwards (``duopod.verify``); the CLI runs it."""
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "overrides": asdict(self.overrides)}

@@ -320,6 +320,9 @@ def build(
     target: Annotated[str | None, typer.Option(
         "--target", help="With --deploy: a deploy.NAME table of show.toml (default: the "
         "only one).")] = None,
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="Then hear each episode as a listener does (see 'duopod verify'): "
+        "exit 1 if a sentence is flagged.")] = False,
 ) -> None:
     """Render, mix and publish episodes into episodes/.
 
@@ -330,7 +333,7 @@ def build(
     options = BuildOptions(engine=engine, use_cache=not no_cache, concurrency=concurrency,
                            retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date),
-                           deploy=(target or "") if deploy else None)
+                           deploy=(target or "") if deploy else None, verify=verify)
     raise typer.Exit(_build(_workspace(workspace), scripts, options, jobs, queue))
 
 
@@ -356,6 +359,10 @@ def _build(ws: Workspace, scripts: list[Path], options: BuildOptions, jobs: int 
                    f"{sent.seconds:.1f} s")
         for problem in sent.notify_problems:
             plain(err, f"duopod: warning: {problem}")
+    if options.verify and run.exit_code == 0:
+        from .verify import verify_built
+
+        return verify_built(ws, run.outcomes)
     return run.exit_code
 
 
@@ -617,3 +624,7 @@ app.command("draft")(_draft)
 from .clip import clip as _clip  # noqa: E402  (duopod clip: a module of its own)
 
 app.command("clip")(_clip)
+
+from .verify import verify as _verify  # noqa: E402  (duopod verify: hear what listeners hear)
+
+app.command("verify")(_verify)

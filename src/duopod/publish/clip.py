@@ -5,15 +5,24 @@ libx264, libass and fontconfig).
 
 Captions and names go through one ASS file rather than ffmpeg's drawtext, so producer text
 never meets filter-graph syntax; ASS's own specials (``{...}`` override blocks, ``\\N``)
-are escaped here. Chinese glyphs come from fontconfig: Debian's ``fonts-noto-cjk`` gives
-"Noto Sans CJK SC"; without it libass falls back to whatever font fontconfig has.
+are escaped here.
+
+Chinese glyphs: with the ``clip`` extra (``pylopdf-fonts-zh-cn``, Noto Sans SC under the
+SIL OFL 1.1) libass is pointed at that file (the subtitles filter's ``fontsdir``), so a
+``pip install`` alone draws Chinese captions; the file is used only if its sha256 is the
+one pinned here. Without it the captions ask fontconfig for "Noto Sans CJK SC" (Debian's
+``fonts-noto-cjk``), and without that libass takes whatever font fontconfig has.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from ..errors import InputError
@@ -27,7 +36,41 @@ FORMATS: dict[str, tuple[int, int]] = {"9:16": (720, 1280), "1:1": (720, 720),
 MAX_SECONDS = 60.0
 """Default upper bound: the short-video platforms' common limit."""
 CAPTION_FONT = "Noto Sans CJK SC"
+"""The system font's family (Debian's fonts-noto-cjk), used without the clip extra."""
 WAVE_HEIGHT = 160
+FONT_PACKAGE = "pylopdf_fonts_zh_cn"
+FONT_FILE = "NotoSansSC-Regular.otf"
+FONT_FAMILY = "Noto Sans SC"
+FONT_SHA256 = "faa6c9df652116dde789d351359f3d7e5d2285a2b2a1f04a2d7244df706d5ea9"
+"""sha256 of Noto Sans SC Regular as pylopdf-fonts-zh-cn 0.1.1 ships it."""
+
+
+@dataclass(frozen=True)
+class CaptionFont:
+    """The font the captions are drawn in: a family, and the file libass loads it from
+    (None: fontconfig finds it among the system's fonts)."""
+
+    family: str
+    file: Path | None = None
+    problem: str | None = None
+    """Why the packaged font is not used although installed (it is not the pinned file)."""
+
+
+@cache
+def caption_font() -> CaptionFont:
+    """The packaged Noto Sans SC when the clip extra is installed and its file checks out,
+    else the system's Noto Sans CJK SC."""
+    if importlib.util.find_spec(FONT_PACKAGE) is None:
+        return CaptionFont(CAPTION_FONT)
+    path = Path(str(files(FONT_PACKAGE).joinpath(FONT_FILE)))
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        return CaptionFont(CAPTION_FONT, problem=f"{path}: {exc.strerror}")
+    if digest != FONT_SHA256:
+        return CaptionFont(CAPTION_FONT, problem=f"{path} has sha256 {digest[:16]}..., not "
+                           f"the pinned {FONT_SHA256[:16]}...: reinstall duopod[clip]")
+    return CaptionFont(FONT_FAMILY, path)
 
 
 @dataclass(frozen=True)
@@ -93,8 +136,10 @@ def _ass_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
 
 
-def ass_document(captions: list[Caption], width: int, height: int) -> str:
-    """The subtitles file: a caption style near the bottom, a name style above the wave."""
+def ass_document(captions: list[Caption], width: int, height: int,
+                 font: str = CAPTION_FONT) -> str:
+    """The subtitles file: a caption style near the bottom, a name style above the wave,
+    both in font family ``font``."""
     size = max(width // 18, 28)
     header = (
         "[Script Info]\nScriptType: v4.00+\nWrapStyle: 0\n"
@@ -103,9 +148,9 @@ def ass_document(captions: list[Caption], width: int, height: int) -> str:
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
         "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
         "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
-        f"Style: Caption,{CAPTION_FONT},{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,"
+        f"Style: Caption,{font},{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,"
         f"0,0,0,0,100,100,0,0,1,3,0,2,40,40,{height // 14},1\n"
-        f"Style: Name,{CAPTION_FONT},{int(size * 0.8)},&H0000D7FF,&H0000D7FF,&H00000000,"
+        f"Style: Name,{font},{int(size * 0.8)},&H0000D7FF,&H0000D7FF,&H00000000,"
         f"&H80000000,1,0,0,0,100,100,0,0,1,2,0,8,40,40,{height // 2 + 10},1\n\n"
         "[Events]\n"
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
@@ -146,10 +191,16 @@ def make_clip(workspace: Workspace, slug: str, out: Path, *, start: float = 0.0,
     width, height = FORMATS[video_format]
     side = min(width, height // 2) - 80
     heard = captions_between(record.timeline, start, stop) if captions else []
+    font = caption_font()
     with tempfile.TemporaryDirectory(prefix="duopod-clip-") as scratch:
         work = Path(scratch)
-        (work / "captions.ass").write_text(ass_document(heard, width, height),
+        (work / "captions.ass").write_text(ass_document(heard, width, height, font.family),
                                            encoding="utf-8")
+        subtitles = "subtitles=captions.ass"
+        if font.file is not None:  # a folder of its own, named plainly for the filter graph
+            (work / "fonts").mkdir()
+            (work / "fonts" / font.file.name).symlink_to(font.file)
+            subtitles += ":fontsdir=fonts"
         graph = (
             f"[1:v]scale={side}:{side}:force_original_aspect_ratio=decrease,"
             f"pad={width}:{height}:(ow-iw)/2:{max(height // 4 - side // 2, 40)}:color=0x101820,"
@@ -157,7 +208,7 @@ def make_clip(workspace: Workspace, slug: str, out: Path, *, start: float = 0.0,
             f"[0:a]showwaves=s={width}x{WAVE_HEIGHT}:mode=cline:rate=25:colors=0x66CCFF,"
             "format=yuva420p[wave];"
             f"[bg][wave]overlay=0:{height // 2 + height // 8}:shortest=1,"
-            "subtitles=captions.ass[v]"
+            f"{subtitles}[v]"
         )
         target = work / "clip.mp4"
         command = [

@@ -1,0 +1,139 @@
+"""``duopod verify SLUG`` and ``duopod build --verify``: hear a published episode as a
+listener does and list the sentences heard far from the script. The work is in
+``duopod.verify``; ``--fix`` adds the accepted lexicon lines and builds the episode again
+(only the turns whose spoken text changed are rendered again: the speech cache is keyed on
+it), then hears it again.
+
+Exit codes: 0 every sentence heard well, 1 sentences flagged, 2 verification could not
+run (no such episode, the ``verify`` extra not installed).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from .display import err, out, plain, text
+
+if TYPE_CHECKING:
+    from ..build.outcome import BuildOutcome
+    from ..show.workspace import Workspace
+    from ..verify import LexiconLine, VerifyReport
+
+ThresholdOption = Annotated[float, typer.Option(
+    min=0.0, max=1.0, help="Character error rate over which a sentence is flagged.")]
+
+
+def _time(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def print_report(ws: Workspace, report: VerifyReport) -> None:
+    from ..verify import report_path
+
+    flagged = report.flagged
+    if flagged:
+        table = Table(show_lines=True)
+        for column in ("turn", "time", "CER", "said", "heard", "misheard", "lexicon line to try"):
+            table.add_column(column, overflow="fold")  # the whole sentence, never cut off
+        for s in flagged:
+            lines = "\n".join(f"[{line.table}] {line.toml()}" for line in s.suggestions)
+            table.add_row(text(s.turn), text(_time(s.start)), text(f"{s.cer:.2f}"),
+                          text(s.said), text(s.heard), text(", ".join(s.misheard)), text(lines))
+        out.print(table)
+    speed = report.seconds / max(report.heard_seconds / 60, 1e-9)
+    plain(out, f"verify {report.slug}: {len(flagged)} of {len(report.sentences)} sentence(s) "
+               f"flagged (CER over {report.threshold:.2f} or a term misheard), mean CER "
+               f"{report.mean_cer:.3f}; heard {report.heard_seconds:.0f} s in "
+               f"{report.seconds:.1f} s ({speed:.1f} s per audio minute)")
+    plain(out, f"report: {report_path(ws, report.slug)}")
+
+
+def hear(ws: Workspace, slug: str, threshold: float) -> VerifyReport:
+    from ..verify import verify_episode
+
+    plain(err, f"verify {slug}: listening (Whisper-base, int8, beam 1)...")
+    return verify_episode(ws, slug, threshold=threshold)
+
+
+def _accepted(report: VerifyReport, yes: bool) -> list[LexiconLine]:
+    from ..errors import InputError
+
+    offered = [line for line in report.suggestions() if line.spoken is not None]
+    if yes or not offered:
+        return offered
+    if not sys.stdin.isatty():
+        raise InputError("--fix asks before changing lexicon.toml: give --yes to accept "
+                         "every suggestion without a terminal")
+    return [line for line in offered
+            if typer.confirm(f"add to lexicon.toml [{line.table}]  {line.toml()}",
+                             default=True)]
+
+
+def fix(ws: Workspace, report: VerifyReport, yes: bool, threshold: float) -> VerifyReport:
+    """Add the accepted lines, build the episode again with its engine, hear it again."""
+    from ..build.options import BuildOptions
+    from ..verify import add_to_lexicon
+    from ..verify.episode import read_episode
+    from .app import _build
+
+    edit = add_to_lexicon(ws.root, _accepted(report, yes))
+    for line in edit.added:
+        plain(out, f"lexicon   added [{line.table}] {line.toml()}  ({edit.path})")
+    for line, why in edit.kept:
+        plain(out, f"lexicon   not added {line.term!r}: {why}")
+    if not edit.added:
+        return report
+    script = ws.root / read_episode(ws, report.slug).script
+    code = _build(ws, [script], BuildOptions(engine=report.engine), None, None)
+    if code != 0:
+        raise typer.Exit(code)
+    after = hear(ws, report.slug, threshold)
+    print_report(ws, after)
+    plain(out, f"verify {report.slug}: {len(after.flagged)} flagged after the fix "
+               f"(was {len(report.flagged)})")
+    return after
+
+
+def verify(
+    slug: Annotated[str, typer.Argument(help="The episode's folder name under episodes/.")],
+    threshold: ThresholdOption = 0.25,
+    fix_: Annotated[bool, typer.Option(
+        "--fix", help="Add the suggested lexicon lines you accept (asked one by one) and "
+        "build the episode again.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="With --fix: accept every suggestion.")]
+    = False,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="The show's folder (holds show.toml).")] = None,
+) -> None:
+    """Transcribe every sentence of a built episode's MP3 and list those heard far from
+    the script, with the terms misheard and a lexicon line to try (needs the verify extra).
+
+    Example: duopod verify 2025-12-10-xin-pian-chu-kou-xin-gui --fix
+    """
+    from ..show.workspace import load_workspace
+
+    ws = load_workspace(workspace)
+    report = hear(ws, slug, threshold)
+    print_report(ws, report)
+    if fix_ and report.flagged:
+        report = fix(ws, report, yes, threshold)
+    raise typer.Exit(report.exit_code)
+
+
+def verify_built(ws: Workspace, outcomes: Sequence[BuildOutcome], threshold: float = 0.25
+                 ) -> int:
+    """``build --verify``: hear every episode that landed; 1 if any sentence is flagged."""
+    code = 0
+    for outcome in outcomes:
+        if outcome.ok and outcome.slug:
+            report = hear(ws, outcome.slug, threshold)
+            print_report(ws, report)
+            code = max(code, report.exit_code)
+    return code
