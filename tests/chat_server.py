@@ -50,6 +50,9 @@ class Knobs:
     """The next N streams stop halfway, without [DONE]."""
     english: bool = False
     """Answer in English whatever was asked (a model ignoring the language)."""
+    ignore_length: bool = False
+    """Answer a length pass ("Rewrite part N to about M characters") as the first draft
+    was answered, at its own length (a model ignoring the request)."""
     answer: Callable[[dict[str, Any], dict[str, Any] | None], str] | None = None
     """Replace the answer's content (payload, schema) -> text."""
 
@@ -69,11 +72,44 @@ def _sentences(text: str) -> list[str]:
     return [s for s in found if 8 <= len(s) <= 110 and "Article" not in s] or ["没有内容。"]
 
 
-def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: bool = False
-               ) -> str:
-    """JSON following ``schema``, made of the article's sentences."""
+_RESIZE = re.compile(r"Rewrite part \d+ to about (\d+) Chinese characters")
+
+
+def _han(text: str) -> int:
+    return len(re.findall(r"[\u4e00-\u9fff]", text))
+
+
+def _fill(sentences: list[str], size: int) -> list[str]:
+    """Sentences, in order, whose Han characters come to about ``size`` (within 10%)."""
+    chosen: list[str] = []
+    total = 0
+    for sentence in dict.fromkeys(sentences):
+        if total >= size * 0.9:
+            break
+        if total + _han(sentence) <= size * 1.1:
+            chosen.append(sentence)
+            total += _han(sentence)
+    return chosen or sentences[:1]
+
+
+def _resized_turns(user: str, hosts: list[str], size: int) -> dict[str, Any]:
+    """A length pass obeyed: the part's own sentences first, then the article's, to about
+    ``size`` characters, two sentences a turn."""
+    now = user.split("Its turns now:", 1)[-1]
+    chosen = _fill(_sentences(now) + _sentences(user), size)
+    turns = [" ".join(chosen[i:i + 2]) for i in range(0, len(chosen), 2)]
+    return {"turns": [{"speaker": hosts[i % 2], "text": t} for i, t in enumerate(turns)]}
+
+
+def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: bool = False,
+               ignore_length: bool = False) -> str:
+    """JSON following ``schema``, made of the article's sentences: a movement's turns leave
+    out what its prompt says was already said; a length pass is answered at the length it
+    asks for (unless ``ignore_length``)."""
     user = payload["messages"][-1]["content"]
-    sentences = _sentences(user)
+    said = user.split("Already said", 1)[1].split("Write part", 1)[0] \
+        if "Already said" in user else ""
+    sentences = [s for s in _sentences(user) if s not in said] or _sentences(user)
     if english:
         sentences = ["This is an English sentence about the chips."] * 8
     props = (schema or {}).get("properties", {})
@@ -81,6 +117,10 @@ def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: 
         count = props["movements"]["maxItems"]
         value: Any = {"title": sentences[0][:20], "movements": [
             {"heading": f"第{i + 1}部分", "facts": sentences[i::count][:3]} for i in range(count)]}
+    elif "turns" in props and (resize := _RESIZE.search(user)) and not (ignore_length
+                                                                        or english):
+        value = _resized_turns(user, props["turns"]["items"]["properties"]["speaker"]["enum"],
+                               int(resize.group(1)))
     elif "turns" in props:
         items = props["turns"]["items"]["properties"]
         hosts = items["speaker"]["enum"]
@@ -157,8 +197,9 @@ class ChatServer(LoopbackApp):
             system = payload["messages"][0]["content"]
             if "JSON schema:\n" in system:
                 schema = json.loads(system.split("JSON schema:\n", 1)[1])
-        content = (knobs.answer or (lambda p, s: answer_for(p, s, knobs.english)))(payload,
-                                                                                    schema)
+        content = (knobs.answer or (lambda p, s: answer_for(p, s, knobs.english,
+                                                            knobs.ignore_length)))(payload,
+                                                                                   schema)
         if knobs.garbage:
             knobs.garbage -= 1
             content = "I am sorry, as a language model {{{ not json"

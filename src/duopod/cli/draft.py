@@ -72,11 +72,13 @@ def draft(
         article=read_article(article),
         hosts=_hosts(ws, hosts, settings.personas, language or ws.show.language),
         language=language or ws.show.language, date=_date(date), minutes=minutes,
-        title=title, url=url, out=out_path)
+        title=title, url=url, out=out_path, length_passes=settings.length_passes)
     result = draft_script(ws, engine, request, settings.personas, settings.greeting,
                           settings.sign_off)
+    passes = (f" after {result.length_passes} length pass"
+              f"{'es' if result.length_passes > 1 else ''}" if result.length_passes else "")
     plain(out, f"drafted {result.script} ({result.turns} turns, about "
-               f"{result.checked.minutes:.1f} min, status: draft)")
+               f"{result.checked.minutes:.1f} min{passes}, status: draft)")
     for problem in result.problems:
         plain(out, f"  {problem.line()}")
     if result.problems:

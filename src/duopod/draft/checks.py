@@ -6,7 +6,9 @@
 - grounding: every number, product code, Latin name and quoted claim of a model-written turn
   is looked for in the article (traditional characters folded to simplified, so a
   simplified draft of a traditional article is matched);
-- echo: consecutive turns must not repeat each other (character-bigram overlap).
+- echo: a turn must not repeat the turn before it, nor any turn of an earlier movement
+  (character-bigram overlap): movements are written one after another, each told what the
+  ones before it said, and this is where a model that repeats itself anyway is caught.
 
 Each problem names its turn (1-based, as ``--revise --turn`` counts)."""
 
@@ -75,10 +77,25 @@ def language_share(text: str, language: str) -> float:
         "LATIN")) / len(letters)
 
 
-def spoken_minutes(texts: list[str], language: str) -> float:
+def spoken_size(texts: list[str], language: str) -> int:
+    """What is counted against the speaking rate: Han characters (Chinese) or words."""
     if is_chinese(language):
-        return sum(len(_HAN.findall(t)) for t in texts) / CHINESE_CHARS_PER_MINUTE
-    return sum(len(_LATIN_WORD.findall(t)) for t in texts) / ENGLISH_WORDS_PER_MINUTE
+        return sum(len(_HAN.findall(t)) for t in texts)
+    return sum(len(_LATIN_WORD.findall(t)) for t in texts)
+
+
+def spoken_minutes(texts: list[str], language: str) -> float:
+    rate = CHINESE_CHARS_PER_MINUTE if is_chinese(language) else ENGLISH_WORDS_PER_MINUTE
+    return spoken_size(texts, language) / rate
+
+
+def within_length(size: float, asked: float) -> bool:
+    """``size`` is within LENGTH_TOLERANCE of ``asked``."""
+    return abs(size - asked) <= LENGTH_TOLERANCE * asked
+
+
+def size_unit(language: str) -> str:
+    return "Chinese characters" if is_chinese(language) else "words"
 
 
 def target_size(minutes: float, language: str) -> int:
@@ -137,9 +154,12 @@ class Checked:
 
 
 def check_turns(texts: list[str], written: list[bool], article: str, language: str,
-                minutes: float | None, allowed: str = "") -> Checked:
+                minutes: float | None, allowed: str = "",
+                movements: list[int] | None = None) -> Checked:
     """Every check over a draft's turns; ``written[i]`` says the model wrote turn i (the
-    greeting and sign-off come from show.toml and are not checked for grounding)."""
+    greeting and sign-off come from show.toml and are not checked for grounding);
+    ``movements[i]``, when given, the movement turn i belongs to: a turn is then also
+    checked for echoes of every turn of the movements before its own."""
     problems: list[Problem] = []
     unsupported_count = off_language = 0
     for i, text in enumerate(texts, start=1):
@@ -158,11 +178,29 @@ def check_turns(texts: list[str], written: list[bool], article: str, language: s
             overlap = echo(texts[i - 2], text)
             if overlap >= ECHO_THRESHOLD:
                 problems.append(Problem(i, "echo", f"{overlap:.0%} of it repeats turn {i - 1}"))
+            elif movements is not None and written[i - 1]:
+                problems += _earlier_echo(texts, written, movements, i)
     spoken = spoken_minutes(texts, language)
-    if minutes is not None and abs(spoken - minutes) > LENGTH_TOLERANCE * minutes:
+    if minutes is not None and not within_length(spoken, minutes):
         problems.append(Problem(0, "length", f"about {spoken:.1f} min at "
                                 f"{_rate(language)}, asked {minutes:g} min (±15%)"))
     return Checked(problems, spoken, unsupported_count, off_language)
+
+
+def _earlier_echo(texts: list[str], written: list[bool], movements: list[int], turn: int
+                  ) -> list[Problem]:
+    """Turn ``turn`` (1-based) against the model's turns of the movements before its own:
+    the most it repeats of one of them, when that is an echo."""
+    mine = movements[turn - 1]
+    earlier = [(echo(texts[j], texts[turn - 1]), j + 1) for j in range(turn - 2)
+               if written[j] and movements[j] < mine]
+    if not earlier:
+        return []
+    overlap, repeated = max(earlier)
+    if overlap < ECHO_THRESHOLD:
+        return []
+    return [Problem(turn, "echo", f"{overlap:.0%} of it repeats turn {repeated}, in movement "
+                    f"{movements[repeated - 1] + 1}")]
 
 
 def _rate(language: str) -> str:

@@ -18,7 +18,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"
 DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
 _FIELDS = {"engine", "base_url", "model", "api_key_env", "personas", "greeting", "sign_off",
            "notes_language", "price_prompt", "price_completion", "concurrency", "retry_for",
-           "deadline", "stream", "structured", "notes"}
+           "deadline", "stream", "structured", "notes", "length_passes"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ class WriterSettings:
     concurrency: int = 2
     retry_for: float = 120.0
     deadline: float = 300.0
+    length_passes: int = 2
+    """Rewrites of the movements over or under their share when a draft misses
+    ``--minutes`` by more than 15% (0: the length is only reported)."""
     path: Path | None = None
 
     @property
@@ -134,6 +137,7 @@ def _settings(table: dict[str, Any], path: Path) -> WriterSettings:
         concurrency=int(number("concurrency", 2, 1, 64)),
         retry_for=number("retry_for", 120, 0, 3600),
         deadline=number("deadline", 300, 1, 7200),
+        length_passes=int(number("length_passes", 2, 0, 5)),
         path=path,
     )
 

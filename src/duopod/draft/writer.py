@@ -27,7 +27,8 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -48,7 +49,10 @@ from .checks import (
     check_turns,
     is_chinese,
     language_share,
+    size_unit,
+    spoken_size,
     target_size,
+    within_length,
 )
 from .model import ChatEngine, ChatRequest
 from .schema import SchemaError, parse_answer
@@ -60,6 +64,13 @@ CHUNK_CHARS = 3000
 TURN_CHARS = 120
 """About how long one turn runs, in characters (Chinese) or x5 for English letters."""
 MAX_MOVEMENTS = 5
+MIN_MOVEMENT_SIZE = 60
+"""The least share of the length a movement is given (characters or words)."""
+LENGTH_PASSES = 2
+"""Rewrites of the movements over or under their share, at most, when the draft misses
+``--minutes`` by more than 15% ([writer] length_passes)."""
+CONTEXT_TURNS = 2
+"""How many of the previous movement's last turns the next movement's prompt carries."""
 _WEEKDAYS_ZH = "一二三四五六日"
 
 
@@ -86,6 +97,7 @@ class DraftRequest:
     title: str | None = None
     url: str | None = None
     out: Path | None = None
+    length_passes: int = LENGTH_PASSES
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,8 @@ class DraftResult:
     problems: list[Problem]
     checked: Checked
     turns: int
+    length_passes: int = 0
+    """Length passes made (0: the first draft was within 15%, or none was allowed)."""
 
 
 # ---------------------------------------------------------------- the article
@@ -249,19 +263,113 @@ def clean_turn_text(text: str, hosts: tuple[str, ...]) -> str:
     return text.strip()
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One movement of the plan: its heading, the article's facts it uses and its share of
+    the asked length (``checks.spoken_size`` units: Han characters, or words)."""
+
+    heading: str
+    facts: list[str]
+    budget: int
+
+
+def _turn_shape(request: DraftRequest, budget: int) -> tuple[int, int]:
+    """(turns asked for, longest turn in characters) for a movement of ``budget``."""
+    chinese = is_chinese(request.language)
+    count = max(2, round(budget / (TURN_CHARS if chinese else 25)))
+    return count, (TURN_CHARS if chinese else TURN_CHARS * 5) * 2
+
+
+async def _turns(engine: ChatEngine, system: str, request: DraftRequest, purpose: str,
+                 user: str, budget: int) -> list[str]:
+    """The model's turns for one movement, cleaned and in the episode's script."""
+    count, longest = _turn_shape(request, budget)
+    schema = turns_schema(request.hosts, count, longest)
+    max_tokens = min(4096, count * longest * 3 // 2)
+    texts = await _ask(engine, purpose, system, user, schema, max_tokens,
+                       lambda v: [str(t["text"]) for t in v["turns"]])
+    cleaned = (in_script_of(request.language, clean_turn_text(t, request.hosts))
+               for t in texts)
+    return [t for t in cleaned if t]
+
+
+def already_said(request: DraftRequest, parts: list[_Part], written: list[list[str]],
+                 last_turns: int = CONTEXT_TURNS) -> str:
+    """What the movements written so far said, compactly, for the next one's prompt: each
+    one's heading and facts, and the last turns of the one just before (with speakers as
+    the script will have them: the greeting is turn 1, by the first host)."""
+    if not written:
+        return ""
+    lines = ["Already said in the parts before this one (do not repeat it; go on from "
+             "there):"]
+    for i, (part, _turns) in enumerate(zip(parts, written, strict=False)):
+        facts = "; ".join(part.facts) or "(no facts listed)"
+        lines.append(f"- part {i + 1} {part.heading!r}, facts used: {facts}")
+    before = 1 + sum(len(turns) for turns in written[:-1])
+    tail = written[-1][-last_turns:]
+    first = before + len(written[-1]) - len(tail)
+    lines.append("The last turns so far:")
+    lines += [f"{request.hosts[(first + j) % 2]}: {text}" for j, text in enumerate(tail)]
+    return "\n".join(lines) + "\n\n"
+
+
 async def _movement(engine: ChatEngine, system: str, request: DraftRequest, material: str,
-                    index: int, heading: str, facts: list[str], size: int) -> list[str]:
-    chars_per_turn = TURN_CHARS if is_chinese(request.language) else TURN_CHARS * 5
-    count = max(2, round(size / (TURN_CHARS if is_chinese(request.language) else 25)))
-    schema = turns_schema(request.hosts, count, chars_per_turn * 2)
-    unit = "Chinese characters" if is_chinese(request.language) else "words"
-    user = (f"Article material:\n{material}\n\nWrite part {index + 1} of the episode, "
-            f"{heading!r}, as {count} alternating turns of {' and '.join(request.hosts)}, "
-            f"about {size} {unit} in all, using these facts:\n"
-            + "\n".join(f"- {f}" for f in facts or [heading]))
-    max_tokens = min(4096, count * chars_per_turn * 3)
-    return await _ask(engine, f"movement {index + 1}", system, user, schema, max_tokens,
-                      lambda v: [str(t["text"]) for t in v["turns"]])
+                    index: int, part: _Part, context: str) -> list[str]:
+    count, _longest = _turn_shape(request, part.budget)
+    user = (f"Article material:\n{material}\n\n{context}Write part {index + 1} of the "
+            f"episode, {part.heading!r}, as {count} alternating turns of "
+            f"{' and '.join(request.hosts)}, about {part.budget} "
+            f"{size_unit(request.language)} in all, using these facts:\n"
+            + "\n".join(f"- {f}" for f in part.facts or [part.heading]))
+    return await _turns(engine, system, request, f"movement {index + 1}", user, part.budget)
+
+
+async def _resize(engine: ChatEngine, system: str, request: DraftRequest, material: str,
+                  index: int, part: _Part, turns: list[str], attempt: int) -> list[str]:
+    """Movement ``index`` again, cut or extended to its share of the length."""
+    size = spoken_size(turns, request.language)
+    unit = size_unit(request.language)
+    count, _longest = _turn_shape(request, part.budget)
+    longer = size < part.budget
+    how = ("Extend it with more of the article's facts and the hosts' reactions to them"
+           if longer else "Cut it: keep the facts, drop repetition and filler")
+    source = f"Article material:\n{material}\n\n" if longer else ""
+    user = (f"{source}Part {index + 1} of the episode, {part.heading!r}, has {size} {unit}; "
+            f"its share of the episode is {part.budget}. {how}. Rewrite part {index + 1} to "
+            f"about {part.budget} {unit}, as {count} alternating turns of "
+            f"{' and '.join(request.hosts)}. Its turns now:\n"
+            + "\n".join(f"- {t}" for t in turns))
+    return await _turns(engine, system, request,
+                        f"movement {index + 1} (length pass {attempt})", user, part.budget)
+
+
+async def _fit_length(engine: ChatEngine, system: str, request: DraftRequest, material: str,
+                      parts: list[_Part], written: list[list[str]], reserved: int) -> int:
+    """The length pass: while the draft's spoken size is outside ±15% of what was asked,
+    the movements outside their own share are rewritten to it, at most
+    ``request.length_passes`` times. ``written`` is replaced in place; returns the passes
+    made."""
+    target = target_size(request.minutes, request.language)
+    for attempt in range(1, request.length_passes + 1):
+        total = reserved + sum(spoken_size(turns, request.language) for turns in written)
+        off = [i for i, (part, turns) in enumerate(zip(parts, written, strict=True))
+               if not within_length(spoken_size(turns, request.language), part.budget)]
+        if within_length(total, target) or not off:
+            return attempt - 1
+        again = await asyncio.gather(*(
+            _resize(engine, system, request, material, i, parts[i], written[i], attempt)
+            for i in off))
+        for i, turns in zip(off, again, strict=True):
+            if turns:
+                written[i] = turns
+    return request.length_passes
+
+
+def _budgets(request: DraftRequest, count: int, reserved: int) -> list[int]:
+    """Each movement's share of the asked length, once the greeting and sign-off (the
+    show's own words, ``reserved``) are taken off."""
+    left = target_size(request.minutes, request.language) - reserved
+    return [max(MIN_MOVEMENT_SIZE, left // count)] * count
 
 
 def greeting(ws: Workspace, template: str | None, host: str, date: dt.date, language: str
@@ -288,10 +396,15 @@ def sign_off(ws: Workspace, template: str | None, language: str) -> str:
 class _Written:
     title: str
     sections: list[tuple[str, list[str]]]
+    budgets: list[int]
+    """Each section's share of the length (spoken_size units)."""
+    length_passes: int = 0
 
 
 async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
-                 request: DraftRequest) -> _Written:
+                 request: DraftRequest, reserved: int) -> _Written:
+    """The movements, one after another (each prompt carries what the ones before said),
+    then the length pass. ``reserved``: the spoken size of the greeting and sign-off."""
     system = _system(ws, personas, request)
     material = await _material(engine, system, request.article.text)
     outline = await _ask(
@@ -299,19 +412,21 @@ async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
         f"Article:\n{material}\n\nPlan the episode: a short title and up to {MAX_MOVEMENTS} "
         "movements (background, the conflict, the impact, what comes next), each with a "
         "heading and the article's facts it uses.", OUTLINE_SCHEMA, 1200, lambda v: v)
-    movements = [(str(m["heading"]).strip() or f"{i + 1}", [str(f) for f in m["facts"]])
-                 for i, m in enumerate(outline["movements"])]
-    size = target_size(request.minutes, request.language)
-    per_movement = max(60, size // len(movements))
-    written = await asyncio.gather(*(
-        _movement(engine, system, request, material, i, heading, facts, per_movement)
-        for i, (heading, facts) in enumerate(movements)))
     script = partial(in_script_of, request.language)
-    sections = [(script(clean_turn_text(h, request.hosts)) or str(i + 1),
-                 [script(t) for t in (clean_turn_text(x, request.hosts) for x in texts) if t])
-                for i, ((h, _f), texts) in enumerate(zip(movements, written, strict=True))]
+    plan = [(script(clean_turn_text(str(m["heading"]), request.hosts)) or str(i + 1),
+             [str(f) for f in m["facts"]]) for i, m in enumerate(outline["movements"])]
+    budgets = _budgets(request, len(plan), reserved)
+    parts = [_Part(heading, facts, budget)
+             for (heading, facts), budget in zip(plan, budgets, strict=True)]
+    written: list[list[str]] = []
+    for i, part in enumerate(parts):
+        context = already_said(request, parts, written)
+        written.append(await _movement(engine, system, request, material, i, part, context))
+    passes = await _fit_length(engine, system, request, material, parts, written, reserved)
     title = request.title or script(clean_turn_text(str(outline["title"]), ())) or "Draft"
-    return _Written(title, [(h, turns) for h, turns in sections if turns])
+    kept = [(part, turns) for part, turns in zip(parts, written, strict=True) if turns]
+    return _Written(title, [(part.heading, turns) for part, turns in kept],
+                    [part.budget for part, _turns in kept], passes)
 
 
 def in_script_of(language: str, text: str) -> str:
@@ -346,16 +461,20 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     out = request.out
     if out is not None and out.exists():
         raise InputError("exists; a draft never overwrites a file (choose --out)", out)
-    written = run(_closing(engine, _write(engine, ws, personas or {}, request)))
-    if not written.sections:
-        raise DraftRefused("the model's answers cannot be made into a draft: no usable turn")
     opener = greeting(ws, greeting_template, request.hosts[0], request.date, request.language)
     closer = sign_off(ws, sign_off_template, request.language)
+    reserved = spoken_size([opener, closer], request.language)
+    written = run(_closing(engine, _write(engine, ws, personas or {}, request, reserved)))
+    if not written.sections:
+        raise DraftRefused("the model's answers cannot be made into a draft: no usable turn")
     texts = [opener] + [t for _h, turns in written.sections for t in turns] + [closer]
     flags = [False] + [True] * (len(texts) - 2) + [False]
+    movement_of = [-1] + [i for i, (_h, turns) in enumerate(written.sections)
+                          for _t in turns] + [len(written.sections)]
     allowed = " ".join([ws.show.title, *request.hosts, opener, closer])
     checked = check_turns(texts, flags, request.article.text, request.language,
-                          request.minutes, allowed)
+                          request.minutes, allowed, movement_of)
+    checked.problems.extend(_length_misses(written, request, checked.minutes))
     for heading, _turns in written.sections:
         share = language_share(heading, request.language)
         if share < LANGUAGE_SHARE:
@@ -376,12 +495,35 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     sidecar = out.with_suffix(".draft.json")
     report = {"prompt_version": PROMPT_VERSION, "model": engine.model,
               "minutes": round(checked.minutes, 2), "asked_minutes": request.minutes,
+              "length_passes": written.length_passes,
+              "movements": [{"heading": heading, "size": spoken_size(turns, request.language),
+                             "share": budget} for (heading, turns), budget in
+                            zip(written.sections, written.budgets, strict=True)],
               "turns": len(texts), "unsupported": checked.unsupported,
               "off_language": checked.off_language,
               "problems": [{"turn": p.turn, "check": p.check, "message": p.message}
                            for p in checked.problems]}
     write_atomically(sidecar, json.dumps(report, ensure_ascii=False, indent=1).encode())
-    return DraftResult(out, sidecar, checked.problems, checked, len(texts))
+    return DraftResult(out, sidecar, checked.problems, checked, len(texts),
+                       written.length_passes)
+
+
+def _length_misses(written: _Written, request: DraftRequest, minutes: float
+                   ) -> list[Problem]:
+    """When the whole draft (``minutes`` long) misses its length, the movements that miss
+    their share, each named at its first turn (the greeting is turn 1)."""
+    if within_length(minutes, request.minutes):
+        return []
+    misses, first = [], 2
+    unit = size_unit(request.language)
+    for (heading, turns), budget in zip(written.sections, written.budgets, strict=True):
+        size = spoken_size(turns, request.language)
+        if not within_length(size, budget):
+            misses.append(Problem(first, "length", f"movement {heading!r}: {size} {unit}, its "
+                                  f"share is {budget} (±15%), still after "
+                                  f"{written.length_passes} length passes"))
+        first += len(turns)
+    return misses
 
 
 async def _closing(engine: ChatEngine, work: Awaitable[T]) -> T:
@@ -439,24 +581,10 @@ def render_script(written: _Written, request: DraftRequest, texts: list[str],
     return "\n".join(lines) + "\n"
 
 
-def _check_parses(data: bytes, path: Path, ws: Workspace) -> None:
-    """DraftRefused unless ``data`` parses as a script where ``path`` is."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".md")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        try:
-            parse_script(Path(tmp), workspace=ws.root, known_hosts=tuple(ws.profiles))
-        except InputError as exc:
-            raise DraftRefused(f"the model's answer does not make a valid script: "
-                               f"{exc.message} (line {exc.line})") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _write_new(path: Path, data: bytes, ws: Workspace) -> None:
-    """Write ``path`` only if it does not exist, after parsing it as ``duopod check`` would;
-    DraftRefused when it does not parse."""
+@contextmanager
+def _parsed(data: bytes, path: Path, ws: Workspace) -> Iterator[Path]:
+    """A temporary file of ``data`` beside ``path``, parsed as ``duopod check`` would parse
+    it there (DraftRefused when it does not parse); removed afterwards."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".md")
     try:
@@ -467,12 +595,19 @@ def _write_new(path: Path, data: bytes, ws: Workspace) -> None:
         except InputError as exc:
             raise DraftRefused(f"the model's answers do not make a valid script: "
                                f"{exc.message} (line {exc.line})") from None
+        yield Path(tmp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _write_new(path: Path, data: bytes, ws: Workspace) -> None:
+    """Write ``path`` only if it does not exist, after parsing it as ``duopod check`` would;
+    DraftRefused when it does not parse."""
+    with _parsed(data, path, ws) as tmp:
         try:
             os.link(tmp, path)  # fails if the file appeared meanwhile: never overwritten
         except FileExistsError:
             raise InputError("exists; a draft never overwrites a file", path) from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- revising one turn
@@ -523,7 +658,8 @@ def revise_turn(ws: Workspace, engine: ChatEngine, script_path: Path, turn_numbe
         new_line = new
     ending = old_line[len(old_line.rstrip("\r\n")):]
     lines[at] = (new_line + ending).encode()
-    _check_parses(b"".join(lines), script_path, ws)
+    with _parsed(b"".join(lines), script_path, ws):
+        pass
     write_atomically(script_path, b"".join(lines))
     checked = check_turns([before, new] if before else [new], [False, True] if before else
                           [True], article, language, None, " ".join(script.hosts))
