@@ -18,6 +18,7 @@ from ..show.workspace import ShowConfig, Workspace
 from ..speech.cache import JsonCache, content_key
 from ..text.notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from . import transcripts
+from .art import cover_sizes
 from .episodes import (
     EPISODE_FILE,
     Listing,
@@ -32,6 +33,7 @@ from .episodes import (
 )
 from .feed import build_feed, feed_url, podcast_guid, published_guid
 from .kept import KeptItem, current_items
+from .languages import write_language_feeds
 from .numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .soundbites import choose as choose_soundbites
@@ -137,6 +139,7 @@ def episode_record(
         image=episode_image_name(meta.lifecycle.image),
         explicit=meta.lifecycle.explicit,
         soundbites=choose_soundbites(timeline, notes.key_points),
+        translation_of=meta.lifecycle.translation_of,
     )
     others = [r for r in reserved if r.guid != guid]
     record = replace(record, number=number_for(record, previous, meta.episode_number, others,
@@ -327,8 +330,10 @@ def write_feed(workspace: Workspace, listing: Listing | None = None,
     path = workspace.episodes_dir / "feed.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
     kept = keep_items(path, listing)
-    write_atomically(path, build_feed(workspace.show, listing.listed,
-                                      guid=show_guid(workspace), kept=kept))
+    show, guid = workspace.show, show_guid(workspace)
+    art = cover_sizes(show.cover, path.parent) if show.cover is not None else []
+    write_atomically(path, build_feed(show, listing.listed, guid=guid, kept=kept, art=art))
+    write_language_feeds(path.parent, show, listing.listed, guid, art)
     return listing
 
 
