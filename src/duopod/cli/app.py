@@ -617,3 +617,7 @@ app.command("draft")(_draft)
 from .clip import clip as _clip  # noqa: E402  (duopod clip: a module of its own)
 
 app.command("clip")(_clip)
+
+from .translate import translate as _translate  # noqa: E402  (versions in other languages)
+
+app.command("translate")(_translate)

@@ -37,6 +37,7 @@ from .languages import write_language_feeds
 from .numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .soundbites import choose as choose_soundbites
+from .versions import feed_of, versions_of
 from .templates import render_template
 
 
@@ -185,7 +186,8 @@ def render_episode_page(workspace: Workspace, record: EpisodeRecord, records: Re
     return render_template(
         workspace, "episode.html", show=workspace.show, episode=record,
         timeline=record.timeline, related=related_episodes(record, public),
-        previous=previous, next=following,
+        previous=previous, next=following, versions=versions_of(record, public),
+        feed=feed_of(record, public, workspace.show.language),
     )
 
 
@@ -257,6 +259,7 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
         mine = next((r for r in records if r.slug == changed), None)
         if mine is not None:
             around = {r.slug for r in neighbours(mine, records) if r is not None}
+            around |= {r.slug for r in versions_of(mine, records)}  # they link to it
             refresh_pages(workspace, around, records)
     return listing
 

@@ -85,3 +85,14 @@ def language_guid(show_guid: str, language: str) -> str:
     guid as namespace), so it is as stable as the show's identity: a base_url move changes
     neither."""
     return str(uuid.uuid5(uuid.UUID(show_guid), language.lower()))
+
+
+def feed_of(record: EpisodeRecord, records: Sequence[EpisodeRecord], show_language: str
+            ) -> str:
+    """The feed an episode's page points at: its language's feed when the show has one,
+    else ``feed.xml``."""
+    if in_main_feed(record, show_language) and not any(
+            same_language(record.language, language)
+            for language in feed_languages(records, show_language)):
+        return MAIN_FEED
+    return feed_name(record.language, show_language)
