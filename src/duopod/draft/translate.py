@@ -185,8 +185,11 @@ async def _ask_texts(engine: ChatEngine, purpose: str, system: str, texts: list[
             "Answer with the list of translations, one for each text, in the same order.\n"
             f"TEXTS: {json.dumps(texts, ensure_ascii=False)}")
     max_tokens = min(8192, 64 + sum(len(t) for t in texts) * 6)
-    answer = await _ask(engine, purpose, system, user, schema, max_tokens,
-                        lambda v: [" ".join(str(t).split()) for t in v["translations"]])
+    try:
+        answer = await _ask(engine, purpose, system, user, schema, max_tokens,
+                            lambda v: [" ".join(str(t).split()) for t in v["translations"]])
+    except DraftRefused as exc:  # the writers' room words it for drafts
+        raise DraftRefused(str(exc).replace("into a draft", "into a translation")) from None
     if len(answer) != len(texts) or not all(answer):
         raise DraftRefused(f"the model's answers cannot be made into a translation: it "
                            f"gave {sum(1 for a in answer if a)} texts for the {len(texts)} "
