@@ -113,6 +113,10 @@ def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: 
     if english:
         sentences = ["This is an English sentence about the chips."] * 8
     props = (schema or {}).get("properties", {})
+    if "translations" in props:
+        texts = json.loads(user.split("TEXTS: ", 1)[1])
+        return json.dumps({"translations": [stand_in_translation(t) for t in texts]},
+                          ensure_ascii=False)
     if "movements" in props:
         count = props["movements"]["maxItems"]
         value: Any = {"title": sentences[0][:20], "movements": [
@@ -141,6 +145,24 @@ def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: 
     else:
         return sentences[0]
     return json.dumps(value, ensure_ascii=False)
+
+
+_DIRECTIONS = {"停顿": "pause", "笑": "laughs"}
+
+
+def stand_in_translation(text: str) -> str:
+    """An "English" version a test can check: every stage direction translated in place,
+    every number, code and Latin word kept where it was, each run of Chinese made English
+    words."""
+    def direction(match: re.Match[str]) -> str:
+        inside = match.group(1)
+        word = next((en for zh, en in _DIRECTIONS.items() if zh in inside), inside)
+        return f"({word})"
+
+    text = re.sub(r"[（(]([^）)]*)[）)]", direction, text)
+    text = re.sub(r"[\u3400-\u9fff]+", " they say ", text)
+    text = re.sub(r"[，。！？：；、“”「」]+", ", ", text)
+    return " ".join(text.split()).strip(" ,") + "."
 
 
 class ChatServer(LoopbackApp):

@@ -29,6 +29,7 @@ _ZH = {
     "scheduled": "定时发布：{when}",
     "list_separator": "、",
     "hosts_joiner": "和",
+    "versions": "其他语言版本",
 }
 _EN = {
     "opening": "Opening",
@@ -52,6 +53,7 @@ _EN = {
     "scheduled": "Scheduled for {when}",
     "list_separator": ", ",
     "hosts_joiner": " & ",
+    "versions": "In other languages",
 }
 CATALOGUES: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {"zh": MappingProxyType(_ZH), "en": MappingProxyType(_EN)})

@@ -628,3 +628,7 @@ app.command("clip")(_clip)
 from .verify import verify as _verify  # noqa: E402  (duopod verify: hear what listeners hear)
 
 app.command("verify")(_verify)
+
+from .translate import translate as _translate  # noqa: E402  (versions in other languages)
+
+app.command("translate")(_translate)

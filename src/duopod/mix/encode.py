@@ -187,3 +187,25 @@ def _parse_measurement(text: str, returncode: int | None, path: Path) -> Measure
     return Measurement(float(loudness.group(1)), float(peak.group(1)))
 
 
+
+
+_RENDITION_ENCODERS = {"aac": ["-c:a", "aac", "-movflags", "+faststart", "-f", "mp4"],
+                       "opus": ["-c:a", "libopus", "-application", "voip", "-f", "ogg"]}
+"""ffmpeg's own AAC-LC encoder into MP4 (faststart: an app can play while it downloads),
+and libopus's speech mode into Ogg."""
+
+
+def encode_rendition(mp3: Path, target: Path, codec: str, bitrate_kbps: int) -> None:
+    """A low-bandwidth copy of the finished ``mp3`` (mastered, on target, tagged) at
+    ``target``: decoded and encoded again by the bundled ffmpeg, the same channels, no
+    tags carried over (the feed describes it). DuopodError when ffmpeg fails."""
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-i", str(mp3.resolve()), "-map", "0:a", "-map_metadata", "-1",
+        *_RENDITION_ENCODERS[codec], "-b:a", f"{bitrate_kbps}k", str(target.resolve()),
+    ]
+    done = subprocess.run(command, capture_output=True, check=False)
+    if done.returncode != 0:
+        target.unlink(missing_ok=True)
+        message = done.stderr.decode(errors="replace").strip()[-300:]
+        raise DuopodError(f"ffmpeg could not make {target.name}: {message}")

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -40,6 +41,7 @@ from .numbering import UNNUMBERED, out_of_order, unpublished_records, with_numbe
 from .placeholders import placeholder_problems
 from .record import EpisodeRecord
 from .recovery import recover
+from .renditions import make_renditions
 from .site import (
     check_listing,
     description,
@@ -92,6 +94,7 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
             notes = notes or episode_notes(workspace, script, mixed.timeline)
             # tags go in before the record so the record's byte length is the final one
             write_tags(audio, script.meta, workspace.show, mixed.timeline, description(notes))
+            renditions = make_renditions(audio, workspace.show.feed.renditions)
             with site_lock(workspace.cache_dir):
                 problems = recover(workspace)
                 settle_areas(workspace)
@@ -101,6 +104,7 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
                 record = episode_record(workspace, script, mixed.timeline, audio,
                                         mixed.measurement, notes, engine, listing.known)
                 problems += _numbering_problems(workspace, script, record, listing)
+                record = replace(record, renditions=renditions)
                 write_episode_files(workspace, staging, record, listing.records)
                 check_listing(workspace, listing, record)
                 if record.image and script.meta.lifecycle.image:

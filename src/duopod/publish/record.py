@@ -73,6 +73,20 @@ class Soundbite:
 
 
 @dataclass(frozen=True)
+class Rendition:
+    """An extra encoding of the episode beside its MP3 (show.toml ``[feed] renditions``),
+    listed in the feed as a podcast:alternateEnclosure."""
+
+    file: str
+    bytes: int
+    mime: str
+    codecs: str
+    bitrate: int
+    """Bits per second, as the encoder was asked (the namespace's ``bitrate``)."""
+    title: str
+
+
+@dataclass(frozen=True)
 class EpisodeRecord:
     guid: str
     slug: str
@@ -108,6 +122,10 @@ class EpisodeRecord:
     """None: the show's setting."""
     soundbites: tuple[Soundbite, ...] = ()
     """Chosen at build from the key points' sentences (``soundbites.choose``)."""
+    renditions: tuple[Rendition, ...] = ()
+    translation_of: str | None = None
+    """The slug of the episode this one is a version of, in another language (front matter
+    ``translation_of:``, written by ``duopod translate``)."""
 
     def listed(self, now: dt.datetime) -> bool:
         """Does the episode belong in the feed and the index at ``now``? Not a draft, and
@@ -168,6 +186,10 @@ class EpisodeRecord:
             "explicit": self.explicit,
             **({"soundbites": [{"start": b.start, "duration": b.duration, "title": b.title}
                                for b in self.soundbites]} if self.soundbites else {}),
+            **({"renditions": [{"file": r.file, "bytes": r.bytes, "mime": r.mime,
+                                "codecs": r.codecs, "bitrate": r.bitrate, "title": r.title}
+                               for r in self.renditions]} if self.renditions else {}),
+            **({"translation_of": self.translation_of} if self.translation_of else {}),
         }
 
     def to_json(self) -> str:
@@ -313,7 +335,17 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         soundbites=tuple(Soundbite(_number(b["start"], "soundbites.start"),
                                    _number(b["duration"], "soundbites.duration"),
                                    str(b["title"])) for b in data.get("soundbites") or ()),
+        renditions=tuple(_rendition(r) for r in data.get("renditions") or ()),
+        translation_of=_optional_text(data, "translation_of"),
     )
+
+
+def _rendition(data: dict[str, Any]) -> Rendition:
+    return Rendition(file=_text(data, "file"),
+                     bytes=_whole(data["bytes"], "renditions.bytes", 0, MAX_AUDIO_BYTES),
+                     mime=_text(data, "mime"), codecs=_text(data, "codecs"),
+                     bitrate=_whole(data["bitrate"], "renditions.bitrate", 1, 10_000_000),
+                     title=_text(data, "title"))
 
 
 def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:

@@ -18,6 +18,7 @@ from ..show.workspace import ShowConfig, Workspace
 from ..speech.cache import JsonCache, content_key
 from ..text.notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from . import transcripts
+from .art import cover_sizes
 from .episodes import (
     EPISODE_FILE,
     Listing,
@@ -32,10 +33,12 @@ from .episodes import (
 )
 from .feed import build_feed, feed_url, podcast_guid, published_guid
 from .kept import KeptItem, current_items
+from .languages import write_language_feeds
 from .numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .soundbites import choose as choose_soundbites
 from .templates import render_template
+from .versions import feed_of, versions_of
 
 
 def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> ShowNotes:
@@ -137,6 +140,7 @@ def episode_record(
         image=episode_image_name(meta.lifecycle.image),
         explicit=meta.lifecycle.explicit,
         soundbites=choose_soundbites(timeline, notes.key_points),
+        translation_of=meta.lifecycle.translation_of,
     )
     others = [r for r in reserved if r.guid != guid]
     record = replace(record, number=number_for(record, previous, meta.episode_number, others,
@@ -182,7 +186,8 @@ def render_episode_page(workspace: Workspace, record: EpisodeRecord, records: Re
     return render_template(
         workspace, "episode.html", show=workspace.show, episode=record,
         timeline=record.timeline, related=related_episodes(record, public),
-        previous=previous, next=following,
+        previous=previous, next=following, versions=versions_of(record, public),
+        feed=feed_of(record, public, workspace.show.language),
     )
 
 
@@ -256,6 +261,7 @@ def publish_site(workspace: Workspace, changed: str | None = None, *,
         mine = next((r for r in records if r.slug == changed), None)
         if mine is not None:
             around = {r.slug for r in neighbours(mine, records) if r is not None}
+            around |= {r.slug for r in versions_of(mine, records)}  # they link to it
             refresh_pages(workspace, around | ({changed} if refresh else set()), records)
     return listing
 
@@ -352,8 +358,10 @@ def write_feed(workspace: Workspace, listing: Listing | None = None,
     path = workspace.episodes_dir / "feed.xml"
     path.parent.mkdir(parents=True, exist_ok=True)
     kept = keep_items(path, listing)
-    write_atomically(path, build_feed(workspace.show, listing.listed,
-                                      guid=show_guid(workspace), kept=kept))
+    show, guid = workspace.show, show_guid(workspace)
+    art = cover_sizes(show.cover, path.parent) if show.cover is not None else []
+    write_atomically(path, build_feed(show, listing.listed, guid=guid, kept=kept, art=art))
+    write_language_feeds(path.parent, show, listing.listed, guid, art)
     return listing
 
 

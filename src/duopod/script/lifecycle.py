@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 from ..errors import InputError
 from ..files import file_inside
 from ..show.apple import check_cover
+from ..text import is_valid_slug
 from .model import Lifecycle
 
 if TYPE_CHECKING:
     from .parse import FrontMatter
 
 LIFECYCLE_FIELDS = {"language", "status", "publish_at", "time", "season", "episode_type",
-                    "image", "explicit"}
+                    "image", "explicit", "translation_of"}
 STATUSES = ("draft", "published")
 EPISODE_TYPES = ("full", "trailer", "bonus")
 LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
@@ -35,7 +36,18 @@ def parse_lifecycle(fields: FrontMatter, path: Path, workspace: Path) -> Lifecyc
         episode_type=fields.choice("episode_type", EPISODE_TYPES, "full") or "full",
         image=_image(fields, path, workspace),
         explicit=fields.flag("explicit"),
+        translation_of=_translation_of(fields, path),
     )
+
+
+def _translation_of(fields: FrontMatter, path: Path) -> str | None:
+    """The slug of the episode this script is a version of (``duopod translate``)."""
+    value = fields.text("translation_of")
+    if value is not None and not is_valid_slug(value):
+        raise InputError(f"'translation_of' must be the slug of the episode this one "
+                         f"translates (lowercase ASCII letters, digits and '-'), not {value!r}",
+                         path, fields.line("translation_of"))
+    return value
 
 
 def _language(fields: FrontMatter, path: Path) -> str | None:

@@ -68,6 +68,8 @@ class Lifecycle:
     """The episode's own square art (checked like the show's cover)."""
     explicit: bool | None = None
     """None: the show's setting."""
+    translation_of: str | None = None
+    """The slug of the episode this one is a version of in another language."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import InputError
 from ..files import file_inside
 from .apple import check_category, check_cover
+from .feeds import FeedSettings, parse_feed_settings
 from .fields import Fields
 
 SHOW_FILE = "show.toml"
@@ -98,6 +99,8 @@ class ShowConfig:
     music: MusicSettings = field(default_factory=MusicSettings)
     hubs: tuple[str, ...] = ()
     """WebSub hubs of the deploy targets (``[deploy.NAME] hub``): the feed names them."""
+    feed: FeedSettings = field(default_factory=FeedSettings)
+    """``[feed]``: extra renditions, the feeds in other languages (``show.feeds``)."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,7 @@ _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
     "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
     "locked", "copyright", "funding", "license", "medium", "source_appendix", "deploy",
-    "writer", "txt", "podroll", "analytics",
+    "writer", "txt", "podroll", "analytics", "feed",
 }
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
 SOURCE_APPENDIX = ("full", "excerpt", "link")
@@ -308,6 +311,7 @@ def load_show(path: Path, root: Path) -> ShowConfig:
         audio=_audio_settings(table.table("audio"), path),
         music=_music_settings(table.table("music"), path, root),
         hubs=_hubs(table.table("deploy")),
+        feed=parse_feed_settings(table.table("feed"), path),
     )
 
 
