@@ -161,7 +161,6 @@ class StaticSite:
 
         class App(LoopbackApp):
             def routes(self, app) -> None:  # type: ignore[no-untyped-def]
-                from aiohttp import web
 
                 app.router.add_static("/", folder)
 
@@ -266,8 +265,9 @@ def test_the_pages_link_the_versions(versions_site: tuple[Path, str]) -> None:
 
 @pytest.mark.slow
 def test_the_aac_rendition_is_real_and_listed(versions_site: tuple[Path, str]) -> None:
-    import imageio_ffmpeg
     import subprocess
+
+    import imageio_ffmpeg
 
     show, url = versions_site
     episodes = show / "episodes"

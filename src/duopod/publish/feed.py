@@ -288,7 +288,6 @@ def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit:
         _sub(item, _q("itunes", "image"), href=f"{folder}/{episode.image}")
     for host in episode.hosts:
         _sub(item, _q("podcast", "person"), host, role="host")
-    files = episode.transcripts
     for version in (episode, *versions):  # each language's transcripts, this one's first
         _transcripts(item, version, f"{base}/{version.slug}")
     for bite in episode.soundbites:

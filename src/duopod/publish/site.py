@@ -37,8 +37,8 @@ from .languages import write_language_feeds
 from .numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
 from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .soundbites import choose as choose_soundbites
-from .versions import feed_of, versions_of
 from .templates import render_template
+from .versions import feed_of, versions_of
 
 
 def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> ShowNotes:
