@@ -148,3 +148,13 @@ def test_show_toml_reads_the_feed_table(show: Path) -> None:
         with pytest.raises(InputError, match=message) as caught:
             load_show(toml, show)
         assert len(str(caught.value).splitlines()) == 1
+
+
+def test_deploy_polls_language_feeds_like_the_main_one() -> None:
+    from duopod.deploy import SHORT, WEEK, _order, cache_control, content_type
+
+    assert cache_control("feed-en-US.xml") == cache_control("feed.xml") == SHORT
+    assert cache_control("h200/h200.opus") == WEEK
+    assert content_type("h200/h200.opus") == "audio/ogg"
+    assert content_type("h200/h200.m4a") == "audio/mp4"
+    assert _order("h200/h200.m4a") < _order("h200/index.html") < _order("feed-en-US.xml")
