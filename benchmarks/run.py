@@ -11,7 +11,8 @@ Every figure is a ratio measured in this one run.
    build's mix-to-publish inside one process.
 3. scale: a synthetic two-hour, 800-turn script: mix time per audio minute against the
    Mandarin example's, and the two-hour build's peak memory.
-4. feed: rebuilding the feed and index with 2,000 episodes against 200.
+4. feed: rebuilding the feed and index with 2,000 episodes against 200; rendition: the
+   AAC 48k copy of the example's MP3 against a bare MP3 encode of it.
 5. openai: cold render of the Mandarin example through a local OpenAI-compatible server
    (300 ms latency per request, one request per sentence): concurrency 1 against 4, best
    of three each.
@@ -368,6 +369,31 @@ def bench_feed(work: Path) -> None:
     row("feed rebuild at 2,000 episodes", f"{timings[2000]:.2f} s", "< 1 s", timings[2000] < 1)
 
 
+def bench_rendition(work: Path) -> None:
+    """The low-bandwidth rendition (``[feed] renditions = ["aac-48k"]``): its encode from
+    the example's finished MP3 against a bare MP3 encode of the same audio (the build's
+    floor), best of three of each, taken in turns."""
+    from duopod.mix.encode import encode_rendition
+
+    print("rendition (AAC 48k from the example's MP3)")
+    show = copy_show(work / "rendition")
+    mix_job(show, show / "scripts" / MANDARIN)
+    mp3 = next((show / "episodes").glob("*/*.mp3"))
+    wav = work / "rendition.wav"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(mp3), "-vn", str(wav)],
+                   check=True)
+    bare = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a",
+            f"{load_workspace_settings(show).bitrate_kbps}k", str(work / "bare.mp3")]
+    renditions, bares = [], []
+    for _ in range(REPEATS):
+        renditions.append(best_of(lambda: encode_rendition(mp3, work / "r.m4a", "aac", 48),
+                                  repeats=1))
+        bares.append(best_of(lambda: subprocess.run(bare, check=True), repeats=1))
+    ratio = min(renditions) / min(bares)
+    row("AAC 48k rendition vs bare MP3 encode, example", f"{ratio:.2f}x "
+        f"({min(renditions):.2f} s vs {min(bares):.2f} s)", "<= 1.0x", ratio <= 1.0)
+
+
 def bench_startup(work: Path) -> None:
     """What a user waits for before any work: the interpreter, the imports, the parse."""
     print("start-up")
@@ -686,6 +712,8 @@ def main() -> None:
             bench_scale(work, example)
         if not only or "feed" in only:
             bench_feed(work)
+        if not only or "rendition" in only:
+            bench_rendition(work)
         if not only or "startup" in only:
             bench_startup(work)
         if not only or "openai" in only:

@@ -148,3 +148,223 @@ def test_the_command_prints_the_version_and_the_cost_line(show: Path, chat: Chat
     checked = run_cli(show, "check", "scripts/2025-12-10-h200.en-US.md", "--engine", "espeak")
     assert checked.returncode == 0, checked.stderr
     assert "espeak en-us [espeak.\"en-US\"]" in checked.stdout  # the hosts' English voices
+
+
+# ---------------------------------------------------------------- built: the two feeds
+
+
+class StaticSite:
+    """The built site on a loopback port, as a plain web server would serve it."""
+
+    def __init__(self, folder: Path) -> None:
+        from loopback import LoopbackApp
+
+        class App(LoopbackApp):
+            def routes(self, app) -> None:  # type: ignore[no-untyped-def]
+
+                app.router.add_static("/", folder)
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.app = App().start()
+        self.url = f"http://127.0.0.1:{self.app.port}"
+
+
+PC = "https://podcastindex.org/namespace/1.0"
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def _items(feed: Path) -> dict[str, object]:
+    import xml.etree.ElementTree as ET
+
+    channel = ET.parse(feed).getroot().find("channel")
+    assert channel is not None
+    return {"channel": channel, **{item.findtext("link", "").rstrip("/").rsplit("/", 1)[-1]:
+                                   item for item in channel.findall("item")}}
+
+
+@pytest.fixture(scope="module")
+def versions_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """The held-out example and its English version (stand-in translation), built with
+    espeak and the AAC rendition on, served from loopback."""
+    from conftest import copy_show
+
+    show = copy_show(tmp_path_factory.mktemp("versions") / "show")
+    site = StaticSite(show / "episodes")
+    toml = show / "show.toml"
+    text = toml.read_text("utf-8").replace('base_url = "https://podcast.example.com"',
+                                           f'base_url = "{site.url}"')
+    toml.write_text(text + '\n[feed]\nrenditions = ["aac-48k"]\n\n[feed."en-US"]\n'
+                    'title = "Chip Talk"\n', "utf-8")
+    stand_in = ChatServer().start()
+    try:
+        result = translate(show, stand_in)
+    finally:
+        stand_in.stop()
+    version = result.script
+    version.write_text(version.read_text("utf-8").replace("status: draft", "status: published"),
+                       "utf-8")
+    built = run_cli(show, "build", f"scripts/{MANDARIN}", f"scripts/{version.name}",
+                    "--engine", "espeak")
+    assert built.returncode == 0, built.stderr + built.stdout
+    yield show, site.url
+    site.app.stop()
+
+
+@pytest.mark.slow
+def test_both_feeds_link_each_other(versions_site: tuple[Path, str]) -> None:
+    show, url = versions_site
+    episodes = show / "episodes"
+    original = parse_script(show / "scripts" / MANDARIN, workspace=show).meta.slug
+    english = f"{original}-en-us"
+    main, other = _items(episodes / "feed.xml"), _items(episodes / "feed-en-US.xml")
+    # one language per feed: the version is only in its own
+    assert set(main) == {"channel", original} and set(other) == {"channel", english}
+    for feed, lang, theirs_lang, mine, theirs, theirs_file in (
+            (main, "zh-CN", "en-US", original, english, "feed-en-US.xml"),
+            (other, "en-US", "zh-CN", english, original, "feed.xml")):
+        channel = feed["channel"]
+        assert channel.findtext("language") == lang  # type: ignore[union-attr]
+        links = {(a.get("rel"), a.get("hreflang")): a.get("href")
+                 for a in channel.findall(f"{{{ATOM}}}link")}  # type: ignore[union-attr]
+        assert links[("alternate", theirs_lang)] == f"{url}/{theirs_file}"
+        item = feed[mine]
+        alternates = item.findall(f"{{{PC}}}alternateEnclosure")  # type: ignore[union-attr]
+        by_lang = {(a.get("lang"), a.get("type")): a for a in alternates}
+        version = by_lang[(theirs_lang, "audio/mpeg")]
+        (source,) = version.findall(f"{{{PC}}}source")
+        assert source.get("uri") == f"{url}/{theirs}/{theirs}.mp3"
+        assert version.get("rel") == theirs_lang
+        assert int(version.get("length", "0")) == (episodes / theirs / f"{theirs}.mp3"
+                                                   ).stat().st_size
+        transcripts = {(t.get("language"), t.get("type")): t.get("url")
+                       for t in item.findall(f"{{{PC}}}transcript")}  # type: ignore[union-attr]
+        assert transcripts[(theirs_lang, "text/vtt")] == f"{url}/{theirs}/transcript.vtt"
+        assert transcripts[(lang, "text/vtt")] == f"{url}/{mine}/transcript.vtt"
+    assert main["channel"].findtext(f"{{{PC}}}guid") != \
+        other["channel"].findtext(f"{{{PC}}}guid")  # type: ignore[union-attr]
+    assert other["channel"].findtext("title") == "Chip Talk"  # type: ignore[union-attr]
+    record = json.loads((episodes / english / "episode.json").read_text("utf-8"))
+    assert record["translation_of"] == original and record["language"] == "en-US"
+    assert record["hosts"] == ["雷总", "董小姐"]
+
+
+@pytest.mark.slow
+def test_the_pages_link_the_versions(versions_site: tuple[Path, str]) -> None:
+    show, _url = versions_site
+    episodes = show / "episodes"
+    original = parse_script(show / "scripts" / MANDARIN, workspace=show).meta.slug
+    english = f"{original}-en-us"
+    chinese_page = (episodes / original / "index.html").read_text("utf-8")
+    english_page = (episodes / english / "index.html").read_text("utf-8")
+    assert f'href="../{english}/index.html" hreflang="en-US"' in chinese_page
+    assert "其他语言版本" in chinese_page
+    assert f'href="../{original}/index.html" hreflang="zh-CN"' in english_page
+    assert "In other languages" in english_page
+    assert 'href="../feed-en-US.xml"' in english_page and 'href="../feed.xml"' in chinese_page
+
+
+@pytest.mark.slow
+def test_the_aac_rendition_is_real_and_listed(versions_site: tuple[Path, str]) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    show, url = versions_site
+    episodes = show / "episodes"
+    original = parse_script(show / "scripts" / MANDARIN, workspace=show).meta.slug
+    mp3, m4a = episodes / original / f"{original}.mp3", episodes / original / f"{original}.m4a"
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(m4a)],
+                           capture_output=True, text=True, check=False).stderr
+    assert "Audio: aac (LC)" in probe and "mono" in probe, probe
+    record = json.loads((episodes / original / "episode.json").read_text("utf-8"))
+    duration = record["duration"]
+    found = re.search(r"Duration: (\d+):(\d+):([\d.]+)", probe)
+    assert found
+    seconds = int(found.group(1)) * 3600 + int(found.group(2)) * 60 + float(found.group(3))
+    assert abs(seconds - duration) < 0.2, (seconds, duration)
+    assert m4a.stat().st_size < 0.5 * mp3.stat().st_size  # 48 of 128 kbit/s, plus headers
+    item = _items(episodes / "feed.xml")[original]
+    alternates = item.findall(f"{{{PC}}}alternateEnclosure")  # type: ignore[union-attr]
+    default = [a for a in alternates if a.get("default") == "true"]
+    assert len(default) == 1 and default[0].get("type") == "audio/mpeg"
+    assert default[0].find(f"{{{PC}}}source").get("uri") == \
+        item.find("enclosure").get("url")  # type: ignore[union-attr]
+    (aac,) = [a for a in alternates if a.get("type") == "audio/mp4" and a.get("rel") is None]
+    assert aac.get("bitrate") == "48000" and aac.get("codecs") == "mp4a.40.2"
+    assert aac.get("lang") == "zh-CN" and int(aac.get("length", "0")) == m4a.stat().st_size
+    assert len(aac.get("title", "")) <= 32
+    assert aac.find(f"{{{PC}}}source").get("uri") == f"{url}/{original}/{original}.m4a"
+    for alternate in alternates:  # the namespace: type required; one source or more
+        assert alternate.get("type") and alternate.findall(f"{{{PC}}}source")
+        assert set(alternate.keys()) <= {"type", "length", "bitrate", "height", "lang", "title",
+                                         "rel", "codecs", "default"}
+
+
+@pytest.mark.slow
+def test_the_cover_sizes_are_real_pictures(versions_site: tuple[Path, str]) -> None:
+    from duopod.show.apple import image_size
+
+    show, url = versions_site
+    channel = _items(show / "episodes" / "feed.xml")["channel"]
+    images = channel.findall(f"{{{PC}}}image")  # type: ignore[union-attr]
+    assert [i.get("width") for i in images] == ["1400", "600", "300"]
+    for image in images:
+        name = image.get("href", "").removeprefix(f"{url}/")
+        kind, width, height = image_size((show / "episodes" / name).read_bytes()) or ("", 0, 0)
+        assert (kind, str(width), str(height)) == ("png", image.get("width"),
+                                                   image.get("height"))
+        assert image.get("aspect-ratio") == "1/1" and image.get("purpose") == "artwork"
+    srcset = channel.find(f"{{{PC}}}images").get("srcset")  # type: ignore[union-attr]
+    assert srcset == ", ".join(f"{i.get('href')} {i.get('width')}w" for i in images)
+
+
+@pytest.mark.slow
+def test_feedparser_and_podcastparser_read_both_feeds(versions_site: tuple[Path, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import feedparser
+    import podcastparser
+
+    show, url = versions_site
+    monkeypatch.setitem(podcastparser.Namespace.NAMESPACES, PC, "podcast")
+    for name, language in (("feed.xml", "zh-cn"), ("feed-en-US.xml", "en-us")):
+        body = (show / "episodes" / name).read_bytes()
+        parsed = feedparser.parse(body)
+        assert not parsed.bozo, parsed.bozo_exception
+        assert parsed.feed.language.lower() == language and len(parsed.entries) == 1
+        (enclosure,) = parsed.entries[0].enclosures
+        assert enclosure.href.startswith(url) and enclosure.type == "audio/mpeg"
+        podcast = podcastparser.parse(f"{url}/{name}", io.BytesIO(body))
+        (episode,) = podcast["episodes"]
+        (only,) = episode["enclosures"]  # the alternates are not taken for enclosures
+        assert only["url"] == enclosure.href and only["mime_type"] == "audio/mpeg"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("shutil").which("gpo") is None,
+                    reason="Debian's gpodder (gpo) is not installed")
+def test_gpodder_subscribes_to_both_feeds(versions_site: tuple[Path, str],
+                                          tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    show, url = versions_site
+    env = {**os.environ, "GPODDER_HOME": str(tmp_path / "home"),
+           "GPODDER_DOWNLOAD_DIR": str(tmp_path / "downloads")}
+
+    def gpo(*args: str) -> str:
+        done = subprocess.run(["gpo", *args], env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    gpo("subscribe", f"{url}/feed.xml")
+    gpo("subscribe", f"{url}/feed-en-US.xml")
+    gpo("update")
+    listing = gpo("episodes", "--guid")
+    for folder in (p for p in (show / "episodes").iterdir() if (p / "episode.json").is_file()):
+        assert json.loads((folder / "episode.json").read_text("utf-8"))["guid"] in listing
+    gpo("download")
+    downloads = sorted(p.name for p in (tmp_path / "downloads").rglob("*.mp3"))
+    assert len(downloads) == 2, downloads

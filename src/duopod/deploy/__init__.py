@@ -50,8 +50,11 @@ WEEK = "public, max-age=604800"
 HOUR = "public, max-age=3600"
 SHORT = "public, max-age=300"
 _HASHED = re.compile(r"-[0-9a-f]{10}\.[a-z0-9]+$")
+_LANGUAGE_FEED = re.compile(r"^feed-[A-Za-z0-9-]+\.xml$")
+"""The show's feeds in other languages (``publish.versions``), polled like feed.xml."""
 _TYPES = {
-    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".html": "text/html; charset=utf-8",
+    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".opus": "audio/ogg",
+    ".html": "text/html; charset=utf-8",
     ".xml": "application/rss+xml; charset=utf-8", ".json": "application/json",
     ".vtt": "text/vtt; charset=utf-8", ".srt": "application/x-subrip; charset=utf-8",
     ".md": "text/markdown; charset=utf-8", ".txt": "text/plain; charset=utf-8",
@@ -69,11 +72,11 @@ def cache_control(key: str) -> str:
     """Content-named art never changes at its address: a year, immutable. An MP3 keeps its
     address when an episode is rebuilt, so a week (apps download it once anyway). The
     feed and the index are what apps poll: five minutes. Other pages: an hour."""
-    if key in (FEED_KEY, INDEX_KEY):
+    if key in (FEED_KEY, INDEX_KEY) or _LANGUAGE_FEED.match(key):
         return SHORT
     if _HASHED.search(key):
         return LONG
-    if key.endswith((".mp3", ".m4a")):
+    if key.endswith((".mp3", ".m4a", ".opus")):
         return WEEK
     return HOUR
 
@@ -157,9 +160,9 @@ def feed_names(feed: bytes, base_url: str) -> set[str]:
 
 def _order(key: str) -> tuple[int, str]:
     """Media first, then pages and the rest, then the index; the feed goes on its own."""
-    if key == INDEX_KEY:
+    if key == INDEX_KEY or _LANGUAGE_FEED.match(key):  # feed-en-US.xml: after its media
         return (2, key)
-    if key.endswith((".mp3", ".m4a", ".png", ".jpg", ".jpeg", ".webp")):
+    if key.endswith((".mp3", ".m4a", ".opus", ".png", ".jpg", ".jpeg", ".webp")):
         return (0, key)
     return (1, key)
 

@@ -349,8 +349,9 @@ def _alternate(item: ET.Element, episode: EpisodeRecord, rendition: Rendition | 
         file, size, mime, codecs = (rendition.file, rendition.bytes, rendition.mime,
                                     rendition.codecs)
         bitrate, title = rendition.bitrate, rendition.title
-        if rel:
-            title = f"{_language_title(episode.language)}, {rendition.title}"
+        if rel:  # "中文 (zh-CN), AAC 48k": the title without "Low bandwidth"
+            title = f"{_language_title(episode.language)}, " + \
+                rendition.title.removeprefix("Low bandwidth (").removesuffix(")")
     attrs = {"type": mime, "length": str(size), "lang": episode.language, "codecs": codecs,
              "title": title[:ALTERNATE_TITLE_MAX]}
     if bitrate:

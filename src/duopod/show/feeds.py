@@ -40,11 +40,15 @@ class Rendition:
         return RENDITION_CODECS[self.codec][2]
 
     @property
+    def short(self) -> str:
+        """``AAC 48k``, ``Opus 24k``."""
+        return f"{'AAC' if self.codec == 'aac' else 'Opus'} {self.bitrate_kbps}k"
+
+    @property
     def title(self) -> str:
         """podcast:alternateEnclosure's ``title`` (the namespace asks for 32 characters at
         most)."""
-        return f"Low bandwidth ({self.codec.upper() if self.codec == 'aac' else 'Opus'} "\
-               f"{self.bitrate_kbps}k)"
+        return f"Low bandwidth ({self.short})"
 
 
 RENDITION_CODECS = {
