@@ -282,3 +282,15 @@ def test_fix_without_a_terminal_needs_yes(episode: Path, monkeypatch: pytest.Mon
     with pytest.raises(InputError, match="give --yes"):
         verify_cli._accepted(report, yes=False)
     assert [line.term for line in verify_cli._accepted(report, yes=True)] == ["H20"]
+
+
+def test_a_suggestion_keeps_the_lexicon_for_its_words(episode: Path) -> None:
+    """"DeepSeek-R1" misheard where the lexicon says DeepSeek = 深度求索: the line to try
+    keeps 深度求索 and respells only the code."""
+    from duopod.speech.lexicon import lexicon_entries, speller
+    from duopod.verify.episode import suggestions_for
+
+    (episode / "lexicon.toml").write_text('"DeepSeek" = "深度求索"\n', encoding="utf-8")
+    say = speller(lexicon_entries(load_workspace(episode)), "zh-CN", "kokoro")
+    (line,) = suggestions_for(("DeepSeek-R1",), say, "zh-CN", "kokoro")
+    assert (line.spoken, line.current) == ("深度求索阿尔一", "深度求索-R1")

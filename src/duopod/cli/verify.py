@@ -51,7 +51,8 @@ def print_report(ws: Workspace, report: VerifyReport) -> None:
     plain(out, f"verify {report.slug}: {len(flagged)} of {len(report.sentences)} sentence(s) "
                f"flagged (CER over {report.threshold:.2f} or a term misheard), mean CER "
                f"{report.mean_cer:.3f}; heard {report.heard_seconds:.0f} s in "
-               f"{report.seconds:.1f} s ({speed:.1f} s per audio minute)")
+               f"{report.seconds:.1f} s, {report.cpu_seconds:.1f} s of CPU ({speed:.1f} s per "
+               "audio minute)")
     plain(out, f"report: {report_path(ws, report.slug)}")
 
 
