@@ -43,7 +43,8 @@ def print_report(ws: Workspace, report: VerifyReport) -> None:
         for column in ("turn", "time", "CER", "said", "heard", "misheard", "lexicon line to try"):
             table.add_column(column, overflow="fold")  # the whole sentence, never cut off
         for s in flagged:
-            lines = "\n".join(f"[{line.table}] {line.toml()}" for line in s.suggestions)
+            lines = "\n".join(f"[{line.table}] {line.toml()}"
+                              + (f" ({line.note})" if line.note else "") for line in s.suggestions)
             table.add_row(text(s.turn), text(_time(s.start)), text(f"{s.cer:.2f}"),
                           text(s.said), text(s.heard), text(", ".join(s.misheard)), text(lines))
         out.print(table)
