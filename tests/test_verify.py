@@ -282,3 +282,33 @@ def test_fix_without_a_terminal_needs_yes(episode: Path, monkeypatch: pytest.Mon
     with pytest.raises(InputError, match="give --yes"):
         verify_cli._accepted(report, yes=False)
     assert [line.term for line in verify_cli._accepted(report, yes=True)] == ["H20"]
+
+
+def test_a_suggestion_keeps_the_lexicon_for_its_words(episode: Path) -> None:
+    """"DeepSeek-R1" misheard where the lexicon says DeepSeek = 深度求索: the line to try
+    keeps 深度求索 and respells only the code."""
+    from duopod.speech.lexicon import lexicon_entries, speller
+    from duopod.verify.episode import suggestions_for
+
+    (episode / "lexicon.toml").write_text('"DeepSeek" = "深度求索"\n', encoding="utf-8")
+    say = speller(lexicon_entries(load_workspace(episode)), "zh-CN", "kokoro")
+    (line,) = suggestions_for(("DeepSeek-R1",), say, "zh-CN", "kokoro")
+    assert (line.spoken, line.current) == ("深度求索阿尔一", "深度求索-R1")
+
+
+def test_a_term_mostly_heard_right_gets_no_new_reading() -> None:
+    """kokoro's "AI" was heard as AR once and right once: a new reading (诶艾) would put
+    the good one at risk, so none is offered; H200, misheard every time, gets one."""
+    from duopod.speech.lexicon import speller
+    from duopod.verify.episode import suggestions_for, term_tally
+
+    said = ["高端AI芯片和H200", "国产AI芯片", "H200回来了"]
+    hearings = [compare(said[0], "高端AR芯片和A200", "zh-CN", same),
+                compare(said[1], "国产AI芯片", "zh-CN", same),
+                compare(said[2], "A200回来了", "zh-CN", same)]
+    tally = term_tally(said, hearings, "zh-CN")
+    assert tally == {"AI": (2, 1), "H200": (2, 2)}
+    ai, h200 = suggestions_for(hearings[0].misheard, speller([], "zh-CN", "kokoro"), "zh-CN",
+                               "kokoro", tally)
+    assert (ai.term, ai.spoken, ai.note) == ("AI", None, "heard right 1 of 2 times")
+    assert (h200.spoken, h200.note) == ("艾尺两百", "")

@@ -32,7 +32,7 @@ def clip(
     from rich.console import Console
 
     from ..errors import InputError
-    from ..publish.clip import make_clip, parse_time, soundbite_span
+    from ..publish.clip import caption_font, make_clip, parse_time, soundbite_span
     from ..publish.episodes import read_record
     from ..show.workspace import load_workspace
 
@@ -50,4 +50,8 @@ def clip(
         finish = parse_time(end) if end is not None else None
     target = out or ws.episodes_dir / slug / f"clip-{round(begin)}s.mp4"
     made = make_clip(ws, slug, target, start=begin, end=finish, video_format=video_format)
+    font = caption_font()
+    if font.problem:
+        Console(stderr=True).print(f"duopod: warning: captions in the system's {font.family}: "
+                                   f"{font.problem}", markup=False, highlight=False)
     Console().print(f"clip: {made}", markup=False, highlight=False)

@@ -43,7 +43,8 @@ def print_report(ws: Workspace, report: VerifyReport) -> None:
         for column in ("turn", "time", "CER", "said", "heard", "misheard", "lexicon line to try"):
             table.add_column(column, overflow="fold")  # the whole sentence, never cut off
         for s in flagged:
-            lines = "\n".join(f"[{line.table}] {line.toml()}" for line in s.suggestions)
+            lines = "\n".join(f"[{line.table}] {line.toml()}"
+                              + (f" ({line.note})" if line.note else "") for line in s.suggestions)
             table.add_row(text(s.turn), text(_time(s.start)), text(f"{s.cer:.2f}"),
                           text(s.said), text(s.heard), text(", ".join(s.misheard)), text(lines))
         out.print(table)
@@ -51,7 +52,8 @@ def print_report(ws: Workspace, report: VerifyReport) -> None:
     plain(out, f"verify {report.slug}: {len(flagged)} of {len(report.sentences)} sentence(s) "
                f"flagged (CER over {report.threshold:.2f} or a term misheard), mean CER "
                f"{report.mean_cer:.3f}; heard {report.heard_seconds:.0f} s in "
-               f"{report.seconds:.1f} s ({speed:.1f} s per audio minute)")
+               f"{report.seconds:.1f} s, {report.cpu_seconds:.1f} s of CPU ({speed:.1f} s per "
+               "audio minute)")
     plain(out, f"report: {report_path(ws, report.slug)}")
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -24,7 +25,7 @@ from ..files import write_atomically
 from ..publish.record import EpisodeRecord, RecordError
 from ..show.workspace import Workspace
 from ..speech.lexicon import Speller, lexicon_entries, speller
-from .heard import compare, plain
+from .heard import Hearing, compare, plain, terms
 from .suggest import respelled
 from .whisper import WHISPER_RATE, VerifyUnavailable
 
@@ -62,6 +63,16 @@ class LexiconLine:
     engine: str
     current: str | None = None
     """What the lexicon asks the voice to say for the term now, if anything."""
+    said: int = 1
+    misheard: int = 1
+    """How often the episode says the term, and how often it was misheard."""
+
+    @property
+    def note(self) -> str:
+        """Why there is no suggestion when the term was mostly heard right."""
+        if self.misheard * 2 <= self.said:
+            return f"heard right {self.said - self.misheard} of {self.said} times"
+        return ""
 
     @property
     def table(self) -> str:
@@ -101,6 +112,8 @@ class VerifyReport:
     """The sentences' total length, what was transcribed."""
     seconds: float
     """Wall time of the hearing (model load excluded)."""
+    cpu_seconds: float
+    """This process's CPU time for the same (the figure to trust on a shared machine)."""
     sentences: tuple[HeardSentence, ...] = field(default=())
 
     @property
@@ -129,10 +142,12 @@ class VerifyReport:
         data = {"slug": self.slug, "language": self.language, "engine": self.engine,
                 "threshold": self.threshold, "audio_seconds": round(self.audio_seconds, 3),
                 "heard_seconds": round(self.heard_seconds, 3),
-                "seconds": round(self.seconds, 3), "mean_cer": round(self.mean_cer, 4),
+                "seconds": round(self.seconds, 3), "cpu_seconds": round(self.cpu_seconds, 3),
+                "mean_cer": round(self.mean_cer, 4),
                 "flagged": len(self.flagged),
                 "sentences": [{**asdict(s), "cer": round(s.cer, 4),
-                               "suggestions": [{**asdict(line), "toml": line.toml()}
+                               "suggestions": [{**asdict(line), "toml": line.toml(),
+                                                "note": line.note}
                                                for line in s.suggestions]}
                               for s in self.sentences]}
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
@@ -188,17 +203,35 @@ def episode_speller(workspace: Workspace, record: EpisodeRecord) -> Speller:
     return speller(lexicon_entries(workspace, script), record.language, record.engine)
 
 
-def suggestions_for(terms: tuple[str, ...], say: Speller, language: str, engine: str
+def suggestions_for(misheard: tuple[str, ...], say: Speller, language: str, engine: str,
+                    tally: Mapping[str, tuple[int, int]] | None = None
                     ) -> tuple[LexiconLine, ...]:
+    """A line to try for each misheard term; none for a term the episode's other
+    sentences mostly got across (``tally``: term -> times said, times misheard), since
+    there the voice reads it well and a new reading would put those at risk."""
     lines = []
-    for term in terms:
+    for term in misheard:
+        said, wrong = (tally or {}).get(term, (1, 1))
         current = say.say(term)
-        suggested = respelled(term, language)
+        suggested = respelled(term, language) if wrong * 2 > said else None
+        if suggested is not None:  # its words as the lexicon has them ("DeepSeek": 深度求索)
+            suggested = say.say(suggested)
         if suggested is not None and plain(suggested) == plain(current):
             suggested = None  # the voice already says this and it was not heard
         lines.append(LexiconLine(term, suggested, language, engine,
-                                 current if current != term else None))
+                                 current if current != term else None, said, wrong))
     return tuple(lines)
+
+
+def term_tally(written: list[str], hearings: list[Hearing], language: str
+               ) -> dict[str, tuple[int, int]]:
+    """Each term of the episode: how often it is said, how often it was misheard."""
+    said: Counter[str] = Counter()
+    wrong: Counter[str] = Counter()
+    for text, hearing in zip(written, hearings, strict=True):
+        said.update(terms(text, language))
+        wrong.update(hearing.misheard)
+    return {term: (count, wrong[term]) for term, count in said.items()}
 
 
 def verify_episode(workspace: Workspace, slug: str, ear: Ear | None = None, *,
@@ -223,23 +256,27 @@ def verify_episode(workspace: Workspace, slug: str, ear: Ear | None = None, *,
     say = episode_speller(workspace, record)
     spans = [(turn, s) for turn in record.timeline.turns for s in turn.sentences
              if plain(s.text)]
-    began = time.perf_counter()
-    heard: list[HeardSentence] = []
-    for done, (turn, sentence) in enumerate(spans):
+    began, cpu = time.perf_counter(), time.process_time()
+    hearings: list[tuple[str, Hearing]] = []
+    for done, (_turn, sentence) in enumerate(spans):
         first = max(0, int((sentence.start - PAD_SECONDS) * WHISPER_RATE))
         last = min(audio.size, int((sentence.end + PAD_SECONDS) * WHISPER_RATE))
         text = ear.hear(audio[first:last], record.language) if last > first else ""
-        hearing = compare(sentence.text, text, record.language, say.say)
-        heard.append(HeardSentence(
-            turn.index, turn.speaker, sentence.start, sentence.end, sentence.text,
-            say.say(sentence.text), text, hearing.cer, hearing.misheard,
-            suggestions_for(hearing.misheard, say, record.language, record.engine),
-            hearing.cer > threshold or bool(hearing.misheard)))
+        hearings.append((text, compare(sentence.text, text, record.language, say.say)))
         if on_sentence is not None:
             on_sentence(done + 1, len(spans))
+    tally = term_tally([s.text for _turn, s in spans], [h for _text, h in hearings],
+                       record.language)
+    heard = [HeardSentence(
+        turn.index, turn.speaker, sentence.start, sentence.end, sentence.text,
+        say.say(sentence.text), text, hearing.cer, hearing.misheard,
+        suggestions_for(hearing.misheard, say, record.language, record.engine, tally),
+        hearing.cer > threshold or bool(hearing.misheard))
+        for (turn, sentence), (text, hearing) in zip(spans, hearings, strict=True)]
     report = VerifyReport(slug, record.language, record.engine, threshold, record.duration,
                           sum(s.end - s.start for _turn, s in spans),
-                          time.perf_counter() - began, tuple(heard))
+                          time.perf_counter() - began, time.process_time() - cpu,
+                          tuple(heard))
     if write:
         write_atomically(report_path(workspace, slug), report.to_json().encode("utf-8"))
     return report
