@@ -17,10 +17,11 @@ from conftest import run_cli, tree_snapshot
 from duopod.draft import ChatOptions, get_chat_engine
 from duopod.draft.checks import check_turns, claims, echo, language_share, unsupported
 from duopod.draft.model import ChatRequest
-from duopod.draft.openai import OpenAIChatEngine, retry_wait
+from duopod.draft.openai import OpenAIChatEngine
 from duopod.draft.settings import WriterSettings, load_writer_settings
 from duopod.draft.writer import DraftRefused, DraftRequest, draft_script, read_article, revise_turn
 from duopod.errors import EngineError, InputError
+from duopod.http import RetryPolicy
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace
 
@@ -117,9 +118,19 @@ def test_429_waits_as_long_as_retry_after_says(chat: ChatServer) -> None:
 
 
 def test_retry_after_is_clamped_to_one_second_and_the_budget() -> None:
-    assert retry_wait(0, 100, 0) == 1.0
-    assert retry_wait(0, 5, 3600) == 5
-    assert retry_wait(0, 0, 1) is None
+    """The chat engine waits as the speech engine does (one policy, duopod.http)."""
+    policy = RetryPolicy(budget=100, base_delay=0.01)
+    assert 1.0 <= (policy.delay(0, 0, 0) or 0) <= 1.01
+    assert policy.delay(0, 95, 3600) is None  # past the budget: stop at once, not wait
+    assert policy.delay(0, 100, 1) is None
+
+
+def test_a_retry_after_past_the_budget_stops_at_once(chat: ChatServer) -> None:
+    chat.knobs.rate_limit, chat.knobs.retry_after = 5, "3600"
+    started = time.monotonic()
+    with pytest.raises(EngineError, match=r"HTTP 429.*gave up"):
+        ask(engine(chat, retry_for=30))
+    assert time.monotonic() - started < 5 and len(chat.calls) == 1
 
 
 def test_5xx_is_retried_within_the_budget(chat: ChatServer) -> None:
