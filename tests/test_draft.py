@@ -14,7 +14,7 @@ import pytest
 from chat_server import ChatServer
 from conftest import run_cli, tree_snapshot
 
-from duopod.draft import ChatOptions, get_chat_engine
+from duopod.draft import ChatEngineSpec, ChatOptions, get_chat_engine
 from duopod.draft.checks import check_turns, claims, echo, language_share, unsupported
 from duopod.draft.model import ChatRequest
 from duopod.draft.openai import OpenAIChatEngine
@@ -237,6 +237,34 @@ def test_a_server_that_is_down_is_one_clear_error() -> None:
                             ChatOptions(retry_for=0.2))
     with pytest.raises(EngineError, match=r"127\.0\.0\.1:9: test: connection failed"):
         ask(made)
+
+
+def test_a_writer_plugin_registers_and_a_broken_one_is_skipped(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from importlib.metadata import EntryPoint
+
+    import duopod.draft as chat_engines
+
+    def fake_entry_points(group: str) -> list[EntryPoint]:
+        assert group == "duopod.writers"
+        return [EntryPoint("echo", "test_draft:PLUGIN", group),
+                EntryPoint("broken", "no_such_module:SPEC", group),
+                EntryPoint("wrong", "test_draft:SCHEMA", group)]
+
+    monkeypatch.setattr(chat_engines, "entry_points", fake_entry_points)
+    chat_engines.registry.cache_clear()
+    try:
+        found = chat_engines.registry()
+    finally:
+        chat_engines.registry.cache_clear()
+    assert list(found) == ["openai", "echo"] and found["echo"] is PLUGIN
+    assert "writer plug-in broken could not be loaded" in caplog.text
+    assert "writer plug-in wrong is not a ChatEngineSpec" in caplog.text
+
+
+PLUGIN = ChatEngineSpec(name="echo", summary="says it back",
+                        factory=lambda settings, options: (_ for _ in ()).throw(
+                            AssertionError("not built here")))
 
 
 # ---------------------------------------------------------------- the checks
