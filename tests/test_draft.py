@@ -390,9 +390,6 @@ def test_the_length_pass_brings_a_long_draft_within_15_percent(show: Path, chat:
     assert asked and all(re.search(r"has \d+ Chinese characters; its share of the episode "
                                    r"is \d+\. Cut it", a) for a in asked)
     assert sum(m["size"] for m in report["movements"]) < 2.3 * 175
-    print(f"\nlength: {result.length_passes} passes, {len(asked)} rewrites, "
-          f"{result.checked.minutes:.2f} min asked 2; "
-          f"{result.checked.problems and len(result.checked.problems)} problems")
 
 
 def test_a_model_that_ignores_the_length_pass_is_listed_movement_by_movement(
@@ -588,5 +585,3 @@ def test_from_the_damaged_article_to_a_published_chinese_episode(show: Path, cha
     assert body.lstrip().startswith("2025-12-10"), body[:200]  # the byline: no author named
     assert re.search(r"^### \S", body, re.MULTILINE) and re.search(r"^\* \S", body,
                                                                      re.MULTILINE), body
-    print(f"\ne2e: draft {report['minutes']} min after {report['length_passes']} passes, "
-          f"built {built_minutes:.2f} min; {done.stdout.strip().splitlines()[-1]}")
