@@ -92,12 +92,12 @@ def _fill(sentences: list[str], size: int) -> list[str]:
     return chosen or sentences[:1]
 
 
-def _resized_turns(user: str, hosts: list[str], size: int) -> dict[str, Any]:
+def _resized_turns(user: str, hosts: list[str], size: int, count: int) -> dict[str, Any]:
     """A length pass obeyed: the part's own sentences first, then the article's, to about
-    ``size`` characters, two sentences a turn."""
+    ``size`` characters, dealt out over the ``count`` turns the schema allows."""
     now = user.split("Its turns now:", 1)[-1]
     chosen = _fill(_sentences(now) + _sentences(user), size)
-    turns = [" ".join(chosen[i:i + 2]) for i in range(0, len(chosen), 2)]
+    turns = [t for t in ("".join(chosen[i::count]) for i in range(count)) if t]
     return {"turns": [{"speaker": hosts[i % 2], "text": t} for i, t in enumerate(turns)]}
 
 
@@ -124,7 +124,7 @@ def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: 
     elif "turns" in props and (resize := _RESIZE.search(user)) and not (ignore_length
                                                                         or english):
         value = _resized_turns(user, props["turns"]["items"]["properties"]["speaker"]["enum"],
-                               int(resize.group(1)))
+                               int(resize.group(1)), props["turns"]["maxItems"])
     elif "turns" in props:
         items = props["turns"]["items"]["properties"]
         hosts = items["speaker"]["enum"]

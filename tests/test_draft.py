@@ -14,13 +14,14 @@ import pytest
 from chat_server import ChatServer
 from conftest import run_cli, tree_snapshot
 
-from duopod.draft import ChatOptions, get_chat_engine
+from duopod.draft import ChatEngineSpec, ChatOptions, get_chat_engine
 from duopod.draft.checks import check_turns, claims, echo, language_share, unsupported
 from duopod.draft.model import ChatRequest
-from duopod.draft.openai import OpenAIChatEngine, retry_wait
+from duopod.draft.openai import OpenAIChatEngine
 from duopod.draft.settings import WriterSettings, load_writer_settings
 from duopod.draft.writer import DraftRefused, DraftRequest, draft_script, read_article, revise_turn
 from duopod.errors import EngineError, InputError
+from duopod.http import RetryPolicy
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace
 
@@ -117,9 +118,19 @@ def test_429_waits_as_long_as_retry_after_says(chat: ChatServer) -> None:
 
 
 def test_retry_after_is_clamped_to_one_second_and_the_budget() -> None:
-    assert retry_wait(0, 100, 0) == 1.0
-    assert retry_wait(0, 5, 3600) == 5
-    assert retry_wait(0, 0, 1) is None
+    """The chat engine waits as the speech engine does (one policy, duopod.http)."""
+    policy = RetryPolicy(budget=100, base_delay=0.01)
+    assert 1.0 <= (policy.delay(0, 0, 0) or 0) <= 1.01
+    assert policy.delay(0, 95, 3600) is None  # past the budget: stop at once, not wait
+    assert policy.delay(0, 100, 1) is None
+
+
+def test_a_retry_after_past_the_budget_stops_at_once(chat: ChatServer) -> None:
+    chat.knobs.rate_limit, chat.knobs.retry_after = 5, "3600"
+    started = time.monotonic()
+    with pytest.raises(EngineError, match=r"HTTP 429.*gave up"):
+        ask(engine(chat, retry_for=30))
+    assert time.monotonic() - started < 5 and len(chat.calls) == 1
 
 
 def test_5xx_is_retried_within_the_budget(chat: ChatServer) -> None:
@@ -226,6 +237,34 @@ def test_a_server_that_is_down_is_one_clear_error() -> None:
                             ChatOptions(retry_for=0.2))
     with pytest.raises(EngineError, match=r"127\.0\.0\.1:9: test: connection failed"):
         ask(made)
+
+
+def test_a_writer_plugin_registers_and_a_broken_one_is_skipped(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from importlib.metadata import EntryPoint
+
+    import duopod.draft as chat_engines
+
+    def fake_entry_points(group: str) -> list[EntryPoint]:
+        assert group == "duopod.writers"
+        return [EntryPoint("echo", "test_draft:PLUGIN", group),
+                EntryPoint("broken", "no_such_module:SPEC", group),
+                EntryPoint("wrong", "test_draft:SCHEMA", group)]
+
+    monkeypatch.setattr(chat_engines, "entry_points", fake_entry_points)
+    chat_engines.registry.cache_clear()
+    try:
+        found = chat_engines.registry()
+    finally:
+        chat_engines.registry.cache_clear()
+    assert list(found) == ["openai", "echo"] and found["echo"] is PLUGIN
+    assert "writer plug-in broken could not be loaded" in caplog.text
+    assert "writer plug-in wrong is not a ChatEngineSpec" in caplog.text
+
+
+PLUGIN = ChatEngineSpec(name="echo", summary="says it back",
+                        factory=lambda settings, options: (_ for _ in ()).throw(
+                            AssertionError("not built here")))
 
 
 # ---------------------------------------------------------------- the checks
@@ -351,9 +390,6 @@ def test_the_length_pass_brings_a_long_draft_within_15_percent(show: Path, chat:
     assert asked and all(re.search(r"has \d+ Chinese characters; its share of the episode "
                                    r"is \d+\. Cut it", a) for a in asked)
     assert sum(m["size"] for m in report["movements"]) < 2.3 * 175
-    print(f"\nlength: {result.length_passes} passes, {len(asked)} rewrites, "
-          f"{result.checked.minutes:.2f} min asked 2; "
-          f"{result.checked.problems and len(result.checked.problems)} problems")
 
 
 def test_a_model_that_ignores_the_length_pass_is_listed_movement_by_movement(
@@ -549,5 +585,3 @@ def test_from_the_damaged_article_to_a_published_chinese_episode(show: Path, cha
     assert body.lstrip().startswith("2025-12-10"), body[:200]  # the byline: no author named
     assert re.search(r"^### \S", body, re.MULTILINE) and re.search(r"^\* \S", body,
                                                                      re.MULTILINE), body
-    print(f"\ne2e: draft {report['minutes']} min after {report['length_passes']} passes, "
-          f"built {built_minutes:.2f} min; {done.stdout.strip().splitlines()[-1]}")

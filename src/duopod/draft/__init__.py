@@ -19,12 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib import import_module
+from functools import cache, partial
 from importlib.metadata import entry_points
-from typing import Any
 
 from ..errors import InputError
+from ..lazy import lazy_call, registered
 from .model import ChatEngine, ChatOptions
 from .settings import WriterSettings
 
@@ -43,11 +42,7 @@ class ChatEngineSpec:
     """Makes the engine for one command (raises InputError for unusable settings)."""
 
 
-def _lazy(module: str, attribute: str) -> Callable[..., Any]:
-    def call(*args: Any) -> Any:
-        return getattr(import_module(module, __name__), attribute)(*args)
-
-    return call
+_lazy = partial(lazy_call, __name__)
 
 
 def _builtin() -> list[ChatEngineSpec]:
@@ -64,18 +59,8 @@ def _builtin() -> list[ChatEngineSpec]:
 @cache
 def registry() -> dict[str, ChatEngineSpec]:
     """Every chat engine duopod knows, built-in first, then those of installed plug-ins."""
-    engines = {spec.name: spec for spec in _builtin()}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            spec = entry.load()
-        except Exception as exc:  # a broken plug-in must not stop the built-in engine
-            log.warning("writer plug-in %s could not be loaded: %s", entry.name, exc)
-            continue
-        if not isinstance(spec, ChatEngineSpec):
-            log.warning("writer plug-in %s is not a ChatEngineSpec", entry.name)
-            continue
-        engines.setdefault(spec.name, spec)
-    return engines
+    return registered(_builtin(), entry_points(group=ENTRY_POINT_GROUP), ChatEngineSpec,
+                      "writer", log)
 
 
 def get_chat_engine(settings: WriterSettings, options: ChatOptions | None = None

@@ -1,14 +1,15 @@
 """The built-in chat engine: any server that speaks OpenAI's ``/chat/completions``.
 
 Plain HTTP through aiohttp, as the speech engine does (``speech.engines.openai``), so the
-key goes in one header and nowhere else. It avoids that engine's known weaknesses (issue 28)
-from the start:
+key goes in one header and nowhere else; the bounds both keep with a server are
+``duopod.http``'s (retry policy, body limit, origins, redaction):
 
 - every answer's body is bounded (``ChatOptions.max_body``): a server that sends more is cut
   off with an error, never read into memory whole;
 - every request has a total deadline (``ChatOptions.deadline``) besides the per-read
   time-out, so a server that drips one byte a second cannot hold a command for ever;
-- a Retry-After is obeyed, clamped to [1 s, what is left of the retry budget];
+- a Retry-After is obeyed, clamped to at least 1 s; one past what is left of the retry
+  budget stops the command at once;
 - redirects are followed only within the same origin (scheme, host, port): the
   Authorization header never travels to another host.
 
@@ -26,12 +27,11 @@ validated and mended by ``schema.parse_answer``.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import json
-import random
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,21 @@ from urllib.parse import urljoin, urlparse
 
 from ..errors import EngineError, InputError
 from ..files import write_atomically
+from ..http import (
+    REDIRECT_STATUS,
+    RETRY_STATUS,
+    LoopSemaphore,
+    Retryable,
+    RetryPolicy,
+    bounded_body,
+    bounded_chunks,
+    error_message,
+    host_of,
+    origin,
+    redact,
+    retry_after,
+    url_secrets,
+)
 from .model import ChatOptions, ChatRequest, Completion, Usage
 from .schema import SchemaError, parse_answer, schema_text
 from .settings import WriterSettings
@@ -55,7 +70,6 @@ MAX_DELAY = 20.0
 MAX_REDIRECTS = 3
 FORMATS = ("json_schema", "json_object", "prompt")
 """How a schema is put to the server, best first."""
-_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 _HINTS = {
     401: "check the API key (the variable [writer] api_key_env names)",
     403: "the key may not use this model",
@@ -63,52 +77,8 @@ _HINTS = {
 }
 
 
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 class _NoSchema(Exception):
     """The server refused ``response_format``."""
-
-
-def host_of(base_url: str) -> str:
-    url = urlparse(base_url)
-    return f"{url.hostname}:{url.port}" if url.port else str(url.hostname)
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with the key, and anything shaped like an API key, blanked out."""
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-    return re.sub(r"\b(sk|key)-[A-Za-z0-9_\-*.]{3,}", r"\1-***", text)
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
-
-
-def retry_wait(retry: int, left: float, retry_after: float | None) -> float | None:
-    """Seconds before retry number ``retry``; None when the budget is spent. A server's
-    Retry-After is obeyed, clamped to [1 s, what is left]."""
-    if left <= 0:
-        return None
-    if retry_after is not None:
-        return min(max(1.0, retry_after), left)
-    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** min(retry, 30))
-    return min(left, random.uniform(ceiling / 2, ceiling))  # noqa: S311
 
 
 @dataclass(frozen=True)
@@ -128,7 +98,7 @@ class OpenAIChatEngine:
         self.usage = Usage()
         self._formats = list(FORMATS if settings.structured else FORMATS[-1:])
         """What is left to try, best first: the head is what the server accepts."""
-        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._gate = LoopSemaphore(self.options.concurrency)
         self._session: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
 
     @property
@@ -181,7 +151,7 @@ class OpenAIChatEngine:
         if cached is not None:
             self.usage.add(cached)
             return cached
-        async with self._semaphore():
+        async with self._gate.get():
             completion = await self._complete(request)
         if request.schema is not None:
             try:
@@ -198,12 +168,6 @@ class OpenAIChatEngine:
             await self._session[1].close()
             self._session = None
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        if self._gate is None or self._gate[0] is not loop:
-            self._gate = (loop, asyncio.Semaphore(self.options.concurrency))
-        return self._gate[1]
-
     def _client(self) -> aiohttp.ClientSession:
         import aiohttp
 
@@ -216,6 +180,7 @@ class OpenAIChatEngine:
 
     async def _complete(self, request: ChatRequest) -> Completion:
         started = time.monotonic()
+        policy = RetryPolicy(self.options.retry_for, BASE_DELAY, MAX_DELAY)
         retry = 0
         while True:
             mode = self._formats[0] if request.schema is not None else "prompt"
@@ -229,15 +194,14 @@ class OpenAIChatEngine:
                 if len(self._formats) > 1 and self._formats[0] == mode:
                     self._formats.pop(0)
                 continue
-            except _Retryable as exc:
-                reason, retry_after = str(exc), exc.retry_after
+            except Retryable as exc:
+                reason, asked_wait = str(exc), exc.retry_after
             except TimeoutError:
-                reason, retry_after = (f"no whole answer within {self.options.deadline:g} s",
-                                       None)
-            except OSError as exc:  # aiohttp.ClientError is an OSError subclass here too
-                reason, retry_after = f"connection failed ({type(exc).__name__})", None
-            wait = retry_wait(retry, self.options.retry_for - (time.monotonic() - started),
-                              retry_after)
+                reason, asked_wait = (f"no whole answer within {self.options.deadline:g} s",
+                                      None)
+            except OSError as exc:  # a socket error aiohttp did not wrap
+                reason, asked_wait = f"connection failed ({type(exc).__name__})", None
+            wait = policy.delay(retry, time.monotonic() - started, asked_wait)
             if wait is None:
                 raise EngineError(f"{self.host}: {request.purpose}: {self._clean(reason)}; "
                                   f"gave up after {time.monotonic() - started:.1f} s") from None
@@ -245,7 +209,7 @@ class OpenAIChatEngine:
             await asyncio.sleep(wait)
 
     def _clean(self, text: str) -> str:
-        return redact(text, self.settings.api_key)
+        return redact(text, [self.settings.api_key, *url_secrets(self.settings.base_url)])
 
     def _payload(self, request: ChatRequest, mode: str) -> dict[str, Any]:
         structured = mode != "prompt"
@@ -274,15 +238,15 @@ class OpenAIChatEngine:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         url = self.settings.base_url + "/chat/completions"
-        origin = _origin(url)
+        home = origin(url)
         body = json.dumps(self._payload(request, mode), ensure_ascii=False).encode()
         for _hop in range(MAX_REDIRECTS + 1):
             try:
                 async with self._client().post(url, data=body, headers=headers,
                                                allow_redirects=False) as response:
-                    if response.status in (301, 302, 303, 307, 308):
+                    if response.status in REDIRECT_STATUS:
                         target = urljoin(url, response.headers.get("Location", ""))
-                        if _origin(target) != origin:
+                        if origin(target) != home:
                             raise EngineError(
                                 f"{self.host}: {request.purpose}: the server redirects to "
                                 f"another origin ({host_of(target)}); not followed, so the "
@@ -294,11 +258,12 @@ class OpenAIChatEngine:
                     if self.options.stream and "event-stream" in response.headers.get(
                             "Content-Type", ""):
                         return await self._read_stream(response)
-                    return _answer_of(await self._read_body(response))
+                    return _answer_of(await bounded_body(response, self.options.max_body,
+                                                         f"{self.host}: "))
             except aiohttp.ClientPayloadError as exc:
-                raise _Retryable(f"answer cut off ({exc.__class__.__name__})") from None
+                raise Retryable(f"answer cut off ({exc.__class__.__name__})") from None
             except aiohttp.ClientError as exc:
-                raise _Retryable(f"connection failed ({exc.__class__.__name__})") from None
+                raise Retryable(f"connection failed ({exc.__class__.__name__})") from None
         raise EngineError(f"{self.host}: {request.purpose}: more than {MAX_REDIRECTS} "
                           "redirects")
 
@@ -309,40 +274,26 @@ class OpenAIChatEngine:
             text = (await response.content.read(4096)).decode("utf-8", "replace")
         except Exception:  # the status says enough
             text = ""
-        message = _error_message(text)
+        message = error_message(text, 300)
         if structured and (status == 501 or (status in (400, 422, 500) and re.search(
                 r"response_format|json_schema|schema|grammar", message, re.IGNORECASE))):
             raise _NoSchema()
-        if status in _RETRY_STATUS:
-            raise _Retryable(f"HTTP {status} {message}".strip(),
-                             retry_after_seconds(response.headers.get("Retry-After")))
+        if status in RETRY_STATUS:
+            raise Retryable(f"HTTP {status} {message}".strip(),
+                             retry_after(response.headers.get("Retry-After")))
         hint = f" ({_HINTS[status]})" if status in _HINTS else ""
         raise EngineError(f"{self.host}: {request.purpose}: HTTP {status} "
                           f"{self._clean(message)}{hint}".rstrip())
 
-    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self.options.max_body
-        data = bytearray()
-        async for chunk in response.content.iter_chunked(65536):
-            data += chunk
-            if len(data) > limit:
-                raise EngineError(f"{self.host}: the answer is larger than {limit} bytes; cut "
-                                  "off")
-        return bytes(data)
-
     async def _read_stream(self, response: aiohttp.ClientResponse) -> _Answer:
-        limit = self.options.max_body
-        size = 0
+        chunks: AsyncIterator[bytes] = bounded_chunks(response, self.options.max_body,
+                                                      f"{self.host}: ")
         parts: list[str] = []
         usage: dict[str, Any] = {}
         finish: str | None = None
         done = False
         buffer = b""
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise EngineError(f"{self.host}: the answer is larger than {limit} bytes; cut "
-                                  "off")
+        async for chunk in chunks:
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for raw in lines:
@@ -356,9 +307,9 @@ class OpenAIChatEngine:
                 try:
                     event = json.loads(data)
                 except ValueError:
-                    raise _Retryable("garbled event in the stream") from None
+                    raise Retryable("garbled event in the stream") from None
                 if not isinstance(event, dict):
-                    raise _Retryable("garbled event in the stream")
+                    raise Retryable("garbled event in the stream")
                 usage = event.get("usage") or usage
                 for choice in event.get("choices") or []:
                     delta = (choice or {}).get("delta") or {}
@@ -367,26 +318,9 @@ class OpenAIChatEngine:
                         parts.append(content)
                     finish = choice.get("finish_reason") or finish
         if not done and finish is None:
-            raise _Retryable("the stream stopped mid-way")
+            raise Retryable("the stream stopped mid-way")
         return _Answer("".join(parts), int(usage.get("prompt_tokens") or 0),
                        int(usage.get("completion_tokens") or 0), finish)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parsed = urlparse(url)
-    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme)
-    return parsed.scheme, (parsed.hostname or "").lower(), port
-
-
-def _error_message(text: str) -> str:
-    try:
-        error = json.loads(text).get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        if isinstance(message, str):
-            return " ".join(message.split())[:300]
-    except (ValueError, AttributeError):
-        pass
-    return " ".join(text.split())[:200]
 
 
 def _answer_of(body: bytes) -> _Answer:
@@ -396,9 +330,9 @@ def _answer_of(body: bytes) -> _Answer:
         text = choice["message"]["content"]
         usage = data.get("usage") or {}
     except (ValueError, KeyError, IndexError, TypeError):
-        raise _Retryable("the answer is not a chat completion") from None
+        raise Retryable("the answer is not a chat completion") from None
     if not isinstance(text, str):
-        raise _Retryable("the answer has no text")
+        raise Retryable("the answer has no text")
     return _Answer(text, int(usage.get("prompt_tokens") or 0),
                    int(usage.get("completion_tokens") or 0), choice.get("finish_reason"))
 

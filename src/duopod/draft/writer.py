@@ -4,9 +4,14 @@ follow and a small model cannot derail.
 1. read and clean the article (``text.notes.clean_article``, which repairs GBK mojibake);
    a long one is cut into chunks, each summarised into facts;
 2. plan: an outline of the show's movements, each with the article's facts it uses;
-3. write each movement's turns in the show's voice (the hosts' personas from show.toml);
-   the greeting and sign-off are the show's own words (``[writer] greeting``), filled in
-   with the date and the show's name, not left to the model;
+3. write each movement's turns in the show's voice (the hosts' personas from show.toml),
+   one movement after another, each prompt carrying what the earlier ones said (their
+   facts, the last turns) so the hosts do not start over; the greeting and sign-off are
+   the show's own words (``[writer] greeting``), filled in with the date and the show's
+   name, not left to the model;
+   then the length pass: while the draft is outside ±15% of ``--minutes`` (at the
+   measured speaking rate), the movements outside their share are rewritten to it, at most
+   ``length_passes`` times; what still misses is listed movement by movement;
 4. check (``checks``: language per turn, length, grounding, echo) and write the script in
    the two-host format with ``status: draft``, its problems listed turn by turn (comments in
    the front matter and a ``.draft.json`` sidecar). The script is parsed as ``duopod
@@ -57,7 +62,7 @@ from .checks import (
 from .model import ChatEngine, ChatRequest
 from .schema import SchemaError, parse_answer
 
-PROMPT_VERSION = "draft/1"
+PROMPT_VERSION = "draft/2"
 """Part of every cache key (in the prompts): bump when a prompt changes."""
 CHUNK_CHARS = 3000
 """Articles longer than this are summarised chunk by chunk first."""
@@ -659,7 +664,7 @@ def revise_turn(ws: Workspace, engine: ChatEngine, script_path: Path, turn_numbe
     ending = old_line[len(old_line.rstrip("\r\n")):]
     lines[at] = (new_line + ending).encode()
     with _parsed(b"".join(lines), script_path, ws):
-        pass
+        pass  # it parses: the file may be replaced
     write_atomically(script_path, b"".join(lines))
     checked = check_turns([before, new] if before else [new], [False, True] if before else
                           [True], article, language, None, " ".join(script.hosts))

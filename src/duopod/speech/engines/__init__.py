@@ -25,11 +25,11 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cache, partial
-from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import EngineError, InputError
+from ...lazy import lazy_call, registered
 from ...show.workspace import VoiceProfile
 
 if TYPE_CHECKING:  # numpy and asyncio load when an engine renders: `duopod check` needs neither
@@ -133,13 +133,9 @@ class EngineSpec:
     but fails says so: EngineError). None: the check makes the engine and asks it."""
 
 
-def _lazy(module: str, attribute: str) -> Callable[..., Any]:
-    """A callable that imports ``module`` on first call, so listing engines stays cheap."""
-
-    def call(*args: Any) -> Any:
-        return getattr(import_module(module, __name__), attribute)(*args)
-
-    return call
+_lazy = partial(lazy_call, __name__)
+"""A callable that imports the engine's module on first call, so listing engines stays
+cheap."""
 
 
 BUILTIN_ENGINES = ("edge", "kokoro", "espeak", "openai")
@@ -196,18 +192,8 @@ def _builtin() -> list[EngineSpec]:
 @cache
 def registry() -> dict[str, EngineSpec]:
     """Every engine duopod knows, built-in first, then those of installed plug-ins."""
-    engines = {spec.name: spec for spec in _builtin()}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            spec = entry.load()
-        except Exception as exc:  # a broken plug-in must not stop the built-in engines
-            log.warning("engine plug-in %s could not be loaded: %s", entry.name, exc)
-            continue
-        if not isinstance(spec, EngineSpec):
-            log.warning("engine plug-in %s is not an EngineSpec", entry.name)
-            continue
-        engines.setdefault(spec.name, spec)
-    return engines
+    return registered(_builtin(), entry_points(group=ENTRY_POINT_GROUP), EngineSpec, "engine",
+                      log)
 
 
 def engine_names() -> list[str]:

@@ -23,30 +23,39 @@ then a sample rate audio actually uses); every request has a total deadline, so 
 that drips one byte at a time cannot hold a build; a Retry-After is clamped to at least a
 second and never waited past the budget; a redirect is refused (it would re-send the script
 to another host, or turn the POST into a GET whose page is taken as speech); and neither
-the key nor a user:password in ``base_url`` ever appears in a message.
+the key nor a user:password in ``base_url`` ever appears in a message. Those bounds (retry
+policy, body limit, redaction) are ``duopod.http``'s, shared with the chat engine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import email.utils
-import json
 import os
-import random
-import re
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import numpy as np
 
 from ...audio.decode import SAMPLE_RATE, decode, resample, trim_bounds
 from ...errors import DuopodError, EngineError, InputError
+from ...http import (
+    MIN_RETRY_AFTER,
+    RETRY_STATUS,
+    LoopSemaphore,
+    Retryable,
+    RetryPolicy,
+    bounded_body,
+    error_detail,
+    host_of,
+    redact,
+    retry_after,
+    url_secrets,
+)
 from ...show.workspace import VoiceProfile
+from ...urls import redact_url
 from ..model import Speech, joined_sentences
 from . import EngineOptions, Voice
 from .openai_settings import KEY_VARIABLE, environment_base_url, profile_settings
@@ -65,8 +74,6 @@ REQUEST_DEADLINE = 120.0
 """Seconds one request may take in all (connect, answer, body), however the bytes drip."""
 MIN_DEADLINE = 10.0
 """The least a request is given, even when ``--retry-for`` is shorter."""
-MIN_RETRY_AFTER = 1.0
-"""A Retry-After of 0 or less is read as this: no server gets hammered by its own answer."""
 MAX_BODY_BYTES = 64 * 1024 * 1024
 """No answer is read past this many bytes (about 12 minutes of 24 kHz 16-bit stereo)."""
 MIN_RATE, MAX_RATE = 8_000, 192_000
@@ -81,41 +88,11 @@ BASE_DELAY = 0.5
 MAX_DELAY = 30.0
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage",
                  "shimmer", "verse")
-_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 _HINTS = {
     401: "check the API key (OPENAI_API_KEY, or the variable the profile's api_key_env names)",
     403: "the key may not use this model or voice",
     404: "is base_url right? it usually ends in /v1",
 }
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep retrying one sentence, and how long to wait between attempts (as
-    the edge engine does: ``--retry-for`` is a duration, counted from the first failure).
-
-    Waits grow exponentially from ``base_delay`` to ``max_delay``, each a random point in
-    the upper half of its range, so throttled requests do not come back in step; a server's
-    Retry-After is obeyed instead, unless it reaches past the budget (then waiting is
-    pointless and the build stops at once)."""
-
-    budget: float = 180.0
-    base_delay: float = field(default_factory=lambda: BASE_DELAY)
-    max_delay: float = field(default_factory=lambda: MAX_DELAY)
-
-    def delay(self, retry: int, used: float, retry_after: float | None = None) -> float | None:
-        """Seconds to wait before retry number ``retry`` (0 for the first), with ``used``
-        seconds of the budget gone; None when the budget is spent."""
-        left = self.budget - used
-        if left <= 0:
-            return None
-        if retry_after is not None:  # clamped to [1 s, what is left of the budget]
-            if retry_after > left:
-                return None
-            wait = max(MIN_RETRY_AFTER, retry_after)
-            return wait + random.uniform(0, self.base_delay / 4)  # noqa: S311
-        ceiling = min(self.max_delay, self.base_delay * 2 ** min(retry, 60))
-        return min(left, random.uniform(ceiling / 2, ceiling))  # noqa: S311
 
 
 def deadline_for(budget: float) -> float:
@@ -129,54 +106,12 @@ def plausible_seconds(text: str, speed: float = 1.0) -> float:
     return (SECONDS_SLACK + SECONDS_PER_CHARACTER * len(text)) / max(0.25, speed)
 
 
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 # ---------------------------------------------------------------- configuration
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any user:password replaced by ``***``: safe to print."""
-    parsed = urlparse(url)
-    if parsed.username is None and parsed.password is None:
-        return url
-    netloc = parsed.netloc.rsplit("@", 1)[-1]
-    return parsed._replace(netloc=f"***@{netloc}").geturl()
-
-
-def url_secrets(base_url: str) -> list[str]:
-    """What a server could echo of the credentials in ``base_url``: the password, and the
-    Basic header aiohttp makes of user:password."""
-    parsed = urlparse(base_url)
-    if parsed.password is None:
-        return []
-    pair = f"{unquote(parsed.username or '')}:{unquote(parsed.password)}"
-    return [unquote(parsed.password), parsed.password,
-            base64.b64encode(pair.encode()).decode()]
-
-
-def host_of(base_url: str) -> str:
-    """Host and port only: what errors name (never a user:password in the URL)."""
-    url = urlparse(base_url)
-    return f"{url.hostname}:{url.port}" if url.port else str(url.hostname)
 
 
 def needs_key(base_url: str) -> bool:
     """OpenAI itself always needs a key; a local server usually does not."""
     return (urlparse(base_url).hostname or "").endswith("openai.com")
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with the key, and anything shaped like an OpenAI key, blanked out: servers
-    echo a rejected key back in their error messages."""
-    for secret in secrets:
-        if len(secret) >= 6:  # shorter "keys" (x, none) are placeholders for local servers
-            text = text.replace(secret, "***")
-    text = re.sub(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9+/=._~\-]+", r"\1 ***", text)
-    return re.sub(r"\bsk-[A-Za-z0-9_\-*.]{3,}", "sk-***", text)
 
 
 # ---------------------------------------------------------------- decoding
@@ -256,9 +191,9 @@ def _decoded(data: bytes, response_format: str, longest: float) -> np.ndarray:
     try:
         audio = decode_answer(data, response_format)
     except (ValueError, DuopodError) as exc:
-        raise _Retryable(f"undecodable {response_format} answer: {exc}") from exc
+        raise Retryable(f"undecodable {response_format} answer: {exc}") from exc
     if len(audio) > longest * SAMPLE_RATE:
-        raise _Retryable(f"an answer of {len(audio) / SAMPLE_RATE:.0f} s is longer than the "
+        raise Retryable(f"an answer of {len(audio) / SAMPLE_RATE:.0f} s is longer than the "
                          f"sentence could take ({longest:.0f} s)")
     return _trim(audio)
 
@@ -277,9 +212,10 @@ class OpenAIEngine:
 
     def __init__(self, options: EngineOptions | None = None, retry: RetryPolicy | None = None):
         options = options or EngineOptions()
-        self.retry = retry or RetryPolicy(budget=options.retry_for)
+        self.retry = retry or RetryPolicy(budget=options.retry_for, base_delay=BASE_DELAY,
+                                          max_delay=MAX_DELAY)
         self.concurrency = options.concurrency
-        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._gate = LoopSemaphore(options.concurrency)
         self._not_before = 0.0
         """Monotonic time before which no request goes out: a server's Retry-After speaks
         for the whole account, not only for the request it refused."""
@@ -310,10 +246,7 @@ class OpenAIEngine:
 
     def _semaphore(self) -> asyncio.Semaphore:
         """One bound for the whole build, remade if the build runs a new event loop."""
-        loop = asyncio.get_running_loop()
-        if self._gate is None or self._gate[0] is not loop:
-            self._gate = (loop, asyncio.Semaphore(self.concurrency))
-        return self._gate[1]
+        return self._gate.get()
 
     async def render(self, sentences: Sequence[str], settings: dict[str, Any],
                      notify: Callable[[str], None] | None = None) -> Speech:
@@ -355,7 +288,7 @@ class OpenAIEngine:
                                                self._deadline(first_failure))
                 return _decoded(data, settings["response_format"],
                                 plausible_seconds(text, float(settings["speed"])))
-            except _Retryable as failure:
+            except Retryable as failure:
                 now = time.monotonic()
                 first_failure = now if first_failure is None else first_failure
                 used = now - first_failure
@@ -402,18 +335,19 @@ class OpenAIEngine:
             async with asyncio.timeout(deadline), session.post(
                     url, json=payload, headers=headers, allow_redirects=False) as response:
                 if response.status == 200:
-                    data = await _bounded_body(response)
+                    data = await bounded_body(response, MAX_BODY_BYTES)
                     if not data:
-                        raise _Retryable("the server answered with no audio")
+                        raise Retryable("the server answered with no audio")
                     return data
-                detail = await _error_detail(response)
-                if response.status in _RETRY_STATUS:
-                    raise _Retryable(f"HTTP {response.status}{detail}",
+                detail = await error_detail(response)
+                detail = f": {detail}" if detail else ""
+                if response.status in RETRY_STATUS:
+                    raise Retryable(f"HTTP {response.status}{detail}",
                                      retry_after(response.headers.get("Retry-After")))
         except TimeoutError as exc:
-            raise _Retryable(f"no complete answer within {deadline:g} s") from exc
+            raise Retryable(f"no complete answer within {deadline:g} s") from exc
         except (aiohttp.ClientError, ConnectionError) as exc:
-            raise _Retryable(f"connection problem: {exc.__class__.__name__}") from exc
+            raise Retryable(f"connection problem: {exc.__class__.__name__}") from exc
         hint = _HINTS.get(response.status, "")
         if 300 <= response.status < 400:
             where = redact_url(response.headers.get("Location", "elsewhere"))[:200]
@@ -423,59 +357,6 @@ class OpenAIEngine:
             f"{host_of(settings['base_url'])} refused the request (HTTP {response.status}"
             f"{detail}){'; ' + hint if hint else ''}", secrets))
         raise self._refusal
-
-
-async def _bounded_body(response: aiohttp.ClientResponse, limit: int | None = None) -> bytes:
-    """The body, read in chunks and abandoned past ``limit`` bytes (MAX_BODY_BYTES)."""
-    limit = MAX_BODY_BYTES if limit is None else limit
-    if (response.content_length or 0) > limit:
-        raise EngineError(f"the server's answer of {response.content_length} bytes is larger "
-                          f"than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(1 << 16):
-        size += len(chunk)
-        if size > limit:
-            raise EngineError(f"the server's answer is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _error_detail(response: aiohttp.ClientResponse) -> str:
-    """The server's own message (OpenAI's {"error": {"message": ...}}, FastAPI's
-    {"detail": ...}, or plain text), short, on one line."""
-    import aiohttp
-
-    try:
-        body = (await _bounded_body(response, 64 * 1024)).decode(errors="replace")
-    except (aiohttp.ClientError, TimeoutError, EngineError):
-        return ""
-    message: Any = body
-    try:
-        parsed = json.loads(body)
-        if isinstance(parsed, dict):
-            error = parsed.get("error")
-            message = (error.get("message") if isinstance(error, dict) else error) \
-                or parsed.get("detail") or parsed.get("message") or body
-    except ValueError:
-        pass
-    text = " ".join(str(message).split())[:200]
-    return f": {text}" if text else ""
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 # ---------------------------------------------------------------- the registry's hooks
