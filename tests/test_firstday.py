@@ -331,7 +331,9 @@ def test_a_shows_life_numbers_guids_and_links(tmp_path: Path) -> None:
     assert numbers["b"] == "2" and numbers["c"] == "3"
     page = (folder / "episodes" / "c" / "index.html").read_text(encoding="utf-8")
     assert "../d/" not in page  # the draft is linked from nothing public
-    record = json.loads((folder / "episodes" / "d" / "episode.json").read_text("utf-8"))
+    assert not (folder / "episodes" / "d").exists()  # nor deployed (issue 27.4)
+    record = json.loads((folder / ".duopod" / "pending" / "d" / "episode.json")
+                        .read_text("utf-8"))
     assert record["episode"] == 0
     _build(folder, _episode(folder, "s2", "04", "season: 2\nepisode: 1\n"))
     # 28.7: a new script under an unpublished episode's slug gets a new GUID

@@ -160,6 +160,70 @@ def test_sections_only_where_the_dialogue_announces_them(tmp_path: Path) -> None
     assert [s.title for s in script.sections] == ["背景", "冲突", "影响", "未来"]
 
 
+REWORDED = {  # every cue word of the seed's dialogue, said another way
+    "历史背景和战略格局": "历史和战略格局",
+    "这件事的背景，就是": "这件事要从头说起，就是",
+    "这件事的背景,就是": "这件事要从头说起,就是",
+    "核心矛盾": "核心问题",
+    "这个矛盾非常突出": "这一点非常突出",
+    "这两者之间的冲突": "这两者之间的拉扯",
+    "影响最直接的，可能就是": "最直接的，可能就是",
+    "影响最直接的,可能就是": "最直接的,可能就是",
+    "产生实实在在的影响": "产生实实在在的作用",
+    "影响是双重的": "意义是双重的",
+    "展望未来，": "往后看，",
+    "展望未来,": "往后看,",
+}
+PRODUCER_HEADINGS = [("背景", 8), ("冲突", 16), ("影响", 23), ("未来", 27)]
+"""Where the seed's own dialogue announces its movements (and a producer puts headings)."""
+
+
+def held_out_page(tmp_path: Path) -> Path:
+    """The seed page with no movement announced by a cue word: a page of its format the
+    cue words were never tuned on."""
+    text = PAGE.read_text(encoding="utf-8")
+    dialogue, tail = text.split("\n## ", 1)
+    for old, new in REWORDED.items():
+        dialogue = dialogue.replace(old, new)
+    from duopod.script.movements import MOVEMENT_CUES
+
+    for _heading, cues in MOVEMENT_CUES.values():
+        assert not any(cue in dialogue.lower() for cue in cues)
+    return write(tmp_path, dialogue + "\n## " + tail, name="held-out.txt")
+
+
+@needs_seeds
+def test_movements_no_turn_announces_are_placed_by_meaning(tmp_path: Path) -> None:
+    """Issue 27.7: without cue words the page had one chapter; a producer puts four
+    headings. Now each lands within a turn of the producer's, and the import says where
+    and why."""
+    result = import_page(held_out_page(tmp_path), tmp_path / "out")
+    assert [h for h, _t in result.sections] == [h for h, _t in PRODUCER_HEADINGS]
+    for (_h, turn), (_p, wanted) in zip(result.sections, PRODUCER_HEADINGS, strict=True):
+        assert abs(turn - wanted) <= 1, result.sections
+    assert all("by meaning: topic shift" in reason for reason in result.placed)
+    assert any("'Phenomenon' opens the dialogue" in note for note in result.notes)
+    script = reparse(result.script_path)
+    assert [s.title for s in script.sections] == ["背景", "冲突", "影响", "未来"]
+    shown = run_cli(tmp_path, "import", str(tmp_path / "held-out.txt"), "--out",
+                    str(tmp_path / "again"))
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"## 冲突  \(before turn 16, line 38, 董小姐: .*by meaning: topic shift "
+                     r"0\.\d\d, words .*一方面", shown.stdout), shown.stdout
+
+
+def test_the_topic_shift_is_deepest_where_the_vocabulary_changes() -> None:
+    from duopod.script.movements import topic_shifts
+
+    chips = ["英伟达芯片出口管制收紧，芯片算力受限。", "芯片算力和出口管制是关键。",
+             "管制之下，英伟达芯片销量下滑。"]
+    weather = ["北京今天降温下雪，气温零下五度。", "下雪路滑，气温还会再降。",
+               "降温之后，北京的雪会停。"]
+    shifts = topic_shifts(chips + weather)
+    assert shifts.index(max(shifts)) == 3 and max(shifts) == 1.0
+    assert all(s < 0.5 for i, s in enumerate(shifts) if i != 3)
+
+
 def test_movements_on_one_line(tmp_path: Path) -> None:
     text = page(movements="Phenomenon+ Conflict+ Background+ Impact+ Future+")
     result = import_page(write(tmp_path, text), tmp_path / "out")

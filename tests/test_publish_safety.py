@@ -439,3 +439,104 @@ def test_an_episode_whose_listing_cannot_be_written_never_lands(tmp_path: Path) 
     assert "Traceback" not in result.stderr, result.stderr
     episodes = show / "episodes"
     assert not [p for p in episodes.iterdir() if p.is_dir()] if episodes.is_dir() else True
+
+
+def _restore(show: Path, saved: Path) -> None:
+    for name in ("episodes", ".duopod/pending", ".duopod/journal"):
+        shutil.rmtree(show / name, ignore_errors=True)
+        if (saved / name).exists():
+            shutil.copytree(saved / name, show / name)
+
+
+@pytest.mark.slow
+def test_a_due_pending_episode_moved_into_the_site_killed_anywhere_converges(
+        published: Path) -> None:
+    """Issue 27.4: an episode waiting in .duopod/pending/ whose time has come moves into
+    episodes/ at the next publish. Killed at each of that publish's changes to the disk:
+    the feed stays whole, lists the episode only once its folder is in episodes/, the
+    folder is whole in one place or the other, and the next publish finishes the move."""
+    from duopod.publish.site import publish_site
+
+    workspace = load_workspace(published)
+    moving = folder(published, "2025-12-12")
+    pending = published / ".duopod" / "pending"
+    pending.mkdir(parents=True)
+    os.rename(moving, pending / moving.name)  # as a build before its publish_at would
+    publish_site(workspace, all_pages=True)  # the feed without it
+    assert moving.name not in (published / "episodes" / "feed.xml").read_text("utf-8")
+    saved = published.parent / "saved"
+    for name in ("episodes", ".duopod/pending", ".duopod/journal"):
+        if (published / name).exists():
+            shutil.copytree(published / name, saved / name)
+    for _warm in range(2):  # counted on the second run, each from the saved state
+        _restore(published, saved)
+        result = _killed_run(published, 0, "publish")
+        assert result.returncode == 0, result.stderr
+    steps = int(result.stderr.rsplit("steps: ", 1)[1])
+    assert steps >= 6
+    for step in range(1, steps + 1):
+        _restore(published, saved)
+        result = _killed_run(published, step, "publish")
+        assert result.returncode == -signal.SIGKILL, (step, result.stderr)
+        guids = assert_site_whole(published)
+        places = [p for p in (published / "episodes" / moving.name, pending / moving.name)
+                  if (p / "episode.json").is_file()]
+        assert len(places) == 1, (step, places)
+        record = json.loads((places[0] / "episode.json").read_text(encoding="utf-8"))
+        audio = places[0] / record["audio"]["file"]
+        assert audio.stat().st_size == record["audio"]["bytes"], step
+        if record["guid"] in guids:
+            assert places[0].parent.name == "episodes", step
+        done = run_cli(published, "publish")
+        assert done.returncode == 0, (step, done.stderr)
+        assert record["guid"] in assert_site_whole(published), step
+        assert not (pending / moving.name).exists(), step
+        assert leftovers(published) == [], (step, leftovers(published))
+
+
+@pytest.mark.slow
+def test_a_published_episode_made_a_draft_killed_at_every_step_converges(
+        published: Path) -> None:
+    """Issue 27.4: ``status: draft`` added to a published episode's script: its new build
+    lands in .duopod/pending/ and its public folder leaves the feed, then episodes/. Killed
+    before each change to the disk: the feed stays whole and lists the episode only while
+    its whole public folder is there (a kill after the feed's rewrite may leave that folder,
+    unlisted and linked from nothing, for the next command to remove); the next build
+    leaves it in pending/ alone."""
+    script_path = published / "scripts" / ENGLISH
+    text = script_path.read_text(encoding="utf-8")
+    script_path.write_text(text.replace("hosts: [Alex, Sam]\n",
+                                        "hosts: [Alex, Sam]\nstatus: draft\n"), "utf-8")
+    workspace = load_workspace(published)
+    options = BuildOptions(engine="espeak", cache_only=True)
+    script = settle_identity(workspace, load_script(workspace, script_path, options))
+    rendered = render(workspace, script, make_engine("espeak", options), options)
+    mixed = mix_episode(workspace, script, rendered, published.parent / "mixed.mp3")
+    notes = episode_notes(workspace, script, mixed.timeline)
+    slug = script.meta.slug
+    episodes, pending = published / "episodes", published / ".duopod" / "pending"
+    saved = published.parent / "saved"
+    shutil.copytree(episodes, saved / "episodes")
+    count_file = published.parent / "steps"
+    for _warm in range(2):
+        _restore(published, saved)
+        assert _publish_in_child(workspace, script, mixed, notes, 0, count_file) == 0
+    steps = int(count_file.read_text(encoding="utf-8"))
+    assert steps >= 8
+    for step in range(1, steps + 1):
+        _restore(published, saved)
+        status = _publish_in_child(workspace, script, mixed, notes, step, count_file)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, step
+        if not site_is_whole(published):  # the window between a swap and the feed
+            with site_lock(workspace.cache_dir):
+                recover(workspace)
+        links = {e.link.rstrip("/").rsplit("/", 1)[-1] for e in entries(published)}
+        assert slug not in links or (episodes / slug).is_dir(), step  # (audio: below)
+        assert_site_whole(published)
+        audio = mixed.audio.with_name("again.mp3")
+        shutil.copyfile(mixed.audio, audio)
+        publish_episode(workspace, script, replace(mixed, audio=audio), engine="espeak",
+                        notes=notes)
+        assert slug not in {e.link.rstrip("/").rsplit("/", 1)[-1] for e in entries(published)}
+        assert not (episodes / slug).exists() and (pending / slug / "episode.json").is_file()
+        assert leftovers(published) == [] and not list(pending.glob(".*")), step

@@ -192,6 +192,37 @@ def test_a_forged_host_cannot_reach_into_the_feed(server: Preview) -> None:
     assert enclosure.get("url") == f"{server.url}/{SLUG}/{SLUG}.mp3"
 
 
+def test_pending_episodes_are_previewed_marked_and_never_in_episodes(site: Path) -> None:
+    """Issue 27.4: a draft waits in .duopod/pending/ (out of the deployed folder); the
+    preview serves its folder and lists it, marked, for a real feed parser."""
+    import io
+
+    import podcastparser
+
+    draft = add_episode(site, "2025-12-20-draft", audio=b"ID3" + os.urandom(5000))
+    record = json.loads((draft / "episode.json").read_text(encoding="utf-8"))
+    record.update(status="draft", episode=0, guid="guid-draft",
+                  published="2025-12-20T08:00:00+00:00")
+    (draft / "episode.json").write_text(json.dumps(record), encoding="utf-8")
+    pending = site / ".duopod" / "pending"
+    pending.mkdir(parents=True)
+    draft.rename(pending / draft.name)
+    (pending / draft.name / ".secret").write_text("no", encoding="utf-8")
+    with in_background(load_workspace(site)) as server:
+        status, _, body = request(server, "/2025-12-20-draft/")
+        assert status == 200 and body.startswith(b"<!doctype html>")
+        assert request(server, "/2025-12-20-draft/.secret")[0] == 404
+        assert request(server, "/.duopod/pending/2025-12-20-draft/")[0] == 404
+        _, _, feed = request(server, "/feed.xml")
+    parsed = podcastparser.parse(f"{server.url}/feed.xml", io.BytesIO(feed))
+    titles = {e["guid"]: e["title"] for e in parsed["episodes"]}
+    assert titles == {"guid-1": "芯片之争", "guid-draft": "[draft] 芯片之争"}
+    item = next(i for i in ET.fromstring(feed).iter("item") if "draft" in i.findtext("title"))
+    assert item.find("{http://www.itunes.com/dtds/podcast-1.0.dtd}episode") is None
+    assert item.find("enclosure").get("url") == \
+        f"{server.url}/2025-12-20-draft/2025-12-20-draft.mp3"
+
+
 # ---------------------------------------------------------------- slow clients
 
 

@@ -206,8 +206,8 @@ def import_page(
               f"{', '.join(result.hosts)}", markup=False, highlight=False)
     if result.source_path:
         out.print(f"wrote {result.source_path}", markup=False, highlight=False)
-    for heading, turn in result.sections:
-        out.print(f"  section   ## {heading}  (before turn {turn})", markup=False,
+    for (heading, turn), where in zip(result.sections, result.placed, strict=True):
+        out.print(f"  section   ## {heading}  (before turn {turn}, {where})", markup=False,
                   highlight=False)
     for dropped in result.dropped:
         out.print(f"  dropped   line {dropped.line}: {dropped.text}  ({dropped.reason})",

@@ -52,8 +52,10 @@ class Listing:
     """The published episodes as publishing sees them."""
 
     records: Records = field(default_factory=list)
-    """Readable records whose audio is whole, newest first: what pages and the feed may
-    list (drafts and episodes not yet due are among them, and left out there)."""
+    """Readable records in ``episodes/`` whose audio is whole, newest first: what pages and
+    the feed may list (a draft or an episode not yet due among them, left by an older
+    duopod or a clock that went back, is left out there and moved to ``.duopod/pending/``
+    by ``areas.settle_areas``)."""
     unlisted: Records = field(default_factory=list)
     """Readable records that are not listed anew (broken audio, a repeated GUID); their
     identity (GUID, number, script) still counts when an episode is published."""

@@ -43,7 +43,7 @@ def recover(workspace: Workspace) -> list[Problem]:
     """Finish or undo killed publishes, drop stale temporary files; the warnings about
     folders left alone. Call with the site lock held."""
     episodes = workspace.episodes_dir
-    if not episodes.is_dir():
+    if not episodes.is_dir() and not workspace.pending_dir.is_dir():
         return []
     journal = journal_of(workspace)
     with journal.abandoned() as entries:
@@ -59,7 +59,7 @@ def recover(workspace: Workspace) -> list[Problem]:
                 shutil.rmtree(area_dir(workspace, area) / entry.trash, ignore_errors=True)
             journal.forget(entry)
     remove_stale_temp_files(workspace)
-    return foreign_folders(episodes)
+    return foreign_folders(episodes) if episodes.is_dir() else []
 
 
 def settle_swap(episodes: Path, entry: Entry) -> None:

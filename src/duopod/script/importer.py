@@ -12,9 +12,12 @@ is reported with its number and the reason, and anything it cannot place is an
 and existing files are never overwritten.
 
 Sections: the page names its movements (``Phenomenon+ Conflict+ ...``) but not where they
-start, so a movement becomes a ``##`` heading only before the first turn whose opening (its
-first two sentences) announces it with one of the movement's cue words (背景, 矛盾, 影响,
-展望...; see ``MOVEMENT_CUES``). Movements no turn announces are reported, not placed.
+start. A movement becomes a ``##`` heading before the first turn whose opening announces it
+with one of its cue words (背景, 矛盾, 影响, 展望...), and, in a dialogue long enough, the
+movements no turn announces are placed by meaning: where the turns' topic shifts and their
+words mean the movement (``movements``). Each heading is reported with where it went and
+why; the opening movement gets no heading (it is the first chapter); a movement that could
+not be placed is reported, not guessed.
 """
 
 from __future__ import annotations
@@ -35,30 +38,17 @@ from ..errors import InputError
 from ..text import (
     clean_line,
     contains_cjk,
-    fix_cjk_punctuation,
     slugify,
-    split_sentences,
     strip_invisible,
 )
 from .model import Script
+from .movements import MOVEMENT_CUES, place_movements
 from .parse import infer_hosts, parse_script, read_text_file, split_lines
 
 __all__ = ["MOVEMENT_CUES", "DroppedLine", "ImportResult", "import_page"]
 
 Line = tuple[int, str]
 """A page line: its 1-based number and its text, stripped."""
-
-MOVEMENT_CUES: dict[str, tuple[str, tuple[str, ...]]] = {
-    # movement (as the page names it, lower case): (Chinese heading, cue words)
-    "phenomenon": ("现象", ("现象", "phenomenon")),
-    "background": ("背景", ("背景", "background")),
-    "conflict": ("冲突", ("矛盾", "冲突", "conflict", "tension")),
-    "impact": ("影响", ("影响", "impact", "consequence")),
-    "future": ("未来", ("展望", "looking ahead", "the future")),
-}
-"""A turn whose first two sentences hold one of a movement's cue words opens it."""
-
-_OPENING_SENTENCES = 2
 
 _DATE_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(.*)$")
 _TIME = r"(?:--|\d{1,2}):(?:--|\d{2})(?::\d{2})?"
@@ -99,8 +89,11 @@ class ImportResult:
     turns: int
     sections: tuple[tuple[str, int], ...]
     """Each heading and the (1-based) turn it was placed before."""
-    dropped: tuple[DroppedLine, ...]
-    notes: tuple[str, ...]
+    placed: tuple[str, ...] = ()
+    """For each of ``sections``: where the heading went (page line, speaker, the turn's
+    first words) and why (the cue word, or the meaning words and topic shift)."""
+    dropped: tuple[DroppedLine, ...] = ()
+    notes: tuple[str, ...] = ()
     """What the producer should know: movements not placed, a missing URL, ..."""
 
 
@@ -148,7 +141,7 @@ def import_page(path: Path, out_dir: Path, url: str | None = None,
     elif page.headline and not page.url:
         page.notes.append("the page gives no address for the original article: pass --url "
                           "(or add url: under source:) for a 'Read the original' link")
-    sections = place_sections(page)
+    sections, placed = place_sections(page)
     slug = slugify(page.title, page.date.isoformat())
     script_path = Path(out_dir) / f"{slug}.md"
     has_source = bool(page.article or page.summary)
@@ -161,6 +154,7 @@ def import_page(path: Path, out_dir: Path, url: str | None = None,
         script_path=script_path, source_path=source_path, title=page.title, date=page.date,
         category=page.category, hosts=tuple(page.hosts), turns=len(page.turns),
         sections=tuple((heading, index + 1) for index, heading in sorted(sections.items())),
+        placed=tuple(placed[index] for index in sorted(sections)),
         dropped=tuple(sorted(page.dropped, key=lambda d: d.line)), notes=tuple(page.notes),
     )
 
@@ -411,26 +405,32 @@ def _read_summary_fields(page: _Page) -> None:
 # ---------------------------------------------------------------- sections
 
 
-def place_sections(page: _Page) -> dict[int, str]:
-    """Turn index -> heading, for the movements the dialogue itself announces."""
-    chinese = contains_cjk("".join(line for turn in page.turns for line in turn.lines))
+def place_sections(page: _Page) -> tuple[dict[int, str], dict[int, str]]:
+    """Turn index -> heading, and turn index -> where and why it was placed (see
+    ``movements``); the movements left without a heading become notes."""
+    texts = [" ".join(turn.lines) for turn in page.turns]
+    chinese = contains_cjk("".join(texts))
+    names = list(dict.fromkeys(page.movements))
+    headings: dict[int, str] = {}
     placed: dict[int, str] = {}
-    pending = list(dict.fromkeys(page.movements))
-    for index, turn in enumerate(page.turns):
-        opening = _opening(" ".join(turn.lines)).lower()
-        for name in pending:
-            zh, cues = MOVEMENT_CUES.get(name.lower(), (name, (name.lower(),)))
-            if any(cue in opening for cue in cues):
-                placed[index] = zh if chinese else name
-                pending.remove(name)
-                break
-    for name in pending:
-        page.notes.append(f"movement {name!r}: no turn announces it, so no heading for it")
-    return placed
-
-
-def _opening(text: str) -> str:
-    return "".join(split_sentences(fix_cjk_punctuation(text))[:_OPENING_SENTENCES])
+    placements = place_movements(texts, names)
+    for placement in placements:
+        zh = MOVEMENT_CUES.get(placement.movement.lower(), (placement.movement, ()))[0]
+        headings[placement.turn] = zh if chinese else placement.movement
+        turn = page.turns[placement.turn]
+        placed[placement.turn] = (f"line {turn.line}, {turn.speaker}: "
+                                  f"{_quote(texts[placement.turn], 16)}; {placement.reason}")
+    headed = {p.movement for p in placements}
+    by_meaning = any("by meaning" in p.reason for p in placements)
+    for name in names:
+        if name in headed:
+            continue
+        if by_meaning and len(headed) == len(names) - 1:
+            page.notes.append(f"movement {name!r} opens the dialogue: its chapter is the "
+                              "first, with no heading")
+        else:
+            page.notes.append(f"movement {name!r}: no turn announces it, so no heading for it")
+    return headings, placed
 
 
 # ---------------------------------------------------------------- writing
