@@ -107,3 +107,18 @@ def test_a_build_numbers_by_date_and_a_late_back_catalogue_episode_is_flagged(
     assert again.returncode == 0 and "although it is dated" not in again.stderr
     record = json.loads((show / "episodes" / "back" / "episode.json").read_text("utf-8"))
     assert record["episode"] == 3
+
+
+def test_a_version_in_another_language_takes_no_number_of_its_own() -> None:
+    """``duopod translate``'s version is the same story: it must not use up a number of the
+    show's (feed.xml had a gap where the version took #2), and its own language's feed
+    shows its original's number."""
+    original = record("a", "2025-12-10")
+    version = replace(record("a-en", "2025-12-10"), translation_of=original.slug)
+    later = record("b", "2025-12-12")
+    assert effective_numbers([original, version, later], NOW) == {
+        "a": 1, "a-en": UNNUMBERED, "b": 2}
+    numbered = [replace(original, number=1)]
+    assert number_for(version, None, None, numbered, NOW) == UNNUMBERED
+    assert number_for(later, None, None, [*numbered, version], NOW) == 2
+    assert number_for(version, None, 7, numbered, NOW) == 7  # an explicit number still wins

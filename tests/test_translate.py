@@ -245,6 +245,10 @@ def test_both_feeds_link_each_other(versions_site: tuple[Path, str]) -> None:
     assert other["channel"].findtext("title") == "Chip Talk"  # type: ignore[union-attr]
     record = json.loads((episodes / english / "episode.json").read_text("utf-8"))
     assert record["translation_of"] == original and record["language"] == "en-US"
+    # the version took no number of the show's; its feed shows the original's
+    assert record["episode"] == 0
+    itunes = "{http://www.itunes.com/dtds/podcast-1.0.dtd}episode"
+    assert main[original].findtext(itunes) == other[english].findtext(itunes) == "1"  # type: ignore[union-attr]
     assert record["hosts"] == ["雷总", "董小姐"]
 
 

@@ -18,6 +18,10 @@ the next free number rather than renumber published episodes (apps would file th
 again); the build says so (``out_of_order``): give it its number with ``episode:``, or
 put it in a season of its own.
 
+A version in another language (``translation_of:``, written by ``duopod translate``) is
+the same story as its original: it takes no number of its own (``UNNUMBERED`` in its
+record, unless ``episode:`` says otherwise), and its language's feed shows its original's.
+
 A new episode's GUID is the UUIDv5 of its URL unless that GUID is already some episode's
 (published or unpublished, of another script): then it is a random UUID, so that apps
 never take a different episode for one they knew.
@@ -58,7 +62,9 @@ def effective_numbers(records: Iterable[EpisodeRecord], now: dt.datetime) -> dic
     listed at ``now`` (a scheduled episode whose time came), its number in date order
     (``date_order_number``), the waiting ones placed in publication order; an unnumbered
     one not listed, ``UNNUMBERED``."""
-    every = list(records)
+    given = list(records)
+    # a version (translation_of) is numbered only by its own 'episode:'
+    every = [r for r in given if r.translation_of is None or r.number != UNNUMBERED]
     numbers: dict[str, int] = {}
     for record in every:
         if record.number != UNNUMBERED:
@@ -74,8 +80,8 @@ def effective_numbers(records: Iterable[EpisodeRecord], now: dt.datetime) -> dic
             season = placed.setdefault(record.season, [])
             numbers[record.guid] = date_order_number(record.published, season)
             season.append((record.published, numbers[record.guid]))
-        else:
-            numbers.setdefault(record.guid, UNNUMBERED)
+    for record in given:
+        numbers.setdefault(record.guid, UNNUMBERED)
     return numbers
 
 
@@ -119,6 +125,8 @@ def number_for(record: EpisodeRecord, previous: EpisodeRecord | None, explicit: 
     and unpublished record."""
     if explicit is not None:
         return explicit
+    if record.translation_of is not None:
+        return UNNUMBERED
     others = [r for r in records if r.script != record.script]
     if not record.listed(now):
         kept = previous.number if previous else UNNUMBERED
