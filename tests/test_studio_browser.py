@@ -8,8 +8,8 @@ Screenshots at desktop and phone widths are looked at (no sideways scroll, real 
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +183,7 @@ def test_a_script_changed_on_disk_while_open_is_reported_not_overwritten(
 def test_beyond_loopback_a_request_without_the_token_is_refused(browser: Any,
                                                                 show: Path) -> None:
     token = "test-token-5d1c"
-    with in_background(show, "0.0.0.0", 0, token=token, engine="espeak") as running:  # noqa: S104
+    with in_background(show, "0.0.0.0", 0, token=token, engine="espeak") as running:
         url = f"http://127.0.0.1:{running.port}/"
         page, _errors = new_page(browser)
         refused = page.goto(url)
