@@ -207,3 +207,28 @@ def test_a_new_episode_from_a_title(show: Path) -> None:
     answer = with_client(show, body)
     assert (show / "scripts" / answer["name"]).is_file()
     assert answer["url"] == f"/edit/{answer['name']}"
+
+
+def test_a_new_episode_from_an_article_in_the_writers_room(show: Path) -> None:
+    from chat_server import ChatServer
+
+    source = REPO / "tests" / "data" / "article-h200-damaged.txt"
+    stand_in = ChatServer().start()
+    try:
+        toml = (show / "show.toml").read_text(encoding="utf-8")
+        (show / "show.toml").write_text(re.sub(r'(?m)^base_url = "http://127\.0\.0\.1:8080/v1"',
+                                               f'base_url = "{stand_in.url}"', toml),
+                                        encoding="utf-8")
+
+        async def body(client: TestClient) -> tuple[int, Any]:
+            response = await post(client, "/api/draft", {
+                "article": source.read_text(encoding="utf-8"), "minutes": 2})
+            return response.status, await response.json()
+
+        status, answer = with_client(show, body)
+    finally:
+        stand_in.stop()
+    assert status == 200, answer
+    script = show / "scripts" / answer["name"]
+    assert "status: draft" in script.read_text(encoding="utf-8")
+    assert stand_in.calls  # the show's [writer] model wrote it

@@ -30,6 +30,7 @@ from ..speech.engines import engine_names
 from ..speech.lexicon import script_speller
 from ..speech.render import stale_turns
 from . import library
+from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
 from .hearing import engine_named, hear, one_turn
 from .security import Guard, guard_middleware, is_loopback
@@ -86,6 +87,7 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
     app.router.add_post("/api/check", check)
     app.router.add_post("/api/save", save)
     app.router.add_post("/api/new", new_episode)
+    app.router.add_post("/api/draft", draft)
     app.router.add_post("/api/hear", hear_line)
     app.router.add_post("/api/stale", stale)
     app.router.add_post("/api/build", build)
@@ -169,7 +171,7 @@ async def episodes_page(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     rows = await asyncio.to_thread(library.episode_rows, workspace)
     return _render(request, "episodes.html", show=workspace.show.title, rows=rows,
-                   feed=_feed_items(workspace), writer=_writer_configured(workspace))
+                   feed=_feed_items(workspace), writer=writer_configured(workspace))
 
 
 async def editor_page(request: web.Request) -> web.Response:
@@ -240,6 +242,23 @@ async def new_episode(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     path = new_script(workspace, _text(data, "title"))
     name = path.relative_to(workspace.root / library.SCRIPTS).as_posix()
+    return web.json_response({"name": name, "url": f"/edit/{name}"})
+
+
+@handles_errors
+async def draft(request: web.Request) -> web.Response:
+    """A script drafted from a pasted article by the writers' room (``duopod draft``)."""
+    data = await _body(request)
+    workspace = _workspace(request)
+    minutes = data.get("minutes", 5.0)
+    if not isinstance(minutes, int | float) or not 0.5 <= minutes <= 120:
+        raise web.HTTPBadRequest(text="minutes: a number from 0.5 to 120\n")
+    title, url = data.get("title") or None, data.get("url") or None
+    if not (title is None or isinstance(title, str)) or not (url is None or isinstance(url, str)):
+        raise web.HTTPBadRequest(text="title and url must be strings\n")
+    path = await asyncio.to_thread(draft_from_article, workspace, _text(data, "article"),
+                                   minutes=float(minutes), title=title, url=url)
+    name = path.resolve().relative_to((workspace.root / library.SCRIPTS).resolve()).as_posix()
     return web.json_response({"name": name, "url": f"/edit/{name}"})
 
 
@@ -396,10 +415,6 @@ def _feed_items(workspace: Workspace) -> list[dict[str, str]]:
         return []
     return [{"title": item.findtext("title") or "", "date": item.findtext("pubDate") or "",
              "guid": item.findtext("guid") or ""} for item in root.iter("item")]
-
-
-def _writer_configured(workspace: Workspace) -> bool:
-    return (workspace.root / "show.toml").read_text(encoding="utf-8").find("[writer]") >= 0
 
 
 async def site(request: web.Request) -> web.StreamResponse:

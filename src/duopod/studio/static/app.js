@@ -37,6 +37,21 @@ if (newForm) {
   });
 }
 
+const draftForm = $("#draft-episode");
+if (draftForm) {
+  draftForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = draftForm.querySelector("button");
+    button.disabled = true; button.textContent = "drafting…";
+    const response = await post("/api/draft", {article: draftForm.article.value,
+      url: draftForm.url.value, minutes: Number(draftForm.minutes.value)});
+    const data = await response.json();
+    button.disabled = false; button.textContent = "Draft with the writers' room";
+    if (response.ok) { window.location = data.url; return; }
+    const note = $("#new-error"); note.hidden = false; note.textContent = data.error;
+  });
+}
+
 // ------------------------------------------------------------------ the editor
 
 const editor = $("#editor");
