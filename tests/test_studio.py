@@ -232,3 +232,54 @@ def test_a_new_episode_from_an_article_in_the_writers_room(show: Path) -> None:
     script = show / "scripts" / answer["name"]
     assert "status: draft" in script.read_text(encoding="utf-8")
     assert stand_in.calls  # the show's [writer] model wrote it
+
+
+def test_a_pronunciation_is_tried_then_kept_in_the_lexicon(show: Path) -> None:
+    lexicon = show / "lexicon.toml"
+    before = lexicon.read_text(encoding="utf-8")
+
+    async def body(client: TestClient) -> tuple[int, bytes, Any, Any]:
+        tried = await post(client, "/api/lexicon", {
+            "name": MANDARIN, "turn": 1, "sentence": 0, "written": "英伟达",
+            "spoken": "英伟大"})
+        audio = await tried.read()
+        saved = await (await post(client, "/api/lexicon", {
+            "name": MANDARIN, "save": True, "written": "英伟达", "spoken": "英伟大",
+            "language": "zh-CN"})).json()
+        checked = await (await post(client, "/api/check", {
+            "name": MANDARIN,
+            "text": (show / "scripts" / MANDARIN).read_text(encoding="utf-8")})).json()
+        return tried.status, audio, saved, checked
+
+    status, audio, saved, checked = with_client(show, body)
+    assert status == 200 and audio.startswith(b"RIFF")
+    assert saved == {"saved": "lexicon.toml"}
+    after = lexicon.read_text(encoding="utf-8")
+    assert after.startswith(before.split("[zh-CN]")[0])  # every other line as it was
+    assert '[zh-CN]                          # only in the Mandarin show\n"英伟达" = "英伟大"' \
+        in after
+    assert any(hit["written"] == "英伟达" and hit["spoken"] == "英伟大"
+               for hit in checked["outline"]["lexicon"])
+
+
+def test_status_buttons_edit_the_front_matter_and_unpublish_needs_an_episode(
+        show: Path) -> None:
+    path = show / "scripts" / MANDARIN
+
+    async def body(client: TestClient) -> list[tuple[int, Any]]:
+        answers = []
+        for status in ({"status": "draft"}, {"status": "scheduled",
+                                             "at": "2030-01-02T07:30:00+08:00"},
+                       {"status": "published"}):
+            response = await post(client, "/api/status", {"name": MANDARIN, **status})
+            answers.append((response.status, path.read_text(encoding="utf-8")))
+        response = await post(client, "/api/unpublish", {"slug": "no-such-episode"})
+        answers.append((response.status, await response.json()))
+        return answers
+
+    (s1, draft), (s2, scheduled), (s3, published), (s4, refused) = with_client(show, body)
+    assert (s1, s2, s3) == (200, 200, 200)
+    assert "\nstatus: draft\n" in draft
+    assert "publish_at: 2030-01-02T07:30:00+08:00" in scheduled and "status:" not in scheduled
+    assert "status:" not in published and "publish_at" not in published
+    assert s4 == 422 and "no-such-episode" in refused["error"]

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from ..build.options import BuildOptions
-from ..build.outcome import BuildEvent, BuildOutcome
+from ..build.outcome import BuildEvent, built_text, state_line
 from ..build.scripts import BuildRun, build_scripts
 from ..errors import DuopodError
 from ..show.workspace import Workspace
@@ -68,7 +68,7 @@ class Builds:
                     run = build_scripts(workspace, [script], options, jobs=1,
                                         on_event=lambda e: emit(event_json(e)),
                                         notice=lambda m: emit({"kind": "notice", "detail": m}))
-                    emit(outcome_json(run))
+                    emit(outcome_json(run, workspace.episodes_dir / "feed.xml"))
                 except DuopodError as exc:
                     emit({"kind": "outcome", "exit_code": exc.exit_code, "messages": [str(exc)],
                           "outcomes": []})
@@ -86,18 +86,21 @@ def event_json(event: BuildEvent) -> dict[str, Any]:
             "total": event.total, "detail": event.detail}
 
 
-def outcome_lines(outcome: BuildOutcome) -> list[str]:
-    """What ``duopod build`` says about one script, in words the page shows."""
-    if not outcome.ok:
-        return [f"{outcome.script}: failed: {outcome.error}"]
-    lines = [f"{outcome.script}: {outcome.state} {outcome.slug} · {outcome.duration:.1f} s · "
-             f"{outcome.rendered} rendered, {outcome.cached} cached · {outcome.engine}"]
-    return lines + [f"warning: {problem}" for problem in outcome.problems]
+def outcome_lines(run: BuildRun, feed: Path) -> list[str]:
+    """The lines ``duopod build`` prints after building one script (``cli.progress``)."""
+    lines = [f"built {built_text(o)}" for o in run.outcomes if o.ok]
+    lines += [f"duopod: warning: {p}" for p in dict.fromkeys(
+        p for o in run.outcomes for p in o.problems)]
+    lines += [f"duopod: error: {o.error}" for o in run.outcomes if not o.ok]
+    lines.append(f"feed: {feed}")
+    if len(run.outcomes) == 1 and run.outcomes[0].ok:
+        lines.append(state_line(run.outcomes[0]))
+    return lines
 
 
-def outcome_json(run: BuildRun) -> dict[str, Any]:
+def outcome_json(run: BuildRun, feed: Path) -> dict[str, Any]:
     return {"kind": "outcome", "exit_code": run.exit_code,
-            "messages": [line for o in run.outcomes for line in outcome_lines(o)],
+            "messages": outcome_lines(run, feed),
             "outcomes": [o.to_json() for o in run.outcomes]}
 
 
