@@ -283,3 +283,35 @@ def test_status_buttons_edit_the_front_matter_and_unpublish_needs_an_episode(
     assert "publish_at: 2030-01-02T07:30:00+08:00" in scheduled and "status:" not in scheduled
     assert "status:" not in published and "publish_at" not in published
     assert s4 == 422 and "no-such-episode" in refused["error"]
+
+
+def test_the_command_prints_a_token_beyond_loopback_and_takes_one_from_the_environment(
+        show: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    env = {**os.environ, "DUOPOD_STUDIO_TOKEN": "from-the-environment"}
+    command = subprocess.Popen(
+        [sys.executable, "-m", "duopod", "studio", "--host", "0.0.0.0", "--port", "0"],  # noqa: S104
+        cwd=show, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert command.stdout is not None
+        line = command.stdout.readline()
+        found = re.search(r"at http://0\.0\.0\.0:(\d+)/\?token=(\S+)", line)
+        assert found, line + (command.stderr.read() if command.poll() is not None and
+                              command.stderr else "")
+        port, token = found.groups()
+        assert token == "from-the-environment"
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as page:
+            assert "芯片出口新规下的算力之争" in page.read().decode()
+    finally:
+        command.terminate()
+        command.wait(10)
