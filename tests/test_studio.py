@@ -295,7 +295,7 @@ def test_the_command_prints_a_token_beyond_loopback_and_takes_one_from_the_envir
 
     env = {**os.environ, "DUOPOD_STUDIO_TOKEN": "from-the-environment"}
     command = subprocess.Popen(
-        [sys.executable, "-m", "duopod", "studio", "--host", "0.0.0.0", "--port", "0"],  # noqa: S104
+        [sys.executable, "-m", "duopod", "studio", "--host", "0.0.0.0", "--port", "0"],
         cwd=show, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert command.stdout is not None
