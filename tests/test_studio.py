@@ -315,3 +315,29 @@ def test_the_command_prints_a_token_beyond_loopback_and_takes_one_from_the_envir
     finally:
         command.terminate()
         command.wait(10)
+
+
+def test_a_pronunciation_kept_in_the_script_goes_into_its_front_matter(show: Path) -> None:
+    path = show / "scripts" / MANDARIN
+    opened = digest(path.read_bytes())
+
+    async def body(client: TestClient) -> tuple[int, Any, int, Any]:
+        saved = await post(client, "/api/lexicon", {
+            "name": MANDARIN, "save": "script", "sha256": opened, "written": "英伟达",
+            "spoken": "英伟大"})
+        stale = await post(client, "/api/lexicon", {
+            "name": MANDARIN, "save": "script", "sha256": opened, "written": "H200",
+            "spoken": "H两百"})
+        return saved.status, await saved.json(), stale.status, await stale.json()
+
+    status, saved, stale_status, stale = with_client(show, body)
+    assert status == 200, saved
+    text = path.read_text(encoding="utf-8")
+    assert 'lexicon:\n  "英伟达": "英伟大"\n---' in text
+    assert saved["sha256"] == digest(path.read_bytes())
+    assert stale_status == 409 and "changed on disk" in stale["error"]
+    from duopod.script.parse import parse_script
+    from duopod.speech.lexicon import script_entries
+
+    entries = script_entries(parse_script(path, workspace=show))
+    assert [(e.written, e.spoken) for e in entries] == [("英伟达", "英伟大")]

@@ -345,6 +345,17 @@ async def lexicon(request: web.Request) -> web.Response:
     language = data.get("language") or workspace.show.language
     if not isinstance(language, str):
         raise web.HTTPBadRequest(text="language: a string is needed\n")
+    if data.get("save") == "script":
+        path = library.script_path(workspace, _text(data, "name"))
+        text, sha = library.read_script(path)
+        text = library.add_script_lexicon_entry(text, written, spoken)
+        checked = await asyncio.to_thread(library.check_text, workspace, path, text)
+        if checked.script is None:
+            problem = checked.problems[0]
+            raise InputError(problem.message, path, problem.line)
+        sha = library.save_script(path, text, data["sha256"]
+                                  if isinstance(data.get("sha256"), str) else sha)
+        return web.json_response({"saved": path.name, "sha256": sha, "text": text})
     if data.get("save"):
         path = await asyncio.to_thread(library.add_lexicon_entry, workspace, written, spoken,
                                        language)
@@ -387,8 +398,12 @@ async def set_status(request: web.Request) -> web.Response:
         text = library.set_front_matter(text, "publish_at", moment.isoformat())
     else:
         raise InputError(f"unknown status {status!r}: draft, published or scheduled")
-    library.check_text(workspace, path, text)
-    sha = library.save_script(path, text, sha)
+    checked = library.check_text(workspace, path, text)
+    if checked.script is None:
+        problem = checked.problems[0]
+        raise InputError(problem.message, path, problem.line)
+    sha = library.save_script(path, text, data["sha256"] if isinstance(data.get("sha256"), str)
+                              else sha)
     return web.json_response({"sha256": sha, "text": text})
 
 

@@ -213,6 +213,32 @@ def set_front_matter(text: str, key: str, value: str | None) -> str:
     return "\n".join(lines)
 
 
+def add_script_lexicon_entry(text: str, written: str, spoken: str) -> str:
+    """``text`` with ``written: spoken`` in its front matter's ``lexicon:`` (every
+    language, every engine), added as a producer would type it; other lines untouched."""
+    if not written.strip() or not spoken.strip() or "\n" in written + spoken:
+        raise InputError("a lexicon entry needs a written and a spoken form, one line each")
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise InputError("the script has no front matter to hold a lexicon entry")
+    close = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if close is None:
+        raise InputError("front matter opened with '---' is never closed", None, 1)
+    entry = f"  {_yaml_string(written)}: {_yaml_string(spoken)}"
+    table = next((i for i in range(1, close) if re.match(r"lexicon\s*:\s*(#.*)?$", lines[i])),
+                 None)
+    if table is None:
+        lines[close:close] = ["lexicon:", entry]
+    else:
+        lines.insert(table + 1, entry)
+    return "\n".join(lines)
+
+
+def _yaml_string(text: str) -> str:
+    """A double-quoted YAML scalar (so 'H20', '671B' or 'yes' stay strings)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def add_lexicon_entry(workspace: Workspace, written: str, spoken: str, language: str) -> Path:
     """Add ``written = spoken`` to lexicon.toml under ``[language]``, keeping every other
     line as the producer wrote it; the result must parse before it is written."""

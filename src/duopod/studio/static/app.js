@@ -60,6 +60,7 @@ if (editor) {
   const text = $("#text");
   const gutter = $("#gutter");
   let sha = editor.dataset.sha;
+  let savedText = text.value;
   let problemsAt = new Map();
   let lastPlayed = null;
   let timer = null;
@@ -189,6 +190,16 @@ if (editor) {
     await playResponse(await post("/api/lexicon", {name, text: text.value, ...lastPlayed, engine: engine(),
       written: $("#lex-written").value, spoken: $("#lex-spoken").value}));
   });
+  $("#lex-save-script").addEventListener("click", async () => {
+    if (text.value !== savedText) { $("#lex-note").textContent = "save your edits first"; return; }
+    const response = await post("/api/lexicon", {name, save: "script", sha256: sha,
+      written: $("#lex-written").value, spoken: $("#lex-spoken").value});
+    const data = await response.json();
+    if (!response.ok) { $("#lex-note").textContent = data.error; return; }
+    text.value = data.text; savedText = data.text; sha = data.sha256;
+    $("#lex-note").textContent = "saved to " + data.saved + "'s front matter";
+    checkNow();
+  });
   $("#lex-save").addEventListener("click", async () => {
     const response = await post("/api/lexicon", {name, save: true, language: editor.dataset.language,
       written: $("#lex-written").value, spoken: $("#lex-spoken").value});
@@ -203,7 +214,7 @@ if (editor) {
     const banner = $("#conflict");
     if (response.status === 409) { banner.hidden = false; banner.textContent = data.error; return false; }
     if (!response.ok) { banner.hidden = false; banner.textContent = data.error; return false; }
-    banner.hidden = true; sha = data.sha256; editor.dataset.sha = sha;
+    banner.hidden = true; sha = data.sha256; editor.dataset.sha = sha; savedText = text.value;
     refreshStale();
     return true;
   }
@@ -249,12 +260,13 @@ if (editor) {
 
   for (const button of document.querySelectorAll("button[data-status]")) {
     button.addEventListener("click", async () => {
-      const body = {name, status: button.dataset.status};
+      if (text.value !== savedText) { $("#publish-note").textContent = "save your edits first"; return; }
+      const body = {name, status: button.dataset.status, sha256: sha};
       if (body.status === "scheduled") body.at = $("#schedule-at").value;
       const response = await post("/api/status", body);
       const data = await response.json();
       if (!response.ok) { $("#publish-note").textContent = data.error; return; }
-      text.value = data.text; sha = data.sha256;
+      text.value = data.text; savedText = data.text; sha = data.sha256;
       $("#publish-note").textContent = "front matter set: " + body.status + "; build to place the episode";
       checkNow();
     });
