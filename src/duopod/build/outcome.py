@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE
 
-__all__ = ["BuildEvent", "BuildOutcome", "EventKind", "OnEvent", "exit_code"]
+__all__ = ["BuildEvent", "BuildOutcome", "EventKind", "OnEvent", "built_text", "exit_code",
+           "state_line"]
 
 EventKind = Literal["waiting", "rendering", "turn", "mixing", "encoding", "publishing",
                     "published", "failed"]
@@ -102,3 +103,25 @@ def exit_code(outcomes: Sequence[BuildOutcome]) -> int:
     if all(o.bad_input for o in failed) and not troubled:
         return EXIT_BAD_INPUT
     return EXIT_FAILURE
+
+
+def built_text(o: BuildOutcome) -> str:
+    """What a face says after "built" about an episode that landed (the CLI, the studio)."""
+    from ..publish.templates import clock
+
+    return (f"{o.title}  {clock(o.duration)} · {o.turns} turns · {o.chapters} chapters · "
+            f"engine {o.engine} ({o.rendered} rendered, {o.cached} cached) · "
+            f"{_figure(o.loudness_lufs)} LUFS, {_figure(o.true_peak_dbtp)} dBTP")
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def state_line(outcome: BuildOutcome) -> str:
+    """Where the episode stands for listeners, in words."""
+    if outcome.state == "draft":
+        return "draft: not in the feed"
+    if outcome.state == "scheduled":
+        return f"scheduled for {outcome.publish_at}: not in the feed until then"
+    return "published: in the feed"

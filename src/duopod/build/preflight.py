@@ -35,11 +35,13 @@ __all__ = ["BuildOptions", "Screened", "check_scripts", "choose_engine", "load_f
            "load_script", "screen"]
 
 
-def load_script(workspace: Workspace, path: Path, options: BuildOptions) -> Script:
-    """Parse and validate a script against the workspace (hosts need voice profiles)."""
+def load_script(workspace: Workspace, path: Path, options: BuildOptions,
+                text: str | None = None) -> Script:
+    """Parse and validate a script against the workspace (hosts need voice profiles);
+    ``text``: its unsaved contents (the studio's editor), else the file is read."""
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
                           workspace=workspace.root, known_hosts=tuple(workspace.profiles),
-                          pinyin_memo=workspace.cache_dir / "pinyin.json")
+                          pinyin_memo=workspace.cache_dir / "pinyin.json", text=text)
     check_profile_settings(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
     lexicon_entries(workspace, script)  # a bad lexicon entry is an input error up front
     return script

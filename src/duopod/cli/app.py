@@ -632,3 +632,7 @@ app.command("verify")(_verify)
 from .translate import translate as _translate  # noqa: E402  (versions in other languages)
 
 app.command("translate")(_translate)
+
+from .studio import studio as _studio  # noqa: E402  (duopod studio: the web app)
+
+app.command("studio")(_studio)

@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from ..build.outcome import BuildEvent, BuildOutcome, OnEvent
+from ..build.outcome import BuildEvent, BuildOutcome, OnEvent, built_text, state_line
 from ..publish.templates import clock
 from .display import plain, styled, text
 
@@ -83,15 +83,6 @@ def _status(event: BuildEvent) -> str:
     return f"{label}: {event.detail}" if event.kind == "failed" and event.detail else label
 
 
-def state_line(outcome: BuildOutcome) -> str:
-    """Where the episode stands for listeners, in words."""
-    if outcome.state == "draft":
-        return "draft: not in the feed"
-    if outcome.state == "scheduled":
-        return f"scheduled for {outcome.publish_at}: not in the feed until then"
-    return "published: in the feed"
-
-
 def report(out: Console, err: Console, outcomes: Sequence[BuildOutcome], feed: Path,
            jobs: int, executor: str) -> None:
     """The lines every build prints after its display: each episode that landed, each
@@ -121,18 +112,10 @@ def report(out: Console, err: Console, outcomes: Sequence[BuildOutcome], feed: P
 
 
 def _built(out: Console, o: BuildOutcome) -> None:
-    styled(out, "[green]built[/green] {title}  {length} · {turns} turns · {chapters} chapters · "
-             "engine {engine} ({rendered} rendered, {cached} cached) · {lufs} LUFS, {peak} dBTP",
-        title=o.title, length=clock(o.duration), turns=o.turns, chapters=o.chapters,
-        engine=o.engine, rendered=o.rendered, cached=o.cached,
-        lufs=_figure(o.loudness_lufs), peak=_figure(o.true_peak_dbtp))
+    styled(out, "[green]built[/green] {text}", text=built_text(o))
     if o.directory is not None:
         plain(out, f"  {o.directory / (o.audio_file or '')}")
         plain(out, f"  {o.directory / 'index.html'}")
-
-
-def _figure(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
 
 
 def _tally(outcomes: Sequence[BuildOutcome]) -> str:

@@ -549,8 +549,12 @@ def parse_script(
     workspace: Path | None = None,
     known_hosts: tuple[str, ...] = (),
     pinyin_memo: Path | None = None,
+    text: str | None = None,
 ) -> Script:
     """Parse and validate a dialogue script; raise ``InputError`` on any problem.
+
+    ``text``: the script's contents as an editor holds them (not yet saved to ``path``);
+    ``path`` still names the file in messages and anchors its relative paths.
 
     ``known_hosts`` (the speakers of the workspace's voice profiles) helps tell host names
     from dialogue when the front matter has no ``hosts:`` list. ``pinyin_memo`` remembers
@@ -559,7 +563,11 @@ def parse_script(
     path = Path(path)
     overrides = overrides or Overrides()
     workspace = (workspace or path.resolve().parent).resolve()
-    lines = split_lines(strip_invisible(read_text_file(path, encoding)))
+    if text is None:
+        text = read_text_file(path, encoding)
+    elif not text.strip():
+        raise InputError("the file is empty", path, 1)
+    lines = split_lines(strip_invisible(text))
 
     bounds = _front_matter_bounds(lines)
     fields: FrontMatter | None = None

@@ -1,0 +1,501 @@
+"""The studio's aiohttp application: pages, the JSON the editor talks to, the build's
+events and the site's preview, behind ``security``'s guard.
+
+Every handler is a library call the CLI also makes; what it answers is read from disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from ..build.options import BuildOptions
+from ..build.steps import resolve_engine
+from ..errors import DuopodError, InputError
+from ..serve import attach_preview
+from ..show.workspace import Workspace, load_workspace
+from ..speech.engines import engine_names
+from ..speech.lexicon import script_speller
+from ..speech.render import stale_turns
+from . import library
+from .drafting import draft_from_article, writer_configured
+from .events import Builds, stream
+from .hearing import engine_named, hear, one_turn
+from .security import Guard, guard_middleware, is_loopback
+
+log = logging.getLogger("duopod.studio")
+MAX_BODY = 4 * 1024 * 1024
+
+
+@dataclass
+class Studio:
+    """A running studio: where it listens, its token (None on loopback), how to stop it."""
+
+    host: str
+    port: int
+    token: str | None
+    runner: web.AppRunner
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+
+_WORKSPACE = web.AppKey("workspace", Path)
+_GUARD = web.AppKey("guard", Guard)
+_BUILDS = web.AppKey("builds", Builds)
+_ENGINE = web.AppKey("engine", str)
+_PAGES = web.AppKey("pages", jinja2.Environment)
+_PREVIEW = web.AppKey[Callable[[web.Request], Awaitable[web.StreamResponse]]]("preview")
+
+
+def make_app(root: Path, *, token: str | None, loopback: bool = True,
+             engine: str = "espeak") -> web.Application:
+    """The studio over the show in ``root``. ``token``: what every request must present
+    (None only on a loopback bind); ``engine``: the one the pages start with."""
+    if token is None and not loopback:
+        raise InputError("a studio bound beyond loopback needs an access token")
+    guard = Guard(token=token, loopback=loopback)
+    app = web.Application(middlewares=[guard_middleware(guard)], client_max_size=MAX_BODY)
+    app[_WORKSPACE] = root
+    app[_GUARD] = guard
+    app[_BUILDS] = Builds()
+    app[_ENGINE] = engine
+    app[_PAGES] = jinja2.Environment(
+        loader=jinja2.PackageLoader("duopod.studio", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined)
+    app.router.add_get("/", episodes_page)
+    app.router.add_get("/edit/{name:.+}", editor_page)
+    app.router.add_get("/static/{file}", static_file)
+    app.router.add_get("/api/script", get_script)
+    app.router.add_post("/api/check", check)
+    app.router.add_post("/api/save", save)
+    app.router.add_post("/api/new", new_episode)
+    app.router.add_post("/api/draft", draft)
+    app.router.add_post("/api/hear", hear_line)
+    app.router.add_post("/api/stale", stale)
+    app.router.add_post("/api/build", build)
+    app.router.add_get("/api/builds/{id}/events", build_events)
+    app.router.add_post("/api/lexicon", lexicon)
+    app.router.add_post("/api/status", set_status)
+    app.router.add_post("/api/unpublish", unpublish)
+    app.router.add_get("/api/feed", feed_state)
+    app.router.add_get("/site/{tail:.*}", site)
+    app[_PREVIEW] = attach_preview(app, load_workspace(root))
+    return app
+
+
+def _workspace(request: web.Request) -> Workspace:
+    """The show as it is on disk now (show.toml and profiles may change while it runs)."""
+    return load_workspace(request.app[_WORKSPACE])
+
+
+def _error(exc: DuopodError, status: int = 422) -> web.Response:
+    body: dict[str, Any] = {"error": str(exc)}
+    if isinstance(exc, InputError):
+        body["line"] = exc.line
+    if isinstance(exc, library.Conflict):
+        status = 409
+    return web.json_response(body, status=status)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(text="not JSON\n") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="not a JSON object\n")
+    return data
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise web.HTTPBadRequest(text=f"{key}: a string is needed\n")
+    return value
+
+
+def _engine(request: web.Request, data: dict[str, Any]) -> str:
+    name = data.get("engine") or request.app[_ENGINE]
+    if not isinstance(name, str):
+        raise web.HTTPBadRequest(text="engine: a string is needed\n")
+    return resolve_engine(name)
+
+
+def _render(request: web.Request, template: str, **values: Any) -> web.Response:
+    page = request.app[_PAGES].get_template(template).render(
+        csrf=request.app[_GUARD].csrf, engines=engine_names(), engine=request.app[_ENGINE],
+        **values)
+    return web.Response(text=page, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-store",
+                                 "Content-Security-Policy": _CSP})
+
+
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob:; frame-src 'self'; frame-ancestors 'self'; "
+        "form-action 'self'; base-uri 'none'")
+
+
+def handles_errors(handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        except DuopodError as exc:
+            return _error(exc)
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+# ---------------------------------------------------------------- pages
+
+
+async def episodes_page(request: web.Request) -> web.Response:
+    workspace = _workspace(request)
+    rows = await asyncio.to_thread(library.episode_rows, workspace)
+    return _render(request, "episodes.html", show=workspace.show.title, rows=rows,
+                   feed=_feed_items(workspace), writer=writer_configured(workspace))
+
+
+async def editor_page(request: web.Request) -> web.Response:
+    workspace = _workspace(request)
+    name = request.match_info["name"]
+    try:
+        path = library.script_path(workspace, name)
+        text, sha = library.read_script(path)
+    except (InputError, OSError):
+        raise web.HTTPNotFound(text="no such script\n") from None
+    row = library.episode_row(workspace, name)
+    return _render(request, "editor.html", show=workspace.show.title, name=name, text=text,
+                   sha=sha, row=row, language=workspace.show.language)
+
+
+async def static_file(request: web.Request) -> web.Response:
+    name = request.match_info["file"]
+    kinds = {".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
+    suffix = Path(name).suffix
+    folder = resources.files("duopod.studio") / "static"
+    if suffix not in kinds or "/" in name or name.startswith("."):
+        raise web.HTTPNotFound()
+    target = folder / name
+    if not target.is_file():
+        raise web.HTTPNotFound()
+    return web.Response(body=target.read_bytes(), content_type=kinds[suffix], charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+# ---------------------------------------------------------------- the editor
+
+
+@handles_errors
+async def get_script(request: web.Request) -> web.Response:
+    workspace = _workspace(request)
+    path = library.script_path(workspace, request.query.get("name", ""))
+    try:
+        text, sha = library.read_script(path)
+    except OSError:
+        raise web.HTTPNotFound(text="no such script\n") from None
+    return web.json_response({"text": text, "sha256": sha})
+
+
+@handles_errors
+async def check(request: web.Request) -> web.Response:
+    data = await _body(request)
+    workspace = _workspace(request)
+    path = library.script_path(workspace, _text(data, "name"))
+    checked = await asyncio.to_thread(library.check_text, workspace, path, _text(data, "text"))
+    return web.json_response({"problems": [p.to_json() for p in checked.problems],
+                              "outline": checked.outline})
+
+
+@handles_errors
+async def save(request: web.Request) -> web.Response:
+    data = await _body(request)
+    workspace = _workspace(request)
+    path = library.script_path(workspace, _text(data, "name"))
+    sha = library.save_script(path, _text(data, "text"), _text(data, "sha256"))
+    return web.json_response({"sha256": sha})
+
+
+@handles_errors
+async def new_episode(request: web.Request) -> web.Response:
+    from ..starter import new_script
+
+    data = await _body(request)
+    workspace = _workspace(request)
+    path = new_script(workspace, _text(data, "title"))
+    name = path.relative_to(workspace.root / library.SCRIPTS).as_posix()
+    return web.json_response({"name": name, "url": f"/edit/{name}"})
+
+
+@handles_errors
+async def draft(request: web.Request) -> web.Response:
+    """A script drafted from a pasted article by the writers' room (``duopod draft``)."""
+    data = await _body(request)
+    workspace = _workspace(request)
+    minutes = data.get("minutes", 5.0)
+    if not isinstance(minutes, int | float) or not 0.5 <= minutes <= 120:
+        raise web.HTTPBadRequest(text="minutes: a number from 0.5 to 120\n")
+    title, url = data.get("title") or None, data.get("url") or None
+    if not (title is None or isinstance(title, str)) or not (url is None or isinstance(url, str)):
+        raise web.HTTPBadRequest(text="title and url must be strings\n")
+    path = await asyncio.to_thread(draft_from_article, workspace, _text(data, "article"),
+                                   minutes=float(minutes), title=title, url=url)
+    name = path.resolve().relative_to((workspace.root / library.SCRIPTS).resolve()).as_posix()
+    return web.json_response({"name": name, "url": f"/edit/{name}"})
+
+
+def _checked_script(workspace: Workspace, data: dict[str, Any]) -> library.Checked:
+    path = library.script_path(workspace, _text(data, "name"))
+    text = data.get("text")
+    if not isinstance(text, str):
+        text = library.read_script(path)[0]
+    checked = library.check_text(workspace, path, text)
+    if checked.script is None:
+        problem = checked.problems[0]
+        raise InputError(problem.message, path, problem.line)
+    return checked
+
+
+@handles_errors
+async def hear_line(request: web.Request) -> web.Response:
+    data = await _body(request)
+    workspace = _workspace(request)
+    checked = await asyncio.to_thread(_checked_script, workspace, data)
+    assert checked.script is not None
+    turn, sentence = data.get("turn"), data.get("sentence")
+    if not isinstance(turn, int) or not (sentence is None or isinstance(sentence, int)):
+        raise web.HTTPBadRequest(text="turn (and sentence) must be whole numbers\n")
+    script = one_turn(checked.script, turn, sentence)
+    engine = await asyncio.to_thread(engine_named, _engine(request, data))
+    heard = await hear(workspace, script, engine)
+    return web.Response(body=heard.wav, content_type="audio/wav",
+                        headers={"X-Duopod-Cached": "1" if heard.cached else "0",
+                                 "Cache-Control": "no-store"})
+
+
+def _stale_count(workspace: Workspace, data: dict[str, Any], engine_name: str
+                 ) -> tuple[library.Checked, list[int]]:
+    checked = _checked_script(workspace, data)
+    assert checked.script is not None
+    engine = engine_named(engine_name)
+    spell = script_speller(workspace, checked.script, engine.name)
+    return checked, stale_turns(checked.script, workspace, engine,
+                                spell.say if spell else None)
+
+
+@handles_errors
+async def stale(request: web.Request) -> web.Response:
+    data = await _body(request)
+    workspace = _workspace(request)
+    name = _engine(request, data)
+    checked, turns = await asyncio.to_thread(_stale_count, workspace, data, name)
+    assert checked.script is not None
+    return web.json_response({"stale": turns, "turns": len(checked.script.turns),
+                              "engine": name})
+
+
+@handles_errors
+async def build(request: web.Request) -> web.Response:
+    """Build the saved script (the editor saves first): ``build_scripts``, as the CLI."""
+    data = await _body(request)
+    workspace = _workspace(request)
+    data.pop("text", None)  # what is built is what is on disk
+    name = _engine(request, data)
+    checked, turns = await asyncio.to_thread(_stale_count, workspace, data, name)
+    assert checked.script is not None
+    job = request.app[_BUILDS].start(workspace, checked.script.path,
+                                     BuildOptions(engine=name), len(turns))
+    return web.json_response({"id": job.id, "stale": turns,
+                              "events": f"/api/builds/{job.id}/events"})
+
+
+async def build_events(request: web.Request) -> web.StreamResponse:
+    try:
+        job = request.app[_BUILDS].jobs[int(request.match_info["id"])]
+    except (KeyError, ValueError):
+        raise web.HTTPNotFound() from None
+    return await stream(request, job)
+
+
+@handles_errors
+async def lexicon(request: web.Request) -> web.Response:
+    """Try an entry (``save`` false: hear the sentence with it) or keep it (lexicon.toml,
+    or the script's front matter is the producer's to edit in the editor)."""
+    data = await _body(request)
+    workspace = _workspace(request)
+    written, spoken = _text(data, "written"), _text(data, "spoken")
+    language = data.get("language") or workspace.show.language
+    if not isinstance(language, str):
+        raise web.HTTPBadRequest(text="language: a string is needed\n")
+    if data.get("save") == "script":
+        path = library.script_path(workspace, _text(data, "name"))
+        text, sha = library.read_script(path)
+        text = library.add_script_lexicon_entry(text, written, spoken)
+        checked = await asyncio.to_thread(library.check_text, workspace, path, text)
+        if checked.script is None:
+            problem = checked.problems[0]
+            raise InputError(problem.message, path, problem.line)
+        sha = library.save_script(path, text, data["sha256"]
+                                  if isinstance(data.get("sha256"), str) else sha)
+        return web.json_response({"saved": path.name, "sha256": sha, "text": text})
+    if data.get("save"):
+        path = await asyncio.to_thread(library.add_lexicon_entry, workspace, written, spoken,
+                                       language)
+        return web.json_response({"saved": path.name})
+    checked = await asyncio.to_thread(_checked_script, workspace, data)
+    assert checked.script is not None
+    turn, sentence = data.get("turn"), data.get("sentence")
+    if not isinstance(turn, int) or not (sentence is None or isinstance(sentence, int)):
+        raise web.HTTPBadRequest(text="turn (and sentence) must be whole numbers\n")
+    script = one_turn(checked.script, turn, sentence)
+    said = script.turns[0].text.replace(written, spoken)
+    script = replace(script, turns=(replace(script.turns[0], text=said),))
+    engine = await asyncio.to_thread(engine_named, _engine(request, data))
+    heard = await hear(workspace, script, engine)
+    return web.Response(body=heard.wav, content_type="audio/wav",
+                        headers={"Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- publishing
+
+
+@handles_errors
+async def set_status(request: web.Request) -> web.Response:
+    """draft, published, or scheduled at a moment: the front matter, as edited by hand
+    (the next build places the episode)."""
+    data = await _body(request)
+    workspace = _workspace(request)
+    path = library.script_path(workspace, _text(data, "name"))
+    text, sha = library.read_script(path)
+    status = _text(data, "status")
+    if status == "draft":
+        text = library.set_front_matter(text, "status", "draft")
+        text = library.set_front_matter(text, "publish_at", None)
+    elif status == "published":
+        text = library.set_front_matter(text, "status", None)
+        text = library.set_front_matter(text, "publish_at", None)
+    elif status == "scheduled":
+        moment = dt.datetime.fromisoformat(_text(data, "at"))
+        text = library.set_front_matter(text, "status", None)
+        text = library.set_front_matter(text, "publish_at", moment.isoformat())
+    else:
+        raise InputError(f"unknown status {status!r}: draft, published or scheduled")
+    checked = library.check_text(workspace, path, text)
+    if checked.script is None:
+        problem = checked.problems[0]
+        raise InputError(problem.message, path, problem.line)
+    sha = library.save_script(path, text, data["sha256"] if isinstance(data.get("sha256"), str)
+                              else sha)
+    return web.json_response({"sha256": sha, "text": text})
+
+
+@handles_errors
+async def unpublish(request: web.Request) -> web.Response:
+    from ..publish import unpublish_episode
+
+    data = await _body(request)
+    workspace = _workspace(request)
+    record = await asyncio.to_thread(unpublish_episode, workspace, _text(data, "slug"))
+    return web.json_response({"unpublished": record.slug, "guid": record.guid})
+
+
+async def feed_state(request: web.Request) -> web.Response:
+    return web.json_response({"items": _feed_items(_workspace(request))})
+
+
+def _feed_items(workspace: Workspace) -> list[dict[str, str]]:
+    """What podcast apps see now: the items of episodes/feed.xml, newest first."""
+    feed = workspace.episodes_dir / "feed.xml"
+    try:
+        root = ElementTree.parse(feed).getroot()  # noqa: S314 (our own feed)
+    except (OSError, ElementTree.ParseError):
+        return []
+    return [{"title": item.findtext("title") or "", "date": item.findtext("pubDate") or "",
+             "guid": item.findtext("guid") or ""} for item in root.iter("item")]
+
+
+async def site(request: web.Request) -> web.StreamResponse:
+    """The site as listeners will see it (and the pending episodes), by the preview
+    server's own handler (``duopod serve``)."""
+    tail = "/" + request.match_info["tail"]
+    if request.rel_url.raw_query_string:
+        tail += "?" + request.rel_url.raw_query_string
+    handler = request.app[_PREVIEW]
+    return await handler(request.clone(rel_url=tail))
+
+
+# ---------------------------------------------------------------- running
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+async def start(root: Path, host: str = "127.0.0.1", port: int = 8765, *,
+                token: str | None = None, engine: str = "espeak") -> Studio:
+    loopback = is_loopback(host)
+    if not loopback and token is None:
+        raise InputError("a studio bound beyond loopback needs an access token")
+    app = make_app(root, token=token, loopback=loopback, engine=engine)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    site_ = web.TCPSite(runner, host, port, reuse_address=True)
+    await site_.start()
+    bound = runner.addresses[0]  # the port chosen when 0 was asked
+    return Studio(host, int(bound[1]), token, runner)
+
+
+def run(root: Path, host: str = "127.0.0.1", port: int = 8765, *, token: str | None = None,
+        engine: str = "espeak", ready: Callable[[Studio], None] | None = None) -> None:
+    """Serve until interrupted; ``ready`` is told the address once the socket listens."""
+
+    async def main() -> None:
+        studio = await start(root, host, port, token=token, engine=engine)
+        if ready:
+            ready(studio)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await studio.close()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def in_background(root: Path, host: str = "127.0.0.1", port: int = 0, *,
+                  token: str | None = None, engine: str = "espeak") -> Iterator[Studio]:
+    """The studio on its own thread and event loop, for tests and benchmarks."""
+    import threading
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        studio = asyncio.run_coroutine_threadsafe(
+            start(root, host, port, token=token, engine=engine), loop).result(30)
+        try:
+            yield studio
+        finally:
+            asyncio.run_coroutine_threadsafe(studio.close(), loop).result(30)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -1,0 +1,266 @@
+"""The show as the studio shows it: its scripts with their states, a script checked as
+typed (the same parser and checks as ``duopod check``), and the writes a producer asks
+for, each atomic and refused when the file changed on disk since it was opened.
+
+Nothing here is remembered between requests: every answer is read from the show's folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..build.options import BuildOptions
+from ..build.preflight import load_script
+from ..errors import DuopodError, InputError
+from ..files import write_atomically
+from ..publish.episodes import existing_record
+from ..script.model import Script
+from ..show.workspace import Workspace
+from ..speech.lexicon import hit_counts, language_of, lexicon_entries
+from ..speech.suggest import lexicon_suggestions
+from ..text import split_sentences
+
+SCRIPTS = "scripts"
+LEXICON = "lexicon.toml"
+
+
+class Conflict(DuopodError):
+    """The file changed on disk since the editor opened it: nothing was written."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    message: str
+    level: str = "error"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "message": self.message, "level": self.level}
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    name: str
+    """The script's path inside scripts/ (how the studio's addresses name it)."""
+    title: str
+    date: str
+    state: str
+    """draft, scheduled, published, unpublished, not built, or failed (does not parse)."""
+    duration: float | None = None
+    engine: str | None = None
+    slug: str | None = None
+    problem: str | None = None
+
+
+@dataclass
+class Checked:
+    """A script's text checked: its problems at their lines, and its outline."""
+
+    problems: list[Problem] = field(default_factory=list)
+    outline: dict[str, Any] | None = None
+    script: Script | None = None
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def script_path(workspace: Workspace, name: str) -> Path:
+    """The script ``name`` (a path inside scripts/) names, refusing anything that would
+    leave scripts/: dot segments, dot files, absolute paths, links out, other suffixes."""
+    parts = name.replace("\\", "/").split("/")
+    if (not name or name.startswith("/") or any(p in ("", ".", "..") or p.startswith(".")
+                                                for p in parts)
+            or not name.endswith(".md") or "\x00" in name):
+        raise InputError(f"not a script of this show: {name!r}")
+    base = (workspace.root / SCRIPTS).resolve()
+    target = (base / Path(*parts)).resolve()
+    if not target.is_relative_to(base):
+        raise InputError(f"not a script of this show: {name!r}")
+    return target
+
+
+def script_names(workspace: Workspace) -> list[str]:
+    base = workspace.root / SCRIPTS
+    if not base.is_dir():
+        return []
+    names = [p.relative_to(base).as_posix() for p in base.rglob("*.md")
+             if p.is_file() and not any(part.startswith(".")
+                                        for part in p.relative_to(base).parts)]
+    return sorted(names, reverse=True)
+
+
+def episode_rows(workspace: Workspace) -> list[EpisodeRow]:
+    return [episode_row(workspace, name) for name in script_names(workspace)]
+
+
+def episode_row(workspace: Workspace, name: str) -> EpisodeRow:
+    path = script_path(workspace, name)
+    try:
+        script = load_script(workspace, path, BuildOptions())
+    except DuopodError as exc:
+        return EpisodeRow(name, path.stem, "", "failed", problem=str(exc))
+    meta = script.meta
+    record = existing_record(workspace, meta.slug)
+    state = episode_state(workspace, script)
+    return EpisodeRow(name, meta.title, meta.date.isoformat(), state,
+                      record.duration if record else None, record.engine if record else None,
+                      meta.slug)
+
+
+def episode_state(workspace: Workspace, script: Script) -> str:
+    slug = script.meta.slug
+    if (workspace.episodes_dir / slug).is_dir():
+        return "published"
+    if (workspace.pending_dir / slug).is_dir():
+        return "draft" if script.meta.lifecycle.status == "draft" else "scheduled"
+    if (workspace.unpublished_dir / slug).is_dir():
+        return "unpublished"
+    return "not built"
+
+
+# ---------------------------------------------------------------- checking as typed
+
+
+def check_text(workspace: Workspace, path: Path, text: str) -> Checked:
+    """``text`` as the script at ``path`` would be checked by ``duopod check``: the first
+    error at its line, or the outline and the warnings."""
+    try:
+        script = load_script(workspace, path, BuildOptions(), text=text)
+    except InputError as exc:
+        return Checked([Problem(exc.line, exc.message)])
+    except DuopodError as exc:
+        return Checked([Problem(None, str(exc))])
+    problems = [Problem(s.line, f"{s.message()} (a build refuses it)", "warning")
+                for s in script.one_off_speakers]
+    language = language_of(workspace, script)
+    entries = lexicon_entries(workspace, script)
+    sentences = [s for turn in script.turns for s in split_sentences(turn.text)]
+    problems += [Problem(None, suggestion.message(language), "lexicon?")
+                 for suggestion in lexicon_suggestions(entries, language, sentences)]
+    return Checked(problems, outline(workspace, script), script)
+
+
+def outline(workspace: Workspace, script: Script) -> dict[str, Any]:
+    language = language_of(workspace, script)
+    entries = lexicon_entries(workspace, script)
+    sentences = [s for turn in script.turns for s in split_sentences(turn.text)]
+    chars = script.characters_by_host()
+    return {
+        "title": script.meta.title,
+        "slug": script.meta.slug,
+        "status": script.meta.lifecycle.status,
+        "hosts": [{"name": h, "characters": chars.get(h, 0)} for h in script.hosts],
+        "sections": [{"title": s.title, "line": s.line} for s in script.sections],
+        "turns": [{"index": t.index, "speaker": t.speaker, "line": t.line,
+                   "sentences": split_sentences(t.text)} for t in script.turns],
+        "lexicon": [{"written": e.written, "spoken": e.spoken, "count": n,
+                     "where": e.where.removeprefix(f"{workspace.root}/")}
+                    for e, n in hit_counts(entries, language, sentences)],
+    }
+
+
+# ---------------------------------------------------------------- writing
+
+
+def read_script(path: Path) -> tuple[str, str]:
+    """The script's text and the sha256 of its bytes (what a save must name)."""
+    data = path.read_bytes()
+    return data.decode("utf-8-sig", errors="replace"), digest(data)
+
+
+def save_script(path: Path, text: str, opened: str) -> str:
+    """Write ``text`` over the script if it is still the version whose sha256 is
+    ``opened``; else ``Conflict`` and nothing is written. Returns the new sha256."""
+    try:
+        current = digest(path.read_bytes())
+    except FileNotFoundError:
+        current = ""
+    if not hmac.compare_digest(current, opened):
+        raise Conflict(f"{path.name} changed on disk since it was opened: reload it (your "
+                       "text is kept in the editor) and apply your edit again")
+    data = text.encode("utf-8")
+    write_atomically(path, data)
+    return digest(data)
+
+
+def set_front_matter(text: str, key: str, value: str | None) -> str:
+    """``text`` with the front matter's ``key:`` line set to ``value`` (None: removed), as
+    a producer would edit it by hand; a script without front matter is refused."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise InputError("the script has no front matter to change")
+    try:
+        close = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise InputError("front matter opened with '---' is never closed", None, 1) from None
+    pattern = re.compile(rf"{re.escape(key)}\s*:")
+    kept = [i for i in range(1, close) if pattern.match(lines[i])]
+    new = None if value is None else f"{key}: {value}"
+    if kept:
+        if new is None:
+            del lines[kept[0]]
+        else:
+            lines[kept[0]] = new
+    elif new is not None:
+        lines.insert(close, new)
+    return "\n".join(lines)
+
+
+def add_script_lexicon_entry(text: str, written: str, spoken: str) -> str:
+    """``text`` with ``written: spoken`` in its front matter's ``lexicon:`` (every
+    language, every engine), added as a producer would type it; other lines untouched."""
+    if not written.strip() or not spoken.strip() or "\n" in written + spoken:
+        raise InputError("a lexicon entry needs a written and a spoken form, one line each")
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise InputError("the script has no front matter to hold a lexicon entry")
+    close = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if close is None:
+        raise InputError("front matter opened with '---' is never closed", None, 1)
+    entry = f"  {_yaml_string(written)}: {_yaml_string(spoken)}"
+    table = next((i for i in range(1, close) if re.match(r"lexicon\s*:\s*(#.*)?$", lines[i])),
+                 None)
+    if table is None:
+        lines[close:close] = ["lexicon:", entry]
+    else:
+        lines.insert(table + 1, entry)
+    return "\n".join(lines)
+
+
+def _yaml_string(text: str) -> str:
+    """A double-quoted YAML scalar (so 'H20', '671B' or 'yes' stay strings)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def add_lexicon_entry(workspace: Workspace, written: str, spoken: str, language: str) -> Path:
+    """Add ``written = spoken`` to lexicon.toml under ``[language]``, keeping every other
+    line as the producer wrote it; the result must parse before it is written."""
+    if not written.strip() or not spoken.strip() or "\n" in written + spoken:
+        raise InputError("a lexicon entry needs a written and a spoken form, one line each")
+    path = workspace.root / LEXICON
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    line = f"{_toml_string(written)} = {_toml_string(spoken)}"
+    header = re.compile(rf"^\[\s*\"?{re.escape(language)}\"?\s*\]\s*(#.*)?$", re.MULTILINE)
+    found = header.search(text)
+    if found:
+        text = text[: found.end()] + "\n" + line + text[found.end():]
+    else:
+        text = text.rstrip("\n") + f"\n\n[{_toml_string(language)}]\n{line}\n"
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"the entry would break the lexicon: {exc}", path) from None
+    write_atomically(path, text.encode("utf-8"))
+    return path
+
+
+def _toml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

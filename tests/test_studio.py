@@ -1,0 +1,343 @@
+"""The studio through aiohttp's test client (fast): the editor's checks, saves that never
+lose an edit, hearing a turn through the cache, and the guard (token, Host, CSRF, paths).
+The browser tests are in test_studio_browser.py."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import shutil
+import wave
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from conftest import MANDARIN, REPO, copy_show
+
+from duopod.studio import make_app
+from duopod.studio.library import digest
+
+Body = Callable[[TestClient], Awaitable[Any]]
+
+
+@pytest.fixture
+def show(tmp_path: Path) -> Path:
+    """The example show with its lexicon."""
+    root = copy_show(tmp_path / "show")
+    shutil.copy(REPO / "lexicon.toml", root / "lexicon.toml")
+    return root
+
+
+def with_client(root: Path, body: Body, *, token: str | None = None, loopback: bool = True
+                ) -> Any:
+    async def main() -> Any:
+        app = make_app(root, token=token, loopback=loopback, engine="espeak")
+        async with TestClient(TestServer(app)) as client:
+            return await body(client)
+
+    return asyncio.run(main())
+
+
+async def csrf(client: TestClient, headers: dict[str, str] | None = None) -> str:
+    page = await (await client.get("/", headers=headers)).text()
+    match = re.search(r'name="csrf" content="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
+async def post(client: TestClient, url: str, body: dict[str, Any]) -> Any:
+    token = await csrf(client)
+    return await client.post(url, json=body, headers={"X-Duopod-CSRF": token})
+
+
+def test_episodes_page_lists_every_script_with_its_state(show: Path) -> None:
+    async def body(client: TestClient) -> str:
+        response = await client.get("/")
+        assert response.status == 200
+        return await response.text()
+
+    page = with_client(show, body)
+    assert "芯片出口新规下的算力之争" in page
+    assert page.count('data-state="not built"') == 2
+    assert f'href="/edit/{MANDARIN}"' in page
+
+
+def test_a_typo_in_a_host_line_is_an_error_at_its_line(show: Path) -> None:
+    text = (show / "scripts" / MANDARIN).read_text(encoding="utf-8")
+    lines = text.split("\n")
+    typo_line = lines.index("董小姐") + 1
+    lines[typo_line - 1] = "董小组"
+
+    async def body(client: TestClient) -> tuple[Any, Any]:
+        bad = await (await post(client, "/api/check", {"name": MANDARIN,
+                                                        "text": "\n".join(lines)})).json()
+        good = await (await post(client, "/api/check", {"name": MANDARIN, "text": text})).json()
+        return bad, good
+
+    bad, good = with_client(show, body)
+    errors = [p for p in bad["problems"] if p["level"] == "error"]
+    assert errors and errors[0]["line"] == typo_line, bad
+    assert "董小组" in errors[0]["message"]
+    assert not [p for p in good["problems"] if p["level"] == "error"]
+    outline = good["outline"]
+    assert [h["name"] for h in outline["hosts"]] == ["雷总", "董小姐"]
+    assert outline["turns"][0]["speaker"] == "雷总" and outline["sections"]
+    assert any(hit["written"] == "H200" for hit in outline["lexicon"])
+
+
+def test_a_save_over_a_file_changed_on_disk_is_refused(show: Path) -> None:
+    path = show / "scripts" / MANDARIN
+    opened = digest(path.read_bytes())
+    theirs = path.read_text(encoding="utf-8").replace("早上好", "晚上好")
+    path.write_text(theirs, encoding="utf-8")  # another editor saved meanwhile
+
+    async def body(client: TestClient) -> tuple[int, Any, int, Any]:
+        refused = await post(client, "/api/save", {"name": MANDARIN, "text": "mine",
+                                                   "sha256": opened})
+        current = digest(path.read_bytes())
+        mine = theirs.replace("晚上好", "中午好")
+        saved = await post(client, "/api/save", {"name": MANDARIN, "text": mine,
+                                                 "sha256": current})
+        return refused.status, await refused.json(), saved.status, await saved.json()
+
+    status, answer, saved_status, saved = with_client(show, body)
+    assert status == 409 and "changed on disk" in answer["error"]
+    assert saved_status == 200
+    assert "中午好" in path.read_text(encoding="utf-8")
+    assert saved["sha256"] == digest(path.read_bytes())
+    assert not list(path.parent.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize("name", ["../show.toml", "../../etc/passwd.md", "/etc/x.md",
+                                  ".hidden.md", "sources/../../show.md", "x.txt"])
+def test_paths_never_leave_the_scripts_folder(show: Path, name: str) -> None:
+    async def body(client: TestClient) -> tuple[int, int]:
+        read = await client.get("/api/script", params={"name": name})
+        wrote = await post(client, "/api/save", {"name": name, "text": "x", "sha256": ""})
+        return read.status, wrote.status
+
+    read, wrote = with_client(show, body)
+    assert read == 422 and wrote == 422
+    assert not (show.parent / "show.md").exists()
+
+
+def test_beyond_loopback_every_request_needs_the_token(show: Path) -> None:
+    async def body(client: TestClient) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        for path in ("/", f"/edit/{MANDARIN}", "/api/feed", "/site/", "/static/app.js"):
+            response = await client.get(path)
+            results[path] = (response.status, await response.text())
+        wrong = await client.get("/", headers={"Authorization": "Bearer nope"})
+        results["wrong"] = wrong.status
+        right = await client.get("/", headers={"Authorization": "Bearer s3cret-token"})
+        results["right"] = right.status
+        # the token in the address becomes a cookie, and leaves the address
+        first = await client.get("/?token=s3cret-token", allow_redirects=False)
+        results["redirect"] = (first.status, first.headers.get("Location"))
+        results["cookie"] = (await client.get("/")).status
+        return results
+
+    results = with_client(show, body, token="s3cret-token", loopback=False)
+    for path in ("/", f"/edit/{MANDARIN}", "/api/feed", "/site/", "/static/app.js"):
+        status, text = results[path]
+        assert status == 401, path
+        assert "芯" not in text and "雷总" not in text
+    assert results["wrong"] == 401 and results["right"] == 200
+    assert results["redirect"] == (303, "/")
+    assert results["cookie"] == 200
+
+
+def test_a_rebinding_host_name_and_a_missing_csrf_token_are_refused(show: Path) -> None:
+    path = show / "scripts" / MANDARIN
+    before = path.read_bytes()
+
+    async def body(client: TestClient) -> tuple[int, int, int, int]:
+        rebound = await client.get("/", headers={"Host": "evil.example:8765"})
+        token = await csrf(client)
+        no_csrf = await client.post("/api/save", json={"name": MANDARIN, "text": "x",
+                                                       "sha256": digest(before)})
+        other_site = await client.post(
+            "/api/save", json={"name": MANDARIN, "text": "x", "sha256": digest(before)},
+            headers={"X-Duopod-CSRF": token, "Origin": "http://evil.example"})
+        localhost = await client.get("/", headers={"Host": "localhost:8765"})
+        return rebound.status, no_csrf.status, other_site.status, localhost.status
+
+    rebound, no_csrf, other_site, localhost = with_client(show, body)
+    assert (rebound, no_csrf, other_site, localhost) == (403, 403, 403, 200)
+    assert path.read_bytes() == before
+
+
+def test_a_turn_is_heard_through_the_cache(show: Path) -> None:
+    async def body(client: TestClient) -> list[tuple[int, str, bytes]]:
+        heard = []
+        for _ in range(2):
+            response = await post(client, "/api/hear", {"name": MANDARIN, "turn": 0})
+            heard.append((response.status, response.headers.get("X-Duopod-Cached", ""),
+                          await response.read()))
+        stale = await (await post(client, "/api/stale", {"name": MANDARIN})).json()
+        heard.append((0, str(stale["stale"][:1]), b""))
+        return heard
+
+    (status, cached, wav), (status2, cached2, _wav2), (_, stale, _) = with_client(show, body)
+    assert status == status2 == 200
+    assert (cached, cached2) == ("0", "1")
+    with wave.open(io.BytesIO(wav)) as audio:
+        assert audio.getnframes() / audio.getframerate() > 0.5
+    assert stale == "[1]"  # turn 0 is in the cache now: a build renders from turn 1
+
+
+def test_engine_keys_never_reach_the_pages(show: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret-key")
+
+    async def body(client: TestClient) -> str:
+        pages = [await (await client.get(p)).text() for p in ("/", f"/edit/{MANDARIN}")]
+        return "".join(pages)
+
+    assert "sk-very-secret-key" not in with_client(show, body)
+
+
+def test_a_new_episode_from_a_title(show: Path) -> None:
+    async def body(client: TestClient) -> Any:
+        return await (await post(client, "/api/new", {"title": "芯片出口新规"})).json()
+
+    answer = with_client(show, body)
+    assert (show / "scripts" / answer["name"]).is_file()
+    assert answer["url"] == f"/edit/{answer['name']}"
+
+
+def test_a_new_episode_from_an_article_in_the_writers_room(show: Path) -> None:
+    from chat_server import ChatServer
+
+    source = REPO / "tests" / "data" / "article-h200-damaged.txt"
+    stand_in = ChatServer().start()
+    try:
+        toml = (show / "show.toml").read_text(encoding="utf-8")
+        (show / "show.toml").write_text(re.sub(r'(?m)^base_url = "http://127\.0\.0\.1:8080/v1"',
+                                               f'base_url = "{stand_in.url}"', toml),
+                                        encoding="utf-8")
+
+        async def body(client: TestClient) -> tuple[int, Any]:
+            response = await post(client, "/api/draft", {
+                "article": source.read_text(encoding="utf-8"), "minutes": 2})
+            return response.status, await response.json()
+
+        status, answer = with_client(show, body)
+    finally:
+        stand_in.stop()
+    assert status == 200, answer
+    script = show / "scripts" / answer["name"]
+    assert "status: draft" in script.read_text(encoding="utf-8")
+    assert stand_in.calls  # the show's [writer] model wrote it
+
+
+def test_a_pronunciation_is_tried_then_kept_in_the_lexicon(show: Path) -> None:
+    lexicon = show / "lexicon.toml"
+    before = lexicon.read_text(encoding="utf-8")
+
+    async def body(client: TestClient) -> tuple[int, bytes, Any, Any]:
+        tried = await post(client, "/api/lexicon", {
+            "name": MANDARIN, "turn": 1, "sentence": 0, "written": "英伟达",
+            "spoken": "英伟大"})
+        audio = await tried.read()
+        saved = await (await post(client, "/api/lexicon", {
+            "name": MANDARIN, "save": True, "written": "英伟达", "spoken": "英伟大",
+            "language": "zh-CN"})).json()
+        checked = await (await post(client, "/api/check", {
+            "name": MANDARIN,
+            "text": (show / "scripts" / MANDARIN).read_text(encoding="utf-8")})).json()
+        return tried.status, audio, saved, checked
+
+    status, audio, saved, checked = with_client(show, body)
+    assert status == 200 and audio.startswith(b"RIFF")
+    assert saved == {"saved": "lexicon.toml"}
+    after = lexicon.read_text(encoding="utf-8")
+    assert after.startswith(before.split("[zh-CN]")[0])  # every other line as it was
+    assert '[zh-CN]                          # only in the Mandarin show\n"英伟达" = "英伟大"' \
+        in after
+    assert any(hit["written"] == "英伟达" and hit["spoken"] == "英伟大"
+               for hit in checked["outline"]["lexicon"])
+
+
+def test_status_buttons_edit_the_front_matter_and_unpublish_needs_an_episode(
+        show: Path) -> None:
+    path = show / "scripts" / MANDARIN
+
+    async def body(client: TestClient) -> list[tuple[int, Any]]:
+        answers = []
+        for status in ({"status": "draft"}, {"status": "scheduled",
+                                             "at": "2030-01-02T07:30:00+08:00"},
+                       {"status": "published"}):
+            response = await post(client, "/api/status", {"name": MANDARIN, **status})
+            answers.append((response.status, path.read_text(encoding="utf-8")))
+        response = await post(client, "/api/unpublish", {"slug": "no-such-episode"})
+        answers.append((response.status, await response.json()))
+        return answers
+
+    (s1, draft), (s2, scheduled), (s3, published), (s4, refused) = with_client(show, body)
+    assert (s1, s2, s3) == (200, 200, 200)
+    assert "\nstatus: draft\n" in draft
+    assert "publish_at: 2030-01-02T07:30:00+08:00" in scheduled and "status:" not in scheduled
+    assert "status:" not in published and "publish_at" not in published
+    assert s4 == 422 and "no-such-episode" in refused["error"]
+
+
+def test_the_command_prints_a_token_beyond_loopback_and_takes_one_from_the_environment(
+        show: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    env = {**os.environ, "DUOPOD_STUDIO_TOKEN": "from-the-environment"}
+    command = subprocess.Popen(
+        [sys.executable, "-m", "duopod", "studio", "--host", "0.0.0.0", "--port", "0"],
+        cwd=show, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert command.stdout is not None
+        line = command.stdout.readline()
+        found = re.search(r"at http://0\.0\.0\.0:(\d+)/\?token=(\S+)", line)
+        assert found, line + (command.stderr.read() if command.poll() is not None and
+                              command.stderr else "")
+        port, token = found.groups()
+        assert token == "from-the-environment"
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as page:
+            assert "芯片出口新规下的算力之争" in page.read().decode()
+    finally:
+        command.terminate()
+        command.wait(10)
+
+
+def test_a_pronunciation_kept_in_the_script_goes_into_its_front_matter(show: Path) -> None:
+    path = show / "scripts" / MANDARIN
+    opened = digest(path.read_bytes())
+
+    async def body(client: TestClient) -> tuple[int, Any, int, Any]:
+        saved = await post(client, "/api/lexicon", {
+            "name": MANDARIN, "save": "script", "sha256": opened, "written": "英伟达",
+            "spoken": "英伟大"})
+        stale = await post(client, "/api/lexicon", {
+            "name": MANDARIN, "save": "script", "sha256": opened, "written": "H200",
+            "spoken": "H两百"})
+        return saved.status, await saved.json(), stale.status, await stale.json()
+
+    status, saved, stale_status, stale = with_client(show, body)
+    assert status == 200, saved
+    text = path.read_text(encoding="utf-8")
+    assert 'lexicon:\n  "英伟达": "英伟大"\n---' in text
+    assert saved["sha256"] == digest(path.read_bytes())
+    assert stale_status == 409 and "changed on disk" in stale["error"]
+    from duopod.script.parse import parse_script
+    from duopod.speech.lexicon import script_entries
+
+    entries = script_entries(parse_script(path, workspace=show))
+    assert [(e.written, e.spoken) for e in entries] == [("英伟达", "英伟大")]
