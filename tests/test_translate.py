@@ -372,3 +372,26 @@ def test_gpodder_subscribes_to_both_feeds(versions_site: tuple[Path, str],
     gpo("download")
     downloads = sorted(p.name for p in (tmp_path / "downloads").rglob("*.mp3"))
     assert len(downloads) == 2, downloads
+
+
+@pytest.mark.slow
+def test_the_preview_serves_each_language_feed_at_its_own_address(
+        versions_site: tuple[Path, str]) -> None:
+    """``duopod serve`` rewrote only feed.xml to the preview's address: a producer previewing
+    the English feed subscribed to the production URLs."""
+    import urllib.request
+
+    import feedparser
+
+    from duopod.serve import in_background
+    from duopod.show.workspace import load_workspace
+
+    show, production = versions_site
+    with in_background(load_workspace(show)) as preview:
+        local = f"http://127.0.0.1:{preview.port}"
+        with urllib.request.urlopen(f"{local}/feed-en-US.xml", timeout=30) as answer:
+            body = answer.read().decode("utf-8")
+    parsed = feedparser.parse(body)
+    assert parsed.feed.language == "en-US" and len(parsed.entries) == 1
+    assert parsed.entries[0].enclosures[0].href.startswith(local + "/")
+    assert production not in body

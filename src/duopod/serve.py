@@ -40,6 +40,7 @@ from aiohttp import web
 from .errors import DuopodError
 from .publish.feed import build_feed
 from .publish.site import preview_records
+from .publish.versions import language_of_feed
 from .show.workspace import Workspace
 
 TYPES = {
@@ -135,6 +136,9 @@ async def _respond(request: web.Request) -> web.StreamResponse:
     parts = request_parts(request.path)
     if parts in FEED_PATHS:
         return await _preview_feed(request, workspace)
+    language = language_of_feed(parts[0]) if len(parts) == 1 else None
+    if language is not None and (workspace.episodes_dir / parts[0]).is_file():
+        return await _preview_feed(request, workspace, language)
     target = _resolve(_root_for(workspace, parts), parts)
     feed = workspace.episodes_dir / "feed.xml"
     if _same_file(target, feed):
@@ -205,12 +209,15 @@ def _same_file(path: Path, other: Path) -> bool:
         return False
 
 
-async def _preview_feed(request: web.Request, workspace: Workspace) -> web.Response:
+async def _preview_feed(request: web.Request, workspace: Workspace,
+                        language: str | None = None) -> web.Response:
+    """``feed.xml``, or a version language's ``feed-LANG.xml``, pointing at the preview."""
     base = f"http://{_request_host(request)}"
     show = replace(workspace.show, base_url=base)
     try:
         body = await asyncio.to_thread(
-            lambda: build_feed(show, preview_records(workspace), base_url=base))
+            lambda: build_feed(show, preview_records(workspace), base_url=base,
+                               language=language))
     except DuopodError as exc:
         log.warning("feed: %s", exc)
         raise _Refused(500, f"cannot build the feed: {exc}") from None
