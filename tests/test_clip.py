@@ -210,3 +210,14 @@ def test_the_packaged_caption_font_is_used_only_when_it_checks_out(
     clip_module.caption_font.cache_clear()
     assert "fontsdir" not in ass_document([], 720, 720)  # the font's folder is the filter's
     assert "Style: Caption,Noto Sans SC," in ass_document([], 720, 720, "Noto Sans SC")
+
+
+@pytest.mark.slow
+def test_a_draft_not_in_the_feed_can_be_clipped(episode: Path) -> None:
+    """Drafts land in .duopod/pending/ (issue 27.4): clip looked only in episodes/."""
+    pending = load_workspace(episode).pending_dir
+    pending.mkdir(parents=True)
+    (episode / "episodes" / SLUG).rename(pending / SLUG)
+    done = run_cli(episode, "clip", SLUG, "--from", "0", "--to", "3", "--out", "draft.mp4")
+    assert done.returncode == 0, done.stderr
+    assert _probe(episode / "draft.mp4")["duration"].startswith("00:00:03")

@@ -33,7 +33,7 @@ def clip(
 
     from ..errors import InputError
     from ..publish.clip import caption_font, make_clip, parse_time, soundbite_span
-    from ..publish.episodes import read_record
+    from ..publish.episodes import episode_folder, read_record
     from ..show.workspace import load_workspace
 
     finish: float | None
@@ -41,14 +41,14 @@ def clip(
     if soundbite is not None:
         if start is not None or end is not None:
             raise InputError("give --soundbite or --from/--to, not both")
-        record = read_record(ws.episodes_dir / slug / "episode.json")
+        record = read_record(episode_folder(ws, slug) / "episode.json")
         if record.timeline is None:
             raise InputError(f"episode {slug!r} has no timeline")
         begin, finish = soundbite_span(record.timeline, record.notes.key_points, soundbite)
     else:
         begin = parse_time(start) if start is not None else 0.0
         finish = parse_time(end) if end is not None else None
-    target = out or ws.episodes_dir / slug / f"clip-{round(begin)}s.mp4"
+    target = out or episode_folder(ws, slug) / f"clip-{round(begin)}s.mp4"
     made = make_clip(ws, slug, target, start=begin, end=finish, video_format=video_format)
     font = caption_font()
     if font.problem:

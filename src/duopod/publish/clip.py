@@ -29,7 +29,7 @@ from ..errors import InputError
 from ..files import write_atomically
 from ..mix.timeline import Timeline
 from ..show.workspace import Workspace
-from .episodes import read_record
+from .episodes import episode_folder, read_record
 
 FORMATS: dict[str, tuple[int, int]] = {"9:16": (720, 1280), "1:1": (720, 720),
                                        "16:9": (1280, 720)}
@@ -177,7 +177,7 @@ def make_clip(workspace: Workspace, slug: str, out: Path, *, start: float = 0.0,
     (for comparing frames)."""
     if video_format not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {video_format!r}")
-    folder = workspace.episodes_dir / slug
+    folder = episode_folder(workspace, slug)  # published, or a draft not yet in the feed
     record = read_record(folder / "episode.json")
     if record.timeline is None:
         raise InputError(f"episode {slug!r} has no timeline in its record", folder)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..errors import EXIT_FAILURE, DuopodError, InputError
 from ..files import write_atomically
+from ..publish.episodes import episode_folder
 from ..publish.record import EpisodeRecord, RecordError
 from ..show.workspace import Workspace
 from ..speech.lexicon import Speller, lexicon_entries, speller
@@ -160,7 +161,7 @@ def report_path(workspace: Workspace, slug: str) -> Path:
 def read_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
     from ..publish.episodes import read_record
 
-    folder = workspace.episodes_dir / slug
+    folder = episode_folder(workspace, slug)  # published, or a draft not yet in the feed
     if not (folder / "episode.json").is_file():
         raise InputError(f"no episode {slug!r} in {workspace.episodes_dir}")
     try:
@@ -252,7 +253,7 @@ def verify_episode(workspace: Workspace, slug: str, ear: Ear | None = None, *,
         if reason:
             raise VerifyUnavailable(f"duopod verify needs the listener: {reason}")
         ear = Listener()
-    audio = decode_for_listening(workspace.episodes_dir / slug / record.audio.file)
+    audio = decode_for_listening(episode_folder(workspace, slug) / record.audio.file)
     say = episode_speller(workspace, record)
     spans = [(turn, s) for turn in record.timeline.turns for s in turn.sentences
              if plain(s.text)]
