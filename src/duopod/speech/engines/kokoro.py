@@ -29,6 +29,7 @@ from . import EngineOptions, LocalEngine, Voice
 from .kokoro_model import (
     MODEL_RATE,
     MODEL_SHA256,
+    preload,
     shared_session,
     style_table,
     unavailable,
@@ -95,6 +96,10 @@ class KokoroEngine(LocalEngine):
         return joined_sentences(
             sentences, [self.sentence_audio(sentence, settings) for sentence in sentences],
             "kokoro")
+
+    def preload(self) -> None:
+        """Start loading the shared session in the background (``kokoro_model.preload``)."""
+        preload()
 
     def sentence_inputs(self, sentence: str, settings: dict[str, Any]
                         ) -> list[tuple[list[int], np.ndarray]]:

@@ -172,6 +172,31 @@ def shared_session() -> Model:
         return _model
 
 
+_preloading: threading.Thread | None = None
+
+
+def preload() -> None:
+    """Start building the shared session on a background thread (once per process), with
+    the resampler's scipy import after it: a caller that will speak soon (``duopod say``,
+    the studio on start) gets on with its own work meanwhile, and its first
+    ``shared_session()`` waits only for what is left of the load."""
+    global _preloading
+    with _model_lock:
+        if _model is not None or _preloading is not None:
+            return
+        _preloading = threading.Thread(target=_load_quietly, daemon=True,
+                                       name="kokoro-preload")
+    _preloading.start()
+
+
+def _load_quietly() -> None:
+    try:
+        shared_session()
+        import scipy.signal  # noqa: F401  (what resampling 24 kHz to 44.1 kHz loads)
+    except Exception:  # noqa: S110 - the caller's own shared_session() raises it properly
+        pass
+
+
 def is_loaded() -> bool:
     """Whether this process has already built its shared session (no load if not)."""
     return _model is not None
