@@ -72,6 +72,9 @@ class Pipeline:
             for index in range(self.sessions):
                 threading.Thread(target=self._work, args=(path,), daemon=True,
                                  name=f"kokoro-inference-{index}").start()
+            # the back end's resampler (scipy.signal, a second of imports) loads while the
+            # sessions load and speak the first sentences, not after them
+            threading.Thread(target=_import_resampler, daemon=True).start()
             self._started = True
 
     def _work(self, path: os.PathLike[str]) -> None:
@@ -94,6 +97,10 @@ class Pipeline:
                 job.result.set_result(model.speak(job.tokens, job.style, job.speed))
             except BaseException as exc:
                 job.result.set_exception(exc)
+
+
+def _import_resampler() -> None:
+    import scipy.signal  # noqa: F401
 
 
 _pipeline: Pipeline | None = None
