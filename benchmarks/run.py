@@ -532,6 +532,83 @@ def bench_kokoro_model(work: Path) -> None:
         f"{ratio:.3f}x wall, {cpu_ratio:.3f}x CPU-s", "<= 1.1x", ratio <= 1.1)
 
 
+COST_ENGINES = ("espeak", "kokoro", "edge", "openai")
+KOKORO_COST_TURNS = int(os.environ.get("DUOPOD_BENCH_KOKORO_COST_TURNS", "0"))
+"""kokoro's cost is measured on the example's first this many turns (0: all of them)."""
+KOKORO_SCALE_TURNS = tuple(int(n) for n in os.environ.get(
+    "DUOPOD_BENCH_KOKORO_SCALE", "50,100,200").split(","))
+"""Turns of the two-hour script rendered with kokoro to show its cost is linear."""
+EPISODE_MINUTES = 30
+
+
+def cost_job(show: Path, script: Path, engine: str, turns: int = 0) -> dict:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "_cost.py"), str(show),
+                             str(script), engine, str(turns)], capture_output=True, text=True,
+                            check=False)
+    if result.returncode:
+        raise RuntimeError(f"_cost.py {engine} failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_cost(work: Path) -> None:
+    """CPU-seconds per minute of published audio, by stage, for each engine: one cold build
+    each of the Mandarin example (kokoro: its first turns when asked), in a fresh process."""
+    from duopod.speech.engines import kokoro
+
+    print("cost (CPU-seconds per minute of published audio, cold build, by stage)")
+    for engine in COST_ENGINES:
+        if engine == "kokoro" and kokoro.unavailable():
+            row("cost: kokoro", f"skipped: {kokoro.unavailable()}", "runs", False)
+            continue
+        show = copy_show(work / f"cost-{engine}")
+        turns = KOKORO_COST_TURNS if engine == "kokoro" else 0
+        cost = cost_job(show, show / "scripts" / MANDARIN, engine, turns)
+        minutes = cost["duration"] / 60
+        per_minute = {stage: cpu / minutes for stage, cpu in cost["cpu"].items()}
+        total = sum(per_minute.values())
+        episodes = 3600 / (total * EPISODE_MINUTES)
+        stages = ", ".join(f"{stage} {value:.2f}" for stage, value in per_minute.items())
+        where = " through the local stand-in" if engine in ("edge", "openai") else ""
+        row(f"cost: {engine}{where}, CPU-s per published minute ({cost['turns']} turns, "
+            f"{minutes:.1f} min)",
+            f"{total:.2f} ({stages}); {episodes:.1f} {EPISODE_MINUTES}-min episodes per "
+            f"core-hour; peak {cost['peak_rss_mb']:.0f} MB", "-", True)
+
+
+def bench_kokoro_scale(work: Path) -> None:
+    """The two-hour, 800-turn script's first 50, 100 and 200 turns, cold, with kokoro:
+    speech CPU-s per minute of audio (flat means linear) and each build's peak memory
+    (the whole 800 turns take about an hour of CPU here: its memory is the 200's, since
+    turns stream through the cache and the model's sessions are the same)."""
+    from duopod.speech.engines import kokoro
+
+    print("scale with kokoro (the two-hour script's first turns, cold)")
+    if kokoro.unavailable():
+        row("kokoro scale", f"skipped: {kokoro.unavailable()}", "runs", False)
+        return
+    show = copy_show(work / "kokoro-scale")
+    script = show / "scripts" / "two-hours.md"
+    two_hour_script(script)
+    figures = []
+    for turns in KOKORO_SCALE_TURNS:
+        shutil.rmtree(show / ".duopod", ignore_errors=True)
+        cost = cost_job(show, script, "kokoro", turns)
+        minutes = cost["duration"] / 60
+        figures.append((turns, minutes, cost["cpu"]["speech"] / minutes,
+                        cost["wall"]["speech"] / minutes,
+                        sum(cost["cpu"].values()) / minutes, cost["peak_rss_mb"]))
+        for folder in (show / "episodes").glob("*/"):  # the next build publishes anew
+            shutil.rmtree(folder)
+    per_minute = [f[2] for f in figures]
+    spread = max(per_minute) / min(per_minute)
+    row("kokoro, two-hour script's first " + "/".join(str(f[0]) for f in figures) + " turns",
+        "; ".join(f"{t} turns ({m:.1f} min): speech {s:.1f} CPU-s/min, {w:.1f} s wall/min, "
+                  f"all stages {a:.1f} CPU-s/min, peak {r:.0f} MB"
+                  for t, m, s, w, a, r in figures),
+        "linear (per-minute within 1.2x), peak < 1500 MB",
+        spread <= 1.2 and max(f[5] for f in figures) < 1500)
+
+
 def synthetic_episodes(folder: Path, count: int, name: str) -> None:
     sample = ROOT / "benchmarks" / "sample-episode.json"
     record = json.loads(sample.read_text(encoding="utf-8"))
@@ -737,6 +814,10 @@ def main() -> None:
             bench_say(work)
         if not only or "kokoro" in only:
             bench_kokoro_model(work)
+        if not only or "cost" in only:
+            bench_cost(work)
+        if not only or "kokoro-scale" in only:
+            bench_kokoro_scale(work)
         if not only or "jobs" in only or "queue" in only:
             from _scale_out import bench_jobs, bench_queue
 
