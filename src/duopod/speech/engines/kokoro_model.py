@@ -137,6 +137,11 @@ class Model:
         # Spinning worker threads burn cores that a busy machine (or the rest of the
         # build: resampling, encoding) needs; measured here, no slower without it.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # onnxruntime keeps a memory plan per input shape, and every sentence length is a
+        # new shape: over a long episode that grew the process without bound (measured:
+        # +36 MB in 30 sentences); without the plans memory stays flat, the samples are
+        # the same, and inference costs a few per cent more CPU
+        options.enable_mem_pattern = False
         self.session = onnxruntime.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"])
         self.token_input = self.session.get_inputs()[0].name
