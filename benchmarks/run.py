@@ -22,10 +22,16 @@ Every figure is a ratio measured in this one run.
 7. start-up: `duopod --help` and `duopod check` on one script.
 9. say: `duopod say` with kokoro, a fresh process and a warm call (model loaded once per
    process: ``kokoro_model.shared_session()``).
-10. kokoro: the engine's render of the example's first sentences against the bare model
-   inference of the same token ids, alternating A/B, and the front end's share.
-8. jobs / queue: eight example-size scripts, offline, ``--jobs 2`` against ``--jobs 1``, and
-   two queue workers against one (``_scale_out.py``).
+10. kokoro: the engine's cold render of the Mandarin example (as a build renders it: the
+   pipeline, analysis, cache) against the bare model inference of the same token ids on
+   the same sessions, A B A B, wall and CPU-s; and once on one two-thread session.
+   cost: CPU-seconds per minute of published audio by stage (speech, mix, encode,
+   publish) for espeak, kokoro, edge and openai (the stand-in servers), ``_cost.py``.
+   kokoro-scale: the two-hour script's first 50/100/200 turns with kokoro: per-minute
+   cost (linear) and peak memory.
+8. jobs / queue: four example-size scripts, offline, ``--jobs 2`` against ``--jobs 1`` A B A
+   B, against the ceiling one build leaves (min(2, 2 / cores one build keeps busy)); two
+   queue workers against one on eight (``_scale_out.py``).
 9. lexicon: loading 4,000 entries, and 10,000 entries over 10,000 sentences against 1,000
    over 1,000 (``_lexicon.py``: linear, not quadratic).
 10. deploy: a site of 50 synthetic episodes (each an episode.json from sample-episode.json
@@ -433,9 +439,6 @@ def bench_voices() -> None:
 
 
 SAY_LINE = "H20和H200不是一回事。"
-KOKORO_SENTENCES = 16
-"""How many of the Mandarin example's sentences the engine-against-model comparison takes
-(the whole example is minutes of render on a shared machine)."""
 
 
 def bench_say(work: Path) -> None:
@@ -443,8 +446,8 @@ def bench_say(work: Path) -> None:
     included) and as a warm call in a process that has loaded the model (the studio)."""
     from duopod.show.workspace import load_workspace
     from duopod.speech.engines import EngineOptions, kokoro
-    from duopod.speech.engines.kokoro_model import is_loaded
-    from duopod.speech.say import say_line
+    from duopod.speech.engines.kokoro_model import is_loaded, shared_session
+    from duopod.speech.say import say_line, say_sentences
 
     print("say (kokoro, one sentence)")
     if kokoro.unavailable():
@@ -464,69 +467,191 @@ def bench_say(work: Path) -> None:
     else:
         row(name, f"{command:.2f} s", "-", True)
     workspace = load_workspace(show)
-    timings = []
-    for i in range(4):
-        loaded_before = is_loaded()
-        started = time.perf_counter()
-        say_line(workspace, SAY_LINE, "雷总", kokoro.make_engine(EngineOptions()),
-                 work / f"say-{i}.wav")
-        timings.append((loaded_before, time.perf_counter() - started))
-    first = [t for loaded, t in timings if not loaded]
-    warm = min(t for loaded, t in timings if loaded)
-    if first:
-        row("say: first call in a process (model load included)", f"{first[0]:.2f} s",
-            "-", True)
-    row("say: warm call, first audio written (best of 3)", f"{warm:.2f} s", "<= 1.5 s",
-        warm <= 1.5)
+    engine = kokoro.make_engine(EngineOptions())
+    loaded_before = is_loaded()
+    first = _timed(lambda: say_line(workspace, SAY_LINE, "雷总", engine, work / "say-0.wav"))
+    if not loaded_before:
+        row("say: first call in a process (model load included)", f"{first[0]:.2f} s", "-",
+            True)
+    settings = engine.settings_for(workspace.profile_for("雷总"))
+    inputs = engine.sentence_inputs(SAY_LINE, settings)
+    session = shared_session()
+    whole, streamed, bare = [], [], []
+    for i in range(3):  # A B C, three rounds: the machine is shared
+        whole.append(_timed(lambda i=i: say_line(workspace, SAY_LINE, "雷总", engine,
+                                                  work / f"say-{i + 1}.wav"))[0])
+        streamed.append(_timed(lambda: next(say_sentences(workspace, SAY_LINE, "雷总",
+                                                          engine)))[0])
+        bare.append(_timed(lambda: [session.speak(t, s, settings["speed"])
+                                    for t, s in inputs])[0])
+    warm, model = min(streamed), min(bare)
+    row("say: warm call, WAV written (say_line; min, median of 3)",
+        f"{min(whole):.2f} s, {sorted(whole)[1]:.2f} s", "-", True)
+    row("say: warm call, first sentence's audio (say_sentences; min, median of 3)",
+        f"{warm:.2f} s, {sorted(streamed)[1]:.2f} s (the bare model on its token ids: "
+        f"{model:.2f} s, {sorted(bare)[1]:.2f} s; the rest {warm - model:.2f} s)",
+        "<= 1.5 s", warm <= 1.5)
 
 
-def bench_kokoro_model() -> None:
-    """The kokoro engine's render of the Mandarin example's first sentences against the
-    bare model inference of the same token ids, alternating A/B (the machine is shared),
-    best of each; the remainder is the front end, resampling and trimming."""
-    from duopod.audio.decode import SAMPLE_RATE
+KOKORO_TURNS = int(os.environ.get("DUOPOD_BENCH_KOKORO_TURNS", "0"))
+"""The engine-against-model comparison takes the example's first this many turns (0: the
+whole episode, as ``make bench`` does; fewer for a quick look on a busy machine)."""
+
+
+def _timed(action: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds and this process's CPU-seconds (every thread's) of ``action``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    action()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bench_kokoro_model(work: Path) -> None:
+    """The kokoro engine's cold render of the Mandarin episode (front end, pipeline, back
+    end, analysis and cache, as a build renders it) against the bare model inference of the
+    same token ids on the same sessions, alternating A B A B (the machine is shared); then
+    once on the single two-thread session, the arrangement the pipeline replaced."""
+    from dataclasses import replace
+
+    from duopod.build.pipeline import BuildOptions, load_script
+    from duopod.show.workspace import load_workspace
     from duopod.speech.engines import EngineOptions, kokoro
-    from duopod.speech.engines.kokoro_model import MODEL_RATE, shared_session, style_table
-    from duopod.speech.engines.kokoro_text import fitted_chunks, phonemiser, to_tokens
+    from duopod.speech.engines.kokoro_model import MODEL_RATE, shared_session
+    from duopod.speech.engines.kokoro_pipeline import shared_pipeline
+    from duopod.speech.render import render_turns_async, turn_settings
+    from duopod.text import split_sentences
 
-    print(f"kokoro engine against its bare model ({KOKORO_SENTENCES} example sentences)")
+    print("kokoro engine against its bare model (the Mandarin example, cold cache)")
     if kokoro.unavailable():
         row("kokoro engine vs model", f"skipped: {kokoro.unavailable()}", "runs", False)
         return
+    show = copy_show(work / "kokoro")
+    ws = load_workspace(show)
+    script = load_script(ws, show / "scripts" / MANDARIN, BuildOptions())
+    if KOKORO_TURNS:
+        script = replace(script, turns=script.turns[:KOKORO_TURNS])
     engine = kokoro.make_engine(EngineOptions())
-    settings = {"voice": "zm_yunxi", "speed": 1.0}
-    sentences = example_sentences()[:KOKORO_SENTENCES]
-    engine.sentence_audio("预热。", settings)
-    table = style_table("zm_yunxi")
-    token_ids = [tokens for sentence in sentences
-                 for tokens in (to_tokens(p) for p in fitted_chunks(sentence, phonemiser("z")))
-                 if tokens]
-    session = shared_session()
-    engine_wall: list[float] = []
-    model_wall: list[float] = []
-    engine_samples = model_samples = 0
+    settings = turn_settings(script, ws, engine)
+    inputs = [(tokens, style, settings[turn.speaker]["speed"]) for turn in script.turns
+              for sentence in split_sentences(turn.text)
+              for tokens, style in engine.sentence_inputs(sentence, settings[turn.speaker])]
+    pipeline = shared_pipeline()
+    pipeline.submit(*inputs[0]).result()  # sessions loaded, G2P warm: not what we time
+    engine.sentence_audio("预热。", settings[script.turns[0].speaker])  # and the resampler
+    samples: list[int] = []
+
+    def render() -> None:
+        shutil.rmtree(ws.cache_dir, ignore_errors=True)
+        turns = asyncio.run(render_turns_async(script, ws, engine))
+        samples.append(sum(len(t.speech.samples) for t in turns))
+
+    def bare() -> None:
+        futures = [pipeline.submit(*job) for job in inputs]
+        samples.append(sum(f.result().size for f in futures))
+
+    engine_runs, bare_runs = [], []
     for _ in range(2):
-        started = time.perf_counter()
-        engine_samples = sum(engine.sentence_audio(s, settings).size for s in sentences)
-        engine_wall.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        model_samples = sum(session.speak(t, table[len(t) - 1], 1.0).size
-                            for t in token_ids)
-        model_wall.append(time.perf_counter() - started)
-    audio = engine_samples / SAMPLE_RATE
-    engine_rtf = min(engine_wall) / audio
-    model_rtf = min(model_wall) / (model_samples / MODEL_RATE)
-    row("kokoro: engine render, RTF", f"{engine_rtf:.3f} ({audio:.0f} s of audio)", "-", True)
-    row("kokoro: bare model on the same token ids, RTF", f"{model_rtf:.3f}", "-", True)
-    ratio = min(engine_wall) / min(model_wall)
-    row("kokoro: engine / bare model", f"{ratio:.2f}x", "<= 1.1x", ratio <= 1.1)
-    started = time.perf_counter()
-    for sentence in sentences:
-        for phonemes in fitted_chunks(sentence, phonemiser("z")):
-            to_tokens(phonemes)
-    front = time.perf_counter() - started
-    row("kokoro: front end again (G2P warm from the passes above: a lower bound), share",
-        f"{front:.2f} s, {front / min(engine_wall):.0%}", "-", True)
+        engine_runs.append(_timed(render))
+        bare_runs.append(_timed(bare))
+    session = shared_session()
+    one_session = _timed(lambda: [session.speak(*job) for job in inputs])
+    from duopod.audio.decode import SAMPLE_RATE
+
+    audio = samples[0] / SAMPLE_RATE
+    model_audio = samples[1] / MODEL_RATE
+    engine_wall, bare_wall = min(w for w, _ in engine_runs), min(w for w, _ in bare_runs)
+    engine_cpu, bare_cpu = min(c for _, c in engine_runs), min(c for _, c in bare_runs)
+    turns = f"{len(script.turns)} turns, {len(inputs)} model calls, {audio:.0f} s of audio"
+    row(f"kokoro: engine cold render ({turns}), RTF",
+        f"{engine_wall / audio:.3f} wall ({engine_wall:.1f} s; runs "
+        f"{', '.join(f'{w:.1f}' for w, _ in engine_runs)}), {engine_cpu / audio:.3f} CPU-s/s",
+        "-", True)
+    row("kokoro: bare model, same token ids, same two sessions, RTF",
+        f"{bare_wall / model_audio:.3f} wall ({bare_wall:.1f} s; runs "
+        f"{', '.join(f'{w:.1f}' for w, _ in bare_runs)}), {bare_cpu / model_audio:.3f} CPU-s/s",
+        "-", True)
+    row("kokoro: bare model on one two-thread session (the old arrangement), RTF",
+        f"{one_session[0] / model_audio:.3f} wall, {one_session[1] / model_audio:.3f} CPU-s/s",
+        "-", True)
+    ratio, cpu_ratio = engine_wall / bare_wall, engine_cpu / bare_cpu
+    row("kokoro: engine cold render / bare model inference (best of 2, A B A B)",
+        f"{ratio:.3f}x wall, {cpu_ratio:.3f}x CPU-s", "<= 1.1x", ratio <= 1.1)
+
+
+COST_ENGINES = ("espeak", "kokoro", "edge", "openai")
+KOKORO_COST_TURNS = int(os.environ.get("DUOPOD_BENCH_KOKORO_COST_TURNS", "0"))
+"""kokoro's cost is measured on the example's first this many turns (0: all of them)."""
+KOKORO_SCALE_TURNS = tuple(int(n) for n in os.environ.get(
+    "DUOPOD_BENCH_KOKORO_SCALE", "50,100,200").split(","))
+"""Turns of the two-hour script rendered with kokoro to show its cost is linear."""
+EPISODE_MINUTES = 30
+
+
+def cost_job(show: Path, script: Path, engine: str, turns: int = 0) -> dict:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "_cost.py"), str(show),
+                             str(script), engine, str(turns)], capture_output=True, text=True,
+                            check=False)
+    if result.returncode:
+        raise RuntimeError(f"_cost.py {engine} failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_cost(work: Path) -> None:
+    """CPU-seconds per minute of published audio, by stage, for each engine: one cold build
+    each of the Mandarin example (kokoro: its first turns when asked), in a fresh process."""
+    from duopod.speech.engines import kokoro
+
+    print("cost (CPU-seconds per minute of published audio, cold build, by stage)")
+    for engine in COST_ENGINES:
+        if engine == "kokoro" and kokoro.unavailable():
+            row("cost: kokoro", f"skipped: {kokoro.unavailable()}", "runs", False)
+            continue
+        show = copy_show(work / f"cost-{engine}")
+        turns = KOKORO_COST_TURNS if engine == "kokoro" else 0
+        cost = cost_job(show, show / "scripts" / MANDARIN, engine, turns)
+        minutes = cost["duration"] / 60
+        per_minute = {stage: cpu / minutes for stage, cpu in cost["cpu"].items()}
+        total = sum(per_minute.values())
+        episodes = 3600 / (total * EPISODE_MINUTES)
+        stages = ", ".join(f"{stage} {value:.2f}" for stage, value in per_minute.items())
+        where = " through the local stand-in" if engine in ("edge", "openai") else ""
+        row(f"cost: {engine}{where}, CPU-s per published minute ({cost['turns']} turns, "
+            f"{minutes:.1f} min)",
+            f"{total:.2f} ({stages}); {episodes:.1f} {EPISODE_MINUTES}-min episodes per "
+            f"core-hour; peak {cost['peak_rss_mb']:.0f} MB", "-", True)
+
+
+def bench_kokoro_scale(work: Path) -> None:
+    """The two-hour, 800-turn script's first 50, 100 and 200 turns, cold, with kokoro:
+    speech CPU-s per minute of audio (flat means linear) and each build's peak memory
+    (the whole 800 turns take about an hour of CPU here: its memory is the 200's, since
+    turns stream through the cache and the model's sessions are the same)."""
+    from duopod.speech.engines import kokoro
+
+    print("scale with kokoro (the two-hour script's first turns, cold)")
+    if kokoro.unavailable():
+        row("kokoro scale", f"skipped: {kokoro.unavailable()}", "runs", False)
+        return
+    show = copy_show(work / "kokoro-scale")
+    script = show / "scripts" / "two-hours.md"
+    two_hour_script(script)
+    figures = []
+    for turns in KOKORO_SCALE_TURNS:
+        shutil.rmtree(show / ".duopod", ignore_errors=True)
+        cost = cost_job(show, script, "kokoro", turns)
+        minutes = cost["duration"] / 60
+        figures.append((turns, minutes, cost["cpu"]["speech"] / minutes,
+                        cost["wall"]["speech"] / minutes,
+                        sum(cost["cpu"].values()) / minutes, cost["peak_rss_mb"]))
+        for folder in (show / "episodes").glob("*/"):  # the next build publishes anew
+            shutil.rmtree(folder)
+    per_minute = [f[2] for f in figures]
+    spread = max(per_minute) / min(per_minute)
+    row("kokoro, two-hour script's first " + "/".join(str(f[0]) for f in figures) + " turns",
+        "; ".join(f"{t} turns ({m:.1f} min): speech {s:.1f} CPU-s/min, {w:.1f} s wall/min, "
+                  f"all stages {a:.1f} CPU-s/min, peak {r:.0f} MB"
+                  for t, m, s, w, a, r in figures),
+        "linear (per-minute within 1.2x), peak < 1500 MB",
+        spread <= 1.2 and max(f[5] for f in figures) < 1500)
 
 
 def synthetic_episodes(folder: Path, count: int, name: str) -> None:
@@ -725,11 +850,15 @@ def main() -> None:
         if not only or "say" in only:
             bench_say(work)
         if not only or "kokoro" in only:
-            bench_kokoro_model()
+            bench_kokoro_model(work)
         if not only or "studio" in only:
             from _studio import bench_studio
 
             bench_studio(work, copy_show, MANDARIN, ROOT, row)
+        if not only or "cost" in only:
+            bench_cost(work)
+        if not only or "kokoro-scale" in only:
+            bench_kokoro_scale(work)
         if not only or "jobs" in only or "queue" in only:
             from _scale_out import bench_jobs, bench_queue
 

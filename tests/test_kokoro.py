@@ -247,3 +247,67 @@ def test_the_model_is_loaded_once_per_process_for_every_engine(
     assert len(built) == 1
     assert kokoro_model.is_loaded()
     assert kokoro_model.shared_session() is kokoro_model.shared_session()
+
+
+@pytest.mark.slow
+@needs_extra
+def test_the_pipeline_says_what_one_sentence_at_a_time_says() -> None:
+    """Turns rendered at once through the pipeline (two one-thread sessions, several turns'
+    sentences interleaved on its queue) come out sample for sample, span for span, as the
+    same sentences spoken one after another on the shared session: the cache keys, which
+    did not change, still name the same audio."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = kokoro.make_engine(EngineOptions())
+    turns = [
+        (["今天聊聊H200芯片。", "♪", "DeepSeek-R1 671B这样的大模型，需要很多算力。"],
+         {"voice": "zm_yunxi", "speed": 1.0}),
+        (["早上好。", "H20和H200不是一回事。"], {"voice": "zf_xiaobei", "speed": 1.1}),
+        (["Good morning, and welcome.", "The H200 has 141GB of memory."],
+         {"voice": "af_heart", "speed": 1.0}),
+    ]
+    with ThreadPoolExecutor(len(turns)) as pool:
+        piped = list(pool.map(lambda turn: engine.render_sync(*turn), turns))
+    for (sentences, settings), speech in zip(turns, piped, strict=True):
+        alone = engine.render_in_order(sentences, settings)
+        assert np.array_equal(np.asarray(speech.samples), np.asarray(alone.samples))
+        assert speech.sentences == alone.sentences
+        assert np.sqrt(np.mean(np.asarray(speech.samples) ** 2)) > 0.02
+
+
+@pytest.mark.slow
+@needs_extra
+def test_say_yields_each_sentence_as_it_is_spoken_and_writes_what_a_build_says(
+        tmp_path: Path) -> None:
+    """``say_sentences`` hands over the first sentence before the second is spoken (the
+    studio plays it meanwhile), and ``say_line``'s WAV holds the samples of a build's
+    render of the same sentences."""
+    import wave
+
+    from duopod.show.workspace import load_workspace
+    from duopod.speech.say import say_line, say_sentences
+
+    root = copy_show(tmp_path / "show")
+    workspace = load_workspace(root)
+    engine = kokoro.make_engine(EngineOptions())
+    spoken: list[str] = []
+    speak = engine.sentence_audio
+
+    def counted(sentence: str, settings: dict[str, object]) -> np.ndarray:
+        spoken.append(sentence)
+        return speak(sentence, settings)
+
+    engine.sentence_audio = counted  # type: ignore[method-assign]
+    stream = say_sentences(workspace, "早上好。今天聊聊芯片。", "雷总", engine)
+    first = next(stream)
+    assert (first.index, first.written, len(spoken)) == (0, "早上好。", 1)
+    assert first.samples.size > SAMPLE_RATE // 10
+    assert [s.written for s in stream] == ["今天聊聊芯片。"]
+    said = say_line(workspace, "早上好。今天聊聊芯片。", "雷总", engine, tmp_path / "a.wav")
+    settings = engine.settings_for(workspace.profile_for("雷总"))
+    built = engine.render_sync(said.spoken, settings)
+    with wave.open(str(tmp_path / "a.wav"), "rb") as audio:
+        pcm = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+    assert said.speech.sentences == built.sentences
+    assert np.array_equal(np.asarray(said.speech.samples), np.asarray(built.samples))
+    assert pcm.size == len(built.samples)

@@ -45,9 +45,12 @@ from .steps import sweep_work
 __all__ = ["BUILD_CORES", "GatedEngine", "ProcessPool", "default_jobs"]
 
 BUILD_CORES = 1.7
-"""CPU cores one offline build keeps busy, measured (``make bench``: ``--jobs 1`` used
-54 CPU-s in 32 s wall on two cores): speech on one core while turns are resampled and
-profiled on the other, then the encoder, its meter and the mastering threads."""
+"""CPU cores one offline build keeps busy, measured (``make bench``, the jobs rows: four
+cold espeak builds with ``--jobs 1`` used 33 CPU-s in 19.8 s wall on two cores, 1.66;
+2026-11-23, eight builds: 54 CPU-s in 32 s, 1.69): speech on one core while turns are
+resampled and profiled on the other, then the encoder, its meter and the mastering
+threads. A second build at once can then gain at most 2 / 1.7 = 1.18x; each worker
+process also pays its own imports (``--jobs 2`` used 37 CPU-s for the same four)."""
 
 
 def usable_cores() -> int:

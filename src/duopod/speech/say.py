@@ -3,6 +3,12 @@
 A producer fixing a pronunciation wants to hear the fix now, not after a build: this runs
 the same engine, profile settings and lexicon a build would, for one line, and writes a WAV
 or MP3. Nothing is cached or published.
+
+``say_sentences`` is the same line one sentence at a time, each sentence's PCM yielded as
+soon as it is ready (the studio's "hear this line" plays the first while the next is
+spoken); with an engine that speaks a sentence alone (kokoro's ``sentence_audio``) the
+first audio is there after one sentence's inference, not the whole line's. ``say_line``
+joins what it yields, so both give the samples a build would.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ import subprocess
 import tempfile
 import wave
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +33,7 @@ from ..show.workspace import Workspace
 from ..text import split_sentences
 from .engines import Engine
 from .lexicon import Entry, language_of, lexicon_entries, speller
-from .model import Speech
+from .model import Speech, joined_sentences
 
 FORMATS = (".wav", ".mp3")
 
@@ -39,11 +47,56 @@ class Said:
     path: Path
 
 
+@dataclass(frozen=True)
+class SaidSentence:
+    """One sentence of a line, ready to play: mono float32 at SAMPLE_RATE."""
+
+    index: int
+    written: str
+    spoken: str
+    samples: np.ndarray
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line made ready to say: its sentences as written and as the lexicon says them."""
+
+    host: str
+    written: list[str]
+    spoken: list[str]
+    settings: dict[str, Any]
+    hits: Counter[Entry]
+
+
 def say_line(workspace: Workspace, text: str, host: str, engine: Engine, path: Path) -> Said:
     """Render ``text`` as ``host`` would say it in a build, and write it to ``path``."""
     if path.suffix.lower() not in FORMATS:
         raise InputError(f"--out must end in {' or '.join(FORMATS)}, not {path.name!r}")
     check_destination(path)
+    line = prepare_line(workspace, text, host, engine)
+    if getattr(engine, "sentence_audio", None) is not None:
+        pieces = [said.samples for said in sentences_of(line, engine)]
+        speech = joined_sentences(line.spoken, pieces, engine.name)
+    else:
+        speech = asyncio.run(engine.render(line.spoken, line.settings))
+    write_audio(np.asarray(speech.samples, dtype=np.float32), path,
+                workspace.show.audio.bitrate_kbps)
+    return Said(line.written, line.spoken, line.hits, speech, path)
+
+
+def say_sentences(workspace: Workspace, text: str, host: str, engine: Engine
+                  ) -> Iterator[SaidSentence]:
+    """``text`` as ``host`` would say it in a build, one sentence at a time, each yielded
+    as soon as the engine has it (a sentence with nothing to say yields no samples)."""
+    yield from sentences_of(prepare_line(workspace, text, host, engine), engine)
+
+
+def prepare_line(workspace: Workspace, text: str, host: str, engine: Engine) -> Line:
+    """The line's sentences, the host's settings and the lexicon's spellings; an engine
+    that can (kokoro's ``preload``) starts loading its model meanwhile."""
+    preload = getattr(engine, "preload", None)
+    if preload is not None:
+        preload()
     written = split_sentences(" ".join(text.split()))
     if not written:
         raise InputError("nothing to say: the text is empty")
@@ -51,15 +104,23 @@ def say_line(workspace: Workspace, text: str, host: str, engine: Engine, path: P
     settings = engine.settings_for(profile)
     spell = speller(lexicon_entries(workspace), language_of(workspace), engine.name)
     spoken = [spell.say(sentence) for sentence in written]
+    asyncio.run(engine.check_voices({host: (profile, settings)}))
+    return Line(host, written, spoken, settings, spell.hits(written))
 
-    async def speak() -> Speech:
-        await engine.check_voices({host: (profile, settings)})
-        return await engine.render(spoken, settings)
 
-    speech = asyncio.run(speak())
-    write_audio(np.asarray(speech.samples, dtype=np.float32), path,
-                workspace.show.audio.bitrate_kbps)
-    return Said(written, spoken, spell.hits(written), speech, path)
+def sentences_of(line: Line, engine: Engine) -> Iterator[SaidSentence]:
+    """The prepared line's sentences as the engine finishes each (an engine that renders
+    a whole line at once yields them together, cut at its sentence timings)."""
+    sentence_audio = getattr(engine, "sentence_audio", None)
+    if sentence_audio is not None:  # one sentence at a time: the first is heard soonest
+        for index, (written, spoken) in enumerate(zip(line.written, line.spoken, strict=True)):
+            yield SaidSentence(index, written, spoken, sentence_audio(spoken, line.settings))
+        return
+    speech = asyncio.run(engine.render(line.spoken, line.settings))
+    samples = np.asarray(speech.samples, dtype=np.float32)
+    for index, span in enumerate(speech.sentences):
+        piece = samples[round(span.start * SAMPLE_RATE):round(span.end * SAMPLE_RATE)]
+        yield SaidSentence(index, line.written[index], line.spoken[index], piece)
 
 
 def check_destination(path: Path) -> None:

@@ -7,8 +7,10 @@ loads (``kokoro_text``). Nothing is downloaded at run time.
 
 Like the espeak engine it synthesises one sentence at a time, which gives exact sentence
 timings and keeps each call within the model's 510-phoneme input; a longer sentence is
-cut at its clauses. It runs at roughly half of real time on two cores, so a build shows
-progress per turn and caches each turn as it finishes.
+cut at its clauses. A build's sentences go through ``kokoro_pipeline`` (the front end,
+the model and the back end side by side, every core inferring); a line said alone runs
+on the shared session. It runs at roughly half of real time on two cores, so a build
+shows progress per turn and caches each turn as it finishes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from . import EngineOptions, LocalEngine, Voice
 from .kokoro_model import (
     MODEL_RATE,
     MODEL_SHA256,
+    preload,
     shared_session,
     style_table,
     unavailable,
@@ -75,31 +78,58 @@ class KokoroEngine(LocalEngine):
 
     def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
         """One span per sentence, in order; a sentence with nothing to say (a lone
-        symbol) gets an empty span where it stands."""
+        symbol) gets an empty span where it stands. Every sentence's token ids go to the
+        shared pipeline before the first is resampled, so this turn's front end runs
+        while the model speaks (this turn's sentences or another turn's)."""
+        from .kokoro_pipeline import shared_pipeline
+
+        pipeline = shared_pipeline()
+        pending = [[pipeline.submit(tokens, style, settings["speed"])
+                    for tokens, style in self.sentence_inputs(sentence, settings)]
+                   for sentence in sentences]
+        audio = [finished([part.result() for part in parts]) for parts in pending]
+        return joined_sentences(sentences, audio, "kokoro")
+
+    def render_in_order(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+        """``render_sync`` one sentence after another on the shared session, with no
+        pipeline: what the pipelined path must equal, sample for sample."""
         return joined_sentences(
             sentences, [self.sentence_audio(sentence, settings) for sentence in sentences],
             "kokoro")
 
-    def sentence_audio(self, sentence: str, settings: dict[str, Any]) -> np.ndarray:
-        """One sentence at SAMPLE_RATE, trimmed; its chunks (when it is too long for one
-        call) joined with a short clause pause."""
+    def preload(self) -> None:
+        """Start loading the shared session in the background (``kokoro_model.preload``)."""
+        preload()
+
+    def sentence_inputs(self, sentence: str, settings: dict[str, Any]
+                        ) -> list[tuple[list[int], np.ndarray]]:
+        """The front end: the model's inputs (token ids and their style row) for each
+        chunk of ``sentence`` (several when it is too long for one call)."""
         from .kokoro_text import fitted_chunks, phonemiser, to_tokens
 
         voice = settings["voice"]
         table = style_table(voice)
-        gap = np.zeros(int(_CLAUSE_PAUSE * MODEL_RATE), dtype=np.float32)
-        parts: list[np.ndarray] = []
-        for phonemes in fitted_chunks(sentence, phonemiser(voice[:1])):
-            tokens = to_tokens(phonemes)
-            if not tokens:
-                continue
-            if parts:
-                parts.append(gap)
-            style = table[len(tokens) - 1]
-            parts.append(shared_session().speak(tokens, style, settings["speed"]))
-        if not parts:
-            return np.zeros(0, dtype=np.float32)
-        audio = resample(np.concatenate(parts), MODEL_RATE)
-        start, stop = trim_bounds(audio, pad_seconds=0.02)
-        clipped: np.ndarray = np.clip(audio[start:stop], -1.0, 1.0).astype(np.float32)
-        return clipped
+        said = fitted_chunks(sentence, phonemiser(voice[:1]))
+        chunks = (to_tokens(phonemes) for phonemes in said)
+        return [(tokens, table[len(tokens) - 1]) for tokens in chunks if tokens]
+
+    def sentence_audio(self, sentence: str, settings: dict[str, Any]) -> np.ndarray:
+        """One sentence at SAMPLE_RATE, trimmed, spoken on the process's shared session
+        (every core on one sentence: the shortest wait for a line said alone)."""
+        session = shared_session()
+        return finished([session.speak(tokens, style, settings["speed"])
+                         for tokens, style in self.sentence_inputs(sentence, settings)])
+
+
+def finished(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """The back end: a sentence's chunks at MODEL_RATE joined with a short clause pause,
+    resampled to SAMPLE_RATE and trimmed (empty when there was nothing to say)."""
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    gap = np.zeros(int(_CLAUSE_PAUSE * MODEL_RATE), dtype=np.float32)
+    joined = [piece for index, part in enumerate(parts)
+              for piece in ((gap, part) if index else (part,))]
+    audio = resample(np.concatenate(joined), MODEL_RATE)
+    start, stop = trim_bounds(audio, pad_seconds=0.02)
+    clipped: np.ndarray = np.clip(audio[start:stop], -1.0, 1.0).astype(np.float32)
+    return clipped
