@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import InputError
 from .display import out, plain
+
+if TYPE_CHECKING:  # the draft package loads only when a command runs
+    from ..draft.checks import Problem
+    from ..draft.model import ChatEngine
+    from ..draft.settings import WriterSettings
 
 
 def draft(
@@ -79,11 +85,16 @@ def draft(
               f"{'es' if result.length_passes > 1 else ''}" if result.length_passes else "")
     plain(out, f"drafted {result.script} ({result.turns} turns, about "
                f"{result.checked.minutes:.1f} min{passes}, status: draft)")
-    for problem in result.problems:
+    report_problems(result.problems, result.sidecar, engine, settings)
+
+
+def report_problems(problems: Sequence[Problem], sidecar: Path, engine: ChatEngine,
+                    settings: WriterSettings) -> None:
+    """What a draft or a translation found, turn by turn, then the model's token/cost line."""
+    for problem in problems:
         plain(out, f"  {problem.line()}")
-    if result.problems:
-        plain(out, f"{len(result.problems)} problems, listed in the front matter and "
-                   f"{result.sidecar.name}")
+    if problems:
+        plain(out, f"{len(problems)} problems, listed in the front matter and {sidecar.name}")
     plain(out, engine.usage.line(settings.price_prompt, settings.price_completion))
 
 

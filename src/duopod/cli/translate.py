@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from .display import out, plain
+from .draft import report_problems
 
 
 def translate(
@@ -41,9 +42,4 @@ def translate(
     result = translate_script(ws, engine, script, to, out_path)
     plain(out, f"translated {result.script} ({result.turns} turns in {result.sections} "
                f"sections, {to}, status: draft)")
-    for problem in result.problems:
-        plain(out, f"  {problem.line()}")
-    if result.problems:
-        plain(out, f"{len(result.problems)} problems, listed in the front matter and "
-                   f"{result.sidecar.name}")
-    plain(out, engine.usage.line(settings.price_prompt, settings.price_completion))
+    report_problems(result.problems, result.sidecar, engine, settings)
