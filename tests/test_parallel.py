@@ -193,3 +193,39 @@ def test_a_bundle_reads_back_from_its_folder_anywhere(tmp_path: Path) -> None:
     assert again == Bundle(Path("scripts/a.md"), "espeak", moved / "a.mp3", timeline,
                            Measurement(-16.0, -1.5), ShowNotes("s", ["p"], ["k"]), 3, 1)
     assert read_bundle(tmp_path) is None
+
+
+def _worker_state() -> dict[str, object]:
+    """What a pool worker holds before its first script (runs in the worker)."""
+    import os
+    import sys
+
+    jieba = sys.modules.get("jieba")
+    return {"warm": "duopod.build.warm" in sys.modules,
+            "dictionary": bool(jieba is not None and jieba.dt.initialized),
+            "variable": os.environ.get("DUOPOD_TEST_FORKED"), "folder": os.getcwd()}
+
+
+def test_workers_start_loaded_yet_see_the_parent_as_it_is_now(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers fork from a server that loaded the build's modules and jieba's dictionary
+    once; the environment and folder they work in are the parent's when the pool starts,
+    not the server's from earlier."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from duopod.build import pool
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform: workers are spawned")
+    monkeypatch.setenv("DUOPOD_TEST_FORKED", "before")
+    pool.start_fork_server()
+    monkeypatch.setenv("DUOPOD_TEST_FORKED", "after")
+    monkeypatch.chdir(tmp_path)
+    context = pool._context()
+    with ProcessPoolExecutor(1, mp_context=context, initializer=pool._init_worker,
+                             initargs=(None, None, dict(os.environ), os.getcwd())) as workers:
+        state = workers.submit(_worker_state).result(timeout=120)
+    assert state == {"warm": True, "dictionary": True, "variable": "after",
+                     "folder": str(tmp_path)}

@@ -2,8 +2,13 @@
 (``duopod build --jobs N``), landed here one at a time.
 
 Each script's slow part (speech, mastering, encoding) runs in a worker process of its own
-(a ``ProcessPoolExecutor`` started with *spawn*: no state forked from a parent that runs
-threads and a terminal display) and ends as a bundle in a private work folder. The parent
+and ends as a bundle in a private work folder. Workers are forked from a *fork server*
+(never from the parent, which runs threads and a terminal display), a fresh interpreter
+that has imported ``build.warm`` once: the build's modules and jieba's dictionaries cost
+their CPU once, not once per worker. It is started before the scripts are parsed, so its
+loading overlaps the parent's preflight. Workers take the parent's environment and working
+folder as they are when the pool starts, as spawned ones would (where there is no fork
+server, they are spawned). The parent
 lands bundles in the order given as they arrive, so the site lock is only ever contended
 with other duopod commands, and one script's failure is one failed outcome: the others
 carry on. The scripts are parsed once, in the parent's preflight, and travel to the
@@ -30,6 +35,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,7 +49,7 @@ from .outcome import BuildOutcome, OnEvent
 from .run import Produced, land_one, produce_one
 from .steps import sweep_work
 
-__all__ = ["BUILD_CORES", "GatedEngine", "ProcessPool", "default_jobs"]
+__all__ = ["BUILD_CORES", "GatedEngine", "ProcessPool", "default_jobs", "start_fork_server"]
 
 BUILD_CORES = 1.7
 """CPU cores one offline build keeps busy, measured (``make bench``, the jobs rows: four
@@ -116,12 +123,16 @@ _events: Any = None
 _gate: Any = None
 
 
-def _init_worker(events: Any, gate: Any) -> None:
+def _init_worker(events: Any, gate: Any, environment: dict[str, str], folder: str) -> None:
     """Runs once in each worker process: the queue back to the parent and the shared
-    connection bound arrive here, since they cannot travel with each task."""
+    connection bound arrive here, since they cannot travel with each task, and the
+    parent's environment and folder replace the fork server's (started earlier)."""
     global _events, _gate
     _events, _gate = events, gate
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.clear()
+    os.environ.update(environment)
+    os.chdir(folder)
 
 
 def _gated(gate: _Gate | None) -> Callable[[Engine], Engine] | None:
@@ -144,13 +155,14 @@ class ProcessPool:
 
     def run(self, workspace: Workspace, scripts: dict[Path, Script], options: BuildOptions,
             emit: OnEvent) -> dict[Path, BuildOutcome]:
-        context = multiprocessing.get_context("spawn")
+        context = _context()
         events = context.Queue()
         gate = context.BoundedSemaphore(options.concurrency)
         paths = list(scripts)
         outcomes: dict[Path, BuildOutcome] = {}
         pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(paths)), mp_context=context,
-                                   initializer=_init_worker, initargs=(events, gate))
+                                   initializer=_init_worker,
+                                   initargs=(events, gate, dict(os.environ), os.getcwd()))
         try:
             futures = [pool.submit(_produce, workspace.root, scripts[p], options) for p in paths]
             while len(outcomes) < len(paths):
@@ -172,6 +184,25 @@ class ProcessPool:
         pool.shutdown(wait=True)
         _drain(events, emit, wait=0)
         return outcomes
+
+
+_PRELOAD = ["duopod.build.warm"]
+
+
+def _context() -> BaseContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the workers' fork server now (it loads ``build.warm`` while the caller does
+    something else); the pool uses it when it starts. Harmless where there is none."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        _context()
+        forkserver.ensure_running()
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

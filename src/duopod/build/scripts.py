@@ -70,6 +70,16 @@ def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = 
     return InProcess()
 
 
+def _ready_pool(jobs: int | None) -> None:
+    """Several scripts may go to the process pool: its workers' fork server loads while
+    the scripts are parsed (a pool that is not used after all has cost a second core's
+    idle time)."""
+    from .pool import default_jobs, start_fork_server
+
+    if (default_jobs() if jobs is None else jobs) > 1:
+        start_fork_server()
+
+
 def build_scripts(
     workspace: Workspace,
     paths: Sequence[Path],
@@ -85,6 +95,8 @@ def build_scripts(
     repeat another's slug, fail up front as bad input without stopping the rest; a script
     named twice is built once."""
     emit: OnEvent = on_event or (lambda _event: None)
+    if executor is None and queue is None and len(paths) > 1:
+        _ready_pool(jobs)
     sweep_work(workspace)
     screened = screen(workspace, paths, options)
     if not (options.engine == "auto" and options.cache_only):

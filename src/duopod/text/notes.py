@@ -66,6 +66,14 @@ def _jieba() -> object:
     return jieba
 
 
+def load_dictionaries() -> None:
+    """Load now what the first notes would otherwise load (jieba's word list and TF-IDF
+    weights, the stop words): a process that forks build workers does it once for all."""
+    _jieba().initialize()  # type: ignore[attr-defined]
+    stop_words("zh")
+    stop_words("en")
+
+
 @cache
 def stop_words(language: str) -> frozenset[str]:
     """Words never worth a keyword in ``language`` ("zh" or "en"): stopwords-iso's list and
