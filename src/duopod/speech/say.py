@@ -141,14 +141,8 @@ def write_audio(samples: np.ndarray, path: Path, bitrate_kbps: int) -> None:
     """Mono float samples at SAMPLE_RATE to a 16-bit WAV, or an MP3 through the bundled
     ffmpeg (a plain encode: a line to listen to needs no mastering)."""
     if path.suffix.lower() == ".wav":
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(SAMPLE_RATE)
-            out.writeframes(to_pcm16(samples))
         try:
-            write_atomically(path, buffer.getvalue())
+            write_atomically(path, wav_bytes(samples))
         except OSError as exc:
             raise InputError(f"--out {path}: cannot write there ({exc.strerror or exc})") \
                 from None
@@ -160,3 +154,14 @@ def write_audio(samples: np.ndarray, path: Path, bitrate_kbps: int) -> None:
     if done.returncode != 0:
         raise DuopodError(f"ffmpeg could not write {path.name}: "
                           f"{done.stderr.decode(errors='replace').strip()[:300]}")
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    """Mono float samples at SAMPLE_RATE as the bytes of a 16-bit WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(to_pcm16(samples))
+    return buffer.getvalue()

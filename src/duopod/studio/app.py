@@ -24,6 +24,7 @@ from aiohttp import web
 from ..build.options import BuildOptions
 from ..build.steps import resolve_engine
 from ..errors import DuopodError, InputError
+from ..script.model import Script
 from ..serve import attach_preview
 from ..show.workspace import Workspace, load_workspace
 from ..speech.engines import engine_names
@@ -274,16 +275,22 @@ def _checked_script(workspace: Workspace, data: dict[str, Any]) -> library.Check
     return checked
 
 
-@handles_errors
-async def hear_line(request: web.Request) -> web.Response:
-    data = await _body(request)
-    workspace = _workspace(request)
-    checked = await asyncio.to_thread(_checked_script, workspace, data)
+def _turn_to_hear(workspace: Workspace, data: dict[str, Any]) -> Script:
+    """The request's script (its unsaved text, else the file) reduced to the turn (or the
+    one sentence of it) that ``turn`` and ``sentence`` name."""
+    checked = _checked_script(workspace, data)
     assert checked.script is not None
     turn, sentence = data.get("turn"), data.get("sentence")
     if not isinstance(turn, int) or not (sentence is None or isinstance(sentence, int)):
         raise web.HTTPBadRequest(text="turn (and sentence) must be whole numbers\n")
-    script = one_turn(checked.script, turn, sentence)
+    return one_turn(checked.script, turn, sentence)
+
+
+@handles_errors
+async def hear_line(request: web.Request) -> web.Response:
+    data = await _body(request)
+    workspace = _workspace(request)
+    script = await asyncio.to_thread(_turn_to_hear, workspace, data)
     engine = await asyncio.to_thread(engine_named, _engine(request, data))
     heard = await hear(workspace, script, engine)
     return web.Response(body=heard.wav, content_type="audio/wav",
@@ -360,12 +367,7 @@ async def lexicon(request: web.Request) -> web.Response:
         path = await asyncio.to_thread(library.add_lexicon_entry, workspace, written, spoken,
                                        language)
         return web.json_response({"saved": path.name})
-    checked = await asyncio.to_thread(_checked_script, workspace, data)
-    assert checked.script is not None
-    turn, sentence = data.get("turn"), data.get("sentence")
-    if not isinstance(turn, int) or not (sentence is None or isinstance(sentence, int)):
-        raise web.HTTPBadRequest(text="turn (and sentence) must be whole numbers\n")
-    script = one_turn(checked.script, turn, sentence)
+    script = await asyncio.to_thread(_turn_to_hear, workspace, data)
     said = script.turns[0].text.replace(written, spoken)
     script = replace(script, turns=(replace(script.turns[0], text=said),))
     engine = await asyncio.to_thread(engine_named, _engine(request, data))

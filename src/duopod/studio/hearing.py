@@ -5,14 +5,11 @@ turn heard here is not rendered again by the next build, and a cached one plays 
 
 from __future__ import annotations
 
-import io
 import threading
-import wave
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..audio.decode import SAMPLE_RATE, to_pcm16
 from ..build.options import BuildOptions
 from ..build.steps import make_engine
 from ..errors import InputError
@@ -21,6 +18,7 @@ from ..show.workspace import Workspace
 from ..speech.engines import Engine, engine_spec
 from ..speech.lexicon import script_speller
 from ..speech.render import render_turns_async
+from ..speech.say import wav_bytes
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -67,12 +65,3 @@ async def hear(workspace: Workspace, script: Script, engine: Engine) -> Heard:
     return Heard(wav_bytes(np.asarray(speech.samples, dtype=np.float32)), rendered[0].cached,
                  speech.duration)
 
-
-def wav_bytes(samples: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(to_pcm16(samples))
-    return buffer.getvalue()
