@@ -24,6 +24,7 @@ except ImportError:  # Windows: pipes keep their size
 from ..audio.decode import SAMPLE_RATE, ffmpeg_exe, to_pcm16
 from ..audio.loudness import integrated_loudness
 from ..errors import DuopodError
+from .tags import copy_chapters_to_ogg
 
 
 @dataclass(frozen=True)
@@ -202,11 +203,15 @@ error, twoloop's 15 dB)."""
 
 def encode_rendition(mp3: Path, target: Path, codec: str, bitrate_kbps: int) -> None:
     """A low-bandwidth copy of the finished ``mp3`` (mastered, on target, tagged) at
-    ``target``: decoded and encoded again by the bundled ffmpeg, the same channels, no
-    tags carried over (the feed describes it). DuopodError when ffmpeg fails."""
+    ``target``: decoded and encoded again by the bundled ffmpeg, the same channels. Its
+    tags and chapters are the MP3's (title, show, author, date, description; a listener who
+    downloads the copy sees what the MP3 shows), less the ID3-only length frame and the
+    cover (an image stream MP4 and Ogg audio files do not carry that way). DuopodError
+    when ffmpeg fails."""
     command = [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-        "-i", str(mp3.resolve()), "-map", "0:a", "-map_metadata", "-1",
+        "-i", str(mp3.resolve()), "-map", "0:a", "-map_metadata", "0",
+        "-map_chapters", "0" if codec == "aac" else "-1", "-metadata", "TLEN=",
         *_RENDITION_ENCODERS[codec], "-b:a", f"{bitrate_kbps}k", str(target.resolve()),
     ]
     done = subprocess.run(command, capture_output=True, check=False)
@@ -214,3 +219,5 @@ def encode_rendition(mp3: Path, target: Path, codec: str, bitrate_kbps: int) -> 
         target.unlink(missing_ok=True)
         message = done.stderr.decode(errors="replace").strip()[-300:]
         raise DuopodError(f"ffmpeg could not make {target.name}: {message}")
+    if codec == "opus":
+        copy_chapters_to_ogg(mp3, target)

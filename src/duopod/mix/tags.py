@@ -1,4 +1,5 @@
-"""ID3v2 tags for the episode MP3: what players show, and chapters they can jump to."""
+"""ID3v2 tags for the episode MP3: what players show, and chapters they can jump to (and
+the same chapters in an Ogg rendition's comments)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,32 @@ def chapter_element_ids(titles: list[str]) -> list[str]:
         ids.append(element_id)
         previous = len(element_id) + title_bytes
     return ids
+
+
+def copy_chapters_to_ogg(mp3: Path, ogg: Path) -> None:
+    """The MP3's ID3 chapters into an Ogg file's comments (``CHAPTER001=00:02:00.000`` and
+    ``CHAPTER001NAME``, the Vorbis chapter convention players read). Written here rather
+    than by ffmpeg's Ogg muxer, which rounds a start's seconds while keeping its
+    milliseconds (2.975 s for a chapter at 1.975 s)."""
+    open_ogg: Any = import_module("mutagen.oggopus").OggOpus
+    chapters = sorted(_id3.ID3(mp3).getall("CHAP"), key=lambda chap: chap.start_time)
+    if not chapters:
+        return
+    ogg_file = open_ogg(ogg)
+    for number, chapter in enumerate(chapters):
+        key = f"CHAPTER{number:03d}"
+        ogg_file[key] = _clock(chapter.start_time)
+        title = chapter.sub_frames.get("TIT2")
+        if title is not None:
+            ogg_file[f"{key}NAME"] = str(title)
+    try:
+        ogg_file.save()
+    except MutagenError as exc:
+        raise DuopodError(f"{ogg}: cannot write its chapters ({exc})") from None
+
+
+def _clock(milliseconds: int) -> str:
+    seconds, millis = divmod(max(0, milliseconds), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
