@@ -7,6 +7,7 @@ fresh copy of the show and renders every turn (``--no-cache``), so the runs do e
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 SCRIPTS = 8
+JOBS_ROUNDS = 3
 
 
 def _spin(count: int = 20_000_000) -> None:
@@ -44,6 +46,32 @@ def parallel_ceiling() -> float:
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def adopt_orphans() -> bool:
+    """Make this process the reaper of its descendants' orphans (Linux): ``--jobs``
+    workers are children of a fork server that outlives the build command by a moment, and
+    only a process that waits for them has their CPU time counted."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    libc = ctypes.CDLL(None, use_errno=True)
+    return bool(libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0)
+
+
+def reap_orphans(deadline: float = 20.0) -> None:
+    """Wait for every adopted process that is left (the fork server, once its parent has
+    gone), so its CPU time and its children's reach RUSAGE_CHILDREN."""
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.02)
 
 
 def eight_scripts(show: Path, example: str, count: int = SCRIPTS) -> list[str]:
@@ -135,16 +163,20 @@ def bench_jobs(work: Path, copy_show: Callable[[Path], Path], example: str,
     and CPU-seconds (the build's processes, ffmpeg's included). The ceiling of ``--jobs 2``
     is what the cores left over by one build allow: min(2, 2 / (CPU-s / wall of --jobs
     1)); an idle second core is needed for a second build to gain."""
+    if not adopt_orphans():
+        print("  (not Linux: the CPU time of --jobs 2's workers is not counted)")
     ceiling_now = parallel_ceiling()
     print(f"  parallel ceiling now (two CPU-bound processes vs one): {ceiling_now:.2f}x",
           flush=True)
     runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
-    for round_ in range(2):
+    for round_ in range(JOBS_ROUNDS):
         for jobs in (1, 2):
             cpu = _children_cpu()
             wall = timed_build(*fresh(work, f"jobs{jobs}-{round_}", copy_show, example,
                                       JOBS_SCRIPTS), jobs=jobs)
+            reap_orphans()
             runs[jobs].append((wall, _children_cpu() - cpu))
+    ceiling_after = parallel_ceiling()
     one, one_cpu = min(runs[1])
     two, two_cpu = min(runs[2])
     cores = one_cpu / one
@@ -154,12 +186,15 @@ def bench_jobs(work: Path, copy_show: Callable[[Path], Path], example: str,
         f"{cores:.2f} ({one_cpu:.0f} CPU-s in {one:.1f} s; build/pool.py BUILD_CORES is the "
         "measured figure)", "-", True)
     reached = speedup / ceiling
-    row(f"{JOBS_SCRIPTS} scripts, offline: build --jobs 2 vs --jobs 1 (best of 2 each, A B A B)",
+    machine = min(ceiling_now, ceiling_after)
+    row(f"{JOBS_SCRIPTS} scripts, offline: build --jobs 2 vs --jobs 1 (best of {JOBS_ROUNDS} "
+        "each, A B A B)",
         f"{speedup:.2f}x, {reached:.0%} of its ceiling {ceiling:.2f}x ({one:.1f} s vs "
         f"{two:.1f} s wall; CPU {one_cpu:.0f} vs {two_cpu:.0f} s; runs "
         f"{', '.join(f'{w:.1f}' for w, _ in runs[1])} / "
-        f"{', '.join(f'{w:.1f}' for w, _ in runs[2])})", ">= 90% of the ceiling",
-        reached >= 0.9)
+        f"{', '.join(f'{w:.1f}' for w, _ in runs[2])}; two spinning processes got "
+        f"{ceiling_now:.2f}x / {ceiling_after:.2f}x before / after, so the machine allowed "
+        f"{min(2.0, machine / cores):.2f}x)", ">= 90% of the ceiling", reached >= 0.9)
 
 
 def bench_queue(work: Path, copy_show: Callable[[Path], Path], example: str,

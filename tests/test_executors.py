@@ -284,9 +284,10 @@ def test_default_jobs_follow_the_measured_build() -> None:
     from duopod.build.pool import default_jobs
 
     assert default_jobs(1) == 1
-    assert default_jobs(2) == 1  # one build keeps ~1.7 of two cores busy
-    assert default_jobs(4) == 2
-    assert default_jobs(16) == 9
+    assert default_jobs(2) == 1  # one build keeps ~1.6 of two cores busy
+    assert default_jobs(4) == 3
+    assert default_jobs(8) == 5
+    assert default_jobs(16) == 10
 
 
 

@@ -51,13 +51,14 @@ from .steps import sweep_work
 
 __all__ = ["BUILD_CORES", "GatedEngine", "ProcessPool", "default_jobs", "start_fork_server"]
 
-BUILD_CORES = 1.7
+BUILD_CORES = 1.6
 """CPU cores one offline build keeps busy, measured (``make bench``, the jobs rows: four
-cold espeak builds with ``--jobs 1`` used 33 CPU-s in 19.8 s wall on two cores, 1.66;
-2026-11-23, eight builds: 54 CPU-s in 32 s, 1.69): speech on one core while turns are
-resampled and profiled on the other, then the encoder, its meter and the mastering
-threads. A second build at once can then gain at most 2 / 1.7 = 1.18x; each worker
-process also pays its own imports (``--jobs 2`` used 37 CPU-s for the same four)."""
+cold espeak builds with ``--jobs 1``, 2026-12-03: 27-30 CPU-s in 16.6-18.7 s wall on two
+cores, 1.61-1.63): speech on one core while turns are resampled and profiled on the other,
+then the encoder, its meter and the mastering threads. A second build at once can then
+gain at most 2 / 1.6 = 1.25x; since the workers fork from a server that loaded the build
+once, ``--jobs 2`` uses the same CPU for the same four (28-30 CPU-s; spawned workers that
+each paid their own imports and dictionaries used 37 where ``--jobs 1`` used 33)."""
 
 
 def usable_cores() -> int:
