@@ -631,3 +631,39 @@ def test_build_deploy_lands_then_deploys_to_a_folder(show: Path, tmp_path: Path)
     local = next((show / "episodes").glob(f"*/{name}"))
     deployed = www / local.parent.name / name
     assert deployed.read_bytes() == local.read_bytes()
+
+
+def test_build_verify_holds_the_deploy_back_when_a_sentence_is_flagged(
+        show: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`build --verify --deploy` in the library (the CLI, the studio and the queue's
+    clients alike): the episode lands and is heard before anything is deployed; a flagged
+    sentence leaves the target untouched, says why and exits 1. Heard well, it deploys."""
+    from conftest import ENGLISH
+
+    import duopod.verify
+    from duopod.build import BuildOptions, build_scripts
+
+    class Report:
+        def __init__(self, flagged: int) -> None:
+            self.flagged = ("a sentence",) * flagged
+            self.exit_code = 1 if flagged else 0
+
+    heard: list[str] = []
+
+    def verify_episode(_workspace: object, slug: str) -> Report:
+        heard.append(slug)
+        return Report(flagged=1 if len(heard) == 1 else 0)
+
+    monkeypatch.setattr(duopod.verify, "verify_episode", verify_episode)
+    www = tmp_path / "www"
+    add_target(show, "www", www.as_uri())
+    options = BuildOptions(engine="espeak", verify=True, deploy="")
+    script = show / "scripts" / ENGLISH
+    run = build_scripts(load_workspace(show), [script], options)
+    assert run.outcomes[0].ok and heard == [run.outcomes[0].slug]
+    assert (run.deployed, run.held_back, run.exit_code) == (
+        None, "1 sentence(s) flagged by --verify", 1)
+    assert not www.exists()
+    again = build_scripts(load_workspace(show), [script], options)
+    assert again.exit_code == 0 and again.deployed is not None and again.held_back is None
+    assert (www / "feed.xml").is_file()

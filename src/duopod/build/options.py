@@ -30,7 +30,8 @@ class BuildOptions:
     one; None: do not. On the queue the publish job deploys (one deployer at a time: the
     target's lock)."""
     verify: bool = False
-    """Hear each landed episode afterwards (``duopod.verify``); the CLI runs it."""
+    """Hear each landed episode afterwards (``duopod.verify``), before any deploy: a
+    flagged sentence makes the exit code 1 and holds the deploy back."""
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "overrides": asdict(self.overrides)}

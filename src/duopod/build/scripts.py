@@ -26,6 +26,7 @@ from .steps import Notice, sweep_work
 
 if TYPE_CHECKING:
     from ..deploy import DeployReport
+    from ..verify import VerifyReport
 
 __all__ = ["BuildRun", "Executor", "build_scripts", "choose_executor"]
 
@@ -48,10 +49,15 @@ class BuildRun:
     jobs: int
     deployed: DeployReport | None = None
     """What ``--deploy`` sent after landing (None: no deploy here)."""
+    verified: tuple[VerifyReport, ...] = ()
+    """With ``verify``: each landed episode as a listener heard it."""
+    held_back: str | None = None
+    """Why the deploy that was asked for did not run (sentences flagged), else None."""
 
     @property
     def exit_code(self) -> int:
-        return exit_code(self.outcomes)
+        heard = max((report.exit_code for report in self.verified), default=0)
+        return max(exit_code(self.outcomes), heard)
 
 
 def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = None
@@ -112,10 +118,30 @@ def build_scripts(
         outcomes.update(chosen.run(workspace, in_publication_order(workspace, screened.runnable),
                                    options, emit))
     ordered = [outcomes[path] for path in screened.paths]
-    deployed = None
+    verified = verify_landed(workspace, ordered, notice) if options.verify else ()
+    flagged = sum(len(report.flagged) for report in verified)
+    deployed, held_back = None, None
     if options.deploy is not None and chosen.name != "queue" and any(o.ok for o in ordered):
-        deployed = deploy_site(workspace, options.deploy)
-    return BuildRun(ordered, chosen.name, chosen.jobs, deployed)
+        if flagged:  # what listeners would get is what --verify just flagged
+            held_back = f"{flagged} sentence(s) flagged by --verify"
+        else:
+            deployed = deploy_site(workspace, options.deploy)
+    return BuildRun(ordered, chosen.name, chosen.jobs, deployed, verified, held_back)
+
+
+def verify_landed(workspace: Workspace, outcomes: Sequence[BuildOutcome],
+                  notice: Notice | None = None) -> tuple[VerifyReport, ...]:
+    """Hear every episode that landed as a listener does (``duopod.verify``, Whisper);
+    VerifyUnavailable without the ``verify`` extra."""
+    from ..verify import verify_episode
+
+    reports = []
+    for outcome in outcomes:
+        if outcome.ok and outcome.slug:
+            if notice is not None:
+                notice(f"verify {outcome.slug}: listening (Whisper-base, int8, beam 1)...")
+            reports.append(verify_episode(workspace, outcome.slug))
+    return tuple(reports)
 
 
 def in_publication_order(workspace: Workspace, scripts: dict[Path, Script]

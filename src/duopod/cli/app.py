@@ -322,7 +322,7 @@ def build(
         "only one).")] = None,
     verify: Annotated[bool, typer.Option(
         "--verify", help="Then hear each episode as a listener does (see 'duopod verify'): "
-        "exit 1 if a sentence is flagged.")] = False,
+        "exit 1 if a sentence is flagged, and with --deploy deploy nothing.")] = False,
 ) -> None:
     """Render, mix and publish episodes into episodes/.
 
@@ -352,6 +352,13 @@ def _build(ws: Workspace, scripts: list[Path], options: BuildOptions, jobs: int 
         run = build_scripts(ws, scripts, options, jobs=jobs, queue=queue, on_event=on_event,
                             notice=_notice)
     report(out, err, run.outcomes, ws.episodes_dir / "feed.xml", run.jobs, run.executor)
+    if run.verified:
+        from .verify import print_report
+
+        for heard in run.verified:
+            print_report(ws, heard)
+    if run.held_back is not None:
+        plain(err, f"duopod: not deployed: {run.held_back}")
     if run.deployed is not None:
         sent = run.deployed
         plain(out, f"deploy {sent.target}: sent {len(sent.uploaded)} file(s) "
@@ -359,10 +366,6 @@ def _build(ws: Workspace, scripts: list[Path], options: BuildOptions, jobs: int 
                    f"{sent.seconds:.1f} s")
         for problem in sent.notify_problems:
             plain(err, f"duopod: warning: {problem}")
-    if options.verify and run.exit_code == 0:
-        from .verify import verify_built
-
-        return verify_built(ws, run.outcomes)
     return run.exit_code
 
 

@@ -1,8 +1,8 @@
-"""``duopod verify SLUG`` and ``duopod build --verify``: hear a published episode as a
-listener does and list the sentences heard far from the script. The work is in
-``duopod.verify``; ``--fix`` adds the accepted lexicon lines and builds the episode again
-(only the turns whose spoken text changed are rendered again: the speech cache is keyed on
-it), then hears it again.
+"""``duopod verify SLUG``: hear a published episode as a listener does and list the
+sentences heard far from the script (``duopod build --verify`` does the same through
+``build.scripts``). The work is in ``duopod.verify``; ``--fix`` adds the accepted lexicon
+lines and builds the episode again (only the turns whose spoken text changed are rendered
+again: the speech cache is keyed on it), then hears it again.
 
 Exit codes: 0 every sentence heard well, 1 sentences flagged, 2 verification could not
 run (no such episode, the ``verify`` extra not installed).
@@ -11,7 +11,6 @@ run (no such episode, the ``verify`` extra not installed).
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,7 +20,6 @@ from rich.table import Table
 from .display import err, out, plain, text
 
 if TYPE_CHECKING:
-    from ..build.outcome import BuildOutcome
     from ..show.workspace import Workspace
     from ..verify import LexiconLine, VerifyReport
 
@@ -127,15 +125,3 @@ def verify(
     if fix_ and report.flagged:
         report = fix(ws, report, yes, threshold)
     raise typer.Exit(report.exit_code)
-
-
-def verify_built(ws: Workspace, outcomes: Sequence[BuildOutcome], threshold: float = 0.25
-                 ) -> int:
-    """``build --verify``: hear every episode that landed; 1 if any sentence is flagged."""
-    code = 0
-    for outcome in outcomes:
-        if outcome.ok and outcome.slug:
-            report = hear(ws, outcome.slug, threshold)
-            print_report(ws, report)
-            code = max(code, report.exit_code)
-    return code
