@@ -29,6 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _memory import peak_rss_mb  # noqa: E402  (this folder: the script's own)
+
 
 def _cpu() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -120,7 +122,7 @@ def main() -> None:
     print(json.dumps({
         "engine": engine_name, "turns": len(script.turns), "duration": landed.record.duration,
         "cpu": cost, "wall": {name: s["wall"] for name, s in stages.items()},
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }))
 
 

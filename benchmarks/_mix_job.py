@@ -9,10 +9,11 @@ prints a JSON line: seconds, audio duration, peak RSS.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
+
+from _memory import peak_rss_mb  # this folder: the script's own
 
 from duopod.build.pipeline import BuildOptions, load_script, mix_and_publish, render
 from duopod.show.workspace import load_workspace
@@ -28,9 +29,8 @@ def main() -> None:
     started = time.perf_counter()
     record, _mixed = mix_and_publish(ws, script, rendered, "espeak")
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "duration": record.duration,
-                      "peak_rss_mb": peak_kib / 1024}))
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 if __name__ == "__main__":
