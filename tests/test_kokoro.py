@@ -311,3 +311,33 @@ def test_say_yields_each_sentence_as_it_is_spoken_and_writes_what_a_build_says(
     assert said.speech.sentences == built.sentences
     assert np.array_equal(np.asarray(said.speech.samples), np.asarray(built.samples))
     assert pcm.size == len(built.samples)
+
+
+@pytest.mark.slow
+@needs_extra
+def test_the_studio_hears_a_turn_alone_on_the_shared_session_into_the_builds_cache(
+        show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The play button's turn runs on the shared session (every core on its sentence), not
+    through the build's pipeline of one-thread sessions; what it caches is what a build
+    of the script then finds."""
+    import asyncio
+
+    from duopod.build.pipeline import BuildOptions, load_script
+    from duopod.show.workspace import load_workspace
+    from duopod.speech.engines import kokoro_pipeline
+    from duopod.speech.lexicon import script_speller
+    from duopod.speech.render import stale_turns
+    from duopod.studio.hearing import hear, one_turn
+
+    workspace = load_workspace(show)
+    script = one_turn(load_script(workspace, show / "scripts" / MANDARIN, BuildOptions()), 1, 0)
+    engine = kokoro.make_engine(EngineOptions())
+
+    def no_pipeline() -> None:
+        raise AssertionError("a turn heard alone went through the build's pipeline")
+
+    monkeypatch.setattr(kokoro_pipeline, "shared_pipeline", no_pipeline)
+    heard = asyncio.run(hear(workspace, script, engine))
+    assert not heard.cached and heard.duration > 0.5 and heard.wav[:4] == b"RIFF"
+    spell = script_speller(workspace, script, engine.name)
+    assert stale_turns(script, workspace, engine, spell.say if spell else None) == []

@@ -57,10 +57,13 @@ def one_turn(script: Script, index: int, sentence: int | None = None) -> Script:
 
 
 async def hear(workspace: Workspace, script: Script, engine: Engine) -> Heard:
-    """Render the script's (one) turn through the cache; its audio as a WAV file."""
+    """Render the script's (one) turn through the cache; its audio as a WAV file. An
+    engine that has a way for one turn alone (kokoro's ``alone``: every core on each
+    sentence) uses it: the same samples and cache entries, sooner."""
     spell = script_speller(workspace, script, engine.name)
-    rendered = await render_turns_async(script, workspace, engine, concurrency=1,
-                                        spoken=spell.say if spell else None)
+    alone = getattr(engine, "alone", None)
+    rendered = await render_turns_async(script, workspace, alone() if alone else engine,
+                                        concurrency=1, spoken=spell.say if spell else None)
     speech = rendered[0].speech
     return Heard(wav_bytes(np.asarray(speech.samples, dtype=np.float32)), rendered[0].cached,
                  speech.duration)
