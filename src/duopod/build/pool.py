@@ -8,11 +8,10 @@ that has imported ``build.warm`` once: the build's modules and jieba's dictionar
 their CPU once, not once per worker. It is started before the scripts are parsed, so its
 loading overlaps the parent's preflight. Workers take the parent's environment and working
 folder as they are when the pool starts, as spawned ones would (where there is no fork
-server, they are spawned). The parent
-lands bundles in the order given as they arrive, so the site lock is only ever contended
-with other duopod commands, and one script's failure is one failed outcome: the others
-carry on. The scripts are parsed once, in the parent's preflight, and travel to the
-workers pickled.
+server, they are spawned). The parent lands bundles in the order given as they arrive, so
+the site lock is only ever contended with other duopod commands, and one script's failure
+is one failed outcome: the others carry on. The scripts are parsed once, in the parent's
+preflight, and travel to the workers pickled.
 
 The speech service's connection bound stays a *total*: ``--concurrency`` becomes one
 cross-process semaphore that every worker's engine takes per request. Splitting the budget
@@ -53,11 +52,11 @@ __all__ = ["BUILD_CORES", "GatedEngine", "ProcessPool", "default_jobs", "start_f
 
 BUILD_CORES = 1.6
 """CPU cores one offline build keeps busy, measured (``make bench``, the jobs rows: four
-cold espeak builds with ``--jobs 1``, 2026-12-03: 27-30 CPU-s in 16.6-18.7 s wall on two
-cores, 1.61-1.63): speech on one core while turns are resampled and profiled on the other,
+cold espeak builds with ``--jobs 1``, 2026-12-03: 27-33 CPU-s in 16.6-21.1 s wall on two
+cores, 1.58-1.63): speech on one core while turns are resampled and profiled on the other,
 then the encoder, its meter and the mastering threads. A second build at once can then
 gain at most 2 / 1.6 = 1.25x; since the workers fork from a server that loaded the build
-once, ``--jobs 2`` uses the same CPU for the same four (28-30 CPU-s; spawned workers that
+once, ``--jobs 2`` uses the same CPU for the same four (28-33 CPU-s; spawned workers that
 each paid their own imports and dictionaries used 37 where ``--jobs 1`` used 33)."""
 
 
