@@ -12,8 +12,8 @@ edit distance over its length, capped at 1.0, and an engine's score is the mean.
 
 The real-time factor renders the whole example through the engine, four turns at a time
 as a build does (until 2026-12-03 it went turn by turn, which left kokoro's pipeline idle
-between turns: 0.60-0.63 where a build runs at 0.47), and reports wall time and process CPU time per second of audio (the CPU figure is the one to
-trust on a shared machine).
+between turns: 0.60-0.63 where a build runs at 0.47), and reports wall time and process
+CPU time per second of audio (the CPU figure is the one to trust on a shared machine).
 
     python benchmarks/intelligibility.py [--limit N] [engine ...]
 """
