@@ -10,6 +10,8 @@ effect; nothing here runs a build.
 
 from __future__ import annotations
 
+import contextlib
+
 import imageio_ffmpeg
 import numpy.fft
 
@@ -22,4 +24,7 @@ __all__ = ["PRELOADED"]
 PRELOADED = (imageio_ffmpeg, numpy.fft, limiter, master, peak, plan, run, steps)
 """Held so the imports read as used."""
 
-load_dictionaries()
+# a warm-up only: should the dictionaries fail to load here, the fork server must still
+# start, and a worker that needs them loads them itself and reports what went wrong
+with contextlib.suppress(Exception):
+    load_dictionaries()
