@@ -43,7 +43,7 @@ def parallel_ceiling() -> float:
     return 2 * one / two
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -171,11 +171,11 @@ def bench_jobs(work: Path, copy_show: Callable[[Path], Path], example: str,
     runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     for round_ in range(JOBS_ROUNDS):
         for jobs in (1, 2):
-            cpu = _children_cpu()
+            cpu = children_cpu()
             wall = timed_build(*fresh(work, f"jobs{jobs}-{round_}", copy_show, example,
                                       JOBS_SCRIPTS), jobs=jobs)
             reap_orphans()
-            runs[jobs].append((wall, _children_cpu() - cpu))
+            runs[jobs].append((wall, children_cpu() - cpu))
     ceiling_after = parallel_ceiling()
     one, one_cpu = min(runs[1])
     two, two_cpu = min(runs[2])

@@ -56,7 +56,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -84,17 +83,6 @@ ROWS: list[tuple[str, str, str, str]] = []
 REPEATS = 3
 """Timed comparisons take the best of this many runs of each side (the machine's noise
 only ever adds time)."""
-
-
-def children_cpu() -> float:
-    """CPU-seconds of every child process waited for so far (theirs included)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
 
 
 def best_of(action: Callable[[], object], repeats: int = REPEATS) -> float:
@@ -281,6 +269,10 @@ def warm_vs_bare(work: Path, name: str) -> dict:
     command = [sys.executable, "-m", "duopod", "build", str(script), "--engine", "espeak"]
     bare = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a",
             f"{bitrate}k", str(work / "bare.mp3")]
+    from _scale_out import children_cpu
+
+    from duopod.build.pool import usable_cores
+
     commands, mixes, bares = [], [], []
     command_cpu, bare_cpu = [], []
     for _ in range(5):

@@ -635,8 +635,8 @@ def test_build_deploy_lands_then_deploys_to_a_folder(show: Path, tmp_path: Path)
 
 def test_build_verify_holds_the_deploy_back_when_a_sentence_is_flagged(
         show: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`build --verify --deploy` in the library (the CLI, the studio and the queue's
-    clients alike): the episode lands and is heard before anything is deployed; a flagged
+    """`build --verify --deploy` in the library (the CLI and any other caller of
+    build_scripts, a build through the queue too): the episode lands and is heard before anything is deployed; a flagged
     sentence leaves the target untouched, says why and exits 1. Heard well, it deploys."""
     from conftest import ENGLISH
 

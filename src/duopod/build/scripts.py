@@ -133,13 +133,13 @@ def verify_landed(workspace: Workspace, outcomes: Sequence[BuildOutcome],
                   notice: Notice | None = None) -> tuple[VerifyReport, ...]:
     """Hear every episode that landed as a listener does (``duopod.verify``, Whisper);
     VerifyUnavailable without the ``verify`` extra."""
-    from ..verify import verify_episode
+    from ..verify import listening_line, verify_episode
 
     reports = []
     for outcome in outcomes:
         if outcome.ok and outcome.slug:
             if notice is not None:
-                notice(f"verify {outcome.slug}: listening (Whisper-base, int8, beam 1)...")
+                notice(listening_line(outcome.slug))
             reports.append(verify_episode(workspace, outcome.slug))
     return tuple(reports)
 

@@ -56,9 +56,9 @@ def print_report(ws: Workspace, report: VerifyReport) -> None:
 
 
 def hear(ws: Workspace, slug: str, threshold: float) -> VerifyReport:
-    from ..verify import verify_episode
+    from ..verify import listening_line, verify_episode
 
-    plain(err, f"verify {slug}: listening (Whisper-base, int8, beam 1)...")
+    plain(err, listening_line(slug))
     return verify_episode(ws, slug, threshold=threshold)
 
 

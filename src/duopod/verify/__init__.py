@@ -9,6 +9,7 @@ from .episode import (
     HeardSentence,
     LexiconLine,
     VerifyReport,
+    listening_line,
     report_path,
     verify_episode,
 )
@@ -17,4 +18,4 @@ from .whisper import Listener, VerifyUnavailable, ensure_model_dir, missing
 
 __all__ = ["DEFAULT_THRESHOLD", "Ear", "HeardSentence", "LexiconEdit", "LexiconLine",
            "Listener", "VerifyReport", "VerifyUnavailable", "add_to_lexicon",
-           "ensure_model_dir", "missing", "report_path", "verify_episode"]
+           "ensure_model_dir", "listening_line", "missing", "report_path", "verify_episode"]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["DEFAULT_THRESHOLD", "Ear", "HeardSentence", "LexiconLine", "VerifyReport",
-           "report_path", "verify_episode"]
+           "listening_line", "report_path", "verify_episode"]
 
 DEFAULT_THRESHOLD = 0.25
 """CER over which a sentence is flagged. Whisper-base itself misses characters of clean
@@ -152,6 +152,11 @@ class VerifyReport:
                                                for line in s.suggestions]}
                               for s in self.sentences]}
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def listening_line(slug: str) -> str:
+    """What a face says while episode ``slug`` is being heard (the listener is slow)."""
+    return f"verify {slug}: listening (Whisper-base, int8, beam 1)..."
 
 
 def report_path(workspace: Workspace, slug: str) -> Path:
