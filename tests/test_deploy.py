@@ -71,7 +71,8 @@ def test_targets_are_read_typed_with_file_and_line(show: Path) -> None:
     line = (show / "show.toml").read_text(encoding="utf-8").splitlines().index("[deploy.bad]")
     with pytest.raises(InputError) as caught:
         choose_target(load_workspace(show), "bad")
-    assert caught.value.line == line + 1 and "deploy.bad.url" in str(caught.value)
+    # the line the parser found the field on: url's own, below [deploy.bad]
+    assert caught.value.line == line + 2 and "deploy.bad.url" in str(caught.value)
 
 
 def test_unknown_field_in_a_target_is_refused(show: Path) -> None:

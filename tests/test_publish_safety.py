@@ -23,13 +23,13 @@ from conftest import ENGLISH, copy_show, run_cli, tree_snapshot
 from killpoints import install
 
 from duopod.build.pipeline import BuildOptions, load_script, make_engine, render
+from duopod.disk.locks import site_lock
 from duopod.mix import mix_episode
 from duopod.publish import publish_episode, rebuild_feed, republish
 from duopod.publish.episodes import load_listing, settle_identity
 from duopod.publish.journal import Journal
 from duopod.publish.recovery import recover
 from duopod.publish.site import episode_notes
-from duopod.publish.swap import site_lock
 from duopod.show.workspace import load_workspace
 
 HERE = Path(__file__).parent

@@ -50,11 +50,10 @@ from urllib.parse import urlsplit
 import dramatiq
 from dramatiq.middleware import Middleware
 
+from ..disk.locks import file_lock, process_alive
 from ..errors import DuopodError, InputError
-from ..files import process_alive
 from ..publish.episodes import script_id
 from ..publish.site import show_guid
-from ..publish.swap import file_lock
 from ..script.model import Script
 from ..show.workspace import Workspace, load_workspace
 from ..urls import redact_url

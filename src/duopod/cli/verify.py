@@ -83,7 +83,7 @@ def fix(ws: Workspace, report: VerifyReport, yes: bool, threshold: float) -> Ver
     from ..verify.episode import read_episode
     from .app import _build
 
-    edit = add_to_lexicon(ws.root, _accepted(report, yes))
+    edit = add_to_lexicon(ws.root, _accepted(report, yes), lexicon=ws.show.lexicon)
     for line in edit.added:
         plain(out, f"lexicon   added [{line.table}] {line.toml()}  ({edit.path})")
     for line, why in edit.kept:

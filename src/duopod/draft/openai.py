@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
+from ..disk.atomic import write_atomically
 from ..errors import EngineError, InputError
-from ..files import write_atomically
 from ..http import (
     REDIRECT_STATUS,
     RETRY_STATUS,

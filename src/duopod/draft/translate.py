@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
+from ..disk.atomic import write_atomically
 from ..errors import InputError
-from ..files import write_atomically
 from ..script.markup import spoken_text
 from ..script.model import Script, Turn
 from ..script.parse import parse_script

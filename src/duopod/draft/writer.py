@@ -41,8 +41,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ..disk.atomic import write_atomically
 from ..errors import DuopodError, EngineError, InputError
-from ..files import write_atomically
 from ..script.parse import parse_script, read_text_file
 from ..show.workspace import Workspace
 from ..text import contains_cjk, slugify

@@ -25,8 +25,8 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
+from ..disk.atomic import write_atomically
 from ..errors import InputError
-from ..files import write_atomically
 from ..mix.timeline import Timeline
 from ..show.workspace import Workspace
 from .episodes import episode_folder, read_record

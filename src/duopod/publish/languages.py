@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..files import write_atomically
+from ..disk.atomic import write_atomically
 from ..show.workspace import ShowConfig
 from .feed import ArtSize, build_feed
 from .record import EpisodeRecord

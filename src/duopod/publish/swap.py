@@ -1,64 +1,18 @@
-"""Keeping the published site valid whatever happens: locks and atomic folder swaps
-(``recovery`` cleans up after a publish that was killed)."""
+"""Atomic folder swaps, so a reader of the published site sees the old episode or the new
+one, never neither (``recovery`` cleans up after a publish that was killed; the site lock
+they run under is ``duopod.disk.locks.site_lock``)."""
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import errno
-import fcntl
-import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import DuopodError
-
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, *, wait: bool, busy_message: str) -> Iterator[None]:
-    """Hold an exclusive flock on ``path``. The kernel drops it when the process dies, so a
-    crash never leaves a stale lock; the pid inside is only there for the message."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise DuopodError(f"{busy_message} (held by pid {holder}); try again when it "
-                              "finishes") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        handle.close()
-
-
-def script_lock(cache_root: Path, script: Path) -> contextlib.AbstractContextManager[None]:
-    """One build per script at a time: a second one refuses clearly."""
-    key = hashlib.sha256(str(script.resolve()).encode()).hexdigest()[:16]
-    return file_lock(cache_root / "locks" / f"script-{key}.lock", wait=False,
-                     busy_message=f"another duopod build is working on {script}")
-
-
-def site_lock_path(cache_root: Path) -> Path:
-    return cache_root / "locks" / "site.lock"
-
-
-def site_lock(cache_root: Path) -> contextlib.AbstractContextManager[None]:
-    """Publishing (swapping an episode in, rewriting the feed) one build at a time; others
-    wait their turn, so concurrent builds of different scripts all land. Taking it writes
-    the holder's pid, so the lock file's mtime is when the current holder took it."""
-    return file_lock(site_lock_path(cache_root), wait=True, busy_message="")
 
 
 def _renameat2() -> Any:

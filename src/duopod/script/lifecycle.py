@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..disk.paths import file_inside
 from ..errors import InputError
-from ..files import file_inside
 from ..show.apple import check_cover
 from ..text import is_valid_slug
 from .model import Lifecycle

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ..audio.decode import SAMPLE_RATE, to_pcm16
-from ..files import write_atomically
+from ..disk.atomic import write_atomically
+from ..disk.jsoncache import json_digest
 from .analysis import SpeechAnalysis
 from .model import SentenceSpan, Speech
 
@@ -34,18 +35,8 @@ FORMAT_VERSION = 1
 
 
 def cache_key(engine: str, engine_version: str, settings: dict[str, Any], text: str) -> str:
-    return _json_digest({"format": FORMAT_VERSION, "engine": engine,
+    return json_digest({"format": FORMAT_VERSION, "engine": engine,
                          "version": engine_version, "settings": settings, "text": text})
-
-
-def content_key(*parts: Any) -> str:
-    return _json_digest(parts)
-
-
-def _json_digest(value: Any) -> str:
-    """SHA-256 of a value's canonical JSON: the name of whatever was made from it."""
-    identity = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
 class PcmFile:
@@ -173,20 +164,3 @@ class SpeechCache:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-
-
-class JsonCache:
-    """Small derived results (show notes) keyed by the hash of what they derive from."""
-
-    def __init__(self, root: Path):
-        self.root = root
-
-    def get(self, key: str) -> Any | None:
-        try:
-            return json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-    def put(self, key: str, value: Any) -> None:
-        write_atomically(self.root / f"{key}.json",
-                         json.dumps(value, ensure_ascii=False).encode("utf-8"))

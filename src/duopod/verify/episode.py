@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ..disk.atomic import write_atomically
 from ..errors import EXIT_FAILURE, DuopodError, InputError
-from ..files import write_atomically
 from ..publish.episodes import episode_folder
 from ..publish.record import EpisodeRecord, RecordError
 from ..show.workspace import Workspace
