@@ -32,10 +32,19 @@ from ..errors import DuopodError, InputError
 from .atomic import readable_by_all, write_atomically
 from .locks import file_lock
 
-__all__ = ["ABSENT", "Changed", "Owned", "ProducerFiles", "version_of"]
+__all__ = ["ABSENT", "Changed", "FileExists", "Owned", "ProducerFiles", "version_of"]
 
 ABSENT = ""
 """The version of a file that does not exist."""
+
+
+class FileExists(InputError):
+    """``create`` found the name taken: nothing was written."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__("already exists: duopod never writes over a file it did not make",
+                         path)
+        self.path = path
 
 
 class Changed(DuopodError):
@@ -69,9 +78,10 @@ class Owned:
 class ProducerFiles:
     """The door for the show in ``root``; per-file locks live in ``locks``."""
 
-    def __init__(self, root: Path, locks: Path) -> None:
+    def __init__(self, root: Path, locks: Path | None = None) -> None:
         self.root = root.resolve()
         self.locks = locks
+        """Where the per-file locks live (None: this door only creates new files)."""
 
     def _inside(self, path: Path) -> Path:
         resolved = path.resolve()
@@ -84,6 +94,8 @@ class ProducerFiles:
     def held(self, path: Path) -> Iterator[Path]:
         """This file's lock, for a caller that reads and writes in several steps."""
         resolved = self._inside(path)
+        if self.locks is None:
+            raise ValueError("this door only creates files: it has no place for locks")
         name = hashlib.sha256(str(resolved).encode()).hexdigest()[:16]
         with file_lock(self.locks / f"owned-{name}.lock", wait=True, busy_message=""):
             yield resolved
@@ -119,7 +131,25 @@ class ProducerFiles:
         return version_of(data)
 
     def create(self, path: Path, data: bytes) -> str:
-        """Write a new file whole; an existing one is never replaced (InputError)."""
+        """Write a new file whole; an existing one is never replaced (``FileExists``)."""
+        self.create_together([(path, data)])
+        return version_of(data)
+
+    def create_together(self, files: list[tuple[Path, bytes]]) -> None:
+        """Write new files, all of them or none (a script and its source article): each
+        is written under a temporary name and linked into place, which fails when the
+        name is taken; on any failure the ones already placed are removed again."""
+        placed: list[Path] = []
+        try:
+            for path, data in files:
+                self._link_new(path, data)
+                placed.append(self._inside(path))
+        except BaseException:
+            for done in placed:
+                done.unlink(missing_ok=True)
+            raise
+
+    def _link_new(self, path: Path, data: bytes) -> None:
         resolved = self._inside(path)
         resolved.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=resolved.parent, prefix=f".{resolved.name}.",
@@ -133,9 +163,7 @@ class ProducerFiles:
             try:
                 os.link(tmp, resolved)  # fails, atomically, when the name is taken
             except FileExistsError:
-                raise InputError(f"{path} already exists: duopod never writes over a file "
-                                 "it did not make") from None
+                raise FileExists(path) from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        return version_of(data)
