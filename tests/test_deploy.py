@@ -535,7 +535,7 @@ def test_cli_deploy_dry_run_and_errors(show: Path, tmp_path: Path) -> None:
 def test_the_feed_names_a_configured_hub(show: Path, tmp_path: Path) -> None:
     import xml.etree.ElementTree as ET
 
-    from duopod.publish.feed import NAMESPACES, build_feed
+    from duopod.site.feed import NAMESPACES, build_feed
 
     add_target(show, "www", (tmp_path / "www").as_uri(), hub="https://hub.example/")
     channel = ET.fromstring(build_feed(load_workspace(show).show, [])).find("channel")
