@@ -435,6 +435,66 @@ def test_a_model_that_ignores_the_length_pass_is_listed_movement_by_movement(
     assert "length: movement" in text
 
 
+def spoiled_resize(kind: str):
+    """The stand-in's answers, except a length pass's, answered with prose or with JSON cut
+    off mid-turn (as a model stopped by max_tokens or a server cut short leaves it)."""
+    from chat_server import answer_for
+
+    def answer(payload: dict, schema: dict | None) -> str:
+        user = payload["messages"][-1]["content"]
+        if "Rewrite part" not in user:
+            return answer_for(payload, schema)
+        if kind == "prose":
+            return "好的，下面是改写后的内容：雷总说芯片很重要，董小姐表示同意。"
+        return '{"turns": [{"speaker": "雷总", "te'
+
+    return answer
+
+
+@pytest.mark.parametrize("kind", ["prose", "truncated"])
+def test_a_failed_length_pass_keeps_the_first_draft_and_lists_the_miss(
+        show: Path, chat: ChatServer, kind: str) -> None:
+    """Issue 39: a length pass whose answer is not JSON, or is cut off, used to throw the
+    whole draft away (exit 1, nothing written). The movement keeps its last good version
+    and the miss is listed."""
+    chat.knobs.answer = spoiled_resize(kind)
+    result = draft(show, chat, minutes=2.0)
+    assert resize_calls(chat), "the stand-in's first answers are long: a pass is asked"
+    script = parse_script(result.script, workspace=show)
+    assert len(script.turns) > 3 and script.sections
+    failed = [p for p in result.problems if "failed" in p.message]
+    assert failed and all(p.check == "length" and p.turn >= 2 and "last good version is kept"
+                          in p.message for p in failed)
+    report = json.loads(result.sidecar.read_text())
+    assert report["failed_length_passes"] and all(
+        m["pass"] in (1, 2) and m["movement"] for m in report["failed_length_passes"])
+    assert "length pass 1 of movement" in result.script.read_text()
+    for problem in failed:  # named at its movement's first turn
+        section = script.turns[problem.turn - 1].section
+        assert section is not None and script.turns[problem.turn - 2].section != section
+
+
+def test_a_stream_cut_short_by_the_next_request_is_asked_again_one_at_a_time(
+        chat: ChatServer) -> None:
+    """llama-cpp-python's server ends a streamed answer with [DONE] and no finish reason
+    when another request arrives (interrupt_requests): the cause of the spoiled length
+    passes. Such an answer is asked again, and the server one request at a time after."""
+    chat.knobs.interrupt = True
+    made = engine(chat, concurrency=2)
+
+    async def go() -> list[str]:
+        try:
+            return [c.text for c in await asyncio.gather(*(made.complete(ChatRequest(
+                f"q{i}", (("system", "s"), ("user", f"第{i}个问题。好的好的，说点什么吧。")),
+                SCHEMA)) for i in range(4)))]
+        finally:
+            await made.close()
+
+    texts = asyncio.run(go())
+    assert all(json.loads(t)["text"] for t in texts)
+    assert chat.interrupted >= 1 and made._gate.size == 1
+
+
 def test_no_length_pass_when_none_is_allowed(show: Path, chat: ChatServer) -> None:
     result = draft(show, chat, minutes=2.0, length_passes=0)
     assert result.length_passes == 0 and not resize_calls(chat)

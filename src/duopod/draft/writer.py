@@ -33,7 +33,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -347,26 +347,50 @@ async def _resize(engine: ChatEngine, system: str, request: DraftRequest, materi
                         f"movement {index + 1} (length pass {attempt})", user, part.budget)
 
 
+@dataclass(frozen=True)
+class PassMiss:
+    """A length pass whose answer for one movement could not be used: the movement keeps
+    its last good version, and the draft lists the miss."""
+
+    movement: int
+    attempt: int
+    reason: str
+
+
 async def _fit_length(engine: ChatEngine, system: str, request: DraftRequest, material: str,
-                      parts: list[_Part], written: list[list[str]], reserved: int) -> int:
+                      parts: list[_Part], written: list[list[str]], reserved: int
+                      ) -> tuple[int, list[PassMiss]]:
     """The length pass: while the draft's spoken size is outside ±15% of what was asked,
     the movements outside their own share are rewritten to it, at most
-    ``request.length_passes`` times. ``written`` is replaced in place; returns the passes
-    made."""
+    ``request.length_passes`` times. ``written`` is replaced in place, movement by movement,
+    only by an answer that could be used: a rewrite the model spoils (not JSON, cut off, no
+    turn, the server gone) keeps the last good version and is returned as a miss, never
+    thrown away with the rest of the draft. Returns the passes made and the misses."""
     target = target_size(request.minutes, request.language)
+    misses: list[PassMiss] = []
+
+    async def resize(i: int, attempt: int) -> list[str] | None:
+        try:
+            return await _resize(engine, system, request, material, i, parts[i], written[i],
+                                 attempt)
+        except (DraftRefused, EngineError) as exc:
+            reason = str(exc).removeprefix("the model's answers cannot be made into a draft: ")
+            misses.append(PassMiss(i, attempt, reason))
+            return None
+
     for attempt in range(1, request.length_passes + 1):
         total = reserved + sum(spoken_size(turns, request.language) for turns in written)
         off = [i for i, (part, turns) in enumerate(zip(parts, written, strict=True))
                if not within_length(spoken_size(turns, request.language), part.budget)]
         if within_length(total, target) or not off:
-            return attempt - 1
-        again = await asyncio.gather(*(
-            _resize(engine, system, request, material, i, parts[i], written[i], attempt)
-            for i in off))
+            return attempt - 1, misses
+        again = await asyncio.gather(*(resize(i, attempt) for i in off))
         for i, turns in zip(off, again, strict=True):
             if turns:
                 written[i] = turns
-    return request.length_passes
+            elif turns is not None:
+                misses.append(PassMiss(i, attempt, "no usable turn"))
+    return request.length_passes, misses
 
 
 def _budgets(request: DraftRequest, count: int, reserved: int) -> list[int]:
@@ -403,6 +427,8 @@ class _Written:
     budgets: list[int]
     """Each section's share of the length (spoken_size units)."""
     length_passes: int = 0
+    misses: tuple[PassMiss, ...] = ()
+    """Length-pass answers that could not be used, ``movement`` counting ``sections``."""
 
 
 async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
@@ -426,11 +452,14 @@ async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
     for i, part in enumerate(parts):
         context = already_said(request, parts, written)
         written.append(await _movement(engine, system, request, material, i, part, context))
-    passes = await _fit_length(engine, system, request, material, parts, written, reserved)
+    passes, misses = await _fit_length(engine, system, request, material, parts, written,
+                                       reserved)
     title = request.title or script(clean_turn_text(str(outline["title"]), ())) or "Draft"
-    kept = [(part, turns) for part, turns in zip(parts, written, strict=True) if turns]
-    return _Written(title, [(part.heading, turns) for part, turns in kept],
-                    [part.budget for part, _turns in kept], passes)
+    kept = [i for i, turns in enumerate(written) if turns]
+    return _Written(title, [(parts[i].heading, written[i]) for i in kept],
+                    [parts[i].budget for i in kept], passes,
+                    tuple(replace(m, movement=kept.index(m.movement)) for m in misses
+                          if m.movement in kept))
 
 
 def in_script_of(language: str, text: str) -> str:
@@ -479,6 +508,7 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     checked = check_turns(texts, flags, request.article.text, request.language,
                           request.minutes, allowed, movement_of)
     checked.problems.extend(_length_misses(written, request, checked.minutes))
+    checked.problems.extend(_pass_misses(written))
     for heading, _turns in written.sections:
         share = language_share(heading, request.language)
         if share < LANGUAGE_SHARE:
@@ -500,6 +530,9 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     report = {"prompt_version": PROMPT_VERSION, "model": engine.model,
               "minutes": round(checked.minutes, 2), "asked_minutes": request.minutes,
               "length_passes": written.length_passes,
+              "failed_length_passes": [
+                  {"movement": written.sections[m.movement][0], "pass": m.attempt,
+                   "reason": m.reason} for m in written.misses],
               "movements": [{"heading": heading, "size": spoken_size(turns, request.language),
                              "share": budget} for (heading, turns), budget in
                             zip(written.sections, written.budgets, strict=True)],
@@ -528,6 +561,17 @@ def _length_misses(written: _Written, request: DraftRequest, minutes: float
                                   f"{written.length_passes} length passes"))
         first += len(turns)
     return misses
+
+
+def _pass_misses(written: _Written) -> list[Problem]:
+    """The length-pass answers that could not be used, each at its movement's first turn
+    (the greeting is turn 1): the movement kept its last good version."""
+    firsts = [2 + sum(len(turns) for _h, turns in written.sections[:i])
+              for i in range(len(written.sections))]
+    return [Problem(firsts[m.movement], "length",
+                    f"length pass {m.attempt} of movement "
+                    f"{written.sections[m.movement][0]!r} failed ({m.reason}); its last good "
+                    "version is kept") for m in written.misses]
 
 
 async def _closing(engine: ChatEngine, work: Awaitable[T]) -> T:
