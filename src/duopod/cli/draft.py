@@ -38,6 +38,8 @@ def draft(
     base_url: Annotated[str | None, typer.Option(help="The chat server ([writer] base_url).")]
     = None,
     model: Annotated[str | None, typer.Option(help="The model ([writer] model).")] = None,
+    model_path: Annotated[Path | None, typer.Option(
+        help="A GGUF model file run in-process, no server ([writer] model_path).")] = None,
     revise: Annotated[Path | None, typer.Option(help="Rewrite one turn of this script.")]
     = None,
     turn: Annotated[int | None, typer.Option(help="With --revise: the turn, from 1.")] = None,
@@ -53,7 +55,7 @@ def draft(
     from ..show.workspace import load_workspace
 
     ws = load_workspace(workspace)
-    settings = ws.show.writer.with_overrides(base_url, model)
+    settings = ws.show.writer.with_overrides(base_url, model, model_path)
     options = ChatOptions(retry_for=settings.retry_for, deadline=settings.deadline,
                           concurrency=settings.concurrency, stream=settings.stream,
                           cache_dir=ws.cache_dir)
