@@ -278,7 +278,7 @@ def test_a_writer_plugin_registers_and_a_broken_one_is_skipped(
         found = chat_engines.registry()
     finally:
         chat_engines.registry.cache_clear()
-    assert list(found) == ["openai", "echo"] and found["echo"] is PLUGIN
+    assert list(found) == ["openai", "llama-cpp", "echo"] and found["echo"] is PLUGIN
     assert "writer plug-in broken could not be loaded" in caplog.text
     assert "writer plug-in wrong is not a ChatEngineSpec" in caplog.text
 
@@ -666,3 +666,55 @@ def test_from_the_damaged_article_to_a_published_chinese_episode(show: Path, cha
     assert body.lstrip().startswith("2025-12-10"), body[:200]  # the byline: no author named
     assert re.search(r"^### \S", body, re.MULTILINE) and re.search(r"^\* \S", body,
                                                                      re.MULTILINE), body
+
+
+# ---------------------------------------------------------------- what a model invents
+
+
+def inventing(payload: dict, schema: dict | None) -> str:
+    """An invented title and heading (a company and a figure the article never names), a
+    turn naming someone it never mentions, and a "□" carried over from the damaged page."""
+    if "turns" in (schema or {}).get("properties", {}):
+        return json.dumps({"turns": [
+            {"speaker": "雷总", "text": "据路□社报道，美方允许英伟达向中国出售H200芯片。"},
+            {"speaker": "董小姐", "text": "马斯克也表示特斯拉会跟进。"}]}, ensure_ascii=False)
+    return json.dumps({"title": "特斯拉的芯片野心", "movements": [
+        {"heading": "背景", "facts": ["美方允许英伟达向中国出售H200芯片"]},
+        {"heading": "苹果的7000亿计划", "facts": []}]}, ensure_ascii=False)
+
+
+def test_an_invented_title_heading_name_and_a_box_are_caught(show: Path, chat: ChatServer
+                                                             ) -> None:
+    chat.knobs.answer = inventing
+    result = draft(show, chat, length_passes=0)
+    lines = [p.line() for p in result.problems]
+    assert any(line.startswith("draft: grounding: title '特斯拉的芯片野心': not in the article: "
+                               "特斯拉") for line in lines), lines
+    heading = [p for p in result.problems if "heading '苹果的7000亿计划'" in p.message]
+    assert heading and heading[0].check == "grounding" and heading[0].turn == 4
+    assert "7000" in heading[0].message and "苹果" in heading[0].message
+    assert any(p.check == "grounding" and "马斯克" in p.message and "特斯拉" in p.message
+               for p in result.problems if p.turn == 3)
+    boxed = [p for p in result.problems if p.check == "text"]
+    assert [p.turn for p in boxed] == [2, 4] and "U+25A1" in boxed[0].message
+    script = parse_script(result.script, workspace=show)  # the draft is clean text
+    assert script.turns[1].text == "据路社报道，美方允许英伟达向中国出售H200芯片。"
+    done = run_cli(show, "check", str(result.script.relative_to(show)))
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("line", "found"), [
+    ("据路□社报道，英伟达可以出售H200。", "white square (U+25A1"),
+    ("据路透社报道\ufffd，英伟达可以出售H200。", "replacement character (U+FFFD"),
+    ("据路透社报道，英伟达可以出售H200。<br/>", "markup '<br/>'"),
+    ("据路透社报道&nbsp;英伟达可以出售H200。", "markup '&nbsp;'"),
+    ("据路透社报道\x07英伟达可以出售H200。", "control character (U+0007)"),
+])
+def test_check_refuses_what_is_not_text_at_its_line(show: Path, line: str, found: str) -> None:
+    script = show / "scripts" / "boxed.md"
+    script.write_text("---\ntitle: 芯片\ndate: 2025-12-10\nhosts: [雷总, 董小姐]\n---\n雷总\n"
+                      f"早上好。\n董小姐\n{line}\n", "utf-8")
+    done = run_cli(show, "check", "scripts/boxed.md")
+    assert done.returncode == 2, done.stdout
+    assert "boxed.md:9" in done.stderr and found in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -44,7 +44,7 @@ from ..disk.owned import FileExists
 from ..errors import DuopodError, EngineError, InputError
 from ..script.parse import parse_script, read_text_file
 from ..show.workspace import Workspace
-from ..text import contains_cjk, slugify
+from ..text import contains_cjk, not_text, slugify, without_non_text
 from ..text.notes import clean_article
 from .checks import (
     LANGUAGE_SHARE,
@@ -56,6 +56,7 @@ from .checks import (
     size_unit,
     spoken_size,
     target_size,
+    unsupported,
     within_length,
 )
 from .model import ChatEngine, ChatRequest
@@ -500,6 +501,7 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     written = run(_closing(engine, _write(engine, ws, personas or {}, request, reserved)))
     if not written.sections:
         raise DraftRefused("the model's answers cannot be made into a draft: no usable turn")
+    written, text_problems = _only_text(written, request.title is None)
     texts = [opener] + [t for _h, turns in written.sections for t in turns] + [closer]
     flags = [False] + [True] * (len(texts) - 2) + [False]
     movement_of = [-1] + [i for i, (_h, turns) in enumerate(written.sections)
@@ -509,6 +511,8 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
                           request.minutes, allowed, movement_of)
     checked.problems.extend(_length_misses(written, request, checked.minutes))
     checked.problems.extend(_pass_misses(written))
+    checked.problems.extend(text_problems)
+    checked.problems.extend(_invented_names(written, request, allowed))
     for heading, _turns in written.sections:
         share = language_share(heading, request.language)
         if share < LANGUAGE_SHARE:
@@ -563,11 +567,55 @@ def _length_misses(written: _Written, request: DraftRequest, minutes: float
     return misses
 
 
+def _first_turns(written: _Written) -> list[int]:
+    """Each section's first turn number (the greeting is turn 1)."""
+    return [2 + sum(len(turns) for _h, turns in written.sections[:i])
+            for i in range(len(written.sections))]
+
+
+def _only_text(written: _Written, model_title: bool) -> tuple[_Written, list[Problem]]:
+    """The draft with what is not text (a box or replacement mark copied from a damaged
+    article, a control character, leftover markup) taken out of its title, headings and
+    turns, each removal listed where it was: the producer restores the lost word."""
+    problems: list[Problem] = []
+    firsts = _first_turns(written)
+
+    def cleaned(text: str, turn: int, what: str) -> str:
+        found = not_text(text)
+        if not found:
+            return text
+        problems.append(Problem(turn, "text", f"{what}took out {'; '.join(found)}: the "
+                                "article lost something there"))
+        return " ".join(without_non_text(text).split())
+
+    title = cleaned(written.title, 0, "title: ") if model_title else written.title
+    sections = []
+    for (heading, turns), first in zip(written.sections, firsts, strict=True):
+        sections.append((cleaned(heading, first, f"heading {heading!r}: ") or heading,
+                         [cleaned(t, first + j, "") for j, t in enumerate(turns)]))
+    return replace(written, title=title or "Draft", sections=sections), problems
+
+
+def _invented_names(written: _Written, request: DraftRequest, allowed: str
+                    ) -> list[Problem]:
+    """The title the model chose and its headings, checked as turns are: every number,
+    code, name and quote in the article (or the show's own words), or listed."""
+    article = request.article.text
+    problems = []
+    if request.title is None and (missing := unsupported(written.title, article, allowed)):
+        problems.append(Problem(0, "grounding", f"title {written.title!r}: not in the "
+                                f"article: {', '.join(missing[:8])}"))
+    for (heading, _turns), first in zip(written.sections, _first_turns(written), strict=True):
+        if missing := unsupported(heading, article, allowed):
+            problems.append(Problem(first, "grounding", f"heading {heading!r}: not in the "
+                                    f"article: {', '.join(missing[:8])}"))
+    return problems
+
+
 def _pass_misses(written: _Written) -> list[Problem]:
     """The length-pass answers that could not be used, each at its movement's first turn
     (the greeting is turn 1): the movement kept its last good version."""
-    firsts = [2 + sum(len(turns) for _h, turns in written.sections[:i])
-              for i in range(len(written.sections))]
+    firsts = _first_turns(written)
     return [Problem(firsts[m.movement], "length",
                     f"length pass {m.attempt} of movement "
                     f"{written.sections[m.movement][0]!r} failed ({m.reason}); its last good "

@@ -20,7 +20,14 @@ import yaml
 from ..disk.paths import file_inside
 from ..errors import InputError
 from ..show.fields import Fields
-from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
+from ..text import (
+    clean_line,
+    fix_cjk_punctuation,
+    is_valid_slug,
+    not_text,
+    slugify,
+    strip_invisible,
+)
 from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
 from .markup import spoken_text, strip_emphasis
 from .model import (
@@ -159,6 +166,22 @@ def _everyday(char: str) -> bool:
 def split_lines(text: str) -> list[str]:
     """Split on CRLF, CR or LF only (str.splitlines also splits on form feeds etc.)."""
     return re.split(r"\r\n|\r|\n", text)
+
+
+def refuse_non_text(lines: list[str], path: Path) -> None:
+    """InputError at the first line holding what is not text (a box or replacement mark
+    where a scraped page lost a character, a control character, leftover HTML): no voice
+    can say it, and dropping it silently would hide a lost word. Comment lines of the
+    front matter (a draft's problem list) are the producer's notes, not words."""
+    bounds = _front_matter_bounds(lines)
+    end = bounds[1] if bounds is not None and bounds[1] > 0 else 0
+    for number, line in enumerate(lines, start=1):
+        if number <= end and line.lstrip().startswith("#"):
+            continue
+        found = not_text(line)
+        if found:
+            raise InputError(f"{'; '.join(found)}: not text (a lost character or leftover "
+                             "markup); write what it stood for", path, number)
 
 
 # ---------------------------------------------------------------- front matter
@@ -567,6 +590,7 @@ def parse_script(
         text = read_text_file(path, encoding)
     elif not text.strip():
         raise InputError("the file is empty", path, 1)
+    refuse_non_text(split_lines(text), path)
     lines = split_lines(strip_invisible(text))
 
     bounds = _front_matter_bounds(lines)
