@@ -42,7 +42,8 @@ def load_script(workspace: Workspace, path: Path, options: BuildOptions,
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
                           workspace=workspace.root, known_hosts=tuple(workspace.profiles),
                           pinyin_memo=workspace.cache_dir / "pinyin.json", text=text)
-    check_profile_settings(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
+    check_profile_settings(workspace.profiles_for(script.speakers, script.path,
+                                                  script.first_lines()))
     lexicon_entries(workspace, script)  # a bad lexicon entry is an input error up front
     return script
 
@@ -124,7 +125,7 @@ def choose_engine(workspace: Workspace, screened: Screened, engine: str,
         name = engine_spec(engine).name
     for path, script in list(screened.runnable.items()):
         try:
-            check_engine_settings(name, workspace.profiles_for(script.hosts, script.path,
+            check_engine_settings(name, workspace.profiles_for(script.speakers, script.path,
                                                                script.first_lines()))
         except DuopodError as exc:
             del screened.runnable[path]

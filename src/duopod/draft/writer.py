@@ -59,6 +59,7 @@ from .checks import (
     unsupported,
     within_length,
 )
+from .formats import DEFAULT_FORMAT, FORMATS, Format, stance_lines
 from .model import ChatEngine, ChatRequest
 from .schema import SchemaError, parse_answer
 
@@ -77,6 +78,32 @@ LENGTH_PASSES = 2
 CONTEXT_TURNS = 2
 """How many of the previous movement's last turns the next movement's prompt carries."""
 _WEEKDAYS_ZH = "一二三四五六日"
+
+
+class Said(str):
+    """A turn's text said by a guest (``speaker``); a plain ``str`` is a host's, the hosts
+    taking turns."""
+
+    speaker: str
+
+    def __new__(cls, text: str, speaker: str) -> Said:
+        made = super().__new__(cls, text)
+        made.speaker = speaker
+        return made
+
+
+def speakers_of(texts: list[str], hosts: tuple[str, ...], first: int = 0) -> list[str]:
+    """Who says each of ``texts``: a guest's line is the guest's; the hosts take turns
+    around them (the host after a guest is the one who did not speak last). ``first``:
+    how many host turns came before (the greeting is the first host's)."""
+    speakers, host_turns = [], first
+    for text in texts:
+        if isinstance(text, Said):
+            speakers.append(text.speaker)
+            continue
+        speakers.append(hosts[host_turns % 2])
+        host_turns += 1
+    return speakers
 
 
 class DraftRefused(DuopodError):
@@ -103,6 +130,14 @@ class DraftRequest:
     url: str | None = None
     out: Path | None = None
     length_passes: int = LENGTH_PASSES
+    format: Format = FORMATS[DEFAULT_FORMAT]
+    guests: tuple[str, ...] = ()
+    """Declared guests (each with a voice profile): they speak where the model puts them,
+    grounded like the hosts."""
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        return (*self.hosts, *self.guests)
 
 
 @dataclass(frozen=True)
@@ -161,6 +196,18 @@ def host_languages(ws: Workspace, host: str) -> set[str]:
     return found
 
 
+def check_guests(ws: Workspace, request: DraftRequest) -> None:
+    """Every guest has a voice profile (a build speaks them in it) and is not a host."""
+    for guest in request.guests:
+        if guest in request.hosts:
+            raise InputError(f"--guest {guest!r} is a host of this episode")
+        if guest not in ws.profiles:
+            raise InputError(f"guest {guest!r} has no voice profile in voices/: add one "
+                             "(speaker = \"" + guest + "\" and a voice per engine), as a "
+                             "host's", ws.root / "voices")
+    check_language(ws, request.guests, request.language)
+
+
 def check_language(ws: Workspace, hosts: tuple[str, ...], language: str) -> None:
     primary = "zh" if is_chinese(language) else language.lower().split("-")[0]
     for host in hosts:
@@ -180,8 +227,16 @@ def _language_name(language: str) -> str:
 
 def _system(ws: Workspace, personas: dict[str, str], request: DraftRequest) -> str:
     who = "; ".join(f"{h}: {personas.get(h, 'co-host')}" for h in request.hosts)
+    guests = ""
+    if request.guests:
+        about = "; ".join(f"{g}: {personas.get(g, 'a guest who knows the subject')}"
+                          for g in request.guests)
+        guests = (f" Guest{'s' if len(request.guests) > 1 else ''} on this episode: {about}. "
+                  "A guest speaks in their own turns, answers the hosts' questions and says "
+                  "only what the article supports.")
     return (f"[{PROMPT_VERSION}] You write the podcast {ws.show.title!r}, a dialogue between "
-            f"{' and '.join(request.hosts)} ({who}). Write only in "
+            f"{' and '.join(request.hosts)} ({who}).{stance_lines(request.format, request.hosts)}"
+            f"{guests} Write only in "
             f"{_language_name(request.language)}. Use only facts, numbers, names and quotes "
             "from the article; never invent any. Hosts do not repeat each other; each adds "
             "something.")
@@ -194,14 +249,18 @@ def _strings(max_length: int, max_items: int, min_items: int = 0) -> dict[str, A
 
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["facts"], "properties": {"facts": _strings(200, 8, 1)}}
-OUTLINE_SCHEMA: dict[str, Any] = {
-    "type": "object", "required": ["title", "movements"],
-    "properties": {
-        "title": {"type": "string", "maxLength": 40},
-        "movements": {"type": "array", "minItems": 1, "maxItems": MAX_MOVEMENTS, "items": {
-            "type": "object", "required": ["heading", "facts"],
-            "properties": {"heading": {"type": "string", "maxLength": 30},
-                           "facts": _strings(200, 5)}}}}}
+def outline_schema(movements: int = MAX_MOVEMENTS) -> dict[str, Any]:
+    return {
+        "type": "object", "required": ["title", "movements"],
+        "properties": {
+            "title": {"type": "string", "maxLength": 40},
+            "movements": {"type": "array", "minItems": 1, "maxItems": movements, "items": {
+                "type": "object", "required": ["heading", "facts"],
+                "properties": {"heading": {"type": "string", "maxLength": 30},
+                               "facts": _strings(200, 5)}}}}}
+
+
+OUTLINE_SCHEMA = outline_schema()
 
 
 def turns_schema(hosts: tuple[str, ...], count: int, max_length: int) -> dict[str, Any]:
@@ -276,6 +335,16 @@ class _Part:
     heading: str
     facts: list[str]
     budget: int
+    purpose: str = ""
+    """What the format has this movement do ("the case against")."""
+
+
+def _who(request: DraftRequest) -> str:
+    """Who speaks in a movement, for its prompt."""
+    hosts = f"alternating turns of {' and '.join(request.hosts)}"
+    if not request.guests:
+        return hosts
+    return f"{hosts}, with {' and '.join(request.guests)} (guest) answering in their own turns"
 
 
 def _turn_shape(request: DraftRequest, budget: int) -> tuple[int, int]:
@@ -289,13 +358,16 @@ async def _turns(engine: ChatEngine, system: str, request: DraftRequest, purpose
                  user: str, budget: int) -> list[str]:
     """The model's turns for one movement, cleaned and in the episode's script."""
     count, longest = _turn_shape(request, budget)
-    schema = turns_schema(request.hosts, count, longest)
+    schema = turns_schema(request.speakers, count, longest)
     max_tokens = min(4096, count * longest * 3 // 2)
-    texts = await _ask(engine, purpose, system, user, schema, max_tokens,
-                       lambda v: [str(t["text"]) for t in v["turns"]])
-    cleaned = (in_script_of(request.language, clean_turn_text(t, request.hosts))
-               for t in texts)
-    return [t for t in cleaned if t]
+    said = await _ask(engine, purpose, system, user, schema, max_tokens,
+                      lambda v: [(str(t["speaker"]), str(t["text"])) for t in v["turns"]])
+    turns: list[str] = []
+    for speaker, text in said:
+        line = in_script_of(request.language, clean_turn_text(text, request.speakers))
+        if line:
+            turns.append(Said(line, speaker) if speaker in request.guests else line)
+    return turns
 
 
 def already_said(request: DraftRequest, parts: list[_Part], written: list[list[str]],
@@ -310,20 +382,21 @@ def already_said(request: DraftRequest, parts: list[_Part], written: list[list[s
     for i, (part, _turns) in enumerate(zip(parts, written, strict=False)):
         facts = "; ".join(part.facts) or "(no facts listed)"
         lines.append(f"- part {i + 1} {part.heading!r}, facts used: {facts}")
-    before = 1 + sum(len(turns) for turns in written[:-1])
-    tail = written[-1][-last_turns:]
-    first = before + len(written[-1]) - len(tail)
+    everything = [t for turns in written for t in turns]
+    who = speakers_of(everything, request.hosts, first=1)
     lines.append("The last turns so far:")
-    lines += [f"{request.hosts[(first + j) % 2]}: {text}" for j, text in enumerate(tail)]
+    lines += [f"{speaker}: {text}" for speaker, text in
+              zip(who[-last_turns:], everything[-last_turns:], strict=True)]
     return "\n".join(lines) + "\n\n"
 
 
 async def _movement(engine: ChatEngine, system: str, request: DraftRequest, material: str,
                     index: int, part: _Part, context: str) -> list[str]:
     count, _longest = _turn_shape(request, part.budget)
+    purpose = f" ({part.purpose})" if part.purpose else ""
     user = (f"Article material:\n{material}\n\n{context}Write part {index + 1} of the "
-            f"episode, {part.heading!r}, as {count} alternating turns of "
-            f"{' and '.join(request.hosts)}, about {part.budget} "
+            f"episode, {part.heading!r}{purpose}, as {count} {_who(request)}, about "
+            f"{part.budget} "
             f"{size_unit(request.language)} in all, using these facts:\n"
             + "\n".join(f"- {f}" for f in part.facts or [part.heading]))
     return await _turns(engine, system, request, f"movement {index + 1}", user, part.budget)
@@ -341,8 +414,8 @@ async def _resize(engine: ChatEngine, system: str, request: DraftRequest, materi
     source = f"Article material:\n{material}\n\n" if longer else ""
     user = (f"{source}Part {index + 1} of the episode, {part.heading!r}, has {size} {unit}; "
             f"its share of the episode is {part.budget}. {how}. Rewrite part {index + 1} to "
-            f"about {part.budget} {unit}, as {count} alternating turns of "
-            f"{' and '.join(request.hosts)}. Its turns now:\n"
+            f"about {part.budget} {unit}, as {count} {_who(request)}. Answer with JSON only, "
+            "as the schema asks. Its turns now:\n"
             + "\n".join(f"- {t}" for t in turns))
     return await _turns(engine, system, request,
                         f"movement {index + 1} (length pass {attempt})", user, part.budget)
@@ -438,17 +511,20 @@ async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
     then the length pass. ``reserved``: the spoken size of the greeting and sign-off."""
     system = _system(ws, personas, request)
     material = await _material(engine, system, request.article.text)
+    plan_of = request.format.movements
     outline = await _ask(
         engine, "outline", system,
-        f"Article:\n{material}\n\nPlan the episode: a short title and up to {MAX_MOVEMENTS} "
-        "movements (background, the conflict, the impact, what comes next), each with a "
-        "heading and the article's facts it uses.", OUTLINE_SCHEMA, 1200, lambda v: v)
+        f"Article:\n{material}\n\nPlan the episode ({request.format.name}: "
+        f"{request.format.summary}): a short title and {len(plan_of)} movements, in this "
+        "order: " + "; ".join(f"{i + 1}. {what}" for i, what in enumerate(plan_of))
+        + ". Give each a short heading of its own and the article's facts it uses.",
+        outline_schema(len(plan_of)), 1200, lambda v: v)
     script = partial(in_script_of, request.language)
-    plan = [(script(clean_turn_text(str(m["heading"]), request.hosts)) or str(i + 1),
+    plan = [(script(clean_turn_text(str(m["heading"]), request.speakers)) or str(i + 1),
              [str(f) for f in m["facts"]]) for i, m in enumerate(outline["movements"])]
     budgets = _budgets(request, len(plan), reserved)
-    parts = [_Part(heading, facts, budget)
-             for (heading, facts), budget in zip(plan, budgets, strict=True)]
+    parts = [_Part(heading, facts, budget, plan_of[i] if i < len(plan_of) else "")
+             for i, ((heading, facts), budget) in enumerate(zip(plan, budgets, strict=True))]
     written: list[list[str]] = []
     for i, part in enumerate(parts):
         context = already_said(request, parts, written)
@@ -492,6 +568,7 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     if len(request.hosts) < 2:
         raise InputError("a draft needs two hosts (--hosts A,B)")
     check_language(ws, request.hosts, request.language)
+    check_guests(ws, request)
     out = request.out
     if out is not None and out.exists():
         raise InputError("exists; a draft never overwrites a file (choose --out)", out)
@@ -506,7 +583,7 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     flags = [False] + [True] * (len(texts) - 2) + [False]
     movement_of = [-1] + [i for i, (_h, turns) in enumerate(written.sections)
                           for _t in turns] + [len(written.sections)]
-    allowed = " ".join([ws.show.title, *request.hosts, opener, closer])
+    allowed = " ".join([ws.show.title, *request.speakers, opener, closer])
     checked = check_turns(texts, flags, request.article.text, request.language,
                           request.minutes, allowed, movement_of)
     checked.problems.extend(_length_misses(written, request, checked.minutes))
@@ -532,6 +609,8 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     _write_new(out, body.encode(), ws)
     sidecar = out.with_suffix(".draft.json")
     report = {"prompt_version": PROMPT_VERSION, "model": engine.model,
+              "format": request.format.name,
+              "plan": list(request.format.movements), "guests": list(request.guests),
               "minutes": round(checked.minutes, 2), "asked_minutes": request.minutes,
               "length_passes": written.length_passes,
               "failed_length_passes": [
@@ -586,7 +665,8 @@ def _only_text(written: _Written, model_title: bool) -> tuple[_Written, list[Pro
             return text
         problems.append(Problem(turn, "text", f"{what}took out {'; '.join(found)}: the "
                                 "article lost something there"))
-        return " ".join(without_non_text(text).split())
+        kept = " ".join(without_non_text(text).split())
+        return Said(kept, text.speaker) if isinstance(text, Said) else kept
 
     title = cleaned(written.title, 0, "title: ") if model_title else written.title
     sections = []
@@ -654,7 +734,9 @@ def render_script(written: _Written, request: DraftRequest, texts: list[str],
                   problems: list[Problem], source_file: Path, out: Path) -> str:
     front: dict[str, Any] = {
         "title": written.title, "date": request.date.isoformat(), "status": "draft",
-        "hosts": list(request.hosts), "language": request.language,
+        "hosts": list(request.hosts), **({"guests": list(request.guests)} if request.guests
+                                           else {}),
+        "language": request.language,
         "source": {"file": os.path.relpath(source_file, out.parent)},
     }
     if request.url:
@@ -664,7 +746,7 @@ def render_script(written: _Written, request: DraftRequest, texts: list[str],
         lines.append("# draft problems (duopod draft; also in the .draft.json sidecar):")
         lines += ["#   " + " ".join(p.line().split()) for p in problems]
     lines.append("---")
-    speakers = [request.hosts[i % 2] for i in range(len(texts))]
+    speakers = speakers_of(texts, request.hosts)
     index = 0
     lines += [speakers[0], texts[0]]
     index = 1

@@ -47,7 +47,8 @@ _NAME_FORBIDDEN = set("，。！？；：、,.!?;:\"“”()（）[]【】<>《�
 _NAME_MAX_CHARS = 20
 
 _FRONT_MATTER_FIELDS = {
-    "title", "date", "slug", "category", "summary", "hosts", "source", "episode", "pacing",
+    "title", "date", "slug", "category", "summary", "hosts", "guests", "source", "episode",
+    "pacing",
     *LIFECYCLE_FIELDS, "lexicon",
 }
 _PACING_FIELDS = {"gap": (0.0, 5.0), "gap_jitter": (0.0, 1.0), "section_gap": (0.0, 10.0)}
@@ -539,15 +540,24 @@ def _check_inferred_against_profiles(body: list[tuple[int, str]], hosts: list[st
                              path, line)
 
 
-def _check_every_host_speaks(hosts: list[str], turns: list[Turn], path: Path, line: int
-                             ) -> None:
-    """A listed host with no words is a script that lost a host's lines (often to a typo in
-    the name lines): say so rather than publish a one-voice episode."""
+def _check_guests(hosts: list[str], guests: list[str], path: Path,
+                  fields: FrontMatter | None) -> None:
+    """A guest is not also a host."""
+    for guest in guests:
+        if guest in hosts:
+            raise InputError(f"{guest!r} is listed in both hosts and guests", path,
+                             (fields.line("guests") if fields else None) or 1)
+
+
+def _check_every_host_speaks(hosts: list[str], turns: list[Turn], path: Path, line: int,
+                             field: str = "hosts") -> None:
+    """A listed host (or guest) with no words is a script that lost their lines (often to
+    a typo in the name lines): say so rather than publish without them."""
     spoken = {t.speaker for t in turns}
     for host in hosts:
         if host not in spoken:
-            raise InputError(f"host {host!r} is listed in hosts but has no words in the "
-                             "script", path, line)
+            raise InputError(f"{field[:-1]} {host!r} is listed in {field} but has no words "
+                             "in the script", path, line)
 
 
 def _join_parts(parts: list[str]) -> str:
@@ -617,19 +627,24 @@ def parse_script(
                          min(body_start + 1, len(lines)))
 
     declared_hosts = fields.text_list("hosts") if fields else None
+    guests = list(dict.fromkeys(fields.text_list("guests") or ())) if fields else []
     if declared_hosts:
         hosts = list(dict.fromkeys(declared_hosts))
-        _check_unknown_speakers(body, hosts, path, known_hosts)
+        _check_guests(hosts, guests, path, fields)
+        _check_unknown_speakers(body, hosts + guests, path, known_hosts)
     else:
-        hosts = infer_hosts(body, path, known_hosts)
+        hosts = [h for h in infer_hosts(body, path, (*known_hosts, *guests)) if h not in guests]
         _check_inferred_against_profiles(body, hosts, path, known_hosts)
-    turns, sections = parse_dialogue(body, hosts, path)
+    turns, sections = parse_dialogue(body, hosts + guests, path)
     if declared_hosts:
         _check_every_host_speaks(hosts, turns, path, (fields.line("hosts") if fields else 1) or 1)
     else:
         hosts = [h for h in hosts if h in {t.speaker for t in turns}]
-    meta = replace(meta, hosts=tuple(hosts))
-    one_offs = () if declared_hosts else one_off_speakers(body, turns, hosts)
+    if guests:
+        _check_every_host_speaks(guests, turns, path,
+                                 (fields.line("guests") if fields else 1) or 1, "guests")
+    meta = replace(meta, hosts=tuple(hosts), guests=tuple(guests))
+    one_offs = () if declared_hosts else one_off_speakers(body, turns, hosts + guests)
     return Script(path=path, meta=meta, turns=tuple(turns), sections=tuple(sections),
                   one_off_speakers=one_offs)
 

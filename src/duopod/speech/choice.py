@@ -22,7 +22,7 @@ def hosts_profiles(workspace: Workspace, scripts: Iterable[Script]) -> dict[str,
     """Every host of these scripts, with its voice profile (host -> profile)."""
     profiles: dict[str, VoiceProfile] = {}
     for script in scripts:
-        profiles.update(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
+        profiles.update(workspace.profiles_for(script.speakers, script.path, script.first_lines()))
     return profiles
 
 
