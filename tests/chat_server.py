@@ -104,7 +104,13 @@ def _resized_turns(user: str, hosts: list[str], size: int, count: int) -> dict[s
     now = user.split("Its turns now:", 1)[-1]
     chosen = _fill(_sentences(now) + _sentences(user), size)
     turns = [t for t in ("".join(chosen[i::count]) for i in range(count)) if t]
-    return {"turns": [{"speaker": hosts[i % 2], "text": t} for i, t in enumerate(turns)]}
+    return {"turns": [{"speaker": speaker_at(hosts, i), "text": t}
+                      for i, t in enumerate(turns)]}
+
+
+def speaker_at(speakers: list[str], i: int) -> str:
+    """The hosts take turns; a guest (a third speaker) answers every third turn."""
+    return speakers[2] if len(speakers) > 2 and i % 3 == 1 else speakers[i % 2]
 
 
 def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: bool = False,
@@ -136,7 +142,7 @@ def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: 
         hosts = items["speaker"]["enum"]
         count = props["turns"]["maxItems"]
         offset = len(user) % max(1, len(sentences))
-        value = {"turns": [{"speaker": hosts[i % 2],
+        value = {"turns": [{"speaker": speaker_at(hosts, i),
                             "text": sentences[(offset + i) % len(sentences)]
                             + sentences[(offset + i + 1) % len(sentences)]}
                            for i in range(count)]}

@@ -579,6 +579,12 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     if not written.sections:
         raise DraftRefused("the model's answers cannot be made into a draft: no usable turn")
     written, text_problems = _only_text(written, request.title is None)
+    spoke = {t.speaker for _h, turns in written.sections for t in turns if isinstance(t, Said)}
+    silent = [g for g in request.guests if g not in spoke]
+    if silent:  # the front matter lists only the guests who speak
+        text_problems.insert(0, Problem(0, "guests", f"{', '.join(silent)} never speaks: "
+                                        "the model gave them no turn (left out of guests:)"))
+        request = replace(request, guests=tuple(g for g in request.guests if g in spoke))
     texts = [opener] + [t for _h, turns in written.sections for t in turns] + [closer]
     flags = [False] + [True] * (len(texts) - 2) + [False]
     movement_of = [-1] + [i for i, (_h, turns) in enumerate(written.sections)
@@ -605,7 +611,8 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
         if out.exists():
             raise InputError("exists; a draft never overwrites a file (choose --out)", out)
     source_file = _source_file(ws, request.article, out, written.title)
-    body = render_script(written, request, texts, checked.problems, source_file, out)
+    body = render_script(written, request, texts, checked.problems, source_file, out,
+                         f"{engine.model} (duopod draft)")
     _write_new(out, body.encode(), ws)
     sidecar = out.with_suffix(".draft.json")
     report = {"prompt_version": PROMPT_VERSION, "model": engine.model,
@@ -731,7 +738,8 @@ def _source_file(ws: Workspace, article: Article, script: Path, title: str) -> P
 
 
 def render_script(written: _Written, request: DraftRequest, texts: list[str],
-                  problems: list[Problem], source_file: Path, out: Path) -> str:
+                  problems: list[Problem], source_file: Path, out: Path,
+                  written_by: str | None = None) -> str:
     front: dict[str, Any] = {
         "title": written.title, "date": request.date.isoformat(), "status": "draft",
         "hosts": list(request.hosts), **({"guests": list(request.guests)} if request.guests
@@ -741,6 +749,8 @@ def render_script(written: _Written, request: DraftRequest, texts: list[str],
     }
     if request.url:
         front["source"]["url"] = request.url
+    if written_by:  # the feed discloses a model's words (podcast:txt ai-content)
+        front["written_by"] = written_by
     lines = ["---", yaml.safe_dump(front, allow_unicode=True, sort_keys=False).rstrip()]
     if problems:
         lines.append("# draft problems (duopod draft; also in the .draft.json sidecar):")

@@ -31,6 +31,10 @@ class EpisodeMeta:
     hosts: tuple[str, ...] = ()
     guests: tuple[str, ...] = ()
     """Front matter ``guests:``: speakers besides the hosts, each with a voice profile."""
+    written_by: str | None = None
+    """Front matter ``written_by:``: the language model that wrote the words (``duopod
+    draft`` and ``translate`` put it there); the feed discloses it (podcast:txt
+    ai-content)."""
     source: Source | None = None
     episode_number: int | None = None
     slug_given: bool = False

@@ -48,7 +48,7 @@ _NAME_MAX_CHARS = 20
 
 _FRONT_MATTER_FIELDS = {
     "title", "date", "slug", "category", "summary", "hosts", "guests", "source", "episode",
-    "pacing",
+    "pacing", "written_by",
     *LIFECYCLE_FIELDS, "lexicon",
 }
 _PACING_FIELDS = {"gap": (0.0, 5.0), "gap_jitter": (0.0, 1.0), "section_gap": (0.0, 10.0)}
@@ -714,6 +714,7 @@ def _episode_meta(
         slug=slug,
         category=fields.text("category") if fields else None,
         summary=_chinese_punctuation(fields.text("summary") if fields else None),
+        written_by=fields.text("written_by") if fields else None,
         source=source,
         episode_number=fields.whole("episode", 1, MAX_EPISODE) if fields else None,
         slug_given=slug_given,
