@@ -718,3 +718,41 @@ def test_check_refuses_what_is_not_text_at_its_line(show: Path, line: str, found
     assert done.returncode == 2, done.stdout
     assert "boxed.md:9" in done.stderr and found in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize("name", ["brief", "deep-dive", "debate", "critique", "discussion"])
+def test_each_format_produces_its_plan_and_the_length_pass_holds(
+        show: Path, chat: ChatServer, name: str) -> None:
+    """--format asks for its movements in order, tells each host their stance, drafts its
+    default length, and the length pass brings the draft within 15% of it."""
+    from duopod.draft.formats import FORMATS
+
+    shape = FORMATS[name]
+    result = draft(show, chat, minutes=shape.minutes, format=shape)
+    outline = next(c.payload for c in chat.calls
+                   if "Plan the episode" in c.payload["messages"][-1]["content"])
+    asked = outline["messages"][-1]["content"]
+    for i, movement in enumerate(shape.movements):
+        assert f"{i + 1}. {movement}" in asked
+    schema = outline["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["movements"]["maxItems"] == len(shape.movements)
+    system = outline["messages"][0]["content"]
+    for stance in shape.stances:
+        assert stance in system
+    report = json.loads(result.sidecar.read_text())
+    assert report["format"] == name and report["plan"] == list(shape.movements)
+    assert len(report["movements"]) == len(shape.movements)
+    movement_prompts = [c.payload["messages"][-1]["content"] for c in chat.calls
+                        if "Write part" in c.payload["messages"][-1]["content"]]
+    assert any(f"({shape.movements[-1]})" in p for p in movement_prompts)
+    assert abs(result.checked.minutes - shape.minutes) <= 0.15 * shape.minutes, report
+    assert not any(p.check == "length" for p in result.problems), result.problems
+    assert len(parse_script(result.script, workspace=show).sections) == len(shape.movements)
+
+
+def test_an_unknown_format_is_one_line_naming_the_formats(show: Path) -> None:
+    done = run_cli(show, "draft", str(ARTICLE), "--format", "podcast-of-doom")
+    assert done.returncode == 2 and "choose from discussion, brief, deep-dive" in done.stderr
