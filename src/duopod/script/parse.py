@@ -21,6 +21,7 @@ from ..disk.paths import file_inside
 from ..errors import InputError
 from ..show.fields import Fields
 from ..text import (
+    PinyinMemo,
     clean_line,
     fix_cjk_punctuation,
     is_valid_slug,
@@ -581,7 +582,7 @@ def parse_script(
     overrides: Overrides | None = None,
     workspace: Path | None = None,
     known_hosts: tuple[str, ...] = (),
-    pinyin_memo: Path | None = None,
+    pinyin_memo: Path | PinyinMemo | None = None,
     text: str | None = None,
 ) -> Script:
     """Parse and validate a dialogue script; raise ``InputError`` on any problem.
@@ -686,7 +687,7 @@ def refuse_one_off_speakers(script: Script) -> None:
 
 def _episode_meta(
     fields: FrontMatter | None, overrides: Overrides, path: Path, workspace: Path,
-    pinyin_memo: Path | None = None
+    pinyin_memo: Path | PinyinMemo | None = None
 ) -> EpisodeMeta:
     title = _chinese_punctuation(overrides.title or (fields.text("title") if fields else None))
     if not title:
