@@ -29,14 +29,17 @@ from ..audio.decode import SAMPLE_RATE, to_pcm16
 from ..disk.atomic import write_atomically
 from ..disk.jsoncache import json_digest
 from .analysis import SpeechAnalysis
+from .engines.settings import EngineSettings
 from .model import SentenceSpan, Speech
 
 FORMAT_VERSION = 1
 
 
-def cache_key(engine: str, engine_version: str, settings: dict[str, Any], text: str) -> str:
-    return json_digest({"format": FORMAT_VERSION, "engine": engine,
-                         "version": engine_version, "settings": settings, "text": text})
+def cache_key(engine: str, engine_version: str, settings: EngineSettings, text: str) -> str:
+    """The name of ``text`` spoken by ``engine`` with ``settings``: the canonical JSON of
+    all four, the settings as ``cache_fields`` gives them."""
+    return json_digest({"format": FORMAT_VERSION, "engine": engine, "version": engine_version,
+                        "settings": settings.cache_fields(), "text": text})
 
 
 class PcmFile:
