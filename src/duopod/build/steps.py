@@ -30,14 +30,14 @@ from ..disk.locks import process_alive, script_lock
 from ..errors import DuopodError, InputError
 from ..mix import MixedEpisode, Timeline, mix_episode
 from ..publish import EpisodeRecord, Problem, publish_episode
-from ..publish.episodes import episode_folder, existing_record, settle_identity
-from ..publish.site import episode_notes
 from ..script.model import Script
 from ..show.workspace import Workspace
+from ..site.render import episode_notes
 from ..speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
 from ..speech.lexicon import script_speller
 from ..speech.model import RenderedTurn
 from ..speech.render import ProgressCallback, render_turns_async
+from ..store.episodes import episode_folder, existing_record, settle_identity
 from ..text.notes import ShowNotes
 from .bundle import Bundle, relative_script, write_bundle
 from .options import BuildOptions

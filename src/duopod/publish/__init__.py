@@ -22,9 +22,19 @@ from ..mix import MixedEpisode
 from ..mix.tags import write_tags
 from ..script.model import Script
 from ..show.workspace import Workspace
-from ..text.notes import ShowNotes
-from .areas import area_of, retire_old_folders, settle_areas
-from .episodes import (
+from ..site.placeholders import placeholder_problems
+from ..site.render import (
+    check_listing,
+    description,
+    episode_notes,
+    episode_record,
+    publication_time,
+    publish_site,
+    write_episode_files,
+    write_feed,
+)
+from ..site.renditions import make_renditions
+from ..store.episodes import (
     EPISODE_FILE,
     Listing,
     Problem,
@@ -36,23 +46,13 @@ from .episodes import (
     settle_identity,
     unpublished_dir,
 )
-from .journal import AREAS, Entry
-from .numbering import UNNUMBERED, out_of_order, unpublished_records, with_numbers
-from .placeholders import placeholder_problems
-from .record import EpisodeRecord
+from ..store.journal import AREAS, Entry
+from ..store.numbering import UNNUMBERED, out_of_order, unpublished_records, with_numbers
+from ..store.record import EpisodeRecord
+from ..store.swap import swap_into_place
+from ..text.notes import ShowNotes
+from .areas import area_of, retire_old_folders, settle_areas
 from .recovery import recover
-from .renditions import make_renditions
-from .site import (
-    check_listing,
-    description,
-    episode_notes,
-    episode_record,
-    publication_time,
-    publish_site,
-    write_episode_files,
-    write_feed,
-)
-from .swap import swap_into_place
 
 __all__ = ["EpisodeRecord", "Listing", "Problem", "Report", "publish_episode",
            "rebuild_feed", "republish", "unpublish_episode"]

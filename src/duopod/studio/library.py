@@ -17,7 +17,6 @@ from ..build.options import BuildOptions
 from ..build.preflight import load_script
 from ..disk.owned import Changed
 from ..errors import DuopodError, InputError
-from ..publish.episodes import existing_record
 from ..script.model import Script
 from ..show.workspace import Workspace
 from ..speech.lexicon import (
@@ -28,6 +27,7 @@ from ..speech.lexicon import (
     lexicon_entries,
 )
 from ..speech.suggest import lexicon_suggestions
+from ..store.episodes import existing_record
 from ..text import split_sentences
 
 SCRIPTS = "scripts"

@@ -20,7 +20,7 @@ from ..show.workspace import ShowConfig, Workspace
 from ..text.notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from . import transcripts
 from .art import cover_sizes
-from .episodes import (
+from ..store.episodes import (
     EPISODE_FILE,
     Listing,
     Records,
@@ -33,10 +33,10 @@ from .episodes import (
     script_id,
 )
 from .feed import build_feed, feed_url, podcast_guid, published_guid
-from .kept import KeptItem, current_items
+from ..store.kept import KeptItem, current_items
 from .languages import write_language_feeds
-from .numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
-from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
+from ..store.numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
+from ..store.record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .soundbites import choose as choose_soundbites
 from .templates import render_template
 from .versions import feed_of, versions_of

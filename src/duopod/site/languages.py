@@ -9,7 +9,7 @@ from pathlib import Path
 from ..disk.atomic import write_atomically
 from ..show.workspace import ShowConfig
 from .feed import ArtSize, build_feed
-from .record import EpisodeRecord
+from ..store.record import EpisodeRecord
 from .versions import feed_languages, feed_name, language_of_feed
 
 
