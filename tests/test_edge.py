@@ -245,7 +245,7 @@ def test_voice_list_from_the_service_and_a_clear_error_offline(
     from duopod.speech.engines.edge import list_voices
 
     chinese = asyncio.run(list_voices("zh-CN"))
-    assert {v["ShortName"] for v in chinese} == {
+    assert {v.name for v in chinese} == {
         "zh-CN-YunjianNeural", "zh-CN-XiaoxiaoNeural", "zh-CN-YunxiNeural"}
     monkeypatch.setattr("edge_tts.voices.VOICE_LIST", "http://127.0.0.1:9/voices/list?x=1")
     with pytest.raises(DuopodError, match="cannot reach Microsoft's voice list"):

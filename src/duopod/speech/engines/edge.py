@@ -174,7 +174,7 @@ class EdgeEngine:
         """Refuse, before any request, a voice the service does not list. When the list
         cannot be had, the renders themselves will say what is wrong."""
         try:
-            listed = {v["ShortName"] for v in await asyncio.wait_for(list_voices(), 15)}
+            listed = {v.name for v in await asyncio.wait_for(list_voices(), 15)}
         except (EngineError, TimeoutError, ValueError, KeyError):
             return
         for host, (profile, settings) in voices.items():
@@ -318,8 +318,7 @@ def unavailable() -> str | None:
 
 
 def voice_list(locale: str | None = None) -> list[Voice]:
-    return [Voice(v["ShortName"], v.get("Locale", ""), v.get("Gender", ""))
-            for v in asyncio.run(list_voices(locale))]
+    return asyncio.run(list_voices(locale))
 
 
 async def _all_or_none(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
@@ -336,7 +335,9 @@ async def _all_or_none(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
             await asyncio.gather(*unfinished, return_exceptions=True)
 
 
-async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
+async def list_voices(locale: str | None = None) -> list[Voice]:
+    """The service's voices (optionally one locale's), each as the registry lists voices;
+    an entry without a name is passed over."""
     import aiohttp
     import edge_tts
 
@@ -347,7 +348,8 @@ async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
             f"cannot reach Microsoft's voice list ({exc.__class__.__name__}); are you offline? "
             "'duopod voices --engine espeak' lists the offline voices"
         ) from exc
-    found: list[dict[str, Any]] = [dict(v) for v in voices]
+    found = [Voice(str(v["ShortName"]), str(v.get("Locale", "")), str(v.get("Gender", "")))
+             for v in voices if isinstance(v, dict) and isinstance(v.get("ShortName"), str)]
     if locale:
-        found = [v for v in found if str(v.get("Locale", "")).lower() == locale.lower()]
+        found = [v for v in found if v.language.lower() == locale.lower()]
     return found

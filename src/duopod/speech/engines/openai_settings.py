@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ...show.workspace import VoiceProfile
 from . import missing_setting, setting_error, unknown_setting
@@ -69,7 +68,7 @@ def profile_settings(profile: VoiceProfile) -> OpenAISettings:
     )
 
 
-def _text_setting(raw: dict[str, Any], key: str, profile: VoiceProfile) -> str | None:
+def _text_setting(raw: dict[str, object], key: str, profile: VoiceProfile) -> str | None:
     value = raw.get(key)
     if value is None:
         return None
@@ -80,7 +79,7 @@ def _text_setting(raw: dict[str, Any], key: str, profile: VoiceProfile) -> str |
     return value.strip()
 
 
-def _check_keys(raw: dict[str, Any], profile: VoiceProfile) -> None:
+def _check_keys(raw: dict[str, object], profile: VoiceProfile) -> None:
     if "api_key" in raw:
         raise setting_error(
             profile, "openai", "api_key",
@@ -92,7 +91,7 @@ def _check_keys(raw: dict[str, Any], profile: VoiceProfile) -> None:
             raise unknown_setting(profile, "openai", key, list(_SETTINGS))
 
 
-def _speed(raw: dict[str, Any], profile: VoiceProfile) -> float:
+def _speed(raw: dict[str, object], profile: VoiceProfile) -> float:
     speed = raw.get("speed", 1.0)
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= speed <= 4:
         raise setting_error(profile, "openai", "speed",
@@ -101,7 +100,7 @@ def _speed(raw: dict[str, Any], profile: VoiceProfile) -> float:
     return float(speed)
 
 
-def _base_url(raw: dict[str, Any], profile: VoiceProfile) -> str:
+def _base_url(raw: dict[str, object], profile: VoiceProfile) -> str:
     base_url = (_text_setting(raw, "base_url", profile) or environment_base_url()
                 or DEFAULT_BASE_URL).rstrip("/")
     if not re.match(r"^https?://[^\s/]+", base_url):
@@ -111,7 +110,7 @@ def _base_url(raw: dict[str, Any], profile: VoiceProfile) -> str:
     return base_url
 
 
-def _response_format(raw: dict[str, Any], profile: VoiceProfile) -> str:
+def _response_format(raw: dict[str, object], profile: VoiceProfile) -> str:
     response_format = raw.get("response_format", "wav")
     if response_format not in FORMATS:
         raise setting_error(profile, "openai", "response_format",
