@@ -9,7 +9,10 @@ check of its profile table), and everything that chooses or checks engines goes 
 
 The built-in engines keep that check in a light module of their own (``edge_settings``,
 ``espeak_settings``, ...), which their ``settings_for`` calls too: ``duopod check`` then
-validates every profile without loading numpy, asyncio or any rendering code.
+validates every profile without loading numpy, asyncio or any rendering code. What either
+returns is the engine's own frozen ``EngineSettings`` subclass (``EspeakSettings``, ...):
+the render reads its fields, and its ``cache_fields()`` are the settings' part of every
+speech cache key.
 
 Engines shipped with duopod are listed below; another package adds one through the
 ``duopod.engines`` entry-point group, whose entries load to an ``EngineSpec``::
