@@ -17,8 +17,8 @@ from ..errors import DuopodError
 from ..shapes import ShapeError, shaped
 from .outcome import BuildOutcome
 
-__all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "SUMMARY", "Deployed", "JobRecord",
-           "JobState", "Landed", "read_record"]
+__all__ = ["BUNDLED", "DONE", "FAILED", "PUBLISHING", "QUEUED", "RETRYING", "RUNNING",
+           "SUMMARY", "Deployed", "JobRecord", "JobState", "Landed", "read_record"]
 
 JobState = Literal["queued", "running", "bundled", "publishing", "done", "failed", "retrying"]
 QUEUED: Final = "queued"
