@@ -15,6 +15,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from duopod.build.jobs import JobRecord
 
 SCRIPTS = 8
 JOBS_ROUNDS = 3
@@ -147,11 +151,11 @@ def _ping(client: object) -> bool:
         return False
 
 
-def _finished(records: dict[str, dict]) -> bool:
-    failed = [r for r in records.values() if r.get("state") == "failed"]
+def _finished(records: dict[str, JobRecord]) -> bool:
+    failed = [r for r in records.values() if r.state == "failed"]
     if failed:
         raise RuntimeError(f"queued builds failed: {failed}")
-    return len(records) == SCRIPTS and all(r.get("state") == "done" for r in records.values())
+    return len(records) == SCRIPTS and all(r.state == "done" for r in records.values())
 
 
 JOBS_SCRIPTS = 4

@@ -26,9 +26,12 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from duopod.speech.engines import EngineSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "scripts" / "2025-12-10-h200.md"
@@ -100,7 +103,7 @@ def plain_sentences(limit: int | None = None) -> list[Line]:
 
 # --- speech -------------------------------------------------------------------------
 
-def engine_voices(name: str) -> tuple[Any, dict[str, dict[str, Any]]]:
+def engine_voices(name: str) -> tuple[Any, dict[str, EngineSettings]]:
     from duopod.show.workspace import load_workspace
     from duopod.speech.engines import get_engine
 
@@ -109,7 +112,7 @@ def engine_voices(name: str) -> tuple[Any, dict[str, dict[str, Any]]]:
     return engine, {host: engine.settings_for(profile) for host, profile in profiles.items()}
 
 
-def speak(engine: Any, sentences: list[str], settings: dict[str, Any]) -> np.ndarray:
+def speak(engine: Any, sentences: list[str], settings: EngineSettings) -> np.ndarray:
     import asyncio
 
     return asyncio.run(engine.render(sentences, settings)).samples

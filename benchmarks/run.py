@@ -133,7 +133,7 @@ def bench_speech(work: Path) -> None:
         engine = get_engine("edge")
         for turn in script.turns:  # the server's own synthesis is not what we time
             settings = engine.settings_for(ws.profiles[turn.speaker])
-            server.prepare(settings["voice"], turn.text)
+            server.prepare(settings.voice, turn.text)
         timings = {}
         for concurrency in (1, 4):
             shutil.rmtree(ws.cache_dir, ignore_errors=True)

@@ -30,6 +30,7 @@ from loopback import LoopbackApp
 
 from duopod.audio.decode import SAMPLE_RATE
 from duopod.speech.engines.espeak import EspeakEngine
+from duopod.speech.engines.espeak_settings import EspeakSettings
 from duopod.text import split_sentences
 
 VOICES = [
@@ -248,10 +249,10 @@ class EdgeServer(LoopbackApp):
         return audio, boundaries
 
 
-def _espeak_settings(voice: str) -> dict[str, Any]:
+def _espeak_settings(voice: str) -> EspeakSettings:
     female = any(v["ShortName"] == voice and v["Gender"] == "Female" for v in VOICES)
     language = "cmn" if voice.startswith("zh") else "en-us"
-    return {"voice": f"{language}+{'f3' if female else 'm3'}", "pitch": 65 if female else 35}
+    return EspeakSettings(f"{language}+{'f3' if female else 'm3'}", pitch=65 if female else 35)
 
 
 def _mp3_24k(samples: np.ndarray) -> bytes:

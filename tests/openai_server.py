@@ -25,6 +25,7 @@ from loopback import LoopbackApp
 
 from duopod.audio.decode import SAMPLE_RATE, resample, to_pcm16
 from duopod.speech.engines.espeak import EspeakEngine
+from duopod.speech.engines.espeak_settings import EspeakSettings
 
 VOICES = {"alloy": "f", "ash": "m", "ballad": "m", "coral": "f", "echo": "m", "fable": "m",
           "nova": "f", "onyx": "m", "sage": "f", "shimmer": "f", "verse": "m"}
@@ -145,8 +146,8 @@ class OpenAIServer(LoopbackApp):
             return hit
         female = VOICES.get(voice) == "f"
         cjk = any("\u4e00" <= c <= "\u9fff" for c in text)
-        settings = {"voice": f"{'cmn' if cjk else 'en-us'}+{'f3' if female else 'm3'}",
-                    "pitch": 65 if female else 35}
+        settings = EspeakSettings(f"{'cmn' if cjk else 'en-us'}+{'f3' if female else 'm3'}",
+                                  pitch=65 if female else 35)
         speech = EspeakEngine().render_sync([text], settings)
         silence = np.zeros(int(0.15 * SAMPLE_RATE), dtype=np.float32)
         audio = resample(np.concatenate([silence, np.asarray(speech.samples), silence]),

@@ -9,6 +9,7 @@ import numpy as np
 from duopod.audio.decode import SAMPLE_RATE
 from duopod.speech.analysis import analyse
 from duopod.speech.cache import SpeechCache, cache_key
+from duopod.speech.engines.espeak_settings import EspeakSettings
 from duopod.speech.model import SentenceSpan, Speech
 
 
@@ -39,9 +40,11 @@ def test_a_damaged_entry_is_discarded_not_trusted(tmp_path: Path) -> None:
 
 
 def test_keys_change_with_everything_that_changes_the_audio() -> None:
-    base = cache_key("espeak", "1", {"voice": "cmn"}, "你好。")
-    assert base == cache_key("espeak", "1", {"voice": "cmn"}, "你好。")
-    assert len({base, cache_key("edge", "1", {"voice": "cmn"}, "你好。"),
-                cache_key("espeak", "2", {"voice": "cmn"}, "你好。"),
-                cache_key("espeak", "1", {"voice": "cmn+f3"}, "你好。"),
-                cache_key("espeak", "1", {"voice": "cmn"}, "您好。")}) == 5
+    cmn = EspeakSettings("cmn")
+    base = cache_key("espeak", "1", cmn, "你好。")
+    assert base == cache_key("espeak", "1", EspeakSettings("cmn"), "你好。")
+    assert len({base, cache_key("edge", "1", cmn, "你好。"),
+                cache_key("espeak", "2", cmn, "你好。"),
+                cache_key("espeak", "1", EspeakSettings("cmn+f3"), "你好。"),
+                cache_key("espeak", "1", EspeakSettings("cmn", rate=170), "你好。"),
+                cache_key("espeak", "1", cmn, "您好。")}) == 6

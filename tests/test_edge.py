@@ -27,6 +27,7 @@ from duopod.errors import DuopodError, InputError
 from duopod.show.workspace import load_workspace
 from duopod.speech.choice import resolve_engine
 from duopod.speech.engines.edge import REQUEST_BYTES, split_for_requests
+from duopod.speech.engines.edge_settings import EdgeSettings
 from duopod.speech.model import RenderedTurn
 from duopod.speech.render import TurnEvent
 
@@ -192,7 +193,7 @@ def test_invalid_prosody_fails_naming_host_and_profile(show: Path, server: EdgeS
     profile = show / "voices" / "dong.toml"
     profile.write_text(profile.read_text(encoding="utf-8").replace('rate = "+0%"', 'rate = "fast"'),
                        encoding="utf-8")
-    with pytest.raises(InputError, match=r"dong.toml: edge rate 'fast' in profile 'dong' \(host '董小姐'\)"):
+    with pytest.raises(InputError, match=r"dong.toml:6: edge rate 'fast' in profile 'dong' \(host '董小姐'\)"):
         build(show, MANDARIN)
     assert server.requests == []
 
@@ -244,7 +245,7 @@ def test_voice_list_from_the_service_and_a_clear_error_offline(
     from duopod.speech.engines.edge import list_voices
 
     chinese = asyncio.run(list_voices("zh-CN"))
-    assert {v["ShortName"] for v in chinese} == {
+    assert {v.name for v in chinese} == {
         "zh-CN-YunjianNeural", "zh-CN-XiaoxiaoNeural", "zh-CN-YunxiNeural"}
     monkeypatch.setattr("edge_tts.voices.VOICE_LIST", "http://127.0.0.1:9/voices/list?x=1")
     with pytest.raises(DuopodError, match="cannot reach Microsoft's voice list"):
@@ -259,7 +260,7 @@ def test_a_silent_service_times_out_and_is_retried(server: EdgeServer) -> None:
     server.knobs.stall = 1
     server.knobs.stall_seconds = 4.0
     engine = EdgeEngine(retry=RetryPolicy(budget=5, base_delay=0.01), receive_timeout=1)
-    settings = {"voice": "en-US-GuyNeural", "rate": "+0%", "pitch": "+0Hz", "volume": "+0%"}
+    settings = EdgeSettings("en-US-GuyNeural", rate="+0%", pitch="+0Hz", volume="+0%")
     retries: list[str] = []
     speech = asyncio.run(engine.render(["Hello there.", "How are you?"], settings, retries.append))
     assert len(retries) == 1 and "Timeout" in retries[0], retries
@@ -268,7 +269,7 @@ def test_a_silent_service_times_out_and_is_retried(server: EdgeServer) -> None:
 
 # ---------------------------------------------------------------- the retry budget (issue 11)
 
-SETTINGS = {"voice": "en-US-GuyNeural", "rate": "+0%", "pitch": "+0Hz", "volume": "+0%"}
+SETTINGS = EdgeSettings("en-US-GuyNeural", rate="+0%", pitch="+0Hz", volume="+0%")
 
 
 class FastClock:

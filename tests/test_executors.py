@@ -10,6 +10,7 @@ that problem bare and exited 0 while the in-process build exited 1.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -293,19 +294,67 @@ def test_default_jobs_follow_the_measured_build() -> None:
 
 
 def test_a_done_job_no_longer_shows_an_old_error(tmp_path: Path, redis_url: str) -> None:
+    from dataclasses import replace
+
     from duopod.build.queue import DONE, RETRYING, connect, get_state, set_state, status
     from duopod.show.workspace import load_workspace
 
     queue = connect(load_workspace(copy_show(tmp_path / "show")), redis_url)
     try:
-        set_state(queue, "job1", RETRYING, error="503 from the speech service")
-        assert get_state(queue, "job1")["error"]
-        set_state(queue, "job1", DONE, slug="s")
-        assert "error" not in get_state(queue, "job1")
+        set_state(queue, "job1", RETRYING,
+                  lambda record: replace(record, error="503 from the speech service"))
+        assert get_state(queue, "job1").error
+        set_state(queue, "job1", DONE, lambda record: replace(record, slug="s"))
+        assert get_state(queue, "job1").error is None
+        assert "error" not in json.loads(queue.client.hget(queue.jobs_key, "job1"))
         counts, _jobs = status(queue)
         assert counts["done"] == 1
     finally:
         queue.broker.close()
+
+
+def test_a_malformed_job_record_is_one_line_not_a_key_error(tmp_path: Path,
+                                                            redis_url: str) -> None:
+    """Records are written by workers elsewhere: one that is not JSON, or whose fields
+    have the wrong shape, is refused in one line naming the job and the field."""
+    from duopod.build.queue import connect, get_state, jobs, status
+    from duopod.errors import DuopodError
+    from duopod.show.workspace import load_workspace
+
+    queue = connect(load_workspace(copy_show(tmp_path / "show")), redis_url)
+    try:
+        for raw, words in (("{not json", "job1: not JSON"),
+                           ('["a list"]', "job1: a JSON object is needed"),
+                           ('{"state": "exploded"}', "job1: state: one of 'queued'"),
+                           ('{"state": "done", "runs": "two"}', "runs: a whole number"),
+                           ('{"state": "done", "outcome": {"ok": true}}', "outcome.script: "
+                            "missing")):
+            queue.client.hset(queue.jobs_key, "job1", raw)
+            for read in (lambda: get_state(queue, "job1"), lambda: status(queue),
+                         lambda: jobs(queue.client, queue.namespace)):
+                with pytest.raises(DuopodError, match=words) as caught:
+                    read()
+                assert "\n" not in str(caught.value)
+    finally:
+        queue.broker.close()
+
+
+def test_options_and_outcomes_from_json_check_their_shape() -> None:
+    from duopod.build.options import BuildOptions
+    from duopod.errors import DuopodError, InputError
+    from duopod.script.parse import Overrides
+
+    options = BuildOptions(engine="espeak", retry_for=5, overrides=Overrides(title="T"))
+    assert BuildOptions.from_json(json.loads(json.dumps(options.to_json()))) == options
+    assert BuildOptions.from_json({"retry_for": 5}).retry_for == 5.0  # JSON's 5 is 5.0
+    for data, words in (({"concurrency": "4"}, "build options: concurrency: a whole number"),
+                        ({"overrides": {"title": 3}}, "overrides.title: a string"),
+                        ({"use_cache": 1}, "use_cache: true or false"),
+                        ("engine", "a JSON object is needed")):
+        with pytest.raises(InputError, match=words):
+            BuildOptions.from_json(data)
+    with pytest.raises(DuopodError, match=r"build outcome: problems\.1: a string is needed"):
+        Outcome.from_json({"script": "a.md", "ok": True, "problems": ["fine", 2]})
 
 
 def test_killed_publishes_and_old_bundles_are_swept(tmp_path: Path) -> None:

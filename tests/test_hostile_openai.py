@@ -24,6 +24,7 @@ from duopod.speech.engines.openai import (
     plausible_seconds,
     redact_url,
 )
+from duopod.speech.engines.openai_settings import OpenAISettings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -67,8 +68,8 @@ def wav_header(rate: int, channels: int = 1, bits: int = 16) -> bytes:
 
 def speak(base_url: str, text: str = "你好。", retry_for: float = 5.0) -> np.ndarray:
     engine = OpenAIEngine(EngineOptions(retry_for=retry_for, concurrency=1))
-    settings = {"base_url": base_url, "model": "tts-1", "voice": "onyx",
-                "response_format": "wav", "speed": 1.0, "api_key_env": "OPENAI_API_KEY"}
+    settings = OpenAISettings("onyx", model="tts-1", base_url=base_url, response_format="wav",
+                              speed=1.0, api_key_env="OPENAI_API_KEY")
     speech = asyncio.run(engine.render([text], settings))
     return np.asarray(speech.samples)
 

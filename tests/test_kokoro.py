@@ -28,6 +28,7 @@ from duopod.speech.engines.kokoro_model import (
     style_table,
     voice_names,
 )
+from duopod.speech.engines.kokoro_settings import KokoroSettings
 
 needs_extra = pytest.mark.skipif(
     kokoro.unavailable() is not None,
@@ -109,9 +110,9 @@ def test_vendored_voices_are_whole_style_tables() -> None:
 
 def test_settings_are_validated_naming_the_profile(tmp_path: Path) -> None:
     engine = kokoro.KokoroEngine()
-    assert engine.settings_for(profile(tmp_path, voice="zm_yunxi")) == {
-        "voice": "zm_yunxi", "speed": 1.0}
-    assert engine.settings_for(profile(tmp_path, voice="zf_xiaobei", speed=1.2))["speed"] == 1.2
+    assert engine.settings_for(profile(tmp_path, voice="zm_yunxi")) == \
+        KokoroSettings("zm_yunxi", 1.0)
+    assert engine.settings_for(profile(tmp_path, voice="zf_xiaobei", speed=1.2)).speed == 1.2
     bad = [({}, "no \\[kokoro\\] voice"), ({"voice": "zm_nobody"}, "no voice 'zm_nobody'"),
            ({"voice": "zm_yunxi", "speed": 3}, "speed .* from 0.5 to 2.0"),
            ({"voice": "zm_yunxi", "speed": "fast"}, "speed"),
@@ -187,7 +188,7 @@ def test_long_sentences_are_cut_at_clauses_within_the_model_input() -> None:
 def test_sentences_render_to_real_speech_one_span_each() -> None:
     engine = kokoro.make_engine(EngineOptions())
     sentences = ["早上好,欢迎收听芯闻两人谈。", "♪", "今天聊聊H200芯片。"]
-    speech = engine.render_sync(sentences, {"voice": "zm_yunxi", "speed": 1.0})
+    speech = engine.render_sync(sentences, KokoroSettings("zm_yunxi", 1.0))
     assert speech.samples.dtype == np.float32 and speech.samples.ndim == 1
     assert np.sqrt(np.mean(speech.samples**2)) > 0.02  # not silence
     assert np.abs(speech.samples).max() <= 1.0
@@ -239,7 +240,7 @@ def test_the_model_is_loaded_once_per_process_for_every_engine(
     monkeypatch.setattr(kokoro_model, "_model", None)
     monkeypatch.setattr(kokoro_model, "Model", CountedModel)
     assert not kokoro_model.is_loaded()
-    settings = {"voice": "zm_yunxi", "speed": 1.0}
+    settings = KokoroSettings("zm_yunxi", 1.0)
     for _ in range(2):
         engine = kokoro.make_engine(EngineOptions())
         audio = engine.sentence_audio("早上好。", settings)
@@ -261,10 +262,10 @@ def test_the_pipeline_says_what_one_sentence_at_a_time_says() -> None:
     engine = kokoro.make_engine(EngineOptions())
     turns = [
         (["今天聊聊H200芯片。", "♪", "DeepSeek-R1 671B这样的大模型，需要很多算力。"],
-         {"voice": "zm_yunxi", "speed": 1.0}),
-        (["早上好。", "H20和H200不是一回事。"], {"voice": "zf_xiaobei", "speed": 1.1}),
+         KokoroSettings("zm_yunxi", 1.0)),
+        (["早上好。", "H20和H200不是一回事。"], KokoroSettings("zf_xiaobei", 1.1)),
         (["Good morning, and welcome.", "The H200 has 141GB of memory."],
-         {"voice": "af_heart", "speed": 1.0}),
+         KokoroSettings("af_heart", 1.0)),
     ]
     with ThreadPoolExecutor(len(turns)) as pool:
         piped = list(pool.map(lambda turn: engine.render_sync(*turn), turns))

@@ -19,6 +19,8 @@ import pytest
 from conftest import copy_show, run_cli
 from test_parallel import episode_folders, published_guids, short_script
 
+from duopod.build.jobs import JobRecord
+
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="needs Debian's redis-server (apt-get install "
                                 "redis-server; .ci/run installs it)")
@@ -88,7 +90,7 @@ def stop(worker: subprocess.Popen[bytes]) -> None:
             worker.wait()
 
 
-def job_records(url: str) -> dict[str, dict]:
+def job_records(url: str) -> dict[str, JobRecord]:
     import redis
 
     from duopod.build.queue import jobs
@@ -98,9 +100,9 @@ def job_records(url: str) -> dict[str, dict]:
 
 def all_done(url: str, count: int) -> bool:
     records = job_records(url)
-    failed = [r for r in records.values() if r.get("state") == "failed"]
-    assert not failed, [(r["script"], r.get("error")) for r in failed]
-    return len(records) == count and all(r.get("state") == "done" for r in records.values())
+    failed = [r for r in records.values() if r.state == "failed"]
+    assert not failed, [(r.script, r.error) for r in failed]
+    return len(records) == count and all(r.state == "done" for r in records.values())
 
 
 @pytest.fixture
@@ -126,9 +128,9 @@ def test_two_workers_share_three_scripts(show: Path, redis_url: str, tmp_path: P
         for worker in workers:
             stop(worker)
     records = job_records(redis_url)
-    builders = {r["worker"] for r in records.values()}
+    builders = {r.worker for r in records.values()}
     assert len(builders) == 2, f"one worker took every job: {records}"
-    assert all(r["runs"] == 1 for r in records.values()), "a busy worker lost its job"
+    assert all(r.runs == 1 for r in records.values()), "a busy worker lost its job"
     assert episode_folders(show) == ["2025-12-20-queued-a", "2025-12-20-queued-b",
                                      "2025-12-20-queued-c"]
     guids = published_guids(show)
@@ -150,12 +152,13 @@ def test_killed_worker_job_is_redone_once(show: Path, redis_url: str, tmp_path: 
         wait_for(lambda: _state(redis_url) == "running", 120, "the job never started")
         time.sleep(1.0)  # well into the render (24 turns take several seconds)
         assert _state(redis_url) == "running", "the render ended before the kill"
-        victim = _record(redis_url)["worker"]
+        victim = _record(redis_url).worker
+        assert victim is not None
         pid = int(victim.rsplit(":", 1)[1])
         os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
         workers.pop(pid).wait()
-        wait_for(lambda: _record(redis_url).get("worker") not in (None, victim), 60,
+        wait_for(lambda: _record(redis_url).worker not in (None, victim), 60,
                  "the killed worker's job was not given to the other")
         redelivered = time.monotonic() - killed_at
         wait_for(lambda: _state(redis_url) == "done", 300, "the redone job did not land")
@@ -165,7 +168,7 @@ def test_killed_worker_job_is_redone_once(show: Path, redis_url: str, tmp_path: 
     # the bound: the heartbeat timeout plus the survivor's next look at Redis
     print(f"redelivered {redelivered:.1f} s after SIGKILL (heartbeat {HEARTBEAT:g} s)")
     assert redelivered < HEARTBEAT + 3, redelivered
-    assert _record(redis_url)["runs"] == 2
+    assert _record(redis_url).runs == 2
     assert episode_folders(show) == ["2025-12-20-killed-mid-render"]
     assert len(published_guids(show)) == 1
     folder = show / "episodes" / "2025-12-20-killed-mid-render"
@@ -174,11 +177,11 @@ def test_killed_worker_job_is_redone_once(show: Path, redis_url: str, tmp_path: 
     assert len(record["timeline"]["turns"]) == 24
 
 
-def _record(url: str) -> dict:
+def _record(url: str) -> JobRecord:
     records = job_records(url)
     assert len(records) == 1, records
     return next(iter(records.values()))
 
 
 def _state(url: str) -> str | None:
-    return _record(url).get("state")
+    return _record(url).state

@@ -24,6 +24,7 @@ from duopod.errors import DuopodError, InputError
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace
 from duopod.speech.engines.espeak import EspeakEngine
+from duopod.speech.engines.espeak_settings import EspeakSettings
 from duopod.text import split_sentences
 
 PRODUCER_FOLDERS = ("scripts", "voices", "templates", "music", "art")
@@ -205,7 +206,7 @@ def test_a_5mb_script_is_checked_quickly(show: Path) -> None:
 @pytest.mark.slow
 def test_a_20000_character_turn_is_split_not_failed() -> None:
     turn = ("这是一个非常长的回合，没有几个句号" * 1200)[:20_000]
-    speech = EspeakEngine().render_sync(split_sentences(turn), {"voice": "cmn"})
+    speech = EspeakEngine().render_sync(split_sentences(turn), EspeakSettings("cmn"))
     assert speech.duration > 600  # over ten minutes of speech
     assert np.sqrt(np.mean(speech.samples[: 44100 * 60] ** 2)) > 0.02
 

@@ -51,7 +51,7 @@ def test_the_example_hosts_have_english_voices_for_every_engine() -> None:
         for engine in ("edge", "espeak", "kokoro"):
             assert profile.language_table(engine, "en-US") == "en-US"
         english = profile.for_language("en-US")
-        assert espeak_settings(english)["voice"].startswith("en-us+")
+        assert espeak_settings(english).voice.startswith("en-us+")
         assert english.settings("kokoro")["voice"].startswith(("am_", "af_"))
         assert english.settings("edge")["voice"].startswith("en-US-")
     check_profile_settings(profiles)  # every language table validates

@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import DuopodError
 from ..mix import Measurement, Timeline
+from ..shapes import ShapeError, shaped
 from ..show.workspace import Workspace
 from ..text.notes import ShowNotes
 from ..text.written import WrittenSummary
@@ -41,7 +41,7 @@ class Bundle:
     rendered: int
     cached: int
 
-    def to_dict(self, folder: Path) -> dict[str, Any]:
+    def to_dict(self, folder: Path) -> dict[str, object]:
         """The JSON form; paths inside ``folder`` are stored relative to it so a bundle on
         shared storage reads the same from every machine."""
         return {
@@ -62,24 +62,58 @@ class Bundle:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], folder: Path) -> Bundle:
-        if data.get("version") != BUNDLE_VERSION:
-            raise DuopodError(f"{folder / BUNDLE_FILE}: unknown bundle version "
-                              f"{data.get('version')!r}")
-        notes = data.get("notes")
+    def from_dict(cls, data: object, folder: Path) -> Bundle:
+        """What ``to_dict`` wrote (on this machine or another), checked: DuopodError in one
+        line naming the file and the field for anything else."""
+        where = folder / BUNDLE_FILE
+        version = data.get("version") if isinstance(data, dict) else None
+        if version != BUNDLE_VERSION:
+            raise DuopodError(f"{where}: unknown bundle version {version!r}")
+        try:
+            found = shaped(_BundleJson, data)
+        except ShapeError as exc:
+            raise DuopodError(f"{where}: {exc}") from None
+        notes = found.notes
         return cls(
-            script=Path(data["script"]),
-            engine=str(data["engine"]),
-            audio=folder / data["audio"],
-            timeline=Timeline.from_dict(data["timeline"]),
-            measurement=Measurement(**data["measurement"]),
+            script=Path(found.script),
+            engine=found.engine,
+            audio=folder / found.audio,
+            timeline=found.timeline,
+            measurement=found.measurement,
             notes=None if notes is None else ShowNotes(
-                summary=notes["summary"], key_points=notes["key_points"],
-                keywords=notes["keywords"],
-                written=WrittenSummary.from_json(notes.get("written"))),
-            rendered=int(data["rendered"]),
-            cached=int(data["cached"]),
+                notes.summary, notes.key_points, notes.keywords,
+                WrittenSummary.from_json(notes.written)),
+            rendered=found.rendered,
+            cached=found.cached,
         )
+
+
+@dataclass(frozen=True)
+class _NotesJson:
+    summary: str | None
+    key_points: list[str]
+    keywords: list[str]
+    written: object = None
+    """``WrittenSummary.from_json`` reads it (None for anything it does not recognise)."""
+
+
+@dataclass(frozen=True)
+class _BundleJson:
+    """``bundle.json`` as ``Bundle.to_dict`` writes it."""
+
+    version: int
+    script: str
+    engine: str
+    audio: str
+    timeline: Timeline
+    measurement: Measurement
+    notes: _NotesJson | None
+    rendered: int
+    cached: int
+
+    def __post_init__(self) -> None:
+        if not self.audio or Path(self.audio).name != self.audio:
+            raise ShapeError("a file name in the bundle's folder is needed", ("audio",))
 
 
 def write_bundle(bundle: Bundle, folder: Path) -> Path:
@@ -97,7 +131,11 @@ def read_bundle(folder: Path) -> Bundle | None:
     path = folder / BUNDLE_FILE
     if not path.is_file():
         return None
-    return Bundle.from_dict(json.loads(path.read_text(encoding="utf-8")), folder)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise DuopodError(f"{path}: unreadable ({exc})") from None
+    return Bundle.from_dict(data, folder)
 
 
 def relative_script(workspace: Workspace, path: Path) -> Path:

@@ -4,9 +4,10 @@ travels to worker processes by pickling and to queue workers as JSON)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
+from ..errors import InputError
 from ..script.parse import Overrides
+from ..shapes import ShapeError, shaped
 
 __all__ = ["BuildOptions"]
 
@@ -33,9 +34,14 @@ class BuildOptions:
     """Hear each landed episode afterwards (``duopod.verify``), before any deploy: a
     flagged sentence makes the exit code 1 and holds the deploy back."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {**asdict(self), "overrides": asdict(self.overrides)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BuildOptions:
-        return cls(**{**data, "overrides": Overrides(**data.get("overrides", {}))})
+    def from_json(cls, data: object) -> BuildOptions:
+        """What ``to_json`` wrote, checked field by field: InputError in one line naming
+        the field for anything else (a queue message from a stranger, a damaged one)."""
+        try:
+            return shaped(cls, data)
+        except ShapeError as exc:
+            raise InputError(f"build options: {exc}") from None

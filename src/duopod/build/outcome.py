@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE
+from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE, DuopodError
+from ..shapes import ShapeError, shaped
 
 __all__ = ["BuildEvent", "BuildOutcome", "EventKind", "OnEvent", "built_text", "exit_code",
            "state_line"]
@@ -75,7 +76,7 @@ class BuildOutcome:
     fatal_problems: bool = False
     """One of the problems means the site is not what the producer asked for: exit 1."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["script"] = str(self.script)
         data["directory"] = None if self.directory is None else str(self.directory)
@@ -83,14 +84,13 @@ class BuildOutcome:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BuildOutcome:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["script"] = Path(values["script"])
-        if values.get("directory") is not None:
-            values["directory"] = Path(values["directory"])
-        values["problems"] = tuple(values.get("problems", ()))
-        return cls(**values)
+    def from_json(cls, data: object) -> BuildOutcome:
+        """What ``to_json`` wrote (on another machine, for the queue), checked field by
+        field: DuopodError in one line naming the field for anything else."""
+        try:
+            return shaped(cls, data)
+        except ShapeError as exc:
+            raise DuopodError(f"build outcome: {exc}") from None
 
 
 def exit_code(outcomes: Sequence[BuildOutcome]) -> int:

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from ..script.model import Script
 from ..show.workspace import VoiceProfile, Workspace, load_workspace
-from ..speech.engines import Engine, Notify
+from ..speech.engines import Engine, EngineSettings, Notify
 from ..speech.model import Speech
 from .options import BuildOptions
 from .outcome import BuildOutcome, OnEvent
@@ -98,14 +98,14 @@ class GatedEngine:
     def version(self) -> str:
         return self.inner.version
 
-    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+    def settings_for(self, profile: VoiceProfile) -> EngineSettings:
         return self.inner.settings_for(profile)
 
-    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, EngineSettings]]
                            ) -> None:
         await self.inner.check_voices(voices)
 
-    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+    async def render(self, sentences: Sequence[str], settings: EngineSettings,
                      notify: Notify | None = None) -> Speech:
         # polling rather than a blocking acquire in a thread: a cancelled render must never
         # leave a slot taken by a thread that acquires it after the task is gone

@@ -41,7 +41,7 @@ import re
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,8 +58,23 @@ from ..site.render import show_guid
 from ..store.episodes import script_id
 from ..urls import redact_url
 from .bundle import read_bundle
+from .jobs import (
+    BUNDLED,
+    DONE,
+    FAILED,
+    PUBLISHING,
+    QUEUED,
+    RETRYING,
+    RUNNING,
+    SUMMARY,
+    Deployed,
+    JobRecord,
+    JobState,
+    Landed,
+    read_record,
+)
 from .options import BuildOptions
-from .outcome import BuildEvent, BuildOutcome, OnEvent
+from .outcome import BuildEvent, BuildOutcome, EventKind, OnEvent
 from .preflight import load_for_build, load_script
 from .run import Produced, land_one
 from .steps import discard, produce, sweep_work
@@ -76,11 +91,6 @@ DEFAULT_HEARTBEAT = 15.0
 BUILD_RETRIES = 3
 """Further attempts at a build that raised (an engine outage); bad input is not retried."""
 TIME_LIMIT_MS = 4 * 3600 * 1000
-
-QUEUED, RUNNING, BUNDLED, PUBLISHING, DONE, FAILED, RETRYING = (
-    "queued", "running", "bundled", "publishing", "done", "failed", "retrying")
-SUMMARY = {"queued": (QUEUED, RETRYING), "running": (RUNNING, BUNDLED, PUBLISHING),
-           "failed": (FAILED,), "done": (DONE,)}
 
 
 def queue_url(url: str | None) -> str:
@@ -165,14 +175,17 @@ def connect(workspace: Workspace, url: str | None = None,
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(_StatusMiddleware(), before=Retries)  # runs after Retries decides
     dramatiq.set_broker(broker)
-    retry: dict[str, Any] = {"max_retries": BUILD_RETRIES, "min_backoff": 1000,
-                             "max_backoff": 60_000, "throws": (InputError,),
-                             "time_limit": TIME_LIMIT_MS}
-    build = dramatiq.actor(broker=broker, actor_name="duopod_build", queue_name=BUILD_QUEUE,
-                           **retry)(_build_job)
-    publish = dramatiq.actor(broker=broker, actor_name="duopod_publish",
-                             queue_name=PUBLISH_QUEUE, **retry)(_publish_job)
+    build = _actor(broker, "duopod_build", BUILD_QUEUE)(_build_job)
+    publish = _actor(broker, "duopod_publish", PUBLISH_QUEUE)(_publish_job)
     return Queue(broker, build, publish, namespace)
+
+
+def _actor(broker: Any, name: str, queue_name: str) -> Any:
+    """Dramatiq's actor decorator with duopod's retries: an engine outage is tried again
+    with backoff, bad input never."""
+    return dramatiq.actor(broker=broker, actor_name=name, queue_name=queue_name,
+                          max_retries=BUILD_RETRIES, min_backoff=1000, max_backoff=60_000,
+                          throws=(InputError,), time_limit=TIME_LIMIT_MS)
 
 
 def _current_queue() -> Queue:
@@ -194,30 +207,37 @@ def _message_id() -> str:
 # --- job records for `duopod queue status` ---------------------------------------------
 
 
-def get_state(queue: Queue, job: str) -> dict[str, Any]:
-    raw = queue.client.hget(queue.jobs_key, job)
-    return json.loads(raw) if raw else {}
+def get_state(queue: Queue, job: str) -> JobRecord:
+    """The job's record (an empty one for a job not recorded yet); DuopodError in one line
+    for a malformed one."""
+    raw: bytes | None = queue.client.hget(queue.jobs_key, job)  # type: ignore[assignment]
+    return read_record(raw, job) if raw else JobRecord()
 
 
-def set_state(queue: Queue, job: str, state: str, **fields: Any) -> None:
-    """Merge ``fields`` into the job's record and stamp it; a job that is running again or
-    done no longer shows the error of an earlier attempt."""
+def _unchanged(record: JobRecord) -> JobRecord:
+    return record
+
+
+def set_state(queue: Queue, job: str, state: JobState,
+              change: Callable[[JobRecord], JobRecord] = _unchanged) -> JobRecord:
+    """Apply ``change`` to the job's record, set its state and stamp it; a job that is
+    running again or done no longer shows the error of an earlier attempt."""
     record = get_state(queue, job)
     if state != FAILED and state != RETRYING:
-        record.pop("error", None)
-        record.pop("bad_input", None)
-    record.update(fields, state=state, updated=time.time())
-    queue.client.hset(queue.jobs_key, job, json.dumps(record, ensure_ascii=False))
+        record = replace(record, error=None, bad_input=None)
+    record = replace(change(record), state=state, updated=time.time())
+    queue.client.hset(queue.jobs_key, job, json.dumps(record.to_json(), ensure_ascii=False))
+    return record
 
 
-def jobs(client: redis.Redis, namespace: str | None = None) -> dict[str, dict[str, Any]]:
+def jobs(client: redis.Redis, namespace: str | None = None) -> dict[str, JobRecord]:
     """Every job's record, by id: of one show's namespace, or of every show's."""
     keys = [f"{namespace}:jobs"] if namespace else [
         _text(k) for k in client.scan_iter(match=f"{NAMESPACE_PREFIX}*:jobs")]
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, JobRecord] = {}
     for key in keys:
         raw: dict[bytes, bytes] = client.hgetall(key)  # type: ignore[assignment]
-        found.update({_text(k): json.loads(v) for k, v in raw.items()})
+        found.update({_text(k): read_record(v, _text(k)) for k, v in raw.items()})
     return found
 
 
@@ -245,22 +265,15 @@ class _StatusMiddleware(Middleware):
         if exception is None:
             return
         job = message.kwargs.get("job") or message.message_id
-        state = FAILED if message.failed else RETRYING
+        state: JobState = FAILED if message.failed else RETRYING
         queue = Queue(broker, None, None, broker.namespace)
-        set_state(queue, job, state, error=str(exception),
-                  bad_input=isinstance(exception, InputError),
-                  attempts=message.options.get("retries", 0) + 1)
+        attempts = int(message.options.get("retries", 0)) + 1
+        set_state(queue, job, state, lambda record: replace(
+            record, error=str(exception), bad_input=isinstance(exception, InputError),
+            attempts=attempts))
 
 
 # --- submitting ------------------------------------------------------------------------
-
-
-def options_to_json(options: BuildOptions) -> dict[str, Any]:
-    return options.to_json()
-
-
-def options_from_json(data: dict[str, Any]) -> BuildOptions:
-    return BuildOptions.from_json(data)
 
 
 def submit(workspace: Workspace, scripts: dict[Path, Script], options: BuildOptions,
@@ -272,12 +285,16 @@ def submit(workspace: Workspace, scripts: dict[Path, Script], options: BuildOpti
     for path, script in scripts.items():
         name = script_id(workspace, script.path)
         message = queue.build.message_with_options(kwargs={
-            "script": name, "options": options_to_json(options), "show": key,
+            "script": name, "options": options.to_json(), "show": key,
             "sha256": file_digest(script.path)})
-        set_state(queue, message.message_id, QUEUED, script=name, submitted=time.time())
+        set_state(queue, message.message_id, QUEUED, _submitted(name, time.time()))
         queue.broker.enqueue(message)
         ids[path] = message.message_id
     return ids
+
+
+def _submitted(script: str, at: float) -> Callable[[JobRecord], JobRecord]:
+    return lambda record: replace(record, script=script, submitted=at)
 
 
 def enqueue(workspace: Workspace, paths: list[Path], options: BuildOptions,
@@ -328,7 +345,7 @@ def _job_script(workspace: Workspace, script: str, show: str | None, sha256: str
     return path
 
 
-def _build_job(script: str, options: dict[str, Any], job: str | None = None,
+def _build_job(script: str, options: object, job: str | None = None,
                show: str | None = None, sha256: str | None = None) -> None:
     """Render, mix and encode into the job's bundle folder, then ask for it to be published.
     Run again after a worker died, it starts the folder afresh; run again after the bundle
@@ -337,16 +354,17 @@ def _build_job(script: str, options: dict[str, Any], job: str | None = None,
     queue = _current_queue()
     workspace = _workspace()
     folder = bundles_dir(workspace) / job
-    runs = int(get_state(queue, job).get("runs", 0)) + 1  # > 1: redelivered or retried
-    set_state(queue, job, RUNNING, worker=worker_name(), broker=queue.broker.broker_id,
-              started=time.time(), runs=runs)
-    build_options = options_from_json(options)
+    build_options = BuildOptions.from_json(options)
+    broker, started = str(queue.broker.broker_id), time.time()
+    set_state(queue, job, RUNNING, lambda record: replace(  # runs > 1: redelivered, retried
+        record, worker=worker_name(), broker=broker, started=started, runs=record.runs + 1))
     if read_bundle(folder) is None:
         discard(folder)
         path = _job_script(workspace, script, show, sha256)
         parsed = load_for_build(workspace, path, build_options)
         produce(workspace, parsed, build_options, folder)
-    set_state(queue, job, BUNDLED, bundled=time.time())
+    bundled = time.time()
+    set_state(queue, job, BUNDLED, lambda record: replace(record, bundled=bundled))
     queue.broker.enqueue(queue.publish.message_with_options(
         kwargs={"job": job, "options": options}))
     set_state(queue, job, PUBLISHING)
@@ -355,45 +373,53 @@ def _build_job(script: str, options: dict[str, Any], job: str | None = None,
 PUBLISHED_MARK = "published.json"
 
 
-def _publish_job(job: str, options: dict[str, Any]) -> None:
+def _publish_job(job: str, options: object) -> None:
     """Land one bundle, once: its folder's lock keeps two deliveries of this job apart, the
     marker written after publishing makes a later one a no-op. The job's record gets the
     whole outcome, problems included, as the other executors report it."""
     queue = _current_queue()
     workspace = _workspace()
     folder = bundles_dir(workspace) / job
+    build_options = BuildOptions.from_json(options)
     with file_lock(folder / ".publish.lock", wait=True, busy_message=""):
         mark = folder / PUBLISHED_MARK
         if mark.is_file():
-            set_state(queue, job, DONE, **json.loads(mark.read_text("utf-8")))
+            set_state(queue, job, DONE, _read_mark(mark).onto)
             return
         bundle = read_bundle(folder)
         if bundle is None:
             raise DuopodError(f"bundle {folder} is missing or incomplete")
         record = get_state(queue, job)
-        started = float(record.get("started", time.time()))
-        bundled = float(record.get("bundled", time.time()))
+        now = time.time()
+        started = now if record.started is None else record.started
+        bundled = now if record.bundled is None else record.bundled
         with _linked(bundle.audio) as audio:
             produced = Produced(bundle.script, replace(bundle, audio=audio), None, None,
                                 started, bundled)
-            ended = land_one(workspace, produced, options_from_json(options),
-                             lambda _event: None)
+            ended = land_one(workspace, produced, build_options, lambda _event: None)
         if not ended.ok:
             error = InputError if ended.bad_input else DuopodError
             raise error(ended.error or "publishing failed")
-        landed = {"slug": ended.slug, "published": time.time(), "publisher": worker_name(),
-                  "outcome": ended.to_json()}
-        mark.write_text(json.dumps(landed, ensure_ascii=False), encoding="utf-8")
+        landed = Landed(ended.slug, time.time(), worker_name(), ended)
+        mark.write_text(json.dumps(landed.to_json(), ensure_ascii=False), encoding="utf-8")
         bundle.audio.unlink(missing_ok=True)  # the published copy is the one that counts
-    build_options = options_from_json(options)
     if build_options.deploy is not None:
         # after the marker: a deploy that fails (another deployer holds the target) is
         # retried by Dramatiq without landing the episode twice
         from .after import deploy_site
 
         report = deploy_site(workspace, build_options.deploy)
-        landed["deployed"] = {"target": report.target, "uploaded": len(report.uploaded)}
-    set_state(queue, job, DONE, **landed)
+        landed = replace(landed, deployed=Deployed(report.target, len(report.uploaded)))
+    set_state(queue, job, DONE, landed.onto)
+
+
+def _read_mark(mark: Path) -> Landed:
+    """A publish job's marker, as the job that landed the bundle wrote it."""
+    try:
+        data = json.loads(mark.read_text("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise DuopodError(f"{mark}: unreadable ({exc})") from None
+    return Landed.from_json(data, str(mark))
 
 
 @contextlib.contextmanager
@@ -475,22 +501,35 @@ def run_worker(root: Path, url: str | None = None, queues: tuple[str, ...] = (
 # --- status ----------------------------------------------------------------------------
 
 
-def status(queue: Queue) -> tuple[dict[str, int], list[tuple[str, dict[str, Any]]]]:
+@dataclass(frozen=True)
+class JobStatus:
+    """One job as ``queue status`` shows it."""
+
+    job: str
+    record: JobRecord
+    silent: float | None = None
+    """Seconds since a running job's worker last called Redis (None: not running, or no
+    heartbeat known)."""
+
+
+def status(queue: Queue) -> tuple[dict[str, int], list[JobStatus]]:
     """Counts of queued / running / failed / done jobs, and every job newest first, with a
-    running job's worker marked silent when its heartbeat is older than the timeout (its
-    job is about to be requeued)."""
+    running job's worker's silence (a job whose worker is silent longer than the timeout is
+    about to be requeued)."""
     records = jobs(queue.client, queue.namespace)
     beats = heartbeats(queue)
     now_ms = time.time() * 1000
-    for record in records.values():
-        beat = beats.get(record.get("broker", ""))
-        if record.get("state") in SUMMARY["running"] and beat is not None:
-            record["silent"] = round((now_ms - beat) / 1000, 1)
-    counts = {name: sum(r.get("state") in states for r in records.values())
+    shown = []
+    for job, record in records.items():
+        beat = beats.get(record.broker or "")
+        silent = None
+        if record.state in SUMMARY["running"] and beat is not None:
+            silent = round((now_ms - beat) / 1000, 1)
+        shown.append(JobStatus(job, record, silent))
+    counts = {name: sum(r.state in states for r in records.values())
               for name, states in SUMMARY.items()}
-    ordered = sorted(records.items(), key=lambda item: item[1].get("submitted", 0),
-                     reverse=True)
-    return counts, ordered
+    shown.sort(key=lambda item: item.record.submitted, reverse=True)
+    return counts, shown
 
 
 # --- the executor ----------------------------------------------------------------------
@@ -528,29 +567,25 @@ class QueueExecutor:
                 if path in outcomes:
                     continue
                 record = get_state(queue, job)
-                state = str(record.get("state", QUEUED))
+                state = record.state
                 total = len(scripts[path].turns)
                 if seen.get(path) != state:
                     seen[path] = state
-                    kind = _EVENT_OF_STATE.get(state)
-                    if kind is not None:
-                        emit(BuildEvent(path, kind, total=total,
-                                        detail=str(record.get("error", ""))))
-                if state == DONE and "outcome" in record:
-                    ended = BuildOutcome.from_json(record["outcome"])
-                    outcomes[path] = replace(ended, script=path)
+                    emit(BuildEvent(path, _EVENT_OF_STATE[state], total=total,
+                                    detail=record.error or ""))
+                if state == DONE and record.outcome is not None:
+                    outcomes[path] = replace(record.outcome, script=path)
                 elif state == FAILED:
                     outcomes[path] = BuildOutcome(
-                        path, False, error=str(record.get("error", "failed")),
-                        bad_input=bool(record.get("bad_input")),
-                        started=float(record.get("started", 0.0)),
-                        finished=float(record.get("updated", 0.0)))
+                        path, False, error=record.error or "failed",
+                        bad_input=bool(record.bad_input),
+                        started=record.started or 0.0, finished=record.updated)
             if len(outcomes) < len(ids):
                 time.sleep(self.poll)
         return outcomes
 
 
-_EVENT_OF_STATE: dict[str, Any] = {
+_EVENT_OF_STATE: dict[JobState, EventKind] = {
     QUEUED: "waiting", RUNNING: "rendering", BUNDLED: "encoding", PUBLISHING: "publishing",
     RETRYING: "turn", DONE: "published", FAILED: "failed",
 }

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +19,9 @@ from ..errors import DuopodError
 from ..show.workspace import Workspace
 from ..urls import redact_url
 from .display import plain, text
+
+if TYPE_CHECKING:  # the queue's modules need its extra: imported where it is used
+    from ..build.queue import JobStatus
 
 EXTRA_HINT = "pip install 'duopod[queue]'"
 
@@ -94,16 +97,19 @@ def worker_cli(ws: Workspace, url: str | None, queues: tuple[str, ...], heartbea
 
 
 def status_cli(ws: Workspace, url: str | None, out: Console) -> None:
-    counts, jobs = _queue_module().status(_connect(ws, url))
+    found: tuple[dict[str, int], list[JobStatus]] = _queue_module().status(_connect(ws, url))
+    counts, jobs = found
     plain(out, "  ".join(f"{name} {count}" for name, count in counts.items()))
     table = Table("job", "script", "state", "runs", "where", "updated", "detail")
     now = time.time()
-    for job, record in jobs:
-        where = str(record.get("publisher") or record.get("worker") or "")
-        if "silent" in record and record["silent"] > 5:
-            where += f" (silent {record['silent']:.0f} s)"
-        detail = record.get("error") or record.get("slug") or ""
-        table.add_row(text(job[:8]), text(record.get("script", "")),
-                      text(record.get("state", "")), str(record.get("runs", 0)), text(where),
-                      f"{now - record.get('updated', now):.0f} s ago", text(detail))
+    for shown in jobs:
+        record = shown.record
+        where = record.publisher or record.worker or ""
+        if shown.silent is not None and shown.silent > 5:
+            where += f" (silent {shown.silent:.0f} s)"
+        detail = record.error or record.slug or ""
+        updated = record.updated or now
+        table.add_row(text(shown.job[:8]), text(record.script), text(record.state),
+                      str(record.runs), text(where), f"{now - updated:.0f} s ago",
+                      text(detail))
     out.print(table)

@@ -19,12 +19,13 @@ import socket
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..disk.locks import process_alive
 from ..errors import DuopodError
+from ..shapes import shaped
 from .targets import DeployTarget
 
 LOCK_KEY = ".duopod-deploy.lock"
@@ -78,25 +79,44 @@ def hidden(key: str) -> bool:
     return any(part.startswith(".") for part in key.split("/"))
 
 
-def _holder() -> dict[str, Any]:
-    return {"owner": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid(),
-            "since": time.time()}
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a target's deploy lock, as its lock file (or S3 lease object) says."""
+
+    owner: str
+    host: str
+    pid: int
+    since: float
+    expires: float = 0.0
+    """When an S3 lease runs out unless renewed (a folder's lock needs no expiry)."""
+
+    @classmethod
+    def mine(cls) -> Holder:
+        return cls(uuid.uuid4().hex, socket.gethostname(), os.getpid(), time.time())
+
+    @classmethod
+    def read(cls, data: bytes | str) -> Holder | None:
+        """The holder a lock names; None for one that cannot be read (a deployer killed
+        while writing it, or another program's file)."""
+        try:
+            return shaped(cls, json.loads(data or "{}"))
+        except (ValueError, RecursionError):  # ShapeError is a ValueError too
+            return None
+
+    def to_json(self) -> str:
+        return json.dumps({"owner": self.owner, "host": self.host, "pid": self.pid,
+                           "since": self.since, "expires": self.expires})
+
+    def alive_here(self) -> bool:
+        """False when the holder ran on this machine and its process is gone (killed)."""
+        return self.host != socket.gethostname() or process_alive(self.pid)
 
 
-def _describe(holder: dict[str, Any]) -> str:
-    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(float(holder.get("since", 0))))
-    return f"pid {holder.get('pid')} on {holder.get('host')} since {since}"
-
-
-def _alive_here(holder: dict[str, Any]) -> bool:
-    """False when the holder ran on this machine and its process is gone (killed)."""
-    if holder.get("host") != socket.gethostname():
-        return True
-    try:
-        pid = int(holder.get("pid", 0))
-    except ValueError:
-        return True
-    return process_alive(pid)
+def _describe(holder: Holder | None) -> str:
+    if holder is None:
+        return "an unreadable lock"
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(holder.since))
+    return f"pid {holder.pid} on {holder.host} since {since}"
 
 
 class FolderStore:
@@ -169,16 +189,13 @@ class FolderStore:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            try:
-                holder = json.loads(handle.read() or "{}")
-            except ValueError:
-                holder = {}
+            holder = Holder.read(handle.read())
             handle.close()
             raise DeployBusy(f"another deploy to {self.folder} is running "
                              f"({_describe(holder)}); try again when it ends") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps(_holder()))
+        handle.write(Holder.mine().to_json())
         handle.flush()
         self._lock_file = handle
 
@@ -209,7 +226,7 @@ class S3Store:
                           s3={"addressing_style": "path"} if target.endpoint_url else None))
         self.bucket = target.bucket
         self.prefix = f"{target.prefix}/" if target.prefix else ""
-        self._lease: dict[str, Any] | None = None
+        self._lease: Holder | None = None
         self._lease_tag = ""
         self._renewed = 0.0
 
@@ -282,10 +299,10 @@ class S3Store:
         from botocore.exceptions import ClientError
 
         assert self._lease is not None
-        self._lease["expires"] = time.time() + LEASE_SECONDS
+        self._lease = replace(self._lease, expires=time.time() + LEASE_SECONDS)
         try:
             reply = self.client.put_object(
-                Bucket=self.bucket, Key=self._key(LOCK_KEY), Body=json.dumps(self._lease),
+                Bucket=self.bucket, Key=self._key(LOCK_KEY), Body=self._lease.to_json(),
                 ContentType="application/json", CacheControl="no-store", **condition)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "?")
@@ -298,7 +315,7 @@ class S3Store:
         return True
 
     def lock(self) -> None:
-        self._lease = _holder()
+        self._lease = Holder.mine()
         if self._write_lease(IfNoneMatch="*"):
             return
         current = self._get(LOCK_KEY)
@@ -308,11 +325,8 @@ class S3Store:
             raise DeployBusy(f"another deploy to s3://{self.bucket}/{self.prefix} started "
                              "just now; try again when it ends")
         data, tag = current
-        try:
-            holder = json.loads(data)
-        except ValueError:
-            holder = {}
-        stale = float(holder.get("expires", 0)) < time.time() or not _alive_here(holder)
+        holder = Holder.read(data)
+        stale = holder is None or holder.expires < time.time() or not holder.alive_here()
         # taking over a stale lease only if it is still the one we read: of two deployers
         # finding the same stale lease, one wins
         if stale and self._write_lease(IfMatch=f'"{tag}"'):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+from .schema import JsonSchema
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class ChatRequest:
     """What the answer is for ("outline", "movement 2"): named in errors."""
     messages: tuple[tuple[str, str], ...]
     """(role, content) pairs."""
-    schema: dict[str, Any] | None = None
+    schema: JsonSchema | None = None
     max_tokens: int = 1024
     temperature: float = 0.4
 

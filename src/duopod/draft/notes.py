@@ -12,7 +12,6 @@ prompt version and input), so a rebuild asks nothing. The result is the plain
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..errors import InputError
 from ..script.model import Script
@@ -21,9 +20,10 @@ from ..text.notes import ShowNotes, clean_article
 from ..text.written import WrittenSummary
 from .checks import language_share, unsupported
 from .model import ChatEngine
+from .schema import JsonSchema
 from .writer import PROMPT_VERSION, _ask, _closing, _language_name, clean_turn_text, run
 
-NOTES_SCHEMA: dict[str, Any] = {
+NOTES_SCHEMA: JsonSchema = {
     "type": "object", "required": ["headline", "sections"],
     "properties": {
         "headline": {"type": "string", "maxLength": 120},

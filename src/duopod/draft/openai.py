@@ -35,7 +35,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlparse
 
 from ..disk.atomic import write_atomically
@@ -55,6 +55,7 @@ from ..http import (
     retry_after,
     url_secrets,
 )
+from ..shapes import shaped
 from .model import ChatOptions, ChatRequest, Completion, Usage
 from .schema import SchemaError, parse_answer, schema_text
 from .settings import WriterSettings
@@ -97,6 +98,48 @@ class _Answer:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str | None
+
+
+# What a server answers, as far as duopod reads it (``shapes`` checks it on arrival): a
+# whole chat completion, or one event of a streamed one.
+
+
+@dataclass(frozen=True)
+class _Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class _Message:
+    content: str | None = None
+
+
+@dataclass(frozen=True)
+class _Choice:
+    message: _Message | None = None
+    """In a whole answer."""
+    delta: _Message | None = None
+    """In a streamed event."""
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Completion:
+    choices: list[_Choice | None] | None = None
+    usage: _Usage | None = None
+
+    @classmethod
+    def of(cls, raw: bytes, what: str) -> _Completion:
+        """``raw`` read as a completion; Retryable naming ``what`` when it is not one."""
+        try:
+            return shaped(cls, json.loads(raw))
+        except (ValueError, RecursionError):  # ShapeError is a ValueError too
+            raise Retryable(what) from None
+
+    def tokens(self) -> tuple[int, int]:
+        usage = self.usage or _Usage()
+        return usage.prompt_tokens or 0, usage.completion_tokens or 0
 
 
 class OpenAIChatEngine:
@@ -263,13 +306,13 @@ class OpenAIChatEngine:
     def _clean(self, text: str) -> str:
         return redact(text, [self.settings.api_key, *url_secrets(self.settings.base_url)])
 
-    def _payload(self, request: ChatRequest, mode: str) -> dict[str, Any]:
+    def _payload(self, request: ChatRequest, mode: str) -> dict[str, object]:
         structured = mode != "prompt"
         messages = [{"role": role, "content": content} for role, content in request.messages]
         if request.schema is not None and not structured:
             messages[0] = {"role": messages[0]["role"],
                            "content": messages[0]["content"] + "\n\n" + schema_text(request.schema)}
-        payload: dict[str, Any] = {
+        payload: dict[str, object] = {
             "model": self.model, "messages": messages, "max_tokens": request.max_tokens,
             "temperature": request.temperature, "stream": self.options.stream,
         }
@@ -341,7 +384,7 @@ class OpenAIChatEngine:
         chunks: AsyncIterator[bytes] = bounded_chunks(response, self.options.max_body,
                                                       f"{self.host}: ")
         parts: list[str] = []
-        usage: dict[str, Any] = {}
+        usage = _Completion()
         finish: str | None = None
         done = False
         buffer = b""
@@ -356,38 +399,30 @@ class OpenAIChatEngine:
                 if data == b"[DONE]":
                     done = True
                     continue
-                try:
-                    event = json.loads(data)
-                except ValueError:
-                    raise Retryable("garbled event in the stream") from None
-                if not isinstance(event, dict):
-                    raise Retryable("garbled event in the stream")
-                usage = event.get("usage") or usage
-                for choice in event.get("choices") or []:
-                    delta = (choice or {}).get("delta") or {}
-                    content = delta.get("content")
-                    if isinstance(content, str):
+                event = _Completion.of(data, "garbled event in the stream")
+                if event.usage is not None:
+                    usage = event
+                for choice in event.choices or []:
+                    if choice is None:
+                        continue
+                    content = choice.delta.content if choice.delta else None
+                    if content is not None:
                         parts.append(content)
-                    finish = choice.get("finish_reason") or finish
+                    finish = choice.finish_reason or finish
         if finish is None:
             raise _CutShort("the stream stopped mid-way" if not done else
                             "the stream ended without a finish reason (cut short)")
-        return _Answer("".join(parts), int(usage.get("prompt_tokens") or 0),
-                       int(usage.get("completion_tokens") or 0), finish)
+        return _Answer("".join(parts), *usage.tokens(), finish)
 
 
 def _answer_of(body: bytes) -> _Answer:
-    try:
-        data = json.loads(body)
-        choice = data["choices"][0]
-        text = choice["message"]["content"]
-        usage = data.get("usage") or {}
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise Retryable("the answer is not a chat completion") from None
-    if not isinstance(text, str):
+    answer = _Completion.of(body, "the answer is not a chat completion")
+    choice = answer.choices[0] if answer.choices else None
+    if choice is None or choice.message is None:
+        raise Retryable("the answer is not a chat completion")
+    if choice.message.content is None:
         raise Retryable("the answer has no text")
-    return _Answer(text, int(usage.get("prompt_tokens") or 0),
-                   int(usage.get("completion_tokens") or 0), choice.get("finish_reason"))
+    return _Answer(choice.message.content, *answer.tokens(), choice.finish_reason)
 
 
 def make_engine(settings: WriterSettings, options: ChatOptions) -> OpenAIChatEngine:

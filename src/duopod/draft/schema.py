@@ -13,12 +13,16 @@ import json
 import re
 from typing import Any
 
+JsonSchema = dict[str, Any]
+"""A JSON schema of the subset above, as a server takes it in ``response_format``: literal
+JSON, sent as it is, so kept as the dict it is (``mend`` reads it)."""
+
 
 class SchemaError(ValueError):
     """The answer is not JSON that follows the schema, and cannot be mended."""
 
 
-def parse_answer(text: str, schema: dict[str, Any]) -> Any:
+def parse_answer(text: str, schema: JsonSchema) -> Any:
     """The answer's JSON, mended to follow ``schema``; SchemaError when it cannot be."""
     value = _json_in(text)
     return mend(value, schema, "answer")
@@ -88,12 +92,12 @@ def _preview(text: str) -> str:
     return text[:60] + ("..." if len(text) > 60 else "")
 
 
-def mend(value: Any, schema: dict[str, Any], where: str) -> Any:
+def mend(value: Any, schema: JsonSchema, where: str) -> Any:
     kind = schema.get("type")
     if kind == "object":
         if not isinstance(value, dict):
             raise SchemaError(f"{where} is not an object")
-        properties: dict[str, Any] = schema.get("properties", {})
+        properties: dict[str, JsonSchema] = schema.get("properties", {})
         for key in schema.get("required", []):
             if key not in value:
                 raise SchemaError(f"{where} has no {key!r}")
@@ -120,7 +124,7 @@ def mend(value: Any, schema: dict[str, Any], where: str) -> Any:
     return value
 
 
-def schema_text(schema: dict[str, Any]) -> str:
+def schema_text(schema: JsonSchema) -> str:
     """The schema as the prompt of a server that cannot enforce it reads it."""
     return ("Answer with JSON only, no prose, following this JSON schema:\n"
             + json.dumps(schema, ensure_ascii=False))

@@ -25,7 +25,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -44,6 +43,7 @@ from .checks import (
     unsupported,
 )
 from .model import ChatEngine
+from .schema import JsonSchema
 from .writer import (
     DraftRefused,
     _ask,
@@ -161,7 +161,7 @@ def with_directions(turn: Turn) -> str:
     return text
 
 
-def translations_schema(count: int, max_length: int) -> dict[str, Any]:
+def translations_schema(count: int, max_length: int) -> JsonSchema:
     return {"type": "object", "required": ["translations"], "properties": {"translations": {
         "type": "array", "minItems": count, "maxItems": count,
         "items": {"type": "string", "maxLength": max_length}}}}
@@ -299,7 +299,7 @@ def render_version(script: Script, words: _Words, language: str, problems: list[
     """The version as a script: the original's front matter with the translated words, its
     language, its link to the original; then the same turns under the same sections."""
     meta = script.meta
-    front: dict[str, Any] = {"title": words.title, "date": meta.date.isoformat(),
+    front: dict[str, object] = {"title": words.title, "date": meta.date.isoformat(),
                              "slug": version_slug(script, language)}
     if meta.category:
         front["category"] = meta.category
@@ -339,7 +339,7 @@ def _one_line(text: str) -> str:
     return re.sub(r"^[#>\-*\s]+", "", text).replace("---", "—").strip() or "…"
 
 
-def _source(script: Script, out: Path) -> dict[str, Any]:
+def _source(script: Script, out: Path) -> dict[str, str]:
     source = script.meta.source
     assert source is not None
     values = {"title": source.title, "provider": source.provider, "author": source.author,

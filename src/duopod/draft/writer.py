@@ -61,7 +61,7 @@ from .checks import (
 )
 from .formats import DEFAULT_FORMAT, FORMATS, Format, stance_lines
 from .model import ChatEngine, ChatRequest
-from .schema import SchemaError, parse_answer
+from .schema import JsonSchema, SchemaError, parse_answer
 
 PROMPT_VERSION = "draft/2"
 """Part of every cache key (in the prompts): bump when a prompt changes."""
@@ -242,14 +242,14 @@ def _system(ws: Workspace, personas: dict[str, str], request: DraftRequest) -> s
             "something.")
 
 
-def _strings(max_length: int, max_items: int, min_items: int = 0) -> dict[str, Any]:
+def _strings(max_length: int, max_items: int, min_items: int = 0) -> JsonSchema:
     return {"type": "array", "items": {"type": "string", "maxLength": max_length},
             "minItems": min_items, "maxItems": max_items}
 
 
-SUMMARY_SCHEMA: dict[str, Any] = {
+SUMMARY_SCHEMA: JsonSchema = {
     "type": "object", "required": ["facts"], "properties": {"facts": _strings(200, 8, 1)}}
-def outline_schema(movements: int = MAX_MOVEMENTS) -> dict[str, Any]:
+def outline_schema(movements: int = MAX_MOVEMENTS) -> JsonSchema:
     return {
         "type": "object", "required": ["title", "movements"],
         "properties": {
@@ -263,7 +263,7 @@ def outline_schema(movements: int = MAX_MOVEMENTS) -> dict[str, Any]:
 OUTLINE_SCHEMA = outline_schema()
 
 
-def turns_schema(hosts: tuple[str, ...], count: int, max_length: int) -> dict[str, Any]:
+def turns_schema(hosts: tuple[str, ...], count: int, max_length: int) -> JsonSchema:
     return {"type": "object", "required": ["turns"], "properties": {"turns": {
         "type": "array", "minItems": 1, "maxItems": count, "items": {
             "type": "object", "required": ["speaker", "text"],
@@ -275,7 +275,7 @@ T = TypeVar("T")
 
 
 async def _ask(engine: ChatEngine, purpose: str, system: str, user: str,
-               schema: dict[str, Any], max_tokens: int, read: Callable[[Any], T]) -> T:
+               schema: JsonSchema, max_tokens: int, read: Callable[[Any], T]) -> T:
     """One JSON answer, read by ``read``; DraftRefused naming ``purpose`` otherwise."""
     request = ChatRequest(purpose, (("system", system), ("user", user)), schema, max_tokens)
     try:
@@ -740,15 +740,15 @@ def _source_file(ws: Workspace, article: Article, script: Path, title: str) -> P
 def render_script(written: _Written, request: DraftRequest, texts: list[str],
                   problems: list[Problem], source_file: Path, out: Path,
                   written_by: str | None = None) -> str:
-    front: dict[str, Any] = {
+    source = {"file": os.path.relpath(source_file, out.parent)}
+    if request.url:
+        source["url"] = request.url
+    front: dict[str, object] = {
         "title": written.title, "date": request.date.isoformat(), "status": "draft",
         "hosts": list(request.hosts), **({"guests": list(request.guests)} if request.guests
                                            else {}),
-        "language": request.language,
-        "source": {"file": os.path.relpath(source_file, out.parent)},
+        "language": request.language, "source": source,
     }
-    if request.url:
-        front["source"]["url"] = request.url
     if written_by:  # the feed discloses a model's words (podcast:txt ai-content)
         front["written_by"] = written_by
     lines = ["---", yaml.safe_dump(front, allow_unicode=True, sort_keys=False).rstrip()]
@@ -791,7 +791,7 @@ def _write_new(path: Path, data: bytes, ws: Workspace) -> None:
         raise InputError("exists; a draft never overwrites a file", path) from None
 
 
-def write_report(ws: Workspace, sidecar: Path, report: dict[str, Any]) -> None:
+def write_report(ws: Workspace, sidecar: Path, report: dict[str, object]) -> None:
     """The draft's ``.draft.json`` beside its script (duopod's, written through the door)."""
     data = json.dumps(report, ensure_ascii=False, indent=1).encode()
     ws.files.update(sidecar, lambda _before: data)

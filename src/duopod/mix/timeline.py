@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from ..shapes import shaped
 from ..speech.model import SentenceSpan
 
 
@@ -39,7 +39,7 @@ class Timeline:
     chapters: tuple[Chapter, ...]
     duration: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "duration": round(self.duration, 3),
             "chapters": [
@@ -65,21 +65,7 @@ class Timeline:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Timeline:
-        return cls(
-            turns=tuple(
-                TimelineTurn(
-                    index=t["index"],
-                    speaker=t["speaker"],
-                    text=t["text"],
-                    section=t["section"],
-                    start=t["start"],
-                    end=t["end"],
-                    sentences=tuple(SentenceSpan(**s) for s in t["sentences"]),
-                    laughs=tuple((int(i), str(label)) for i, label in t.get("laughs", ())),
-                )
-                for t in data["turns"]
-            ),
-            chapters=tuple(Chapter(**c) for c in data["chapters"]),
-            duration=data["duration"],
-        )
+    def from_dict(cls, data: object) -> Timeline:
+        """What ``to_dict`` wrote, checked field by field (``shapes.ShapeError``, a
+        ValueError naming the field, for anything else)."""
+        return shaped(cls, data)

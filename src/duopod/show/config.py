@@ -13,9 +13,8 @@ import datetime as dt
 import re
 import urllib.parse
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..disk.paths import file_inside
@@ -183,7 +182,7 @@ def load_show(path: Path, root: Path) -> ShowConfig:
     category, subcategory = table.required_text("category"), table.text("subcategory")
     check_category(category, subcategory, path)
     targets = deploy_targets(table)
-    return ShowConfig(
+    show = ShowConfig(
         title=table.required_text("title"),
         author=table.required_text("author"),
         language=language,
@@ -196,8 +195,6 @@ def load_show(path: Path, root: Path) -> ShowConfig:
         explicit=bool(table.flag("explicit", False)),
         disclose_synthetic_voices=bool(table.flag("disclose_synthetic_voices", True)),
         show_type=show_type,
-        **_publishing(table),
-        **_listener_tags(table),
         audio=_audio_settings(table.sub("audio", _AUDIO_FIELDS)),
         music=_music_settings(table.sub("music", _MUSIC_FIELDS), root),
         feed=parse_feed_settings(table.table("feed"), path),
@@ -207,6 +204,7 @@ def load_show(path: Path, root: Path) -> ShowConfig:
         lexicon=_lexicon(table, root),
         path=path,
     )
+    return _with_listener_tags(table, _with_publishing(table, show))
 
 
 def _lexicon(table: Fields, root: Path) -> Path:
@@ -219,8 +217,9 @@ def _lexicon(table: Fields, root: Path) -> Path:
     return resolved
 
 
-def _publishing(table: Fields) -> dict[str, Any]:
-    """show.toml's publishing fields: time of day, identity, rights, funding, appendix."""
+def _with_publishing(table: Fields, show: ShowConfig) -> ShowConfig:
+    """``show`` with show.toml's publishing fields: time of day, identity, rights, funding,
+    appendix."""
     when = table.text("publish_time") or "06:00"
     match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", when)
     if not match:
@@ -244,36 +243,38 @@ def _publishing(table: Fields) -> dict[str, Any]:
         url = fields.text(key) if fields is not None else None
         if fields is not None and url is not None and not _URL.match(url):
             raise fields.error(key, f"must be an http(s) URL, not {url!r}")
-    return {
-        "publish_time": dt.time(int(match.group(1)), int(match.group(2))),
-        "timezone": zone,
-        "guid": guid,
-        "locked": bool(table.flag("locked", False)),
-        "copyright": table.text("copyright"),
-        "funding_url": funding.text("url"),
-        "funding_text": funding.text("text"),
-        "license": licence.text("name") if licence is not None else table.text("license"),
-        "license_url": licence.text("url") if licence is not None else None,
-        "medium": table.choice("medium", MEDIUMS, MEDIUMS[0]) or MEDIUMS[0],
-        "source_appendix": table.choice("source_appendix", SOURCE_APPENDIX, "excerpt")
+    return replace(
+        show,
+        publish_time=dt.time(int(match.group(1)), int(match.group(2))),
+        timezone=zone,
+        guid=guid,
+        locked=bool(table.flag("locked", False)),
+        copyright=table.text("copyright"),
+        funding_url=funding.text("url"),
+        funding_text=funding.text("text"),
+        license=licence.text("name") if licence is not None else table.text("license"),
+        license_url=licence.text("url") if licence is not None else None,
+        medium=table.choice("medium", MEDIUMS, MEDIUMS[0]) or MEDIUMS[0],
+        source_appendix=table.choice("source_appendix", SOURCE_APPENDIX, "excerpt")
         or "excerpt",
-        "source_excerpt_paragraphs": 3,
-    }
+        source_excerpt_paragraphs=3,
+    )
 
 
 TXT_MAX, TXT_PURPOSE_MAX = 4000, 128
 """The podcast namespace's limits on podcast:txt and its ``purpose``."""
 
 
-def _listener_tags(table: Fields) -> dict[str, Any]:
-    """show.toml's ``[[txt]]``, ``[[podroll]]`` and ``[analytics]``: the Podcasting 2.0
-    channel tags that need the producer's words (see docs/tags-and-clips.md)."""
-    return {
-        "txt": tuple(_show_text(entry) for entry in _array(table, "txt", {"text", "purpose"})),
-        "podroll": tuple(_remote_feed(entry) for entry in _array(table, "podroll",
-                                                                 {"feed_guid", "feed_url"})),
-        "analytics_prefix": _analytics_prefix(table.sub("analytics", {"prefix"})),
-    }
+def _with_listener_tags(table: Fields, show: ShowConfig) -> ShowConfig:
+    """``show`` with show.toml's ``[[txt]]``, ``[[podroll]]`` and ``[analytics]``: the
+    Podcasting 2.0 channel tags that need the producer's words (docs/tags-and-clips.md)."""
+    return replace(
+        show,
+        txt=tuple(_show_text(entry) for entry in _array(table, "txt", {"text", "purpose"})),
+        podroll=tuple(_remote_feed(entry) for entry in _array(table, "podroll",
+                                                              {"feed_guid", "feed_url"})),
+        analytics_prefix=_analytics_prefix(table.sub("analytics", {"prefix"})),
+    )
 
 
 def _array(table: Fields, key: str, known: set[str]) -> list[Fields]:

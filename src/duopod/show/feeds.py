@@ -87,7 +87,7 @@ class FeedSettings:
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 
 
-def parse_feed_settings(table: dict[str, Any], path: Path) -> FeedSettings:
+def parse_feed_settings(table: dict[str, object], path: Path) -> FeedSettings:
     """``[feed]`` as read from show.toml (an empty table: the defaults)."""
     renditions: list[Rendition] = []
     languages: list[LanguageFeed] = []
@@ -132,13 +132,15 @@ def _renditions(value: Any, path: Path) -> list[Rendition]:
     return found
 
 
-def _language_feed(language: str, table: dict[str, Any], path: Path) -> LanguageFeed:
+def _language_feed(language: str, table: dict[str, object], path: Path) -> LanguageFeed:
     unknown = sorted(set(table) - {"title", "description"})
     if unknown:
         raise InputError(f"unknown field 'feed.\"{language}\".{unknown[0]}' (known: title, "
                          "description)", path)
-    values = {key: table.get(key) for key in ("title", "description")}
-    for key, text in values.items():
-        if text is not None and (not isinstance(text, str) or not text.strip()):
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
             raise InputError(f"field 'feed.\"{language}\".{key}' must be text", path)
-    return LanguageFeed(language, values["title"], values["description"])
+        return value
+
+    return LanguageFeed(language, text("title"), text("description"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from ..errors import InputError
 from .fields import Fields
@@ -32,15 +31,29 @@ class VoiceProfile:
     name: str
     speaker: str
     path: Path
-    engines: dict[str, dict[str, Any]]
-    """Each engine's table as TOML gave it (the engine's settings module reads it)."""
+    engines: dict[str, dict[str, object]]
+    """Each engine's table as TOML gave it: the engine's settings module checks each value
+    and makes its typed settings of them."""
     toml: TomlFile | None = field(default=None, compare=False, repr=False)
     """The file as parsed, for the line of a field (None: made in code)."""
+    laid_over: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Per engine, the language table ``for_language`` laid over its default table."""
 
     def line_of(self, *keys: str) -> int | None:
         return self.toml.line_of(*keys) if self.toml is not None else None
 
-    def settings(self, engine: str) -> dict[str, Any]:
+    def setting_line(self, engine: str, key: str | None = None) -> int | None:
+        """The line an engine setting was written on: in the language table this profile
+        took it from (``[espeak."en-US"] voice``), else in the engine's table; without a
+        ``key`` (or for one not written), the line of the engine's table."""
+        tag = self.laid_over.get(engine)
+        if key is not None and tag is not None and self.toml is not None:
+            table = self.toml.data.get(engine, {}).get(tag, {})
+            if isinstance(table, dict) and key in table:
+                return self.line_of(engine, tag, key)
+        return self.line_of(engine, key) if key is not None else self.line_of(engine)
+
+    def settings(self, engine: str) -> dict[str, object]:
         """The engine's table without its language tables (``[kokoro."en-US"]``)."""
         return {key: value for key, value in self.engines.get(engine, {}).items()
                 if not is_language_table(key, value)}
@@ -65,11 +78,16 @@ class VoiceProfile:
     def for_language(self, language: str) -> VoiceProfile:
         """This host's profile for an episode in ``language``: each engine's default
         table with the language's own table laid over it."""
-        engines: dict[str, dict[str, Any]] = {}
+        engines: dict[str, dict[str, object]] = {}
+        laid_over: dict[str, str] = {}
         for engine, table in self.engines.items():
             tag = self.language_table(engine, language)
-            engines[engine] = {**self.settings(engine), **(table[tag] if tag else {})}
-        return replace(self, engines=engines)
+            own = table[tag] if tag else {}
+            assert isinstance(own, dict)  # language_table names only tables
+            engines[engine] = {**self.settings(engine), **own}
+            if tag:
+                laid_over[engine] = tag
+        return replace(self, engines=engines, laid_over=laid_over)
 
 
 def is_language_table(key: str, value: object) -> bool:

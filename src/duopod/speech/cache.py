@@ -20,24 +20,28 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..audio.decode import SAMPLE_RATE, to_pcm16
 from ..disk.atomic import write_atomically
 from ..disk.jsoncache import json_digest
+from ..shapes import shaped
 from .analysis import SpeechAnalysis
+from .engines.settings import EngineSettings
 from .model import SentenceSpan, Speech
 from .pcm import PcmFile
 
 FORMAT_VERSION = 1
 
 
-def cache_key(engine: str, engine_version: str, settings: dict[str, Any], text: str) -> str:
-    return json_digest({"format": FORMAT_VERSION, "engine": engine,
-                         "version": engine_version, "settings": settings, "text": text})
+def cache_key(engine: str, engine_version: str, settings: EngineSettings, text: str) -> str:
+    """The name of ``text`` spoken by ``engine`` with ``settings``: the canonical JSON of
+    all four, the settings as ``cache_fields`` gives them."""
+    return json_digest({"format": FORMAT_VERSION, "engine": engine, "version": engine_version,
+                        "settings": settings.cache_fields(), "text": text})
 
 
 def _file_digest(path: Path) -> tuple[str, int]:
@@ -48,6 +52,25 @@ def _file_digest(path: Path) -> tuple[str, int]:
             digest.update(block)
             size += len(block)
     return digest.hexdigest(), size
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    trim: tuple[int, int]
+    steps: list[float]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """An entry's JSON, as ``put`` writes it."""
+
+    format: int
+    sample_rate: int
+    sha256: str
+    sentences: tuple[SentenceSpan, ...]
+    pcm: str | None = None
+    """None in entries written before PCM files were named by their content."""
+    analysis: _Analysis | None = None
 
 
 class SpeechCache:
@@ -67,26 +90,29 @@ class SpeechCache:
         deleted, so it is rendered again)."""
         _legacy, meta_path = self._paths(key)
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            pcm_path = self._pcm_path(key, meta)
-            digest, size = _file_digest(pcm_path)
+            text = meta_path.read_text(encoding="utf-8")
         except (OSError, ValueError):
             return None
-        if (
-            meta.get("format") != FORMAT_VERSION
-            or meta.get("sample_rate") != SAMPLE_RATE
-            or digest != meta.get("sha256")
-        ):
+        try:
+            meta = shaped(_Entry, json.loads(text))  # ShapeError is a ValueError
+            pcm_path = self._pcm_path(key, meta.pcm)
+            digest, size = _file_digest(pcm_path)
+        except OSError:
+            return None
+        except (ValueError, RecursionError):
+            self.discard(key)
+            return None
+        if (meta.format != FORMAT_VERSION or meta.sample_rate != SAMPLE_RATE
+                or digest != meta.sha256):
             self.discard(key)
             return None
         samples = PcmFile(pcm_path, size // 2)
-        sentences = [SentenceSpan(**s) for s in meta["sentences"]]
         analysis = None
-        if "analysis" in meta:
-            found = meta["analysis"]
-            analysis = SpeechAnalysis(found["trim"][0], found["trim"][1],
-                                      np.array(found["steps"], dtype=np.float64))
-        return Speech(samples, sentences, analysis)
+        if meta.analysis is not None:
+            start, end = meta.analysis.trim
+            analysis = SpeechAnalysis(start, end, np.array(meta.analysis.steps,
+                                                           dtype=np.float64))
+        return Speech(samples, list(meta.sentences), analysis)
 
     def put(self, key: str, speech: Speech) -> Speech:
         """Store ``speech``; returns it as stored (int16 samples), as ``get`` would."""
@@ -112,10 +138,9 @@ class SpeechCache:
         return Speech(PcmFile(pcm_path, len(data) // 2), list(speech.sentences),
                       speech.analysis)
 
-    def _pcm_path(self, key: str, meta: dict[str, Any]) -> Path:
+    def _pcm_path(self, key: str, name: object) -> Path:
         """The PCM an entry's JSON names (only a plain file name is accepted)."""
         legacy, meta_path = self._paths(key)
-        name = meta.get("pcm")
         if name is None:
             return legacy
         if not isinstance(name, str) or not name.startswith(f"{key}.") or "/" in name:
@@ -126,7 +151,9 @@ class SpeechCache:
         legacy, meta_path = self._paths(key)
         paths = [legacy, meta_path]
         with contextlib.suppress(OSError, ValueError):
-            paths.append(self._pcm_path(key, json.loads(meta_path.read_text("utf-8"))))
+            meta = json.loads(meta_path.read_text("utf-8"))
+            paths.append(self._pcm_path(key, meta.get("pcm") if isinstance(meta, dict)
+                                        else None))
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

@@ -164,7 +164,7 @@ def _entries(data: Mapping[str, Any], path: Path, source: int,
             yield _entry(key, value, None, None, path, source, line_of((), key))
 
 
-def _language_table(language: str, table: dict[str, Any], path: Path, source: int,
+def _language_table(language: str, table: dict[str, object], path: Path, source: int,
                     line_of: LineOf) -> Iterator[Entry]:
     if not _LANGUAGE.match(language):
         raise InputError(f"lexicon table [{language}] is not a language tag like zh-CN "

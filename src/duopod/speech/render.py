@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from ..errors import DuopodError, EngineError, InputError
 from ..script.model import Script, Turn
@@ -19,7 +19,7 @@ from ..show.workspace import VoiceProfile, Workspace
 from ..text import split_sentences
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
-from .engines import Engine, check_voice_languages
+from .engines import Engine, EngineSettings, check_voice_languages
 from .model import RenderedTurn, SentenceSpan, Speech
 from .slots import Slots, sharing
 
@@ -37,7 +37,7 @@ ProgressCallback = Callable[[TurnEvent], None]
 
 
 def turn_settings(script: Script, workspace: Workspace, engine: Engine
-                  ) -> dict[str, dict[str, Any]]:
+                  ) -> dict[str, EngineSettings]:
     """Validated engine settings per host; errors name the profile before anything renders."""
     profiles = episode_profiles(script, workspace)
     return {host: engine.settings_for(profile) for host, profile in profiles.items()}
@@ -132,7 +132,7 @@ async def render_turns_async(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def turn_key(engine: Engine, voice: dict[str, Any], turn: Turn,
+def turn_key(engine: Engine, voice: EngineSettings, turn: Turn,
              spoken: Callable[[str], str] | None = None) -> str:
     """The cache key of a turn's speech. It names what is said: a lexicon change
     re-renders exactly the turns it touches."""

@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -31,7 +30,7 @@ from ..disk.atomic import write_atomically
 from ..errors import DuopodError, InputError
 from ..show.workspace import Workspace
 from ..text import split_sentences
-from .engines import Engine
+from .engines import Engine, EngineSettings
 from .lexicon import Entry, language_of, lexicon_entries, speller
 from .model import Speech, joined_sentences
 
@@ -64,7 +63,7 @@ class Line:
     host: str
     written: list[str]
     spoken: list[str]
-    settings: dict[str, Any]
+    settings: EngineSettings
     hits: Counter[Entry]
 
 

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ..errors import DuopodError
 from ..mix.timeline import Timeline
@@ -150,7 +149,7 @@ class EpisodeRecord:
 
     # ---------------------------------------------------------------- JSON
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "version": RECORD_VERSION,
             "guid": self.guid,
@@ -214,7 +213,7 @@ class EpisodeRecord:
         return cls.from_dict(data, light=light)
 
     @classmethod
-    def from_dict(cls, data: Any, *, light: bool = False) -> EpisodeRecord:
+    def from_dict(cls, data: object, *, light: bool = False) -> EpisodeRecord:
         if not isinstance(data, dict):
             raise RecordError(f"expected a JSON object, found {type(data).__name__}")
         try:
@@ -225,7 +224,7 @@ class EpisodeRecord:
             raise RecordError(f"not a duopod episode record: {what}") from None
 
 
-def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+def upgrade(data: dict[str, object]) -> dict[str, object]:
     """Bring an older record's dict to the current layout (a copy)."""
     data = dict(data)
     version = data.get("version", 1)
@@ -242,18 +241,42 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _text(data: dict[str, Any], key: str) -> str:
+JsonObject = dict[str, object]
+"""A JSON object as ``json.loads`` gives it: each value is checked as it is read."""
+
+
+def _text(data: JsonObject, key: str) -> str:
     value = data[key]
     if not isinstance(value, str):
         raise ValueError(f"field {key!r} must be text")
     return value
 
 
-def _optional_text(data: dict[str, Any], key: str) -> str | None:
+def _optional_text(data: JsonObject, key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise ValueError(f"field {key!r} must be text")
     return value
+
+
+def _table(data: JsonObject, key: str, *, required: bool = True) -> JsonObject:
+    """The JSON object under ``key`` (an empty one for a missing or null optional one)."""
+    value = data[key] if required else data.get(key) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"field {key!r} must be an object")
+    return value
+
+
+def _items(data: JsonObject, key: str) -> list[object]:
+    """The JSON list under ``key`` (empty when it is missing or null)."""
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise ValueError(f"field {key!r} must be a list")
+    return value
+
+
+def _texts(data: JsonObject, key: str) -> tuple[str, ...]:
+    return tuple(str(item) for item in _items(data, key))
 
 
 def _moment(text: str) -> dt.datetime:
@@ -268,7 +291,7 @@ MAX_NUMBER = 1_000_000
 MAX_AUDIO_BYTES = 1 << 40
 
 
-def _number(value: Any, key: str, low: float = -math.inf, high: float = math.inf) -> float:
+def _number(value: object, key: str, low: float = -math.inf, high: float = math.inf) -> float:
     """A finite number within [low, high]: NaN, infinities and absurd values are corrupt
     records, refused when read rather than carried into the feed and pages."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -281,7 +304,7 @@ def _number(value: Any, key: str, low: float = -math.inf, high: float = math.inf
     return number
 
 
-def _whole(value: Any, key: str, low: int, high: int) -> int:
+def _whole(value: object, key: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"field {key!r} must be a whole number")
     if not low <= value <= high:
@@ -289,16 +312,16 @@ def _whole(value: Any, key: str, low: int, high: int) -> int:
     return value
 
 
-def _optional_number(data: dict[str, Any], key: str, low: float, high: float) -> float | None:
+def _optional_number(data: JsonObject, key: str, low: float, high: float) -> float | None:
     value = data.get(key)
     return None if value is None else _number(value, key, low, high)
 
 
-def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
-    audio = data["audio"]
-    notes = data.get("notes") or {}
-    transcripts = data.get("transcripts") or {}
-    source = data.get("source")
+def _from_dict(data: JsonObject, light: bool) -> EpisodeRecord:
+    audio = _table(data, "audio")
+    notes = _table(data, "notes", required=False)
+    transcripts = _table(data, "transcripts", required=False)
+    source = _table(data, "source", required=False)
     number = _whole(data["episode"], "episode", 0, MAX_NUMBER)
     size = _whole(audio["bytes"], "audio.bytes", 0, MAX_AUDIO_BYTES)
     timeline = data.get("timeline")
@@ -310,13 +333,14 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         date=dt.date.fromisoformat(_text(data, "date")),
         published=_moment(_text(data, "published")),
         number=number,
-        hosts=tuple(str(h) for h in data.get("hosts", [])),
-        guests=tuple(str(g) for g in data.get("guests", [])),
-        ai_content=tuple(str(a) for a in data.get("ai_content", [])),
+        hosts=_texts(data, "hosts"),
+        guests=_texts(data, "guests"),
+        ai_content=_texts(data, "ai_content"),
         language=_text(data, "language"),
         duration=_number(data["duration"], "duration", 0.0, MAX_DURATION),
         audio=AudioFile(
-            file=_text(audio, "file"), bytes=size, mime=audio.get("mime", "audio/mpeg"),
+            file=_text(audio, "file"), bytes=size,
+            mime=_optional_text(audio, "mime") or "audio/mpeg",
             loudness_lufs=_optional_number(audio, "loudness_lufs", -200.0, 50.0),
             true_peak_dbtp=_optional_number(audio, "true_peak_dbtp", -200.0, 50.0),
         ),
@@ -325,15 +349,16 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         description_html=_optional_text(data, "description_html") or "",
         category=_optional_text(data, "category"),
         summary=_optional_text(data, "summary"),
-        notes=Notes(tuple(notes.get("key_points", [])), tuple(notes.get("keywords", [])),
+        notes=Notes(_texts(notes, "key_points"), _texts(notes, "keywords"),
                     WrittenSummary.from_json(notes.get("written"))),
         transcripts=Transcripts(**{k: str(v) for k, v in transcripts.items()
                                    if k in ("vtt", "srt", "json")}),
-        chapters_file=data.get("chapters_file") or "chapters.json",
+        chapters_file=_optional_text(data, "chapters_file") or "chapters.json",
         source=None if not source else SourceArticle(
-            title=source.get("title"), provider=source.get("provider"),
-            author=source.get("author"), date=source.get("date"), url=source.get("url"),
-            text=None if light else source.get("text"),
+            title=_optional_text(source, "title"), provider=_optional_text(source, "provider"),
+            author=_optional_text(source, "author"), date=_optional_text(source, "date"),
+            url=_optional_text(source, "url"),
+            text=None if light else _optional_text(source, "text"),
         ),
         timeline=None if light or timeline is None else Timeline.from_dict(timeline),
         status=_choice(data, "status", ("published", "draft")),
@@ -341,15 +366,23 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         episode_type=_choice(data, "episode_type", ("full", "trailer", "bonus")),
         image=_optional_text(data, "image"),
         explicit=_optional_flag(data, "explicit"),
-        soundbites=tuple(Soundbite(_number(b["start"], "soundbites.start"),
-                                   _number(b["duration"], "soundbites.duration"),
-                                   str(b["title"])) for b in data.get("soundbites") or ()),
-        renditions=tuple(_rendition(r) for r in data.get("renditions") or ()),
+        soundbites=tuple(_soundbite(b) for b in _items(data, "soundbites")),
+        renditions=tuple(_rendition(r) for r in _items(data, "renditions")),
         translation_of=_optional_text(data, "translation_of"),
     )
 
 
-def _rendition(data: dict[str, Any]) -> Rendition:
+def _soundbite(item: object) -> Soundbite:
+    if not isinstance(item, dict):
+        raise ValueError("field 'soundbites' must hold objects")
+    return Soundbite(_number(item["start"], "soundbites.start"),
+                     _number(item["duration"], "soundbites.duration"), str(item["title"]))
+
+
+def _rendition(item: object) -> Rendition:
+    if not isinstance(item, dict):
+        raise ValueError("field 'renditions' must hold objects")
+    data: JsonObject = item
     return Rendition(file=_text(data, "file"),
                      bytes=_whole(data["bytes"], "renditions.bytes", 0, MAX_AUDIO_BYTES),
                      mime=_text(data, "mime"), codecs=_text(data, "codecs"),
@@ -357,19 +390,19 @@ def _rendition(data: dict[str, Any]) -> Rendition:
                      title=_text(data, "title"))
 
 
-def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+def _choice(data: JsonObject, key: str, allowed: tuple[str, ...]) -> str:
     value = data.get(key) or allowed[0]
     if value not in allowed:
         raise ValueError(f"field {key!r} must be one of {', '.join(allowed)}")
     return str(value)
 
 
-def _optional_whole(data: dict[str, Any], key: str) -> int | None:
+def _optional_whole(data: JsonObject, key: str) -> int | None:
     value = data.get(key)
     return None if value is None else _whole(value, key, 0, MAX_NUMBER)
 
 
-def _optional_flag(data: dict[str, Any], key: str) -> bool | None:
+def _optional_flag(data: JsonObject, key: str) -> bool | None:
     value = data.get(key)
     if value is not None and not isinstance(value, bool):
         raise ValueError(f"field {key!r} must be true or false")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
 import xml.etree.ElementTree as ElementTree
@@ -16,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from aiohttp import web
@@ -25,12 +24,25 @@ from ..build.options import BuildOptions
 from ..errors import DuopodError, InputError
 from ..script.model import Script
 from ..serve import attach_preview
+from ..shapes import ShapeError, shaped
 from ..show.workspace import ShowKeeper, Workspace
 from ..speech.choice import resolve_engine
 from ..speech.engines import engine_names
 from ..speech.lexicon import script_speller
 from ..speech.render import stale_turns
 from . import library
+from .bodies import (
+    BuildBody,
+    CheckBody,
+    DraftBody,
+    HearBody,
+    LexiconBody,
+    NewBody,
+    SaveBody,
+    StaleBody,
+    StatusBody,
+    UnpublishBody,
+)
 from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
 from .hearing import engine_named, hear, one_turn
@@ -38,6 +50,7 @@ from .security import Guard, guard_middleware, is_loopback
 
 log = logging.getLogger("duopod.studio")
 MAX_BODY = 4 * 1024 * 1024
+Body = TypeVar("Body")
 
 
 @dataclass
@@ -109,7 +122,7 @@ def _workspace(request: web.Request) -> Workspace:
 
 
 def _error(exc: DuopodError, status: int = 422) -> web.Response:
-    body: dict[str, Any] = {"error": str(exc)}
+    body: dict[str, object] = {"error": str(exc)}
     if isinstance(exc, InputError):
         body["line"] = exc.line
     if isinstance(exc, library.Conflict):
@@ -117,28 +130,22 @@ def _error(exc: DuopodError, status: int = 422) -> web.Response:
     return web.json_response(body, status=status)
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def _body(request: web.Request, shape: type[Body]) -> Body:
+    """The request's JSON body as the endpoint's dataclass (``bodies``); a body that is not
+    JSON, or a field of the wrong shape, is a 400 naming it in one line."""
     try:
         data = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise web.HTTPBadRequest(text="not JSON\n") from None
-    if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text="not a JSON object\n")
-    return data
+    try:
+        return shaped(shape, data)
+    except ShapeError as exc:
+        raise web.HTTPBadRequest(text=f"{exc}\n") from None
 
 
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise web.HTTPBadRequest(text=f"{key}: a string is needed\n")
-    return value
-
-
-def _engine(request: web.Request, data: dict[str, Any]) -> str:
-    name = data.get("engine") or request.app[_ENGINE]
-    if not isinstance(name, str):
-        raise web.HTTPBadRequest(text="engine: a string is needed\n")
-    return resolve_engine(name)
+def _engine(request: web.Request, chosen: str | None) -> str:
+    """The engine the request names, else the one the studio started with."""
+    return resolve_engine(chosen or request.app[_ENGINE])
 
 
 def _render(request: web.Request, template: str, **values: Any) -> web.Response:
@@ -219,20 +226,20 @@ async def get_script(request: web.Request) -> web.Response:
 
 @handles_errors
 async def check(request: web.Request) -> web.Response:
-    data = await _body(request)
+    body = await _body(request, CheckBody)
     workspace = _workspace(request)
-    path = library.script_path(workspace, _text(data, "name"))
-    checked = await asyncio.to_thread(library.check_text, workspace, path, _text(data, "text"))
+    path = library.script_path(workspace, body.name)
+    checked = await asyncio.to_thread(library.check_text, workspace, path, body.text)
     return web.json_response({"problems": [p.to_json() for p in checked.problems],
                               "outline": checked.outline})
 
 
 @handles_errors
 async def save(request: web.Request) -> web.Response:
-    data = await _body(request)
+    body = await _body(request, SaveBody)
     workspace = _workspace(request)
-    path = library.script_path(workspace, _text(data, "name"))
-    sha = library.save_script(workspace, path, _text(data, "text"), _text(data, "sha256"))
+    path = library.script_path(workspace, body.name)
+    sha = library.save_script(workspace, path, body.text, body.sha256)
     return web.json_response({"sha256": sha})
 
 
@@ -240,9 +247,9 @@ async def save(request: web.Request) -> web.Response:
 async def new_episode(request: web.Request) -> web.Response:
     from ..starter import new_script
 
-    data = await _body(request)
+    body = await _body(request, NewBody)
     workspace = _workspace(request)
-    path = new_script(workspace, _text(data, "title"))
+    path = new_script(workspace, body.title)
     name = path.relative_to(workspace.root / library.SCRIPTS).as_posix()
     return web.json_response({"name": name, "url": f"/edit/{name}"})
 
@@ -250,24 +257,19 @@ async def new_episode(request: web.Request) -> web.Response:
 @handles_errors
 async def draft(request: web.Request) -> web.Response:
     """A script drafted from a pasted article by the writers' room (``duopod draft``)."""
-    data = await _body(request)
+    body = await _body(request, DraftBody)
     workspace = _workspace(request)
-    minutes = data.get("minutes", 5.0)
-    if not isinstance(minutes, int | float) or not 0.5 <= minutes <= 120:
-        raise web.HTTPBadRequest(text="minutes: a number from 0.5 to 120\n")
-    title, url = data.get("title") or None, data.get("url") or None
-    if not (title is None or isinstance(title, str)) or not (url is None or isinstance(url, str)):
-        raise web.HTTPBadRequest(text="title and url must be strings\n")
-    path = await asyncio.to_thread(draft_from_article, workspace, _text(data, "article"),
-                                   minutes=float(minutes), title=title, url=url)
+    path = await asyncio.to_thread(draft_from_article, workspace, body.article,
+                                   minutes=body.minutes, title=body.title or None,
+                                   url=body.url or None)
     name = path.resolve().relative_to((workspace.root / library.SCRIPTS).resolve()).as_posix()
     return web.json_response({"name": name, "url": f"/edit/{name}"})
 
 
-def _checked_script(workspace: Workspace, data: dict[str, Any]) -> library.Checked:
-    path = library.script_path(workspace, _text(data, "name"))
-    text = data.get("text")
-    if not isinstance(text, str):
+def _checked_script(workspace: Workspace, name: str, text: str | None) -> library.Checked:
+    """The script ``name`` as the editor holds it (``text``; None: as saved), checked."""
+    path = library.script_path(workspace, name)
+    if text is None:
         text = library.read_script(workspace, path)[0]
     checked = library.check_text(workspace, path, text)
     if checked.script is None:
@@ -276,32 +278,31 @@ def _checked_script(workspace: Workspace, data: dict[str, Any]) -> library.Check
     return checked
 
 
-def _turn_to_hear(workspace: Workspace, data: dict[str, Any]) -> Script:
+def _turn_to_hear(workspace: Workspace, name: str, text: str | None, turn: int,
+                  sentence: int | None) -> Script:
     """The request's script (its unsaved text, else the file) reduced to the turn (or the
     one sentence of it) that ``turn`` and ``sentence`` name."""
-    checked = _checked_script(workspace, data)
+    checked = _checked_script(workspace, name, text)
     assert checked.script is not None
-    turn, sentence = data.get("turn"), data.get("sentence")
-    if not isinstance(turn, int) or not (sentence is None or isinstance(sentence, int)):
-        raise web.HTTPBadRequest(text="turn (and sentence) must be whole numbers\n")
     return one_turn(checked.script, turn, sentence)
 
 
 @handles_errors
 async def hear_line(request: web.Request) -> web.Response:
-    data = await _body(request)
+    body = await _body(request, HearBody)
     workspace = _workspace(request)
-    script = await asyncio.to_thread(_turn_to_hear, workspace, data)
-    engine = await asyncio.to_thread(engine_named, _engine(request, data))
+    script = await asyncio.to_thread(_turn_to_hear, workspace, body.name, body.text,
+                                     body.turn, body.sentence)
+    engine = await asyncio.to_thread(engine_named, _engine(request, body.engine))
     heard = await hear(workspace, script, engine)
     return web.Response(body=heard.wav, content_type="audio/wav",
                         headers={"X-Duopod-Cached": "1" if heard.cached else "0",
                                  "Cache-Control": "no-store"})
 
 
-def _stale_count(workspace: Workspace, data: dict[str, Any], engine_name: str
+def _stale_count(workspace: Workspace, name: str, text: str | None, engine_name: str
                  ) -> tuple[library.Checked, list[int]]:
-    checked = _checked_script(workspace, data)
+    checked = _checked_script(workspace, name, text)
     assert checked.script is not None
     engine = engine_named(engine_name)
     spell = script_speller(workspace, checked.script, engine.name)
@@ -311,10 +312,11 @@ def _stale_count(workspace: Workspace, data: dict[str, Any], engine_name: str
 
 @handles_errors
 async def stale(request: web.Request) -> web.Response:
-    data = await _body(request)
+    body = await _body(request, StaleBody)
     workspace = _workspace(request)
-    name = _engine(request, data)
-    checked, turns = await asyncio.to_thread(_stale_count, workspace, data, name)
+    name = _engine(request, body.engine)
+    checked, turns = await asyncio.to_thread(_stale_count, workspace, body.name, body.text,
+                                             name)
     assert checked.script is not None
     return web.json_response({"stale": turns, "turns": len(checked.script.turns),
                               "engine": name})
@@ -323,11 +325,10 @@ async def stale(request: web.Request) -> web.Response:
 @handles_errors
 async def build(request: web.Request) -> web.Response:
     """Build the saved script (the editor saves first): ``build_scripts``, as the CLI."""
-    data = await _body(request)
+    body = await _body(request, BuildBody)  # no text: what is built is what is on disk
     workspace = _workspace(request)
-    data.pop("text", None)  # what is built is what is on disk
-    name = _engine(request, data)
-    checked, turns = await asyncio.to_thread(_stale_count, workspace, data, name)
+    name = _engine(request, body.engine)
+    checked, turns = await asyncio.to_thread(_stale_count, workspace, body.name, None, name)
     assert checked.script is not None
     job = request.app[_BUILDS].start(workspace, checked.script.path,
                                      BuildOptions(engine=name), len(turns))
@@ -347,31 +348,32 @@ async def build_events(request: web.Request) -> web.StreamResponse:
 async def lexicon(request: web.Request) -> web.Response:
     """Try an entry (``save`` false: hear the sentence with it) or keep it (lexicon.toml,
     or the script's front matter is the producer's to edit in the editor)."""
-    data = await _body(request)
+    body = await _body(request, LexiconBody)
     workspace = _workspace(request)
-    written, spoken = _text(data, "written"), _text(data, "spoken")
-    language = data.get("language") or workspace.show.language
-    if not isinstance(language, str):
-        raise web.HTTPBadRequest(text="language: a string is needed\n")
-    if data.get("save") == "script":
-        path = library.script_path(workspace, _text(data, "name"))
+    written, spoken = body.written, body.spoken
+    language = body.language or workspace.show.language
+    if body.save == "script":
+        assert body.name is not None  # LexiconBody says so
+        path = library.script_path(workspace, body.name)
         text, sha = library.read_script(workspace, path)
         text = library.add_script_lexicon_entry(text, written, spoken)
         checked = await asyncio.to_thread(library.check_text, workspace, path, text)
         if checked.script is None:
             problem = checked.problems[0]
             raise InputError(problem.message, path, problem.line)
-        sha = library.save_script(workspace, path, text, data["sha256"]
-                                  if isinstance(data.get("sha256"), str) else sha)
+        opened = sha if body.sha256 is None else body.sha256
+        sha = library.save_script(workspace, path, text, opened)
         return web.json_response({"saved": path.name, "sha256": sha, "text": text})
-    if data.get("save"):
+    if body.save:
         path = await asyncio.to_thread(library.add_lexicon_entry, workspace, written, spoken,
                                        language)
         return web.json_response({"saved": path.name})
-    script = await asyncio.to_thread(_turn_to_hear, workspace, data)
+    assert body.name is not None and body.turn is not None  # LexiconBody says so
+    script = await asyncio.to_thread(_turn_to_hear, workspace, body.name, body.text,
+                                     body.turn, body.sentence)
     said = script.turns[0].text.replace(written, spoken)
     script = replace(script, turns=(replace(script.turns[0], text=said),))
-    engine = await asyncio.to_thread(engine_named, _engine(request, data))
+    engine = await asyncio.to_thread(engine_named, _engine(request, body.engine))
     heard = await hear(workspace, script, engine)
     return web.Response(body=heard.wav, content_type="audio/wav",
                         headers={"Cache-Control": "no-store"})
@@ -384,29 +386,26 @@ async def lexicon(request: web.Request) -> web.Response:
 async def set_status(request: web.Request) -> web.Response:
     """draft, published, or scheduled at a moment: the front matter, as edited by hand
     (the next build places the episode)."""
-    data = await _body(request)
+    body = await _body(request, StatusBody)
     workspace = _workspace(request)
-    path = library.script_path(workspace, _text(data, "name"))
+    path = library.script_path(workspace, body.name)
     text, sha = library.read_script(workspace, path)
-    status = _text(data, "status")
+    status = body.status
     if status == "draft":
         text = library.set_front_matter(text, "status", "draft")
         text = library.set_front_matter(text, "publish_at", None)
     elif status == "published":
         text = library.set_front_matter(text, "status", None)
         text = library.set_front_matter(text, "publish_at", None)
-    elif status == "scheduled":
-        moment = dt.datetime.fromisoformat(_text(data, "at"))
-        text = library.set_front_matter(text, "status", None)
-        text = library.set_front_matter(text, "publish_at", moment.isoformat())
     else:
-        raise InputError(f"unknown status {status!r}: draft, published or scheduled")
+        text = library.set_front_matter(text, "status", None)
+        text = library.set_front_matter(text, "publish_at", body.moment().isoformat())
     checked = library.check_text(workspace, path, text)
     if checked.script is None:
         problem = checked.problems[0]
         raise InputError(problem.message, path, problem.line)
-    opened = data.get("sha256")
-    sha = library.save_script(workspace, path, text, opened if isinstance(opened, str) else sha)
+    opened = sha if body.sha256 is None else body.sha256
+    sha = library.save_script(workspace, path, text, opened)
     return web.json_response({"sha256": sha, "text": text})
 
 
@@ -414,9 +413,9 @@ async def set_status(request: web.Request) -> web.Response:
 async def unpublish(request: web.Request) -> web.Response:
     from ..publish import unpublish_episode
 
-    data = await _body(request)
+    body = await _body(request, UnpublishBody)
     workspace = _workspace(request)
-    record = await asyncio.to_thread(unpublish_episode, workspace, _text(data, "slug"))
+    record = await asyncio.to_thread(unpublish_episode, workspace, body.slug)
     return web.json_response({"unpublished": record.slug, "guid": record.guid})
 
 

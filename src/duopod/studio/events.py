@@ -14,7 +14,6 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -34,11 +33,11 @@ class BuildJob:
     id: int
     script: Path
     stale: int
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, object]] = field(default_factory=list)
     done: bool = False
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
-    async def add(self, event: dict[str, Any]) -> None:
+    async def add(self, event: dict[str, object]) -> None:
         async with self.changed:
             self.events.append(event)
             self.done = self.done or event["kind"] == "outcome"
@@ -59,7 +58,7 @@ class Builds:
         job = BuildJob(next(_ids), script, stale)
         self.jobs[job.id] = job
 
-        def emit(event: dict[str, Any]) -> None:
+        def emit(event: dict[str, object]) -> None:
             asyncio.run_coroutine_threadsafe(job.add(event), loop)
 
         def work() -> None:
@@ -81,7 +80,7 @@ class Builds:
         return job
 
 
-def event_json(event: BuildEvent) -> dict[str, Any]:
+def event_json(event: BuildEvent) -> dict[str, object]:
     return {"kind": event.kind, "done": event.done, "cached": event.cached,
             "total": event.total, "detail": event.detail}
 
@@ -98,13 +97,13 @@ def outcome_lines(run: BuildRun, feed: Path) -> list[str]:
     return lines
 
 
-def outcome_json(run: BuildRun, feed: Path) -> dict[str, Any]:
+def outcome_json(run: BuildRun, feed: Path) -> dict[str, object]:
     return {"kind": "outcome", "exit_code": run.exit_code,
             "messages": outcome_lines(run, feed),
             "outcomes": [o.to_json() for o in run.outcomes]}
 
 
-async def _after(job: BuildJob, sent: int) -> list[dict[str, Any]]:
+async def _after(job: BuildJob, sent: int) -> list[dict[str, object]]:
     """The job's events after the first ``sent``, once there is one."""
     async with job.changed:
         await job.changed.wait_for(lambda: len(job.events) > sent)

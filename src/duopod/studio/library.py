@@ -14,7 +14,6 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..build.options import BuildOptions
 from ..build.preflight import load_script
@@ -47,7 +46,7 @@ class Problem:
     message: str
     level: str = "error"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"line": self.line, "message": self.message, "level": self.level}
 
 
@@ -70,7 +69,7 @@ class Checked:
     """A script's text checked: its problems at their lines, and its outline."""
 
     problems: list[Problem] = field(default_factory=list)
-    outline: dict[str, Any] | None = None
+    outline: dict[str, object] | None = None
     script: Script | None = None
 
 
@@ -154,7 +153,7 @@ def check_text(workspace: Workspace, path: Path, text: str) -> Checked:
     return Checked(problems, outline(workspace, script), script)
 
 
-def outline(workspace: Workspace, script: Script) -> dict[str, Any]:
+def outline(workspace: Workspace, script: Script) -> dict[str, object]:
     language = language_of(workspace, script)
     entries = lexicon_entries(workspace, script)
     sentences = [s for turn in script.turns for s in split_sentences(turn.text)]

@@ -9,7 +9,10 @@ check of its profile table), and everything that chooses or checks engines goes 
 
 The built-in engines keep that check in a light module of their own (``edge_settings``,
 ``espeak_settings``, ...), which their ``settings_for`` calls too: ``duopod check`` then
-validates every profile without loading numpy, asyncio or any rendering code.
+validates every profile without loading numpy, asyncio or any rendering code. What either
+returns is the engine's own frozen ``EngineSettings`` subclass (``EspeakSettings``, ...):
+the render reads its fields, and its ``cache_fields()`` are the settings' part of every
+speech cache key.
 
 Engines shipped with duopod are listed below; another package adds one through the
 ``duopod.engines`` entry-point group, whose entries load to an ``EngineSpec``::
@@ -26,11 +29,12 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cache, partial
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ...errors import EngineError, InputError
 from ...lazy import lazy_call, registered
 from ...show.workspace import VoiceProfile
+from .settings import EngineSettings as EngineSettings
 
 if TYPE_CHECKING:  # numpy and asyncio load when an engine renders: `duopod check` needs neither
     from ..model import Speech
@@ -51,21 +55,23 @@ class Engine(Protocol):
         """Part of every cache key: a new engine version re-renders."""
         ...
 
-    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
-        """The profile's validated settings for this engine; InputError naming the profile."""
+    def settings_for(self, profile: VoiceProfile) -> EngineSettings:
+        """The profile's validated settings for this engine (the engine's own subclass);
+        InputError naming the profile's file and line."""
         ...
 
-    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, EngineSettings]]
                            ) -> None:
         """Before rendering: refuse (InputError) voices the engine does not have, keyed by
         host name."""
         ...
 
-    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+    async def render(self, sentences: Sequence[str], settings: EngineSettings,
                      notify: Notify | None = None) -> Speech:
-        """Speak one turn, given as its sentences, with ``settings``; raise EngineError when
-        it cannot. The result has exactly one ``SentenceSpan`` per sentence, in order (the
-        caller labels them with the script's words). ``notify`` hears about retries."""
+        """Speak one turn, given as its sentences, with ``settings`` (what this engine's
+        ``settings_for`` made); raise EngineError when it cannot. The result has exactly
+        one ``SentenceSpan`` per sentence, in order (the caller labels them with the
+        script's words). ``notify`` hears about retries."""
         ...
 
 
@@ -74,17 +80,17 @@ class LocalEngine:
     their blocking ``render_sync`` on a worker thread, and their ``settings_for`` has
     already checked each voice, so ``check_voices`` has nothing left to do."""
 
-    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, EngineSettings]]
                            ) -> None:
         """``settings_for`` already checked each voice."""
 
-    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+    async def render(self, sentences: Sequence[str], settings: EngineSettings,
                      notify: Notify | None = None) -> Speech:
         import asyncio
 
         return await asyncio.to_thread(self.render_sync, sentences, settings)
 
-    def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+    def render_sync(self, sentences: Sequence[str], settings: EngineSettings) -> Speech:
         raise NotImplementedError
 
 
@@ -126,7 +132,7 @@ class EngineSpec:
     service unreachable, no API key)."""
     auto_rank: int | None = None
     """``--engine auto`` takes the available engine with the lowest rank; None: never."""
-    settings: Callable[[VoiceProfile], dict[str, Any]] | None = None
+    settings: Callable[[VoiceProfile], EngineSettings] | None = None
     """The engine's ``settings_for`` without making the engine, so that ``duopod check``
     loads no rendering code: a profile's validated settings, or InputError naming the
     profile; ImportError when the engine is not installed here (a library that is there
@@ -271,7 +277,7 @@ def primary_language(tag: str) -> str:
 
 
 def check_voice_languages(engine: Engine, profiles: dict[str, VoiceProfile],
-                          settings: dict[str, dict[str, Any]], language: str) -> None:
+                          settings: Mapping[str, EngineSettings], language: str) -> None:
     """Each host's voice speaks the episode's language (an engine that can tell says
     which language a voice speaks through ``voice_language``)."""
     voice_language = getattr(engine, "voice_language", None)
@@ -289,6 +295,7 @@ def check_voice_languages(engine: Engine, profiles: dict[str, VoiceProfile],
             raise InputError(
                 f"the {engine.name} voice of host {host!r} (profile {profile.name!r}) speaks "
                 f"{spoken}, but the episode is in {language}; {hint}", profile.path,
+                profile.setting_line(engine.name, "voice"),
             )
 
 
@@ -301,26 +308,33 @@ def check_profile_tables(profiles: dict[str, VoiceProfile]) -> None:
             if table not in known:
                 raise InputError(
                     f"[{table}] in profile {profile.name!r} is not an engine "
-                    f"(engines: {', '.join(known)})", profile.path,
+                    f"(engines: {', '.join(known)})", profile.path, profile.line_of(table),
                 )
 
 
+def setting_error(profile: VoiceProfile, engine: str, key: str | None, message: str
+                  ) -> InputError:
+    """An engine setting refused: the profile's file and the line ``key`` was written on
+    (in the language table it came from, if any; the engine's table when ``key`` is None
+    or was not written)."""
+    return InputError(message, profile.path, profile.setting_line(engine, key))
+
+
 def missing_setting(profile: VoiceProfile, engine: str, key: str) -> InputError:
-    return InputError(
-        f"voice profile {profile.name!r} (host {profile.speaker!r}) has no [{engine}] {key}",
-        profile.path,
-    )
+    return setting_error(
+        profile, engine, None,
+        f"voice profile {profile.name!r} (host {profile.speaker!r}) has no [{engine}] {key}")
 
 
 def unknown_setting(profile: VoiceProfile, engine: str, key: str, known: list[str]
                     ) -> InputError:
-    return InputError(
-        f"unknown {engine} setting {key!r} in profile {profile.name!r} "
-        f"(known: {', '.join(known)})", profile.path,
-    )
+    return setting_error(profile, engine, key,
+                         f"unknown {engine} setting {key!r} in profile {profile.name!r} "
+                         f"(known: {', '.join(known)})")
 
 
-Validator = Callable[[VoiceProfile], object]
+Validator = Callable[[VoiceProfile], EngineSettings | None]
+"""A profile's settings for one engine, validated (None: the engine is not installed here)."""
 
 
 def check_profile_settings(profiles: dict[str, VoiceProfile]) -> None:
@@ -358,6 +372,8 @@ def _validator(spec: EngineSpec) -> Validator | None:
         return None
 
 
-def _unless_not_installed(settings: Validator, profile: VoiceProfile) -> None:
+def _unless_not_installed(settings: Callable[[VoiceProfile], EngineSettings],
+                          profile: VoiceProfile) -> EngineSettings | None:
     with suppress(ImportError):  # not installed here
-        settings(profile)
+        return settings(profile)
+    return None

@@ -31,7 +31,8 @@ from ...text import join_text, pack, split_clauses, split_sentences
 from ..model import SentenceSpan, Speech, spans_by_characters
 from ..slots import Slots, shared_or_own
 from . import EngineOptions, Notify, Voice
-from .edge_settings import profile_settings
+from .edge_settings import EdgeSettings, profile_settings
+from .settings import EngineSettings
 
 REQUEST_BYTES = 1200
 """Bytes of text per request; the client's own limit is 4096 bytes of escaped text."""
@@ -162,29 +163,30 @@ class EdgeEngine:
     def version(self) -> str:
         return f"edge-tts {package_version('edge-tts')}"
 
-    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+    def settings_for(self, profile: VoiceProfile) -> EdgeSettings:
         return profile_settings(profile)
 
-    def voice_language(self, settings: dict[str, Any]) -> str:
-        return "-".join(str(settings["voice"]).split("-")[:2])
+    def voice_language(self, settings: EngineSettings) -> str:
+        return "-".join(settings.voice.split("-")[:2])
 
-    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, EngineSettings]]
                            ) -> None:
         """Refuse, before any request, a voice the service does not list. When the list
         cannot be had, the renders themselves will say what is wrong."""
         try:
-            listed = {v["ShortName"] for v in await asyncio.wait_for(list_voices(), 15)}
+            listed = {v.name for v in await asyncio.wait_for(list_voices(), 15)}
         except (EngineError, TimeoutError, ValueError, KeyError):
             return
         for host, (profile, settings) in voices.items():
-            if settings["voice"] not in listed:
+            if settings.voice not in listed:
                 raise InputError(
-                    f"edge voice {settings['voice']!r} of host {host!r} (profile "
+                    f"edge voice {settings.voice!r} of host {host!r} (profile "
                     f"{profile.name!r}) is not offered by the service; see "
                     "'duopod voices --engine edge'", profile.path,
+                    profile.setting_line("edge", "voice"),
                 )
 
-    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+    async def render(self, sentences: Sequence[str], settings: EngineSettings,
                      notify: Callable[[str], None] | None = None) -> Speech:
         """The turn is sent as requests of whole sentences; the service's own sentence
         boundaries are mapped back onto ours by character position."""
@@ -193,7 +195,8 @@ class EdgeEngine:
         cursor = 0.0
         requests = split_for_requests(_join(sentences))
         slots = shared_or_own()
-        answers = await _all_or_none([self._answer(request, settings, notify, slots)
+        edge = EdgeSettings.of(settings)
+        answers = await _all_or_none([self._answer(request, edge, notify, slots)
                                       for request in requests])
         for request, (samples, boundaries) in zip(requests, answers, strict=True):
             for offset, duration, sentence in boundaries:
@@ -205,7 +208,7 @@ class EdgeEngine:
             cursor += len(samples) / SAMPLE_RATE
         return Speech(np.concatenate(pieces), _aligned(sentences, spans, cursor))
 
-    async def _answer(self, text: str, settings: dict[str, Any], notify: Notify | None,
+    async def _answer(self, text: str, settings: EdgeSettings, notify: Notify | None,
                       slots: Slots) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
         """One request's decoded audio and boundaries. Decoding (an ffmpeg process and a
         resampler) runs in a thread, after the slot is given back: the event loop meanwhile
@@ -214,7 +217,7 @@ class EdgeEngine:
         return await asyncio.to_thread(decode, audio, "mp3"), boundaries
 
     async def _request_with_retries(
-        self, text: str, settings: dict[str, Any], notify: Callable[[str], None] | None,
+        self, text: str, settings: EdgeSettings, notify: Callable[[str], None] | None,
         slots: Slots,
     ) -> tuple[bytes, list[tuple[int, int, str]]]:
         policy = self.retry
@@ -241,15 +244,15 @@ class EdgeEngine:
                            f"of {_seconds(policy.budget)} used): {exc}")
                 await policy.sleep(wait)
 
-    async def _request(self, text: str, settings: dict[str, Any]
+    async def _request(self, text: str, settings: EdgeSettings
                        ) -> tuple[bytes, list[tuple[int, int, str]]]:
         import aiohttp
         import edge_tts
         import edge_tts.exceptions
 
         communicate = edge_tts.Communicate(
-            text, settings["voice"], rate=settings["rate"], volume=settings["volume"],
-            pitch=settings["pitch"], boundary="SentenceBoundary",
+            text, settings.voice, rate=settings.rate, volume=settings.volume,
+            pitch=settings.pitch, boundary="SentenceBoundary",
             connect_timeout=self.connect_timeout, receive_timeout=self.receive_timeout,
         )
         audio = bytearray()
@@ -315,8 +318,7 @@ def unavailable() -> str | None:
 
 
 def voice_list(locale: str | None = None) -> list[Voice]:
-    return [Voice(v["ShortName"], v.get("Locale", ""), v.get("Gender", ""))
-            for v in asyncio.run(list_voices(locale))]
+    return asyncio.run(list_voices(locale))
 
 
 async def _all_or_none(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
@@ -333,7 +335,9 @@ async def _all_or_none(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
             await asyncio.gather(*unfinished, return_exceptions=True)
 
 
-async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
+async def list_voices(locale: str | None = None) -> list[Voice]:
+    """The service's voices (optionally one locale's), each as the registry lists voices;
+    an entry without a name is passed over."""
     import aiohttp
     import edge_tts
 
@@ -344,7 +348,8 @@ async def list_voices(locale: str | None = None) -> list[dict[str, Any]]:
             f"cannot reach Microsoft's voice list ({exc.__class__.__name__}); are you offline? "
             "'duopod voices --engine espeak' lists the offline voices"
         ) from exc
-    found: list[dict[str, Any]] = [dict(v) for v in voices]
+    found = [Voice(str(v["ShortName"]), str(v.get("Locale", "")), str(v.get("Gender", "")))
+             for v in voices if isinstance(v, dict) and isinstance(v.get("ShortName"), str)]
     if locale:
-        found = [v for v in found if str(v.get("Locale", "")).lower() == locale.lower()]
+        found = [v for v in found if v.language.lower() == locale.lower()]
     return found

@@ -9,11 +9,11 @@ So the validation lives here, in plain Python, and both the registry (for the ch
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
 
-from ...errors import InputError
 from ...show.workspace import VoiceProfile
-from . import missing_setting, unknown_setting
+from . import missing_setting, setting_error, unknown_setting
+from .settings import EngineSettings
 
 _PROSODY = {
     "rate": (re.compile(r"^[+-]\d{1,3}%$"), "+0%", "like +10% or -5%"),
@@ -24,38 +24,45 @@ _PROSODY = {
 _VOICE = re.compile(r"^[a-z]{2,3}-[A-Za-z0-9]{2,8}(-[A-Za-z0-9]+)?-[A-Za-z]+Neural$")
 
 
-def profile_settings(profile: VoiceProfile) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EdgeSettings(EngineSettings):
+    """An ``[edge]`` table, checked: a voice name and its prosody, every one present."""
+
+    rate: str = "+0%"
+    volume: str = "+0%"
+    pitch: str = "+0Hz"
+
+
+def profile_settings(profile: VoiceProfile) -> EdgeSettings:
     """The profile's voice and prosody, every prosody setting present (defaults filled in);
-    InputError naming the profile. Whether the service offers the voice is asked only
-    before a build renders (``EdgeEngine.check_voices``)."""
+    InputError naming the profile's file and line. Whether the service offers the voice
+    is asked only before a build renders (``EdgeEngine.check_voices``)."""
     raw = profile.settings("edge")
-    settings = {"voice": _voice(raw.get("voice"), profile)}
-    for key, value in raw.items():
-        if key != "voice":
-            settings[key] = _prosody(key, value, profile)
-    for key, (_pattern, default, _example) in _PROSODY.items():
-        settings.setdefault(key, default)
-    return settings
+    voice = _voice(raw.get("voice"), profile)
+    prosody = {key: _prosody(key, value, profile) for key, value in raw.items()
+               if key != "voice"}
+    defaults = {key: default for key, (_pattern, default, _example) in _PROSODY.items()}
+    return EdgeSettings(voice, **{**defaults, **prosody})
 
 
-def _voice(voice: Any, profile: VoiceProfile) -> str:
+def _voice(voice: object, profile: VoiceProfile) -> str:
     if not voice:
         raise missing_setting(profile, "edge", "voice")
     if not isinstance(voice, str) or not _VOICE.match(voice):
-        raise InputError(
+        raise setting_error(
+            profile, "edge", "voice",
             f"edge voice {voice!r} in profile {profile.name!r} (host {profile.speaker!r}) "
-            "is not a voice name like zh-CN-XiaoxiaoNeural", profile.path,
-        )
+            "is not a voice name like zh-CN-XiaoxiaoNeural")
     return voice
 
 
-def _prosody(key: str, value: Any, profile: VoiceProfile) -> str:
+def _prosody(key: str, value: object, profile: VoiceProfile) -> str:
     if key not in _PROSODY:
         raise unknown_setting(profile, "edge", key, ["voice", *_PROSODY])
     pattern, _default, example = _PROSODY[key]
     if not isinstance(value, str) or not pattern.match(value):
-        raise InputError(
+        raise setting_error(
+            profile, "edge", key,
             f"edge {key} {value!r} in profile {profile.name!r} (host "
-            f"{profile.speaker!r}) is invalid: write it {example}", profile.path,
-        )
+            f"{profile.speaker!r}) is invalid: write it {example}")
     return value

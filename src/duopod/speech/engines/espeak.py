@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
 
 import espeakng_loader
 import numpy as np
@@ -21,8 +20,9 @@ from ...audio.decode import as_float, resample, trim_bounds
 from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, LocalEngine, Voice
-from .espeak_library import PARAMETERS, library
-from .espeak_settings import profile_settings
+from .espeak_library import library
+from .espeak_settings import EspeakSettings, profile_settings
+from .settings import EngineSettings
 
 
 def make_engine(_options: EngineOptions) -> EspeakEngine:
@@ -79,19 +79,19 @@ class EspeakEngine(LocalEngine):
     def version(self) -> str:
         return f"espeakng-loader {package_version('espeakng-loader')}; {library().library_version}"
 
-    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+    def settings_for(self, profile: VoiceProfile) -> EspeakSettings:
         return profile_settings(profile)
 
-    def voice_language(self, settings: dict[str, Any]) -> str:
-        return str(settings["voice"]).split("+")[0]
+    def voice_language(self, settings: EngineSettings) -> str:
+        return settings.voice.split("+")[0]
 
-    def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+    def render_sync(self, sentences: Sequence[str], settings: EngineSettings) -> Speech:
         lib = library()
-        parameters = {k: v for k, v in settings.items() if k in PARAMETERS}
+        espeak = EspeakSettings.of(settings)
+        parameters = espeak.parameters()
         with lib.lock:
             lib.reset()  # the same text renders the same, whatever was rendered before
-            raws = [lib.synth(sentence, settings["voice"], parameters)
-                    for sentence in sentences]
+            raws = [lib.synth(sentence, espeak.voice, parameters) for sentence in sentences]
         return joined_sentences(
             sentences, [_trim(resample(_samples(raw), lib.sample_rate)) for raw in raws],
             "espeak-ng")

@@ -9,28 +9,45 @@ the library (``espeak_library``, a few milliseconds) but nothing more. Both the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from ...errors import InputError
 from ...show.workspace import VoiceProfile
-from . import missing_setting, unknown_setting
+from . import missing_setting, setting_error, unknown_setting
 from .espeak_library import PARAMETERS, library
+from .settings import EngineSettings
 
 
-def profile_settings(profile: VoiceProfile) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EspeakSettings(EngineSettings):
+    """An ``[espeak]`` table, checked: the voice with its variant joined on (``cmn+f3``)
+    and the parameters the profile sets (None: espeak-ng's own default)."""
+
+    rate: int | None = None
+    volume: int | None = None
+    pitch: int | None = None
+    range: int | None = None
+    word_gap: int | None = None
+
+    def parameters(self) -> dict[str, int]:
+        """The parameters set, by their ``PARAMETERS`` name."""
+        found = {key: getattr(self, key) for key in PARAMETERS}
+        return {key: value for key, value in found.items() if value is not None}
+
+
+def profile_settings(profile: VoiceProfile) -> EspeakSettings:
     """The profile's voice (its variant joined on: ``cmn+f3``) and parameters; InputError
-    naming the profile, also for a voice espeak-ng does not have."""
+    naming the profile's file and line, also for a voice espeak-ng does not have."""
     raw = profile.settings("espeak")
     if "voice" not in raw:
         raise missing_setting(profile, "espeak", "voice")
-    settings: dict[str, Any] = {"voice": str(raw["voice"])}
+    voice = str(raw["voice"])
     if raw.get("variant"):
-        settings["voice"] += f"+{raw['variant']}"
-    for key, value in raw.items():
-        if key not in ("voice", "variant"):
-            settings[key] = _parameter(key, value, profile)
-    _check_voice(settings["voice"], profile)
-    return settings
+        voice += f"+{raw['variant']}"
+    parameters = {key: _parameter(key, value, profile) for key, value in raw.items()
+                  if key not in ("voice", "variant")}
+    _check_voice(voice, profile)
+    return EspeakSettings(voice, **parameters)
 
 
 def _parameter(key: str, value: Any, profile: VoiceProfile) -> int:
@@ -38,10 +55,9 @@ def _parameter(key: str, value: Any, profile: VoiceProfile) -> int:
         raise unknown_setting(profile, "espeak", key, ["voice", "variant", *PARAMETERS])
     _, low, high = PARAMETERS[key]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(
-            f"espeak {key} in profile {profile.name!r} must be a whole number "
-            f"from {low} to {high}", profile.path,
-        )
+        raise setting_error(profile, "espeak", key,
+                            f"espeak {key} in profile {profile.name!r} must be a whole "
+                            f"number from {low} to {high}")
     return value
 
 
@@ -50,7 +66,7 @@ def _check_voice(voice: str, profile: VoiceProfile) -> None:
     with lib.lock:
         known = lib.set_voice(voice)
     if not known:
-        raise InputError(
+        raise setting_error(
+            profile, "espeak", "voice",
             f"espeak-ng has no voice {voice!r} (profile {profile.name!r}, "
-            f"host {profile.speaker!r}); see 'duopod voices --engine espeak'", profile.path,
-        )
+            f"host {profile.speaker!r}); see 'duopod voices --engine espeak'")

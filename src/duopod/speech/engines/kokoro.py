@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
-from typing import Any
 
 import numpy as np
 
@@ -35,7 +34,8 @@ from .kokoro_model import (
     unavailable,
     voice_names,
 )
-from .kokoro_settings import LANGUAGES, profile_settings
+from .kokoro_settings import LANGUAGES, KokoroSettings, profile_settings
+from .settings import EngineSettings
 
 FRONT_END_VERSION = "1"
 """Bumped whenever the text normalisation changes what is said (it is in cache keys)."""
@@ -73,10 +73,10 @@ class KokoroEngine(LocalEngine):
         return (f"kokoro-v1.0.int8 {MODEL_SHA256[:12]}; misaki {package_version('misaki')}; "
                 f"front end {FRONT_END_VERSION}")
 
-    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+    def settings_for(self, profile: VoiceProfile) -> KokoroSettings:
         return profile_settings(profile)
 
-    def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+    def render_sync(self, sentences: Sequence[str], settings: EngineSettings) -> Speech:
         """One span per sentence, in order; a sentence with nothing to say (a lone
         symbol) gets an empty span where it stands. Every sentence's token ids go to the
         shared pipeline before the first is resampled, so this turn's front end runs
@@ -84,13 +84,14 @@ class KokoroEngine(LocalEngine):
         from .kokoro_pipeline import shared_pipeline
 
         pipeline = shared_pipeline()
-        pending = [[pipeline.submit(tokens, style, settings["speed"])
+        speed = KokoroSettings.of(settings).speed
+        pending = [[pipeline.submit(tokens, style, speed)
                     for tokens, style in self.sentence_inputs(sentence, settings)]
                    for sentence in sentences]
         audio = [finished([part.result() for part in parts]) for parts in pending]
         return joined_sentences(sentences, audio, "kokoro")
 
-    def render_in_order(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+    def render_in_order(self, sentences: Sequence[str], settings: EngineSettings) -> Speech:
         """``render_sync`` one sentence after another on the shared session, with no
         pipeline: what the pipelined path must equal, sample for sample."""
         return joined_sentences(
@@ -108,28 +109,29 @@ class KokoroEngine(LocalEngine):
         sentence. The same samples (``render_in_order``), so the same cache entries."""
         return _KokoroAlone()
 
-    def sentence_inputs(self, sentence: str, settings: dict[str, Any]
+    def sentence_inputs(self, sentence: str, settings: EngineSettings
                         ) -> list[tuple[list[int], np.ndarray]]:
         """The front end: the model's inputs (token ids and their style row) for each
         chunk of ``sentence`` (several when it is too long for one call)."""
         from .kokoro_text import fitted_chunks, phonemiser, to_tokens
 
-        voice = settings["voice"]
+        voice = KokoroSettings.of(settings).voice
         table = style_table(voice)
         said = fitted_chunks(sentence, phonemiser(voice[:1]))
         chunks = (to_tokens(phonemes) for phonemes in said)
         return [(tokens, table[len(tokens) - 1]) for tokens in chunks if tokens]
 
-    def sentence_audio(self, sentence: str, settings: dict[str, Any]) -> np.ndarray:
+    def sentence_audio(self, sentence: str, settings: EngineSettings) -> np.ndarray:
         """One sentence at SAMPLE_RATE, trimmed, spoken on the process's shared session
         (every core on one sentence: the shortest wait for a line said alone)."""
         session = shared_session()
-        return finished([session.speak(tokens, style, settings["speed"])
+        speed = KokoroSettings.of(settings).speed
+        return finished([session.speak(tokens, style, speed)
                          for tokens, style in self.sentence_inputs(sentence, settings)])
 
 
 class _KokoroAlone(KokoroEngine):
-    def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+    def render_sync(self, sentences: Sequence[str], settings: EngineSettings) -> Speech:
         return self.render_in_order(sentences, settings)
 
 

@@ -11,12 +11,13 @@ checking a profile imports none of those. Both the registry (for the check, thro
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from ...errors import InputError
 from ...show.workspace import VoiceProfile
-from . import missing_setting, unknown_setting
+from . import missing_setting, setting_error, unknown_setting
 from .kokoro_model import unavailable, voice_names
+from .settings import EngineSettings
 
 SPEED_RANGE = (0.5, 2.0)
 LANGUAGES = {"z": ("zh-CN", "Mandarin"), "a": ("en-US", "American English"),
@@ -24,7 +25,14 @@ LANGUAGES = {"z": ("zh-CN", "Mandarin"), "a": ("en-US", "American English"),
 """The languages the front end speaks, by the first letter of Kokoro's voice names."""
 
 
-def settings_if_installed(profile: VoiceProfile) -> dict[str, Any]:
+@dataclass(frozen=True)
+class KokoroSettings(EngineSettings):
+    """A ``[kokoro]`` table, checked: one of the vendored voices and its speed."""
+
+    speed: float = 1.0
+
+
+def settings_if_installed(profile: VoiceProfile) -> KokoroSettings:
     """``profile_settings`` where the engine is installed, else ImportError: ``duopod
     check`` then passes over kokoro tables, as it passes over any engine not installed."""
     reason = unavailable()
@@ -33,23 +41,24 @@ def settings_if_installed(profile: VoiceProfile) -> dict[str, Any]:
     return profile_settings(profile)
 
 
-def profile_settings(profile: VoiceProfile) -> dict[str, Any]:
-    """The profile's voice and speed; InputError naming the profile."""
+def profile_settings(profile: VoiceProfile) -> KokoroSettings:
+    """The profile's voice and speed; InputError naming the profile's file and line."""
     raw = profile.settings("kokoro")
     if "voice" not in raw:
         raise missing_setting(profile, "kokoro", "voice")
     for key in raw:
         if key not in ("voice", "speed"):
             raise unknown_setting(profile, "kokoro", key, ["voice", "speed"])
-    return {"voice": _voice(str(raw["voice"]), profile),
-            "speed": _speed(raw.get("speed", 1.0), profile)}
+    return KokoroSettings(_voice(str(raw["voice"]), profile),
+                          _speed(raw.get("speed", 1.0), profile))
 
 
 def _voice(voice: str, profile: VoiceProfile) -> str:
     if voice not in voice_names() or voice[:1] not in LANGUAGES:
-        raise InputError(
+        raise setting_error(
+            profile, "kokoro", "voice",
             f"kokoro has no voice {voice!r} (profile {profile.name!r}, host "
-            f"{profile.speaker!r}); choose from {', '.join(voice_names())}", profile.path)
+            f"{profile.speaker!r}); choose from {', '.join(voice_names())}")
     return voice
 
 
@@ -57,6 +66,7 @@ def _speed(speed: Any, profile: VoiceProfile) -> float:
     low, high = SPEED_RANGE
     if (isinstance(speed, bool) or not isinstance(speed, int | float)
             or not math.isfinite(speed) or not low <= speed <= high):
-        raise InputError(f"kokoro speed in profile {profile.name!r} must be a number "
-                         f"from {low} to {high}", profile.path)
+        raise setting_error(profile, "kokoro", "speed",
+                            f"kokoro speed in profile {profile.name!r} must be a number "
+                            f"from {low} to {high}")
     return float(speed)

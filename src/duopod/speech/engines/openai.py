@@ -34,7 +34,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import numpy as np
@@ -58,7 +58,13 @@ from ...show.workspace import VoiceProfile
 from ...urls import redact_url
 from ..model import Speech, joined_sentences
 from . import EngineOptions, Voice
-from .openai_settings import KEY_VARIABLE, environment_base_url, profile_settings
+from .openai_settings import (
+    KEY_VARIABLE,
+    OpenAISettings,
+    environment_base_url,
+    profile_settings,
+)
+from .settings import EngineSettings
 
 if TYPE_CHECKING:  # aiohttp takes a quarter of a second to import: loaded to render
     import aiohttp
@@ -227,38 +233,41 @@ class OpenAIEngine:
     def version(self) -> str:
         return PROTOCOL_VERSION
 
-    def settings_for(self, profile: VoiceProfile) -> dict[str, Any]:
+    def settings_for(self, profile: VoiceProfile) -> OpenAISettings:
         return profile_settings(profile)
 
-    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, dict[str, Any]]]
+    async def check_voices(self, voices: dict[str, tuple[VoiceProfile, EngineSettings]]
                            ) -> None:
         """Before any request: OpenAI itself needs a key. (Not in ``settings_for``, which
         ``duopod check`` runs for every profile table even when this engine is not used.)
         The API has no voice list; a voice the server does not have is refused (HTTP 400)
         by the first request, which fails the build at once."""
         for host, (profile, settings) in voices.items():
-            if needs_key(settings["base_url"]) and not os.environ.get(settings["api_key_env"]):
+            openai = OpenAISettings.of(settings)
+            if needs_key(openai.base_url) and not os.environ.get(openai.api_key_env):
                 raise InputError(
-                    f"the openai engine needs an API key for {host_of(settings['base_url'])}: "
-                    f"set {settings['api_key_env']} (host {host!r}, profile {profile.name!r}),"
+                    f"the openai engine needs an API key for {host_of(openai.base_url)}: "
+                    f"set {openai.api_key_env} (host {host!r}, profile {profile.name!r}),"
                     " or point base_url / OPENAI_BASE_URL at a local server", profile.path,
+                    profile.setting_line("openai", "base_url"),
                 )
 
     def _semaphore(self) -> asyncio.Semaphore:
         """One bound for the whole build, remade if the build runs a new event loop."""
         return self._gate.get()
 
-    async def render(self, sentences: Sequence[str], settings: dict[str, Any],
+    async def render(self, sentences: Sequence[str], settings: EngineSettings,
                      notify: Callable[[str], None] | None = None) -> Speech:
         """Every sentence is its own request, all sent at once within the build's bound; the
         answers are trimmed and joined with a short pause, each timed exactly."""
         import aiohttp
 
+        openai = OpenAISettings.of(settings)
         timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT,
                                         sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             tasks = [asyncio.create_task(self._sentence(session, i, len(sentences), text,
-                                                        settings, notify))
+                                                        openai, notify))
                      for i, text in enumerate(sentences)]
             try:
                 pieces = await asyncio.gather(*tasks)
@@ -269,13 +278,13 @@ class OpenAIEngine:
         return joined_sentences(sentences, pieces, "the server")
 
     async def _sentence(self, session: aiohttp.ClientSession, index: int, count: int, text: str,
-                        settings: dict[str, Any], notify: Callable[[str], None] | None
+                        settings: OpenAISettings, notify: Callable[[str], None] | None
                         ) -> np.ndarray:
         if not any(c.isalnum() for c in text):  # a lone symbol: nothing to say
             return np.zeros(0, dtype=np.float32)
-        where = f"{host_of(settings['base_url'])}, sentence {index + 1} of {count}"
-        secret = os.environ.get(settings["api_key_env"], "")
-        secrets = [secret, *url_secrets(settings["base_url"])]
+        where = f"{host_of(settings.base_url)}, sentence {index + 1} of {count}"
+        secret = os.environ.get(settings.api_key_env, "")
+        secrets = [secret, *url_secrets(settings.base_url)]
         first_failure: float | None = None
         retry = 0
         while True:
@@ -286,8 +295,8 @@ class OpenAIEngine:
                         raise EngineError(str(self._refusal))
                     data = await self._request(session, text, settings, secret,
                                                self._deadline(first_failure))
-                return _decoded(data, settings["response_format"],
-                                plausible_seconds(text, float(settings["speed"])))
+                return _decoded(data, settings.response_format,
+                                plausible_seconds(text, settings.speed))
             except Retryable as failure:
                 now = time.monotonic()
                 first_failure = now if first_failure is None else first_failure
@@ -321,16 +330,17 @@ class OpenAIEngine:
             await asyncio.sleep(wait)
 
     async def _request(self, session: aiohttp.ClientSession, text: str,
-                       settings: dict[str, Any], secret: str, deadline: float) -> bytes:
+                       settings: OpenAISettings, secret: str, deadline: float) -> bytes:
         import aiohttp
 
-        payload = {"model": settings["model"], "voice": settings["voice"], "input": text,
-                   "response_format": settings["response_format"], "speed": settings["speed"]}
-        if "instructions" in settings:
-            payload["instructions"] = settings["instructions"]
+        payload: dict[str, str | float] = {
+            "model": settings.model, "voice": settings.voice, "input": text,
+            "response_format": settings.response_format, "speed": settings.speed}
+        if settings.instructions is not None:
+            payload["instructions"] = settings.instructions
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
-        url = f"{settings['base_url']}/audio/speech"
-        secrets = [secret, *url_secrets(settings["base_url"])]
+        url = f"{settings.base_url}/audio/speech"
+        secrets = [secret, *url_secrets(settings.base_url)]
         try:
             async with asyncio.timeout(deadline), session.post(
                     url, json=payload, headers=headers, allow_redirects=False) as response:
@@ -354,7 +364,7 @@ class OpenAIEngine:
             detail, hint = "", (f"it redirects to {where}; a redirect is never followed "
                                 "(set base_url to the server's own address)")
         self._refusal = EngineError(redact(
-            f"{host_of(settings['base_url'])} refused the request (HTTP {response.status}"
+            f"{host_of(settings.base_url)} refused the request (HTTP {response.status}"
             f"{detail}){'; ' + hint if hint else ''}", secrets))
         raise self._refusal
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
-from ...errors import InputError
 from ...show.workspace import VoiceProfile
-from . import missing_setting, unknown_setting
+from . import missing_setting, setting_error, unknown_setting
+from .settings import EngineSettings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "tts-1"
@@ -32,72 +32,88 @@ def environment_base_url(environ: Mapping[str, str] | None = None) -> str | None
     return value.rstrip("/") or None
 
 
-def profile_settings(profile: VoiceProfile) -> dict[str, Any]:
-    """Everything that shapes the audio, and so the cache key: never the key itself, only
-    the name of the variable that holds it. InputError naming the profile."""
+@dataclass(frozen=True)
+class OpenAISettings(EngineSettings):
+    """An ``[openai]`` table, checked, with the defaults and the environment's choices
+    filled in: everything that shapes the audio, and so the cache key. Never the key
+    itself, only the name of the variable that holds it."""
+
+    model: str = DEFAULT_MODEL
+    speed: float = 1.0
+    base_url: str = DEFAULT_BASE_URL
+    response_format: str = "wav"
+    api_key_env: str = KEY_VARIABLE
+    instructions: str | None = None
+    """None when the table gives none (then it is not in the cache key either)."""
+
+
+def profile_settings(profile: VoiceProfile) -> OpenAISettings:
+    """The profile's ``[openai]`` table, checked and filled in; InputError naming the
+    profile's file and line."""
     raw = profile.settings("openai")
     _check_keys(raw, profile)
     voice = _text_setting(raw, "voice", profile)
     if voice is None:
         raise missing_setting(profile, "openai", "voice")
     response_format = _response_format(raw, profile)
-    settings: dict[str, Any] = {
-        "voice": voice,
-        "model": _text_setting(raw, "model", profile)
+    return OpenAISettings(
+        voice,
+        model=_text_setting(raw, "model", profile)
         or os.environ.get("OPENAI_TTS_MODEL", "").strip() or DEFAULT_MODEL,
-        "speed": _speed(raw, profile),
-        "base_url": _base_url(raw, profile),
-        "response_format": response_format,
-        "api_key_env": _text_setting(raw, "api_key_env", profile) or KEY_VARIABLE,
-    }
-    instructions = _text_setting(raw, "instructions", profile)
-    if instructions:
-        settings["instructions"] = instructions
-    return settings
+        speed=_speed(raw, profile),
+        base_url=_base_url(raw, profile),
+        response_format=response_format,
+        api_key_env=_text_setting(raw, "api_key_env", profile) or KEY_VARIABLE,
+        instructions=_text_setting(raw, "instructions", profile) or None,
+    )
 
 
-def _text_setting(raw: dict[str, Any], key: str, profile: VoiceProfile) -> str | None:
+def _text_setting(raw: dict[str, object], key: str, profile: VoiceProfile) -> str | None:
     value = raw.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise InputError(f"openai {key} in profile {profile.name!r} must be a non-empty "
-                         "string", profile.path)
+        raise setting_error(profile, "openai", key,
+                            f"openai {key} in profile {profile.name!r} must be a non-empty "
+                            "string")
     return value.strip()
 
 
-def _check_keys(raw: dict[str, Any], profile: VoiceProfile) -> None:
+def _check_keys(raw: dict[str, object], profile: VoiceProfile) -> None:
     if "api_key" in raw:
-        raise InputError(
+        raise setting_error(
+            profile, "openai", "api_key",
             f"profile {profile.name!r} holds an API key: keys do not belong in files that "
             f"are shared with the show; set {KEY_VARIABLE} (or name another variable with "
-            "api_key_env)", profile.path,
-        )
+            "api_key_env)")
     for key in raw:
         if key not in _SETTINGS:
             raise unknown_setting(profile, "openai", key, list(_SETTINGS))
 
 
-def _speed(raw: dict[str, Any], profile: VoiceProfile) -> float:
+def _speed(raw: dict[str, object], profile: VoiceProfile) -> float:
     speed = raw.get("speed", 1.0)
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= speed <= 4:
-        raise InputError(f"openai speed in profile {profile.name!r} must be a number from "
-                         "0.25 to 4.0", profile.path)
+        raise setting_error(profile, "openai", "speed",
+                            f"openai speed in profile {profile.name!r} must be a number "
+                            "from 0.25 to 4.0")
     return float(speed)
 
 
-def _base_url(raw: dict[str, Any], profile: VoiceProfile) -> str:
+def _base_url(raw: dict[str, object], profile: VoiceProfile) -> str:
     base_url = (_text_setting(raw, "base_url", profile) or environment_base_url()
                 or DEFAULT_BASE_URL).rstrip("/")
     if not re.match(r"^https?://[^\s/]+", base_url):
-        raise InputError(f"openai base_url {base_url!r} in profile {profile.name!r} must be "
-                         "an http(s) URL like http://localhost:8880/v1", profile.path)
+        raise setting_error(profile, "openai", "base_url",
+                            f"openai base_url {base_url!r} in profile {profile.name!r} must "
+                            "be an http(s) URL like http://localhost:8880/v1")
     return base_url
 
 
-def _response_format(raw: dict[str, Any], profile: VoiceProfile) -> str:
+def _response_format(raw: dict[str, object], profile: VoiceProfile) -> str:
     response_format = raw.get("response_format", "wav")
     if response_format not in FORMATS:
-        raise InputError(f"openai response_format in profile {profile.name!r} must be one "
-                         f"of {', '.join(FORMATS)}", profile.path)
+        raise setting_error(profile, "openai", "response_format",
+                            f"openai response_format in profile {profile.name!r} must be "
+                            f"one of {', '.join(FORMATS)}")
     return str(response_format)
