@@ -40,10 +40,11 @@ def built_show(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run_cli(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_cli(cwd: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "duopod", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        timeout=timeout, check=False, env=env,
     )
 
 

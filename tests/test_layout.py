@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "duopod"
 
 LEVELS = {
     # the floor: no stage, used by all of them
-    "errors": 0, "files": 0, "urls": 0, "http": 0, "lazy": 0, "labels": 0, "text": 0, "audio": 0,
-    "show": 0,
+    "errors": 0, "files": 0, "urls": 0, "http": 0, "answers": 0, "lazy": 0, "labels": 0,
+    "text": 0, "audio": 0, "show": 0,
     # the stages, in the order an episode goes through them
     "script": 1, "speech": 2, "mix": 3, "publish": 4,
     # before the script (drafting from an article) and after publishing (deploy) both use

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
+from ..answers import AnswerError, Shape, read_json
 from ..errors import EngineError, InputError
 from ..files import write_atomically
 from ..http import (
@@ -157,8 +158,8 @@ class OpenAIChatEngine:
             try:
                 parse_answer(completion.text, request.schema)
             except SchemaError as exc:
-                raise EngineError(f"the model's {request.purpose} is not usable JSON "
-                                  f"({exc})") from None
+                raise EngineError(f"{self.host}: {request.purpose}: the model's answer is not "
+                                  f"usable JSON ({exc})") from None
         self._store(request, completion)
         self.usage.add(completion)
         return completion
@@ -190,6 +191,9 @@ class OpenAIChatEngine:
                     answer = await self._ask(request, mode)
                 return Completion(answer.text, answer.prompt_tokens, answer.completion_tokens,
                                   answer.finish_reason, structured=structured)
+            except AnswerError as exc:  # JSON of the wrong size or shape: meant, not damage
+                raise EngineError(f"{self.host}: {request.purpose}: {self._clean(exc.reason)}"
+                                  ) from None
             except _NoSchema:
                 if len(self._formats) > 1 and self._formats[0] == mode:
                     self._formats.pop(0)
@@ -259,7 +263,8 @@ class OpenAIChatEngine:
                             "Content-Type", ""):
                         return await self._read_stream(response)
                     return _answer_of(await bounded_body(response, self.options.max_body,
-                                                         f"{self.host}: "))
+                                                         f"{self.host}: "),
+                                      self.host, self.options.max_body)
             except aiohttp.ClientPayloadError as exc:
                 raise Retryable(f"answer cut off ({exc.__class__.__name__})") from None
             except aiohttp.ClientError as exc:
@@ -289,7 +294,7 @@ class OpenAIChatEngine:
         chunks: AsyncIterator[bytes] = bounded_chunks(response, self.options.max_body,
                                                       f"{self.host}: ")
         parts: list[str] = []
-        usage: dict[str, Any] = {}
+        tokens = (0, 0)
         finish: str | None = None
         done = False
         buffer = b""
@@ -304,37 +309,63 @@ class OpenAIChatEngine:
                 if data == b"[DONE]":
                     done = True
                     continue
-                try:
-                    event = json.loads(data)
-                except ValueError:
-                    raise Retryable("garbled event in the stream") from None
-                if not isinstance(event, dict):
-                    raise Retryable("garbled event in the stream")
-                usage = event.get("usage") or usage
-                for choice in event.get("choices") or []:
-                    delta = (choice or {}).get("delta") or {}
-                    content = delta.get("content")
-                    if isinstance(content, str):
-                        parts.append(content)
-                    finish = choice.get("finish_reason") or finish
+                event = _event_of(data, self.host, self.options.max_body)
+                parts += event.parts
+                tokens = event.tokens or tokens
+                finish = event.finish_reason or finish
         if not done and finish is None:
             raise Retryable("the stream stopped mid-way")
-        return _Answer("".join(parts), int(usage.get("prompt_tokens") or 0),
-                       int(usage.get("completion_tokens") or 0), finish)
+        return _Answer("".join(parts), *tokens, finish)
 
 
-def _answer_of(body: bytes) -> _Answer:
+@dataclass(frozen=True)
+class _Event:
+    """One server-sent event of a streamed completion."""
+
+    parts: list[str]
+    finish_reason: str | None
+    tokens: tuple[int, int] | None
+
+
+def _read(data: bytes, host: str, what: str, limit: int) -> Shape:
+    """``data`` as a Shape (``answers.read_json``): damage in transit is worth another
+    request (Retryable), an answer of the wrong size or shape is not."""
     try:
-        data = json.loads(body)
-        choice = data["choices"][0]
-        text = choice["message"]["content"]
-        usage = data.get("usage") or {}
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise Retryable("the answer is not a chat completion") from None
-    if not isinstance(text, str):
-        raise Retryable("the answer has no text")
-    return _Answer(text, int(usage.get("prompt_tokens") or 0),
-                   int(usage.get("completion_tokens") or 0), choice.get("finish_reason"))
+        return Shape(read_json(data, host, what, limit=limit), host, what)
+    except AnswerError as exc:
+        if exc.garbled:
+            raise Retryable(exc.reason) from None
+        raise
+
+
+def _tokens(usage: Shape) -> tuple[int, int] | None:
+    """(prompt, completion) tokens of a ``usage`` object; None when it is absent."""
+    if usage.missing:
+        return None
+    return usage.field("prompt_tokens").count(), usage.field("completion_tokens").count()
+
+
+def _event_of(data: bytes, host: str, limit: int) -> _Event:
+    event = _read(data, host, "a stream event", limit)
+    parts, finish = [], None
+    for choice in event.field("choices").items():
+        delta = choice.field("delta")
+        content = None if delta.missing else delta.field("content").optional_text()
+        if content:
+            parts.append(content)
+        finish = choice.field("finish_reason").optional_text() or finish
+    return _Event(parts, finish, _tokens(event.field("usage")))
+
+
+def _answer_of(body: bytes, host: str, limit: int) -> _Answer:
+    answer = _read(body, host, "the answer", limit)
+    choices = answer.field("choices").items(optional=False)
+    if not choices:
+        raise AnswerError(host, "the answer has no choices")
+    choice = choices[0]
+    text = choice.field("message").field("content").text()
+    return _Answer(text, *(_tokens(answer.field("usage")) or (0, 0)),
+                   choice.field("finish_reason").optional_text())
 
 
 def make_engine(settings: WriterSettings, options: ChatOptions) -> OpenAIChatEngine:
