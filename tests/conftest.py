@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +67,29 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*")) if p.is_file()
     }
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 server (SeaweedFS, ``s3_server``) for the session; skipped without one."""
+    import s3_server
+
+    try:
+        with s3_server.weed_s3(tmp_path_factory.mktemp("weed")) as endpoint:
+            yield endpoint
+    except s3_server.Unavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The S3 server's keys in the environment, and no AWS configuration of the machine's."""
+    import s3_server
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.KEYS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.KEYS["aws_secret_access_key"])
+    for variable in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(variable, os.devnull)
 
 
 SLOW_FIXTURES = {"built_show", "published", "site", "server", "three", "redis_url"}

@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from ..answers import AnswerError, read_json
 from ..build.options import BuildOptions
 from ..build.steps import resolve_engine
 from ..errors import DuopodError, InputError
@@ -117,10 +118,10 @@ def _error(exc: DuopodError, status: int = 422) -> web.Response:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text="not JSON\n") from None
+    try:  # within answers.read_json's bounds: a page's JSON is read as a server's is
+        data = read_json(await request.read(), "", "the request", limit=MAX_BODY)
+    except AnswerError as exc:
+        raise web.HTTPBadRequest(text=f"{exc.reason}\n") from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="not a JSON object\n")
     return data
