@@ -17,9 +17,9 @@ one pinned here. Without it the captions ask fontconfig for "Noto Sans CJK SC" (
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import math
 import re
-import importlib.util
 import subprocess
 import tempfile
 from dataclasses import dataclass

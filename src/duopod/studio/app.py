@@ -35,7 +35,7 @@ from . import library
 from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
 from .hearing import engine_named, hear, one_turn
-from .security import Guard, guard_middleware, is_loopback
+from .security import PAGE_POLICY, Guard, guard_middleware, is_loopback, set_headers
 
 log = logging.getLogger("duopod.studio")
 MAX_BODY = 4 * 1024 * 1024
@@ -75,6 +75,7 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
         raise InputError("a studio bound beyond loopback needs an access token")
     guard = Guard(token=token, loopback=loopback)
     app = web.Application(middlewares=[guard_middleware(guard)], client_max_size=MAX_BODY)
+    app.on_response_prepare.append(set_headers)
     app[_WORKSPACE] = root
     app[_GUARD] = guard
     app[_BUILDS] = Builds()
@@ -147,12 +148,7 @@ def _render(request: web.Request, template: str, **values: Any) -> web.Response:
         **values)
     return web.Response(text=page, content_type="text/html", charset="utf-8",
                         headers={"Cache-Control": "no-store",
-                                 "Content-Security-Policy": _CSP})
-
-
-_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "media-src 'self' blob:; frame-src 'self'; frame-ancestors 'self'; "
-        "form-action 'self'; base-uri 'none'")
+                                 "Content-Security-Policy": PAGE_POLICY})
 
 
 def handles_errors(handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:
