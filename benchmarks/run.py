@@ -377,9 +377,9 @@ def bench_scale(work: Path, example: dict) -> None:
 
 
 def bench_feed(work: Path) -> None:
-    from duopod.publish.episodes import EPISODE_FILE
-    from duopod.publish.site import publish_site
     from duopod.show.workspace import load_workspace
+    from duopod.site.render import publish_site
+    from duopod.store.episodes import EPISODE_FILE
 
     print("feed rebuild")
     timings = {}
@@ -688,9 +688,9 @@ def bench_deploy(work: Path) -> None:
     import s3_server
 
     from duopod.deploy import deploy_show, feed_names
-    from duopod.publish.episodes import EPISODE_FILE
-    from duopod.publish.site import publish_site
     from duopod.show.workspace import load_workspace
+    from duopod.site.render import publish_site
+    from duopod.store.episodes import EPISODE_FILE
 
     print("deploy (50 episodes to a local S3 server)")
     data = work / "weed"

@@ -67,7 +67,8 @@ def test_targets_are_read_typed_with_file_and_line(show: Path) -> None:
     line = (show / "show.toml").read_text(encoding="utf-8").splitlines().index("[deploy.bad]")
     with pytest.raises(InputError) as caught:
         choose_target(load_workspace(show), "bad")
-    assert caught.value.line == line + 1 and "deploy.bad.url" in str(caught.value)
+    # the line the parser found the field on: url's own, below [deploy.bad]
+    assert caught.value.line == line + 2 and "deploy.bad.url" in str(caught.value)
 
 
 def test_unknown_field_in_a_target_is_refused(show: Path) -> None:
@@ -515,7 +516,7 @@ def test_cli_deploy_dry_run_and_errors(show: Path, tmp_path: Path) -> None:
 def test_the_feed_names_a_configured_hub(show: Path, tmp_path: Path) -> None:
     import xml.etree.ElementTree as ET
 
-    from duopod.publish.feed import NAMESPACES, build_feed
+    from duopod.site.feed import NAMESPACES, build_feed
 
     add_target(show, "www", (tmp_path / "www").as_uri(), hub="https://hub.example/")
     channel = ET.fromstring(build_feed(load_workspace(show).show, [])).find("channel")

@@ -12,7 +12,7 @@ import yaml
 from conftest import MANDARIN, run_cli
 
 from duopod.errors import InputError
-from duopod.publish.clip import parse_time
+from duopod.clip import parse_time
 from duopod.script import parse as parse_module
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "duopod"

@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..publish.site import publication_time
 from ..script.model import Script
 from ..show.workspace import Workspace
+from ..site.render import publication_time
+from .after import deploy_site, verify_landed
 from .options import BuildOptions
 from .outcome import BuildEvent, BuildOutcome, OnEvent, exit_code
 from .preflight import choose_engine, screen
@@ -129,21 +130,6 @@ def build_scripts(
     return BuildRun(ordered, chosen.name, chosen.jobs, deployed, verified, held_back)
 
 
-def verify_landed(workspace: Workspace, outcomes: Sequence[BuildOutcome],
-                  notice: Notice | None = None) -> tuple[VerifyReport, ...]:
-    """Hear every episode that landed as a listener does (``duopod.verify``, Whisper);
-    VerifyUnavailable without the ``verify`` extra."""
-    from ..verify import listening_line, verify_episode
-
-    reports = []
-    for outcome in outcomes:
-        if outcome.ok and outcome.slug:
-            if notice is not None:
-                notice(listening_line(outcome.slug))
-            reports.append(verify_episode(workspace, outcome.slug))
-    return tuple(reports)
-
-
 def in_publication_order(workspace: Workspace, scripts: dict[Path, Script]
                          ) -> dict[Path, Script]:
     """The scripts in the order they are published (oldest first): executors land them in
@@ -151,11 +137,3 @@ def in_publication_order(workspace: Workspace, scripts: dict[Path, Script]
     order its files were named in (see ``publish.numbering``)."""
     return dict(sorted(scripts.items(),
                        key=lambda item: publication_time(item[1], workspace.show)))
-
-
-def deploy_site(workspace: Workspace, target: str) -> DeployReport:
-    """The site as it now is, to ``target`` ("" for the show's only one): after every
-    landing, so the feed that goes up names only episodes that are whole."""
-    from ..deploy import deploy_show
-
-    return deploy_show(workspace, target or None)

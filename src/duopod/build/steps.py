@@ -26,19 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ..disk.locks import process_alive, script_lock
 from ..errors import DuopodError, InputError
-from ..files import process_alive
 from ..mix import MixedEpisode, Timeline, mix_episode
 from ..publish import EpisodeRecord, Problem, publish_episode
-from ..publish.episodes import episode_folder, existing_record, settle_identity
-from ..publish.site import episode_notes
-from ..publish.swap import script_lock
 from ..script.model import Script
 from ..show.workspace import Workspace
+from ..site.render import episode_notes
 from ..speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
 from ..speech.lexicon import script_speller
 from ..speech.model import RenderedTurn
 from ..speech.render import ProgressCallback, render_turns_async
+from ..store.episodes import episode_folder, existing_record, settle_identity
 from ..text.notes import ShowNotes
 from .bundle import Bundle, relative_script, write_bundle
 from .options import BuildOptions
@@ -166,14 +165,12 @@ def show_notes(workspace: Workspace, script: Script, timeline: Timeline) -> Show
     ``[writer]`` asks for ``notes = "written"``, a summary written by its language model
     beside them (grounded in the article, cached like speech)."""
     notes = episode_notes(workspace, script, timeline)
-    from ..draft.settings import chat_options, load_writer_settings
-    from ..show.workspace import SHOW_FILE
-
-    settings = load_writer_settings(workspace.root / SHOW_FILE)
+    settings = workspace.show.writer
     if settings.notes != "written":
         return notes
     from ..draft import get_chat_engine
     from ..draft.notes import with_written, write_notes
+    from ..draft.settings import chat_options
 
     engine = get_chat_engine(settings, chat_options(settings, workspace.cache_dir))
     return with_written(notes, write_notes(workspace, script, engine,

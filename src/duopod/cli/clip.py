@@ -1,5 +1,5 @@
 """``duopod clip``: a short captioned video of a published episode for social media. The
-work is in ``duopod.publish.clip``."""
+work is in ``duopod.clip``."""
 
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ def clip(
     """
     from rich.console import Console
 
+    from ..clip import caption_font, make_clip, parse_time, soundbite_span
     from ..errors import InputError
-    from ..publish.clip import caption_font, make_clip, parse_time, soundbite_span
-    from ..publish.episodes import episode_folder, read_record
     from ..show.workspace import load_workspace
+    from ..store.episodes import episode_folder, read_record
 
     finish: float | None
     ws = load_workspace(workspace)

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-__all__ = ["err", "escape", "out", "plain", "printable", "styled", "text"]
+__all__ = ["err", "escape", "notice", "out", "plain", "printable", "styled", "text"]
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -50,3 +50,8 @@ def plain(console: Console, message: str) -> None:
 def text(value: object, style: str = "") -> Text:
     """A table cell or a renderable that shows ``value`` literally."""
     return Text(printable(str(value)), style=style)
+
+
+def notice(message: str) -> None:
+    """A note beside the output (an engine passed over, --jobs above what helps)."""
+    styled(err, "[yellow]note:[/yellow] {message}", message=message)

@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..answers import AnswerError, Shape, read_json
+from ..disk.locks import process_alive
 from ..errors import DuopodError
-from ..files import process_alive
 from ..urls import redact_url
 from .targets import DeployTarget
 

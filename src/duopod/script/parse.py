@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from ..disk.paths import file_inside
 from ..errors import InputError
-from ..files import file_inside
 from ..show.fields import Fields
 from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
 from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle

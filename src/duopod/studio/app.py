@@ -177,7 +177,7 @@ async def editor_page(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     try:
         path = library.script_path(workspace, name)
-        text, sha = library.read_script(path)
+        text, sha = library.read_script(workspace, path)
     except (InputError, OSError):
         raise web.HTTPNotFound(text="no such script\n") from None
     row = library.episode_row(workspace, name)
@@ -207,7 +207,7 @@ async def get_script(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     path = library.script_path(workspace, request.query.get("name", ""))
     try:
-        text, sha = library.read_script(path)
+        text, sha = library.read_script(workspace, path)
     except OSError:
         raise web.HTTPNotFound(text="no such script\n") from None
     return web.json_response({"text": text, "sha256": sha})
@@ -228,7 +228,7 @@ async def save(request: web.Request) -> web.Response:
     data = await _body(request)
     workspace = _workspace(request)
     path = library.script_path(workspace, _text(data, "name"))
-    sha = library.save_script(path, _text(data, "text"), _text(data, "sha256"))
+    sha = library.save_script(workspace, path, _text(data, "text"), _text(data, "sha256"))
     return web.json_response({"sha256": sha})
 
 
@@ -264,7 +264,7 @@ def _checked_script(workspace: Workspace, data: dict[str, Any]) -> library.Check
     path = library.script_path(workspace, _text(data, "name"))
     text = data.get("text")
     if not isinstance(text, str):
-        text = library.read_script(path)[0]
+        text = library.read_script(workspace, path)[0]
     checked = library.check_text(workspace, path, text)
     if checked.script is None:
         problem = checked.problems[0]
@@ -351,13 +351,13 @@ async def lexicon(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="language: a string is needed\n")
     if data.get("save") == "script":
         path = library.script_path(workspace, _text(data, "name"))
-        text, sha = library.read_script(path)
+        text, sha = library.read_script(workspace, path)
         text = library.add_script_lexicon_entry(text, written, spoken)
         checked = await asyncio.to_thread(library.check_text, workspace, path, text)
         if checked.script is None:
             problem = checked.problems[0]
             raise InputError(problem.message, path, problem.line)
-        sha = library.save_script(path, text, data["sha256"]
+        sha = library.save_script(workspace, path, text, data["sha256"]
                                   if isinstance(data.get("sha256"), str) else sha)
         return web.json_response({"saved": path.name, "sha256": sha, "text": text})
     if data.get("save"):
@@ -383,7 +383,7 @@ async def set_status(request: web.Request) -> web.Response:
     data = await _body(request)
     workspace = _workspace(request)
     path = library.script_path(workspace, _text(data, "name"))
-    text, sha = library.read_script(path)
+    text, sha = library.read_script(workspace, path)
     status = _text(data, "status")
     if status == "draft":
         text = library.set_front_matter(text, "status", "draft")
@@ -401,8 +401,8 @@ async def set_status(request: web.Request) -> web.Response:
     if checked.script is None:
         problem = checked.problems[0]
         raise InputError(problem.message, path, problem.line)
-    sha = library.save_script(path, text, data["sha256"] if isinstance(data.get("sha256"), str)
-                              else sha)
+    opened = data.get("sha256")
+    sha = library.save_script(workspace, path, text, opened if isinstance(opened, str) else sha)
     return web.json_response({"sha256": sha, "text": text})
 
 

@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..files import write_atomically
+from ..disk.atomic import write_atomically
 
 _CJK_RANGES = (
     (0x3400, 0x4DBF),
