@@ -92,6 +92,47 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(variable, os.devnull)
 
 
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port, no persistence; the test is
+    skipped where Debian's redis-server is not installed (whichever module asks)."""
+    import socket
+    import time
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs Debian's redis-server (apt-get install redis-server; .ci/run "
+                    "installs it)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _redis_answers(port):
+            assert server.poll() is None, "redis-server exited"
+            assert time.monotonic() < deadline, "redis-server did not answer within 60 s"
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _redis_answers(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 SLOW_FIXTURES = {"built_show", "published", "site", "server", "three", "redis_url"}
 """Fixtures that build whole episodes, or start a speech server, worker processes or Redis
 for them: a test using one is slow (``-m "not slow"`` skips it)."""

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from conftest import MANDARIN, run_cli
 
-from duopod.errors import InputError
 from duopod.clip import parse_time
+from duopod.errors import InputError
 from duopod.script import parse as parse_module
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "duopod"

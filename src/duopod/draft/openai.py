@@ -148,7 +148,8 @@ class OpenAIChatEngine:
                                       allow_redirects=False) as response:
             if response.status != 200:
                 return None
-            data = json.loads(await bounded_body(response, 1 << 20, f"{self.host}: "))
+            data = read_json(await bounded_body(response, 1 << 20, f"{self.host}: "),
+                             self.host, "the model list", limit=1 << 20)
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             return None
