@@ -254,3 +254,32 @@ def test_say_with_openai_and_a_400_nested_1900_deep_is_one_line(hostile: Scripte
     assert f"127.0.0.1:{hostile.port} refused the request (HTTP 400" in done.stderr
     assert not (show / "say.wav").exists()
 
+
+
+def test_a_key_echoed_transformed_by_the_chat_server_never_prints(
+        hostile: Scripted, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-proj-Zx81bQ72mN0pLk45"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+
+    async def echo(request: web.Request) -> web.StreamResponse:
+        sent = request.headers["Authorization"]
+        message = (f"invalid key {key.upper()} ({' '.join(key)}); you sent "
+                   f"{base64.b64encode(sent.encode()).decode()}")
+        return web.json_response({"error": {"message": message}}, status=401)
+
+    hostile.answer = echo
+    engine = OpenAIChatEngine(WriterSettings(base_url=hostile.base_url, model="m"),
+                              ChatOptions(retry_for=1.0, stream=False))
+    assert engine.settings.api_key == key
+
+    async def go() -> None:
+        try:
+            await engine.complete(ChatRequest("outline", (("user", "hi"),), SCHEMA))
+        finally:
+            await engine.close()
+
+    with pytest.raises(EngineError) as refused:
+        asyncio.run(go())
+    shown = str(refused.value)
+    assert "HTTP 401" in shown and "ZX81BQ72" not in shown.upper().replace(" ", "")
+    assert not any(part in shown for part in _b64_fragments(f"Bearer {key}"))
