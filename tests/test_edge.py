@@ -16,7 +16,7 @@ from test_build import episode_dir
 from test_mix import onset
 
 from duopod.audio.decode import SAMPLE_RATE
-from duopod.build.pipeline import (
+from duopod.build import (
     BuildOptions,
     build_episode,
     load_script,

@@ -23,11 +23,11 @@ from aiohttp import web
 
 from ..answers import AnswerError, read_json
 from ..build.options import BuildOptions
-from ..build.steps import resolve_engine
 from ..errors import DuopodError, InputError
 from ..script.model import Script
 from ..serve import attach_preview
-from ..show.workspace import Workspace, load_workspace
+from ..show.workspace import ShowKeeper, Workspace
+from ..speech.choice import resolve_engine
 from ..speech.engines import engine_names
 from ..speech.lexicon import script_speller
 from ..speech.render import stale_turns
@@ -59,7 +59,7 @@ class Studio:
         await self.runner.cleanup()
 
 
-_WORKSPACE = web.AppKey("workspace", Path)
+_SHOW = web.AppKey("show", ShowKeeper)
 _GUARD = web.AppKey("guard", Guard)
 _BUILDS = web.AppKey("builds", Builds)
 _ENGINE = web.AppKey("engine", str)
@@ -76,7 +76,7 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
     guard = Guard(token=token, loopback=loopback)
     app = web.Application(middlewares=[guard_middleware(guard)], client_max_size=MAX_BODY)
     app.on_response_prepare.append(set_headers)
-    app[_WORKSPACE] = root
+    app[_SHOW] = ShowKeeper(root)
     app[_GUARD] = guard
     app[_BUILDS] = Builds()
     app[_ENGINE] = engine
@@ -100,13 +100,14 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
     app.router.add_post("/api/unpublish", unpublish)
     app.router.add_get("/api/feed", feed_state)
     app.router.add_get("/site/{tail:.*}", site)
-    app[_PREVIEW] = attach_preview(app, load_workspace(root))
+    app[_PREVIEW] = attach_preview(app, app[_SHOW].current())
     return app
 
 
 def _workspace(request: web.Request) -> Workspace:
-    """The show as it is on disk now (show.toml and profiles may change while it runs)."""
-    return load_workspace(request.app[_WORKSPACE])
+    """The show as it is on disk now: kept loaded, read again only when show.toml, a voice
+    profile or the cover changed (``ShowKeeper``)."""
+    return request.app[_SHOW].current()
 
 
 def _error(exc: DuopodError, status: int = 422) -> web.Response:
