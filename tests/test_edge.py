@@ -22,10 +22,10 @@ from duopod.build import (
     load_script,
     make_engine,
     render,
-    resolve_engine,
 )
 from duopod.errors import DuopodError, InputError
 from duopod.show.workspace import load_workspace
+from duopod.speech.choice import resolve_engine
 from duopod.speech.engines.edge import REQUEST_BYTES, split_for_requests
 from duopod.speech.model import RenderedTurn
 from duopod.speech.render import TurnEvent
