@@ -161,11 +161,12 @@ def test_a_gateway_that_never_answers_meets_the_deadline(show: Path, credentials
         add_target(show, "cdn", f"s3://{BUCKET}/x", endpoint_url=f"http://127.0.0.1:{port}",
                    region="us-east-1")
         fake_site(show, {"one": b"1"})
-        with pytest.raises(DeployFailed, match=r"no answer from the gateway within 2 s"):
+        with pytest.raises(DeployFailed, match=r"the deploy lock: no answer from the gateway "
+                                               r"within [0-9]+ s"):
             deploy_show(load_workspace(show), None, deadline=2.0)
         done = run_cli(show, "deploy", "--deadline", "2")
     assert done.returncode == 1 and one_line(done.stderr), done.stderr
-    assert "within 2 s" in done.stderr
+    assert "no answer from the gateway within" in done.stderr
 
 
 @pytest.mark.slow
@@ -212,13 +213,14 @@ def test_a_deadline_passed_midway_still_removes_the_lease(
     ws = load_workspace(show)
     started: list[float] = []
 
-    def slow(event: DeployEvent) -> None:  # the deploy's clock runs out after the first put
+    def slow(event: DeployEvent) -> None:  # the deploy's clock runs out at the first put
         if event.kind == "put" and not started:
             started.append(time.monotonic())
-            time.sleep(3.0)
+            time.sleep(9.0)
 
-    with pytest.raises(DeployFailed, match="ran past its deadline of 2 s"):
-        deploy_show(ws, None, deadline=2.0, on_event=slow)
+    with pytest.raises(DeployFailed, match="ran past its deadline of 8 s"):
+        deploy_show(ws, None, deadline=8.0, on_event=slow)
+    assert started  # the lock, the listing and the manifest came first, within the deadline
     assert LOCK_KEY not in keys(s3_endpoint, prefix)
     assert "feed.xml" not in keys(s3_endpoint, prefix)
     assert deploy_show(ws, None).uploaded[-1] == "feed.xml"  # the next one finishes

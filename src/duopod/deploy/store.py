@@ -287,7 +287,6 @@ class S3Store:
                               ) from None
         self.bucket = target.bucket
         self.deadline = deadline
-        self._ends = time.monotonic() + deadline
         try:
             session = boto3.session.Session(profile_name=target.profile)
             self.client: Any = session.client(
@@ -297,6 +296,7 @@ class S3Store:
                               s3={"addressing_style": "path"} if target.endpoint_url else None))
         except Exception as exc:  # a profile that does not exist, an endpoint boto refuses
             raise self._failure("setting up the client", exc) from None
+        self._ends = time.monotonic() + deadline  # the gateway's time: from the first request
         self.prefix = f"{target.prefix}/" if target.prefix else ""
         self._lease: dict[str, Any] | None = None
         self._lease_tag = ""
