@@ -53,3 +53,24 @@ class LoopbackApp:
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread:
             self._thread.join(10)
+
+
+class Scripted(LoopbackApp):
+    """Answers every request with what ``answer`` makes of it (a hostile server's script),
+    and keeps the requests' paths in ``hits``."""
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.hits: list[str] = []
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/{tail:.*}", self._any)
+
+    async def _any(self, request: web.Request) -> web.StreamResponse:
+        self.hits.append(f"{request.method} {request.path}")
+        answer: web.StreamResponse = await self.answer(request)
+        return answer
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"

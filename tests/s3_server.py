@@ -89,3 +89,86 @@ def _wait_for(endpoint: str, process: subprocess.Popen[bytes], wait: float, log:
             problem = str(exc)
             time.sleep(0.5)
     raise Unavailable(f"SeaweedFS did not answer within {wait:.0f} s: {problem}")
+
+
+class Gate:
+    """A gateway in front of the S3 server, on a loopback port of its own, that a test can
+    turn hostile: refuse one object's writes (``refuse``: a key suffix -> S3 error code),
+    or die (``close``: nothing listens there any more) and come back (``open``). It speaks
+    HTTP (aiohttp), forwarding each request as it came: the server checks no signatures."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.refuse: dict[str, str] = {}
+        self.port = 0
+        self._loop: Any = None
+        self._runner: Any = None
+        self._thread: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def open(self) -> Gate:
+        import asyncio
+        import threading
+
+        if self._loop is None:
+            ready = threading.Event()
+
+            def run() -> None:
+                self._loop = asyncio.new_event_loop()
+                self._loop.call_soon(ready.set)
+                self._loop.run_forever()
+
+            self._thread = threading.Thread(target=run, daemon=True)
+            self._thread.start()
+            ready.wait(10)
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        return self
+
+    async def _start(self) -> None:
+        from aiohttp import web
+
+        app = web.Application(client_max_size=1 << 30)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _forward(self, request: Any) -> Any:
+        import aiohttp
+        from aiohttp import web
+
+        for suffix, code in self.refuse.items():
+            if request.method == "PUT" and request.path.endswith(suffix):
+                body = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+                        f"<Message>refused</Message></Error>")
+                return web.Response(status=403, text=body, content_type="application/xml")
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in ("host", "transfer-encoding")}
+        data = await request.read()
+        async with aiohttp.ClientSession(auto_decompress=False) as session, session.request(
+                request.method, self.upstream + request.path_qs, headers=headers,
+                data=data, allow_redirects=False) as reply:
+            body = await reply.read()
+            kept = {k: v for k, v in reply.headers.items()
+                    if k.lower() not in ("transfer-encoding", "content-length", "connection")}
+            return web.Response(status=reply.status, body=body, headers=kept)
+
+    def close(self) -> None:
+        """Stop listening and drop every connection: a gateway that died."""
+        import asyncio
+
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+            self._runner = None
+
+    def stop(self) -> None:
+        self.close()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = None

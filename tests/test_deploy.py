@@ -12,7 +12,6 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,6 @@ from duopod.deploy import (
 from duopod.errors import InputError
 from duopod.show.workspace import load_workspace
 
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": s3_server.KEYS["aws_access_key_id"],
-               "AWS_SECRET_ACCESS_KEY": s3_server.KEYS["aws_secret_access_key"],
-               "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
 BUCKET = s3_server.BUCKET
 
 
@@ -265,21 +261,6 @@ def test_a_hub_that_stays_down_is_reported_not_fatal(show: Path, tmp_path: Path)
 
 def _s3_client(endpoint: str) -> Any:
     return s3_server.client(endpoint)
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    try:
-        with s3_server.weed_s3(tmp_path_factory.mktemp("weed")) as endpoint:
-            yield endpoint
-    except s3_server.Unavailable as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
 
 
 def bucket_show(built_show: Path, tmp_path: Path, endpoint: str, prefix: str,

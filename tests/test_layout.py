@@ -11,8 +11,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "duopod"
 
 LEVELS = {
     # the floor: no stage, used by all of them
-    "errors": 0, "urls": 0, "http": 0, "lazy": 0, "labels": 0, "text": 0, "audio": 0,
-    "show": 0, "disk": 0, "shapes": 0,
+    "errors": 0, "urls": 0, "http": 0, "answers": 0, "lazy": 0, "labels": 0, "text": 0,
+    "audio": 0, "show": 0, "disk": 0, "shapes": 0,
     # the stages, in the order an episode goes through them; publishing is three rooms:
     # the episode store, the site rendered from it, and the transactions over both
     "script": 1, "speech": 2, "mix": 3, "store": 4, "site": 5, "publish": 6,

@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -243,10 +244,27 @@ def test_mastering_ahead_on_threads_changes_no_sample(built_show: Path) -> None:
         assert np.array_equal(chunk, _mastered_chunk(layout, a, b, 2.0, -1.5))
 
 
-def test_an_encoder_that_stops_reading_stops_the_mastering(built_show: Path) -> None:
-    chunks = mastered_chunks(_mandarin_layout(built_show), 1.0, -1.5)
-    next(chunks)
-    chunks.close()  # as encode_mp3 does when ffmpeg fails: returns without hanging
+def test_an_encoder_that_stops_reading_stops_the_mastering(
+        built_show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing the chunks (as encode_mp3 does when ffmpeg fails) cancels the work not yet
+    started and ends the mastering threads: no chunk past those already in hand is made."""
+    from duopod.mix import master
+
+    layout = _mandarin_layout(built_show)
+    started: list[int] = []
+
+    def counted(layout: Layout, a: int, b: int, gain: float, ceiling: float) -> np.ndarray:
+        started.append(a)
+        return _mastered_chunk(layout, a, b, gain, ceiling)
+
+    monkeypatch.setattr(master, "_mastered_chunk", counted)
+    chunks = mastered_chunks(layout, 1.0, -1.5)
+    first = next(chunks)
+    chunks.close()
+    total = -(-layout.length // CHUNK)
+    assert first.shape[0] == CHUNK and total > master.AHEAD + 1
+    assert len(started) <= master.AHEAD + 1 < total  # the rest were never begun
+    assert not [t for t in threading.enumerate() if t.name.startswith("duopod-master")]
 
 
 def test_true_peak_equals_upsampling_with_the_whole_interpolator() -> None:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
@@ -100,12 +101,25 @@ def test_sigkill_at_any_point_leaves_the_previous_site(published: Path, after: f
     assert not [p for p in (published / "episodes").iterdir() if p.name.startswith(".")]
 
 
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen, what: str,
+               limit: float = 300) -> None:
+    """Until ``condition()`` holds (checked every 50 ms), the build still running: a real
+    event rather than a guess at how long the machine takes to get there."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert process.poll() is None, f"the build ended before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {limit:g} s"
+        time.sleep(0.05)
+
+
 def test_ctrl_c_exits_cleanly_with_130(published: Path) -> None:
     before = feed_guids(published)
+    speech = published / ".duopod" / "cache" / "speech"
+    shutil.rmtree(speech)  # a cold build: every turn to speak, landing far off
     process = start_build(published, third_script(published))
-    time.sleep(1.2)
+    wait_until(lambda: any(speech.rglob("*.json")), process, "a turn was spoken")
     process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=300)  # a guard against a hang
     assert process.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert_site_valid(published, before)
@@ -137,7 +151,9 @@ def test_a_second_build_of_the_same_script_refuses(published: Path) -> None:
     script = f"scripts/{MANDARIN}"
     (published / ".duopod").rename(published / ".duopod-old")  # a cold, slow build
     first = start_build(published, script)
-    time.sleep(1.0)
+    wait_until(lambda: any(lock.read_text() == str(first.pid) for lock in
+                           (published / ".duopod").rglob("script-*.lock")),
+               first, "the first build held its script's lock")
     second = run_cli(published, "build", script, "--engine", "espeak")
     first.communicate(timeout=300)
     assert first.returncode == 0

@@ -56,7 +56,7 @@ def test_a_bad_field_is_a_400_naming_it(show: Path) -> None:
     for (url, _sent, words), (status, text) in zip(BAD_BODIES, answers, strict=False):
         assert status == 400, (url, status, text)
         assert words in text and text.count("\n") == 1, (url, text)
-    assert answers[-1] == (400, "not JSON\n")
+    assert answers[-1][0] == 400 and "not JSON" in answers[-1][1]
     assert script.read_bytes() == before
 
 

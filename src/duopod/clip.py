@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -100,17 +102,22 @@ def captions_between(timeline: Timeline, start: float, end: float) -> list[Capti
     return found
 
 
+_TIME = re.compile(r"(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d+)?)")
+"""``75``, ``75.5``, ``1:15``, ``0:01:15.5``: digits only (no sign, no ``nan``, no ``1e3``)."""
+
+
 def parse_time(text: str) -> float:
-    """``75``, ``75.5``, ``1:15`` or ``0:01:15`` as seconds; InputError otherwise."""
-    try:
-        seconds = 0.0
-        for part in text.strip().split(":"):
-            seconds = seconds * 60 + float(part)
-    except ValueError:
-        raise InputError(f"not a time: {text!r} (seconds, or m:ss)") from None
-    if seconds < 0 or len(text.split(":")) > 3:
+    """``75``, ``75.5``, ``1:15`` or ``0:01:15`` as seconds; InputError otherwise (``nan``,
+    ``inf``, ``-5``, ``1:-5``, ``1:75``: minutes and seconds after a colon stay below 60)."""
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
         raise InputError(f"not a time: {text!r} (seconds, or m:ss)")
-    return seconds
+    hours, minutes, seconds = match.groups()
+    colons = text.count(":")
+    if (colons and float(seconds) >= 60) or (colons == 2 and int(minutes) >= 60):
+        raise InputError(f"not a time: {text!r} (minutes and seconds after a colon are "
+                         "below 60)")
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds)
 
 
 def soundbite_span(timeline: Timeline, key_points: tuple[str, ...], number: int
@@ -182,7 +189,7 @@ def make_clip(workspace: Workspace, slug: str, out: Path, *, start: float = 0.0,
     if record.timeline is None:
         raise InputError(f"episode {slug!r} has no timeline in its record", folder)
     stop = min(end if end is not None else start + MAX_SECONDS, record.duration)
-    if not 0 <= start < stop:
+    if not (math.isfinite(start) and math.isfinite(stop) and 0 <= start < stop):
         raise InputError(f"the clip must start before it ends, within the episode's "
                          f"{record.duration:.1f} s (from {start} to {stop})")
     cover = workspace.show.cover

@@ -28,8 +28,9 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
+from .answers import AnswerError, read_json
 from .errors import EngineError
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 MIN_RETRY_AFTER = 1.0
 """A Retry-After of 0 or less is read as this: no server gets hammered by its own answer."""
+ERROR_BODY_BYTES = 64 * 1024
+"""An error body is read no further than this: a message, not a payload."""
 SHORTEST_SECRET = 6
 """Shorter "keys" (x, none, local) are placeholders for local servers: not blanked."""
 
@@ -141,12 +144,38 @@ def url_secrets(base_url: str) -> list[str]:
 def redact(text: str, secrets: Sequence[str | None]) -> str:
     """``text`` with each secret, any Authorization value and anything shaped like an API
     key (``sk-...``, ``key-...``) blanked out: servers echo a rejected key back in their
-    error messages."""
+    error messages, and not always as sent: a secret is found in any case, with spaces
+    or punctuation between its characters, percent-encoded, in hex, and inside base64
+    (standard or URL-safe, at any alignment: ``base64("Bearer " + key)`` too)."""
     for secret in secrets:
         if secret and len(secret) >= SHORTEST_SECRET:
-            text = text.replace(secret, "***")
+            text = _blank_secret(text, secret)
     text = re.sub(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9+/=._~\-]+", r"\1 ***", text)
     return re.sub(r"\b(sk|key)-[A-Za-z0-9_\-*.]{3,}", r"\1-***", text)
+
+
+def _blank_secret(text: str, secret: str) -> str:
+    spaced = r"[\s\W_]{0,3}".join(re.escape(char) for char in secret)
+    text = re.sub(spaced, "***", text, flags=re.IGNORECASE)
+    raw = secret.encode()
+    for form in (quote(secret, safe=""), raw.hex(), *_base64_cores(raw)):
+        if len(form) >= SHORTEST_SECRET:
+            text = re.sub(re.escape(form), "***", text, flags=re.IGNORECASE
+                          if form == raw.hex() or form.startswith("%") else 0)
+    return text
+
+
+def _base64_cores(raw: bytes) -> list[str]:
+    """The base64 characters that depend on ``raw`` alone, for each of the three offsets
+    it can sit at inside a longer encoded text (standard and URL-safe alphabets)."""
+    cores = []
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode()
+        first = -(-8 * offset // 6)  # the first character made of raw's bits only
+        last = (8 * (offset + len(raw)) - 6) // 6  # the last such character
+        core = encoded[first:last + 1]
+        cores += [core, core.replace("+", "-").replace("/", "_")]
+    return cores
 
 
 # ---------------------------------------------------------------- answers
@@ -177,20 +206,25 @@ async def bounded_body(response: aiohttp.ClientResponse, limit: int, where: str 
 
 def error_message(body: str, length: int = 200) -> str:
     """A server's own message from its error body (OpenAI's {"error": {"message": ...}},
-    FastAPI's {"detail": ...}, or plain text), short, on one line."""
+    FastAPI's {"detail": ...}, or plain text), short, on one line. The body is read by
+    ``answers.read_json`` (64 KiB, 32 levels at most): one nested too deep, or shaped
+    otherwise, is shown as the text it is."""
     message: Any = body
     try:
-        parsed = json.loads(body)
-    except ValueError:
+        parsed = read_json(body, "", "the error", limit=ERROR_BODY_BYTES)
+    except AnswerError:
         parsed = None
     if isinstance(parsed, dict):
         error = parsed.get("error")
         message = (error.get("message") if isinstance(error, dict) else error) \
             or parsed.get("detail") or parsed.get("message") or body
-    return " ".join(str(message).split())[:length]
+        if not isinstance(message, str):  # {"detail": [{"msg": ...}]}, as FastAPI sends
+            message = json.dumps(message, ensure_ascii=False)
+    return " ".join(message.split())[:length]
 
 
-async def error_detail(response: aiohttp.ClientResponse, limit: int = 64 * 1024) -> str:
+async def error_detail(response: aiohttp.ClientResponse, limit: int = ERROR_BODY_BYTES
+                       ) -> str:
     """``error_message`` of a refusal's body, read within ``limit`` bytes ("" when it cannot
     be read: the status says enough)."""
     import aiohttp

@@ -411,7 +411,7 @@ def queue_status(workspace: WorkspaceOption = None, queue: QueueOption = None) -
 
 def _warn(problems: list[Problem]) -> None:
     for problem in problems:
-        err.print(f"duopod: warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+        plain(err, f"duopod: warning: {problem}")
 
 
 def _exit_for(problems: list[Problem]) -> None:
@@ -564,14 +564,13 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except DuopodError as exc:
-        err.print(f"duopod: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        plain(err, f"duopod: error: {exc}")
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         _interrupted()
     except OSError as exc:  # the disk: full, read-only, permissions
         where = f": {exc.filename}" if exc.filename else ""
-        err.print(f"duopod: error: {exc.strerror or exc}{where}", markup=False, highlight=False,
-                  soft_wrap=True)
+        plain(err, f"duopod: error: {exc.strerror or exc}{where}")
         sys.exit(EXIT_FAILURE)
     except typer.TyperException as exc:  # usage errors: wrong option, missing argument
         show = getattr(exc, "show", None)

@@ -17,7 +17,13 @@ def deploy(
         help="The target: a deploy.NAME table of show.toml (default: the only one).")] = None,
     prune: Annotated[bool, typer.Option(
         "--prune", help="Delete files in the target that the site no longer has (never one "
-        "the new feed names).")] = False,
+        "the new feed names, and only ones this show's deploys wrote).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --prune: delete files in the target no deploy of this show "
+        "wrote too (another show's, in a shared bucket or folder).")] = False,
+    deadline: Annotated[float, typer.Option(
+        min=1.0, help="Seconds the whole deploy may take; past it the deploy stops with the "
+        "old feed in place, and the next one sends the rest.")] = 3600.0,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="List what would be sent and deleted; write nothing.")] = False,
     workspace: Annotated[Path | None, typer.Option(
@@ -41,8 +47,8 @@ def deploy(
         elif event.kind == "notified":
             plain(out, f"  told    {event.key}")
 
-    report = deploy_show(ws, target, prune=prune, dry_run=dry_run,
-                         on_event=None if dry_run else on_event)
+    report = deploy_show(ws, target, prune=prune, dry_run=dry_run, force=force,
+                         deadline=deadline, on_event=None if dry_run else on_event)
     if report.republished_from is not None:
         done = "would publish it again" if dry_run else "published it again"
         plain(out, f"  the site was published for {report.republished_from}, show.toml's "

@@ -15,7 +15,13 @@ stage copies it out without breaking the promises the feed makes to listeners:
   (``snapshot``), so a build landing during a deploy is wholly in the next one;
 * the show's address: a site published for another ``base_url`` than show.toml's (the feed
   says where it thinks it lives) is published again for the new address before anything
-  is sent, so a move to a bucket or a CDN never puts up a feed of the old addresses.
+  is sent, so a move to a bucket or a CDN never puts up a feed of the old addresses;
+* a prune deletes only what this show put there: an object no deploy of the show ever
+  wrote (its manifest has no entry for it: another show's, in a bucket shared at its root)
+  is refused unless ``force``;
+* bounded: every request to a bucket's gateway and the whole deploy have deadlines, and
+  whatever fails, the first failure is the one reported (a lock that could not be released
+  after it is mentioned, not put in its place).
 
 Only the public site goes out: ``episodes/`` minus hidden names (dot files and folders);
 duopod's private ``.duopod/`` state is outside it and never read here.
@@ -23,6 +29,7 @@ duopod's private ``.duopod/`` state is outside it and never read here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -32,16 +39,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ..answers import AnswerError, Shape, read_json
 from ..errors import DuopodError, InputError
 from ..show.workspace import Workspace
 from .notify import podping, websub_ping
 from .snapshot import LocalFile, public_files, site_snapshot
-from .store import DeployBusy, DeployFailed, Store, open_store
+from .store import (
+    DEPLOY_DEADLINE,
+    LEASE_SECONDS,
+    MAX_MANIFEST_BYTES,
+    DeployBusy,
+    DeployFailed,
+    Store,
+    open_store,
+)
 from .targets import DeployTarget, choose_target, load_targets
 
 __all__ = [
-    "DeployBusy", "DeployEvent", "DeployFailed", "DeployReport", "DeployTarget",
-    "choose_target", "deploy_show", "load_targets",
+    "DEPLOY_DEADLINE", "DeployBusy", "DeployEvent", "DeployFailed", "DeployReport",
+    "DeployTarget", "choose_target", "deploy_show", "load_targets", "shown_name",
 ]
 
 _ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
@@ -114,6 +130,23 @@ class DeployReport:
     for show.toml's ``base_url`` first (a dry run only says it would)."""
 
 
+def shown_name(key: str) -> str:
+    """A file name as a message shows it: bytes that are not UTF-8 as ``\\xff``."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _refuse_unnamable(local: dict[str, LocalFile], workspace: Workspace) -> None:
+    """A public file whose name is not UTF-8 (no object key or URL can hold it; duopod
+    never writes one) is refused before anything is sent."""
+    for key in local:
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"{shown_name(key)}: the file's name is not UTF-8, so no URL "
+                             "can name it; rename or remove it, then deploy",
+                             workspace.episodes_dir) from None
+
+
 def feed_names(feed: bytes, base_url: str) -> set[str]:
     """The keys of every file below ``base_url`` the feed names (enclosures, art,
     transcripts, chapters, episode pages), the feed itself left out."""
@@ -147,17 +180,24 @@ def _order(key: str) -> tuple[int, str]:
 
 
 class _Manifest:
-    """What the target holds, as duopod last wrote it: key -> sha256, size, tag."""
+    """What the target holds, as duopod last wrote it: key -> sha256, size, tag. Read as
+    any answer is (``answers.read_json``); an entry of the wrong shape is dropped (its file
+    is checked as if new), and so is the whole manifest when it is not JSON."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        raw = store.get_bytes(MANIFEST_KEY)
+        self.files: dict[str, dict[str, object]] = {}
+        raw = store.get_bytes(MANIFEST_KEY) or b"{}"
         try:
-            loaded = json.loads(raw) if raw else {}
-        except ValueError:
-            loaded = {}  # unreadable: everything is checked as if new
-        files = loaded.get("files") if isinstance(loaded, dict) else None
-        self.files: dict[str, dict[str, object]] = files if isinstance(files, dict) else {}
+            files = Shape(read_json(raw, "the target", "the manifest",
+                                    limit=MAX_MANIFEST_BYTES), "the target").field("files")
+            entries = files.object() if files.is_object() else {}
+        except AnswerError:
+            entries = {}  # unreadable: everything is checked as if new
+        for key, entry in entries.items():
+            if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) \
+                    and isinstance(entry.get("tag"), str) and type(entry.get("size")) is int:
+                self.files[key] = {name: entry[name] for name in ("sha256", "size", "tag")}
 
     def current(self, key: str, local: LocalFile, tag: str | None) -> bool:
         entry = self.files.get(key)
@@ -174,10 +214,13 @@ class _Manifest:
 
 
 def deploy_show(workspace: Workspace, target_name: str | None, *, prune: bool = False,
-                dry_run: bool = False, on_event: Callable[[DeployEvent], None] | None = None
-                ) -> DeployReport:
+                dry_run: bool = False, force: bool = False,
+                deadline: float = DEPLOY_DEADLINE,
+                on_event: Callable[[DeployEvent], None] | None = None) -> DeployReport:
     """Deploy ``workspace``'s published site to its target ``target_name`` (or its only
-    one). ``dry_run``: the report says what would change, nothing is written."""
+    one). ``dry_run``: the report says what would change, nothing is written. ``prune``:
+    delete what the site no longer has, but only objects this show's deploys wrote unless
+    ``force``. ``deadline``: seconds the whole deploy may take."""
     started = time.monotonic()
     target = choose_target(workspace, target_name)
     report = DeployReport(target=target.name, dry_run=dry_run)
@@ -188,23 +231,43 @@ def deploy_show(workspace: Workspace, target_name: str | None, *, prune: bool = 
         republish(workspace)
     with site_snapshot(workspace) as snapshot:
         local = public_files(snapshot)
+        _refuse_unnamable(local, workspace)
         if FEED_KEY not in local:
             raise InputError("nothing published to deploy (episodes/feed.xml is missing): "
                              "build or publish first", workspace.episodes_dir / FEED_KEY)
         named = feed_names(local[FEED_KEY].path.read_bytes(), workspace.show.base_url)
-        store = open_store(target)
+        store = open_store(target, deadline)
         tell = on_event or (lambda event: None)
-        if not dry_run:
+        if dry_run:
+            _deploy(store, local, named, report, prune, force, tell)
+        else:
             store.lock()
-        try:
-            _deploy(store, local, named, report, prune, tell)
-        finally:
-            if not dry_run:
-                store.unlock()
+            _locked(store, lambda: _deploy(store, local, named, report, prune, force, tell))
     if report.feed_changed and not dry_run:
         _notify(target, workspace.show.base_url.rstrip("/") + "/" + FEED_KEY, report, tell)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _locked(store: Store, work: Callable[[], None]) -> None:
+    """``work()``, then the lock released. When the work failed, its failure is the one
+    raised: a lock that could not be released after it (the gateway gone too) is added to
+    the message, never put in its place."""
+    try:
+        work()
+    except DuopodError as failure:
+        try:
+            store.unlock()
+        except DuopodError as stuck:
+            raise DeployFailed(f"{failure} (and the deploy lock could not be released: "
+                               f"{stuck}; it lapses within {LEASE_SECONDS / 60:.0f} "
+                               "minutes)") from None
+        raise
+    except BaseException:  # Ctrl-C, a bug: release what can be, then let it through
+        with contextlib.suppress(DuopodError):
+            store.unlock()
+        raise
+    store.unlock()
 
 
 def _published_for(workspace: Workspace) -> str | None:
@@ -224,7 +287,7 @@ def _published_for(workspace: Workspace) -> str | None:
 
 
 def _deploy(store: Store, local: dict[str, LocalFile], named: set[str], report: DeployReport,
-            prune: bool, tell: Callable[[DeployEvent], None]) -> None:
+            prune: bool, force: bool, tell: Callable[[DeployEvent], None]) -> None:
     remote = store.listing()
     manifest = _Manifest(store)
     missing = sorted(named - set(local) - set(remote))
@@ -238,6 +301,13 @@ def _deploy(store: Store, local: dict[str, LocalFile], named: set[str], report: 
     report.feed_changed = bool(stale) or not manifest.current(FEED_KEY, local[FEED_KEY],
                                                               feed_tag)
     doomed = sorted(set(remote) - set(local) - named) if prune else []
+    foreign = [key for key in doomed if key not in manifest.files]
+    if foreign and not force:
+        raise DeployFailed(
+            f"--prune would delete {len(foreign)} object(s) no deploy of this show wrote "
+            f"(first: {shown_name(foreign[0])}): another show's, if the target is shared "
+            "(deploy each show to a prefix of its own); nothing was sent. Add --force to "
+            "delete them anyway")
     if report.dry_run:
         report.uploaded = stale + ([FEED_KEY] if report.feed_changed else [])
         report.deleted = doomed

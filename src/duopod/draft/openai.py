@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlparse
 
+from ..answers import AnswerError, Shape, read_json
 from ..disk.atomic import write_atomically
 from ..errors import EngineError, InputError
 from ..http import (
@@ -55,7 +56,6 @@ from ..http import (
     retry_after,
     url_secrets,
 )
-from ..shapes import shaped
 from .model import ChatOptions, ChatRequest, Completion, Usage
 from .schema import SchemaError, parse_answer, schema_text
 from .settings import WriterSettings
@@ -98,48 +98,6 @@ class _Answer:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str | None
-
-
-# What a server answers, as far as duopod reads it (``shapes`` checks it on arrival): a
-# whole chat completion, or one event of a streamed one.
-
-
-@dataclass(frozen=True)
-class _Usage:
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-
-
-@dataclass(frozen=True)
-class _Message:
-    content: str | None = None
-
-
-@dataclass(frozen=True)
-class _Choice:
-    message: _Message | None = None
-    """In a whole answer."""
-    delta: _Message | None = None
-    """In a streamed event."""
-    finish_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class _Completion:
-    choices: list[_Choice | None] | None = None
-    usage: _Usage | None = None
-
-    @classmethod
-    def of(cls, raw: bytes, what: str) -> _Completion:
-        """``raw`` read as a completion; Retryable naming ``what`` when it is not one."""
-        try:
-            return shaped(cls, json.loads(raw))
-        except (ValueError, RecursionError):  # ShapeError is a ValueError too
-            raise Retryable(what) from None
-
-    def tokens(self) -> tuple[int, int]:
-        usage = self.usage or _Usage()
-        return usage.prompt_tokens or 0, usage.completion_tokens or 0
 
 
 class OpenAIChatEngine:
@@ -197,7 +155,8 @@ class OpenAIChatEngine:
                                       allow_redirects=False) as response:
             if response.status != 200:
                 return None
-            data = json.loads(await bounded_body(response, 1 << 20, f"{self.host}: "))
+            data = read_json(await bounded_body(response, 1 << 20, f"{self.host}: "),
+                             self.host, "the model list", limit=1 << 20)
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             return None
@@ -248,8 +207,8 @@ class OpenAIChatEngine:
             try:
                 parse_answer(completion.text, request.schema)
             except SchemaError as exc:
-                raise EngineError(f"the model's {request.purpose} is not usable JSON "
-                                  f"({exc})") from None
+                raise EngineError(f"{self.host}: {request.purpose}: the model's answer is not "
+                                  f"usable JSON ({exc})") from None
         self._store(request, completion)
         self.usage.add(completion)
         return completion
@@ -281,6 +240,9 @@ class OpenAIChatEngine:
                     answer = await self._ask(request, mode)
                 return Completion(answer.text, answer.prompt_tokens, answer.completion_tokens,
                                   answer.finish_reason, structured=structured)
+            except AnswerError as exc:  # JSON of the wrong size or shape: meant, not damage
+                raise EngineError(f"{self.host}: {request.purpose}: {self._clean(exc.reason)}"
+                                  ) from None
             except _NoSchema:
                 if len(self._formats) > 1 and self._formats[0] == mode:
                     self._formats.pop(0)
@@ -354,7 +316,8 @@ class OpenAIChatEngine:
                             "Content-Type", ""):
                         return await self._read_stream(response)
                     return _answer_of(await bounded_body(response, self.options.max_body,
-                                                         f"{self.host}: "))
+                                                         f"{self.host}: "),
+                                      self.host, self.options.max_body)
             except aiohttp.ClientPayloadError as exc:
                 raise Retryable(f"answer cut off ({exc.__class__.__name__})") from None
             except aiohttp.ClientError as exc:
@@ -384,7 +347,7 @@ class OpenAIChatEngine:
         chunks: AsyncIterator[bytes] = bounded_chunks(response, self.options.max_body,
                                                       f"{self.host}: ")
         parts: list[str] = []
-        usage = _Completion()
+        tokens = (0, 0)
         finish: str | None = None
         done = False
         buffer = b""
@@ -399,30 +362,64 @@ class OpenAIChatEngine:
                 if data == b"[DONE]":
                     done = True
                     continue
-                event = _Completion.of(data, "garbled event in the stream")
-                if event.usage is not None:
-                    usage = event
-                for choice in event.choices or []:
-                    if choice is None:
-                        continue
-                    content = choice.delta.content if choice.delta else None
-                    if content is not None:
-                        parts.append(content)
-                    finish = choice.finish_reason or finish
+                event = _event_of(data, self.host, self.options.max_body)
+                parts += event.parts
+                tokens = event.tokens or tokens
+                finish = event.finish_reason or finish
         if finish is None:
             raise _CutShort("the stream stopped mid-way" if not done else
                             "the stream ended without a finish reason (cut short)")
-        return _Answer("".join(parts), *usage.tokens(), finish)
+        return _Answer("".join(parts), *tokens, finish)
 
 
-def _answer_of(body: bytes) -> _Answer:
-    answer = _Completion.of(body, "the answer is not a chat completion")
-    choice = answer.choices[0] if answer.choices else None
-    if choice is None or choice.message is None:
-        raise Retryable("the answer is not a chat completion")
-    if choice.message.content is None:
-        raise Retryable("the answer has no text")
-    return _Answer(choice.message.content, *answer.tokens(), choice.finish_reason)
+@dataclass(frozen=True)
+class _Event:
+    """One server-sent event of a streamed completion."""
+
+    parts: list[str]
+    finish_reason: str | None
+    tokens: tuple[int, int] | None
+
+
+def _read(data: bytes, host: str, what: str, limit: int) -> Shape:
+    """``data`` as a Shape (``answers.read_json``): damage in transit is worth another
+    request (Retryable), an answer of the wrong size or shape is not."""
+    try:
+        return Shape(read_json(data, host, what, limit=limit), host, what)
+    except AnswerError as exc:
+        if exc.garbled:
+            raise Retryable(exc.reason) from None
+        raise
+
+
+def _tokens(usage: Shape) -> tuple[int, int] | None:
+    """(prompt, completion) tokens of a ``usage`` object; None when it is absent."""
+    if usage.missing:
+        return None
+    return usage.field("prompt_tokens").count(), usage.field("completion_tokens").count()
+
+
+def _event_of(data: bytes, host: str, limit: int) -> _Event:
+    event = _read(data, host, "a stream event", limit)
+    parts, finish = [], None
+    for choice in event.field("choices").items():
+        delta = choice.field("delta")
+        content = None if delta.missing else delta.field("content").optional_text()
+        if content:
+            parts.append(content)
+        finish = choice.field("finish_reason").optional_text() or finish
+    return _Event(parts, finish, _tokens(event.field("usage")))
+
+
+def _answer_of(body: bytes, host: str, limit: int) -> _Answer:
+    answer = _read(body, host, "the answer", limit)
+    choices = answer.field("choices").items(optional=False)
+    if not choices:
+        raise AnswerError(host, "the answer has no choices")
+    choice = choices[0]
+    text = choice.field("message").field("content").text()
+    return _Answer(text, *(_tokens(answer.field("usage")) or (0, 0)),
+                   choice.field("finish_reason").optional_text())
 
 
 def make_engine(settings: WriterSettings, options: ChatOptions) -> OpenAIChatEngine:

@@ -13,9 +13,14 @@ import json
 import re
 from typing import Any
 
+from ..answers import AnswerError, read_json
+
 JsonSchema = dict[str, Any]
 """A JSON schema of the subset above, as a server takes it in ``response_format``: literal
 JSON, sent as it is, so kept as the dict it is (``mend`` reads it)."""
+
+MAX_ANSWER = 2_000_000
+"""Characters of a model's answer parsed at most (the chat engine reads no more bytes)."""
 
 
 class SchemaError(ValueError):
@@ -35,16 +40,24 @@ def _json_in(text: str) -> Any:
     start = stripped.find("{")
     if start >= 0:
         candidates.append(stripped[start: stripped.rfind("}") + 1])
+    refused: AnswerError | None = None
     for candidate in candidates:
         if candidate:
             try:
-                return json.loads(candidate)
-            except ValueError:
-                continue
+                return _loads(candidate)
+            except AnswerError as exc:
+                refused = refused if exc.garbled else exc
+    if refused is not None:  # JSON, but too deep, too large or with numbers out of range
+        raise SchemaError(refused.reason)
     salvaged = salvage(stripped[start:]) if start >= 0 else None
     if salvaged is not None:
         return salvaged
     raise SchemaError("not JSON" if not stripped else f"not JSON: {_preview(stripped)}")
+
+
+def _loads(text: str) -> Any:
+    """JSON within ``answers.read_json``'s bounds: a model's answer is a server's."""
+    return read_json(text, "", "the answer", limit=MAX_ANSWER)
 
 
 def _closing(prefix: str) -> str | None:
@@ -77,8 +90,8 @@ def salvage(text: str, attempts: int = 64) -> Any:
         closing = _closing(prefix)
         if closing is not None:
             try:
-                return json.loads(prefix + closing)
-            except ValueError:
+                return _loads(prefix + closing)
+            except AnswerError:
                 pass
         cut = max(text.rfind(",", 0, cut), text.rfind("}", 0, cut - 1) + 1,
                   text.rfind("]", 0, cut - 1) + 1)

@@ -328,7 +328,9 @@ def _read_tail(lines: list[Line], path: Path, page: _Page) -> None:
                      len(lines))
     _drop_furniture(lines[furniture:], page)
     body = lines[:furniture]
-    read_at = next((i for i, (_n, t) in enumerate(body) if _READ_ORIGINAL.match(t)), None)
+    found = next(((i, match) for i, (_n, t) in enumerate(body)
+                  if (match := _READ_ORIGINAL.match(t))), None)
+    read_at = None if found is None else found[0]
     before = body if read_at is None else body[:read_at]
     after = [] if read_at is None else body[read_at + 1 :]
     filled = [(n, t) for n, t in before if t]
@@ -346,7 +348,8 @@ def _read_tail(lines: list[Line], path: Path, page: _Page) -> None:
         raise InputError(f"{_quote(filled[0][1])}: expected only the headline above "
                          f"'Read original at ...' (line {body[read_at][0]})", path, filled[0][0])
     page.headline = filled[0][1] if filled else None
-    _read_provider(body[read_at], page)
+    assert found is not None  # read_at is its index
+    _read_provider(found[1], page)
     page.article = [t for _n, t in after if t]
     if page.article and _URL.fullmatch(page.article[0]) and not page.url:
         page.url = page.article.pop(0)
@@ -383,8 +386,9 @@ def _drop_furniture(lines: list[Line], page: _Page) -> None:
             page.dropped.append(DroppedLine(number, text, reason))
 
 
-def _read_provider(line: Line, page: _Page) -> None:
-    rest = _READ_ORIGINAL.match(line[1]).group(1)  # type: ignore[union-attr]
+def _read_provider(read_original: re.Match[str], page: _Page) -> None:
+    """The provider and address on the 'Read original at ...' line (its match)."""
+    rest = read_original.group(1)
     url = _URL.search(rest)
     if url:
         page.url = url.group(0)

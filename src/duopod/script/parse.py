@@ -199,8 +199,13 @@ def _front_matter_bounds(lines: list[str]) -> tuple[int, int] | None:
     return 0, -1
 
 
+MAX_YAML_DEPTH = 16
+"""Front matter nests two levels (``lexicon:``, ``source:``); this is plenty of room."""
+
+
 def _parse_yaml(text: str, path: Path, first_line: int) -> yaml.MappingNode | None:
     try:
+        _check_events(text, path, first_line)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -215,20 +220,49 @@ def _parse_yaml(text: str, path: Path, first_line: int) -> yaml.MappingNode | No
     return node
 
 
+def _check_events(text: str, path: Path, first_line: int) -> None:
+    """Refuse aliases and deep nesting before a node graph is built. An alias (``*a``)
+    makes one node stand for another, so a few hundred bytes of ``&a [*b, *b, ...]``
+    stand for billions of nodes (the "billion laughs"): anything that walks them, or
+    turns them into Python values, never ends. Front matter has no use for either, and
+    reading the events is linear in the text."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = first_line + (event.start_mark.line if event.start_mark else 0)
+        if isinstance(event, yaml.AliasEvent):
+            raise InputError(f"YAML alias *{event.anchor} is not allowed in front matter "
+                             "(write the value out)", path, line)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise InputError(f"front matter nests more than {MAX_YAML_DEPTH} levels",
+                                 path, line)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in
                ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
-def _check_tag(node: yaml.Node, path: Path, first_line: int) -> None:
+def _check_tag(node: yaml.Node, path: Path, first_line: int,
+               seen: set[int] | None = None) -> None:
     """Front matter is plain data: refuse tags that ask for objects (we never construct
-    any, but a producer should hear that the file is not what it seems)."""
-    if node.tag not in _PLAIN_TAGS:
-        raise InputError(
-            f"YAML tag {node.tag!r} is not allowed in front matter",
-            path, first_line + node.start_mark.line,
-        )
-    for child in _children(node):
-        _check_tag(child, path, first_line)
+    any, but a producer should hear that the file is not what it seems). Each node is
+    visited once (``seen``), however many times the graph reaches it."""
+    seen = set() if seen is None else seen
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.tag not in _PLAIN_TAGS:
+            raise InputError(
+                f"YAML tag {current.tag!r} is not allowed in front matter",
+                path, first_line + current.start_mark.line,
+            )
+        pending.extend(_children(current))
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

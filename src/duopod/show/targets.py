@@ -65,6 +65,11 @@ def _target(name: str, show: Fields) -> DeployTarget:
         value = fields.text(key)
         if value is not None and not _HTTP.match(value):
             raise fields.error(key, "must be an http(s) URL")
+    endpoint = fields.text("endpoint_url")
+    if endpoint is not None and "@" in urlsplit(endpoint).netloc:
+        raise fields.error("endpoint_url", "must not hold a user name or password (S3 keys "
+                           "come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a "
+                           "profile, never from show.toml)")
     common = DeployTarget(
         name=name, url=url, scheme="", endpoint_url=fields.text("endpoint_url"),
         region=fields.text("region"), profile=fields.text("profile"), hub=fields.text("hub"),

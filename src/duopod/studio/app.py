@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import jinja2
 from aiohttp import web
 
+from ..answers import AnswerError, read_json
 from ..build.options import BuildOptions
 from ..errors import DuopodError, InputError
 from ..script.model import Script
@@ -46,7 +47,7 @@ from .bodies import (
 from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
 from .hearing import engine_named, hear, one_turn
-from .security import Guard, guard_middleware, is_loopback
+from .security import PAGE_POLICY, Guard, guard_middleware, is_loopback, set_headers
 
 log = logging.getLogger("duopod.studio")
 MAX_BODY = 4 * 1024 * 1024
@@ -87,6 +88,7 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
         raise InputError("a studio bound beyond loopback needs an access token")
     guard = Guard(token=token, loopback=loopback)
     app = web.Application(middlewares=[guard_middleware(guard)], client_max_size=MAX_BODY)
+    app.on_response_prepare.append(set_headers)
     app[_SHOW] = ShowKeeper(root)
     app[_GUARD] = guard
     app[_BUILDS] = Builds()
@@ -131,12 +133,13 @@ def _error(exc: DuopodError, status: int = 422) -> web.Response:
 
 
 async def _body(request: web.Request, shape: type[Body]) -> Body:
-    """The request's JSON body as the endpoint's dataclass (``bodies``); a body that is not
-    JSON, or a field of the wrong shape, is a 400 naming it in one line."""
+    """The request's JSON body as the endpoint's dataclass (``bodies``), read within
+    ``answers.read_json``'s bounds as a server's answer is; a body that is not JSON, or a
+    field of the wrong shape, is a 400 naming it in one line."""
     try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise web.HTTPBadRequest(text="not JSON\n") from None
+        data = read_json(await request.read(), "", "the request", limit=MAX_BODY)
+    except AnswerError as exc:
+        raise web.HTTPBadRequest(text=f"{exc.reason}\n") from None
     try:
         return shaped(shape, data)
     except ShapeError as exc:
@@ -154,12 +157,7 @@ def _render(request: web.Request, template: str, **values: Any) -> web.Response:
         **values)
     return web.Response(text=page, content_type="text/html", charset="utf-8",
                         headers={"Cache-Control": "no-store",
-                                 "Content-Security-Policy": _CSP})
-
-
-_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "media-src 'self' blob:; frame-src 'self'; frame-ancestors 'self'; "
-        "form-action 'self'; base-uri 'none'")
+                                 "Content-Security-Policy": PAGE_POLICY})
 
 
 def handles_errors(handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:

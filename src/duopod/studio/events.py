@@ -9,9 +9,11 @@ outcome: the same messages and exit code ``duopod build`` prints and returns.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,12 +47,15 @@ class BuildJob:
 
 
 class Builds:
-    """The builds of this studio run, one at a time (a second waits for the first: two
-    builds of one show at once would race for its feed)."""
+    """The builds of this studio run, one at a time, in the order asked (two builds of one
+    show at once would race for its feed): a queue and one worker thread, started when a
+    build is queued and gone when the queue is empty, however many builds are waiting."""
 
     def __init__(self) -> None:
         self.jobs: dict[int, BuildJob] = {}
-        self._one_at_a_time = threading.Lock()
+        self._waiting: collections.deque[Callable[[], None]] = collections.deque()
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
 
     def start(self, workspace: Workspace, script: Path, options: BuildOptions, stale: int
               ) -> BuildJob:
@@ -62,22 +67,35 @@ class Builds:
             asyncio.run_coroutine_threadsafe(job.add(event), loop)
 
         def work() -> None:
-            with self._one_at_a_time:
-                try:
-                    run = build_scripts(workspace, [script], options, jobs=1,
-                                        on_event=lambda e: emit(event_json(e)),
-                                        notice=lambda m: emit({"kind": "notice", "detail": m}))
-                    emit(outcome_json(run, workspace.episodes_dir / "feed.xml"))
-                except DuopodError as exc:
-                    emit({"kind": "outcome", "exit_code": exc.exit_code, "messages": [str(exc)],
-                          "outcomes": []})
-                except Exception as exc:
-                    emit({"kind": "outcome", "exit_code": 1,
-                          "messages": [f"build failed: {exc.__class__.__name__}: {exc}"],
-                          "outcomes": []})
+            try:
+                run = build_scripts(workspace, [script], options, jobs=1,
+                                    on_event=lambda e: emit(event_json(e)),
+                                    notice=lambda m: emit({"kind": "notice", "detail": m}))
+                emit(outcome_json(run, workspace.episodes_dir / "feed.xml"))
+            except DuopodError as exc:
+                emit({"kind": "outcome", "exit_code": exc.exit_code, "messages": [str(exc)],
+                      "outcomes": []})
+            except Exception as exc:
+                emit({"kind": "outcome", "exit_code": 1,
+                      "messages": [f"build failed: {exc.__class__.__name__}: {exc}"],
+                      "outcomes": []})
 
-        threading.Thread(target=work, name=f"studio-build-{job.id}", daemon=True).start()
+        with self._lock:
+            self._waiting.append(work)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="studio-builds",
+                                                daemon=True)
+                self._worker.start()
         return job
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._worker = None
+                    return
+                work = self._waiting.popleft()
+            work()
 
 
 def event_json(event: BuildEvent) -> dict[str, object]:

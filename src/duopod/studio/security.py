@@ -6,6 +6,14 @@ page on another site, a rebinding DNS name or another machine on the LAN must ge
   ``?token=`` (then kept in an HttpOnly, SameSite=Strict cookie) or as a Bearer header.
 - Every state-changing request (anything but GET and HEAD) carries the anti-CSRF token the
   pages embed, and an Origin, when sent, that is the studio's own.
+- Every answer, however it was made (a page, a file of the ``/site/`` preview streamed by
+  the preview server's handler, server-sent events), goes out with nosniff, no referrer,
+  same-origin framing and a Content-Security-Policy, set as its headers are sent
+  (``on_response_prepare``): the preview's pages get one that lets their inline styles
+  apply but runs none of their scripts, since a page on the studio's origin could
+  otherwise script the editor around it.
+- The redirect that takes the token out of the address goes to a path on the studio, never
+  to a ``//host`` or ``/\\host`` that a browser reads as another site.
 """
 
 from __future__ import annotations
@@ -76,19 +84,63 @@ def guard_middleware(guard: Guard) -> Middleware:
         if guard.token is not None and "token" in request.query:
             # the token came in the address: keep it in a cookie, and take it out of the
             # address bar (and of the history) at once
-            query = {k: v for k, v in request.query.items() if k != "token"}
-            redirect = web.Response(
-                status=303, headers={"Location": request.rel_url.with_query(query).human_repr()})
+            redirect = web.Response(status=303, headers={"Location": same_site_location(
+                request)})
             redirect.set_cookie(COOKIE, guard.token, httponly=True, samesite="Strict",
                                 path="/")
             return redirect
-        response = await handler(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        return response
+        return await handler(request)
 
     return middleware
+
+
+def same_site_location(request: web.Request) -> str:
+    """The request's own path and query without ``token``, as a path on this server: the
+    leading slashes and backslashes a browser would read as ``//another.host`` folded into
+    one, and control characters and spaces (which browsers drop from addresses, turning
+    ``/\t/evil`` into ``//evil``) percent-encoded."""
+    path = _UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", request.rel_url.raw_path)
+    location = "/" + path.lstrip("/")
+    query = request.rel_url.with_query(
+        {k: v for k, v in request.query.items() if k != "token"}).raw_query_string
+    return f"{location}?{query}" if query else location
+
+
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
+               "data:; media-src 'self' blob:; frame-src 'self'; frame-ancestors 'self'; "
+               "form-action 'self'; base-uri 'none'")
+"""The studio's own pages: nothing inline, nothing from elsewhere."""
+PREVIEW_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+                  "img-src 'self' data:; media-src 'self'; connect-src 'none'; "
+                  "frame-ancestors 'self'; form-action 'none'; base-uri 'none'; "
+                  "object-src 'none'")
+"""The site's pages in the preview: their inline styles apply, no script of theirs runs
+(the player's sentence highlighting is the site's, live; the preview shows the page)."""
+PREVIEW_PREFIX = "/site/"
+
+
+def _previewed(request: web.BaseRequest) -> bool:
+    """A request of the ``/site/`` route, or the clone of one the preview's handler answers
+    (its path is the site's own, its route still the studio's)."""
+    if request.path.startswith(PREVIEW_PREFIX):
+        return True
+    match = getattr(request, "match_info", None)
+    resource = match.route.resource if match is not None else None
+    return resource is not None and resource.canonical == PREVIEW_PREFIX + "{tail}"
+
+
+async def set_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Every answer's security headers, set as they are sent (an aiohttp signal), so
+    answers prepared inside a handler (files, streams) have them too."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    if _previewed(request):
+        response.headers["Content-Security-Policy"] = PREVIEW_POLICY
+    else:
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
 
 
 def refusal(guard: Guard, request: web.Request) -> web.Response | None:

@@ -91,11 +91,11 @@ def _repair_run(text: str, start: re.Match[str], vocabulary: _Vocabulary, before
         return None
     body = text[body_start:end]
     after = end + 1 if swallowed else end
-    syllable = _pasted_syllable(text, after, lost_paren=swallowed)
+    syllable, syllable_end = _pasted_syllable(text, after, lost_paren=swallowed)
     opened = _quote_open("".join(before))
     best = _best_reading(body, swallowed, junk, syllable, vocabulary, opened, before[-1:])
     if syllable is not None and swallowed:  # '擔(dān)' lost its '(': drop 'dān)' too
-        after = re.compile(rf"\(?{_SYLLABLE}\)").match(text, after).end()  # type: ignore[union-attr]
+        after = syllable_end
     if best is not None:
         return best + _swallowed_ascii(text, after, swallowed), after
     if body.startswith("!"):  # '?!': 。 and a quote, then bytes the scraper dropped
@@ -147,11 +147,14 @@ def _run_end(text: str, start: int) -> tuple[int | None, bool]:
     return None, False
 
 
-def _pasted_syllable(text: str, at: int, lost_paren: bool) -> str | None:
-    """The romanisation pasted after the run's last character, when there is one."""
+def _pasted_syllable(text: str, at: int, lost_paren: bool) -> tuple[str | None, int]:
+    """The romanisation pasted after the run's last character, when there is one, and
+    where it ends (``at`` when there is none)."""
     pattern = rf"\(?({_SYLLABLE})\)" if lost_paren else rf"\(({_SYLLABLE})\)"
     match = re.compile(pattern).match(text, at)
-    return match.group(1) if match and set(match.group(1)) & set(_TONED) else None
+    if match and set(match.group(1)) & set(_TONED):
+        return match.group(1), match.end()
+    return None, at
 
 
 def _swallowed_ascii(text: str, at: int, swallowed: bool) -> str:
