@@ -26,6 +26,7 @@ from ...errors import EngineError
 from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, LocalEngine, Voice
+from .kokoro_backend import backend_of
 from .kokoro_model import (
     MODEL_RATE,
     MODEL_SHA256,
@@ -83,7 +84,7 @@ class KokoroEngine(LocalEngine):
         while the model speaks (this turn's sentences or another turn's)."""
         from .kokoro_pipeline import shared_pipeline
 
-        pipeline = shared_pipeline()
+        pipeline = shared_pipeline(backend_of(settings))
         pending = [[pipeline.submit(tokens, style, settings["speed"])
                     for tokens, style in self.sentence_inputs(sentence, settings)]
                    for sentence in sentences]
@@ -123,7 +124,7 @@ class KokoroEngine(LocalEngine):
     def sentence_audio(self, sentence: str, settings: dict[str, Any]) -> np.ndarray:
         """One sentence at SAMPLE_RATE, trimmed, spoken on the process's shared session
         (every core on one sentence: the shortest wait for a line said alone)."""
-        session = shared_session()
+        session = shared_session(backend_of(settings))
         return finished([session.speak(tokens, style, settings["speed"])
                          for tokens, style in self.sentence_inputs(sentence, settings)])
 

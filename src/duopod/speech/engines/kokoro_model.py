@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import EngineError
 
@@ -161,50 +161,67 @@ class Model:
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
 
-_model: Model | None = None
+class Speaks(Protocol):
+    """What speaks one chunk: an onnxruntime ``Model`` or an OpenVINO ``Speaker``."""
+
+    def speak(self, tokens: Sequence[int], style: np.ndarray, speed: float
+              ) -> np.ndarray: ...
+
+
+_models: dict[str, Speaks] = {}
 _model_lock = threading.Lock()
 
 
-def shared_session() -> Model:
-    """The process's one model session, built on first use (joining and verifying the
-    weights if this is the first use on this machine) and kept for the life of the
-    process: every engine, ``duopod say`` and a long-running studio reuse it, so only the
-    first line a process speaks pays the load (about a second here)."""
-    global _model
+def shared_session(backend: str = "onnxruntime") -> Speaks:
+    """The process's one model session for ``backend`` (``kokoro_backend``), built on
+    first use (joining and verifying the weights if this is the first use on this
+    machine) and kept for the life of the process: every engine, ``duopod say`` and a
+    long-running studio reuse it, so only the first line a process speaks pays the load
+    (about a second here)."""
     with _model_lock:
-        if _model is None:
-            _model = Model(ensure_model())
-        return _model
+        if backend not in _models:
+            if backend == "onnxruntime":
+                _models[backend] = Model(ensure_model())
+            else:
+                from .kokoro_openvino import alone_speaker
+
+                _models[backend] = alone_speaker()
+        return _models[backend]
 
 
 _preloading: threading.Thread | None = None
 
 
-def preload() -> None:
+def preload(backend: str | None = None) -> None:
     """Start building the shared session on a background thread (once per process), with
     the resampler's scipy import after it: a caller that will speak soon (``duopod say``,
     the studio on start) gets on with its own work meanwhile, and its first
-    ``shared_session()`` waits only for what is left of the load."""
+    ``shared_session()`` waits only for what is left of the load. ``backend``: the
+    machine's own choice (``kokoro_backend.resolve``) when not given."""
     global _preloading
     with _model_lock:
-        if _model is not None or _preloading is not None:
+        if _models or _preloading is not None:
             return
-        _preloading = threading.Thread(target=_load_quietly, daemon=True,
+        _preloading = threading.Thread(target=_load_quietly, args=(backend,), daemon=True,
                                        name="kokoro-preload")
     _preloading.start()
 
 
-def _load_quietly() -> None:
+def _load_quietly(backend: str | None) -> None:
     try:
-        shared_session()
+        if backend is None:
+            from .kokoro_backend import resolve
+
+            backend = resolve()
+        shared_session(backend)
         import scipy.signal  # noqa: F401  (what resampling 24 kHz to 44.1 kHz loads)
     except Exception:  # noqa: S110 - the caller's own shared_session() raises it properly
         pass
 
 
 def is_loaded() -> bool:
-    """Whether this process has already built its shared session (no load if not)."""
-    return _model is not None
+    """Whether this process has already built a shared session (no load if not)."""
+    return bool(_models)
 
 
 model = shared_session

@@ -16,6 +16,7 @@ from typing import Any
 from ...errors import InputError
 from ...show.workspace import VoiceProfile
 from . import missing_setting, unknown_setting
+from .kokoro_backend import key_of, resolve
 from .kokoro_model import unavailable, voice_names
 
 SPEED_RANGE = (0.5, 2.0)
@@ -33,16 +34,26 @@ def settings_if_installed(profile: VoiceProfile) -> dict[str, Any]:
     return profile_settings(profile)
 
 
+KNOWN = ["voice", "speed", "backend"]
+
+
 def profile_settings(profile: VoiceProfile) -> dict[str, Any]:
-    """The profile's voice and speed; InputError naming the profile."""
+    """The profile's voice and speed, and the backend that will speak them when it is
+    not onnxruntime (``kokoro_backend.key_of``: in the settings, so in the cache key);
+    InputError naming the profile."""
     raw = profile.settings("kokoro")
     if "voice" not in raw:
         raise missing_setting(profile, "kokoro", "voice")
     for key in raw:
-        if key not in ("voice", "speed"):
-            raise unknown_setting(profile, "kokoro", key, ["voice", "speed"])
-    return {"voice": _voice(str(raw["voice"]), profile),
-            "speed": _speed(raw.get("speed", 1.0), profile)}
+        if key not in KNOWN:
+            raise unknown_setting(profile, "kokoro", key, KNOWN)
+    settings: dict[str, Any] = {"voice": _voice(str(raw["voice"]), profile),
+                                "speed": _speed(raw.get("speed", 1.0), profile)}
+    backend = key_of(resolve(str(raw.get("backend", "auto")).lower(),
+                             f"profile {profile.name!r}, {profile.path.name}"))
+    if backend:
+        settings["backend"] = backend
+    return settings
 
 
 def _voice(voice: str, profile: VoiceProfile) -> str:
