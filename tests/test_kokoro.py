@@ -236,7 +236,7 @@ def test_the_model_is_loaded_once_per_process_for_every_engine(
             built.append(path)
             super().__init__(path)
 
-    monkeypatch.setattr(kokoro_model, "_model", None)
+    monkeypatch.setattr(kokoro_model, "_models", {})
     monkeypatch.setattr(kokoro_model, "Model", CountedModel)
     assert not kokoro_model.is_loaded()
     settings = {"voice": "zm_yunxi", "speed": 1.0}

@@ -167,15 +167,15 @@ class _Rewrite:
             raise EngineError(f"{node.name}: its rescale is not x_scale * w_scale")
         weight_name = self._dequantized(node, weight_scale[0])
         inputs = [quantizer.input[0], weight_name, *([bias] if bias else [])]
+        name = f"{node.name or node.output[0]}_float"
         if node.op_type == "ConvInteger":
             attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
             if attributes.get("auto_pad") == b"NOTSET":
                 del attributes["auto_pad"]
-            replacement = helper.make_node("Conv", inputs, [rescale.output[0]],
-                                           name=f"{node.name}_float", **attributes)
+            replacement = helper.make_node("Conv", inputs, [rescale.output[0]], name=name,
+                                           **attributes)
         else:
-            replacement = helper.make_node("MatMul", inputs, [rescale.output[0]],
-                                           name=f"{node.name}_float")
+            replacement = helper.make_node("MatMul", inputs, [rescale.output[0]], name=name)
         self.replaced[rescale.output[0]] = [replacement]
 
     def _dequantized(self, node: Any, scale_name: str) -> str:

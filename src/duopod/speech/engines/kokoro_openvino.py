@@ -1,8 +1,10 @@
 """Kokoro on OpenVINO in bf16: the float graph (``kokoro_graph``) on the CPU's bf16 units.
 
-One compiled model per arrangement, shared by every request made from it: a build's
-pipeline compiles it with one stream of one thread per inference thread (the weights
-once, each stream its own buffers), a line said alone with one stream over every core.
+One compiled model per process, with one stream of one thread per inference thread of
+the build's pipeline (the weights once, each stream its own buffers); a line said alone
+runs on a request of the same model. Not a stream over every core for it: OpenVINO's
+samples depend on the thread count (measured: up to 0.03 apart), and a line heard in the
+studio is cached for the build, so it must be what the build would have said.
 
 - **Start-up**: compiling takes seconds (4-15 here); the compiled model is cached on
   disk (``CACHE_DIR`` under the model cache, ``openvino/``), so a second process loads
@@ -32,24 +34,21 @@ if TYPE_CHECKING:
 PRECISION = "bf16"
 
 
-def compile_config(streams: int, threads: int | None) -> dict[str, Any]:
-    """OpenVINO's CPU settings for ``streams`` streams over ``threads`` threads (None:
-    OpenVINO's own count, every core)."""
-    config: dict[str, Any] = {
+def compile_config(streams: int) -> dict[str, Any]:
+    """OpenVINO's CPU settings for ``streams`` streams of one thread each."""
+    return {
         "INFERENCE_PRECISION_HINT": PRECISION,
         "NUM_STREAMS": streams,
+        "INFERENCE_NUM_THREADS": streams,
         "CPU_RUNTIME_CACHE_CAPACITY": 0,
         "ENABLE_CPU_PINNING": False,
     }
-    if threads is not None:
-        config["INFERENCE_NUM_THREADS"] = threads
-    return config
 
 
 @cache
-def compiled(streams: int, threads: int | None) -> Any:
-    """The float graph compiled for this arrangement (from the disk cache when a process
-    has compiled it before), once per process."""
+def compiled(streams: int) -> Any:
+    """The float graph compiled for ``streams`` one-thread streams (from the disk cache
+    when a process has compiled it before), once per process."""
     import openvino
 
     path = ensure_graph()
@@ -57,7 +56,7 @@ def compiled(streams: int, threads: int | None) -> Any:
     cache_dir = cache_root() / "openvino"
     cache_dir.mkdir(parents=True, exist_ok=True)
     core.set_property({"CACHE_DIR": str(cache_dir)})
-    model = core.compile_model(str(path), "CPU", compile_config(streams, threads))
+    model = core.compile_model(str(path), "CPU", compile_config(streams))
     precision = str(model.get_property("INFERENCE_PRECISION_HINT"))
     if "bf" not in precision.lower():  # never speak f32 samples under a bf16 key
         from ...errors import EngineError
@@ -89,12 +88,6 @@ class Speaker:
         return audio
 
 
-def pipeline_speaker(streams: int) -> Speaker:
-    """A request on the pipeline's model: ``streams`` one-thread streams, one per
-    inference thread."""
-    return Speaker(compiled(streams, streams))
-
-
-def alone_speaker() -> Speaker:
-    """A request on the model a line said alone uses: one stream, every core."""
-    return Speaker(compiled(1, None))
+def speaker(streams: int) -> Speaker:
+    """A new request on the process's model of ``streams`` one-thread streams."""
+    return Speaker(compiled(streams))

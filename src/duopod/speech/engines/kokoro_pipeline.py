@@ -87,9 +87,9 @@ class Pipeline:
     def _speaker(self) -> Speaks:
         if self.backend == ONNXRUNTIME:
             return Model(ensure_model(), threads=1)
-        from .kokoro_openvino import pipeline_speaker
+        from .kokoro_openvino import speaker
 
-        return pipeline_speaker(self.sessions)
+        return speaker(self.sessions)
 
     def _work(self) -> None:
         """One session's loop: load it (beside the first turn's front end), then infer
@@ -115,6 +115,11 @@ def _import_resampler() -> None:
     import scipy.signal  # noqa: F401
 
 
+def session_count() -> int:
+    """The pipeline's inference threads: SESSIONS, or ``DUOPOD_KOKORO_SESSIONS``."""
+    return max(1, int(os.environ.get("DUOPOD_KOKORO_SESSIONS", SESSIONS)))
+
+
 _pipelines: dict[str, Pipeline] = {}
 _pipeline_lock = threading.Lock()
 
@@ -124,6 +129,5 @@ def shared_pipeline(backend: str = ONNXRUNTIME) -> Pipeline:
     its sessions."""
     with _pipeline_lock:
         if backend not in _pipelines:
-            sessions = int(os.environ.get("DUOPOD_KOKORO_SESSIONS", SESSIONS))
-            _pipelines[backend] = Pipeline(sessions, backend)
+            _pipelines[backend] = Pipeline(session_count(), backend)
         return _pipelines[backend]
