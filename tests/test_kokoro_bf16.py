@@ -300,3 +300,27 @@ def test_openvino_speaks_in_the_pipeline_what_it_speaks_alone(bf16: dict[str, ob
         assert abs(len(speech.samples) / len(onnx.samples) - 1) < 0.05
         assert not np.array_equal(np.asarray(onnx.samples[:1000]),
                                   np.asarray(speech.samples[:1000]))
+
+
+# --- --jobs with kokoro -----------------------------------------------------------------
+
+def test_kokoro_builds_at_once_hold_back_to_what_the_cores_hold(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kokoro build keeps one core per inference session busy: on two cores a second
+    build at once would only take turns (and hold a second model), so --jobs 2 builds one
+    at a time and says so; other engines, and more cores, keep what was asked."""
+    from duopod.build import scripts
+    from duopod.build.pool import engine_jobs
+
+    assert engine_jobs("kokoro", 2, cores=2) == 1
+    assert engine_jobs("kokoro", 4, cores=8) == 4
+    assert engine_jobs("kokoro", 8, cores=8) == 4
+    assert engine_jobs("espeak", 2, cores=2) == 2
+    monkeypatch.setenv("DUOPOD_KOKORO_SESSIONS", "1")
+    assert engine_jobs("kokoro", 2, cores=2) == 2
+    monkeypatch.delenv("DUOPOD_KOKORO_SESSIONS")
+    monkeypatch.setattr("duopod.build.pool.usable_cores", lambda: 2)
+    said: list[str] = []
+    assert scripts._held_back(2, "kokoro", said.append) == 1
+    assert said and "1 script(s) at a time, not 2" in said[0]
+    assert scripts._held_back(2, "espeak", said.append) == 2 and len(said) == 1
