@@ -55,6 +55,9 @@ class Knobs:
     was answered, at its own length (a model ignoring the request)."""
     answer: Callable[[dict[str, Any], dict[str, Any] | None], str] | None = None
     """Replace the answer's content (payload, schema) -> text."""
+    model_created: int = 1_700_000_000
+    """What ``GET /v1/models`` says of the model (another file under the same name: change
+    it)."""
 
 
 @dataclass
@@ -177,6 +180,13 @@ class ChatServer(LoopbackApp):
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self.complete)
         app.router.add_post("/elsewhere/chat/completions", self.complete)
+        app.router.add_get("/v1/models", self.models)
+
+    async def models(self, request: web.Request) -> web.Response:
+        """The model list as llama.cpp's server answers it: one model, whatever its name."""
+        return web.json_response({"object": "list", "data": [
+            {"id": "stand-in", "object": "model", "created": self.knobs.model_created,
+             "owned_by": "llamacpp"}]})
 
     async def complete(self, request: web.Request) -> web.StreamResponse:
         payload = await request.json()

@@ -46,7 +46,7 @@ class Counter:
 
 def install(kill_at: int) -> Counter:
     """Count (and kill at ``kill_at``) from now on, in this process."""
-    from duopod.publish import swap
+    from duopod.store import swap
 
     counter = Counter(kill_at)
     for name in _MUTATIONS:

@@ -16,9 +16,9 @@ import podcastparser
 import pytest
 
 from duopod.errors import InputError
-from duopod.publish.feed import NAMESPACES, build_feed
-from duopod.publish.record import AudioFile, EpisodeRecord, Rendition
 from duopod.show.workspace import load_show
+from duopod.site.feed import NAMESPACES, build_feed
+from duopod.store.record import AudioFile, EpisodeRecord, Rendition
 
 PC, ATOM = NAMESPACES["podcast"], NAMESPACES["atom"]
 BASE = "https://podcast.example.com"

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import run_cli, tree_snapshot
 
-from duopod.errors import InputError
-from duopod.mix.timeline import Timeline, TimelineTurn
-from duopod.publish.clip import (
+from duopod.clip import (
     FORMATS,
     Caption,
     ass_document,
@@ -28,9 +26,11 @@ from duopod.publish.clip import (
     parse_time,
     soundbite_span,
 )
-from duopod.publish.record import AudioFile, EpisodeRecord, Notes
+from duopod.errors import InputError
+from duopod.mix.timeline import Timeline, TimelineTurn
 from duopod.show.workspace import load_workspace
 from duopod.speech.model import SentenceSpan
+from duopod.store.record import AudioFile, EpisodeRecord, Notes
 
 SLUG = "2025-12-20-clip"
 HOSTILE = r"Braces {\b1} and \N stay text"
@@ -125,9 +125,13 @@ def test_the_clip_decodes_with_captions_drawn(episode: Path, tmp_path: Path,
 
 @pytest.mark.slow
 def test_clip_command_writes_the_soundbite(episode: Path) -> None:
+    """The clip goes to clips/, outside the published site: episodes/ (what a deploy
+    publishes) is left exactly as it was."""
+    site = tree_snapshot(episode / "episodes")
     done = run_cli(episode, "clip", SLUG, "--soundbite", "1", "--format", "16:9")
     assert done.returncode == 0, done.stderr
-    made = episode / "episodes" / SLUG / "clip-4s.mp4"
+    made = episode / "clips" / f"{SLUG}-4s-16x9.mp4"
+    assert tree_snapshot(episode / "episodes") == site
     assert "1280x720" in _probe(made)["video"]
     refused = run_cli(episode, "clip", SLUG, "--format", "4:3")
     assert refused.returncode == 2 and "--format must be one of" in refused.stderr
@@ -167,7 +171,7 @@ def test_chinese_captions_are_drawn_with_system_fonts_hidden(
     """pip install alone: with fontconfig given no fonts at all, the clip extra's Noto
     Sans SC still draws the twelve different characters of 芯片出口新规下的算力之争; with
     the system route alone (the old code) they are not drawn."""
-    from duopod.publish import clip as clip_module
+    from duopod import clip as clip_module
 
     font = clip_module.caption_font()
     if font.file is None:
@@ -196,7 +200,7 @@ def test_chinese_captions_are_drawn_with_system_fonts_hidden(
 
 def test_the_packaged_caption_font_is_used_only_when_it_checks_out(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from duopod.publish import clip as clip_module
+    from duopod import clip as clip_module
 
     clip_module.caption_font.cache_clear()
     monkeypatch.setattr(clip_module, "FONT_PACKAGE", "no_such_font_package")

@@ -206,6 +206,27 @@ def test_a_rerun_is_answered_from_the_cache(chat: ChatServer, tmp_path: Path) ->
     assert len(chat.calls) == 1 and made.usage.cached == 1
 
 
+def test_another_server_or_model_file_never_answers_from_the_cache(
+        chat: ChatServer, tmp_path: Path) -> None:
+    """The cache is keyed by the server's address and the model as the server describes
+    it: the same model name on a second server, or a new file served under the same name,
+    is asked, not answered from the first one's cache."""
+    ask(engine(chat, tmp_path))
+    other = ChatServer().start()
+    try:
+        made = engine(other, tmp_path)
+        ask(made)
+        assert len(other.calls) == 1 and made.usage.cached == 0
+    finally:
+        other.stop()
+    chat.knobs.model_created += 1  # the same name, another model file
+    again = engine(chat, tmp_path)
+    ask(again)
+    assert len(chat.calls) == 2 and again.usage.cached == 0
+    ask(same := engine(chat, tmp_path))
+    assert len(chat.calls) == 2 and same.usage.cached == 1
+
+
 def test_concurrency_is_bounded(chat: ChatServer) -> None:
     chat.knobs.drip, chat.knobs.drip_seconds = 100, 0.01
     made = engine(chat, concurrency=1, stream=False)

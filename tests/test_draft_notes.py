@@ -15,9 +15,9 @@ from markdown_it import MarkdownIt
 from duopod.draft import ChatOptions, get_chat_engine
 from duopod.draft.notes import with_written, write_notes
 from duopod.draft.settings import WriterSettings
-from duopod.publish.templates import render_template
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace
+from duopod.site.templates import render_template
 from duopod.text.notes import ShowNotes
 from duopod.text.written import WrittenSummary
 

@@ -11,13 +11,13 @@ import pytest
 from conftest import run_cli
 
 from duopod.errors import InputError
-from duopod.publish.record import EpisodeRecord
 from duopod.show.workspace import VoiceProfile, load_workspace
 from duopod.speech.choice import engine_for_scripts
 from duopod.speech.engines import choose_auto, registry
 from duopod.speech.engines.espeak import voice_list as espeak_voices
 from duopod.speech.engines.kokoro_model import voice_names as kokoro_voices
 from duopod.starter import create_show
+from duopod.store.record import EpisodeRecord
 
 ZH_HOSTS = ("雷总", "董小姐")
 
@@ -238,7 +238,7 @@ NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
 
 def test_numbers_follow_publication_not_build_order_and_skip_drafts() -> None:
-    from duopod.publish.numbering import UNNUMBERED, effective_numbers, number_for
+    from duopod.store.numbering import UNNUMBERED, effective_numbers, number_for
 
     scheduled = _record("s", 20, UNNUMBERED, "s.md")  # due by NOW: built first, unnumbered
     a = _record("a", 10, 1, "a.md")
@@ -258,7 +258,7 @@ def test_numbers_follow_publication_not_build_order_and_skip_drafts() -> None:
 
 def test_an_unpublished_episode_keeps_its_number_reserved() -> None:
     """Issue 28.6: build A (1), B (2), unpublish B, build C, rebuild B: no two episode 2."""
-    from duopod.publish.numbering import number_for
+    from duopod.store.numbering import number_for
 
     a, b = _record("a", 1, 1, "a.md"), _record("b", 2, 2, "b.md")
     c = _record("c", 3, 0, "c.md")
@@ -267,7 +267,7 @@ def test_an_unpublished_episode_keeps_its_number_reserved() -> None:
 
 
 def test_seasons_number_apart_and_explicit_numbers_win() -> None:
-    from duopod.publish.numbering import number_for
+    from duopod.store.numbering import number_for
 
     one = [_record("a", 1, 1, "a.md", season=1), _record("b", 2, 2, "b.md", season=1)]
     s2 = _record("c", 3, 0, "c.md", season=2)
@@ -279,7 +279,7 @@ def test_a_new_script_never_inherits_an_unpublished_guid() -> None:
     """Issue 28.7: same title and date (so slug) as an unpublished episode: a new GUID."""
     import uuid
 
-    from duopod.publish.numbering import new_guid
+    from duopod.store.numbering import new_guid
 
     base = "https://pod.example.cn"
     old = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/2025-10-01-jie-mu-a/"))
@@ -304,7 +304,7 @@ def _build(folder: Path, path: Path) -> None:
 def _numbers(folder: Path) -> dict[str, str]:
     import xml.etree.ElementTree as ET
 
-    from duopod.publish.feed import NAMESPACES
+    from duopod.site.feed import NAMESPACES
 
     root = ET.parse(folder / "episodes" / "feed.xml").getroot()
     return {item.findtext("title", "").removeprefix("节目"):
@@ -354,7 +354,7 @@ def test_a_shows_life_numbers_guids_and_links(tmp_path: Path) -> None:
 def test_the_show_guid_survives_losing_the_feed_after_a_move(tmp_path: Path) -> None:
     import xml.etree.ElementTree as ET
 
-    from duopod.publish.feed import NAMESPACES
+    from duopod.site.feed import NAMESPACES
 
     folder = _new_show(tmp_path)
     (script,) = (folder / "scripts").glob("*.md")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from duopod.publish import transcripts
-from duopod.publish.feed import build_feed
-from duopod.publish.record import EpisodeRecord
 from duopod.show.workspace import ShowConfig
+from duopod.site import transcripts
+from duopod.site.feed import build_feed
+from duopod.store.record import EpisodeRecord
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"

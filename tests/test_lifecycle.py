@@ -15,11 +15,11 @@ import pytest
 from conftest import ENGLISH, MANDARIN, copy_show, run_cli
 
 from duopod.errors import InputError
-from duopod.publish.feed import NAMESPACES
-from duopod.publish.record import EpisodeRecord
-from duopod.publish.site import listed
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace
+from duopod.site.feed import NAMESPACES
+from duopod.site.render import listed
+from duopod.store.record import EpisodeRecord
 
 IT, PC = NAMESPACES["itunes"], NAMESPACES["podcast"]
 
@@ -295,7 +295,7 @@ def test_voices_must_speak_the_episode_language(show: Path) -> None:
 def test_the_page_marks_laughs_where_the_script_put_them(show: Path) -> None:
     from dataclasses import replace
 
-    from duopod.publish.site import render_episode_page
+    from duopod.site.render import render_episode_page
 
     sample = Path(__file__).parent / "data" / "episode-v1.json"
     record = EpisodeRecord.from_json(sample.read_text(encoding="utf-8"))

@@ -17,9 +17,9 @@ import podcastparser
 import pytest
 
 from duopod.errors import InputError
-from duopod.publish.feed import NAMESPACES, build_feed, enclosure_url
-from duopod.publish.record import AudioFile, EpisodeRecord
 from duopod.show.workspace import RemoteFeed, ShowText, load_show
+from duopod.site.feed import NAMESPACES, build_feed, enclosure_url
+from duopod.store.record import AudioFile, EpisodeRecord
 
 PC = NAMESPACES["podcast"]
 OTHER_GUID = "917393e3-1b1e-5cef-ace4-edaa54e1f810"
@@ -178,7 +178,7 @@ def _timeline():  # type: ignore[no-untyped-def]
 
 
 def test_soundbites_start_at_the_key_sentence_and_last_15_seconds() -> None:
-    from duopod.publish.soundbites import choose
+    from duopod.site.soundbites import choose
 
     bites = choose(_timeline(), ["Sentence 2.", "Not  heard.", "Sentence 8."])
     assert [(b.start, b.duration, b.title) for b in bites] == [
@@ -188,7 +188,7 @@ def test_soundbites_start_at_the_key_sentence_and_last_15_seconds() -> None:
 
 
 def test_soundbites_reach_the_feed_by_the_namespace_rules(config) -> None:  # type: ignore[no-untyped-def]
-    from duopod.publish.record import Soundbite
+    from duopod.store.record import Soundbite
 
     bite = Soundbite(10.0, 19.5, "A <key> point & more")
     episode = replace(EPISODES[0], soundbites=(bite,))

@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import pytest
 
 from duopod.mix.timeline import Chapter, Timeline, TimelineTurn
-from duopod.publish.transcripts import to_srt, to_vtt
+from duopod.site.transcripts import to_srt, to_vtt
 from duopod.speech.model import SentenceSpan
 
 HOSTILE = [
@@ -97,8 +97,8 @@ def hostile_record(url: str | None) -> dict:
 
 
 def render_notes(show: Path, record: dict) -> str:
-    from duopod.publish.site import render_template
     from duopod.show.workspace import load_workspace
+    from duopod.site.render import render_template
 
     workspace = load_workspace(show)
     return render_template(workspace, "notes.md", show=workspace.show, episode=record)
@@ -162,7 +162,7 @@ def test_notes_md_source_url_cannot_break_out_of_its_link(show: Path, url: str, 
 
 
 def test_notes_md_escapes_once_and_keeps_a_plain_ampersand() -> None:
-    from duopod.publish.markdown import markdown_text
+    from duopod.site.markdown import markdown_text
 
     assert markdown_text("雷总 & 董小姐") == "雷总 & 董小姐"  # '&' alone is text: kept
     assert markdown_text("&amp; <b>") == "&amp;amp; &lt;b&gt;"

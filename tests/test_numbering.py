@@ -13,14 +13,14 @@ import feedparser
 import pytest
 from conftest import run_cli
 
-from duopod.publish.numbering import (
+from duopod.store.numbering import (
     UNNUMBERED,
     date_order_number,
     effective_numbers,
     number_for,
     out_of_order,
 )
-from duopod.publish.record import EpisodeRecord
+from duopod.store.record import EpisodeRecord
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 SAMPLE = Path(__file__).parent / "data" / "episode-v1.json"

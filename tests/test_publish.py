@@ -20,9 +20,9 @@ import pytest
 from conftest import ENGLISH, REPO, copy_show, run_cli
 from test_build import episode_dir, record
 
-from duopod.publish.feed import NAMESPACES, PODCAST_GUID_NAMESPACE
 from duopod.serve import in_background, usable_range
 from duopod.show.workspace import load_workspace
+from duopod.site.feed import NAMESPACES, PODCAST_GUID_NAMESPACE
 from duopod.text.notes import clean_article
 
 ARTIFACTS = REPO / "test-artifacts"

@@ -22,15 +22,15 @@ import pytest
 from conftest import ENGLISH, copy_show, run_cli, tree_snapshot
 from killpoints import install
 
-from duopod.build.pipeline import BuildOptions, load_script, make_engine, render
+from duopod.build import BuildOptions, load_script, make_engine, render
+from duopod.disk.locks import site_lock
 from duopod.mix import mix_episode
 from duopod.publish import publish_episode, rebuild_feed, republish
-from duopod.publish.episodes import load_listing, settle_identity
-from duopod.publish.journal import Journal
 from duopod.publish.recovery import recover
-from duopod.publish.site import episode_notes
-from duopod.publish.swap import site_lock
 from duopod.show.workspace import load_workspace
+from duopod.site.render import episode_notes
+from duopod.store.episodes import load_listing, settle_identity
+from duopod.store.journal import Journal
 
 HERE = Path(__file__).parent
 
@@ -374,7 +374,7 @@ def test_a_publish_killed_at_every_step_converges(published: Path, monkeypatch, 
     swap done, the feed not yet rewritten), which the next run's recover mends; and the
     next run leaves the episode in its new folder only, nothing else behind."""
     if not atomic_exchange:
-        monkeypatch.setattr("duopod.publish.swap.exchange", lambda _a, _b: False)
+        monkeypatch.setattr("duopod.store.swap.exchange", lambda _a, _b: False)
     episodes = published / "episodes"
     old = folder(published, "2025-12-12").name
     workspace, script, mixed, notes = _prepare(published, moved)
@@ -455,7 +455,7 @@ def test_a_due_pending_episode_moved_into_the_site_killed_anywhere_converges(
     episodes/ at the next publish. Killed at each of that publish's changes to the disk:
     the feed stays whole, lists the episode only once its folder is in episodes/, the
     folder is whole in one place or the other, and the next publish finishes the move."""
-    from duopod.publish.site import publish_site
+    from duopod.site.render import publish_site
 
     workspace = load_workspace(published)
     moving = folder(published, "2025-12-12")

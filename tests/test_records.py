@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from duopod.mix.timeline import Timeline
-from duopod.publish.record import RECORD_VERSION, EpisodeRecord, RecordError
+from duopod.store.record import RECORD_VERSION, EpisodeRecord, RecordError
 
 SAMPLE = Path(__file__).parent / "data" / "episode-v1.json"
 

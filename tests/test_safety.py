@@ -19,7 +19,7 @@ from conftest import ENGLISH, MANDARIN, copy_show, run_cli, tree_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from duopod.build.pipeline import BuildOptions, build_episode
+from duopod.build import BuildOptions, build_episode
 from duopod.errors import DuopodError, InputError
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace
@@ -295,7 +295,7 @@ def test_cover_art_is_checked(show: Path, image, words: str) -> None:
 
 
 def test_a_template_syntax_error_names_template_and_line(published: Path) -> None:
-    from duopod.publish.templates import theme_dir
+    from duopod.site.templates import theme_dir
 
     template = published / "templates" / "episode.html"  # the show's own, overriding
     template.parent.mkdir(exist_ok=True)

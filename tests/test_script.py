@@ -383,8 +383,8 @@ def test_laughs_are_marked_in_the_transcript(tmp_path: Path) -> None:
     from duopod.audio.decode import SAMPLE_RATE
     from duopod.mix.plan import plan_mix
     from duopod.mix.timeline import Timeline
-    from duopod.publish.transcripts import to_vtt
     from duopod.show.workspace import AudioSettings
+    from duopod.site.transcripts import to_vtt
     from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
     from duopod.text import split_sentences
 

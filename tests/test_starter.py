@@ -14,9 +14,9 @@ import pytest
 from conftest import REPO, run_cli, tree_snapshot
 
 from duopod.errors import InputError
-from duopod.publish.templates import THEME_TEMPLATES
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace
+from duopod.site.templates import THEME_TEMPLATES
 from duopod.starter import create_show, new_script
 
 

@@ -75,8 +75,8 @@ def test_pinyin_memo_is_a_shortcut_only(tmp_path: Path) -> None:
 def test_compiled_templates_are_kept_and_follow_their_source(show: Path) -> None:
     """A build compiles the theme once per show, not once per process; a producer's edit to
     a template is picked up all the same."""
-    from duopod.publish import templates
     from duopod.show.workspace import load_workspace
+    from duopod.site import templates
 
     workspace = load_workspace(show)
     (show / "templates").mkdir(exist_ok=True)

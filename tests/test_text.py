@@ -1,4 +1,4 @@
-from duopod.publish.transcripts import wrap
+from duopod.site.transcripts import wrap
 from duopod.text import display_width, fix_cjk_punctuation, slugify, split_sentences
 
 

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
+from duopod.clip import ffmpeg_exe
 from duopod.errors import InputError
 from duopod.mix.timeline import Timeline, TimelineTurn
-from duopod.publish.clip import ffmpeg_exe
-from duopod.publish.record import AudioFile, EpisodeRecord
 from duopod.show.workspace import load_workspace
 from duopod.speech.model import SentenceSpan
+from duopod.store.record import AudioFile, EpisodeRecord
 from duopod.verify import (
     LexiconLine,
     add_to_lexicon,

@@ -38,10 +38,10 @@ from urllib.parse import quote
 from aiohttp import web
 
 from .errors import DuopodError
-from .publish.feed import build_feed
-from .publish.site import preview_records
-from .publish.versions import language_of_feed
 from .show.workspace import Workspace
+from .site.feed import build_feed
+from .site.render import preview_records
+from .site.versions import language_of_feed
 
 TYPES = {
     ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".vtt": "text/vtt; charset=utf-8",

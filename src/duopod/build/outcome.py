@@ -107,7 +107,7 @@ def exit_code(outcomes: Sequence[BuildOutcome]) -> int:
 
 def built_text(o: BuildOutcome) -> str:
     """What a face says after "built" about an episode that landed (the CLI, the studio)."""
-    from ..publish.templates import clock
+    from ..site.templates import clock
 
     return (f"{o.title}  {clock(o.duration)} · {o.turns} turns · {o.chapters} chapters · "
             f"engine {o.engine} ({o.rendered} rendered, {o.cached} cached) · "

@@ -50,13 +50,12 @@ from urllib.parse import urlsplit
 import dramatiq
 from dramatiq.middleware import Middleware
 
+from ..disk.locks import file_lock, process_alive
 from ..errors import DuopodError, InputError
-from ..files import process_alive
-from ..publish.episodes import script_id
-from ..publish.site import show_guid
-from ..publish.swap import file_lock
 from ..script.model import Script
 from ..show.workspace import Workspace, load_workspace
+from ..site.render import show_guid
+from ..store.episodes import script_id
 from ..urls import redact_url
 from .bundle import read_bundle
 from .options import BuildOptions
@@ -390,7 +389,7 @@ def _publish_job(job: str, options: dict[str, Any]) -> None:
     if build_options.deploy is not None:
         # after the marker: a deploy that fails (another deployer holds the target) is
         # retried by Dramatiq without landing the episode twice
-        from .scripts import deploy_site
+        from .after import deploy_site
 
         report = deploy_site(workspace, build_options.deploy)
         landed["deployed"] = {"target": report.target, "uploaded": len(report.uploaded)}

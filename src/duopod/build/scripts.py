@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..publish.site import publication_time
 from ..script.model import Script
 from ..show.workspace import Workspace
+from ..site.render import publication_time
+from .after import deploy_site, verify_landed
 from .options import BuildOptions
 from .outcome import BuildEvent, BuildOutcome, OnEvent, exit_code
 from .preflight import choose_engine, screen
+from .run import Keeper
 from .steps import Notice, sweep_work
 
 if TYPE_CHECKING:
@@ -60,8 +62,8 @@ class BuildRun:
         return max(exit_code(self.outcomes), heard)
 
 
-def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = None
-                    ) -> Executor:
+def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = None,
+                    keep: Keeper | None = None) -> Executor:
     if queue is not None:
         from .queue import QueueExecutor
 
@@ -73,7 +75,7 @@ def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = 
         return ProcessPool(min(allowed, runnable))
     from .local import InProcess
 
-    return InProcess()
+    return InProcess(keep)
 
 
 def _held_back(jobs: int | None, engine: str, notice: Notice | None) -> int | None:
@@ -112,12 +114,15 @@ def build_scripts(
     executor: Executor | None = None,
     on_event: OnEvent | None = None,
     notice: Notice | None = None,
+    keep: Keeper | None = None,
 ) -> BuildRun:
     """Build ``paths`` and publish each as it is ready. Scripts that do not parse, or that
     repeat another's slug, fail up front as bad input without stopping the rest; a script
-    named twice is built once."""
+    named twice is built once. ``keep``: a caller in this process that wants the landed
+    objects and the exceptions themselves (it runs the scripts here, unless an
+    ``executor`` is given)."""
     emit: OnEvent = on_event or (lambda _event: None)
-    if executor is None and queue is None and len(paths) > 1:
+    if executor is None and queue is None and keep is None and len(paths) > 1:
         _ready_pool(jobs)
     sweep_work(workspace)
     screened = screen(workspace, paths, options)
@@ -126,11 +131,15 @@ def build_scripts(
                                                         notice))
     for path, failed in screened.failed.items():
         emit(BuildEvent(path, "failed", detail=failed.error or ""))
+        if keep is not None and path in screened.raised:
+            keep.raised(path, screened.raised[path])
     for path, script in screened.runnable.items():
         emit(BuildEvent(path, "waiting", total=len(script.turns)))
+    if keep is not None:  # what is kept lives in this process: the scripts run here
+        jobs, queue = 1, None
     if executor is None and queue is None and len(screened.runnable) > 1:
         jobs = _held_back(jobs, options.engine, notice)
-    chosen = executor or choose_executor(len(screened.runnable), jobs, queue)
+    chosen = executor or choose_executor(len(screened.runnable), jobs, queue, keep)
     outcomes = dict(screened.failed)
     if screened.runnable:
         outcomes.update(chosen.run(workspace, in_publication_order(workspace, screened.runnable),
@@ -147,21 +156,6 @@ def build_scripts(
     return BuildRun(ordered, chosen.name, chosen.jobs, deployed, verified, held_back)
 
 
-def verify_landed(workspace: Workspace, outcomes: Sequence[BuildOutcome],
-                  notice: Notice | None = None) -> tuple[VerifyReport, ...]:
-    """Hear every episode that landed as a listener does (``duopod.verify``, Whisper);
-    VerifyUnavailable without the ``verify`` extra."""
-    from ..verify import listening_line, verify_episode
-
-    reports = []
-    for outcome in outcomes:
-        if outcome.ok and outcome.slug:
-            if notice is not None:
-                notice(listening_line(outcome.slug))
-            reports.append(verify_episode(workspace, outcome.slug))
-    return tuple(reports)
-
-
 def in_publication_order(workspace: Workspace, scripts: dict[Path, Script]
                          ) -> dict[Path, Script]:
     """The scripts in the order they are published (oldest first): executors land them in
@@ -169,11 +163,3 @@ def in_publication_order(workspace: Workspace, scripts: dict[Path, Script]
     order its files were named in (see ``publish.numbering``)."""
     return dict(sorted(scripts.items(),
                        key=lambda item: publication_time(item[1], workspace.show)))
-
-
-def deploy_site(workspace: Workspace, target: str) -> DeployReport:
-    """The site as it now is, to ``target`` ("" for the show's only one): after every
-    landing, so the feed that goes up names only episodes that are whole."""
-    from ..deploy import deploy_show
-
-    return deploy_show(workspace, target or None)

@@ -26,19 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ..disk.locks import process_alive, script_lock
 from ..errors import DuopodError, InputError
-from ..files import process_alive
 from ..mix import MixedEpisode, Timeline, mix_episode
 from ..publish import EpisodeRecord, Problem, publish_episode
-from ..publish.episodes import episode_folder, existing_record, settle_identity
-from ..publish.site import episode_notes
-from ..publish.swap import script_lock
 from ..script.model import Script
 from ..show.workspace import Workspace
-from ..speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
+from ..site.render import episode_notes
+from ..speech.choice import resolve_engine
+from ..speech.engines import Engine, EngineOptions, get_engine
 from ..speech.lexicon import script_speller
 from ..speech.model import RenderedTurn
 from ..speech.render import ProgressCallback, render_turns_async
+from ..store.episodes import episode_folder, existing_record, settle_identity
 from ..text.notes import ShowNotes
 from .bundle import Bundle, relative_script, write_bundle
 from .options import BuildOptions
@@ -46,7 +46,7 @@ from .outcome import BuildOutcome
 from .preflight import load_script
 
 __all__ = ["Landed", "Stage", "land", "make_engine", "new_work_folder", "outcome",
-           "produce", "render", "resolve_engine", "sweep_work"]
+           "produce", "render", "sweep_work"]
 
 Stage = Literal["rendering", "mixing", "encoding"]
 StageCallback = Callable[[Stage], None]
@@ -59,17 +59,10 @@ def make_engine(name: str, options: BuildOptions) -> Engine:
                                           concurrency=options.concurrency))
 
 
-def resolve_engine(name: str, notice: Notice | None = None) -> str:
-    """``auto`` becomes the best engine that can run here (edge when its service answers),
-    and says so when it falls back; any other name is checked against the registry."""
-    if name != "auto":
-        return engine_spec(name).name
-    return choose_auto(notice)
-
-
 def engine_for(workspace: Workspace, script: Script, options: BuildOptions) -> str:
-    """The engine this script is built with: a mix from the cache (``auto``) uses the one
-    the published episode was rendered with (espeak if none)."""
+    """The engine this script is built with (``build_scripts`` chose it by the one policy,
+    ``speech.choice``); a mix from the cache with ``auto`` uses the one the published
+    episode was rendered with (espeak if none): the speech is that engine's."""
     if options.engine == "auto" and options.cache_only:
         record = existing_record(workspace, script.meta.slug)
         return record.engine if record else "espeak"
@@ -166,14 +159,12 @@ def show_notes(workspace: Workspace, script: Script, timeline: Timeline) -> Show
     ``[writer]`` asks for ``notes = "written"``, a summary written by its language model
     beside them (grounded in the article, cached like speech)."""
     notes = episode_notes(workspace, script, timeline)
-    from ..draft.settings import chat_options, load_writer_settings
-    from ..show.workspace import SHOW_FILE
-
-    settings = load_writer_settings(workspace.root / SHOW_FILE)
+    settings = workspace.show.writer
     if settings.notes != "written":
         return notes
     from ..draft import get_chat_engine
     from ..draft.notes import with_written, write_notes
+    from ..draft.settings import chat_options
 
     engine = get_chat_engine(settings, chat_options(settings, workspace.cache_dir))
     return with_written(notes, write_notes(workspace, script, engine,

@@ -14,10 +14,10 @@ from rich.table import Table
 
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
 from ..speech.engines import BUILTIN_ENGINES
-from .display import err, out, plain, styled
+from .building import build_and_report
+from .display import err, notice, out, plain, styled
 
 if TYPE_CHECKING:
-    from ..build.options import BuildOptions
     from ..publish import Problem
     from ..script.model import Script
     from ..script.parse import Overrides
@@ -148,7 +148,8 @@ def check(
 
     Example: duopod check scripts/2025-12-10-h200.md
     """
-    from ..build.preflight import BuildOptions, check_scripts
+    from ..build.options import BuildOptions
+    from ..build.preflight import check_scripts
     from ..speech.choice import host_voices
     from .checks import print_check_extras
 
@@ -177,7 +178,7 @@ def check(
         for section in script.sections:
             out.print(f"  section   {section.title}  (line {section.line})")
         _print_lexicon_hits(ws, script)
-        print_check_extras(out, ws, script, engine, _notice)
+        print_check_extras(out, ws, script, engine, notice)
         _print_draft_problems(script)
         if meta.source:
             src = meta.source
@@ -270,11 +271,13 @@ def say(
 
     Example: duopod say "H20和H200不是一回事。" --host 雷总 --engine espeak --out say.mp3
     """
-    from ..build.pipeline import BuildOptions, make_engine, resolve_engine
+    from ..build.options import BuildOptions
+    from ..build.steps import make_engine
+    from ..speech.choice import engine_for_voice
     from ..speech.say import say_line
 
     ws = _workspace(workspace)
-    name = resolve_engine(engine, _notice)
+    name = engine_for_voice(ws.profile_for(host), engine, notice)
     said = say_line(ws, text, host, make_engine(name, BuildOptions()), out_path)
     if said.spoken != said.written:
         plain(out, f"said as: {''.join(said.spoken)}")
@@ -334,39 +337,7 @@ def build(
                            retry_for=retry_for, force=force, encoding=encoding,
                            overrides=_overrides(title, date),
                            deploy=(target or "") if deploy else None, verify=verify)
-    raise typer.Exit(_build(_workspace(workspace), scripts, options, jobs, queue))
-
-
-def _build(ws: Workspace, scripts: list[Path], options: BuildOptions, jobs: int | None,
-           queue: str | None) -> int:
-    """Build through the library (it picks the executor), with one display for 1..N
-    scripts, and the exit code every executor shares."""
-    from ..build.pool import BUILD_CORES, default_jobs, usable_cores
-    from ..build.scripts import build_scripts
-    from .progress import build_display, report
-
-    if jobs is not None and jobs > default_jobs() and len(scripts) > 1 and queue is None:
-        _notice(f"one build keeps about {BUILD_CORES:g} of this machine's {usable_cores()} "
-                f"cores busy, so --jobs {jobs} gains little over --jobs {default_jobs()} here")
-    with build_display(err, scripts) as on_event:
-        run = build_scripts(ws, scripts, options, jobs=jobs, queue=queue, on_event=on_event,
-                            notice=_notice)
-    report(out, err, run.outcomes, ws.episodes_dir / "feed.xml", run.jobs, run.executor)
-    if run.verified:
-        from .verify import print_report
-
-        for heard in run.verified:
-            print_report(ws, heard)
-    if run.held_back is not None:
-        plain(err, f"duopod: not deployed: {run.held_back}")
-    if run.deployed is not None:
-        sent = run.deployed
-        plain(out, f"deploy {sent.target}: sent {len(sent.uploaded)} file(s) "
-                   f"({sent.bytes_uploaded:,} bytes), {len(sent.skipped)} unchanged, "
-                   f"{sent.seconds:.1f} s")
-        for problem in sent.notify_problems:
-            plain(err, f"duopod: warning: {problem}")
-    return run.exit_code
+    raise typer.Exit(build_and_report(_workspace(workspace), scripts, options, jobs, queue))
 
 
 QueueOption = Annotated[str | None, typer.Option(
@@ -392,11 +363,11 @@ def enqueue(
     Example: duopod enqueue scripts/*.md --queue redis://buildhost:6379/0
     """
     from ..build.options import BuildOptions
-    from ..build.steps import resolve_engine
+    from ..speech.choice import resolve_engine
     from .queue import enqueue_cli
 
     ws = _workspace(workspace)
-    options = BuildOptions(engine=resolve_engine(engine, _notice), use_cache=not no_cache,
+    options = BuildOptions(engine=resolve_engine(engine, notice), use_cache=not no_cache,
                            concurrency=concurrency, force=force)
     enqueue_cli(ws, scripts, options, queue, out)
 
@@ -438,10 +409,6 @@ def queue_status(workspace: WorkspaceOption = None, queue: QueueOption = None) -
     status_cli(_workspace(workspace), queue, out)
 
 
-def _notice(message: str) -> None:
-    styled(err, "[yellow]note:[/yellow] {message}", message=message)
-
-
 def _warn(problems: list[Problem]) -> None:
     for problem in problems:
         err.print(f"duopod: warning: {problem}", markup=False, highlight=False, soft_wrap=True)
@@ -474,7 +441,7 @@ def mix(
 
     options = BuildOptions(engine=engine, force=force, encoding=encoding,
                            overrides=_overrides(title, date), cache_only=True)
-    raise typer.Exit(_build(_workspace(workspace), scripts, options, None, None))
+    raise typer.Exit(build_and_report(_workspace(workspace), scripts, options, None, None))
 
 
 @app.command()
@@ -484,7 +451,7 @@ def publish(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod publish
     """
-    from ..build.pipeline import republish
+    from ..publish import republish
 
     ws = _workspace(workspace)
     listing = republish(ws)
@@ -516,7 +483,7 @@ def feed(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod feed
     """
-    from ..build.pipeline import rebuild_feed
+    from ..publish import rebuild_feed
 
     ws = _workspace(workspace)
     listing = rebuild_feed(ws)

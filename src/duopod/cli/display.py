@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-__all__ = ["err", "escape", "out", "plain", "styled", "text"]
+__all__ = ["err", "escape", "notice", "out", "plain", "styled", "text"]
 
 out = Console(soft_wrap=True, markup=False, highlight=False)
 err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
@@ -35,3 +35,8 @@ def plain(console: Console, message: str) -> None:
 def text(value: object, style: str = "") -> Text:
     """A table cell or a renderable that shows ``value`` literally."""
     return Text(str(value), style=style)
+
+
+def notice(message: str) -> None:
+    """A note beside the output (an engine passed over, --jobs above what helps)."""
+    styled(err, "[yellow]note:[/yellow] {message}", message=message)

@@ -50,11 +50,10 @@ def draft(
     Example: duopod draft sources/h200.txt --minutes 5 --date 2025-12-10
     """
     from ..draft import ChatOptions, get_chat_engine
-    from ..draft.settings import load_writer_settings
-    from ..show.workspace import SHOW_FILE, load_workspace
+    from ..show.workspace import load_workspace
 
     ws = load_workspace(workspace)
-    settings = load_writer_settings(ws.root / SHOW_FILE).with_overrides(base_url, model)
+    settings = ws.show.writer.with_overrides(base_url, model)
     options = ChatOptions(retry_for=settings.retry_for, deadline=settings.deadline,
                           concurrency=settings.concurrency, stream=settings.stream,
                           cache_dir=ws.cache_dir)

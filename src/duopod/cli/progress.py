@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from ..build.outcome import BuildEvent, BuildOutcome, OnEvent, built_text, state_line
-from ..publish.templates import clock
+from ..site.templates import clock
 from .display import plain, styled, text
 
 _LABELS = {

@@ -32,12 +32,12 @@ def translate(
     Example: duopod translate scripts/2025-12-10-h200.md --to en-US
     """
     from ..draft import get_chat_engine
-    from ..draft.settings import chat_options, load_writer_settings
+    from ..draft.settings import chat_options
     from ..draft.translate import translate_script
-    from ..show.workspace import SHOW_FILE, load_workspace
+    from ..show.workspace import load_workspace
 
     ws = load_workspace(workspace)
-    settings = load_writer_settings(ws.root / SHOW_FILE).with_overrides(base_url, model)
+    settings = ws.show.writer.with_overrides(base_url, model)
     engine = get_chat_engine(settings, chat_options(settings, ws.cache_dir))
     result = translate_script(ws, engine, script, to, out_path)
     plain(out, f"translated {result.script} ({result.turns} turns in {result.sections} "

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from .display import err, out, plain, text
+from .building import print_report
+from .display import err, out, plain
 
 if TYPE_CHECKING:
     from ..show.workspace import Workspace
@@ -25,34 +25,6 @@ if TYPE_CHECKING:
 
 ThresholdOption = Annotated[float, typer.Option(
     min=0.0, max=1.0, help="Character error rate over which a sentence is flagged.")]
-
-
-def _time(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
-
-
-def print_report(ws: Workspace, report: VerifyReport) -> None:
-    from ..verify import report_path
-
-    flagged = report.flagged
-    if flagged:
-        table = Table(show_lines=True)
-        for column in ("turn", "time", "CER", "said", "heard", "misheard", "lexicon line to try"):
-            table.add_column(column, overflow="fold")  # the whole sentence, never cut off
-        for s in flagged:
-            lines = "\n".join(f"[{line.table}] {line.toml()}"
-                              + (f" ({line.note})" if line.note else "") for line in s.suggestions)
-            table.add_row(text(s.turn), text(_time(s.start)), text(f"{s.cer:.2f}"),
-                          text(s.said), text(s.heard), text(", ".join(s.misheard)), text(lines))
-        out.print(table)
-    speed = report.seconds / max(report.heard_seconds / 60, 1e-9)
-    plain(out, f"verify {report.slug}: {len(flagged)} of {len(report.sentences)} sentence(s) "
-               f"flagged (CER over {report.threshold:.2f} or a term misheard), mean CER "
-               f"{report.mean_cer:.3f}; heard {report.heard_seconds:.0f} s in "
-               f"{report.seconds:.1f} s, {report.cpu_seconds:.1f} s of CPU ({speed:.1f} s per "
-               "audio minute)")
-    plain(out, f"report: {report_path(ws, report.slug)}")
 
 
 def hear(ws: Workspace, slug: str, threshold: float) -> VerifyReport:
@@ -81,9 +53,9 @@ def fix(ws: Workspace, report: VerifyReport, yes: bool, threshold: float) -> Ver
     from ..build.options import BuildOptions
     from ..verify import add_to_lexicon
     from ..verify.episode import read_episode
-    from .app import _build
+    from .building import build_and_report
 
-    edit = add_to_lexicon(ws.root, _accepted(report, yes))
+    edit = add_to_lexicon(ws.root, _accepted(report, yes), lexicon=ws.show.lexicon)
     for line in edit.added:
         plain(out, f"lexicon   added [{line.table}] {line.toml()}  ({edit.path})")
     for line, why in edit.kept:
@@ -91,7 +63,7 @@ def fix(ws: Workspace, report: VerifyReport, yes: bool, threshold: float) -> Ver
     if not edit.added:
         return report
     script = ws.root / read_episode(ws, report.slug).script
-    code = _build(ws, [script], BuildOptions(engine=report.engine), None, None)
+    code = build_and_report(ws, [script], BuildOptions(engine=report.engine), None, None)
     if code != 0:
         raise typer.Exit(code)
     after = hear(ws, report.slug, threshold)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from ..disk.locks import process_alive
 from ..errors import DuopodError
-from ..files import process_alive
 from .targets import DeployTarget
 
 LOCK_KEY = ".duopod-deploy.lock"

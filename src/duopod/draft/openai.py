@@ -27,6 +27,7 @@ validated and mended by ``schema.parse_answer``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -37,8 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
+from ..disk.atomic import write_atomically
 from ..errors import EngineError, InputError
-from ..files import write_atomically
 from ..http import (
     REDIRECT_STATUS,
     RETRY_STATUS,
@@ -68,6 +69,8 @@ READ_TIMEOUT = 60.0
 BASE_DELAY = 0.5
 MAX_DELAY = 20.0
 MAX_REDIRECTS = 3
+IDENTIFY_TIMEOUT = 10.0
+"""Seconds to wait for ``GET /models`` (which model the server serves) before going on."""
 FORMATS = ("json_schema", "json_object", "prompt")
 """How a schema is put to the server, best first."""
 _HINTS = {
@@ -100,6 +103,8 @@ class OpenAIChatEngine:
         """What is left to try, best first: the head is what the server accepts."""
         self._gate = LoopSemaphore(self.options.concurrency)
         self._session: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
+        self._identity: dict[str, object] | None = None
+        """The server as ``identify`` found it: part of every cache key."""
 
     @property
     def model(self) -> str:
@@ -112,13 +117,48 @@ class OpenAIChatEngine:
     # ------------------------------------------------------------ cache
 
     def cache_key(self, request: ChatRequest) -> str:
-        """Model, protocol, and the request itself: never the key or the address."""
+        """The server (its address and the model as it describes it), the protocol and the
+        request itself: another server, or another model file served under the same name,
+        never answers from this cache. Never the key."""
         material = json.dumps({
-            "protocol": PROTOCOL_VERSION, "model": self.model,
+            "protocol": PROTOCOL_VERSION, "model": self.model, "server": self._identity,
             "messages": request.messages, "schema": request.schema,
             "max_tokens": request.max_tokens, "temperature": request.temperature,
         }, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(material.encode()).hexdigest()
+
+    async def identify(self) -> None:
+        """Learn which model the server serves under ``model`` (``GET /models``: its id,
+        when it was made, its owner and any sizes the server reports), once per engine;
+        a server that does not say is known by its address alone."""
+        if self._identity is not None:
+            return
+        described: object = None
+        if self.options.cache_dir is not None:
+            with contextlib.suppress(Exception):  # a server that cannot say: address only
+                async with asyncio.timeout(min(IDENTIFY_TIMEOUT, self.options.deadline)):
+                    described = await self._described_model()
+        self._identity = {"base_url": self.settings.base_url.rstrip("/").lower(),
+                          "described": described}
+
+    async def _described_model(self) -> object:
+        headers = {"Authorization": f"Bearer {key}"} if (key := self.settings.api_key) else {}
+        async with self._client().get(self.settings.base_url + "/models", headers=headers,
+                                      allow_redirects=False) as response:
+            if response.status != 200:
+                return None
+            data = json.loads(await bounded_body(response, 1 << 20, f"{self.host}: "))
+        entries = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            return None
+        models = [e for e in entries if isinstance(e, dict)]
+        chosen = next((e for e in models if e.get("id") == self.model), None)
+        if chosen is None and len(models) == 1:  # llama.cpp serves one, whatever it is asked
+            chosen = models[0]
+        if chosen is None:
+            return None
+        return {key: chosen[key] for key in ("id", "created", "owned_by", "meta")
+                if key in chosen and isinstance(chosen[key], str | int | float | dict)}
 
     def _cache_path(self, request: ChatRequest) -> Path | None:
         if self.options.cache_dir is None:
@@ -147,6 +187,7 @@ class OpenAIChatEngine:
     # ------------------------------------------------------------ asking
 
     async def complete(self, request: ChatRequest) -> Completion:
+        await self.identify()
         cached = self._cached(request)
         if cached is not None:
             self.usage.add(cached)

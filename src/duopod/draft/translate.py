@@ -30,7 +30,6 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
-from ..files import write_atomically
 from ..script.markup import spoken_text
 from ..script.model import Script, Turn
 from ..script.parse import parse_script
@@ -54,6 +53,7 @@ from .writer import (
     host_languages,
     in_script_of,
     run,
+    write_report,
 )
 
 PROMPT_VERSION = "translate/1"
@@ -119,7 +119,7 @@ def translate_script(ws: Workspace, engine: ChatEngine, source: Path, language: 
               "turns": len(script.turns),
               "problems": [{"turn": p.turn, "check": p.check, "message": p.message}
                            for p in problems]}
-    write_atomically(sidecar, json.dumps(report, ensure_ascii=False, indent=1).encode())
+    write_report(ws, sidecar, report)
     return TranslateResult(out, sidecar, problems, len(script.turns), len(script.sections))
 
 

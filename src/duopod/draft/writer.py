@@ -26,14 +26,13 @@ clear refusal (``DraftRefused``, exit 1) and nothing is written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import sys
-import tempfile
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -41,8 +40,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ..disk.owned import FileExists
 from ..errors import DuopodError, EngineError, InputError
-from ..files import write_atomically
 from ..script.parse import parse_script, read_text_file
 from ..show.workspace import Workspace
 from ..text import contains_cjk, slugify
@@ -508,7 +507,7 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
               "off_language": checked.off_language,
               "problems": [{"turn": p.turn, "check": p.check, "message": p.message}
                            for p in checked.problems]}
-    write_atomically(sidecar, json.dumps(report, ensure_ascii=False, indent=1).encode())
+    write_report(ws, sidecar, report)
     return DraftResult(out, sidecar, checked.problems, checked, len(texts),
                        written.length_passes)
 
@@ -551,8 +550,8 @@ def _source_file(ws: Workspace, article: Article, script: Path, title: str) -> P
     stem = script.stem
     for n in range(100):
         candidate = folder / (f"{stem}.txt" if n == 0 else f"{stem}-{n}.txt")
-        if not candidate.exists():
-            write_atomically(candidate, article.raw)
+        with contextlib.suppress(FileExists):
+            ws.files.create(candidate, article.raw)
             return candidate
         if candidate.read_bytes() == article.raw:
             return candidate
@@ -586,33 +585,32 @@ def render_script(written: _Written, request: DraftRequest, texts: list[str],
     return "\n".join(lines) + "\n"
 
 
-@contextmanager
-def _parsed(data: bytes, path: Path, ws: Workspace) -> Iterator[Path]:
-    """A temporary file of ``data`` beside ``path``, parsed as ``duopod check`` would parse
-    it there (DraftRefused when it does not parse); removed afterwards."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".md")
+def _check_parses(data: bytes, path: Path, ws: Workspace) -> None:
+    """``data`` parsed as ``duopod check`` would parse it at ``path``; DraftRefused when it
+    does not parse."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        try:
-            parse_script(Path(tmp), workspace=ws.root, known_hosts=tuple(ws.profiles))
-        except InputError as exc:
-            raise DraftRefused(f"the model's answers do not make a valid script: "
-                               f"{exc.message} (line {exc.line})") from None
-        yield Path(tmp)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        parse_script(path, workspace=ws.root, known_hosts=tuple(ws.profiles),
+                     text=data.decode("utf-8"))
+    except InputError as exc:
+        raise DraftRefused(f"the model's answers do not make a valid script: "
+                           f"{exc.message} (line {exc.line})") from None
 
 
 def _write_new(path: Path, data: bytes, ws: Workspace) -> None:
-    """Write ``path`` only if it does not exist, after parsing it as ``duopod check`` would;
-    DraftRefused when it does not parse."""
-    with _parsed(data, path, ws) as tmp:
-        try:
-            os.link(tmp, path)  # fails if the file appeared meanwhile: never overwritten
-        except FileExistsError:
-            raise InputError("exists; a draft never overwrites a file", path) from None
+    """Write ``path`` only if it does not exist (the producer's door creates it whole, or
+    not at all), after parsing it as ``duopod check`` would; DraftRefused when it does not
+    parse."""
+    _check_parses(data, path, ws)
+    try:
+        ws.files.create(path, data)
+    except FileExists:
+        raise InputError("exists; a draft never overwrites a file", path) from None
+
+
+def write_report(ws: Workspace, sidecar: Path, report: dict[str, Any]) -> None:
+    """The draft's ``.draft.json`` beside its script (duopod's, written through the door)."""
+    data = json.dumps(report, ensure_ascii=False, indent=1).encode()
+    ws.files.update(sidecar, lambda _before: data)
 
 
 # ---------------------------------------------------------------- revising one turn
@@ -629,12 +627,17 @@ class Revised:
 def revise_turn(ws: Workspace, engine: ChatEngine, script_path: Path, turn_number: int,
                 note: str, language: str | None = None) -> Revised:
     """Rewrite turn ``turn_number`` (1-based) following ``note``; every other byte of the
-    file stays as it was."""
-    script = parse_script(script_path, workspace=ws.root, known_hosts=tuple(ws.profiles))
+    file stays as it was. The file is read and written through the producer's door: an
+    edit saved while the model writes is never overwritten (``Changed``, nothing written)."""
+    owned = ws.files.read(script_path)
+    if owned.data is None:
+        raise InputError("no such script", script_path)
+    script = parse_script(script_path, workspace=ws.root, known_hosts=tuple(ws.profiles),
+                          text=owned.text)
     if not 1 <= turn_number <= len(script.turns):
         raise InputError(f"--turn must be 1 to {len(script.turns)}", script_path)
     turn = script.turns[turn_number - 1]
-    raw = script_path.read_bytes()
+    raw = owned.data
     lines = raw.splitlines(keepends=True)
     speaker_line = lines[turn.line - 1].decode("utf-8").strip()
     at = turn.line if speaker_line == turn.speaker else turn.line - 1
@@ -663,9 +666,9 @@ def revise_turn(ws: Workspace, engine: ChatEngine, script_path: Path, turn_numbe
         new_line = new
     ending = old_line[len(old_line.rstrip("\r\n")):]
     lines[at] = (new_line + ending).encode()
-    with _parsed(b"".join(lines), script_path, ws):
-        pass  # it parses: the file may be replaced
-    write_atomically(script_path, b"".join(lines))
+    revised = b"".join(lines)
+    _check_parses(revised, script_path, ws)
+    ws.files.write(script_path, revised, replaces=owned.version)
     checked = check_turns([before, new] if before else [new], [False, True] if before else
                           [True], article, language, None, " ".join(script.hosts))
     problems = [Problem(turn_number, p.check, p.message) for p in checked.problems

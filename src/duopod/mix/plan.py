@@ -18,8 +18,8 @@ from ..labels import labels
 from ..script.model import Script, Turn
 from ..show.workspace import AudioSettings, MusicSettings
 from ..speech.analysis import analyse
-from ..speech.cache import PcmFile
 from ..speech.model import RenderedTurn, SentenceSpan
+from ..speech.pcm import PcmFile
 from .timeline import Chapter, Timeline, TimelineTurn
 
 TURN_LOUDNESS_LUFS = -20.0

@@ -16,15 +16,25 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from ..disk.atomic import readable_by_all
 from ..errors import InputError
-from ..files import readable_by_all
 from ..mix import MixedEpisode
 from ..mix.tags import write_tags
 from ..script.model import Script
 from ..show.workspace import Workspace
-from ..text.notes import ShowNotes
-from .areas import area_of, retire_old_folders, settle_areas
-from .episodes import (
+from ..site.placeholders import placeholder_problems
+from ..site.render import (
+    check_listing,
+    description,
+    episode_notes,
+    episode_record,
+    publication_time,
+    publish_site,
+    write_episode_files,
+    write_feed,
+)
+from ..site.renditions import make_renditions
+from ..store.episodes import (
     EPISODE_FILE,
     Listing,
     Problem,
@@ -36,23 +46,13 @@ from .episodes import (
     settle_identity,
     unpublished_dir,
 )
-from .journal import AREAS, Entry
-from .numbering import UNNUMBERED, out_of_order, unpublished_records, with_numbers
-from .placeholders import placeholder_problems
-from .record import EpisodeRecord
+from ..store.journal import AREAS, Entry
+from ..store.numbering import UNNUMBERED, out_of_order, unpublished_records, with_numbers
+from ..store.record import EpisodeRecord
+from ..store.swap import swap_into_place
+from ..text.notes import ShowNotes
+from .areas import area_of, retire_old_folders, settle_areas
 from .recovery import recover
-from .renditions import make_renditions
-from .site import (
-    check_listing,
-    description,
-    episode_notes,
-    episode_record,
-    publication_time,
-    publish_site,
-    write_episode_files,
-    write_feed,
-)
-from .swap import site_lock, swap_into_place
 
 __all__ = ["EpisodeRecord", "Listing", "Problem", "Report", "publish_episode",
            "rebuild_feed", "republish", "unpublish_episode"]
@@ -95,7 +95,7 @@ def publish_episode(workspace: Workspace, script: Script, mixed: MixedEpisode, *
             # tags go in before the record so the record's byte length is the final one
             write_tags(audio, script.meta, workspace.show, mixed.timeline, description(notes))
             renditions = make_renditions(audio, workspace.show.feed.renditions)
-            with site_lock(workspace.cache_dir):
+            with workspace.site_lock():
                 problems = recover(workspace)
                 settle_areas(workspace)
                 listing = load_listing(workspace)  # read once: the steps below share it
@@ -186,7 +186,7 @@ def unpublish_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
     number: building its script again publishes it as the same episode."""
     if slug.startswith(".") or "/" in slug:
         raise InputError(f"no published episode {slug!r} in {workspace.episodes_dir}")
-    with site_lock(workspace.cache_dir):
+    with workspace.site_lock():
         recover(workspace)
         settle_areas(workspace)
         folder = next((area_dir(workspace, area) / slug for area in AREAS
@@ -208,7 +208,7 @@ def unpublish_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
 def republish(workspace: Workspace) -> Listing:
     """Every page, the index and the feed again from the published episodes (no audio).
     The listing's problems include the folders recovery left alone."""
-    with site_lock(workspace.cache_dir):
+    with workspace.site_lock():
         problems = recover(workspace)
         settle_areas(workspace)
         listing = publish_site(workspace, all_pages=True)
@@ -218,7 +218,7 @@ def republish(workspace: Workspace) -> Listing:
 
 def rebuild_feed(workspace: Workspace) -> Listing:
     """Only feed.xml again, from the episodes' records."""
-    with site_lock(workspace.cache_dir):
+    with workspace.site_lock():
         problems = recover(workspace)
         settle_areas(workspace)
         listing = write_feed(workspace)

@@ -21,10 +21,10 @@ import shutil
 from pathlib import Path
 
 from ..show.workspace import Workspace
-from .episodes import EPISODE_FILE, area_dir, journal_of, load_listing, old_places
-from .journal import PENDING, PUBLIC, Entry
-from .record import EpisodeRecord, RecordError
-from .site import publish_site
+from ..site.render import publish_site
+from ..store.episodes import EPISODE_FILE, area_dir, journal_of, load_listing, old_places
+from ..store.journal import PENDING, PUBLIC, Entry
+from ..store.record import EpisodeRecord, RecordError
 
 
 def area_of(listed_now: bool) -> str:

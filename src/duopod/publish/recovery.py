@@ -27,13 +27,13 @@ import re
 import shutil
 from pathlib import Path
 
-from ..files import content_name
+from ..disk.atomic import content_name
+from ..disk.locks import site_lock_path
 from ..show.workspace import Workspace
+from ..site.render import publish_site
+from ..store.episodes import EPISODE_FILE, Problem, area_dir, journal_of
+from ..store.journal import AREAS, Entry
 from .areas import landed, retire_old_folders
-from .episodes import EPISODE_FILE, Problem, area_dir, journal_of
-from .journal import AREAS, Entry
-from .site import publish_site
-from .swap import site_lock_path
 
 _RANDOM = r"[a-z0-9_]{8}"  # tempfile's names
 _SITE_FILES = ("index.html", "feed.xml")

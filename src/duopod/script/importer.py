@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
 import re
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from ..disk.owned import FileExists, ProducerFiles
 from ..errors import InputError
 from ..text import (
     clean_line,
@@ -531,7 +531,14 @@ def _write_new(script_path: Path, script_text: str, source_path: Path | None,
             staged_source.parent.mkdir()
             staged_source.write_text(source_text, encoding="utf-8")
         _check_round_trip(staged_script, stage, turns, script_text, origin)
-        _link_both(staged_script, script_path, staged_source, source_path)
+        new = [(script_path, script_text.encode("utf-8"))]
+        if source_path is not None and source_text is not None:
+            new.insert(0, (source_path, source_text.encode("utf-8")))
+        try:
+            ProducerFiles(script_path.parent).create_together(new)
+        except FileExists as exc:
+            raise InputError("already exists; not overwriting it (move it away first)",
+                             exc.path) from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -561,29 +568,6 @@ def _first_split_turn(script: Script, origin: RoundTrip) -> int | None:
         if index >= len(origin.speakers) or turn.speaker != origin.speakers[index]:
             return origin.lines[min(index, len(origin.lines) - 1)]
     return origin.lines[min(len(script.turns), len(origin.lines) - 1)] if origin.lines else None
-
-
-def _link_both(staged_script: Path, script_path: Path, staged_source: Path | None,
-               source_path: Path | None) -> None:
-    linked: list[Path] = []
-    try:
-        if staged_source is not None and source_path is not None:
-            source_path.parent.mkdir(exist_ok=True)
-            _link(staged_source, source_path)
-            linked.append(source_path)
-        _link(staged_script, script_path)
-    except BaseException:
-        for path in linked:
-            path.unlink(missing_ok=True)
-        raise
-
-
-def _link(staged: Path, target: Path) -> None:
-    try:
-        os.link(staged, target)
-    except FileExistsError:
-        raise InputError("already exists; not overwriting it (move it away first)",
-                         target) from None
 
 
 def _quote(text: str, limit: int = 40) -> str:

@@ -7,16 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..disk.paths import file_inside
 from ..errors import InputError
-from ..files import file_inside
 from ..show.apple import check_cover
+from ..show.fields import Fields
 from ..text import is_valid_slug
 from .model import Lifecycle
-
-if TYPE_CHECKING:
-    from .parse import FrontMatter
 
 LIFECYCLE_FIELDS = {"language", "status", "publish_at", "time", "season", "episode_type",
                     "image", "explicit", "translation_of"}
@@ -26,7 +23,7 @@ LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-def parse_lifecycle(fields: FrontMatter, path: Path, workspace: Path) -> Lifecycle:
+def parse_lifecycle(fields: Fields, path: Path, workspace: Path) -> Lifecycle:
     return Lifecycle(
         language=_language(fields, path),
         status=fields.choice("status", STATUSES, "published") or "published",
@@ -40,7 +37,7 @@ def parse_lifecycle(fields: FrontMatter, path: Path, workspace: Path) -> Lifecyc
     )
 
 
-def _translation_of(fields: FrontMatter, path: Path) -> str | None:
+def _translation_of(fields: Fields, path: Path) -> str | None:
     """The slug of the episode this script is a version of (``duopod translate``)."""
     value = fields.text("translation_of")
     if value is not None and not is_valid_slug(value):
@@ -50,7 +47,7 @@ def _translation_of(fields: FrontMatter, path: Path) -> str | None:
     return value
 
 
-def _language(fields: FrontMatter, path: Path) -> str | None:
+def _language(fields: Fields, path: Path) -> str | None:
     value = fields.text("language")
     if value is not None and not LANGUAGE_TAG.match(value):
         raise InputError(f"'language' must be a language tag like zh-CN or en-US, not {value!r}",
@@ -58,7 +55,7 @@ def _language(fields: FrontMatter, path: Path) -> str | None:
     return value
 
 
-def _moment(fields: FrontMatter, path: Path) -> dt.datetime | None:
+def _moment(fields: Fields, path: Path) -> dt.datetime | None:
     """``publish_at``: a date and time, with an offset (``+08:00``, ``Z``) or in UTC."""
     value = fields.text("publish_at")
     if value is None:
@@ -74,7 +71,7 @@ def _moment(fields: FrontMatter, path: Path) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _time(fields: FrontMatter, path: Path) -> dt.time | None:
+def _time(fields: Fields, path: Path) -> dt.time | None:
     value = fields.text("time")
     if value is None:
         return None
@@ -85,7 +82,7 @@ def _time(fields: FrontMatter, path: Path) -> dt.time | None:
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
-def _image(fields: FrontMatter, path: Path, workspace: Path) -> Path | None:
+def _image(fields: Fields, path: Path, workspace: Path) -> Path | None:
     value = fields.text("image")
     if value is None:
         return None

@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .toml import KeyPath, TomlFile
 
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _FLAGS = {"true": True, "yes": True, "false": False, "no": False}
@@ -23,13 +26,16 @@ _FLAGS = {"true": True, "yes": True, "false": False, "no": False}
 class Fields:
     """The fields of one table. ``typed``: values carry their TOML types; otherwise they
     are text to be read. ``kind`` names a field in messages ("field", "front matter field");
-    ``prefix`` names the table (``audio.``)."""
+    ``prefix`` names the table (``audio.``). Lines come from ``toml`` (the file the table
+    was read from) at ``place`` (the table's key path in it), else from ``lines``."""
 
     def __init__(self, values: Mapping[str, Any], path: Path, *, known: Iterable[str],
                  typed: bool, prefix: str = "", kind: str = "field",
-                 lines: Mapping[str, int] | None = None, line: int | None = None):
+                 lines: Mapping[str, int] | None = None, line: int | None = None,
+                 toml: TomlFile | None = None, place: KeyPath = ()):
         self.values, self.path, self.prefix, self.typed = values, path, prefix, typed
-        self.lines, self.default_line = dict(lines or {}), line
+        self.toml, self.place = toml, place
+        self.lines, self._line = dict(lines or {}), line
         allowed = set(known)
         for key in values:
             if key not in allowed:
@@ -37,8 +43,22 @@ class Fields:
                                  f"{', '.join(sorted(allowed))})", path, self.line(key))
         self._label = "field " if typed else ""
 
+    @property
+    def default_line(self) -> int | None:
+        """The table's own line (worked out only when an error needs it)."""
+        if self.toml is not None and self.place:
+            return self.toml.line_of(*self.place)
+        return self._line
+
     def line(self, key: str) -> int | None:
+        if self.toml is not None:
+            return self.toml.line_of(*self.place, key)
         return self.lines.get(key, self.default_line)
+
+    def sub(self, key: str, known: Iterable[str]) -> Fields:
+        """The sub-table ``key`` (empty when absent) as fields of its own."""
+        return Fields(self.table(key), self.path, known=known, typed=self.typed,
+                      prefix=f"{self.prefix}{key}.", toml=self.toml, place=(*self.place, key))
 
     def error(self, key: str, message: str) -> InputError:
         """``'{prefix}{key}' {message}`` as a one-line error at the field's line."""

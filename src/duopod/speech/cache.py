@@ -26,61 +26,18 @@ from typing import Any
 import numpy as np
 
 from ..audio.decode import SAMPLE_RATE, to_pcm16
-from ..files import write_atomically
+from ..disk.atomic import write_atomically
+from ..disk.jsoncache import json_digest
 from .analysis import SpeechAnalysis
 from .model import SentenceSpan, Speech
+from .pcm import PcmFile
 
 FORMAT_VERSION = 1
 
 
 def cache_key(engine: str, engine_version: str, settings: dict[str, Any], text: str) -> str:
-    return _json_digest({"format": FORMAT_VERSION, "engine": engine,
+    return json_digest({"format": FORMAT_VERSION, "engine": engine,
                          "version": engine_version, "settings": settings, "text": text})
-
-
-def content_key(*parts: Any) -> str:
-    return _json_digest(parts)
-
-
-def _json_digest(value: Any) -> str:
-    """SHA-256 of a value's canonical JSON: the name of whatever was made from it."""
-    identity = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
-
-
-class PcmFile:
-    """A cached turn's 16-bit PCM on disk, read slice by slice when the mix needs it, so a
-    build holds no episode-sized audio in memory (the page cache does the buffering)."""
-
-    dtype = np.dtype("<i2")
-
-    def __init__(self, path: Path, length: int, offset: int = 0):
-        self.path = path
-        self.length = length
-        self.offset = offset
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, key: slice) -> np.ndarray:
-        if not isinstance(key, slice):
-            raise TypeError("PcmFile supports slices only")
-        start, stop, step = key.indices(self.length)
-        if step != 1:
-            raise ValueError("PcmFile slices are contiguous")
-        count = max(0, stop - start)
-        if count == 0:
-            return np.zeros(0, dtype=self.dtype)
-        return np.fromfile(self.path, dtype=self.dtype, count=count,
-                           offset=(self.offset + start) * self.dtype.itemsize)
-
-    def __array__(self, dtype: Any = None, copy: object = None) -> np.ndarray:
-        data = self[:]
-        return data if dtype is None else data.astype(dtype)
-
-    def window(self, start: int, stop: int) -> PcmFile:
-        """Samples [start, stop) as another lazy file view."""
-        return PcmFile(self.path, stop - start, self.offset + start)
 
 
 def _file_digest(path: Path) -> tuple[str, int]:
@@ -173,20 +130,3 @@ class SpeechCache:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-
-
-class JsonCache:
-    """Small derived results (show notes) keyed by the hash of what they derive from."""
-
-    def __init__(self, root: Path):
-        self.root = root
-
-    def get(self, key: str) -> Any | None:
-        try:
-            return json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-    def put(self, key: str, value: Any) -> None:
-        write_atomically(self.root / f"{key}.json",
-                         json.dumps(value, ensure_ascii=False).encode("utf-8"))

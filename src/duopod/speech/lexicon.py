@@ -26,7 +26,7 @@ that starts or ends with a Latin letter or digit only matches at a word boundary
 from __future__ import annotations
 
 import re
-import tomllib
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..show.toml import load_toml, parse_toml
 
 if TYPE_CHECKING:
+    from ..disk.owned import Owned, ProducerFiles
     from ..script.model import Script
     from ..show.workspace import Workspace
 
@@ -87,23 +89,37 @@ class Entry:
 # ---------------------------------------------------------------- reading
 
 
-def load_show_lexicon(root: Path) -> tuple[Entry, ...]:
-    """The show's ``lexicon.toml``, or nothing when there is none."""
-    path = root / LEXICON_FILE
+def load_show_lexicon(place: Path) -> tuple[Entry, ...]:
+    """The show's lexicon (``place``: the file, or the show's folder holding
+    ``lexicon.toml``), or nothing when there is none."""
+    path = place / LEXICON_FILE if place.is_dir() else place
     if not path.is_file():
         return ()
+    toml = load_toml(path)
+    return tuple(_entries(toml.data, path, SHOW, lambda scope, key: toml.line_of(*scope, key)))
+
+
+_read: dict[Path, tuple[tuple[int, int], tuple[Entry, ...]]] = {}
+_read_lock = threading.Lock()
+
+
+def show_lexicon(workspace: Workspace) -> tuple[Entry, ...]:
+    """The show's lexicon as it is on disk now, read again only when the file changed (its
+    size and modification time): the studio asks for it on every keystroke's check."""
+    path = workspace.show.lexicon or workspace.root / LEXICON_FILE
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8", path) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"at line (\d+)", str(exc))
-        raise InputError(f"invalid TOML: {exc}", path,
-                         int(match.group(1)) if match else None) from None
-    lines = _TomlLines(text)
-    return tuple(_entries(data, path, SHOW, lambda scope, key: lines.find(scope, key)))
+        stat = path.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        return ()
+    with _read_lock:
+        kept = _read.get(path)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    entries = load_show_lexicon(path)
+    with _read_lock:
+        _read[path] = (stamp, entries)
+    return entries
 
 
 def script_entries(script: Script) -> tuple[Entry, ...]:
@@ -119,7 +135,7 @@ def script_entries(script: Script) -> tuple[Entry, ...]:
 def lexicon_entries(workspace: Workspace, script: Script | None = None) -> tuple[Entry, ...]:
     """The show's entries and, given a script, its own (which win); InputError with file
     and line for a bad one."""
-    show = load_show_lexicon(workspace.root)
+    show = show_lexicon(workspace)
     return show if script is None else (*show, *script_entries(script))
 
 
@@ -189,47 +205,6 @@ def _entry(written: str, spoken: Any, language: str | None, engine: str | None, 
         raise InputError(f"lexicon entry {written!r}{where} has an empty spoken form",
                          path, line)
     return Entry(written, spoken, language, engine, source, path, line)
-
-
-class _TomlLines:
-    """Line numbers for keys of a parsed TOML file, since tomllib gives none: one pass over
-    the text indexes each key's first line under its table's header, so finding every key
-    of a 10,000-entry lexicon is linear (a scan per key was quadratic: 4,000 entries took
-    3.5 s to load)."""
-
-    _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
-    _KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
-
-    def __init__(self, text: str):
-        self.keys: dict[tuple[str, ...], dict[str, int]] = {(): {}}
-        self.headers: dict[tuple[str, ...], int] = {}
-        current: tuple[str, ...] = ()
-        for number, line in enumerate(text.splitlines(), start=1):
-            header = self._HEADER.match(line)
-            if header:
-                current = tuple(_unquote(p) for p in _split_dotted(header.group(1)))
-                self.headers.setdefault(current, number)
-                self.keys.setdefault(current, {})
-                self.keys.setdefault(current[:-1], {}).setdefault(current[-1], number)
-                continue
-            key = self._KEY.match(line)
-            if key:
-                written = next(g for g in key.groups() if g is not None)
-                self.keys.setdefault(current, {}).setdefault(written, number)
-
-    def find(self, scope: tuple[str, ...], key: str) -> int | None:
-        found = self.keys.get(scope, {}).get(key)
-        if found is not None:
-            return found
-        return self.headers.get(scope) if scope else None
-
-
-def _split_dotted(name: str) -> list[str]:
-    return [p.strip() for p in re.findall(r'"[^"]*"|\'[^\']*\'|[^.]+', name)]
-
-
-def _unquote(part: str) -> str:
-    return part[1:-1] if len(part) >= 2 and part[0] == part[-1] and part[0] in "\"'" else part
 
 
 # ---------------------------------------------------------------- speaking
@@ -324,3 +299,122 @@ def hit_counts(entries: Iterable[Entry], language: str, texts: Iterable[str]
                 counts[entry] = count
     return sorted(counts.items(),
                   key=lambda item: (item[0].engine or "", -item[1], item[0].written))
+
+
+# ---------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class Addition:
+    """An entry to add to the show's lexicon, in the table it belongs to: ``("zh-CN",)``
+    for a language, ``("zh-CN", "kokoro")`` for one engine in it."""
+
+    table: tuple[str, ...]
+    written: str
+    spoken: str
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.table)
+
+
+@dataclass(frozen=True)
+class LexiconEdit:
+    path: Path
+    added: tuple[Addition, ...]
+    kept: tuple[tuple[Addition, str], ...]
+    """Entries not added, with why (the table has the word already)."""
+
+
+def add_lexicon_entries(files: ProducerFiles, path: Path, additions: Iterable[Addition], *,
+                        new_table_note: str = "") -> LexiconEdit:
+    """Add entries to the show's lexicon ``path`` through the producer's door ``files``:
+    under the file's lock, on the file as it is now, so concurrent additions all land.
+
+    The file is edited as text, so the producer's comments and layout stay: each line
+    goes right under its table's header (the TOML parser says where that is), a table
+    the file lacks is added at the end (with ``new_table_note`` as its comment). An entry
+    the table already has is never replaced (that line is the producer's to change). The
+    result must parse and give the new entries, else nothing is written."""
+    wanted = tuple(additions)
+    for addition in wanted:
+        if not addition.written.strip() or not addition.spoken.strip() or \
+                "\n" in addition.written + addition.spoken:
+            raise InputError("a lexicon entry needs a written and a spoken form, one line each")
+    done: list[LexiconEdit] = []
+
+    def change(owned: Owned) -> bytes | None:
+        edit, text = _edited(owned.text, path, wanted, new_table_note)
+        done.append(edit)
+        return text.encode("utf-8") if edit.added else None
+
+    files.update(path, change)
+    return done[-1]
+
+
+def _edited(text: str, path: Path, wanted: tuple[Addition, ...], note: str
+            ) -> tuple[LexiconEdit, str]:
+    toml = parse_toml(text, path)
+    added: list[Addition] = []
+    kept: list[tuple[Addition, str]] = []
+    for addition in wanted:
+        there = _table_of(toml.data, addition.table).get(addition.written)
+        if there is not None or any(a.table == addition.table and a.written ==
+                                    addition.written for a in added):
+            line = toml.line_of(*addition.table, addition.written)
+            at = f" (line {line})" if there is not None and line else ""
+            kept.append((addition, f"[{addition.name}] has {addition.written!r} already{at}: "
+                                   "edit it there"))
+        else:
+            added.append(addition)
+    if not added:
+        return LexiconEdit(path, (), tuple(kept)), text
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    appended: list[str] = []
+    inserts: dict[int, list[str]] = {}
+    for table in dict.fromkeys(a.table for a in added):
+        entries = [_toml_line(a) for a in added if a.table == table]
+        end = toml.table_header(*table)
+        if end is None:
+            header = ".".join(_toml_key(part) for part in table)
+            appended += ["", f"[{header}]" + (f"  # {note}" if note else ""), *entries]
+        else:
+            inserts.setdefault(end, []).extend(entries)
+    for end in sorted(inserts, reverse=True):
+        lines[end:end] = inserts[end]
+    result = "\n".join([*lines, *appended]) + "\n"
+    check = parse_toml(result, path).data
+    for addition in added:
+        if _table_of(check, addition.table).get(addition.written) != addition.spoken:
+            raise InputError(f"could not add {addition.written!r} to [{addition.name}] "
+                             "cleanly: lexicon.toml not edited", path)
+    return LexiconEdit(path, tuple(added), tuple(kept)), result
+
+
+def _table_of(data: Mapping[str, Any], table: tuple[str, ...]) -> Mapping[str, Any]:
+    for part in table:
+        found = data.get(part)
+        if not isinstance(found, dict):
+            return {}
+        data = found
+    return data
+
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(name: str) -> str:
+    return name if _BARE.match(name) else _toml_string(name)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quote, backslash and control characters escaped."""
+    escaped = "".join(f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else
+                      "\\" + c if c in "\"\\" else c for c in text)
+    return f'"{escaped}"'
+
+
+def _toml_line(addition: Addition) -> str:
+    return f"{_toml_string(addition.written)} = {_toml_string(addition.spoken)}"

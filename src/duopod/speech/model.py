@@ -13,7 +13,7 @@ from ..script.model import Turn
 from .analysis import SpeechAnalysis
 
 if TYPE_CHECKING:
-    from .cache import PcmFile
+    from .pcm import PcmFile
 
 
 @dataclass(frozen=True)

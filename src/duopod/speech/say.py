@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from ..audio.decode import SAMPLE_RATE, ffmpeg_exe, to_pcm16
+from ..disk.atomic import write_atomically
 from ..errors import DuopodError, InputError
-from ..files import write_atomically
 from ..show.workspace import Workspace
 from ..text import split_sentences
 from .engines import Engine

@@ -3,19 +3,29 @@
 ``duopod new`` a dated script skeleton with the show's hosts.
 
 Neither ever overwrites anything: ``init`` wants an empty (or new) folder, ``new`` a script
-name that is free. Everything written comes from this package, so a show starts offline.
+name that is free; both write through the producer's door (``disk.owned``). Everything
+written comes from this package, so a show starts offline.
+
+When they go out: a new show takes this machine's time zone (a producer's "today" is their
+own), and a script made without ``--date`` is dated now, day *and* time of day (``time:``
+in its front matter), so the first build publishes it whatever the hour; the show's
+``publish_time`` (06:00 unless set) is for episodes dated ahead, which ``--date`` makes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..disk.owned import FileExists
 from ..errors import InputError
 from ..show.placeholders import EXAMPLE_BASE_URL, EXAMPLE_EMAIL, PLACEHOLDER_SUMMARIES
-from ..show.workspace import SHOW_FILE, Workspace
+from ..show.workspace import SHOW_FILE, Workspace, show_files
 from ..speech.lexicon import LEXICON_FILE
 from ..text import slugify
 from .lexicon import starter_lexicon
@@ -61,7 +71,33 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _show_toml(title: str, language: str, author: str, email: str, base_url: str) -> str:
+def machine_timezone() -> str:
+    """This machine's time zone by its IANA name: ``TZ`` when it names one, else where
+    ``/etc/localtime`` links to, else ``/etc/timezone``; UTC when none of them says."""
+    candidates = [os.environ.get("TZ", "").removeprefix(":")]
+    with contextlib.suppress(OSError):
+        link = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in link:
+            candidates.append(link.split("zoneinfo/", 1)[1])
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    for name in candidates:
+        if name and not name.startswith("/"):
+            try:
+                ZoneInfo(name)
+            except (ValueError, ZoneInfoNotFoundError):
+                continue
+            return name
+    return "UTC"
+
+
+def now_in(zone: str) -> dt.datetime:
+    """The wall clock in ``zone``, to the minute (what a script made now is dated)."""
+    return dt.datetime.now(ZoneInfo(zone)).replace(second=0, microsecond=0)
+
+
+def _show_toml(title: str, language: str, author: str, email: str, base_url: str,
+               timezone: str) -> str:
     zh = language.startswith("zh")
     description = f"{title}：两位主持人聊一条新闻。" if zh else f"{title}: two hosts, one story."
     return f'''# {SHOW_FILE}: what podcast apps and the episode pages say about the show.
@@ -77,6 +113,8 @@ subcategory = "Tech News"          # ... and one of its subcategories
 cover = "art/cover.png"            # square PNG/JPEG, 1400-3000 px: replace with your art
 explicit = false
 type = "episodic"                  # or "serial"
+timezone = {_toml_string(timezone)}  # this machine's: dates in scripts are days here
+publish_time = "06:00"             # when an episode dated ahead (duopod new --date) goes out
 
 [audio]
 gap = 0.45            # seconds between turns (plus or minus gap_jitter)
@@ -133,10 +171,13 @@ def _profile_name(host: str, taken: set[str]) -> str:
     return name
 
 
-def script_skeleton(title: str, date: dt.date, hosts: tuple[str, ...], language: str) -> str:
-    """A script in the two-host format, with placeholder turns for each host."""
+def script_skeleton(title: str, date: dt.date, hosts: tuple[str, ...], language: str,
+                    time: dt.time | None = None) -> str:
+    """A script in the two-host format, with placeholder turns for each host; ``time``:
+    the time of day it goes out on ``date`` (None: the show's ``publish_time``)."""
     zh = language.startswith("zh")
-    lines = ["---", f"title: {_toml_string(title)}", f"date: {date.isoformat()}",
+    when = [f'time: "{time.strftime("%H:%M")}"'] if time is not None else []
+    lines = ["---", f"title: {_toml_string(title)}", f"date: {date.isoformat()}", *when,
              "category: Technology",
              f"summary: {_toml_string(PLACEHOLDER_SUMMARIES['zh' if zh else 'en'])}",
              f"hosts: [{', '.join(_toml_string(h) for h in hosts)}]", "---"]
@@ -158,9 +199,11 @@ def script_skeleton(title: str, date: dt.date, hosts: tuple[str, ...], language:
 
 def create_show(folder: Path, *, title: str, language: str = "zh-CN",
                 hosts: tuple[str, ...] = (), author: str = "", email: str = "",
-                base_url: str = EXAMPLE_BASE_URL,
+                base_url: str = EXAMPLE_BASE_URL, timezone: str | None = None,
                 today: dt.date | None = None) -> NewShow:
-    """Write a working show into ``folder`` (new or empty); returns what was written."""
+    """Write a working show into ``folder`` (new or empty); returns what was written. Its
+    time zone is ``timezone`` (default: this machine's); its first script is dated now
+    (``today``: that day instead, out at the show's ``publish_time``)."""
     from .cover import cover_png
     from .jingle import write_jingles
 
@@ -174,50 +217,51 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InputError(f"{folder} is not empty: duopod init writes a new show only into a "
                          "new or empty folder, and never overwrites anything")
+    zone = timezone or machine_timezone()
     folder.mkdir(parents=True, exist_ok=True)
+    files = show_files(folder)
     written: list[Path] = []
 
     def write(relative: str, text: str) -> None:
         path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
-            handle.write(text)
+        files.create(path, text.encode("utf-8"))  # never over a file
         written.append(path)
 
     write(SHOW_FILE, _show_toml(title.strip(), language, author or title.strip(),
-                                email or EXAMPLE_EMAIL, base_url))
+                                email or EXAMPLE_EMAIL, base_url, zone))
     taken: set[str] = set()
     for i, host in enumerate(hosts):
         voice = _VOICES[language][i % 2]
         write(f"voices/{_profile_name(host, taken)}.toml", _profile(host, voice, i % 2 == 1))
     write(LEXICON_FILE, starter_lexicon(language, hosts[0]))
-    date = today or dt.date.today()
+    now = now_in(zone)
+    day, time = (today, None) if today is not None else (now.date(), now.time())
     first_title = "第一期：你好，世界" if language.startswith("zh") else "Episode one: hello"
-    write(f"scripts/{date.isoformat()}-welcome.md",
-          script_skeleton(first_title, date, hosts, language))
+    write(f"scripts/{day.isoformat()}-welcome.md",
+          script_skeleton(first_title, day, hosts, language, time))
     (folder / "episodes").mkdir()
     cover = folder / "art" / "cover.png"
-    cover.parent.mkdir()
-    cover.write_bytes(cover_png())
-    written += [cover, *write_jingles(folder / "music")]
+    files.create(cover, cover_png())
+    written += [cover, *write_jingles(folder / "music", files.create)]
     return NewShow(folder, tuple(written))
 
 
 def new_script(workspace: Workspace, title: str, *, date: dt.date | None = None,
                slug: str | None = None) -> Path:
-    """A dated script skeleton in the show's scripts/ with the show's hosts."""
+    """A dated script skeleton in the show's scripts/ with the show's hosts: dated
+    ``date`` (it goes out at the show's ``publish_time``), else now (due at once)."""
     if not title.strip():
         raise InputError("the title must not be empty")
     hosts = _latest_hosts(workspace) or tuple(workspace.profiles) or _DEFAULT_HOSTS.get(
         workspace.show.language, ("Alex", "Sam"))
-    date = date or dt.date.today()
-    name = slug or slugify(title.strip(), date.isoformat())
+    now = now_in(workspace.show.timezone)
+    day, time = (date, None) if date is not None else (now.date(), now.time())
+    name = slug or slugify(title.strip(), day.isoformat())
     path = workspace.root / "scripts" / f"{name}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    text = script_skeleton(title.strip(), day, hosts, workspace.show.language, time)
     try:
-        with path.open("x", encoding="utf-8") as handle:
-            handle.write(script_skeleton(title.strip(), date, hosts, workspace.show.language))
-    except FileExistsError:
+        workspace.files.create(path, text.encode("utf-8"))
+    except FileExists:
         raise InputError(f"{path} already exists; choose another title or --slug") from None
     return path
 

@@ -7,7 +7,9 @@ init`` writes them into a new show; a producer replaces them with the show's own
 
 from __future__ import annotations
 
+import io
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +66,21 @@ def jingle(chords: list[tuple[int, list[int]]], melody: list[tuple[float, int]],
     return normalised
 
 
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as out:
+def wav_bytes(samples: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(RATE)
         out.writeframes((samples * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
 
 
-def write_jingles(folder: Path) -> tuple[Path, Path]:
-    """intro.wav and outro.wav into ``folder``."""
+def write_jingles(folder: Path, create: Callable[[Path, bytes], object] | None = None
+                  ) -> tuple[Path, Path]:
+    """intro.wav and outro.wav into ``folder``, each written by ``create`` (the producer's
+    door, which never replaces a file; default: a plain write)."""
+    write = create or (lambda path, data: path.write_bytes(data))
     beat = 0.42
     progression = [(C3, [C4, E4, G4]), (G3, [D4, G4, B4]), (A3, [C4, E4, A4]), (F3, [C4, F4, A4])]
     intro_melody = [(0, E5), (0.5, G5), (1, C5), (2, D5), (2.5, G4), (3, B4), (4, C5), (4.5, E5),
@@ -82,9 +89,9 @@ def write_jingles(folder: Path) -> tuple[Path, Path]:
                     (5, E5), (6, F4), (6.5, A4), (7, C5)]
     folder.mkdir(parents=True, exist_ok=True)
     intro, outro = folder / "intro.wav", folder / "outro.wav"
-    write_wav(intro, jingle(progression, intro_melody, beat, 1.2))
+    write(intro, wav_bytes(jingle(progression, intro_melody, beat, 1.2)))
     outro_chords = [*progression[:3], (C3, [C4, E4, G4])]
-    write_wav(outro, jingle(outro_chords, outro_melody, beat, 1.6))
+    write(outro, wav_bytes(jingle(outro_chords, outro_melody, beat, 1.6)))
     return intro, outro
 
 

@@ -22,11 +22,11 @@ import jinja2
 from aiohttp import web
 
 from ..build.options import BuildOptions
-from ..build.steps import resolve_engine
 from ..errors import DuopodError, InputError
 from ..script.model import Script
 from ..serve import attach_preview
-from ..show.workspace import Workspace, load_workspace
+from ..show.workspace import ShowKeeper, Workspace
+from ..speech.choice import resolve_engine
 from ..speech.engines import engine_names
 from ..speech.lexicon import script_speller
 from ..speech.render import stale_turns
@@ -58,7 +58,7 @@ class Studio:
         await self.runner.cleanup()
 
 
-_WORKSPACE = web.AppKey("workspace", Path)
+_SHOW = web.AppKey("show", ShowKeeper)
 _GUARD = web.AppKey("guard", Guard)
 _BUILDS = web.AppKey("builds", Builds)
 _ENGINE = web.AppKey("engine", str)
@@ -74,7 +74,7 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
         raise InputError("a studio bound beyond loopback needs an access token")
     guard = Guard(token=token, loopback=loopback)
     app = web.Application(middlewares=[guard_middleware(guard)], client_max_size=MAX_BODY)
-    app[_WORKSPACE] = root
+    app[_SHOW] = ShowKeeper(root)
     app[_GUARD] = guard
     app[_BUILDS] = Builds()
     app[_ENGINE] = engine
@@ -98,13 +98,14 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
     app.router.add_post("/api/unpublish", unpublish)
     app.router.add_get("/api/feed", feed_state)
     app.router.add_get("/site/{tail:.*}", site)
-    app[_PREVIEW] = attach_preview(app, load_workspace(root))
+    app[_PREVIEW] = attach_preview(app, app[_SHOW].current())
     return app
 
 
 def _workspace(request: web.Request) -> Workspace:
-    """The show as it is on disk now (show.toml and profiles may change while it runs)."""
-    return load_workspace(request.app[_WORKSPACE])
+    """The show as it is on disk now: kept loaded, read again only when show.toml, a voice
+    profile or the cover changed (``ShowKeeper``)."""
+    return request.app[_SHOW].current()
 
 
 def _error(exc: DuopodError, status: int = 422) -> web.Response:
@@ -180,7 +181,7 @@ async def editor_page(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     try:
         path = library.script_path(workspace, name)
-        text, sha = library.read_script(path)
+        text, sha = library.read_script(workspace, path)
     except (InputError, OSError):
         raise web.HTTPNotFound(text="no such script\n") from None
     row = library.episode_row(workspace, name)
@@ -210,7 +211,7 @@ async def get_script(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     path = library.script_path(workspace, request.query.get("name", ""))
     try:
-        text, sha = library.read_script(path)
+        text, sha = library.read_script(workspace, path)
     except OSError:
         raise web.HTTPNotFound(text="no such script\n") from None
     return web.json_response({"text": text, "sha256": sha})
@@ -231,7 +232,7 @@ async def save(request: web.Request) -> web.Response:
     data = await _body(request)
     workspace = _workspace(request)
     path = library.script_path(workspace, _text(data, "name"))
-    sha = library.save_script(path, _text(data, "text"), _text(data, "sha256"))
+    sha = library.save_script(workspace, path, _text(data, "text"), _text(data, "sha256"))
     return web.json_response({"sha256": sha})
 
 
@@ -267,7 +268,7 @@ def _checked_script(workspace: Workspace, data: dict[str, Any]) -> library.Check
     path = library.script_path(workspace, _text(data, "name"))
     text = data.get("text")
     if not isinstance(text, str):
-        text = library.read_script(path)[0]
+        text = library.read_script(workspace, path)[0]
     checked = library.check_text(workspace, path, text)
     if checked.script is None:
         problem = checked.problems[0]
@@ -354,13 +355,13 @@ async def lexicon(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="language: a string is needed\n")
     if data.get("save") == "script":
         path = library.script_path(workspace, _text(data, "name"))
-        text, sha = library.read_script(path)
+        text, sha = library.read_script(workspace, path)
         text = library.add_script_lexicon_entry(text, written, spoken)
         checked = await asyncio.to_thread(library.check_text, workspace, path, text)
         if checked.script is None:
             problem = checked.problems[0]
             raise InputError(problem.message, path, problem.line)
-        sha = library.save_script(path, text, data["sha256"]
+        sha = library.save_script(workspace, path, text, data["sha256"]
                                   if isinstance(data.get("sha256"), str) else sha)
         return web.json_response({"saved": path.name, "sha256": sha, "text": text})
     if data.get("save"):
@@ -386,7 +387,7 @@ async def set_status(request: web.Request) -> web.Response:
     data = await _body(request)
     workspace = _workspace(request)
     path = library.script_path(workspace, _text(data, "name"))
-    text, sha = library.read_script(path)
+    text, sha = library.read_script(workspace, path)
     status = _text(data, "status")
     if status == "draft":
         text = library.set_front_matter(text, "status", "draft")
@@ -404,8 +405,8 @@ async def set_status(request: web.Request) -> web.Response:
     if checked.script is None:
         problem = checked.problems[0]
         raise InputError(problem.message, path, problem.line)
-    sha = library.save_script(path, text, data["sha256"] if isinstance(data.get("sha256"), str)
-                              else sha)
+    opened = data.get("sha256")
+    sha = library.save_script(workspace, path, text, opened if isinstance(opened, str) else sha)
     return web.json_response({"sha256": sha, "text": text})
 
 

@@ -12,23 +12,17 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from ..draft import ChatOptions, get_chat_engine
-from ..draft.settings import load_writer_settings
+from ..disk.atomic import write_atomically
+from ..draft import get_chat_engine
+from ..draft.settings import chat_options
 from ..draft.writer import DraftRequest, draft_script, host_languages, read_article
 from ..errors import InputError
-from ..files import write_atomically
 from ..show.workspace import SHOW_FILE, Workspace
 
 
 def writer_configured(workspace: Workspace) -> bool:
     """Does show.toml name a language model (a ``[writer]`` table)?"""
-    import tomllib
-
-    try:
-        data = tomllib.loads((workspace.root / SHOW_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return isinstance(data.get("writer"), dict)
+    return workspace.show.writer.configured
 
 
 def draft_from_article(workspace: Workspace, article: str, *, minutes: float = 5.0,
@@ -39,7 +33,7 @@ def draft_from_article(workspace: Workspace, article: str, *, minutes: float = 5
     if not writer_configured(workspace):
         raise InputError("drafting needs a language model: add [writer] to show.toml",
                          workspace.root / SHOW_FILE)
-    settings = load_writer_settings(workspace.root / SHOW_FILE)
+    settings = workspace.show.writer
     folder = workspace.state_dir / "studio" / "articles"
     folder.mkdir(parents=True, exist_ok=True)
     data = article.encode("utf-8")
@@ -51,10 +45,7 @@ def draft_from_article(workspace: Workspace, article: str, *, minutes: float = 5
                            language=language, date=dt.date.today(), minutes=minutes,
                            title=title or None, url=url or None,
                            length_passes=settings.length_passes)
-    engine = get_chat_engine(settings, ChatOptions(
-        retry_for=settings.retry_for, deadline=settings.deadline,
-        concurrency=settings.concurrency, stream=settings.stream,
-        cache_dir=workspace.cache_dir))
+    engine = get_chat_engine(settings, chat_options(settings, workspace.cache_dir))
     return draft_script(workspace, engine, request, settings.personas, settings.greeting,
                         settings.sign_off).script
 

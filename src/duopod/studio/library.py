@@ -2,36 +2,43 @@
 typed (the same parser and checks as ``duopod check``), and the writes a producer asks
 for, each atomic and refused when the file changed on disk since it was opened.
 
-Nothing here is remembered between requests: every answer is read from the show's folder.
+Every answer is read from the show's folder as it is now (the show itself through the
+studio's ``ShowKeeper``, which reads it again when a file of it changed). Checking as the
+producer types writes nothing, not even the show's cache; hearing a turn keeps its audio
+in the speech cache, so the next build does not render it again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..build.options import BuildOptions
 from ..build.preflight import load_script
+from ..disk.owned import Changed
 from ..errors import DuopodError, InputError
-from ..files import write_atomically
-from ..publish.episodes import existing_record
 from ..script.model import Script
 from ..show.workspace import Workspace
-from ..speech.lexicon import hit_counts, language_of, lexicon_entries
+from ..speech.lexicon import (
+    Addition,
+    add_lexicon_entries,
+    hit_counts,
+    language_of,
+    lexicon_entries,
+)
 from ..speech.suggest import lexicon_suggestions
+from ..store.episodes import existing_record
 from ..text import split_sentences
 
 SCRIPTS = "scripts"
 LEXICON = "lexicon.toml"
 
 
-class Conflict(DuopodError):
-    """The file changed on disk since the editor opened it: nothing was written."""
+Conflict = Changed
+"""The file changed on disk since the editor opened it: nothing was written (409)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def episode_rows(workspace: Workspace) -> list[EpisodeRow]:
 def episode_row(workspace: Workspace, name: str) -> EpisodeRow:
     path = script_path(workspace, name)
     try:
-        script = load_script(workspace, path, BuildOptions())
+        script = load_script(workspace, path, BuildOptions(), remember=False)
     except DuopodError as exc:
         return EpisodeRow(name, path.stem, "", "failed", problem=str(exc))
     meta = script.meta
@@ -132,7 +139,7 @@ def check_text(workspace: Workspace, path: Path, text: str) -> Checked:
     """``text`` as the script at ``path`` would be checked by ``duopod check``: the first
     error at its line, or the outline and the warnings."""
     try:
-        script = load_script(workspace, path, BuildOptions(), text=text)
+        script = load_script(workspace, path, BuildOptions(), text=text, remember=False)
     except InputError as exc:
         return Checked([Problem(exc.line, exc.message)])
     except DuopodError as exc:
@@ -169,25 +176,18 @@ def outline(workspace: Workspace, script: Script) -> dict[str, Any]:
 # ---------------------------------------------------------------- writing
 
 
-def read_script(path: Path) -> tuple[str, str]:
-    """The script's text and the sha256 of its bytes (what a save must name)."""
-    data = path.read_bytes()
-    return data.decode("utf-8-sig", errors="replace"), digest(data)
+def read_script(workspace: Workspace, path: Path) -> tuple[str, str]:
+    """The script's text and its version (the sha256 of its bytes: what a save names)."""
+    owned = workspace.files.read(path)
+    if owned.data is None:
+        raise FileNotFoundError(path)
+    return owned.text, owned.version
 
 
-def save_script(path: Path, text: str, opened: str) -> str:
-    """Write ``text`` over the script if it is still the version whose sha256 is
-    ``opened``; else ``Conflict`` and nothing is written. Returns the new sha256."""
-    try:
-        current = digest(path.read_bytes())
-    except FileNotFoundError:
-        current = ""
-    if not hmac.compare_digest(current, opened):
-        raise Conflict(f"{path.name} changed on disk since it was opened: reload it (your "
-                       "text is kept in the editor) and apply your edit again")
-    data = text.encode("utf-8")
-    write_atomically(path, data)
-    return digest(data)
+def save_script(workspace: Workspace, path: Path, text: str, opened: str) -> str:
+    """Write ``text`` over the script if it is still the version ``opened``; else
+    ``Conflict`` (409) and nothing is written. Returns the new version."""
+    return workspace.files.write(path, text.encode("utf-8"), replaces=opened)
 
 
 def set_front_matter(text: str, key: str, value: str | None) -> str:
@@ -240,27 +240,12 @@ def _yaml_string(text: str) -> str:
 
 
 def add_lexicon_entry(workspace: Workspace, written: str, spoken: str, language: str) -> Path:
-    """Add ``written = spoken`` to lexicon.toml under ``[language]``, keeping every other
-    line as the producer wrote it; the result must parse before it is written."""
-    if not written.strip() or not spoken.strip() or "\n" in written + spoken:
-        raise InputError("a lexicon entry needs a written and a spoken form, one line each")
-    path = workspace.root / LEXICON
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    line = f"{_toml_string(written)} = {_toml_string(spoken)}"
-    header = re.compile(rf"^\[\s*\"?{re.escape(language)}\"?\s*\]\s*(#.*)?$", re.MULTILINE)
-    found = header.search(text)
-    if found:
-        text = text[: found.end()] + "\n" + line + text[found.end():]
-    else:
-        text = text.rstrip("\n") + f"\n\n[{_toml_string(language)}]\n{line}\n"
-    try:
-        tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"the entry would break the lexicon: {exc}", path) from None
-    write_atomically(path, text.encode("utf-8"))
+    """Add ``written = spoken`` to the show's lexicon under ``[language]``, keeping every
+    other line as the producer wrote it (``speech.lexicon.add_lexicon_entries``, under the
+    file's lock: concurrent saves all land); an entry the table has already is refused."""
+    path = workspace.show.lexicon or workspace.root / LEXICON
+    edit = add_lexicon_entries(workspace.files, path, [Addition((language,), written, spoken)],
+                               new_table_note="added in the studio")
+    if not edit.added:
+        raise InputError(edit.kept[0][1], path)
     return path
-
-
-def _toml_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'

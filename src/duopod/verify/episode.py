@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ..disk.atomic import write_atomically
 from ..errors import EXIT_FAILURE, DuopodError, InputError
-from ..files import write_atomically
-from ..publish.episodes import episode_folder
-from ..publish.record import EpisodeRecord, RecordError
 from ..show.workspace import Workspace
 from ..speech.lexicon import Speller, lexicon_entries, speller
+from ..store.episodes import episode_folder
+from ..store.record import EpisodeRecord, RecordError
 from .heard import Hearing, compare, plain, terms
 from .suggest import respelled
 from .whisper import WHISPER_RATE, VerifyUnavailable
@@ -164,7 +164,7 @@ def report_path(workspace: Workspace, slug: str) -> Path:
 
 
 def read_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
-    from ..publish.episodes import read_record
+    from ..store.episodes import read_record
 
     folder = episode_folder(workspace, slug)  # published, or a draft not yet in the feed
     if not (folder / "episode.json").is_file():

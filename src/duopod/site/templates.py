@@ -15,8 +15,8 @@ from typing import Any
 
 import jinja2
 
+from ..disk.atomic import content_name
 from ..errors import InputError
-from ..files import content_name
 from ..labels import labels
 from ..show.workspace import Workspace
 from .markdown import http_url, markdown_text

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from ..audio.decode import ffmpeg_exe
-from ..files import content_name, write_atomically
+from ..disk.atomic import content_name, write_atomically
 from ..show.apple import image_size
 from .feed import ArtSize
 

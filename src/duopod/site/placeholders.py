@@ -15,8 +15,8 @@ import datetime as dt
 from ..script.model import Script
 from ..show.placeholders import Placeholder, is_placeholder_summary, show_placeholders
 from ..show.workspace import Workspace
-from .episodes import Problem
-from .record import EpisodeRecord
+from ..store.episodes import Problem
+from ..store.record import EpisodeRecord
 
 __all__ = ["placeholder_problems"]
 

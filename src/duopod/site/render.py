@@ -8,18 +8,19 @@ import datetime as dt
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeGuard
 from zoneinfo import ZoneInfo
 
-from ..files import content_name, write_atomically
+from ..disk.atomic import content_name, write_atomically
+from ..disk.jsoncache import JsonCache, content_key
 from ..mix.encode import Measurement
 from ..mix.timeline import Timeline
 from ..script.model import Script
 from ..show.workspace import ShowConfig, Workspace
-from ..speech.cache import JsonCache, content_key
 from ..text.notes import NOTES_VERSION, ShowNotes, clean_article, show_notes
 from . import transcripts
 from .art import cover_sizes
-from .episodes import (
+from ..store.episodes import (
     EPISODE_FILE,
     Listing,
     Records,
@@ -32,10 +33,10 @@ from .episodes import (
     script_id,
 )
 from .feed import build_feed, feed_url, podcast_guid, published_guid
-from .kept import KeptItem, current_items
+from ..store.kept import KeptItem, current_items
 from .languages import write_language_feeds
-from .numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
-from .record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
+from ..store.numbering import UNNUMBERED, new_guid, number_for, unpublished_records, with_numbers
+from ..store.record import AudioFile, EpisodeRecord, Notes, RecordError, SourceArticle
 from .soundbites import choose as choose_soundbites
 from .templates import render_template
 from .versions import feed_of, versions_of
@@ -48,13 +49,30 @@ def episode_notes(workspace: Workspace, script: Script, timeline: Timeline) -> S
     cache = JsonCache(workspace.cache_dir / "notes")
     exclude = (workspace.show.title,)
     key = content_key(NOTES_VERSION, script.meta.summary, sentences, script.meta.hosts, exclude)
-    hit = cache.get(key)
+    hit = _cached_notes(cache.get(key))
     if hit is not None:
-        return ShowNotes(hit["summary"], hit["key_points"], hit["keywords"])
+        return hit
     notes = show_notes(script.meta.summary, sentences, script.meta.hosts, exclude=exclude)
     cache.put(key, {"summary": notes.summary, "key_points": notes.key_points,
                     "keywords": notes.keywords})
     return notes
+
+
+def _cached_notes(value: object) -> ShowNotes | None:
+    """A cache entry as notes; an entry of another shape reads as missing."""
+    if not isinstance(value, dict):
+        return None
+    summary, points, keywords = (value.get("summary"), value.get("key_points"),
+                                 value.get("keywords"))
+    if summary is not None and not isinstance(summary, str):
+        return None
+    if not _strings(points) or not _strings(keywords):
+        return None
+    return ShowNotes(summary, points, keywords)
+
+
+def _strings(value: object) -> TypeGuard[list[str]]:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def description(notes: ShowNotes) -> str:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO
 
-from ..files import write_atomically
+from ..disk.atomic import write_atomically
 
 PUBLIC, PENDING = "episodes", "pending"
 AREAS = (PUBLIC, PENDING)

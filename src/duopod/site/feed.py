@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from email.utils import format_datetime
 
-from ..files import content_name
+from ..disk.atomic import content_name
 from ..show.workspace import ShowConfig
-from .kept import KeptItem
-from .record import EpisodeRecord, Rendition
+from ..store.kept import KeptItem
+from ..store.record import EpisodeRecord, Rendition
 from .versions import (
     episodes_in,
     feed_languages,

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..files import write_atomically
+from ..disk.atomic import write_atomically
 from ..show.workspace import ShowConfig
 from .feed import ArtSize, build_feed
-from .record import EpisodeRecord
+from ..store.record import EpisodeRecord
 from .versions import feed_languages, feed_name, language_of_feed
 
 

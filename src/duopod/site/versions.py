@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from .record import EpisodeRecord
+from ..store.record import EpisodeRecord
 
 MAIN_FEED = "feed.xml"
 _LANGUAGE_FEED = re.compile(r"^feed-([a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*)\.xml$")

@@ -25,11 +25,11 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from ..errors import InputError
-from ..files import write_atomically
-from ..mix.timeline import Timeline
-from ..show.workspace import Workspace
-from .episodes import episode_folder, read_record
+from .disk.atomic import write_atomically
+from .errors import InputError
+from .mix.timeline import Timeline
+from .show.workspace import Workspace
+from .store.episodes import episode_folder, read_record
 
 FORMATS: dict[str, tuple[int, int]] = {"9:16": (720, 1280), "1:1": (720, 720),
                                        "16:9": (1280, 720)}

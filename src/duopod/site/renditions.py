@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..mix.encode import encode_rendition
 from ..show.feeds import Rendition as RenditionSpec
-from .record import Rendition
+from ..store.record import Rendition
 
 
 def make_renditions(mp3: Path, specs: tuple[RenditionSpec, ...]) -> tuple[Rendition, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..mix.timeline import Timeline
-from .record import Soundbite
+from ..store.record import Soundbite
 
 MIN_SECONDS, MAX_SECONDS = 15.0, 120.0
 TITLE_MAX = 128
