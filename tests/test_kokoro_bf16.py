@@ -9,6 +9,7 @@ otherwise). The rest of the suite runs onnxruntime (conftest).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 from pathlib import Path
@@ -324,3 +325,31 @@ def test_kokoro_builds_at_once_hold_back_to_what_the_cores_hold(
     assert scripts._held_back(2, "kokoro", said.append) == 1
     assert said and "1 script(s) at a time, not 2" in said[0]
     assert scripts._held_back(2, "espeak", said.append) == 2 and len(said) == 1
+
+
+@needs_onnx
+def test_the_pipeline_threads_share_one_compiled_model(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """The pipeline's threads ask for the compiled model at the same moment: it is made
+    once (two would be twice the memory: measured 2.9 GB against 1.4)."""
+    import threading
+    import time
+
+    from duopod.speech.engines import kokoro_openvino
+
+    made: list[int] = []
+
+    def slow(streams: int) -> object:
+        made.append(streams)
+        time.sleep(0.2)
+        return object()
+
+    monkeypatch.setattr(kokoro_openvino, "_compiled", functools.cache(slow))
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(kokoro_openvino.compiled(2)))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert made == [2] and got[0] is got[1] is got[2]

@@ -45,10 +45,19 @@ def compile_config(streams: int) -> dict[str, Any]:
     }
 
 
-@cache
+_compiling = threading.Lock()
+
+
 def compiled(streams: int) -> Any:
     """The float graph compiled for ``streams`` one-thread streams (from the disk cache
-    when a process has compiled it before), once per process."""
+    when a process has compiled it before), once per process: the pipeline's threads ask
+    at the same moment, and two compiled models would be twice the memory."""
+    with _compiling:
+        return _compiled(streams)
+
+
+@cache
+def _compiled(streams: int) -> Any:
     import openvino
 
     path = ensure_graph()
