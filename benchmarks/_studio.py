@@ -2,7 +2,7 @@
 a loopback port, as the page calls it:
 
 - first audio of an uncached one-sentence line (the play button), with espeak and with
-  kokoro (warm model: ``kokoro_model.shared_session`` loads it once per process; the
+  kokoro (warm model: ``kokoro_sessions.shared_session`` loads it once per process; the
   first call, which loads it, is reported apart);
 - rebuilding after one sentence is edited (one turn rendered, then mix and publish)
   against a full warm build of the same episode (every turn cached), alternating A B.

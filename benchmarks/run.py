@@ -21,7 +21,7 @@ Every figure is a ratio measured in this one run.
    sentences (benchmarks/intelligibility.py; needs the neural and bench extras).
 7. start-up: `duopod --help` and `duopod check` on one script.
 9. say: `duopod say` with kokoro, a fresh process and a warm call (model loaded once per
-   process: ``kokoro_model.shared_session()``).
+   process: ``kokoro_sessions.shared_session()``).
 10. kokoro: the engine's cold render of the Mandarin example (as a build renders it: the
    pipeline, analysis, cache) against the bare model inference of the same token ids on
    the same sessions, A B A B, wall and CPU-s; and once on one two-thread session.
@@ -46,6 +46,9 @@ Every figure is a ratio measured in this one run.
    articles and an English one drafted in-process by Qwen2.5-Coder-1.5B and SmolLM2-135M:
    minutes asked/estimated/built, language, unsupported claims, echoes, passes, tokens,
    wall and CPU time.
+13. backends: kokoro's onnxruntime (int8) and OpenVINO (bf16) backends: the bare model on
+   the same sentences, the engine's cold render against today's bare int8 model, Whisper
+   CER per backend (``_backends.py``).
 12. studio: through ``duopod studio``'s HTTP API, the play button's first audio for an
    uncached one-sentence line (espeak, kokoro warm), and one edited turn rebuilt and
    republished against a full warm build (``_studio.py``).
@@ -467,7 +470,7 @@ def bench_say(work: Path) -> None:
     included) and as a warm call in a process that has loaded the model (the studio)."""
     from duopod.show.workspace import load_workspace
     from duopod.speech.engines import EngineOptions, kokoro
-    from duopod.speech.engines.kokoro_model import is_loaded, shared_session
+    from duopod.speech.engines.kokoro_sessions import is_loaded, shared_session
     from duopod.speech.say import say_line, say_sentences
 
     print("say (kokoro, one sentence)")
@@ -536,8 +539,9 @@ def bench_kokoro_model(work: Path) -> None:
     from duopod.build import BuildOptions, load_script
     from duopod.show.workspace import load_workspace
     from duopod.speech.engines import EngineOptions, kokoro
-    from duopod.speech.engines.kokoro_model import MODEL_RATE, shared_session
+    from duopod.speech.engines.kokoro_model import MODEL_RATE
     from duopod.speech.engines.kokoro_pipeline import shared_pipeline
+    from duopod.speech.engines.kokoro_sessions import shared_session
     from duopod.speech.render import render_turns_async, turn_settings
     from duopod.text import split_sentences
 
@@ -607,10 +611,20 @@ KOKORO_SCALE_TURNS = tuple(int(n) for n in os.environ.get(
 EPISODE_MINUTES = 30
 
 
-def cost_job(show: Path, script: Path, engine: str, turns: int = 0) -> dict:
+def kokoro_backends() -> list[str]:
+    """The kokoro backends this machine can run (onnxruntime; OpenVINO where it has bf16)."""
+    from _backends import backends
+
+    return backends()
+
+
+def cost_job(show: Path, script: Path, engine: str, turns: int = 0,
+             backend: str = "onnxruntime") -> dict:
+    """One cold build in a fresh process (``_cost.py``), kokoro on ``backend``."""
+    environment = {**os.environ, "DUOPOD_KOKORO_BACKEND": backend}
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "_cost.py"), str(show),
                              str(script), engine, str(turns)], capture_output=True, text=True,
-                            check=False)
+                            check=False, env=environment)
     if result.returncode:
         raise RuntimeError(f"_cost.py {engine} failed: {result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -622,19 +636,23 @@ def bench_cost(work: Path) -> None:
     from duopod.speech.engines import kokoro
 
     print("cost (CPU-seconds per minute of published audio, cold build, by stage)")
-    for engine in COST_ENGINES:
+    runs = [(engine, backend) for engine in COST_ENGINES
+            for backend in (kokoro_backends() if engine == "kokoro" and not kokoro.unavailable()
+                            else ["onnxruntime"])]
+    for engine, backend in runs:
         if engine == "kokoro" and kokoro.unavailable():
             row("cost: kokoro", f"skipped: {kokoro.unavailable()}", "runs", False)
             continue
-        show = copy_show(work / f"cost-{engine}")
+        show = copy_show(work / f"cost-{engine}-{backend}")
         turns = KOKORO_COST_TURNS if engine == "kokoro" else 0
-        cost = cost_job(show, show / "scripts" / MANDARIN, engine, turns)
+        cost = cost_job(show, show / "scripts" / MANDARIN, engine, turns, backend)
         minutes = cost["duration"] / 60
         per_minute = {stage: cpu / minutes for stage, cpu in cost["cpu"].items()}
         total = sum(per_minute.values())
         episodes = 3600 / (total * EPISODE_MINUTES)
         stages = ", ".join(f"{stage} {value:.2f}" for stage, value in per_minute.items())
         where = " through the local stand-in" if engine in ("edge", "openai") else ""
+        where += f" ({backend})" if engine == "kokoro" else ""
         row(f"cost: {engine}{where}, CPU-s per published minute ({cost['turns']} turns, "
             f"{minutes:.1f} min)",
             f"{total:.2f} ({stages}); {episodes:.1f} {EPISODE_MINUTES}-min episodes per "
@@ -652,13 +670,18 @@ def bench_kokoro_scale(work: Path) -> None:
     if kokoro.unavailable():
         row("kokoro scale", f"skipped: {kokoro.unavailable()}", "runs", False)
         return
-    show = copy_show(work / "kokoro-scale")
+    for backend in kokoro_backends():
+        _kokoro_scale(work, backend)
+
+
+def _kokoro_scale(work: Path, backend: str) -> None:
+    show = copy_show(work / f"kokoro-scale-{backend}")
     script = show / "scripts" / "two-hours.md"
     two_hour_script(script)
     figures = []
     for turns in KOKORO_SCALE_TURNS:
         shutil.rmtree(show / ".duopod", ignore_errors=True)
-        cost = cost_job(show, script, "kokoro", turns)
+        cost = cost_job(show, script, "kokoro", turns, backend)
         minutes = cost["duration"] / 60
         figures.append((turns, minutes, cost["cpu"]["speech"] / minutes,
                         cost["wall"]["speech"] / minutes,
@@ -667,7 +690,8 @@ def bench_kokoro_scale(work: Path) -> None:
             shutil.rmtree(folder)
     per_minute = [f[2] for f in figures]
     spread = max(per_minute) / min(per_minute)
-    row("kokoro, two-hour script's first " + "/".join(str(f[0]) for f in figures) + " turns",
+    row(f"kokoro ({backend}), two-hour script's first "
+        + "/".join(str(f[0]) for f in figures) + " turns",
         "; ".join(f"{t} turns ({m:.1f} min): speech {s:.1f} CPU-s/min, {w:.1f} s wall/min, "
                   f"all stages {a:.1f} CPU-s/min, peak {r:.0f} MB"
                   for t, m, s, w, a, r in figures),
@@ -876,6 +900,10 @@ def main() -> None:
             bench_say(work)
         if not only or "kokoro" in only:
             bench_kokoro_model(work)
+        if not only or "backends" in only:
+            from _backends import bench_backends
+
+            bench_backends(work, copy_show, MANDARIN, row)
         if not only or "studio" in only:
             from _studio import bench_studio
 

@@ -13,6 +13,10 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# The suite runs kokoro on onnxruntime wherever it runs (the samples every CPU can make);
+# the bf16 backend's own tests (test_kokoro_bf16.py) ask for it where it can run.
+os.environ["DUOPOD_KOKORO_BACKEND"] = "onnxruntime"
+
 MANDARIN = "2025-12-10-h200.md"
 ENGLISH = "2025-12-12-open-weights.md"
 

@@ -228,7 +228,7 @@ def test_the_model_is_loaded_once_per_process_for_every_engine(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Two engines (two `say` lines, or a studio's many) share one session: the second
     line pays no model load."""
-    from duopod.speech.engines import kokoro_model
+    from duopod.speech.engines import kokoro_model, kokoro_sessions
 
     built: list[object] = []
 
@@ -237,17 +237,17 @@ def test_the_model_is_loaded_once_per_process_for_every_engine(
             built.append(path)
             super().__init__(path)
 
-    monkeypatch.setattr(kokoro_model, "_model", None)
-    monkeypatch.setattr(kokoro_model, "Model", CountedModel)
-    assert not kokoro_model.is_loaded()
+    monkeypatch.setattr(kokoro_sessions, "_models", {})
+    monkeypatch.setattr(kokoro_sessions, "Model", CountedModel)
+    assert not kokoro_sessions.is_loaded()
     settings = KokoroSettings("zm_yunxi", 1.0)
     for _ in range(2):
         engine = kokoro.make_engine(EngineOptions())
         audio = engine.sentence_audio("早上好。", settings)
         assert audio.size > SAMPLE_RATE // 10
     assert len(built) == 1
-    assert kokoro_model.is_loaded()
-    assert kokoro_model.shared_session() is kokoro_model.shared_session()
+    assert kokoro_sessions.is_loaded()
+    assert kokoro_sessions.shared_session() is kokoro_sessions.shared_session()
 
 
 @pytest.mark.slow

@@ -48,7 +48,8 @@ from .outcome import BuildOutcome, OnEvent
 from .run import Produced, land_one, produce_one
 from .steps import sweep_work
 
-__all__ = ["BUILD_CORES", "GatedEngine", "ProcessPool", "default_jobs", "start_fork_server"]
+__all__ = ["BUILD_CORES", "GatedEngine", "ProcessPool", "default_jobs", "engine_jobs",
+           "start_fork_server"]
 
 BUILD_CORES = 1.6
 """CPU cores one offline build keeps busy, measured (``make bench``, the jobs rows: four
@@ -72,6 +73,19 @@ def default_jobs(cores: int | None = None) -> int:
     ``BUILD_CORES`` each (one on two cores: a second would only take turns with the
     first), at least one."""
     return max(1, int((cores or usable_cores()) / BUILD_CORES + 0.5))
+
+
+def engine_jobs(engine: str, jobs: int, cores: int | None = None) -> int:
+    """At most the builds at once that can each have the cores they keep busy: a kokoro
+    build's pipeline keeps one core per inference session busy all through its speech
+    (measured: 0.92-0.97 CPU-s per second of a render's wall time per session), so on two
+    cores a second kokoro build only takes turns with the first, and holds a second copy
+    of the model in memory (1.3 GB for OpenVINO's). Other engines: ``jobs`` as asked."""
+    if engine != "kokoro":
+        return jobs
+    from ..speech.engines.kokoro_pipeline import session_count
+
+    return max(1, min(jobs, (cores or usable_cores()) // session_count()))
 
 
 class _Gate(Protocol):

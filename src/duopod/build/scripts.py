@@ -78,6 +78,22 @@ def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = 
     return InProcess(keep)
 
 
+def _held_back(jobs: int | None, engine: str, notice: Notice | None) -> int | None:
+    """``jobs``, or fewer where the engine's builds would only take turns on the cores
+    (``pool.engine_jobs``), saying so."""
+    from .pool import default_jobs, engine_jobs
+
+    asked = default_jobs() if jobs is None else jobs
+    allowed = engine_jobs(engine, asked)
+    if allowed >= asked:
+        return jobs
+    if notice is not None and jobs is not None:
+        notice(f"building {allowed} script(s) at a time, not {asked}: each {engine} build "
+               "keeps a core per inference session busy, so more at once would only take "
+               "turns on this machine's cores")
+    return allowed
+
+
 def _ready_pool(jobs: int | None) -> None:
     """Several scripts may go to the process pool: its workers' fork server loads while
     the scripts are parsed (a pool that is not used after all has cost a second core's
@@ -121,6 +137,8 @@ def build_scripts(
         emit(BuildEvent(path, "waiting", total=len(script.turns)))
     if keep is not None:  # what is kept lives in this process: the scripts run here
         jobs, queue = 1, None
+    if executor is None and queue is None and len(screened.runnable) > 1:
+        jobs = _held_back(jobs, options.engine, notice)
     chosen = executor or choose_executor(len(screened.runnable), jobs, queue, keep)
     outcomes = dict(screened.failed)
     if screened.runnable:

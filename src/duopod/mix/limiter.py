@@ -7,7 +7,7 @@ import numpy as np
 
 from ..audio.decode import SAMPLE_RATE
 from ..audio.dsp import moving_average, running_minimum
-from .peak import oversampled_peak
+from .peak import oversampled_peak, runs
 
 LIMITER_MARGIN_DB = 0.4
 """The limiter's ceiling sits this far under the true-peak target (encoding adds a little)."""
@@ -43,7 +43,7 @@ def limit(samples_with_context: np.ndarray, ceiling_db: float) -> np.ndarray:
     # oversampled in one pass over their concatenation (the margins absorb the seams).
     margin = 64
     stretches = []
-    for first, last in _runs(hot_blocks):
+    for first, last in runs(hot_blocks):
         lo, hi = first * _BLOCK, min(n, (last + 1) * _BLOCK)
         stretches.append((lo, hi, max(0, lo - margin), min(n, hi + margin)))
     peaks = oversampled_peak(np.concatenate([data[a:b] for _lo, _hi, a, b in stretches]))
@@ -70,18 +70,9 @@ def gain_curve(required: np.ndarray, lookahead: int = LIMITER_LOOKAHEAD) -> np.n
     limited = np.flatnonzero(required < 1.0)
     if limited.size == 0:
         return curve
-    for first, last in _runs(limited, apart=2 * reach):
+    for first, last in runs(limited, apart=2 * reach):
         lo, hi = max(0, first - reach), min(len(required), last + reach + 1)
         held = running_minimum(curve[lo:hi], 2 * lookahead + 1)
         smooth = moving_average(held, lookahead + 1)
         np.minimum(smooth, curve[lo:hi], out=curve[lo:hi])
     return curve
-
-
-def _runs(indexes: np.ndarray, apart: int = 1) -> list[tuple[int, int]]:
-    """Runs in a sorted index array, as (first, last) pairs: a run ends where the next
-    index is more than ``apart`` further on (1: consecutive indexes)."""
-    breaks = np.flatnonzero(np.diff(indexes) > apart)
-    firsts = np.concatenate([[indexes[0]], indexes[breaks + 1]])
-    lasts = np.concatenate([indexes[breaks], [indexes[-1]]])
-    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))

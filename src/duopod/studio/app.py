@@ -456,7 +456,7 @@ async def start(root: Path, host: str = "127.0.0.1", port: int = 8765, *,
         raise InputError("a studio bound beyond loopback needs an access token")
     app = make_app(root, token=token, loopback=loopback, engine=engine)
     if engine == "kokoro":  # the model loads while the producer opens a script
-        from ..speech.engines.kokoro_model import preload
+        from ..speech.engines.kokoro_sessions import preload
 
         preload()
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)

@@ -25,15 +25,15 @@ from ...errors import EngineError
 from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, LocalEngine, Voice
+from .kokoro_backend import backend_of
 from .kokoro_model import (
     MODEL_RATE,
     MODEL_SHA256,
-    preload,
-    shared_session,
     style_table,
     unavailable,
     voice_names,
 )
+from .kokoro_sessions import preload, shared_session
 from .kokoro_settings import LANGUAGES, KokoroSettings, profile_settings
 from .settings import EngineSettings
 
@@ -83,7 +83,7 @@ class KokoroEngine(LocalEngine):
         while the model speaks (this turn's sentences or another turn's)."""
         from .kokoro_pipeline import shared_pipeline
 
-        pipeline = shared_pipeline()
+        pipeline = shared_pipeline(backend_of(settings))
         speed = KokoroSettings.of(settings).speed
         pending = [[pipeline.submit(tokens, style, speed)
                     for tokens, style in self.sentence_inputs(sentence, settings)]
@@ -99,7 +99,7 @@ class KokoroEngine(LocalEngine):
             "kokoro")
 
     def preload(self) -> None:
-        """Start loading the shared session in the background (``kokoro_model.preload``)."""
+        """Start loading the shared session in the background (``kokoro_sessions.preload``)."""
         preload()
 
     def alone(self) -> KokoroEngine:
@@ -124,7 +124,7 @@ class KokoroEngine(LocalEngine):
     def sentence_audio(self, sentence: str, settings: EngineSettings) -> np.ndarray:
         """One sentence at SAMPLE_RATE, trimmed, spoken on the process's shared session
         (every core on one sentence: the shortest wait for a line said alone)."""
-        session = shared_session()
+        session = shared_session(backend_of(settings))
         speed = KokoroSettings.of(settings).speed
         return finished([session.speak(tokens, style, speed)
                          for tokens, style in self.sentence_inputs(sentence, settings)])

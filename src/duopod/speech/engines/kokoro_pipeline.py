@@ -15,6 +15,11 @@ core idles while the other runs a sequential part of the graph. The samples are 
 same whatever the thread count (tested), so the cache keys stand. The queue holds a few
 sentences per session: enough that a session finishing one finds the next waiting, few
 enough that a failing build stops soon and memory stays flat.
+
+Each backend (``kokoro_backend``) has a pipeline of its own: onnxruntime's threads each
+hold a one-thread session; OpenVINO's each hold a request on one model compiled with a
+one-thread stream per thread (the weights once, chosen by measurement: see
+docs/performance.md).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .kokoro_model import Model, ensure_model
+from .kokoro_backend import ONNXRUNTIME
+from .kokoro_model import Model, Speaks, ensure_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,8 +55,9 @@ class Pipeline:
     """Sessions on daemon threads fed from one bounded queue; started on first use and
     kept for the life of the process (as the shared session is)."""
 
-    def __init__(self, sessions: int = SESSIONS) -> None:
+    def __init__(self, sessions: int = SESSIONS, backend: str = ONNXRUNTIME) -> None:
         self.sessions = max(1, sessions)
+        self.backend = backend
         self.jobs: queue.Queue[Job] = queue.Queue(maxsize=QUEUED_PER_SESSION * self.sessions)
         self._started = False
         self._start_lock = threading.Lock()
@@ -68,22 +75,27 @@ class Pipeline:
         with self._start_lock:
             if self._started:
                 return
-            path = ensure_model()  # joined once here, not raced by the workers
+            ensure_model()  # joined once here, not raced by the workers
             for index in range(self.sessions):
-                threading.Thread(target=self._work, args=(path,), daemon=True,
+                threading.Thread(target=self._work, daemon=True,
                                  name=f"kokoro-inference-{index}").start()
             # the back end's resampler (scipy.signal, a second of imports) loads while the
             # sessions load and speak the first sentences, not after them
             threading.Thread(target=_import_resampler, daemon=True).start()
             self._started = True
 
-    def _work(self, path: os.PathLike[str]) -> None:
+    def _speaker(self) -> Speaks:
+        if self.backend == ONNXRUNTIME:
+            return Model(ensure_model(), threads=1)
+        from .kokoro_openvino import speaker
+
+        return speaker(self.sessions)
+
+    def _work(self) -> None:
         """One session's loop: load it (beside the first turn's front end), then infer
         whatever comes; a session that cannot load fails each job it takes."""
-        from pathlib import Path
-
         try:
-            model: Model | None = Model(Path(path), threads=1)
+            model: Speaks | None = self._speaker()
             failure: BaseException | None = None
         except BaseException as exc:  # every job taken must end, or its turn waits forever
             model, failure = None, exc
@@ -103,14 +115,19 @@ def _import_resampler() -> None:
     import scipy.signal  # noqa: F401
 
 
-_pipeline: Pipeline | None = None
+def session_count() -> int:
+    """The pipeline's inference threads: SESSIONS, or ``DUOPOD_KOKORO_SESSIONS``."""
+    return max(1, int(os.environ.get("DUOPOD_KOKORO_SESSIONS", SESSIONS)))
+
+
+_pipelines: dict[str, Pipeline] = {}
 _pipeline_lock = threading.Lock()
 
 
-def shared_pipeline() -> Pipeline:
-    """The process's one pipeline, so that every turn of every build shares its sessions."""
-    global _pipeline
+def shared_pipeline(backend: str = ONNXRUNTIME) -> Pipeline:
+    """The process's one pipeline per backend, so that every turn of every build shares
+    its sessions."""
     with _pipeline_lock:
-        if _pipeline is None:
-            _pipeline = Pipeline(int(os.environ.get("DUOPOD_KOKORO_SESSIONS", SESSIONS)))
-        return _pipeline
+        if backend not in _pipelines:
+            _pipelines[backend] = Pipeline(session_count(), backend)
+        return _pipelines[backend]

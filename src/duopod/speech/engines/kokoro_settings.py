@@ -16,6 +16,7 @@ from typing import Any
 
 from ...show.workspace import VoiceProfile
 from . import missing_setting, setting_error, unknown_setting
+from .kokoro_backend import key_of, resolve
 from .kokoro_model import unavailable, voice_names
 from .settings import EngineSettings
 
@@ -30,6 +31,9 @@ class KokoroSettings(EngineSettings):
     """A ``[kokoro]`` table, checked: one of the vendored voices and its speed."""
 
     speed: float = 1.0
+    backend: str | None = None
+    """The backend when it is not onnxruntime's int8 (``kokoro_backend.key_of``); None is
+    left out of the cache key, so onnxruntime's entries keep the key they always had."""
 
 
 def settings_if_installed(profile: VoiceProfile) -> KokoroSettings:
@@ -41,16 +45,23 @@ def settings_if_installed(profile: VoiceProfile) -> KokoroSettings:
     return profile_settings(profile)
 
 
+KNOWN = ["voice", "speed", "backend"]
+
+
 def profile_settings(profile: VoiceProfile) -> KokoroSettings:
-    """The profile's voice and speed; InputError naming the profile's file and line."""
+    """The profile's voice and speed, and the backend that will speak them when it is
+    not onnxruntime (``kokoro_backend.key_of``: in the settings, so in the cache key);
+    InputError naming the profile's file and line."""
     raw = profile.settings("kokoro")
     if "voice" not in raw:
         raise missing_setting(profile, "kokoro", "voice")
     for key in raw:
-        if key not in ("voice", "speed"):
-            raise unknown_setting(profile, "kokoro", key, ["voice", "speed"])
+        if key not in KNOWN:
+            raise unknown_setting(profile, "kokoro", key, KNOWN)
+    backend = key_of(resolve(str(raw.get("backend", "auto")).lower(),
+                             f"profile {profile.name!r}, {profile.path.name}"))
     return KokoroSettings(_voice(str(raw["voice"]), profile),
-                          _speed(raw.get("speed", 1.0), profile))
+                          _speed(raw.get("speed", 1.0), profile), backend or None)
 
 
 def _voice(voice: str, profile: VoiceProfile) -> str:
