@@ -38,7 +38,7 @@ def test_both_hosts_audible_and_distinguishable(built_show: Path) -> None:
     folder = episode_dir(built_show, "2025-12-10")
     data = record(folder)
     samples = decode_mp3(folder / data["audio"]["file"])
-    assert len(data["timeline"]["turns"]) == 31
+    assert len(data["timeline"]["turns"]) == 35
     by_host: dict[str, list[np.ndarray]] = {}
     for turn in data["timeline"]["turns"]:
         a, b = int(turn["start"] * SAMPLE_RATE), int(turn["end"] * SAMPLE_RATE)
@@ -181,7 +181,7 @@ def test_gbk_script_gets_an_encoding_hint_and_builds_with_the_flag(built_show: P
 def test_check_prints_the_outline(built_show: Path) -> None:
     result = run_cli(built_show, "check", f"scripts/{MANDARIN}")
     assert result.returncode == 0, result.stderr
-    assert "turns     31    sections  4" in result.stdout
+    assert "turns     35    sections  4" in result.stdout
     assert "雷总: " in result.stdout and "董小姐: " in result.stdout
 
 

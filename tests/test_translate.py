@@ -65,7 +65,7 @@ def test_the_english_version_keeps_hosts_sections_turns_and_numbers(show: Path,
     assert version.meta.slug == f"{original.meta.slug}-en-us"
     assert version.meta.source is not None and version.meta.source.text  # same article
     report = json.loads(result.sidecar.read_text("utf-8"))
-    assert report["translation_of"] == original.meta.slug and report["turns"] == 31
+    assert report["translation_of"] == original.meta.slug and report["turns"] == 35
     assert not [p for p in result.problems if p.check != "grounding"], result.problems
 
 
@@ -143,7 +143,7 @@ def test_the_command_prints_the_version_and_the_cost_line(show: Path, chat: Chat
     done = run_cli(show, "translate", f"scripts/{MANDARIN}", "--to", "en-US", "--base-url",
                    chat.url, "--model", "stand-in")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("translated ") and "31 turns in 4 sections" in done.stdout
+    assert done.stdout.startswith("translated ") and "35 turns in 4 sections" in done.stdout
     assert "writer:" in done.stdout
     checked = run_cli(show, "check", "scripts/2025-12-10-h200.en-US.md", "--engine", "espeak")
     assert checked.returncode == 0, checked.stderr

@@ -42,9 +42,9 @@ WORDS_PER_SECOND = 150 / 60
 SHORT_SECONDS = 4.0
 """A turn this short or shorter (estimated from its text) is short: two in a row are a
 quick exchange (about 12 Chinese characters, 10 English words)."""
-LONG_SECONDS = 14.0
+LONG_SECONDS = 12.0
 """A turn this long or longer is a long statement: the next speaker takes a moment (about
-41 Chinese characters, 35 English words)."""
+35 Chinese characters, 30 English words)."""
 
 _CLOSERS = "\"'”’」』）)]】》> \t"
 _QUESTION_MARKS = ("？", "?")

@@ -66,13 +66,13 @@ class MixSettings:
     """Inside an exchange of short turns."""
     long_gap: float = 0.5
     """After a long statement."""
-    jitter: float = 0.06
+    jitter: float = 0.08
     """Each gap varies by up to this much, deterministically (a rebuild is identical)."""
     interruptions: bool = True
     """A turn ending in a dash or "……" is cut off by the next one."""
     interruption_overlap: float = 0.3
     """How long before a cut-off turn ends the next voice starts."""
-    interruption_duck_db: float = 10.0
+    interruption_duck_db: float = 6.0
     """How far the cut-off voice goes down under the new one."""
     backchannels: bool = True
     """Short replies ("嗯。", "Right.") are laid under the other host's words."""
