@@ -117,13 +117,22 @@ timezone = {_toml_string(timezone)}  # this machine's: dates in scripts are days
 publish_time = "06:00"             # when an episode dated ahead (duopod new --date) goes out
 
 [audio]
-gap = 0.45            # seconds between turns (plus or minus gap_jitter)
+gap = 0.45            # with [mix] timing = "even": seconds between turns (+- gap_jitter)
 gap_jitter = 0.12
 section_gap = 1.2     # seconds at a section change
 loudness_lufs = -16.0
 true_peak_dbtp = -1.0
 bitrate_kbps = 128
 channels = 1          # 2 places the hosts slightly left and right
+
+[mix]                 # how the hosts' turns meet: docs/mixing.md
+timing = "conversation"     # each gap from the text; "even": [audio] gap everywhere
+gap = 0.25                  # an ordinary speaker change, in seconds
+answer_gap = 0.12           # after a question
+quick_gap = 0.1             # inside an exchange of short turns
+long_gap = 0.5              # after a long statement
+interruptions = true        # a turn ending in "——" or "……" is cut off by the next one
+backchannels = true         # a short "嗯。" between two turns of the other host lies under them
 
 [music]
 intro = "music/intro.wav"   # replace with your own jingles (WAV or MP3)
