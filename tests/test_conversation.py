@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -225,3 +227,107 @@ def test_mix_table_in_show_toml(show: Path) -> None:
     assert caught.value.line == line and "mix.timing" in str(caught.value)
     with pytest.raises(InputError, match=r"unknown field 'mix\.overlap'"):
         load_show(written("[mix]\n", "[mix]\noverlap = 1\n"), show)
+
+
+# ---------------------------------------------------------------- the example, built
+
+
+@pytest.fixture(scope="module")
+def example(built_show: Path) -> tuple[Path, dict]:
+    from test_build import episode_dir, record
+
+    folder = episode_dir(built_show, "2025-12-10")
+    return folder, record(folder)
+
+
+def _overlapped_sentences(data: dict) -> tuple[float, list[str]]:
+    """A moment of the example where two hosts are heard (the first backchannel), and the
+    sentences heard then."""
+    turns = data["timeline"]["turns"]
+    short = next(t for t in turns if t["text"] == "嗯。")
+    at = short["start"] + 0.05
+    heard = [s["text"] for t in turns for s in t["sentences"] if s["start"] <= at < s["end"]]
+    return at, heard
+
+
+def test_overlapping_cues_in_real_readers(example: tuple[Path, dict]) -> None:
+    """The example's transcripts carry overlapping cues, in start order, and ffmpeg's
+    WebVTT and SRT demuxers read every one of them back with its times."""
+    import subprocess
+
+    from duopod.audio.decode import ffmpeg_exe
+
+    folder, data = example
+    at, heard = _overlapped_sentences(data)
+    assert len(heard) == 2 and "嗯。" in heard  # the host's sentence and the murmur under it
+    segments = json.loads((folder / "transcript.json").read_text("utf-8"))["segments"]
+    starts = [s["startTime"] for s in segments]
+    assert starts == sorted(starts)
+    assert sum(1 for s in segments if s["startTime"] <= at < s["endTime"]) == 2
+    for name in ("transcript.vtt", "transcript.srt"):
+        done = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(folder / name),
+                               "-f", "srt", "-"], capture_output=True, text=True, check=True)
+        times = re.findall(r"(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)",
+                           done.stdout)
+        spans = [(_seconds(t[:4]), _seconds(t[4:])) for t in times]
+        assert len(spans) == len(segments), name
+        assert sum(1 for lo, hi in spans if lo <= at < hi) == 2, name
+
+
+def _seconds(parts: tuple[str, ...]) -> float:
+    hours, minutes, seconds, millis = (int(p) for p in parts)
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_overlapping_cues_in_chromium(example: tuple[Path, dict], built_show: Path) -> None:
+    """Chromium's own WebVTT parser takes every cue of the example's transcript and has two
+    active at the backchannel; the episode page lights both sentences heard there."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from duopod.serve import in_background
+    from duopod.show.workspace import load_workspace
+
+    folder, data = example
+    at, heard = _overlapped_sentences(data)
+    count = len(json.loads((folder / "transcript.json").read_text("utf-8"))["segments"])
+    with in_background(load_workspace(built_show)) as server, \
+            playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server.url}/{folder.name}/index.html")
+            page.wait_for_function("document.getElementById('player').readyState >= 1",
+                                   timeout=15000)
+            page.evaluate("""() => {
+                const player = document.getElementById('player');
+                const track = document.createElement('track');
+                track.kind = 'subtitles'; track.src = 'transcript.vtt'; track.default = true;
+                player.appendChild(track);
+                player.textTracks[0].mode = 'hidden';
+            }""")
+            page.wait_for_function("document.getElementById('player').textTracks[0].cues"
+                                   " && document.getElementById('player').textTracks[0]"
+                                   ".cues.length > 0", timeout=10000)
+            assert page.evaluate("document.getElementById('player').textTracks[0]"
+                                 ".cues.length") == count
+            page.evaluate(f"document.getElementById('player').currentTime = {at}")
+            page.wait_for_function("document.getElementById('player').textTracks[0]"
+                                   ".activeCues.length == 2", timeout=10000)
+            active = page.evaluate("Array.from(document.getElementById('player').textTracks[0]"
+                                   ".activeCues).map(c => c.text)")
+            assert any("嗯。" in text for text in active)
+            page.wait_for_function("document.querySelectorAll('.sentence.current').length == 2",
+                                   timeout=10000)
+            lit = page.evaluate("Array.from(document.querySelectorAll('.sentence.current'))"
+                                ".map(s => s.textContent)")
+            assert sorted(lit) == sorted(heard)
+            assert errors == []
+        finally:
+            browser.close()
