@@ -26,36 +26,13 @@ from ..disk.owned import FileExists
 from ..errors import InputError
 from ..show.placeholders import EXAMPLE_BASE_URL, EXAMPLE_EMAIL, PLACEHOLDER_SUMMARIES
 from ..show.workspace import SHOW_FILE, Workspace, show_files
+from ..speech.casting import GENDERS, Cast, cast_hosts
 from ..speech.lexicon import LEXICON_FILE
 from ..text import slugify
 from .lexicon import starter_lexicon
 
 LANGUAGES = ("zh-CN", "en-US")
 
-
-@dataclass(frozen=True)
-class _Voice:
-    """Per-engine voice settings for one kind of host in one language."""
-
-    edge: str
-    espeak: str
-    variant: str
-    pitch: int
-    kokoro: str
-    """One of the voices vendored with duopod (``kokoro_model.voice_names``)."""
-    openai: str
-    """A voice of OpenAI's speech API (the table is written commented out: it costs money
-    and sends scripts away, so a producer turns it on)."""
-
-
-_VOICES: dict[str, tuple[_Voice, _Voice]] = {
-    "zh-CN": (_Voice("zh-CN-YunjianNeural", "cmn", "m3", 35, "zm_yunxi", "onyx"),
-              _Voice("zh-CN-XiaoxiaoNeural", "cmn", "f3", 65, "zf_xiaobei", "nova")),
-    "en-US": (_Voice("en-US-GuyNeural", "en-us", "m1", 40, "am_michael", "onyx"),
-              _Voice("en-US-JennyNeural", "en-us", "f2", 62, "af_heart", "nova")),
-}
-"""Each language's (first host, second host) voices: every engine ``auto`` may choose has
-one, so the show ``init`` writes builds with whichever engine is installed."""
 
 _DEFAULT_HOSTS = {"zh-CN": ("雷总", "董小姐"), "en-US": ("Alex", "Sam")}
 
@@ -144,9 +121,9 @@ overlap = 1.0
 '''
 
 
-def _profile(host: str, voice: _Voice, female: bool) -> str:
-    kind = "female" if female else "male"
-    return f'''# {host}: a {kind} voice (`duopod voices --engine NAME` lists each engine's).
+def _profile(host: str, voice: Cast) -> str:
+    return f'''# {host}: a {voice.gender} voice, cast by duopod init (`duopod voices --engine NAME`
+# lists each engine's; `duopod say "..." --voice NAME --engine NAME` plays one).
 speaker = {_toml_string(host)}
 
 [edge]                      # Microsoft's neural voices (online)
@@ -163,7 +140,7 @@ speed = 1.0
 voice = "{voice.espeak}"
 variant = "{voice.variant}"
 rate = 165
-pitch = {voice.pitch}
+pitch = {voice.espeak_pitch}
 
 # [openai]                  # any OpenAI-compatible server: only with --engine openai
 # voice = "{voice.openai}"
@@ -220,7 +197,10 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
         raise InputError(f"--language must be one of {', '.join(LANGUAGES)}, not {language!r}")
     if not title.strip():
         raise InputError("--title must not be empty")
-    hosts = tuple(h.strip() for h in hosts if h.strip()) or _DEFAULT_HOSTS[language]
+    named = [_host_and_gender(h) for h in hosts if h.strip()]
+    hosts = tuple(name for name, _gender in named) or _DEFAULT_HOSTS[language]
+    genders = [gender or GENDERS[i % 2] for i, (_name, gender)
+               in enumerate(named or [(h, None) for h in hosts])]
     if len(set(hosts)) != len(hosts):
         raise InputError(f"--hosts names a host twice: {', '.join(hosts)}")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
@@ -239,9 +219,8 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
     write(SHOW_FILE, _show_toml(title.strip(), language, author or title.strip(),
                                 email or EXAMPLE_EMAIL, base_url, zone))
     taken: set[str] = set()
-    for i, host in enumerate(hosts):
-        voice = _VOICES[language][i % 2]
-        write(f"voices/{_profile_name(host, taken)}.toml", _profile(host, voice, i % 2 == 1))
+    for host, voice in zip(hosts, cast_hosts(language, genders), strict=True):
+        write(f"voices/{_profile_name(host, taken)}.toml", _profile(host, voice))
     write(LEXICON_FILE, starter_lexicon(language, hosts[0]))
     now = now_in(zone)
     day, time = (today, None) if today is not None else (now.date(), now.time())
@@ -253,6 +232,22 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
     files.create(cover, cover_png())
     written += [cover, *write_jingles(folder / "music", files.create)]
     return NewShow(folder, tuple(written))
+
+
+def _host_and_gender(text: str) -> tuple[str, str | None]:
+    """``雷总``, or ``雷总:m`` / ``Sam:female``: a host's name and the gender of the voice
+    to cast for them (None: alternate, the first male)."""
+    name, _colon, said = text.strip().partition(":")
+    if not _colon:
+        name, _colon, said = text.strip().partition("：")
+    said = said.strip().lower()
+    if not said:
+        return name.strip(), None
+    for gender in GENDERS:
+        if said in (gender, gender[0]):
+            return name.strip(), gender
+    raise InputError(f"--hosts: {text.strip()!r}: the voice after the colon must be m, f, "
+                     "male or female")
 
 
 def new_script(workspace: Workspace, title: str, *, date: dt.date | None = None,
