@@ -76,8 +76,8 @@ def _service(engine: str, script: Any, ws: Any) -> Iterator[None]:
 
 
 def main() -> None:
+    from duopod.build import BuildOptions, load_script, make_engine
     from duopod.build.bundle import Bundle, relative_script
-    from duopod.build.pipeline import BuildOptions, load_script, make_engine
     from duopod.build.steps import discard, land, mix_with_notes, new_work_folder
     from duopod.show.workspace import load_workspace
     from duopod.speech.render import render_turns_async

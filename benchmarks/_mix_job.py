@@ -15,7 +15,8 @@ from pathlib import Path
 
 from _memory import peak_rss_mb  # this folder: the script's own
 
-from duopod.build.pipeline import BuildOptions, load_script, mix_and_publish, render
+from duopod.build import BuildOptions, load_script, render
+from duopod.build.pipeline import mix_and_publish
 from duopod.show.workspace import load_workspace
 from duopod.speech.engines import get_engine
 

@@ -82,7 +82,7 @@ def missing() -> str | None:
 
 def example_turns() -> list[Line]:
     """The Mandarin example's turns, as the build parses them."""
-    from duopod.build.pipeline import BuildOptions, load_script
+    from duopod.build import BuildOptions, load_script
     from duopod.show.workspace import load_workspace
 
     script = load_script(load_workspace(ROOT), EXAMPLE, BuildOptions())

@@ -117,7 +117,7 @@ def edge_service() -> Iterator[EdgeServer]:
 
 
 def bench_speech(work: Path) -> None:
-    from duopod.build.pipeline import BuildOptions, load_script, render
+    from duopod.build import BuildOptions, load_script, render
     from duopod.show.workspace import load_workspace
     from duopod.speech.engines import get_engine
 
@@ -178,7 +178,7 @@ def uneven_script(path: Path, sizes: tuple[int, ...] = UNEVEN_BYTES) -> None:
 def bench_uneven_speech(work: Path) -> None:
     """The turns' requests, not the turns, share the connections: the long turns no longer
     finish last on one connection each."""
-    from duopod.build.pipeline import BuildOptions, load_script, make_engine, render
+    from duopod.build import BuildOptions, load_script, make_engine, render
     from duopod.show.workspace import load_workspace
 
     print("speech, uneven turns (edge through a local server, 400 ms latency, 5x real time)")
@@ -205,7 +205,7 @@ def bench_uneven_speech(work: Path) -> None:
 def bench_openai(work: Path) -> None:
     from openai_server import Knobs, OpenAIServer
 
-    from duopod.build.pipeline import BuildOptions, load_script, make_engine, render
+    from duopod.build import BuildOptions, load_script, make_engine, render
     from duopod.show.workspace import load_workspace
     from duopod.text import split_sentences
 
@@ -529,7 +529,7 @@ def bench_kokoro_model(work: Path) -> None:
     once on the single two-thread session, the arrangement the pipeline replaced."""
     from dataclasses import replace
 
-    from duopod.build.pipeline import BuildOptions, load_script
+    from duopod.build import BuildOptions, load_script
     from duopod.show.workspace import load_workspace
     from duopod.speech.engines import EngineOptions, kokoro
     from duopod.speech.engines.kokoro_model import MODEL_RATE, shared_session

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import run_cli, tree_snapshot
 
 from duopod.clip import (
     FORMATS,
@@ -125,9 +125,13 @@ def test_the_clip_decodes_with_captions_drawn(episode: Path, tmp_path: Path,
 
 @pytest.mark.slow
 def test_clip_command_writes_the_soundbite(episode: Path) -> None:
+    """The clip goes to clips/, outside the published site: episodes/ (what a deploy
+    publishes) is left exactly as it was."""
+    site = tree_snapshot(episode / "episodes")
     done = run_cli(episode, "clip", SLUG, "--soundbite", "1", "--format", "16:9")
     assert done.returncode == 0, done.stderr
-    made = episode / "episodes" / SLUG / "clip-4s.mp4"
+    made = episode / "clips" / f"{SLUG}-4s-16x9.mp4"
+    assert tree_snapshot(episode / "episodes") == site
     assert "1280x720" in _probe(made)["video"]
     refused = run_cli(episode, "clip", SLUG, "--format", "4:3")
     assert refused.returncode == 2 and "--format must be one of" in refused.stderr

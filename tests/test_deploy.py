@@ -668,3 +668,94 @@ def test_build_verify_holds_the_deploy_back_when_a_sentence_is_flagged(
     again = build_scripts(load_workspace(show), [script], options)
     assert again.exit_code == 0 and again.deployed is not None and again.held_back is None
     assert (www / "feed.xml").is_file()
+
+
+# ---------------------------------------------------------------- where deploy meets build
+
+
+def _land_mid_deploy(root: Path) -> Any:
+    """An on_event hook that, at the deploy's first upload, builds the English script,
+    whose episode lands in the site while the deploy is still sending."""
+    from conftest import ENGLISH
+
+    landed: list[bool] = []
+
+    def hook(event: Any) -> None:
+        if event.kind == "put" and not landed:
+            landed.append(True)
+            result = run_cli(root, "build", f"scripts/{ENGLISH}", "--engine", "espeak")
+            assert result.returncode == 0, result.stderr
+
+    return hook
+
+
+def _folder_feed_whole(www: Path, base_url: str) -> set[str]:
+    feed = (www / "feed.xml").read_bytes()
+    present = {p.relative_to(www).as_posix() for p in www.rglob("*") if p.is_file()}
+    missing = feed_names(feed, base_url) - present
+    assert not missing, f"the deployed feed names missing files: {sorted(missing)}"
+    return feed_names(feed, base_url)
+
+
+@pytest.mark.slow
+def test_a_build_landing_mid_deploy_is_wholly_in_the_next_deploy_folder(
+        built_show: Path, tmp_path: Path) -> None:
+    root = tmp_path / "show"
+    shutil.copytree(built_show, root, symlinks=True)
+    slug = english_slug(root)
+    assert run_cli(root, "unpublish", slug).returncode == 0
+    www = tmp_path / "www"
+    add_target(root, "www", www.as_uri())
+    base = load_workspace(root).show.base_url
+    deploy_show(load_workspace(root), None, on_event=_land_mid_deploy(root))
+    named = _folder_feed_whole(www, base)
+    assert not any(key.startswith(slug) for key in named)  # this deploy: the old site
+    assert (root / "episodes" / slug).is_dir()  # the build landed meanwhile
+    later = deploy_show(load_workspace(root), None)
+    assert f"{slug}/{slug}.mp3" in later.uploaded
+    assert any(key.startswith(slug) for key in _folder_feed_whole(www, base))
+
+
+@pytest.mark.slow
+def test_a_build_landing_mid_deploy_is_wholly_in_the_next_deploy_s3(
+        built_show: Path, tmp_path: Path, s3_endpoint: str, credentials: None) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    root = unpublished_copy(bucket_show(built_show, tmp_path, s3_endpoint, prefix), tmp_path,
+                            "racing")
+    slug = english_slug(built_show)
+    deploy_show(load_workspace(root), None, on_event=_land_mid_deploy(root))
+    feed = assert_feed_whole(s3_endpoint, prefix)
+    assert feed is not None and slug.encode() not in feed
+    deploy_show(load_workspace(root), None)
+    feed = assert_feed_whole(s3_endpoint, prefix)
+    assert feed is not None and slug.encode() in feed
+
+
+@pytest.mark.slow
+def test_a_base_url_change_then_deploy_never_publishes_the_old_addresses(
+        built_show: Path, tmp_path: Path) -> None:
+    """The producer moves the show (a bucket, a CDN) and deploys: the site is published
+    again for the new address first; a dry run says so and changes nothing."""
+    import feedparser
+
+    root = tmp_path / "show"
+    shutil.copytree(built_show, root, symlinks=True)
+    old = load_workspace(root).show.base_url
+    new = "https://cdn.example.net/xinwen"
+    set_base_url(root, new)
+    www = tmp_path / "www"
+    add_target(root, "www", www.as_uri())
+    dry = run_cli(root, "deploy", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"published for {old}" in dry.stdout and not www.exists()
+    assert old.encode() in (root / "episodes" / "feed.xml").read_bytes()  # unchanged
+    report = deploy_show(load_workspace(root), None)
+    assert report.republished_from == old
+    deployed = b"".join(p.read_bytes() for p in www.rglob("*") if p.is_file()
+                        and p.suffix in (".xml", ".html", ".json", ".vtt", ".srt"))
+    assert old.encode() not in deployed
+    feed = feedparser.parse((www / "feed.xml").read_bytes())
+    assert feed.entries and all(e.enclosures[0].href.startswith(new) for e in feed.entries)
+    _folder_feed_whole(www, new)
+    again = deploy_show(load_workspace(root), None)
+    assert again.republished_from is None and again.uploaded == []

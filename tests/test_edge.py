@@ -16,16 +16,16 @@ from test_build import episode_dir
 from test_mix import onset
 
 from duopod.audio.decode import SAMPLE_RATE
-from duopod.build.pipeline import (
+from duopod.build import (
     BuildOptions,
     build_episode,
     load_script,
     make_engine,
     render,
-    resolve_engine,
 )
 from duopod.errors import DuopodError, InputError
 from duopod.show.workspace import load_workspace
+from duopod.speech.choice import resolve_engine
 from duopod.speech.engines.edge import REQUEST_BYTES, split_for_requests
 from duopod.speech.model import RenderedTurn
 from duopod.speech.render import TurnEvent

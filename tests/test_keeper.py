@@ -131,6 +131,24 @@ def test_concurrent_script_saves_one_lands_and_the_others_are_told(show: Path) -
     assert path.read_text(encoding="utf-8") == opened.replace("芯片", f"芯片{landed[0]}", 1)
 
 
+def test_checking_as_the_producer_types_writes_nothing(show: Path) -> None:
+    """The studio's check of unsaved text (a new title: a new slug to romanise) leaves the
+    show's folder, its private cache included, as it was."""
+    from conftest import tree_snapshot
+
+    text = (show / "scripts" / MANDARIN).read_text(encoding="utf-8")
+    edited = text.replace("title: ", "title: 全新的标题：", 1)
+    before = tree_snapshot(show)
+
+    async def body(client: TestClient) -> Any:
+        return await (await post(client, "/api/check", {"name": MANDARIN,
+                                                         "text": edited})).json()
+
+    checked = with_client(show, body)
+    assert checked["outline"]["slug"].startswith("2025-12-10-quan-xin-de-biao-ti")
+    assert tree_snapshot(show) == before
+
+
 # ---------------------------------------------------------------- one schema
 
 

@@ -52,7 +52,7 @@ def profile(tmp_path: Path, **settings: object) -> VoiceProfile:
 
 def example_sentences() -> list[str]:
     """Every sentence of the Mandarin example, as the build splits them."""
-    from duopod.build.pipeline import BuildOptions, load_script
+    from duopod.build import BuildOptions, load_script
     from duopod.show.workspace import load_workspace
     from duopod.text import split_sentences
 
@@ -322,7 +322,7 @@ def test_the_studio_hears_a_turn_alone_on_the_shared_session_into_the_builds_cac
     of the script then finds."""
     import asyncio
 
-    from duopod.build.pipeline import BuildOptions, load_script
+    from duopod.build import BuildOptions, load_script
     from duopod.show.workspace import load_workspace
     from duopod.speech.engines import kokoro_pipeline
     from duopod.speech.lexicon import script_speller

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import MANDARIN, REPO
 
-from duopod.build.pipeline import BuildOptions, build_episode, load_script
+from duopod.build import BuildOptions, build_episode, load_script
 from duopod.errors import InputError
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace

@@ -21,7 +21,7 @@ from mutagen.id3 import ID3
 from test_build import episode_dir, record
 
 from duopod.audio.decode import SAMPLE_RATE
-from duopod.build.pipeline import BuildOptions, load_script, render
+from duopod.build import BuildOptions, load_script, render
 from duopod.mix.master import CHUNK, _mastered_chunk, mastered_chunks
 from duopod.mix.peak import true_peak_db
 from duopod.mix.plan import Layout, plan_mix
@@ -214,7 +214,7 @@ def test_stereo_places_the_hosts_apart(tmp_path: Path, built_show: Path) -> None
 
 
 def test_bed_ducks_under_voices_and_rises_between_sections(show: Path) -> None:
-    from duopod.build.pipeline import BuildOptions, load_script, render
+    from duopod.build import BuildOptions, load_script, render
     from duopod.mix.plan import plan_mix
     from duopod.show.workspace import load_workspace
     from duopod.speech.engines import get_engine

@@ -17,7 +17,7 @@ from openai_server import RATE, Knobs, OpenAIServer
 from test_mix import onset
 
 from duopod.audio.decode import SAMPLE_RATE
-from duopod.build.pipeline import BuildOptions, build_episode, load_script, make_engine, render
+from duopod.build import BuildOptions, build_episode, load_script, make_engine, render
 from duopod.errors import DuopodError, InputError
 from duopod.show.workspace import VoiceProfile, load_workspace
 from duopod.speech.engines import EngineOptions, get_engine, registry

@@ -22,7 +22,7 @@ import pytest
 from conftest import ENGLISH, copy_show, run_cli, tree_snapshot
 from killpoints import install
 
-from duopod.build.pipeline import BuildOptions, load_script, make_engine, render
+from duopod.build import BuildOptions, load_script, make_engine, render
 from duopod.disk.locks import site_lock
 from duopod.mix import mix_episode
 from duopod.publish import publish_episode, rebuild_feed, republish

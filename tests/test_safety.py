@@ -19,7 +19,7 @@ from conftest import ENGLISH, MANDARIN, copy_show, run_cli, tree_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from duopod.build.pipeline import BuildOptions, build_episode
+from duopod.build import BuildOptions, build_episode
 from duopod.errors import DuopodError, InputError
 from duopod.script.parse import parse_script
 from duopod.show.workspace import load_workspace

@@ -4,7 +4,8 @@ The pipeline, one stage per package, each importing only the stages before it:
 
     script (parse) -> speech (render) -> mix (plan, master, encode) -> publish (site, feed)
 
-``pipeline`` runs them all (``build_episode``); ``starter`` makes a new show. Every command
+``build`` runs them all (``build_scripts``; ``build_episode`` for one script, raising);
+``starter`` makes a new show. Every command
 of the ``duopod`` CLI is one call of this API.
 
 The names below are imported when first used, so ``import duopod`` (and the command's
@@ -18,19 +19,12 @@ from typing import TYPE_CHECKING
 from .lazy import lazy_exports
 
 if TYPE_CHECKING:  # what type checkers see; at run time names are imported on first use
-    from .build.pipeline import (
-        BuildOptions,
-        BuildResult,
-        build_episode,
-        check_scripts,
-        load_script,
-        rebuild_feed,
-        remix_episode,
-        republish,
-    )
+    from .build.options import BuildOptions
+    from .build.pipeline import BuildResult, build_episode, remix_episode
+    from .build.preflight import check_scripts, load_script
     from .errors import DuopodError, EngineError, InputError
     from .mix import MixedEpisode, Timeline, mix_episode
-    from .publish import EpisodeRecord, publish_episode
+    from .publish import EpisodeRecord, publish_episode, rebuild_feed, republish
     from .script.importer import ImportResult, import_page
     from .script.model import Script
     from .script.parse import Overrides, parse_script
@@ -50,10 +44,10 @@ __all__ = [
 _HOMES = {
     "DuopodError": "errors", "EngineError": "errors", "InputError": "errors",
     "MixedEpisode": "mix", "Timeline": "mix", "mix_episode": "mix",
-    "BuildOptions": "build.preflight", "BuildResult": "build.pipeline",
+    "BuildOptions": "build.options", "BuildResult": "build.pipeline",
     "build_episode": "build.pipeline", "check_scripts": "build.preflight",
-    "load_script": "build.preflight", "rebuild_feed": "build.pipeline",
-    "remix_episode": "build.pipeline", "republish": "build.pipeline",
+    "load_script": "build.preflight", "rebuild_feed": "publish",
+    "remix_episode": "build.pipeline", "republish": "publish",
     "EpisodeRecord": "publish", "publish_episode": "publish",
     "Script": "script.model", "Overrides": "script.parse", "parse_script": "script.parse",
     "EngineSpec": "speech.engines", "registry": "speech.engines",

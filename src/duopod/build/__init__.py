@@ -7,7 +7,8 @@
 - The executors: ``local`` (this process), ``pool`` (a process pool, ``--jobs``),
   ``queue`` (Dramatiq on Redis, any number of machines).
 - ``outcome``: the events and outcomes they all report, and the one exit-code rule.
-- ``pipeline.build_episode``: one script in this process, raising on failure.
+- ``pipeline.build_episode``: ``build_scripts`` for one script in this process, its
+  objects returned and its failure raised.
 
 Names are imported on first use, so ``duopod check`` (which needs only ``preflight``)
 loads no audio or publishing code.
@@ -25,14 +26,16 @@ if TYPE_CHECKING:
     from .pipeline import BuildResult, build_episode, remix_episode
     from .preflight import check_scripts, load_script
     from .scripts import BuildRun, build_scripts, choose_executor
+    from .steps import make_engine, render
 
 __all__ = ["BuildEvent", "BuildOptions", "BuildOutcome", "BuildResult", "BuildRun",
            "build_episode", "build_scripts", "check_scripts", "choose_executor", "exit_code",
-           "load_script", "remix_episode"]
+           "load_script", "make_engine", "remix_episode", "render"]
 
 __getattr__ = lazy_exports(__name__, {
     "BuildOptions": "options", "BuildEvent": "outcome", "BuildOutcome": "outcome",
     "exit_code": "outcome", "BuildResult": "pipeline", "build_episode": "pipeline",
     "remix_episode": "pipeline", "check_scripts": "preflight", "load_script": "preflight",
     "BuildRun": "scripts", "build_scripts": "scripts", "choose_executor": "scripts",
+    "make_engine": "steps", "render": "steps",
 })

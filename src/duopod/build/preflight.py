@@ -19,30 +19,29 @@ from ..errors import DuopodError, InputError
 from ..script.model import Script
 from ..script.parse import parse_script, refuse_one_off_speakers
 from ..show.workspace import Workspace
-from ..speech.choice import hosts_profiles
-from ..speech.engines import (
-    Notify,
-    check_engine_settings,
-    check_profile_settings,
-    choose_auto,
-    engine_spec,
-)
+from ..speech.choice import choose_engine as choose_engine_for
+from ..speech.choice import script_profiles
+from ..speech.engines import Notify, check_profile_settings
 from ..speech.lexicon import lexicon_entries
+from ..text import PinyinMemo
 from .options import BuildOptions
 from .outcome import BuildOutcome
 
-__all__ = ["BuildOptions", "Screened", "check_scripts", "choose_engine", "load_for_build",
-           "load_script", "screen"]
+__all__ = ["Screened", "check_scripts", "choose_engine", "load_for_build", "load_script",
+           "screen"]
 
 
 def load_script(workspace: Workspace, path: Path, options: BuildOptions,
-                text: str | None = None) -> Script:
+                text: str | None = None, *, remember: bool = True) -> Script:
     """Parse and validate a script against the workspace (hosts need voice profiles);
-    ``text``: its unsaved contents (the studio's editor), else the file is read."""
+    ``text``: its unsaved contents (the studio's editor), else the file is read.
+    ``remember`` False: a look that changes nothing, not even the show's cache (the
+    studio's checks as the producer types, a turn heard)."""
+    memo = PinyinMemo(workspace.cache_dir / "pinyin.json", remember)
     script = parse_script(path, encoding=options.encoding, overrides=options.overrides,
                           workspace=workspace.root, known_hosts=tuple(workspace.profiles),
-                          pinyin_memo=workspace.cache_dir / "pinyin.json", text=text)
-    check_profile_settings(workspace.profiles_for(script.hosts, script.path, script.first_lines()))
+                          pinyin_memo=memo, text=text)
+    check_profile_settings(script_profiles(workspace, script))
     lexicon_entries(workspace, script)  # a bad lexicon entry is an input error up front
     return script
 
@@ -86,6 +85,8 @@ class Screened:
     """Every script asked for, once each, in the order given."""
     runnable: dict[Path, Script] = field(default_factory=dict)
     failed: dict[Path, BuildOutcome] = field(default_factory=dict)
+    raised: dict[Path, DuopodError] = field(default_factory=dict)
+    """Why each failed, as raised (for a caller in this process that raises it again)."""
 
 
 def screen(workspace: Workspace, paths: Sequence[Path], options: BuildOptions) -> Screened:
@@ -102,6 +103,7 @@ def screen(workspace: Workspace, paths: Sequence[Path], options: BuildOptions) -
         except DuopodError as exc:
             screened.failed[path] = BuildOutcome(path, False, error=str(exc),
                                                  bad_input=isinstance(exc, InputError))
+            screened.raised[path] = exc
             continue
         slugs[script.meta.slug] = path
         screened.runnable[path] = script
@@ -110,24 +112,15 @@ def screen(workspace: Workspace, paths: Sequence[Path], options: BuildOptions) -
 
 def choose_engine(workspace: Workspace, screened: Screened, engine: str,
                   notice: Notify | None = None) -> str:
-    """The one engine of a run: ``auto`` becomes the best engine that can run here and
-    that every host of the runnable scripts has a voice for (else the best that can run:
-    each script without voices for it then fails on its own). Then each runnable script's
-    hosts are checked against it, and a script that cannot be spoken fails as bad input
-    before anything renders, without stopping the rest."""
-    if engine == "auto":
-        try:
-            name = choose_auto(notice, hosts_profiles(workspace, screened.runnable.values()))
-        except InputError:
-            name = choose_auto(notice)
-    else:
-        name = engine_spec(engine).name
-    for path, script in list(screened.runnable.items()):
-        try:
-            check_engine_settings(name, workspace.profiles_for(script.hosts, script.path,
-                                                               script.first_lines()))
-        except DuopodError as exc:
-            del screened.runnable[path]
-            screened.failed[path] = BuildOutcome(path, False, engine=name, error=str(exc),
-                                                 bad_input=isinstance(exc, InputError))
-    return name
+    """The one engine of a run (``speech.choice.choose_engine``: the policy every face
+    shares); each runnable script it cannot speak fails as bad input before anything
+    renders, without stopping the rest."""
+    chosen = choose_engine_for({path: script_profiles(workspace, script)
+                                for path, script in screened.runnable.items()}, engine, notice)
+    for path, refusal in chosen.refused.items():
+        del screened.runnable[path]
+        screened.raised[path] = refusal
+        screened.failed[path] = BuildOutcome(path, False, engine=chosen.name,
+                                             error=str(refusal),
+                                             bad_input=isinstance(refusal, InputError))
+    return chosen.name

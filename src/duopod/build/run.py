@@ -10,17 +10,41 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from ..errors import DuopodError
 from ..script.model import Script
 from ..show.workspace import Workspace
 from ..speech.render import TurnEvent
 from .bundle import Bundle
 from .options import BuildOptions
 from .outcome import BuildEvent, BuildOutcome, OnEvent
-from .steps import EngineWrapper, Stage, discard, failure, land, new_work_folder, outcome, produce
+from .steps import (
+    EngineWrapper,
+    Landed,
+    Stage,
+    discard,
+    failure,
+    land,
+    new_work_folder,
+    outcome,
+    produce,
+)
 
-__all__ = ["Produced", "land_one", "produce_one"]
+__all__ = ["Keeper", "Produced", "land_one", "produce_one"]
+
+
+class Keeper(Protocol):
+    """What a caller in this process keeps of each script's build, beside its outcome:
+    the landed episode's objects, or the exception itself (``build_episode`` raises it).
+    Executors that run elsewhere (a pool, the queue) keep nothing: outcomes are all that
+    travel."""
+
+    def turn(self, event: TurnEvent) -> None: ...
+
+    def raised(self, script: Path, error: BaseException) -> None: ...
+
+    def landed(self, path: Path, script: Script | None, bundle: Bundle, landed: Landed
+               ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +67,8 @@ class _Counts:
 
 
 def produce_one(workspace: Workspace, script: Script, options: BuildOptions, emit: OnEvent,
-                wrap_engine: EngineWrapper | None = None) -> Produced:
+                wrap_engine: EngineWrapper | None = None, keep: Keeper | None = None
+                ) -> Produced:
     """Render, mix and encode ``script`` into a new work folder, reporting as it goes."""
     path = script.path
     started = time.time()
@@ -51,6 +76,8 @@ def produce_one(workspace: Workspace, script: Script, options: BuildOptions, emi
     folder: Path | None = None
 
     def on_turn(event: TurnEvent) -> None:
+        if keep is not None:
+            keep.turn(event)
         if event.status in ("done", "cached"):
             counts.done += 1
             counts.cached += event.status == "cached"
@@ -72,6 +99,8 @@ def produce_one(workspace: Workspace, script: Script, options: BuildOptions, emi
     except Exception as exc:  # one script's failure, whatever it is, is its own outcome
         if folder is not None:
             discard(folder)
+        if keep is not None:
+            keep.raised(path, exc)
         failed = failure(path, exc, started)
         emit(BuildEvent(path, "failed", detail=failed.error or ""))
         return Produced(path, None, None, failed, started, failed.finished)
@@ -79,7 +108,7 @@ def produce_one(workspace: Workspace, script: Script, options: BuildOptions, emi
 
 
 def land_one(workspace: Workspace, produced: Produced, options: BuildOptions, emit: OnEvent,
-             script: Script | None = None) -> BuildOutcome:
+             script: Script | None = None, keep: Keeper | None = None) -> BuildOutcome:
     """Publish a finished bundle here, one at a time, and remove its work folder."""
     path = produced.script
     if produced.bundle is None:
@@ -90,12 +119,16 @@ def land_one(workspace: Workspace, produced: Produced, options: BuildOptions, em
     emit(BuildEvent(path, "publishing", done, bundle.cached, done))
     try:
         landed = land(workspace, bundle, options, script)
-    except DuopodError as exc:
+    except Exception as exc:  # the site is as it was (publish's journal): an outcome
+        if keep is not None:
+            keep.raised(path, exc)
         failed = failure(path, exc, produced.started, bundle.engine)
         emit(BuildEvent(path, "failed", detail=failed.error or ""))
         return failed
     finally:
         if produced.folder is not None:
             discard(produced.folder)
+    if keep is not None:
+        keep.landed(path, script, bundle, landed)
     emit(BuildEvent(path, "published", done, bundle.cached, done, landed.record.slug))
     return outcome(path, bundle, landed, produced.started, produced.finished)

@@ -23,6 +23,7 @@ from .after import deploy_site, verify_landed
 from .options import BuildOptions
 from .outcome import BuildEvent, BuildOutcome, OnEvent, exit_code
 from .preflight import choose_engine, screen
+from .run import Keeper
 from .steps import Notice, sweep_work
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ class BuildRun:
         return max(exit_code(self.outcomes), heard)
 
 
-def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = None
-                    ) -> Executor:
+def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = None,
+                    keep: Keeper | None = None) -> Executor:
     if queue is not None:
         from .queue import QueueExecutor
 
@@ -74,7 +75,7 @@ def choose_executor(runnable: int, jobs: int | None = None, queue: str | None = 
         return ProcessPool(min(allowed, runnable))
     from .local import InProcess
 
-    return InProcess()
+    return InProcess(keep)
 
 
 def _ready_pool(jobs: int | None) -> None:
@@ -97,12 +98,15 @@ def build_scripts(
     executor: Executor | None = None,
     on_event: OnEvent | None = None,
     notice: Notice | None = None,
+    keep: Keeper | None = None,
 ) -> BuildRun:
     """Build ``paths`` and publish each as it is ready. Scripts that do not parse, or that
     repeat another's slug, fail up front as bad input without stopping the rest; a script
-    named twice is built once."""
+    named twice is built once. ``keep``: a caller in this process that wants the landed
+    objects and the exceptions themselves (it runs the scripts here, unless an
+    ``executor`` is given)."""
     emit: OnEvent = on_event or (lambda _event: None)
-    if executor is None and queue is None and len(paths) > 1:
+    if executor is None and queue is None and keep is None and len(paths) > 1:
         _ready_pool(jobs)
     sweep_work(workspace)
     screened = screen(workspace, paths, options)
@@ -111,9 +115,13 @@ def build_scripts(
                                                         notice))
     for path, failed in screened.failed.items():
         emit(BuildEvent(path, "failed", detail=failed.error or ""))
+        if keep is not None and path in screened.raised:
+            keep.raised(path, screened.raised[path])
     for path, script in screened.runnable.items():
         emit(BuildEvent(path, "waiting", total=len(script.turns)))
-    chosen = executor or choose_executor(len(screened.runnable), jobs, queue)
+    if keep is not None:  # what is kept lives in this process: the scripts run here
+        jobs, queue = 1, None
+    chosen = executor or choose_executor(len(screened.runnable), jobs, queue, keep)
     outcomes = dict(screened.failed)
     if screened.runnable:
         outcomes.update(chosen.run(workspace, in_publication_order(workspace, screened.runnable),

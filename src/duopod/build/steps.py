@@ -33,7 +33,8 @@ from ..publish import EpisodeRecord, Problem, publish_episode
 from ..script.model import Script
 from ..show.workspace import Workspace
 from ..site.render import episode_notes
-from ..speech.engines import Engine, EngineOptions, choose_auto, engine_spec, get_engine
+from ..speech.choice import resolve_engine
+from ..speech.engines import Engine, EngineOptions, get_engine
 from ..speech.lexicon import script_speller
 from ..speech.model import RenderedTurn
 from ..speech.render import ProgressCallback, render_turns_async
@@ -45,7 +46,7 @@ from .outcome import BuildOutcome
 from .preflight import load_script
 
 __all__ = ["Landed", "Stage", "land", "make_engine", "new_work_folder", "outcome",
-           "produce", "render", "resolve_engine", "sweep_work"]
+           "produce", "render", "sweep_work"]
 
 Stage = Literal["rendering", "mixing", "encoding"]
 StageCallback = Callable[[Stage], None]
@@ -58,17 +59,10 @@ def make_engine(name: str, options: BuildOptions) -> Engine:
                                           concurrency=options.concurrency))
 
 
-def resolve_engine(name: str, notice: Notice | None = None) -> str:
-    """``auto`` becomes the best engine that can run here (edge when its service answers),
-    and says so when it falls back; any other name is checked against the registry."""
-    if name != "auto":
-        return engine_spec(name).name
-    return choose_auto(notice)
-
-
 def engine_for(workspace: Workspace, script: Script, options: BuildOptions) -> str:
-    """The engine this script is built with: a mix from the cache (``auto``) uses the one
-    the published episode was rendered with (espeak if none)."""
+    """The engine this script is built with (``build_scripts`` chose it by the one policy,
+    ``speech.choice``); a mix from the cache with ``auto`` uses the one the published
+    episode was rendered with (espeak if none): the speech is that engine's."""
     if options.engine == "auto" and options.cache_only:
         record = existing_record(workspace, script.meta.slug)
         return record.engine if record else "espeak"

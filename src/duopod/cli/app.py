@@ -149,7 +149,8 @@ def check(
 
     Example: duopod check scripts/2025-12-10-h200.md
     """
-    from ..build.preflight import BuildOptions, check_scripts
+    from ..build.options import BuildOptions
+    from ..build.preflight import check_scripts
     from ..speech.choice import host_voices
     from .checks import print_check_extras
 
@@ -275,7 +276,9 @@ def say(
 
     Example: duopod say "H20和H200不是一回事。" --host 雷总 --engine espeak --out say.mp3
     """
-    from ..build.pipeline import BuildOptions, make_engine, resolve_engine
+    from ..build.options import BuildOptions
+    from ..build.steps import make_engine
+    from ..speech.choice import engine_for_voice
     from ..speech.say import say_line
 
     if (host is None) == (voice is None):
@@ -284,7 +287,13 @@ def say(
     if voice is not None and engine == "auto":
         raise InputError("--voice names one engine's voice: say which with --engine")
     ws = _workspace(workspace)
-    name = resolve_engine(engine, notice)
+    if voice is not None:  # one engine's voice, tried before any host has it
+        from ..speech.say import trial_profile
+
+        name = engine_for_voice(trial_profile(ws, engine, voice), engine, notice)
+    else:
+        assert host is not None
+        name = engine_for_voice(ws.profile_for(host), engine, notice)
     said = say_line(ws, text, host or "", make_engine(name, BuildOptions()), out_path, voice)
     host = host or f"--voice {voice}"
     if said.spoken != said.written:
@@ -371,7 +380,7 @@ def enqueue(
     Example: duopod enqueue scripts/*.md --queue redis://buildhost:6379/0
     """
     from ..build.options import BuildOptions
-    from ..build.steps import resolve_engine
+    from ..speech.choice import resolve_engine
     from .queue import enqueue_cli
 
     ws = _workspace(workspace)
@@ -459,7 +468,7 @@ def publish(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod publish
     """
-    from ..build.pipeline import republish
+    from ..publish import republish
 
     ws = _workspace(workspace)
     listing = republish(ws)
@@ -491,7 +500,7 @@ def feed(workspace: WorkspaceOption = None) -> None:
 
     Example: duopod feed
     """
-    from ..build.pipeline import rebuild_feed
+    from ..publish import rebuild_feed
 
     ws = _workspace(workspace)
     listing = rebuild_feed(ws)

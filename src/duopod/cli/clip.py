@@ -1,5 +1,7 @@
 """``duopod clip``: a short captioned video of a published episode for social media. The
-work is in ``duopod.clip``."""
+work is in ``duopod.clip``. Clips go to ``clips/`` in the show's folder: a clip is for
+social media, not for podcast apps, so it stays out of ``episodes/`` (which a deploy
+publishes) unless ``--out`` names a place there."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ def clip(
     video_format: Annotated[str, typer.Option(
         "--format", help="9:16 (stories, reels), 1:1 or 16:9.")] = "9:16",
     out: Annotated[Path | None, typer.Option(
-        help="The MP4 to write (default: episodes/SLUG/clip-<from>s.mp4).")] = None,
+        help="The MP4 to write (default: clips/SLUG-<from>s-<format>.mp4 in the show's "
+        "folder, outside the published site).")] = None,
     workspace: Annotated[Path | None, typer.Option(
         "--workspace", "-w", help="The show's folder (holds show.toml).")] = None,
 ) -> None:
@@ -48,7 +51,8 @@ def clip(
     else:
         begin = parse_time(start) if start is not None else 0.0
         finish = parse_time(end) if end is not None else None
-    target = out or episode_folder(ws, slug) / f"clip-{round(begin)}s.mp4"
+    shape = video_format.replace(":", "x")
+    target = out or ws.clips_dir / f"{slug}-{round(begin)}s-{shape}.mp4"
     made = make_clip(ws, slug, target, start=begin, end=finish, video_format=video_format)
     font = caption_font()
     if font.problem:

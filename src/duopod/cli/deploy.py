@@ -43,6 +43,10 @@ def deploy(
 
     report = deploy_show(ws, target, prune=prune, dry_run=dry_run,
                          on_event=None if dry_run else on_event)
+    if report.republished_from is not None:
+        done = "would publish it again" if dry_run else "published it again"
+        plain(out, f"  the site was published for {report.republished_from}, show.toml's "
+                   f"base_url is {ws.show.base_url}: {done} for the new address first")
     if dry_run:
         for key in report.uploaded:
             plain(out, f"  would send   {key}")

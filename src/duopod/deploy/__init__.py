@@ -10,7 +10,12 @@ stage copies it out without breaking the promises the feed makes to listeners:
   still there: nothing is deleted before the new feed lands, and only with ``prune``) or the
   new one; the next deploy finishes the job;
 * one deployer at a time per target (see ``store``): a second one is refused, naming the
-  first.
+  first;
+* one moment of the site: what goes up is a snapshot taken under the show's site lock
+  (``snapshot``), so a build landing during a deploy is wholly in the next one;
+* the show's address: a site published for another ``base_url`` than show.toml's (the feed
+  says where it thinks it lives) is published again for the new address before anything
+  is sent, so a move to a bucket or a CDN never puts up a feed of the old addresses.
 
 Only the public site goes out: ``episodes/`` minus hidden names (dot files and folders);
 duopod's private ``.duopod/`` state is outside it and never read here.
@@ -18,7 +23,6 @@ duopod's private ``.duopod/`` state is outside it and never read here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -31,7 +35,8 @@ from urllib.parse import unquote, urlsplit
 from ..errors import DuopodError, InputError
 from ..show.workspace import Workspace
 from .notify import podping, websub_ping
-from .store import DeployBusy, DeployFailed, Store, hidden, open_store
+from .snapshot import LocalFile, public_files, site_snapshot
+from .store import DeployBusy, DeployFailed, Store, open_store
 from .targets import DeployTarget, choose_target, load_targets
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "choose_target", "deploy_show", "load_targets",
 ]
 
+_ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 MANIFEST_KEY = ".duopod-deploy.json"
 FEED_KEY = "feed.xml"
 INDEX_KEY = "index.html"
@@ -103,36 +109,9 @@ class DeployReport:
     feed_changed: bool = False
     notified: list[str] = field(default_factory=list)
     notify_problems: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LocalFile:
-    path: Path
-    size: int
-    sha256: str
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def public_files(workspace: Workspace) -> dict[str, LocalFile]:
-    """The site as publish wrote it: every file under episodes/ except hidden ones (and
-    anything a link would take outside it)."""
-    site = workspace.episodes_dir.resolve()
-    files: dict[str, LocalFile] = {}
-    if not site.is_dir():
-        return files
-    for path in sorted(site.rglob("*")):
-        key = path.relative_to(site).as_posix()
-        if hidden(key) or not path.is_file() or not path.resolve().is_relative_to(site):
-            continue
-        files[key] = LocalFile(path, path.stat().st_size, _sha256(path))
-    return files
+    republished_from: str | None = None
+    """The address the site had been published for, when the deploy published it again
+    for show.toml's ``base_url`` first (a dry run only says it would)."""
 
 
 def feed_names(feed: bytes, base_url: str) -> set[str]:
@@ -201,25 +180,47 @@ def deploy_show(workspace: Workspace, target_name: str | None, *, prune: bool = 
     one). ``dry_run``: the report says what would change, nothing is written."""
     started = time.monotonic()
     target = choose_target(workspace, target_name)
-    local = public_files(workspace)
-    if FEED_KEY not in local:
-        raise InputError("nothing published to deploy (episodes/feed.xml is missing): "
-                         "build or publish first", workspace.episodes_dir / FEED_KEY)
-    named = feed_names(local[FEED_KEY].path.read_bytes(), workspace.show.base_url)
-    store = open_store(target)
-    tell = on_event or (lambda event: None)
     report = DeployReport(target=target.name, dry_run=dry_run)
-    if not dry_run:
-        store.lock()
-    try:
-        _deploy(store, local, named, report, prune, tell)
-    finally:
+    report.republished_from = _published_for(workspace)
+    if report.republished_from is not None and not dry_run:
+        from ..publish import republish  # the pages and feeds again, from the records
+
+        republish(workspace)
+    with site_snapshot(workspace) as snapshot:
+        local = public_files(snapshot)
+        if FEED_KEY not in local:
+            raise InputError("nothing published to deploy (episodes/feed.xml is missing): "
+                             "build or publish first", workspace.episodes_dir / FEED_KEY)
+        named = feed_names(local[FEED_KEY].path.read_bytes(), workspace.show.base_url)
+        store = open_store(target)
+        tell = on_event or (lambda event: None)
         if not dry_run:
-            store.unlock()
+            store.lock()
+        try:
+            _deploy(store, local, named, report, prune, tell)
+        finally:
+            if not dry_run:
+                store.unlock()
     if report.feed_changed and not dry_run:
         _notify(target, workspace.show.base_url.rstrip("/") + "/" + FEED_KEY, report, tell)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _published_for(workspace: Workspace) -> str | None:
+    """The address the published feed says it lives at, when that is not show.toml's
+    ``base_url`` (the producer moved the show); None when they agree or nothing says."""
+    try:
+        feed = (workspace.episodes_dir / FEED_KEY).read_bytes()
+        root = ET.fromstring(feed)  # noqa: S314 (our own feed)
+    except (OSError, ET.ParseError):
+        return None
+    base = workspace.show.base_url.rstrip("/")
+    for link in root.iter(_ATOM_LINK):
+        if link.get("rel") == "self" and (href := link.get("href")):
+            published = href.rsplit("/", 1)[0]
+            return None if published == base else published
+    return None
 
 
 def _deploy(store: Store, local: dict[str, LocalFile], named: set[str], report: DeployReport,

@@ -20,7 +20,14 @@ import yaml
 from ..disk.paths import file_inside
 from ..errors import InputError
 from ..show.fields import Fields
-from ..text import clean_line, fix_cjk_punctuation, is_valid_slug, slugify, strip_invisible
+from ..text import (
+    PinyinMemo,
+    clean_line,
+    fix_cjk_punctuation,
+    is_valid_slug,
+    slugify,
+    strip_invisible,
+)
 from .lifecycle import LIFECYCLE_FIELDS, parse_lifecycle
 from .markup import spoken_text, strip_emphasis
 from .model import (
@@ -548,7 +555,7 @@ def parse_script(
     overrides: Overrides | None = None,
     workspace: Path | None = None,
     known_hosts: tuple[str, ...] = (),
-    pinyin_memo: Path | None = None,
+    pinyin_memo: Path | PinyinMemo | None = None,
     text: str | None = None,
 ) -> Script:
     """Parse and validate a dialogue script; raise ``InputError`` on any problem.
@@ -647,7 +654,7 @@ def refuse_one_off_speakers(script: Script) -> None:
 
 def _episode_meta(
     fields: FrontMatter | None, overrides: Overrides, path: Path, workspace: Path,
-    pinyin_memo: Path | None = None
+    pinyin_memo: Path | PinyinMemo | None = None
 ) -> EpisodeMeta:
     title = _chinese_punctuation(overrides.title or (fields.text("title") if fields else None))
     if not title:

@@ -48,6 +48,11 @@ class Workspace:
         return self.root / "episodes"
 
     @property
+    def clips_dir(self) -> Path:
+        """``duopod clip``'s videos: the producer's to post, never part of the site."""
+        return self.root / "clips"
+
+    @property
     def templates_dir(self) -> Path:
         return self.root / "templates"
 

@@ -22,11 +22,11 @@ import jinja2
 from aiohttp import web
 
 from ..build.options import BuildOptions
-from ..build.steps import resolve_engine
 from ..errors import DuopodError, InputError
 from ..script.model import Script
 from ..serve import attach_preview
-from ..show.workspace import Workspace, load_workspace
+from ..show.workspace import ShowKeeper, Workspace
+from ..speech.choice import resolve_engine
 from ..speech.engines import engine_names
 from ..speech.lexicon import script_speller
 from ..speech.render import stale_turns
@@ -58,7 +58,7 @@ class Studio:
         await self.runner.cleanup()
 
 
-_WORKSPACE = web.AppKey("workspace", Path)
+_SHOW = web.AppKey("show", ShowKeeper)
 _GUARD = web.AppKey("guard", Guard)
 _BUILDS = web.AppKey("builds", Builds)
 _ENGINE = web.AppKey("engine", str)
@@ -74,7 +74,7 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
         raise InputError("a studio bound beyond loopback needs an access token")
     guard = Guard(token=token, loopback=loopback)
     app = web.Application(middlewares=[guard_middleware(guard)], client_max_size=MAX_BODY)
-    app[_WORKSPACE] = root
+    app[_SHOW] = ShowKeeper(root)
     app[_GUARD] = guard
     app[_BUILDS] = Builds()
     app[_ENGINE] = engine
@@ -98,13 +98,14 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
     app.router.add_post("/api/unpublish", unpublish)
     app.router.add_get("/api/feed", feed_state)
     app.router.add_get("/site/{tail:.*}", site)
-    app[_PREVIEW] = attach_preview(app, load_workspace(root))
+    app[_PREVIEW] = attach_preview(app, app[_SHOW].current())
     return app
 
 
 def _workspace(request: web.Request) -> Workspace:
-    """The show as it is on disk now (show.toml and profiles may change while it runs)."""
-    return load_workspace(request.app[_WORKSPACE])
+    """The show as it is on disk now: kept loaded, read again only when show.toml, a voice
+    profile or the cover changed (``ShowKeeper``)."""
+    return request.app[_SHOW].current()
 
 
 def _error(exc: DuopodError, status: int = 422) -> web.Response:

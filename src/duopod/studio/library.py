@@ -2,7 +2,10 @@
 typed (the same parser and checks as ``duopod check``), and the writes a producer asks
 for, each atomic and refused when the file changed on disk since it was opened.
 
-Nothing here is remembered between requests: every answer is read from the show's folder.
+Every answer is read from the show's folder as it is now (the show itself through the
+studio's ``ShowKeeper``, which reads it again when a file of it changed). Checking as the
+producer types writes nothing, not even the show's cache; hearing a turn keeps its audio
+in the speech cache, so the next build does not render it again.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ def episode_rows(workspace: Workspace) -> list[EpisodeRow]:
 def episode_row(workspace: Workspace, name: str) -> EpisodeRow:
     path = script_path(workspace, name)
     try:
-        script = load_script(workspace, path, BuildOptions())
+        script = load_script(workspace, path, BuildOptions(), remember=False)
     except DuopodError as exc:
         return EpisodeRow(name, path.stem, "", "failed", problem=str(exc))
     meta = script.meta
@@ -136,7 +139,7 @@ def check_text(workspace: Workspace, path: Path, text: str) -> Checked:
     """``text`` as the script at ``path`` would be checked by ``duopod check``: the first
     error at its line, or the outline and the warnings."""
     try:
-        script = load_script(workspace, path, BuildOptions(), text=text)
+        script = load_script(workspace, path, BuildOptions(), text=text, remember=False)
     except InputError as exc:
         return Checked([Problem(exc.line, exc.message)])
     except DuopodError as exc:

@@ -7,6 +7,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..disk.atomic import write_atomically
@@ -178,7 +179,17 @@ def display_width(text: str) -> int:
 _SLUG_MAX = 80
 
 
-def slugify(title: str, date: str | None = None, memo: Path | None = None) -> str:
+@dataclass(frozen=True)
+class PinyinMemo:
+    """Where ``romanised`` remembers its answers (the show's cache), and whether this
+    caller adds to it: a check that only looks (the studio's typing) reads, never writes."""
+
+    path: Path
+    remember: bool = True
+
+
+def slugify(title: str, date: str | None = None, memo: Path | PinyinMemo | None = None
+            ) -> str:
     """An ASCII slug: Chinese becomes pinyin, everything else is folded to [a-z0-9-].
     ``memo``: see ``romanised``."""
     ascii_text = " ".join(romanised(title, memo))
@@ -193,7 +204,7 @@ def slugify(title: str, date: str | None = None, memo: Path | None = None) -> st
 _MEMO_ENTRIES = 5000
 
 
-def romanised(text: str, memo: Path | None = None) -> list[str]:
+def romanised(text: str, memo: Path | PinyinMemo | None = None) -> list[str]:
     """``text`` as pinyin syllables (other characters as they are), read by phrase so that
     a character with several readings gets the one its word needs.
 
@@ -203,17 +214,19 @@ def romanised(text: str, memo: Path | None = None) -> list[str]:
     The memo is only ever a shortcut; a damaged or missing one is read as empty."""
     if memo is None:
         return _pinyin(text)
+    memo = memo if isinstance(memo, PinyinMemo) else PinyinMemo(memo)
     from importlib.metadata import version
 
     key = f"{version('pypinyin')}\n{text}"
-    known = _read_memo(memo)
+    known = _read_memo(memo.path)
     if isinstance(words := known.get(key), list) and all(isinstance(w, str) for w in words):
         return words
     words = _pinyin(text)
-    known[key] = words
-    kept = dict(list(known.items())[-_MEMO_ENTRIES:])
-    with contextlib.suppress(OSError):
-        write_atomically(memo, json.dumps(kept, ensure_ascii=False).encode())
+    if memo.remember:
+        known[key] = words
+        kept = dict(list(known.items())[-_MEMO_ENTRIES:])
+        with contextlib.suppress(OSError):
+            write_atomically(memo.path, json.dumps(kept, ensure_ascii=False).encode())
     return words
 
 
