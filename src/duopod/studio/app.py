@@ -33,7 +33,7 @@ from ..speech.render import stale_turns
 from . import library
 from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
-from .hearing import engine_named, hear, one_turn
+from .hearing import engine_named, exchange_of, hear, hear_exchange, one_turn
 from .security import Guard, guard_middleware, is_loopback
 
 log = logging.getLogger("duopod.studio")
@@ -284,6 +284,8 @@ def _turn_to_hear(workspace: Workspace, data: dict[str, Any]) -> Script:
     turn, sentence = data.get("turn"), data.get("sentence")
     if not isinstance(turn, int) or not (sentence is None or isinstance(sentence, int)):
         raise web.HTTPBadRequest(text="turn (and sentence) must be whole numbers\n")
+    if data.get("exchange") is True:
+        return exchange_of(checked.script, turn)
     return one_turn(checked.script, turn, sentence)
 
 
@@ -293,7 +295,8 @@ async def hear_line(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     script = await asyncio.to_thread(_turn_to_hear, workspace, data)
     engine = await asyncio.to_thread(engine_named, _engine(request, data))
-    heard = await hear(workspace, script, engine)
+    listen = hear_exchange if data.get("exchange") is True else hear
+    heard = await listen(workspace, script, engine)
     return web.Response(body=heard.wav, content_type="audio/wav",
                         headers={"X-Duopod-Cached": "1" if heard.cached else "0",
                                  "Cache-Control": "no-store"})
