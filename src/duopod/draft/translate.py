@@ -119,7 +119,8 @@ def translate_script(ws: Workspace, engine: ChatEngine, source: Path, language: 
                            f"its {len(script.turns)} turns is in {language}")
     words = replace(words, turns=kept_conventions(script, words.turns, language))
     problems += check_conventions(script, words.turns)
-    body = render_version(script, words, language, problems, out)
+    body = render_version(script, words, language, problems, out,
+                          f"{engine.model} (duopod translate)")
     added = write_voices(ws, casting)
     _write_new(out, body.encode(), ws)
     sidecar = out.with_suffix(".draft.json")
@@ -134,11 +135,11 @@ def translate_script(ws: Workspace, engine: ChatEngine, source: Path, language: 
 
 
 def voiceless_hosts(ws: Workspace, script: Script, language: str) -> list[str]:
-    """The hosts with no voice for ``language``: neither a default voice that speaks it nor
-    a language table for it (``[espeak."en-US"]``, docs/languages.md)."""
+    """The speakers (hosts and guests) with no voice for ``language``: neither a default
+    voice that speaks it nor a language table for it (``[espeak."en-US"]``, docs/languages.md)."""
     primary = "zh" if is_chinese(language) else language.lower().split("-")[0]
     lacking = []
-    for host in script.hosts:
+    for host in script.speakers:
         profile = ws.profiles.get(host)
         if profile is None:
             continue
@@ -170,7 +171,8 @@ def cast_missing(ws: Workspace, script: Script, language: str) -> dict[Path, str
                          f"{profile.path.name} (docs/languages.md)", profile.path)
     profiles = [ws.profiles[host] for host in lacking]
     taken = [str(p.for_language(language).settings("kokoro").get("voice", ""))
-             for host, p in ws.profiles.items() if host in script.hosts and host not in lacking]
+             for host, p in ws.profiles.items() if host in script.speakers
+             and host not in lacking]
     genders = [gender_of(p) or GENDERS[i % 2] for i, p in enumerate(profiles)]
     casts = cast_hosts(tag, genders, [pitch_of(p) for p in profiles], taken)
     return {p.path: _language_tables(p, cast, language) for p, cast in zip(profiles, casts,
@@ -389,7 +391,7 @@ def version_slug(script: Script, language: str) -> str:
 
 
 def render_version(script: Script, words: _Words, language: str, problems: list[Problem],
-                   out: Path) -> str:
+                   out: Path, written_by: str | None = None) -> str:
     """The version as a script: the original's front matter with the translated words, its
     language, its link to the original; then the same turns under the same sections."""
     meta = script.meta
@@ -399,8 +401,11 @@ def render_version(script: Script, words: _Words, language: str, problems: list[
         front["category"] = meta.category
     if words.summary:
         front["summary"] = words.summary
-    front |= {"hosts": list(script.hosts), "language": language, "status": "draft",
-              "translation_of": meta.slug}
+    front |= {"hosts": list(script.hosts), **({"guests": list(meta.guests)} if meta.guests
+                                               else {}),
+              "language": language, "status": "draft", "translation_of": meta.slug}
+    if written_by:  # the words are a model's now: the feed discloses it
+        front["written_by"] = written_by
     if meta.source is not None:
         front["source"] = _source(script, out)
     if meta.lifecycle.episode_type != "full":

@@ -214,7 +214,7 @@ def plan_mix(
                           steps=intro.steps))
         cursor = max(0, len(intro.samples) - int(music.overlap * rate))
 
-    hosts = list(script.hosts)
+    hosts = list(script.speakers)  # each speaker a place in the stereo field
     found = {m.index: m for m in meetings(script, backchannels=pacing.mix.backchannels,
                                           interruptions=pacing.mix.interruptions)}
     placed: dict[int, _Placed] = {}
