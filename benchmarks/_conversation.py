@@ -110,8 +110,10 @@ def bench_conversation(work: Path, copy_show: Callable[[Path], Path], mandarin: 
         done = subprocess.run([sys.executable, "-m", "duopod", command, *scripts, "--engine",
                                engine], cwd=show, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            row(f"conversation ({name})", f"failed: {done.stderr.strip()[-300:]}", "runs",
-                False)
+            errors = [line for line in (done.stdout + done.stderr).splitlines()
+                      if "error" in line.lower() or "failed" in line.lower()]
+            row(f"conversation ({name})", f"failed (exit {done.returncode}): "
+                f"{' / '.join(errors)[-400:] or done.stderr[-300:]}", "runs", False)
             return
         measured[name] = {prefix: _record(show, prefix)
                           for prefix in ("2025-12-10", "2025-12-12")}

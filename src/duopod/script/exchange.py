@@ -161,7 +161,7 @@ def meetings(script: Script, *, backchannels: bool = True, interruptions: bool =
         before = turns[i - 1]
         if backchannels and i - 1 in laid:
             out.append(TurnMeeting(turn.index, Meeting.RESUME, turns[i - 2].index))
-        elif backchannels and _backchannel(turns, i) and i - 1 not in laid:
+        elif backchannels and _backchannel(turns, i):
             laid.add(i)
             out.append(TurnMeeting(turn.index, Meeting.BACKCHANNEL, before.index))
         else:
