@@ -81,11 +81,9 @@ def test_transcript_follows_the_timeline(built_show: Path) -> None:
     spoken = "".join(s["text"] for s, _ in sentences)
     assert "".join(c[3] for c in cues).replace(" ", "") == spoken.replace(" ", "")
     for start, end, speaker, _body in cues:
-        owner = [(s, who) for s, who in sentences if s["start"] - 0.002 <= start < s["end"]]
-        assert owner, start
-        sentence, who = owner[0]
-        assert who == speaker
-        assert end <= sentence["end"] + 0.002
+        # where hosts overlap (a backchannel, a cut-in) two sentences are heard at once
+        owners = [(s, who) for s, who in sentences if s["start"] - 0.002 <= start < s["end"]]
+        assert any(who == speaker and end <= s["end"] + 0.002 for s, who in owners), start
     starts = [c[0] for c in cues]
     assert starts == sorted(starts)
 
