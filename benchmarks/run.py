@@ -52,6 +52,9 @@ Every figure is a ratio measured in this one run.
 12. studio: through ``duopod studio``'s HTTP API, the play button's first audio for an
    uncached one-sentence line (espeak, kokoro warm), and one edited turn rebuilt and
    republished against a full warm build (``_studio.py``).
+13. conversation: the example episodes' speaker-change gaps mixed as before and as a
+   conversation, Whisper-base's CER of the Mandarin one before and after, the true peak
+   and loudness of its overlapped passages (``_conversation.py``).
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from conftest import MANDARIN, copy_show  # noqa: E402
+from conftest import ENGLISH, MANDARIN, copy_show  # noqa: E402
 
 from duopod.audio.decode import ffmpeg_exe  # noqa: E402
 
@@ -912,6 +915,10 @@ def main() -> None:
             bench_cost(work)
         if not only or "kokoro-scale" in only:
             bench_kokoro_scale(work)
+        if not only or "conversation" in only:
+            from _conversation import bench_conversation
+
+            bench_conversation(work, copy_show, MANDARIN, ENGLISH, row)
         if not only or "jobs" in only or "queue" in only:
             from _scale_out import bench_jobs, bench_queue
 

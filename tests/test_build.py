@@ -38,7 +38,7 @@ def test_both_hosts_audible_and_distinguishable(built_show: Path) -> None:
     folder = episode_dir(built_show, "2025-12-10")
     data = record(folder)
     samples = decode_mp3(folder / data["audio"]["file"])
-    assert len(data["timeline"]["turns"]) == 31
+    assert len(data["timeline"]["turns"]) == 35
     by_host: dict[str, list[np.ndarray]] = {}
     for turn in data["timeline"]["turns"]:
         a, b = int(turn["start"] * SAMPLE_RATE), int(turn["end"] * SAMPLE_RATE)
@@ -81,11 +81,9 @@ def test_transcript_follows_the_timeline(built_show: Path) -> None:
     spoken = "".join(s["text"] for s, _ in sentences)
     assert "".join(c[3] for c in cues).replace(" ", "") == spoken.replace(" ", "")
     for start, end, speaker, _body in cues:
-        owner = [(s, who) for s, who in sentences if s["start"] - 0.002 <= start < s["end"]]
-        assert owner, start
-        sentence, who = owner[0]
-        assert who == speaker
-        assert end <= sentence["end"] + 0.002
+        # where hosts overlap (a backchannel, a cut-in) two sentences are heard at once
+        owners = [(s, who) for s, who in sentences if s["start"] - 0.002 <= start < s["end"]]
+        assert any(who == speaker and end <= s["end"] + 0.002 for s, who in owners), start
     starts = [c[0] for c in cues]
     assert starts == sorted(starts)
 
@@ -181,7 +179,7 @@ def test_gbk_script_gets_an_encoding_hint_and_builds_with_the_flag(built_show: P
 def test_check_prints_the_outline(built_show: Path) -> None:
     result = run_cli(built_show, "check", f"scripts/{MANDARIN}")
     assert result.returncode == 0, result.stderr
-    assert "turns     31    sections  4" in result.stdout
+    assert "turns     35    sections  4" in result.stdout
     assert "雷总: " in result.stdout and "董小姐: " in result.stdout
 
 

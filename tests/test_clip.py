@@ -225,3 +225,71 @@ def test_a_draft_not_in_the_feed_can_be_clipped(episode: Path) -> None:
     done = run_cli(episode, "clip", SLUG, "--from", "0", "--to", "3", "--out", "draft.mp4")
     assert done.returncode == 0, done.stderr
     assert _probe(episode / "draft.mp4")["duration"].startswith("00:00:03")
+
+
+LONG = ("对英伟达来说，中国曾经是它数据中心业务的重要市场，管制以后这块收入掉得很厉害，"
+        "比如像DeepSeek-R1 671B这样的大家伙，没有H200几乎寸步难行。")
+LONG_TIMELINE = Timeline(turns=(
+    TimelineTurn(0, "董小姐", LONG, None, 0.0, 8.0, (SentenceSpan(LONG, 0.0, 8.0),)),
+), chapters=(), duration=8.0)
+
+
+def test_captions_wrap_by_measured_width_never_inside_a_word() -> None:
+    from duopod.clip import (
+        CAPTION_LINES,
+        caption_measure,
+        caption_size,
+        fitted_captions,
+        wrap_caption,
+    )
+
+    measure = caption_measure()
+    for video_format, (width, _height) in FORMATS.items():
+        screens = fitted_captions(captions_between(LONG_TIMELINE, 0, 8), width, measure)
+        lines = [line for screen in screens for line in screen.text.split("\n")]
+        assert all(len(screen.text.split("\n")) <= CAPTION_LINES for screen in screens)
+        assert "".join(lines).replace(" ", "") == LONG.replace(" ", ""), video_format
+        for word in ("DeepSeek-R1", "671B", "H200"):
+            assert any(word in line for line in lines), (video_format, word, lines)
+        room = width - 2 * 40
+        assert all(measure(line, caption_size(width)) <= room for line in lines)
+        # timed per screen, by length, covering the sentence's time exactly
+        assert screens[0].start == 0.0 and screens[-1].end == pytest.approx(8.0)
+        assert all(a.end == pytest.approx(b.start) for a, b in itertools.pairwise(screens))
+    # a line never starts with a closing mark, and a code wider than a line is cut anyway
+    narrow = wrap_caption("数据很多，" * 6, 200, 40, measure)
+    assert not any(line[0] in "，。" for line in narrow)
+    assert all(measure(line, 40) <= 120 for line in wrap_caption("x" * 80, 120, 40, measure))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("video_format", ["9:16", "1:1", "16:9"])
+def test_a_long_chinese_caption_keeps_every_glyph_inside_the_frame(
+        episode: Path, tmp_path: Path, video_format: str) -> None:
+    """Drawn by libass and measured on the decoded frame: the caption's ink stays clear of
+    both edges, in at most two lines, where one line ran off both edges before."""
+    from duopod.clip import caption_font
+
+    if caption_font().file is None:
+        pytest.skip("the clip extra is not installed (pip install 'duopod[clip]')")
+    folder = episode / "episodes" / SLUG
+    data = json.loads((folder / "episode.json").read_text(encoding="utf-8"))
+    data["timeline"] = LONG_TIMELINE.to_dict()
+    (folder / "episode.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    workspace = load_workspace(episode)
+    width, height = FORMATS[video_format]
+    clip = make_clip(workspace, SLUG, tmp_path / "clip.mp4", start=0, end=8,
+                     video_format=video_format)
+    bare = make_clip(workspace, SLUG, tmp_path / "bare.mp4", start=0, end=8,
+                     video_format=video_format, captions=False)
+    for at in (1.0, 6.5):  # the first two lines, then the rest
+        frame, plain = _frame(clip, at, width, height), _frame(bare, at, width, height)
+        band = slice(height // 2 + height // 8, height)  # from the wave down
+        # the captions' white glyphs (the wave is coloured, the background dark)
+        ink = (frame[band].min(axis=2) > 150) & (plain[band].min(axis=2) < 100)
+        columns = np.flatnonzero(ink.any(axis=0))
+        assert columns.size > 100, at  # drawn
+        assert columns[0] >= 20 and columns[-1] < width - 20, (at, columns[0], columns[-1])
+        rows = np.flatnonzero(ink.any(axis=1))
+        lines = 1 + int((np.diff(rows) > 4).sum())  # runs of ink rows, gaps between lines
+        assert 1 <= lines <= 2, (at, lines)

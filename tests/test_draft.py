@@ -668,6 +668,44 @@ def test_from_the_damaged_article_to_a_published_chinese_episode(show: Path, cha
                                                                      re.MULTILINE), body
 
 
+def test_the_writers_room_asks_for_backchannels_and_cut_offs_and_counts_them(
+        show: Path, chat: ChatServer) -> None:
+    """The prompt asks for the conventions the mix lays over each other (issue 37.6); a
+    draft that uses them too often is told so, and the sidecar counts them."""
+    movement = [{"speaker": h, "text": t} for h, t in (
+        ("董小姐", "美国允许英伟达出售H200芯片。"), ("雷总", "嗯。"),
+        ("董小姐", "但要逐笔审批——"))]
+    chat.knobs.answer = lambda payload, schema: json.dumps(
+        {"turns": movement} if "turns" in (schema or {}).get("properties", {}) else
+        {"title": "芯片", "movements": [{"heading": "背景", "facts": []}]}, ensure_ascii=False)
+    result = draft(show, chat)
+    system = chat.calls[-1].payload["messages"][0]["content"]
+    assert "backchannel" in system and "——" in system and "no more" in system
+    report = json.loads(result.sidecar.read_text())
+    assert report["backchannels"] == 1 and report["interruptions"] == 1
+    assert not [p for p in result.problems if p.check == "conventions"]
+    script = parse_script(result.script, workspace=show)
+    from duopod.script.exchange import Meeting, meetings
+
+    kinds = [m.kind for m in meetings(script)]
+    assert Meeting.BACKCHANNEL in kinds and Meeting.INTERRUPTION in kinds
+
+
+def test_a_draft_that_murmurs_every_other_turn_is_told() -> None:
+    from duopod.draft.checks import count_conventions
+
+    texts = ["早上好，欢迎收听。", "新规允许出售芯片。", "嗯。", "但是要逐笔审批。", "对。",
+             "美方还要从中抽成。", "是的。", "这是三年来最大的松口——", "但最新的芯片不在名单里。",
+             "好，今天就到这里。"]
+    counted = count_conventions(texts, [0] * len(texts))
+    assert (counted.backchannels, counted.interruptions) == (3, 1)
+    (problem,) = counted.problems
+    assert problem.check == "conventions" and "3 backchannels in 10 turns" in problem.message
+    # a short reply at a movement's edge is a turn, not a backchannel
+    assert count_conventions(["甲说了很多话。", "嗯。", "乙说了很多话。"], [0, 1, 1]
+                             ).backchannels == 0
+
+
 # ---------------------------------------------------------------- what a model invents
 
 

@@ -131,7 +131,9 @@ def test_example_profiles_have_mandarin_and_english_voices_of_each_gender() -> N
               for path in (Path(__file__).parent.parent / "voices").glob("*.toml")}
     assert voices["lei"].startswith("zm_") and voices["dong"].startswith("zf_")
     assert voices["alex"].startswith("am_") and voices["sam"].startswith("af_")
-    assert [v.name for v in kokoro.voice_list("cmn")] == ["zf_xiaobei", "zm_yunxi"]
+    assert [v.name for v in kokoro.voice_list("cmn")] == [
+        "zf_xiaobei", "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi",
+        "zm_yunjian", "zm_yunxi", "zm_yunxia", "zm_yunyang"]
 
 
 def test_registry_ranks_kokoro_between_edge_and_espeak(monkeypatch: pytest.MonkeyPatch

@@ -48,14 +48,48 @@ def test_loudness_and_true_peak_measured_on_the_mp3(mandarin) -> None:
     assert abs(data["audio"]["loudness_lufs"] + 16.0) <= 0.3  # what ffmpeg's ebur128 read
 
 
+def solo(turns: list[dict], samples: np.ndarray) -> dict[str, np.ndarray]:
+    """Each host's audio where they alone are heard: their turns less any moment another
+    turn overlaps (a cut-in, a backchannel), without the backchannels themselves (a turn
+    under a second long, laid lower on purpose)."""
+    per_host: dict[str, list[np.ndarray]] = {}
+    for turn in turns:
+        if turn["end"] - turn["start"] < 1.0:
+            continue
+        a, b = turn["start"], turn["end"]
+        others = sorted((o["start"], o["end"]) for o in turns
+                        if o is not turn and o["start"] < b and o["end"] > a)
+        for lo, hi in others:
+            if lo > a:
+                per_host.setdefault(turn["speaker"], []).append(
+                    samples[int(a * SAMPLE_RATE) : int(lo * SAMPLE_RATE)])
+            a = max(a, hi)
+        if b > a:
+            per_host.setdefault(turn["speaker"], []).append(
+                samples[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)])
+    return {host: np.concatenate(parts) for host, parts in per_host.items()}
+
+
 def test_hosts_are_levelled_within_one_lu(mandarin) -> None:
     _path, data, samples = mandarin
-    per_host: dict[str, list[np.ndarray]] = {}
-    for turn in data["timeline"]["turns"]:
-        a, b = int(turn["start"] * SAMPLE_RATE), int(turn["end"] * SAMPLE_RATE)
-        per_host.setdefault(turn["speaker"], []).append(samples[a:b])
-    levels = {host: loudness(np.concatenate(parts)) for host, parts in per_host.items()}
+    levels = {host: loudness(part) for host, part in solo(data["timeline"]["turns"],
+                                                         samples).items()}
     assert abs(levels["雷总"] - levels["董小姐"]) <= 1.0, levels
+
+
+def test_overlapped_passages_keep_the_targets(mandarin) -> None:
+    """Where the example's hosts talk over each other (a cut-in, two backchannels) the
+    file keeps its ceiling, and a moment of two voices is not louder than the host alone
+    by more than the second voice adds."""
+    _path, data, samples = mandarin
+    turns = data["timeline"]["turns"]
+    overlaps = [(b["start"], a["end"]) for a in turns for b in turns
+                if a["index"] < b["index"] and b["start"] < a["end"]]
+    assert len(overlaps) >= 3, overlaps  # the example's cut-in and backchannels
+    for lo, hi in overlaps:
+        window = samples[int((lo - 0.2) * SAMPLE_RATE) : int((hi + 0.2) * SAMPLE_RATE)]
+        assert true_peak_db(window) <= -1.0
+        assert 20 * np.log10(np.sqrt(np.mean(window**2))) < -12
 
 
 def test_hosts_are_levelled_within_one_lu_in_english(built_show: Path) -> None:
@@ -65,11 +99,8 @@ def test_hosts_are_levelled_within_one_lu_in_english(built_show: Path) -> None:
     folder = episode_dir(built_show, "2025-12-12")
     data = record(folder)
     samples = decode_mp3(folder / data["audio"]["file"])
-    per_host: dict[str, list[np.ndarray]] = {}
-    for turn in data["timeline"]["turns"]:
-        a, b = int(turn["start"] * SAMPLE_RATE), int(turn["end"] * SAMPLE_RATE)
-        per_host.setdefault(turn["speaker"], []).append(samples[a:b])
-    levels = {host: loudness(np.concatenate(parts)) for host, parts in per_host.items()}
+    levels = {host: loudness(part) for host, part in solo(data["timeline"]["turns"],
+                                                         samples).items()}
     assert abs(levels["Alex"] - levels["Sam"]) <= 0.5, levels
 
 
@@ -124,17 +155,19 @@ def test_remix_from_cache_keeps_the_timeline_exact(tmp_path: Path, built_show: P
     show = copy_show(tmp_path / "show")
     shutil.copytree(built_show / ".duopod", show / ".duopod")  # the rendered speech
     toml = (show / "show.toml").read_text(encoding="utf-8")
-    (show / "show.toml").write_text(toml.replace("gap = 0.45", "gap = 0.9"), encoding="utf-8")
+    (show / "show.toml").write_text(toml.replace("gap = 0.25 ", "gap = 0.9 "), encoding="utf-8")
     result = run_cli(show, "mix", f"scripts/{MANDARIN}")
     assert result.returncode == 0, result.stderr
-    assert "0 rendered, 31 cached" in result.stdout
+    assert "0 rendered, 35 cached" in result.stdout
     folder = episode_dir(show, "2025-12-10")
     data = record(folder)
     samples = decode_mp3(folder / data["audio"]["file"])
     assert abs(len(samples) / SAMPLE_RATE - data["duration"]) < 0.05
     turns = data["timeline"]["turns"]
     assert turns[1]["start"] - turns[0]["end"] > 0.7  # the new gap took effect
-    for turn in turns[1:]:
+    heard_alone = [b for a, b in itertools.pairwise(turns) if b["start"] > a["end"] + 0.15]
+    assert len(heard_alone) >= len(turns) - 5  # all but the cut-in and the backchannels
+    for turn in heard_alone:
         assert abs(onset(samples, turn["start"]) - turn["start"]) < 0.05, turn["index"]
 
 

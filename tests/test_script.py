@@ -346,7 +346,7 @@ def test_the_mix_honours_pause_directions_at_turn_edges(tmp_path: Path) -> None:
 
     from duopod.audio.decode import SAMPLE_RATE
     from duopod.mix.plan import plan_mix
-    from duopod.show.workspace import AudioSettings
+    from duopod.show.workspace import AudioSettings, MixSettings
     from duopod.speech.model import RenderedTurn, SentenceSpan, Speech
 
     tone = (0.3 * np.sin(np.arange(SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
@@ -355,7 +355,9 @@ def test_the_mix_honours_pause_directions_at_turn_edges(tmp_path: Path) -> None:
         script = parse(tmp_path, HOSTS + text)
         rendered = [RenderedTurn(t, Speech(tone.copy(), [SentenceSpan(t.text, 0.0, 1.0)]))
                     for t in script.turns]
-        layout = plan_mix(script, rendered, AudioSettings(gap_jitter=0.0))
+        # a lone "二。" between 雷总's turns would be a backchannel: kept a turn here
+        layout = plan_mix(script, rendered, AudioSettings(gap_jitter=0.0),
+                          mix=MixSettings(backchannels=False))
         return [turn.start for turn in layout.timeline.turns]
 
     plain = starts("雷总\n一。\n董小姐\n二。\n雷总\n三。\n")

@@ -341,3 +341,47 @@ def test_a_pronunciation_kept_in_the_script_goes_into_its_front_matter(show: Pat
 
     entries = script_entries(parse_script(path, workspace=show))
     assert [(e.written, e.spoken) for e in entries] == [("英伟达", "英伟大")]
+
+
+def test_a_backchannel_is_heard_under_the_host_as_the_build_mixes_it(show: Path) -> None:
+    """The outline marks the example's backchannels and cut-in; "play the exchange" mixes
+    the turns around one as a build does: the murmur overlaps the host, so the exchange is
+    shorter than its three turns said one after another."""
+    import numpy as np
+
+    async def body(client: TestClient) -> tuple[Any, list[tuple[int, bytes]]]:
+        text = (show / "scripts" / MANDARIN).read_text(encoding="utf-8")
+        checked = await (await post(client, "/api/check", {"name": MANDARIN, "text": text})
+                         ).json()
+        heard = []
+        turn = next(t for t in checked["outline"]["turns"] if t["meets"] == "backchannel")
+        for extra in ({"exchange": True}, {}, {}, {}):
+            index = turn["index"] if extra or not heard else turn["index"] - 2 + len(heard)
+            response = await post(client, "/api/hear", {"name": MANDARIN, "turn": index,
+                                                        **extra})
+            heard.append((response.status, await response.read()))
+        return checked, heard
+
+    checked, heard = with_client(show, body)
+    meets = [t["meets"] for t in checked["outline"]["turns"]]
+    assert meets.count("backchannel") == 2 and meets.count("interruption") == 1
+    assert all(status == 200 for status, _wav in heard)
+
+    def samples(wav: bytes) -> np.ndarray:
+        with wave.open(io.BytesIO(wav)) as audio:
+            rate = audio.getframerate()
+            return np.frombuffer(audio.readframes(audio.getnframes()), dtype=np.int16
+                                 ).astype(np.float64) / 32767, rate
+
+    (exchange, rate), *alone = (samples(wav) for _status, wav in heard)
+    assert 0.8 < np.abs(exchange).max() < 0.95  # normalised to -1 dBFS
+
+    def placed(part: np.ndarray) -> float:
+        """Where ``part`` (a turn heard alone) sounds in the exchange, in seconds."""
+        from scipy.signal import correlate
+
+        return int(np.argmax(correlate(exchange, part, mode="valid", method="fft"))) / rate
+
+    host, murmur, goes_on = ((part, len(part) / rate) for part, rate in alone)
+    assert placed(murmur[0]) < host[1] < placed(goes_on[0])  # under the host's last words
+    assert placed(goes_on[0]) < placed(murmur[0]) + murmur[1] + 0.3

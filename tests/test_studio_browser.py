@@ -142,7 +142,7 @@ def test_a_producer_edits_hears_rebuilds_and_publishes(browser: Any, studio: str
     outcome = page.wait_for_selector("#outcome", timeout=120_000)
     assert outcome.get_attribute("data-exit") == "0"
     log = page.locator("#progress").text_content()
-    assert "rendering 1 turn(s)" in log and "(1 rendered, 30 cached)" in log, log
+    assert "rendering 1 turn(s)" in log and "(1 rendered, 34 cached)" in log, log
     assert "published: in the feed" in log and "exit status 0" in log  # as duopod build
     assert len(speech_entries(show) - before) == 1  # exactly one turn rendered, on disk
     assert "四年来" in script.read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def test_the_english_version_keeps_hosts_sections_turns_and_numbers(show: Path,
     assert version.meta.slug == f"{original.meta.slug}-en-us"
     assert version.meta.source is not None and version.meta.source.text  # same article
     report = json.loads(result.sidecar.read_text("utf-8"))
-    assert report["translation_of"] == original.meta.slug and report["turns"] == 31
+    assert report["translation_of"] == original.meta.slug and report["turns"] == 35
     assert not [p for p in result.problems if p.check != "grounding"], result.problems
 
 
@@ -143,7 +144,7 @@ def test_the_command_prints_the_version_and_the_cost_line(show: Path, chat: Chat
     done = run_cli(show, "translate", f"scripts/{MANDARIN}", "--to", "en-US", "--base-url",
                    chat.url, "--model", "stand-in")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("translated ") and "31 turns in 4 sections" in done.stdout
+    assert done.stdout.startswith("translated ") and "35 turns in 4 sections" in done.stdout
     assert "writer:" in done.stdout
     checked = run_cli(show, "check", "scripts/2025-12-10-h200.en-US.md", "--engine", "espeak")
     assert checked.returncode == 0, checked.stderr
@@ -395,3 +396,34 @@ def test_the_preview_serves_each_language_feed_at_its_own_address(
     assert parsed.feed.language == "en-US" and len(parsed.entries) == 1
     assert parsed.entries[0].enclosures[0].href.startswith(local + "/")
     assert production not in body
+
+
+def test_hosts_without_a_voice_in_the_language_get_one_cast(tmp_path: Path,
+                                                            chat: ChatServer) -> None:
+    """A show duopod init made in Chinese has no English voices: translate casts each host
+    one of their gender and tone, distinct, into their profile (and nothing else of it
+    changes); the version keeps the example's cut-off and its backchannels."""
+    made = run_cli(tmp_path, "init", "show", "--title", "芯闻", "--language", "zh-CN",
+                   "--hosts", "雷总:m,董小姐:f")
+    assert made.returncode == 0, made.stderr
+    show = tmp_path / "show"
+    example = Path(__file__).parent.parent / "scripts"
+    shutil.copytree(example / "sources", show / "scripts" / "sources")
+    shutil.copy(example / MANDARIN, show / "scripts" / MANDARIN)
+    before = {p.name: p.read_text("utf-8") for p in (show / "voices").glob("*.toml")}
+    result = translate(show, chat)
+    after = {p.name: p.read_text("utf-8") for p in (show / "voices").glob("*.toml")}
+    for name, text in after.items():
+        assert text.startswith(before[name])  # only added to
+    profiles = load_workspace(show).profiles
+    english = {host: profiles[host].for_language("en-US").settings("kokoro")["voice"]
+               for host in ("雷总", "董小姐")}
+    assert english["雷总"].startswith("am_") and english["董小姐"].startswith("af_")
+    assert len(result.voices) == 2 and all("kokoro" in line for line in result.voices)
+    checked = run_cli(show, "check", str(result.script.relative_to(show)), "--engine",
+                      "espeak")
+    assert checked.returncode == 0, checked.stderr
+    assert "espeak en-us [espeak.\"en-US\"]" in checked.stdout
+    assert "2 backchannels" in checked.stdout and "1 interruption" in checked.stdout
+    version = parse_script(result.script, workspace=show)
+    assert sum(1 for t in version.turns if t.text.endswith("—")) == 1

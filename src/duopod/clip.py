@@ -7,6 +7,12 @@ Captions and names go through one ASS file rather than ffmpeg's drawtext, so pro
 never meets filter-graph syntax; ASS's own specials (``{...}`` override blocks, ``\\N``)
 are escaped here.
 
+Captions fit the frame: each sentence is broken into lines by the measured advance widths of
+the caption font's glyphs (fontTools reading the very file libass draws with, scaled as
+libass scales it), Chinese between any two characters, Latin never inside a word or a
+code like "H200", at most two lines on screen at once; a longer sentence is shown two lines
+at a time, each pair for its share of the sentence's time.
+
 Chinese glyphs: with the ``clip`` extra (``pylopdf-fonts-zh-cn``, Noto Sans SC under the
 SIL OFL 1.1) libass is pointed at that file (the subtitles filter's ``fontsdir``), so a
 ``pip install`` alone draws Chinese captions; the file is used only if its sha256 is the
@@ -20,8 +26,11 @@ import hashlib
 import importlib.util
 import math
 import re
+import shutil
 import subprocess
 import tempfile
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -75,6 +84,167 @@ def caption_font() -> CaptionFont:
     return CaptionFont(FONT_FAMILY, path)
 
 
+CAPTION_MARGIN = 40
+"""Pixels kept clear left and right of the captions (the ASS style's MarginL/MarginR)."""
+CAPTION_LINES = 2
+"""The most lines of a caption on screen at once."""
+_OUTLINE = 3
+
+
+def caption_size(width: int) -> int:
+    """The captions' font size for a frame ``width`` pixels wide."""
+    return max(width // 18, 28)
+
+
+class GlyphWidths:
+    """How wide a line of text is drawn, from the font's own advance widths (``hmtx``) as
+    libass scales them: ``size`` pixels to the font's OS/2 win ascent plus descent (what
+    VSFilter, and so libass, size a font by). A character the font lacks (drawn from a
+    fallback font) counts a full em, so a line is never measured short."""
+
+    def __init__(self, path: Path, index: int = 0) -> None:
+        from fontTools.ttLib import TTFont
+
+        font = TTFont(str(path), fontNumber=index, lazy=True)
+        os2 = font["OS/2"]
+        self._height = float(os2.usWinAscent + os2.usWinDescent) or float(
+            font["head"].unitsPerEm)
+        self._em = float(font["head"].unitsPerEm)
+        self._cmap = font.getBestCmap()
+        self._advance = {name: advance for name, (advance, _lsb) in font["hmtx"].metrics.items()}
+
+    def __call__(self, text: str, size: float) -> float:
+        units = sum(float(self._advance.get(self._cmap.get(ord(c), ""), self._em))
+                    for c in text)
+        return units * size / self._height
+
+
+def estimated_width(text: str, size: float) -> float:
+    """A line's width without the font file: a Chinese (wide) character 0.7 of the size,
+    anything else 0.55, a little over Noto's widest."""
+    return sum(0.7 if _wide(c) else 0.55 for c in text) * size
+
+
+@cache
+def caption_measure() -> Callable[[str, float], float]:
+    """The width measure of the font the captions are drawn in: the packaged font's file,
+    else the system font fontconfig picks for CAPTION_FONT, else an estimate."""
+    font = caption_font()
+    try:
+        if font.file is not None:
+            return GlyphWidths(font.file)
+        fc_match = shutil.which("fc-match")
+        if fc_match is None:
+            return estimated_width
+        found = subprocess.run([fc_match, "-f", "%{file}\n%{index}", CAPTION_FONT],
+                               capture_output=True, text=True, check=False, timeout=10)
+        path, _newline, index = found.stdout.partition("\n")
+        if found.returncode == 0 and path and Path(path).is_file():
+            return GlyphWidths(Path(path), int(index or 0))
+    except (ImportError, OSError, KeyError, ValueError, subprocess.TimeoutExpired):
+        pass
+    return estimated_width
+
+
+_NO_LINE_START = set("，。！？；：、）》」』”’,.!?;:)]}%…—～")
+_NO_LINE_END = set("（《「『“‘([{")
+
+
+def caption_tokens(text: str) -> list[str]:
+    """The pieces a caption may break between: each Chinese character, each Latin word or
+    code whole ("H200", "DeepSeek-R1", "141GB"), each with the space before it; closing
+    punctuation stays with what it closes, opening punctuation with what it opens."""
+    tokens: list[str] = []
+    word, space, opening = "", "", ""
+
+    def push(token: str) -> None:
+        nonlocal space, opening
+        tokens.append(space + opening + token)
+        space, opening = "", ""
+
+    for char in " ".join(text.split()):
+        if char.isspace():
+            if word:
+                push(word)
+                word = ""
+            space = " "
+        elif char in _NO_LINE_START:
+            if word:
+                push(word)
+                word = ""
+            if tokens and not space and not opening:
+                tokens[-1] += char
+            else:
+                push(char)
+        elif char in _NO_LINE_END:
+            if word:
+                push(word)
+                word = ""
+            opening += char
+        elif _wide(char):
+            if word:
+                push(word)
+                word = ""
+            push(char)
+        else:
+            word += char
+    if word:
+        push(word)
+    if opening:
+        push("")
+    return tokens
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in "WF"
+
+
+def wrap_caption(text: str, width: float, size: float,
+                 measure: Callable[[str, float], float]) -> list[str]:
+    """``text`` as lines no wider than ``width`` pixels at font ``size``: broken only
+    between tokens (``caption_tokens``); a single token wider than a line (a long address)
+    is the one thing cut, between its characters."""
+    lines: list[str] = []
+    current = ""
+    for token in caption_tokens(text):
+        candidate = current + token if current else token.lstrip()
+        if measure(candidate, size) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = token.lstrip()
+        while measure(current, size) > width and len(current) > 1:  # one token too wide
+            cut = max(1, max(i for i in range(1, len(current) + 1)
+                             if i == 1 or measure(current[:i], size) <= width))
+            lines.append(current[:cut])
+            current = current[cut:]
+    if current:
+        lines.append(current)
+    return lines
+
+
+def fitted_captions(captions: list[Caption], width: int,
+                    measure: Callable[[str, float], float] | None = None) -> list[Caption]:
+    """Each caption as screens of at most CAPTION_LINES lines that fit a frame ``width``
+    wide (lines joined by newlines), each screen shown for its share of the caption's time
+    by length."""
+    measure = measure or caption_measure()
+    size = caption_size(width)
+    room = width - 2 * CAPTION_MARGIN - 2 * _OUTLINE - 2
+    fitted: list[Caption] = []
+    for caption in captions:
+        lines = wrap_caption(caption.text, room, size, measure)
+        screens = [lines[i : i + CAPTION_LINES] for i in range(0, len(lines), CAPTION_LINES)]
+        total = sum(len("".join(screen)) for screen in screens) or 1
+        start = caption.start
+        for screen in screens:
+            end = start + (caption.end - caption.start) * len("".join(screen)) / total
+            fitted.append(Caption(start, end, caption.speaker, "\n".join(screen)))
+            start = end
+    return fitted
+
+
 @dataclass(frozen=True)
 class Caption:
     start: float
@@ -88,6 +258,12 @@ def ass_text(text: str) -> str:
     one line (a word joiner after each backslash breaks ``\\N`` without showing)."""
     flat = " ".join(text.split())
     return flat.replace("\\", "\\\u2060").replace("{", "\\{").replace("}", "\\}")
+
+
+def ass_lines(text: str) -> str:
+    """Lines of text (joined by newlines) as literal ASS dialogue, broken with ``\\N``
+    where the newlines were and nowhere else."""
+    return "\\N".join(ass_text(line) for line in text.split("\n"))
 
 
 def captions_between(timeline: Timeline, start: float, end: float) -> list[Caption]:
@@ -146,17 +322,19 @@ def _ass_time(seconds: float) -> str:
 def ass_document(captions: list[Caption], width: int, height: int,
                  font: str = CAPTION_FONT) -> str:
     """The subtitles file: a caption style near the bottom, a name style above the wave,
-    both in font family ``font``."""
-    size = max(width // 18, 28)
+    both in font family ``font``. Captions are drawn as broken (``fitted_captions``):
+    libass wraps nothing itself (WrapStyle 2)."""
+    size = caption_size(width)
     header = (
-        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 0\n"
+        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\n"
         f"PlayResX: {width}\nPlayResY: {height}\n\n"
         "[V4+ Styles]\n"
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
         "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
         "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
         f"Style: Caption,{font},{size},&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,"
-        f"0,0,0,0,100,100,0,0,1,3,0,2,40,40,{height // 14},1\n"
+        f"0,0,0,0,100,100,0,0,1,{_OUTLINE},0,2,{CAPTION_MARGIN},{CAPTION_MARGIN},"
+        f"{height // 14},1\n"
         f"Style: Name,{font},{int(size * 0.8)},&H0000D7FF,&H0000D7FF,&H00000000,"
         f"&H80000000,1,0,0,0,100,100,0,0,1,2,0,8,40,40,{height // 2 + 10},1\n\n"
         "[Events]\n"
@@ -165,7 +343,7 @@ def ass_document(captions: list[Caption], width: int, height: int,
     lines = []
     for caption in captions:
         when = f"{_ass_time(caption.start)},{_ass_time(caption.end)}"
-        lines.append(f"Dialogue: 0,{when},Caption,,0,0,0,,{ass_text(caption.text)}")
+        lines.append(f"Dialogue: 0,{when},Caption,,0,0,0,,{ass_lines(caption.text)}")
         lines.append(f"Dialogue: 0,{when},Name,,0,0,0,,{ass_text(caption.speaker)}")
     return header + "\n".join(lines) + "\n"
 
@@ -197,7 +375,8 @@ def make_clip(workspace: Workspace, slug: str, out: Path, *, start: float = 0.0,
         raise InputError("show.toml has no cover for the clip")
     width, height = FORMATS[video_format]
     side = min(width, height // 2) - 80
-    heard = captions_between(record.timeline, start, stop) if captions else []
+    heard = fitted_captions(captions_between(record.timeline, start, stop) if captions else [],
+                            width)
     font = caption_font()
     with tempfile.TemporaryDirectory(prefix="duopod-clip-") as scratch:
         work = Path(scratch)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError
+from ..errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, DuopodError, InputError
 from ..speech.engines import BUILTIN_ENGINES
 from .building import build_and_report
 from .display import err, notice, out, plain, styled
@@ -85,7 +85,8 @@ def init(
     title: Annotated[str | None, typer.Option(help="The show's title.")] = None,
     language: Annotated[str | None, typer.Option(help="zh-CN or en-US.")] = None,
     hosts: Annotated[str | None, typer.Option(
-        help="The hosts' names, comma-separated (default: two example hosts).")] = None,
+        help="The hosts' names, comma-separated (default: two example hosts); 雷总:m or "
+        "Sam:f asks for a male or female voice (default: male, female, male, ...).")] = None,
     author: Annotated[str | None, typer.Option(help="Who makes the show.")] = None,
     email: Annotated[str | None, typer.Option(help="The feed owner's address.")] = None,
     base_url: Annotated[str, typer.Option(help="Where episodes/ will be hosted.")]
@@ -260,14 +261,18 @@ def _print_lexicon_hits(ws: Workspace, script: Script) -> None:
 def say(
     text: Annotated[str, typer.Argument(help="What to say (one line; several sentences "
                                         "are fine).")],
-    host: Annotated[str, typer.Option(help="Whose voice: a host with a profile in voices/.")],
+    host: Annotated[str | None, typer.Option(
+        help="Whose voice: a host with a profile in voices/.")] = None,
+    voice: Annotated[str | None, typer.Option(
+        help="Or one of the engine's voices ('duopod voices'), to try it before a host "
+        "has it.")] = None,
     workspace: WorkspaceOption = None,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "auto",
     out_path: Annotated[Path, typer.Option("--out", help="A .wav or .mp3 file to write.")]
     = Path("say.wav"),
 ) -> None:
     """Speak one line in a host's voice through the show's lexicon, to hear a pronunciation
-    fix without building an episode.
+    fix without building an episode (or in any voice of an engine, with --voice).
 
     Example: duopod say "H20和H200不是一回事。" --host 雷总 --engine espeak --out say.mp3
     """
@@ -276,9 +281,21 @@ def say(
     from ..speech.choice import engine_for_voice
     from ..speech.say import say_line
 
+    if (host is None) == (voice is None):
+        raise InputError("say needs --host (a host's voice) or --voice (an engine's voice), "
+                         "one of them")
+    if voice is not None and engine == "auto":
+        raise InputError("--voice names one engine's voice: say which with --engine")
     ws = _workspace(workspace)
-    name = engine_for_voice(ws.profile_for(host), engine, notice)
-    said = say_line(ws, text, host, make_engine(name, BuildOptions()), out_path)
+    if voice is not None:  # one engine's voice, tried before any host has it
+        from ..speech.say import trial_profile
+
+        name = engine_for_voice(trial_profile(ws, engine, voice), engine, notice)
+    else:
+        assert host is not None
+        name = engine_for_voice(ws.profile_for(host), engine, notice)
+    said = say_line(ws, text, host or "", make_engine(name, BuildOptions()), out_path, voice)
+    host = host or f"--voice {voice}"
     if said.spoken != said.written:
         plain(out, f"said as: {''.join(said.spoken)}")
     for entry, count in sorted(said.hits.items(), key=lambda item: item[0].written):
@@ -530,11 +547,18 @@ def voices(
     from ..speech.engines import engine_spec
 
     spec = engine_spec(engine)
+    listed = spec.voices(locale)
+    samples = any(voice.sample for voice in listed)
     table = Table(f"voice (for a profile's [{spec.name}] voice)", "language", "gender",
-                  "description")
-    for voice in spec.voices(locale):
-        table.add_row(voice.name, voice.language, voice.gender, voice.description)
+                  "description", *(["a line to hear it say"] if samples else []))
+    for voice in listed:
+        table.add_row(voice.name, voice.language, voice.gender, voice.description,
+                      *([voice.sample] if samples else []), )
     out.print(table)
+    if samples and listed:
+        first = listed[0]
+        plain(out, f'hear one: duopod say "{first.sample}" --voice {first.name} '
+                   f"--engine {spec.name} --out {first.name}.mp3")
 
 
 @app.command()

@@ -44,4 +44,6 @@ def translate(
     result = translate_script(ws, engine, script, to, out_path)
     plain(out, f"translated {result.script} ({result.turns} turns in {result.sections} "
                f"sections, {to}, status: draft)")
+    for added in result.voices:
+        plain(out, f"cast {added}")
     report_problems(result.problems, result.sidecar, engine, settings)

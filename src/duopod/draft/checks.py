@@ -20,6 +20,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ..script.exchange import is_backchannel_text, is_cut_off
+
 CHINESE_CHARS_PER_MINUTE = 175.0
 """Measured: the example episode scripts/2025-12-10-h200.md has 929 Han characters and its
 published MP3 (tests/golden/feed.xml, espeak voices, with jingles and gaps) lasts 318 s."""
@@ -230,3 +232,42 @@ def _earlier_echo(texts: list[str], written: list[bool], movements: list[int], t
 def _rate(language: str) -> str:
     return (f"{CHINESE_CHARS_PER_MINUTE:g} characters/min" if is_chinese(language)
             else f"{ENGLISH_WORDS_PER_MINUTE:g} words/min")
+
+
+CONVERSATION_HINT = (
+    "Sound like a conversation: now and then (two or three times an episode, no more) a "
+    "host answers with a short backchannel on a turn of its own, one or two words such as "
+    "嗯。, 对。 or Right., and the other host goes on; once in a while a host is cut off: "
+    "end that turn with —— (Chinese) or — (English) and let the other host cut in.")
+"""What the writers' room asks of the model so the mix has backchannels and cut-offs to
+lay over each other (``script.exchange``); ``count_conventions`` holds it to "sparingly"."""
+BACKCHANNELS_PER_TURNS = 8
+"""At most one backchannel per this many turns (and at least one is always allowed)."""
+INTERRUPTIONS_PER_TURNS = 15
+"""At most one cut-off turn per this many turns (and at least one is always allowed)."""
+
+
+@dataclass(frozen=True)
+class Conventions:
+    backchannels: int
+    interruptions: int
+    problems: list[Problem]
+
+
+def count_conventions(texts: list[str], movements: list[int]) -> Conventions:
+    """The draft's backchannels (a short reply between two turns of the other host, in one
+    movement; turns alternate) and cut-off turns, with a problem when there are more than
+    a conversation has: a draft that murmurs every other turn sounds like a tic."""
+    backchannels = [i + 1 for i in range(1, len(texts) - 1)
+                    if movements[i - 1] == movements[i] == movements[i + 1]
+                    and is_backchannel_text(texts[i])]
+    cut = [i + 1 for i in range(len(texts) - 1) if is_cut_off(texts[i])]
+    problems = []
+    for found, per, word in ((backchannels, BACKCHANNELS_PER_TURNS, "backchannels"),
+                             (cut, INTERRUPTIONS_PER_TURNS, "cut-off turns")):
+        most = max(1, len(texts) // per)
+        if len(found) > most:
+            problems.append(Problem(0, "conventions", f"{len(found)} {word} in "
+                                    f"{len(texts)} turns (turns {', '.join(map(str, found))}):"
+                                    f" at most {most}, where a listener would hear one"))
+    return Conventions(len(backchannels), len(cut), problems)

@@ -23,16 +23,19 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
+from ..disk.owned import Owned
 from ..errors import InputError
+from ..script.exchange import Meeting, is_backchannel_text, is_cut_off, meetings
 from ..script.markup import spoken_text
 from ..script.model import Script, Turn
 from ..script.parse import parse_script
-from ..show.workspace import Workspace
+from ..show.workspace import VoiceProfile, Workspace
+from ..speech.casting import GENDERS, Cast, cast_hosts, castable, gender_of, pitch_of
 from .checks import (
     LANGUAGE_SHARE,
     Problem,
@@ -56,7 +59,7 @@ from .writer import (
     write_report,
 )
 
-PROMPT_VERSION = "translate/1"
+PROMPT_VERSION = "translate/2"
 """Part of every cache key (in the prompts): bump when a prompt changes."""
 MAX_TEXT_CHARS = 1200
 """The longest translation of one turn accepted (a model that loops is cut short)."""
@@ -73,6 +76,9 @@ class TranslateResult:
     problems: list[Problem]
     turns: int
     sections: int
+    voices: tuple[str, ...] = ()
+    """The voices cast for hosts who had none in the language, as added to their profiles
+    (``voices/lei.toml: kokoro am_fenrir, espeak en-us m3, edge en-US-GuyNeural``)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def translate_script(ws: Workspace, engine: ChatEngine, source: Path, language: 
         raise InputError(f"the script is itself a version of "
                          f"{script.meta.lifecycle.translation_of!r}: translate the original",
                          source)
-    check_hosts(ws, script, language)
+    casting = cast_missing(ws, script, language)
     out = out or source.with_name(f"{source.stem}.{language}.md")
     if out.exists():
         raise InputError("exists; a translation never overwrites a file (choose --out)", out)
@@ -111,8 +117,11 @@ def translate_script(ws: Workspace, engine: ChatEngine, source: Path, language: 
     if script.turns and off >= len(script.turns):
         raise DraftRefused(f"the model's answers cannot be made into a translation: none of "
                            f"its {len(script.turns)} turns is in {language}")
+    words = replace(words, turns=kept_conventions(script, words.turns, language))
+    problems += check_conventions(script, words.turns)
     body = render_version(script, words, language, problems, out,
                           f"{engine.model} (duopod translate)")
+    added = write_voices(ws, casting)
     _write_new(out, body.encode(), ws)
     sidecar = out.with_suffix(".draft.json")
     report = {"prompt_version": PROMPT_VERSION, "model": engine.model,
@@ -121,14 +130,16 @@ def translate_script(ws: Workspace, engine: ChatEngine, source: Path, language: 
               "problems": [{"turn": p.turn, "check": p.check, "message": p.message}
                            for p in problems]}
     write_report(ws, sidecar, report)
-    return TranslateResult(out, sidecar, problems, len(script.turns), len(script.sections))
+    return TranslateResult(out, sidecar, problems, len(script.turns), len(script.sections),
+                           added)
 
 
-def check_hosts(ws: Workspace, script: Script, language: str) -> None:
-    """InputError unless every host has a voice for ``language``: a default voice that
-    speaks it, or a language table for it (``[espeak."en-US"]``, docs/languages.md)."""
+def voiceless_hosts(ws: Workspace, script: Script, language: str) -> list[str]:
+    """The speakers (hosts and guests) with no voice for ``language``: neither a default
+    voice that speaks it nor a language table for it (``[espeak."en-US"]``, docs/languages.md)."""
     primary = "zh" if is_chinese(language) else language.lower().split("-")[0]
-    for host in script.hosts:
+    lacking = []
+    for host in script.speakers:
         profile = ws.profiles.get(host)
         if profile is None:
             continue
@@ -136,9 +147,92 @@ def check_hosts(ws: Workspace, script: Script, language: str) -> None:
         tables = [engine for engine in profile.engines
                   if profile.language_table(engine, language) is not None]
         if spoken and primary not in spoken and not tables:
-            raise InputError(f"host {host!r} has no voice for {language}: add a "
-                             f"[espeak.\"{language}\"] (or another engine's) table to "
-                             f"{profile.path.name} (docs/languages.md)", profile.path)
+            lacking.append(host)
+    return lacking
+
+
+_CAST_ENGINES = ("edge", "espeak", "kokoro")
+"""The engines whose voices speak one language each (OpenAI's speak any)."""
+
+
+def cast_missing(ws: Workspace, script: Script, language: str) -> dict[Path, str]:
+    """The language tables to add to the profiles of hosts with no voice for ``language``
+    (profile -> TOML to append): a distinct voice per host, of the gender and near the
+    pitch of their own (``speech.casting``). InputError when duopod has no voices in that
+    language to cast."""
+    lacking = voiceless_hosts(ws, script, language)
+    if not lacking:
+        return {}
+    tag = castable(language)
+    if tag is None:
+        profile = ws.profiles[lacking[0]]
+        raise InputError(f"host {lacking[0]!r} has no voice for {language}: add a "
+                         f"[espeak.\"{language}\"] (or another engine's) table to "
+                         f"{profile.path.name} (docs/languages.md)", profile.path)
+    profiles = [ws.profiles[host] for host in lacking]
+    taken = [str(p.for_language(language).settings("kokoro").get("voice", ""))
+             for host, p in ws.profiles.items() if host in script.speakers
+             and host not in lacking]
+    genders = [gender_of(p) or GENDERS[i % 2] for i, p in enumerate(profiles)]
+    casts = cast_hosts(tag, genders, [pitch_of(p) for p in profiles], taken)
+    return {p.path: _language_tables(p, cast, language) for p, cast in zip(profiles, casts,
+                                                                          strict=True)}
+
+
+def _language_tables(profile: VoiceProfile, cast: Cast, language: str) -> str:
+    picked = {"edge": f'voice = "{cast.edge}"',
+              "espeak": f'voice = "{cast.espeak}"\nvariant = "{cast.variant}"',
+              "kokoro": f'voice = "{cast.kokoro}"'}
+    tables = [f'[{engine}."{language}"]\n{picked[engine]}\n' for engine in _CAST_ENGINES
+              if engine in profile.engines]
+    return (f"\n# {profile.speaker} in {language} episodes: voices duopod translate cast by "
+            f"gender and pitch (change them freely).\n" + "\n".join(tables))
+
+
+def write_voices(ws: Workspace, casting: dict[Path, str]) -> tuple[str, ...]:
+    """Append the cast tables to their profiles through the producer's door; what was
+    added, one line per profile."""
+    added = []
+    for path, tables in casting.items():
+        def appended(owned: Owned, tables: str = tables) -> bytes:
+            text = owned.text
+            return (text + ("" if text.endswith("\n") else "\n") + tables).encode()
+
+        ws.files.update(path, appended)
+        voices = re.findall(r'\[(\w+)\."[^"]+"\]\nvoice = "([^"]+)"(?:\nvariant = "(\w+)")?',
+                            tables)
+        added.append(f"voices/{path.name}: " + ", ".join(
+            " ".join(part for part in found if part) for found in voices))
+    return tuple(added)
+
+
+_DASHES = {"zh": "——", "en": "—"}
+
+
+def kept_conventions(script: Script, texts: list[str], language: str) -> list[str]:
+    """The translated turns with the original's cut-offs kept: a turn the original cuts
+    off with a dash or "……" ends in the language's dash (the model often closes it with a
+    full stop, which would lose the interruption)."""
+    dash = _DASHES["zh" if is_chinese(language) else "en"]
+    kept = []
+    for turn, text in zip(script.turns, texts, strict=True):
+        if is_cut_off(turn.text) and not is_cut_off(spoken_text(text)[0]):
+            text = re.sub(r"[\s。.!！?？,，;；:：]+$", "", text) + dash
+        kept.append(text)
+    return kept
+
+
+def check_conventions(script: Script, texts: list[str]) -> list[Problem]:
+    """A backchannel of the original must stay one (short) in the translation, or the
+    mix stops the conversation for it."""
+    found = meetings(script)
+    problems = []
+    for number, (meeting, text) in enumerate(zip(found, texts, strict=True), start=1):
+        if meeting.kind is Meeting.BACKCHANNEL and not is_backchannel_text(spoken_text(text)[0]):
+            problems.append(Problem(number, "backchannel", "the original is a short reply "
+                                    "laid under the other host; the translation is too long "
+                                    "to be one (up to 4 characters or 2 words)"))
+    return problems
 
 
 # ---------------------------------------------------------------- asking
@@ -174,7 +268,9 @@ def _system(ws: Workspace, script: Script, original: str, language: str) -> str:
             "on its own, in order: never merge, split, drop or add one. Keep every number, "
             "product code, name and quote exactly; invent nothing. Keep stage directions in "
             "brackets, translated ((停顿) becomes (pause), (笑) becomes (laughs)). Keep the "
-            "hosts' names as written.")
+            "hosts' names as written. A text that ends in a dash (——, —) or an ellipsis "
+            "(……) is cut off by the other host: end its translation with a dash. A short "
+            "reply (嗯。, 对。, Right.) stays a short reply of one or two words.")
 
 
 async def _ask_texts(engine: ChatEngine, purpose: str, system: str, texts: list[str],

@@ -47,10 +47,12 @@ from ..show.workspace import Workspace
 from ..text import contains_cjk, not_text, slugify, without_non_text
 from ..text.notes import clean_article
 from .checks import (
+    CONVERSATION_HINT,
     LANGUAGE_SHARE,
     Checked,
     Problem,
     check_turns,
+    count_conventions,
     is_chinese,
     language_share,
     size_unit,
@@ -63,7 +65,7 @@ from .formats import DEFAULT_FORMAT, FORMATS, Format, stance_lines
 from .model import ChatEngine, ChatRequest
 from .schema import JsonSchema, SchemaError, parse_answer
 
-PROMPT_VERSION = "draft/2"
+PROMPT_VERSION = "draft/3"
 """Part of every cache key (in the prompts): bump when a prompt changes."""
 CHUNK_CHARS = 3000
 """Articles longer than this are summarised chunk by chunk first."""
@@ -239,7 +241,7 @@ def _system(ws: Workspace, personas: dict[str, str], request: DraftRequest) -> s
             f"{guests} Write only in "
             f"{_language_name(request.language)}. Use only facts, numbers, names and quotes "
             "from the article; never invent any. Hosts do not repeat each other; each adds "
-            "something.")
+            f"something. {CONVERSATION_HINT}")
 
 
 def _strings(max_length: int, max_items: int, min_items: int = 0) -> JsonSchema:
@@ -593,6 +595,8 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     checked = check_turns(texts, flags, request.article.text, request.language,
                           request.minutes, allowed, movement_of)
     checked.problems.extend(_length_misses(written, request, checked.minutes))
+    exchange = count_conventions(texts, movement_of)
+    checked.problems.extend(exchange.problems)
     checked.problems.extend(_pass_misses(written))
     checked.problems.extend(text_problems)
     checked.problems.extend(_invented_names(written, request, allowed))
@@ -626,7 +630,8 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
               "movements": [{"heading": heading, "size": spoken_size(turns, request.language),
                              "share": budget} for (heading, turns), budget in
                             zip(written.sections, written.budgets, strict=True)],
-              "turns": len(texts), "unsupported": checked.unsupported,
+              "turns": len(texts), "backchannels": exchange.backchannels,
+              "interruptions": exchange.interruptions, "unsupported": checked.unsupported,
               "off_language": checked.off_language,
               "problems": [{"turn": p.turn, "check": p.check, "message": p.message}
                            for p in checked.problems]}

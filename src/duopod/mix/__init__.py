@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..script.model import Script
-from ..show.workspace import AudioSettings, Workspace
+from ..show.workspace import AudioSettings, MixSettings, Workspace
 from ..speech.model import RenderedTurn
 from .encode import Measurement
 from .timeline import Chapter, Timeline, TimelineTurn
@@ -42,11 +42,20 @@ def mix_episode(workspace: Workspace, script: Script, rendered: list[RenderedTur
     show = workspace.show
     settings = _paced(show.audio, script.meta.pacing)
     language = script.meta.lifecycle.language or show.language
-    layout = plan_mix(script, rendered, settings, show.music, language)
+    layout = plan_mix(script, rendered, settings, show.music, language,
+                      paced_mix(show.mix, script.meta.pacing))
     if on_planned is not None:
         on_planned(layout.timeline)
     measurement = master_and_encode(layout, settings, audio)
     return MixedEpisode(audio, layout.timeline, measurement)
+
+
+def paced_mix(mix: MixSettings, pacing: dict[str, float]) -> MixSettings:
+    """The show's [mix] for a script: its own ``pacing:`` gap or gap_jitter asks for that
+    episode's even gaps (every speaker change that long), as it did before [mix]."""
+    if "gap" in pacing or "gap_jitter" in pacing:
+        return replace(mix, timing="even")
+    return mix
 
 
 def _paced(audio: AudioSettings, pacing: dict[str, float]) -> AudioSettings:

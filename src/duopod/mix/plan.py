@@ -4,7 +4,6 @@ the whole episode's audio: clips point into the speech cache and are read when r
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,21 @@ from ..audio.decode import SAMPLE_RATE, as_float, decode_file
 from ..audio.loudness import STEP, LoudnessMeter, integrated_from_steps
 from ..errors import DuopodError
 from ..labels import labels
+from ..script.exchange import Meeting, TurnMeeting, meetings
 from ..script.model import Script, Turn
-from ..show.workspace import AudioSettings, MusicSettings
+from ..show.workspace import AudioSettings, MixSettings, MusicSettings
 from ..speech.analysis import analyse
 from ..speech.model import RenderedTurn, SentenceSpan
 from ..speech.pcm import PcmFile
+from .conversation import (
+    BACKCHANNEL_LEAD,
+    CUT_OFF_FADE,
+    Pacing,
+    backchannel_gain,
+    duck_envelope,
+    gap_seconds,
+    overlap_seconds,
+)
 from .timeline import Chapter, Timeline, TimelineTurn
 
 TURN_LOUDNESS_LUFS = -20.0
@@ -49,6 +58,8 @@ class Clip:
     """K-weighted power per 100 ms of the samples at unit gain (for estimating loudness)."""
     speech: bool = False
     """A host's turn (not music): levelled, and balanced against the master's limiter."""
+    speaker: str | None = None
+    """Whose voice a speech clip is (a host's stem is their clips alone)."""
 
     def piece(self, lo: int, hi: int) -> np.ndarray:
         """The clip's samples for episode positions [lo, hi), gain, fades and envelope applied."""
@@ -91,11 +102,14 @@ class Layout:
         self._starts = np.array([c.start for c in self.clips], dtype=np.int64)
         self._ends = np.array([c.end for c in self.clips], dtype=np.int64)
 
-    def render(self, a: int, b: int) -> np.ndarray:
-        """Samples [a, b) of the unmastered mix; indexes outside the episode are silence."""
+    def render(self, a: int, b: int, speaker: str | None = None) -> np.ndarray:
+        """Samples [a, b) of the unmastered mix; indexes outside the episode are silence.
+        With ``speaker``: that host's stem (their turns alone, as mixed)."""
         out = np.zeros((b - a, self.channels), dtype=np.float32)
         for i in np.flatnonzero((self._starts < b) & (self._ends > a)):
             clip = self.clips[i]
+            if speaker is not None and clip.speaker != speaker:
+                continue
             lo, hi = max(a, clip.start), min(b, clip.end)
             piece = clip.piece(lo, hi)
             target = out[lo - a : hi - a]
@@ -142,15 +156,6 @@ def turn_gain(steps: np.ndarray, samples: np.ndarray | PcmFile) -> float:
     return float(10 ** (np.clip(TURN_LOUDNESS_LUFS - loudness, -20, 20) / 20))
 
 
-def gap_after(slug: str, index: int, settings: AudioSettings, section_change: bool) -> float:
-    """The pause before turn ``index``: deterministic per episode, so rebuilds are identical."""
-    if section_change:
-        return settings.section_gap
-    digest = hashlib.sha256(f"{slug}:{index}".encode()).digest()
-    unit = int.from_bytes(digest[:4], "big") / 2**32 * 2 - 1
-    return max(0.05, settings.gap + unit * settings.gap_jitter)
-
-
 def opening_chapter_title(language: str) -> str:
     return labels(language)["opening"]
 
@@ -173,14 +178,30 @@ def _load_music(path: Path | None, level_db: float) -> _Music | None:
     return _Music(samples, float(gain), meter.steps())
 
 
+@dataclass
+class _Placed:
+    """A turn placed on the episode (samples): its clips, where it starts and ends, and
+    where its last sentence starts (a cut-off or a backchannel is measured from it)."""
+
+    clips: list[Clip]
+    start: int
+    end: int
+    last_sentence: int
+
+
 def plan_mix(
     script: Script,
     rendered: list[RenderedTurn],
     settings: AudioSettings,
     music: MusicSettings | None = None,
     language: str = "en",
+    mix: MixSettings | None = None,
 ) -> Layout:
+    """Place every rendered turn with the gaps, overlaps and levels the conversation asks
+    for (``mix``: show.toml's [mix]; ``settings``: [audio] with the script's pacing), with
+    the music around and under them."""
     music = music or MusicSettings()
+    pacing = Pacing(settings, mix or MixSettings())
     rate = SAMPLE_RATE
     clips: list[Clip] = []
     intro = _load_music(music.intro, music.level_db)
@@ -194,10 +215,12 @@ def plan_mix(
         cursor = max(0, len(intro.samples) - int(music.overlap * rate))
 
     hosts = list(script.speakers)  # each speaker a place in the stereo field
+    found = {m.index: m for m in meetings(script, backchannels=pacing.mix.backchannels,
+                                          interruptions=pacing.mix.interruptions)}
+    placed: dict[int, _Placed] = {}
     timeline_turns: list[TimelineTurn] = []
     section_starts: dict[int | None, float] = {}
-    previous_section: int | None = None
-    previous_end = 0
+    tail = cursor
     for position, item in enumerate(rendered):
         turn = item.turn
         analysis = item.speech.analysis or analyse(item.speech.samples)
@@ -206,37 +229,45 @@ def plan_mix(
             raise DuopodError(
                 f"{script.path}:{turn.line}: turn {turn.index + 1} rendered as silence"
             )
-        if position > 0:
-            change = turn.section != previous_section
-            cursor += int(gap_after(script.meta.slug, turn.index, settings, change) * rate)
-            # pause directions at a turn's edges ("（停顿）" on its own line) lengthen the gap
-            scripted = rendered[position - 1].turn.pause_after() + turn.pause_before()
-            cursor += int(scripted * rate)
+        previous = rendered[position - 1].turn if position else None
+        meeting = _meeting(found.get(turn.index), previous, placed)
+        start = _start(meeting, turn, previous, placed, cursor, pacing, script.meta.slug,
+                       (hi - lo) / rate)
         if turn.section not in section_starts:
-            boundary = cursor if position == 0 else (previous_end + cursor) // 2
+            boundary = start if position == 0 else (cursor + start) // 2
             section_starts[turn.section] = 0.0 if position == 0 else boundary / rate
         samples = _window(item.speech.samples, lo, hi)
         pan = 0.0 if len(hosts) < 2 else -0.3 + 0.6 * hosts.index(turn.speaker) / (len(hosts) - 1)
         gain = turn_gain(analysis.steps, samples)
+        if meeting.kind is Meeting.BACKCHANNEL:
+            gain *= backchannel_gain(pacing.mix)
         pauses = _pauses_within(turn, item.speech.sentences, lo, hi)
         if not pauses:
-            clips.append(Clip(samples, cursor, gain, pan=pan, steps=analysis.steps,
-                              speech=True))
+            own = [Clip(samples, start, gain, pan=pan, steps=analysis.steps, speech=True)]
         else:
-            clips += _opened_clips(item.speech.samples, lo, hi, cursor, gain, pan,
-                                   analysis.steps, pauses)
+            own = _opened_clips(item.speech.samples, lo, hi, start, gain, pan,
+                                analysis.steps, pauses)
+        for clip in own:
+            clip.speaker = turn.speaker
+        clips += own
         paused = sum(length for _at, length in pauses)
-        start, duration = cursor / rate, (len(samples) + paused) / rate
-        sentences = _placed_sentences(item.speech.sentences, start, lo / rate,
+        seconds, duration = start / rate, (len(samples) + paused) / rate
+        sentences = _placed_sentences(item.speech.sentences, seconds, lo / rate,
                                       len(samples) / rate, pauses)
         timeline_turns.append(
-            TimelineTurn(turn.index, turn.speaker, turn.text, turn.section, start,
-                         start + duration, sentences, _laughs(turn, sentences))
+            TimelineTurn(turn.index, turn.speaker, turn.text, turn.section, seconds,
+                         seconds + duration, sentences, _laughs(turn, sentences))
         )
-        previous_section = turn.section
-        cursor += len(samples) + paused
-        previous_end = cursor
+        end = start + len(samples) + paused
+        last = int(sentences[-1].start * rate) if sentences else start
+        placed[turn.index] = _Placed(own, start, end, max(start, min(last, end)))
+        if meeting.kind is Meeting.INTERRUPTION and previous is not None:
+            _duck(placed[previous.index], start, pacing.mix)
+        if meeting.kind is not Meeting.BACKCHANNEL:
+            cursor = max(cursor, end)
+        tail = max(tail, end)
 
+    cursor = max(cursor, tail)
     length = cursor + int(_TAIL * rate)
     if outro is not None:
         outro_start = max(0, cursor + int(0.3 * rate) - int(music.overlap * rate))
@@ -251,6 +282,49 @@ def plan_mix(
     chapters = _chapters(script, section_starts, duration, language)
     timeline = Timeline(tuple(timeline_turns), tuple(chapters), duration)
     return Layout(clips, length, settings.channels, timeline)
+
+
+def _meeting(found: TurnMeeting | None, previous: Turn | None, placed: dict[int, _Placed]
+             ) -> TurnMeeting:
+    """How the turn meets the one before it here: as the script says, unless the turns it
+    belongs with were not rendered (one turn heard alone)."""
+    if previous is None or found is None:
+        return TurnMeeting(-1, Meeting.FIRST if previous is None else Meeting.TURN)
+    under = found.under
+    if (under is not None and under not in placed) or (
+            found.kind is Meeting.INTERRUPTION and previous.index not in placed):
+        return TurnMeeting(found.index, Meeting.TURN)
+    return found
+
+
+def _start(meeting: TurnMeeting, turn: Turn, previous: Turn | None,
+           placed: dict[int, _Placed], cursor: int, pacing: Pacing, slug: str,
+           seconds: float) -> int:
+    """Where the turn starts (samples): after the gap its meeting asks for and the pause
+    directions at its edges; before the cut-off turn ends; under the host's sentence end."""
+    rate = SAMPLE_RATE
+    if previous is None:
+        return cursor
+    if meeting.kind is Meeting.BACKCHANNEL and meeting.under is not None:
+        host = placed[meeting.under]
+        return max(host.last_sentence, host.end - int(BACKCHANNEL_LEAD * rate))
+    if meeting.kind is Meeting.INTERRUPTION:
+        cut = placed[previous.index]
+        overlap = overlap_seconds(pacing.mix, (cut.end - cut.last_sentence) / rate, seconds)
+        return cut.end - int(overlap * rate)
+    gap = gap_seconds(meeting.kind, slug, turn.index, pacing)
+    # pause directions at a turn's edges ("（停顿）" on its own line) lengthen the gap
+    scripted = previous.pause_after() + turn.pause_before()
+    return cursor + int(gap * rate) + int(scripted * rate)
+
+
+def _duck(cut: _Placed, start: int, mix: MixSettings) -> None:
+    """The cut-off turn goes down under the turn cutting in from ``start`` and fades out
+    its last moment: it is overtaken, never clipped."""
+    envelope = duck_envelope(start, mix.interruption_duck_db)
+    for clip in cut.clips:
+        clip.envelope = envelope
+    cut.clips[-1].fade_out = int(CUT_OFF_FADE * SAMPLE_RATE)
 
 
 def _laughs(turn: Turn, sentences: tuple[SentenceSpan, ...]) -> tuple[tuple[int, str], ...]:
@@ -335,7 +409,7 @@ def _bed_clip(bed: _Music, turns: list[TimelineTurn], music: MusicSettings, leng
     spans: list[list[Any]] = []
     for turn in turns:
         if spans and spans[-1][2] == turn.section:
-            spans[-1][1] = turn.end
+            spans[-1][1] = max(spans[-1][1], turn.end)
         else:
             spans.append([turn.start, turn.end, turn.section])
     xs, ys = [0.0], [1.0]

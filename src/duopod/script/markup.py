@@ -18,14 +18,16 @@ PAUSE_SECONDS = 0.8
 """How long a pause direction lasts when it does not say (``（停顿）``, ``[pause]``)."""
 _PAUSE_LIMITS = (0.1, 10.0)
 
-# kind -> the words that name it; "pause" and "laugh" are kept as timing and markers, every
-# other kind (music, applause, sighs ...) is dropped: the mix has no sound for it.
+# kind -> the words that name it; "pause" and "laugh" are kept as timing and markers, "apart"
+# keeps a short reply from being laid under the other host (script.exchange), every other
+# kind (music, applause, sighs ...) is dropped: the mix has no sound for it.
 _ZH_VOCABULARY: dict[str, tuple[str, ...]] = {
     "pause": ("停顿", "停", "暂停", "沉默", "静默", "留白"),
     "laugh": ("笑", "大笑", "笑声", "轻笑", "微笑", "苦笑", "干笑", "偷笑", "哈哈大笑", "两人笑",
               "一起笑"),
     "sound": ("叹气", "叹息", "音乐", "背景音乐", "片头音乐", "片尾音乐", "音效", "掌声", "鼓掌",
               "咳嗽", "清嗓子", "吸气", "呼气", "转场", "喝水"),
+    "apart": ("单独", "不叠", "不重叠", "分开"),
 }
 _EN_VOCABULARY: dict[str, tuple[str, ...]] = {
     "pause": ("pause", "pauses", "silence", "beat"),
@@ -34,6 +36,7 @@ _EN_VOCABULARY: dict[str, tuple[str, ...]] = {
     "sound": ("music", "applause", "applauds", "sigh", "sighs", "sighing", "cough", "coughs",
               "sfx", "jingle", "crosstalk", "inhales", "exhales", "breath", "breathes", "clears",
               "throat", "intro", "outro", "sting"),
+    "apart": ("apart", "alone", "separately"),
 }
 _EN_MODIFIERS = frozenset(re.findall(r"\w+", """
     a an the long longer short brief briefly softly quietly loudly nervously awkwardly both
@@ -85,9 +88,9 @@ _SENTINEL = "\x00"
 
 
 def extract_directions(text: str) -> tuple[str, tuple[Direction, ...]]:
-    """``text`` without its stage directions, and the pauses and laughs among them, each
-    placed by the number of characters of the returned text before it. Other directions
-    (music, applause, sighs) are dropped."""
+    """``text`` without its stage directions, and the pauses, laughs and ``apart`` marks
+    among them, each placed by the number of characters of the returned text before it.
+    Other directions (music, applause, sighs) are dropped."""
     found: list[tuple[str, str, float]] = []
 
     def cut(match: re.Match[str]) -> str:
@@ -107,7 +110,7 @@ def extract_directions(text: str) -> tuple[str, tuple[Direction, ...]]:
             directions.append(Direction(kind, label, len(clean), seconds))
             continue
         clean.append(char)
-    kept = tuple(d for d in directions if d.kind in ("pause", "laugh"))
+    kept = tuple(d for d in directions if d.kind in ("pause", "laugh", "apart"))
     return "".join(clean), kept
 
 

@@ -92,7 +92,7 @@ class Direction:
     a pause the mix can honour or a laugh a transcript can mark."""
 
     kind: str
-    """"pause" or "laugh"."""
+    """"pause", "laugh" or "apart" (never laid under the other host: ``script.exchange``)."""
     label: str
     """As written inside the brackets, e.g. "停顿2秒" or "laughs"."""
     position: int

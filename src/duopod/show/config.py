@@ -1,5 +1,5 @@
 """The show, typed and read once: show.toml with every table of it (the show itself,
-``[audio]``, ``[music]``, ``[feed]``, ``[writer]``, ``[deploy.NAME]``, ``[[txt]]``,
+``[audio]``, ``[mix]``, ``[music]``, ``[feed]``, ``[writer]``, ``[deploy.NAME]``, ``[[txt]]``,
 ``[[podroll]]``, ``[analytics]``, ``[funding]``, ``[license]``) and the voice profiles.
 
 ``load_show`` is the only reader of show.toml: every stage receives the ``ShowConfig`` it
@@ -26,8 +26,8 @@ from .targets import DeployTarget, deploy_targets
 from .toml import load_toml
 from .writer import WRITER_FIELDS, WriterSettings, writer_settings
 
-__all__ = ["SHOW_FILE", "AudioSettings", "MusicSettings", "RemoteFeed", "ShowConfig",
-           "ShowText", "load_show"]
+__all__ = ["SHOW_FILE", "AudioSettings", "MixSettings", "MusicSettings", "RemoteFeed",
+           "ShowConfig", "ShowText", "load_show"]
 
 SHOW_FILE = "show.toml"
 LEXICON_FILE = "lexicon.toml"
@@ -44,6 +44,39 @@ class AudioSettings:
     true_peak_dbtp: float = -1.0
     bitrate_kbps: int = 128
     channels: int = 1
+
+
+TIMINGS = ("conversation", "even")
+
+
+@dataclass(frozen=True)
+class MixSettings:
+    """[mix] in show.toml: how the hosts' turns meet (docs/mixing.md#conversation). With
+    ``timing = "conversation"`` each speaker change takes its gap from what happens there
+    (``script.exchange``); ``"even"`` gives every change [audio] gap +- gap_jitter, as
+    duopod did before. Interruptions and backchannels work under either timing."""
+
+    timing: str = "conversation"
+    gap: float = 0.25
+    """An ordinary speaker change (seconds)."""
+    answer_gap: float = 0.12
+    """After a question."""
+    quick_gap: float = 0.1
+    """Inside an exchange of short turns."""
+    long_gap: float = 0.5
+    """After a long statement."""
+    jitter: float = 0.08
+    """Each gap varies by up to this much, deterministically (a rebuild is identical)."""
+    interruptions: bool = True
+    """A turn ending in a dash or "……" is cut off by the next one."""
+    interruption_overlap: float = 0.3
+    """How long before a cut-off turn ends the next voice starts."""
+    interruption_duck_db: float = 6.0
+    """How far the cut-off voice goes down under the new one."""
+    backchannels: bool = True
+    """Short replies ("嗯。", "Right.") are laid under the other host's words."""
+    backchannel_db: float = -6.0
+    """A backchannel's level relative to its host's turns."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +144,8 @@ class ShowConfig:
     """How much of a source article the pages reprint: full, excerpt or link."""
     source_excerpt_paragraphs: int = 3
     audio: AudioSettings = field(default_factory=AudioSettings)
+    mix: MixSettings = field(default_factory=MixSettings)
+    """``[mix]``: how the hosts' turns meet (gaps, interruptions, backchannels)."""
     music: MusicSettings = field(default_factory=MusicSettings)
     feed: FeedSettings = field(default_factory=FeedSettings)
     """``[feed]``: extra renditions, the feeds in other languages (``show.feeds``)."""
@@ -149,8 +184,8 @@ class ShowConfig:
 
 _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
-    "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
-    "locked", "copyright", "funding", "license", "medium", "source_appendix", "deploy",
+    "email", "cover", "explicit", "type", "audio", "mix", "music", "publish_time", "timezone",
+    "guid", "locked", "copyright", "funding", "license", "medium", "source_appendix", "deploy",
     "writer", "txt", "podroll", "analytics", "feed", "lexicon", "disclose_synthetic_voices",
 }
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
@@ -160,6 +195,10 @@ _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 _AUDIO_FIELDS = {
     "gap", "gap_jitter", "section_gap", "loudness_lufs", "true_peak_dbtp", "bitrate_kbps",
     "channels",
+}
+_MIX_FIELDS = {
+    "timing", "gap", "answer_gap", "quick_gap", "long_gap", "jitter", "interruptions",
+    "interruption_overlap", "interruption_duck_db", "backchannels", "backchannel_db",
 }
 _MUSIC_FIELDS = {
     "intro", "outro", "level_db", "fade", "overlap", "bed", "bed_level_db", "duck_db",
@@ -196,6 +235,7 @@ def load_show(path: Path, root: Path) -> ShowConfig:
         disclose_synthetic_voices=bool(table.flag("disclose_synthetic_voices", True)),
         show_type=show_type,
         audio=_audio_settings(table.sub("audio", _AUDIO_FIELDS)),
+        mix=_mix_settings(table.sub("mix", _MIX_FIELDS)),
         music=_music_settings(table.sub("music", _MUSIC_FIELDS), root),
         feed=parse_feed_settings(table.table("feed"), path),
         writer=writer_settings(table.sub("writer", WRITER_FIELDS),
@@ -338,6 +378,25 @@ def _audio_settings(t: Fields) -> AudioSettings:
         true_peak_dbtp=_number(t, "true_peak_dbtp", -9, 0, d.true_peak_dbtp),
         bitrate_kbps=int(_number(t, "bitrate_kbps", 32, 320, d.bitrate_kbps)),
         channels=int(_number(t, "channels", 1, 2, d.channels)),
+    )
+
+
+def _mix_settings(t: Fields) -> MixSettings:
+    d = MixSettings()
+    return MixSettings(
+        timing=t.choice("timing", TIMINGS, d.timing) or d.timing,
+        gap=_number(t, "gap", 0, 5, d.gap),
+        answer_gap=_number(t, "answer_gap", 0, 5, d.answer_gap),
+        quick_gap=_number(t, "quick_gap", 0, 5, d.quick_gap),
+        long_gap=_number(t, "long_gap", 0, 5, d.long_gap),
+        jitter=_number(t, "jitter", 0, 1, d.jitter),
+        interruptions=bool(t.flag("interruptions", d.interruptions)),
+        interruption_overlap=_number(t, "interruption_overlap", 0, 1.5,
+                                     d.interruption_overlap),
+        interruption_duck_db=_number(t, "interruption_duck_db", 0, 40,
+                                     d.interruption_duck_db),
+        backchannels=bool(t.flag("backchannels", d.backchannels)),
+        backchannel_db=_number(t, "backchannel_db", -30, 0, d.backchannel_db),
     )
 
 

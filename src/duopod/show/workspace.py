@@ -20,6 +20,7 @@ from .config import (
     LEXICON_FILE,
     SHOW_FILE,
     AudioSettings,
+    MixSettings,
     MusicSettings,
     RemoteFeed,
     ShowConfig,
@@ -31,7 +32,7 @@ from .voices import LANGUAGE_TAG, VoiceProfile, is_language_table, load_profiles
 from .writer import WriterSettings
 
 __all__ = ["LANGUAGE_TAG", "LEXICON_FILE", "SHOW_FILE", "AudioSettings", "DeployTarget",
-           "MusicSettings", "RemoteFeed", "ShowConfig", "ShowKeeper", "ShowText",
+           "MixSettings", "MusicSettings", "RemoteFeed", "ShowConfig", "ShowKeeper", "ShowText",
            "VoiceProfile", "Workspace", "WriterSettings", "find_workspace",
            "is_language_table", "load_profiles", "load_show", "load_workspace", "show_files"]
 

@@ -22,8 +22,10 @@ class Cue:
 
 
 def cues(timeline: Timeline) -> list[Cue]:
-    """Sentence-level cues; a sentence too long for two lines is split at clauses, its time
-    shared out by length."""
+    """Sentence-level cues in the order they start; a sentence too long for two lines is
+    split at clauses, its time shared out by length. Cues may overlap: a backchannel or a
+    turn cutting in is heard over the other host, and its cue says so with its real time
+    (WebVTT and SRT players show overlapping cues together)."""
     out: list[Cue] = []
     for turn in timeline.turns:
         for index, sentence in enumerate(turn.sentences):
@@ -35,7 +37,7 @@ def cues(timeline: Timeline) -> list[Cue]:
                 end = cursor + span * len(piece) / total
                 out.append(Cue(turn.speaker, cursor, end, piece))
                 cursor = end
-    return out
+    return sorted(out, key=lambda cue: cue.start)  # stable: a turn's own cues keep order
 
 
 def laugh_marker(label: str) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 from ..audio.decode import SAMPLE_RATE, ffmpeg_exe, to_pcm16
 from ..disk.atomic import write_atomically
 from ..errors import DuopodError, InputError
-from ..show.workspace import Workspace
+from ..show.workspace import VoiceProfile, Workspace
 from ..text import split_sentences
 from .engines import Engine, EngineSettings
 from .lexicon import Entry, language_of, lexicon_entries, speller
@@ -67,12 +67,15 @@ class Line:
     hits: Counter[Entry]
 
 
-def say_line(workspace: Workspace, text: str, host: str, engine: Engine, path: Path) -> Said:
-    """Render ``text`` as ``host`` would say it in a build, and write it to ``path``."""
+def say_line(workspace: Workspace, text: str, host: str, engine: Engine, path: Path,
+             voice: str | None = None) -> Said:
+    """Render ``text`` as ``host`` would say it in a build (or in the engine's ``voice``,
+    to try a voice no host has yet), and write it to ``path``."""
     if path.suffix.lower() not in FORMATS:
         raise InputError(f"--out must end in {' or '.join(FORMATS)}, not {path.name!r}")
     check_destination(path)
-    line = prepare_line(workspace, text, host, engine)
+    line = prepare_line(workspace, text, host, engine,
+                        trial_profile(workspace, engine.name, voice) if voice else None)
     if getattr(engine, "sentence_audio", None) is not None:
         pieces = [said.samples for said in sentences_of(line, engine)]
         speech = joined_sentences(line.spoken, pieces, engine.name)
@@ -90,16 +93,25 @@ def say_sentences(workspace: Workspace, text: str, host: str, engine: Engine
     yield from sentences_of(prepare_line(workspace, text, host, engine), engine)
 
 
-def prepare_line(workspace: Workspace, text: str, host: str, engine: Engine) -> Line:
-    """The line's sentences, the host's settings and the lexicon's spellings; an engine
-    that can (kokoro's ``preload``) starts loading its model meanwhile."""
+def trial_profile(workspace: Workspace, engine: str, voice: str) -> VoiceProfile:
+    """A profile made in code with only ``engine``'s voice: ``duopod say --voice`` tries a
+    voice from ``duopod voices`` before any host has it (checked as a profile's is)."""
+    return VoiceProfile(name=f"--voice {voice}", speaker=voice, path=workspace.root / "voices",
+                        engines={engine: {"voice": voice}})
+
+
+def prepare_line(workspace: Workspace, text: str, host: str, engine: Engine,
+                 profile: VoiceProfile | None = None) -> Line:
+    """The line's sentences, the host's settings (or ``profile``'s) and the lexicon's
+    spellings; an engine that can (kokoro's ``preload``) starts loading its model
+    meanwhile."""
     preload = getattr(engine, "preload", None)
     if preload is not None:
         preload()
     written = split_sentences(" ".join(text.split()))
     if not written:
         raise InputError("nothing to say: the text is empty")
-    profile = workspace.profile_for(host)
+    profile = profile or workspace.profile_for(host)
     settings = engine.settings_for(profile)
     spell = speller(lexicon_entries(workspace), language_of(workspace), engine.name)
     spoken = [spell.say(sentence) for sentence in written]

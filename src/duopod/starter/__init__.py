@@ -26,36 +26,13 @@ from ..disk.owned import FileExists
 from ..errors import InputError
 from ..show.placeholders import EXAMPLE_BASE_URL, EXAMPLE_EMAIL, PLACEHOLDER_SUMMARIES
 from ..show.workspace import SHOW_FILE, Workspace, show_files
+from ..speech.casting import GENDERS, Cast, cast_hosts
 from ..speech.lexicon import LEXICON_FILE
 from ..text import slugify
 from .lexicon import starter_lexicon
 
 LANGUAGES = ("zh-CN", "en-US")
 
-
-@dataclass(frozen=True)
-class _Voice:
-    """Per-engine voice settings for one kind of host in one language."""
-
-    edge: str
-    espeak: str
-    variant: str
-    pitch: int
-    kokoro: str
-    """One of the voices vendored with duopod (``kokoro_model.voice_names``)."""
-    openai: str
-    """A voice of OpenAI's speech API (the table is written commented out: it costs money
-    and sends scripts away, so a producer turns it on)."""
-
-
-_VOICES: dict[str, tuple[_Voice, _Voice]] = {
-    "zh-CN": (_Voice("zh-CN-YunjianNeural", "cmn", "m3", 35, "zm_yunxi", "onyx"),
-              _Voice("zh-CN-XiaoxiaoNeural", "cmn", "f3", 65, "zf_xiaobei", "nova")),
-    "en-US": (_Voice("en-US-GuyNeural", "en-us", "m1", 40, "am_michael", "onyx"),
-              _Voice("en-US-JennyNeural", "en-us", "f2", 62, "af_heart", "nova")),
-}
-"""Each language's (first host, second host) voices: every engine ``auto`` may choose has
-one, so the show ``init`` writes builds with whichever engine is installed."""
 
 _DEFAULT_HOSTS = {"zh-CN": ("雷总", "董小姐"), "en-US": ("Alex", "Sam")}
 
@@ -117,13 +94,22 @@ timezone = {_toml_string(timezone)}  # this machine's: dates in scripts are days
 publish_time = "06:00"             # when an episode dated ahead (duopod new --date) goes out
 
 [audio]
-gap = 0.45            # seconds between turns (plus or minus gap_jitter)
+gap = 0.45            # with [mix] timing = "even": seconds between turns (+- gap_jitter)
 gap_jitter = 0.12
 section_gap = 1.2     # seconds at a section change
 loudness_lufs = -16.0
 true_peak_dbtp = -1.0
 bitrate_kbps = 128
 channels = 1          # 2 places the hosts slightly left and right
+
+[mix]                 # how the hosts' turns meet: docs/mixing.md
+timing = "conversation"     # each gap from the text; "even": [audio] gap everywhere
+gap = 0.25                  # an ordinary speaker change, in seconds
+answer_gap = 0.12           # after a question
+quick_gap = 0.1             # inside an exchange of short turns
+long_gap = 0.5              # after a long statement
+interruptions = true        # a turn ending in "——" or "……" is cut off by the next one
+backchannels = true         # a short "嗯。" between two turns of the other host lies under them
 
 [music]
 intro = "music/intro.wav"   # replace with your own jingles (WAV or MP3)
@@ -135,9 +121,9 @@ overlap = 1.0
 '''
 
 
-def _profile(host: str, voice: _Voice, female: bool) -> str:
-    kind = "female" if female else "male"
-    return f'''# {host}: a {kind} voice (`duopod voices --engine NAME` lists each engine's).
+def _profile(host: str, voice: Cast) -> str:
+    return f'''# {host}: a {voice.gender} voice, cast by duopod init (`duopod voices --engine NAME`
+# lists each engine's; `duopod say "..." --voice NAME --engine NAME` plays one).
 speaker = {_toml_string(host)}
 
 [edge]                      # Microsoft's neural voices (online)
@@ -154,7 +140,7 @@ speed = 1.0
 voice = "{voice.espeak}"
 variant = "{voice.variant}"
 rate = 165
-pitch = {voice.pitch}
+pitch = {voice.espeak_pitch}
 
 # [openai]                  # any OpenAI-compatible server: only with --engine openai
 # voice = "{voice.openai}"
@@ -211,7 +197,10 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
         raise InputError(f"--language must be one of {', '.join(LANGUAGES)}, not {language!r}")
     if not title.strip():
         raise InputError("--title must not be empty")
-    hosts = tuple(h.strip() for h in hosts if h.strip()) or _DEFAULT_HOSTS[language]
+    named = [_host_and_gender(h) for h in hosts if h.strip()]
+    hosts = tuple(name for name, _gender in named) or _DEFAULT_HOSTS[language]
+    genders = [gender or GENDERS[i % 2] for i, (_name, gender)
+               in enumerate(named or [(h, None) for h in hosts])]
     if len(set(hosts)) != len(hosts):
         raise InputError(f"--hosts names a host twice: {', '.join(hosts)}")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
@@ -230,9 +219,8 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
     write(SHOW_FILE, _show_toml(title.strip(), language, author or title.strip(),
                                 email or EXAMPLE_EMAIL, base_url, zone))
     taken: set[str] = set()
-    for i, host in enumerate(hosts):
-        voice = _VOICES[language][i % 2]
-        write(f"voices/{_profile_name(host, taken)}.toml", _profile(host, voice, i % 2 == 1))
+    for host, voice in zip(hosts, cast_hosts(language, genders), strict=True):
+        write(f"voices/{_profile_name(host, taken)}.toml", _profile(host, voice))
     write(LEXICON_FILE, starter_lexicon(language, hosts[0]))
     now = now_in(zone)
     day, time = (today, None) if today is not None else (now.date(), now.time())
@@ -244,6 +232,22 @@ def create_show(folder: Path, *, title: str, language: str = "zh-CN",
     files.create(cover, cover_png())
     written += [cover, *write_jingles(folder / "music", files.create)]
     return NewShow(folder, tuple(written))
+
+
+def _host_and_gender(text: str) -> tuple[str, str | None]:
+    """``雷总``, or ``雷总:m`` / ``Sam:female``: a host's name and the gender of the voice
+    to cast for them (None: alternate, the first male)."""
+    name, _colon, said = text.strip().partition(":")
+    if not _colon:
+        name, _colon, said = text.strip().partition("：")
+    said = said.strip().lower()
+    if not said:
+        return name.strip(), None
+    for gender in GENDERS:
+        if said in (gender, gender[0]):
+            return name.strip(), gender
+    raise InputError(f"--hosts: {text.strip()!r}: the voice after the colon must be m, f, "
+                     "male or female")
 
 
 def new_script(workspace: Workspace, title: str, *, date: dt.date | None = None,

@@ -46,7 +46,7 @@ from .bodies import (
 )
 from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
-from .hearing import engine_named, hear, one_turn
+from .hearing import engine_named, exchange_of, hear, hear_exchange, one_turn
 from .security import PAGE_POLICY, Guard, guard_middleware, is_loopback, set_headers
 
 log = logging.getLogger("duopod.studio")
@@ -277,11 +277,14 @@ def _checked_script(workspace: Workspace, name: str, text: str | None) -> librar
 
 
 def _turn_to_hear(workspace: Workspace, name: str, text: str | None, turn: int,
-                  sentence: int | None) -> Script:
+                  sentence: int | None, exchange: bool = False) -> Script:
     """The request's script (its unsaved text, else the file) reduced to the turn (or the
-    one sentence of it) that ``turn`` and ``sentence`` name."""
+    one sentence of it) that ``turn`` and ``sentence`` name; with ``exchange``, to the
+    turns heard around that one, mixed as the build mixes them."""
     checked = _checked_script(workspace, name, text)
     assert checked.script is not None
+    if exchange:
+        return exchange_of(checked.script, turn)
     return one_turn(checked.script, turn, sentence)
 
 
@@ -290,9 +293,10 @@ async def hear_line(request: web.Request) -> web.Response:
     body = await _body(request, HearBody)
     workspace = _workspace(request)
     script = await asyncio.to_thread(_turn_to_hear, workspace, body.name, body.text,
-                                     body.turn, body.sentence)
+                                     body.turn, body.sentence, body.exchange)
     engine = await asyncio.to_thread(engine_named, _engine(request, body.engine))
-    heard = await hear(workspace, script, engine)
+    listen = hear_exchange if body.exchange else hear
+    heard = await listen(workspace, script, engine)
     return web.Response(body=heard.wav, content_type="audio/wav",
                         headers={"X-Duopod-Cached": "1" if heard.cached else "0",
                                  "Cache-Control": "no-store"})

@@ -67,6 +67,8 @@ class HearBody:
     sentence: int | None = None
     text: str | None = None
     engine: str | None = None
+    exchange: bool = False
+    """The turns around ``turn`` (``hearing.exchange_of``), mixed as the build mixes them."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Hear one turn or one sentence of a script as a build would say it: the same engine,
 profile settings and lexicon, through the same speech cache (``speech.render``), so a
 turn heard here is not rendered again by the next build, and a cached one plays at once.
+A turn that overlaps its neighbour (a backchannel, a cut-off) can also be heard with the
+turns around it, mixed as the build mixes them (``hear_exchange``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..audio.decode import SAMPLE_RATE
 from ..build.options import BuildOptions
 from ..build.steps import make_engine
 from ..errors import InputError
@@ -68,3 +71,33 @@ async def hear(workspace: Workspace, script: Script, engine: Engine) -> Heard:
     return Heard(wav_bytes(np.asarray(speech.samples, dtype=np.float32)), rendered[0].cached,
                  speech.duration)
 
+
+
+def exchange_of(script: Script, index: int) -> Script:
+    """``script`` reduced to turn ``index`` and the turns either side of it: enough for
+    the mix to meet them as the whole script does (a backchannel lies between two turns,
+    a cut-off meets the next)."""
+    if not 0 <= index < len(script.turns):
+        raise InputError(f"the script has no turn {index + 1}")
+    return replace(script, turns=script.turns[max(0, index - 1) : index + 2])
+
+
+async def hear_exchange(workspace: Workspace, script: Script, engine: Engine) -> Heard:
+    """The script's (few) turns rendered through the cache and mixed as a build mixes them
+    (gaps, overlaps, ducking, levels; no music, no mastering), peak-normalised to -1 dBFS,
+    as a WAV file."""
+    from ..mix import paced_mix
+    from ..mix.plan import plan_mix
+    from ..show.workspace import MusicSettings
+
+    spell = script_speller(workspace, script, engine.name)
+    alone = getattr(engine, "alone", None)
+    rendered = await render_turns_async(script, workspace, alone() if alone else engine,
+                                        concurrency=1, spoken=spell.say if spell else None)
+    show = workspace.show
+    layout = plan_mix(script, rendered, replace(show.audio, channels=1), MusicSettings(),
+                      show.language, paced_mix(show.mix, script.meta.pacing))
+    mixed = layout.render(0, layout.length)[:, 0]
+    peak = float(np.abs(mixed).max()) or 1.0
+    return Heard(wav_bytes(mixed * (10 ** (-1 / 20) / peak)),
+                 all(item.cached for item in rendered), layout.length / SAMPLE_RATE)

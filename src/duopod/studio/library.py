@@ -19,6 +19,7 @@ from ..build.options import BuildOptions
 from ..build.preflight import load_script
 from ..disk.owned import Changed
 from ..errors import DuopodError, InputError
+from ..script.exchange import meetings
 from ..script.model import Script
 from ..show.workspace import Workspace
 from ..speech.lexicon import (
@@ -158,6 +159,9 @@ def outline(workspace: Workspace, script: Script) -> dict[str, object]:
     entries = lexicon_entries(workspace, script)
     sentences = [s for turn in script.turns for s in split_sentences(turn.text)]
     chars = script.characters_by_host()
+    mix = workspace.show.mix
+    meeting = {m.index: m.kind.value for m in meetings(
+        script, backchannels=mix.backchannels, interruptions=mix.interruptions)}
     return {
         "title": script.meta.title,
         "slug": script.meta.slug,
@@ -165,7 +169,8 @@ def outline(workspace: Workspace, script: Script) -> dict[str, object]:
         "hosts": [{"name": h, "characters": chars.get(h, 0)} for h in script.speakers],
         "sections": [{"title": s.title, "line": s.line} for s in script.sections],
         "turns": [{"index": t.index, "speaker": t.speaker, "line": t.line,
-                   "sentences": split_sentences(t.text)} for t in script.turns],
+                   "sentences": split_sentences(t.text), "meets": meeting[t.index]}
+                  for t in script.turns],
         "lexicon": [{"written": e.written, "spoken": e.spoken, "count": n,
                      "where": e.where.removeprefix(f"{workspace.root}/")}
                     for e, n in hit_counts(entries, language, sentences)],

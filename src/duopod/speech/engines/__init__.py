@@ -103,6 +103,8 @@ class Voice:
     language: str
     gender: str = ""
     description: str = ""
+    sample: str = ""
+    """A line the voice speaks (in its language), to hear it with ``duopod say --voice``."""
 
 
 @dataclass(frozen=True)

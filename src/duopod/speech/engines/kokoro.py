@@ -26,6 +26,7 @@ from ...show.workspace import VoiceProfile
 from ..model import Speech, joined_sentences
 from . import EngineOptions, LocalEngine, Voice
 from .kokoro_backend import backend_of
+from .kokoro_catalogue import CATALOGUE, sample_line
 from .kokoro_model import (
     MODEL_RATE,
     MODEL_SHA256,
@@ -51,8 +52,11 @@ def make_engine(_options: EngineOptions) -> KokoroEngine:
 
 
 def voice_list(language: str | None = None) -> list[Voice]:
-    """The voices vendored with duopod (a profile's ``[kokoro] voice``)."""
-    voices = [describe(name) for name in voice_names()]
+    """The voices vendored with duopod (a profile's ``[kokoro] voice``), Mandarin first,
+    the best graded first within a language."""
+    order = {"z": 0, "a": 1, "b": 2}
+    names = sorted(voice_names(), key=lambda n: (order.get(n[:1], 3), CATALOGUE[n].rank, n))
+    voices = [describe(name) for name in names]
     if not language:
         return voices
     wanted = "zh" if language.lower() in ("cmn", "zh", "zh-cn") else language.lower()
@@ -60,8 +64,15 @@ def voice_list(language: str | None = None) -> list[Voice]:
 
 
 def describe(name: str) -> Voice:
-    """A voice's language and gender, from Kokoro's naming (``zf_``: Mandarin, female)."""
+    """A voice's language, gender, grade and pitch (``kokoro_catalogue``), and a line it
+    can say."""
     language, description = LANGUAGES.get(name[:1], ("", ""))
+    known = CATALOGUE.get(name)
+    if known is not None:
+        grade = f"grade {known.grade}, " if known.grade else ""
+        description = f"{description}, {grade}pitch {known.pitch} Hz"
+        return Voice(name, language, _GENDERS.get(name[1:2], ""), description,
+                     sample_line(known.language))
     return Voice(name, language, _GENDERS.get(name[1:2], ""), description)
 
 

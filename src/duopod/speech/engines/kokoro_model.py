@@ -10,7 +10,8 @@ A line said alone uses the shared session; a build's many sentences go through
 ``kokoro_pipeline``'s one-thread sessions.
 
 The voices are style tables (510 rows, one per input length, of 256 floats) vendored in
-``kokoro_voices/`` from the npm package kokoro-js: see its NOTICE.md.
+``kokoro_voices/`` from the npm package kokoro-js, each checked against its sha256 in
+``kokoro_catalogue`` when first loaded: see its NOTICE.md.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import EngineError
+from .kokoro_catalogue import CATALOGUE
 
 if TYPE_CHECKING:  # numpy loads to speak: checking a profile's voice (voice_names) needs none
     import numpy as np
@@ -183,20 +185,27 @@ def voices_dir() -> Path:
 
 
 def voice_names() -> list[str]:
-    """The vendored voices, by Kokoro's names (``zm_yunxi``: Mandarin, male)."""
-    return sorted(p.stem for p in voices_dir().glob("*.bin"))
+    """The vendored voices, by Kokoro's names (``zm_yunxi``: Mandarin, male): those of the
+    catalogue whose file is here."""
+    folder = voices_dir()
+    return sorted(name for name in CATALOGUE if (folder / f"{name}.bin").is_file())
 
 
 @cache
 def style_table(voice: str) -> np.ndarray:
-    """A voice's style table: row ``n - 1`` styles an input of ``n`` tokens."""
+    """A voice's style table: row ``n - 1`` styles an input of ``n`` tokens. The file must
+    be the one kokoro-js shipped (its sha256 in the catalogue)."""
     import numpy as np
 
     path = voices_dir() / f"{voice}.bin"
-    if not path.is_file():
+    if voice not in CATALOGUE or not path.is_file():
         raise EngineError(f"Kokoro has no voice {voice!r} here (have: "
                           f"{', '.join(voice_names())})")
-    table = np.fromfile(path, dtype="<f4")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != CATALOGUE[voice].sha256:
+        raise EngineError(f"the Kokoro voice file {path} is not the one duopod shipped "
+                          f"(sha256 differs): reinstall duopod")
+    table = np.frombuffer(data, dtype="<f4")
     if table.size != np.prod(STYLE_SHAPE):
         raise EngineError(f"the Kokoro voice file {path} is damaged ({table.size} floats)")
     return table.reshape(STYLE_SHAPE)

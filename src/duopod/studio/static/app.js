@@ -144,6 +144,15 @@ if (editor) {
       head.appendChild(playButton("play turn " + (turn.index + 1), turn.index));
       head.appendChild(element("strong", turn.speaker));
       head.appendChild(element("span", " line " + turn.line, "hint"));
+      if (turn.meets === "backchannel" || turn.meets === "interruption") {
+        // heard with the turns around it, overlapped as the build mixes them
+        const label = turn.meets === "backchannel" ? "laid under the other host" : "cuts in";
+        const both = element("button", "▶▶ " + label, "play exchange");
+        both.title = "play turns " + turn.index + "-" + (turn.index + 2) + " as mixed";
+        both.dataset.exchange = turn.index;
+        both.addEventListener("click", () => playExchange(turn.index));
+        head.appendChild(both);
+      }
       item.appendChild(head);
       turn.sentences.forEach((sentence, index) => {
         const row = element("div", undefined, "sentence");
@@ -178,6 +187,10 @@ if (editor) {
     player.dataset.cached = response.headers.get("X-Duopod-Cached") || "";
     player.src = URL.createObjectURL(blob);
     await player.play().catch(() => {});
+  }
+
+  async function playExchange(turn) {
+    await playResponse(await post("/api/hear", {name, text: text.value, turn, exchange: true, engine: engine()}));
   }
 
   async function play(turn, sentence) {
