@@ -112,7 +112,8 @@ def test_a_save_over_a_file_changed_on_disk_is_refused(show: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["../show.toml", "../../etc/passwd.md", "/etc/x.md",
-                                  ".hidden.md", "sources/../../show.md", "x.txt"])
+                                  ".hidden.md", "sources/../../show.md", "x.toml",
+                                  "a" * 5000 + ".md", "b/" * 600 + "c.md"])
 def test_paths_never_leave_the_scripts_folder(show: Path, name: str) -> None:
     async def body(client: TestClient) -> tuple[int, int]:
         read = await client.get("/api/script", params={"name": name})
@@ -341,3 +342,94 @@ def test_a_pronunciation_kept_in_the_script_goes_into_its_front_matter(show: Pat
 
     entries = script_entries(parse_script(path, workspace=show))
     assert [(e.written, e.spoken) for e in entries] == [("英伟达", "英伟大")]
+
+
+def test_a_txt_script_is_listed_opened_and_saved(show: Path) -> None:
+    scripts = show / "scripts"
+    text = (scripts / MANDARIN).read_text(encoding="utf-8").replace(
+        "title: 芯片出口新规下的算力之争", "title: 纯文本脚本")
+    (scripts / "2025-12-11-plain.txt").write_text(text, encoding="utf-8")
+
+    async def body(client: TestClient) -> tuple[str, int, Any, int]:
+        page = await (await client.get("/")).text()
+        opened = await client.get("/edit/2025-12-11-plain.txt")
+        read = await (await client.get("/api/script",
+                                       params={"name": "2025-12-11-plain.txt"})).json()
+        saved = await post(client, "/api/save", {
+            "name": "2025-12-11-plain.txt", "text": read["text"].replace("早上好", "中午好"),
+            "sha256": read["sha256"]})
+        return page, opened.status, read, saved.status
+
+    page, opened, _read, saved = with_client(show, body)
+    assert 'href="/edit/2025-12-11-plain.txt"' in page and "纯文本脚本" in page
+    # the articles import and draft keep beside the scripts are not scripts
+    assert "sources/2025-12-10-h200.txt" not in page
+    assert opened == 200 and saved == 200
+    assert "中午好" in (scripts / "2025-12-11-plain.txt").read_text(encoding="utf-8")
+
+
+def test_a_link_out_of_the_show_is_listed_as_refused_never_read(show: Path,
+                                                                tmp_path: Path) -> None:
+    outside = tmp_path / "secret.md"
+    outside.write_text("---\ntitle: 秘密\n---\n", encoding="utf-8")
+    (show / "scripts" / "leak.md").symlink_to(outside)
+
+    async def body(client: TestClient) -> tuple[int, str, int, int]:
+        page = await client.get("/")
+        edit = await client.get("/edit/leak.md")
+        read = await client.get("/api/script", params={"name": "leak.md"})
+        return page.status, await page.text(), edit.status, read.status
+
+    status, page, edit, read = with_client(show, body)
+    assert status == 200
+    assert "leak.md" in page and "outside scripts/" in page and "秘密" not in page
+    assert 'href="/edit/leak.md"' not in page
+    assert (edit, read) == (404, 422)
+
+
+BAD_VALUES: list[Any] = [None, 7, -1, 10**30, 1.5, True, "", "x" * 5000, [], {}, "../x.md",
+                         "\x00", "2030-13-45T99:99"]
+ENDPOINTS = {
+    "/api/check": {"name": MANDARIN, "text": "x"},
+    "/api/save": {"name": MANDARIN, "text": "x", "sha256": "0"},
+    "/api/new": {"title": "t"},
+    "/api/hear": {"name": MANDARIN, "turn": 0},
+    "/api/stale": {"name": MANDARIN},
+    "/api/status": {"name": MANDARIN, "status": "scheduled", "at": "2030-01-02T07:30:00"},
+    "/api/unpublish": {"slug": "x"},
+    "/api/lexicon": {"name": MANDARIN, "written": "a", "spoken": "b", "turn": 0},
+}
+
+
+@pytest.mark.parametrize("url", sorted(ENDPOINTS))
+def test_every_bad_field_is_a_4xx_with_a_one_line_reason(show: Path, url: str) -> None:
+    """Each field of each endpoint's body replaced by each hostile value: never a 500."""
+    before = {p: p.read_bytes() for p in (show / "scripts").rglob("*") if p.is_file()}
+
+    async def body(client: TestClient) -> list[tuple[str, Any, int, str]]:
+        token = await csrf(client)
+        answers = []
+        for field in ENDPOINTS[url]:
+            for value in BAD_VALUES:
+                sent = {**ENDPOINTS[url], field: value}
+                response = await client.post(url, json=sent, headers={"X-Duopod-CSRF": token})
+                answers.append((field, value, response.status,
+                                (await response.read()).decode(errors="replace")))
+        for raw in (b"", b"[1]", b"{", b"\"x\"", b"\xff\xfe"):
+            response = await client.post(url, data=raw, headers={
+                "X-Duopod-CSRF": token, "Content-Type": "application/json"})
+            answers.append(("(body)", raw, response.status,
+                            (await response.read()).decode(errors="replace")))
+        return answers
+
+    for field, value, status, text in with_client(show, body):
+        shown = repr(value)[:40]
+        assert status < 500, (url, field, shown, status, text[:300])
+        if status >= 400:
+            reason = text.strip()
+            assert reason and "\n" not in reason and "Traceback" not in reason, (
+                url, field, shown, reason[:300])
+    # the bodies that passed wrote nothing but what they named (no script lost)
+    for path, data in before.items():
+        if path.name != MANDARIN:
+            assert path.read_bytes() == data, path

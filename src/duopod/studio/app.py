@@ -396,7 +396,11 @@ async def set_status(request: web.Request) -> web.Response:
         text = library.set_front_matter(text, "status", None)
         text = library.set_front_matter(text, "publish_at", None)
     elif status == "scheduled":
-        moment = dt.datetime.fromisoformat(_text(data, "at"))
+        try:
+            moment = dt.datetime.fromisoformat(_text(data, "at"))
+        except ValueError:
+            raise web.HTTPBadRequest(text="at: a moment like 2030-01-02T07:30:00+08:00 is "
+                                          "needed for a scheduled episode\n") from None
         text = library.set_front_matter(text, "status", None)
         text = library.set_front_matter(text, "publish_at", moment.isoformat())
     else:
