@@ -8,6 +8,7 @@ import asyncio
 import io
 import re
 import shutil
+import threading
 import wave
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -182,12 +183,55 @@ def test_a_turn_is_heard_through_the_cache(show: Path) -> None:
         heard.append((0, str(stale["stale"][:1]), b""))
         return heard
 
-    (status, cached, wav), (status2, cached2, _wav2), (_, stale, _) = with_client(show, body)
+    (status, cached, wav), (status2, cached2, wav2), (_, stale, _) = with_client(show, body)
     assert status == status2 == 200
     assert (cached, cached2) == ("0", "1")
-    with wave.open(io.BytesIO(wav)) as audio:
-        assert audio.getnframes() / audio.getframerate() > 0.5
+    assert wav == wav2  # heard as it was rendered, then from the cache: the same samples
+    with wave.open(io.BytesIO(wav)) as audio:  # a WAV any player reads (a live stream's)
+        assert (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (
+            1, 2, 44_100)
+    assert (len(wav) - 44) / 2 / 44_100 > 0.5
     assert stale == "[1]"  # turn 0 is in the cache now: a build renders from turn 1
+
+
+def test_hearing_streams_the_first_sentence_before_the_last_is_spoken(
+        show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine is held before the turn's last sentence until the listener has audio:
+    a stream gets its first sentence through; a whole-turn answer would wait forever."""
+    from duopod.speech.engines.espeak import EspeakEngine
+
+    original = EspeakEngine.each_sentence
+    spoken: list[int] = []
+    listening = threading.Event()
+
+    def held(self: EspeakEngine, sentences: Any, settings: Any) -> Any:
+        pieces = original(self, sentences, settings)
+        for index in range(len(sentences)):
+            if index == len(sentences) - 1:
+                listening.wait(120)  # a guard against a hang, not a timing
+            audio = next(pieces)
+            spoken.append(index)
+            yield audio
+        pieces.close()
+
+    monkeypatch.setattr(EspeakEngine, "each_sentence", held)
+
+    async def body(client: TestClient) -> tuple[int, list[int], bytes, Any]:
+        response = await post(client, "/api/hear", {"name": MANDARIN, "turn": 0})
+        received = b""
+        while len(received) <= 44:  # the header, then the first audio
+            received += await response.content.readany()
+        spoken_then = list(spoken)
+        listening.set()
+        received += await response.read()
+        stale = await (await post(client, "/api/stale", {"name": MANDARIN})).json()
+        return response.status, spoken_then, received, stale
+
+    status, spoken_then, received, stale = with_client(show, body)
+    assert status == 200
+    assert spoken_then == [0]  # audio arrived while the last sentence was unspoken
+    assert spoken == [0, 1] and (len(received) - 44) / 2 / 44_100 > 1.0
+    assert 0 not in stale["stale"]  # and the whole turn is in the cache for the build
 
 
 def test_engine_keys_never_reach_the_pages(show: Path, monkeypatch: pytest.MonkeyPatch

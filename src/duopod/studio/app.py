@@ -33,7 +33,7 @@ from ..speech.render import stale_turns
 from . import library
 from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
-from .hearing import engine_named, hear, one_turn
+from .hearing import Hearing, engine_named, hearing, one_turn, wav_header
 from .security import Guard, guard_middleware, is_loopback
 
 log = logging.getLogger("duopod.studio")
@@ -288,15 +288,26 @@ def _turn_to_hear(workspace: Workspace, data: dict[str, Any]) -> Script:
 
 
 @handles_errors
-async def hear_line(request: web.Request) -> web.Response:
+async def hear_line(request: web.Request) -> web.StreamResponse:
     data = await _body(request)
     workspace = _workspace(request)
     script = await asyncio.to_thread(_turn_to_hear, workspace, data)
     engine = await asyncio.to_thread(engine_named, _engine(request, data))
-    heard = await hear(workspace, script, engine)
-    return web.Response(body=heard.wav, content_type="audio/wav",
-                        headers={"X-Duopod-Cached": "1" if heard.cached else "0",
-                                 "Cache-Control": "no-store"})
+    return await _streamed(request, await hearing(workspace, script, engine))
+
+
+async def _streamed(request: web.Request, heard: Hearing) -> web.StreamResponse:
+    """A turn being heard as a WAV stream: the header at once, then each piece of its PCM
+    as the engine has it (``hearing``)."""
+    response = web.StreamResponse(headers={
+        "Content-Type": "audio/wav", "Cache-Control": "no-store",
+        "X-Duopod-Cached": "1" if heard.cached else "0"})
+    await response.prepare(request)
+    await response.write(wav_header())
+    async for pcm in heard.pcm:
+        await response.write(pcm)
+    await response.write_eof()
+    return response
 
 
 def _stale_count(workspace: Workspace, data: dict[str, Any], engine_name: str
@@ -344,7 +355,7 @@ async def build_events(request: web.Request) -> web.StreamResponse:
 
 
 @handles_errors
-async def lexicon(request: web.Request) -> web.Response:
+async def lexicon(request: web.Request) -> web.StreamResponse:
     """Try an entry (``save`` false: hear the sentence with it) or keep it (lexicon.toml,
     or the script's front matter is the producer's to edit in the editor)."""
     data = await _body(request)
@@ -372,9 +383,7 @@ async def lexicon(request: web.Request) -> web.Response:
     said = script.turns[0].text.replace(written, spoken)
     script = replace(script, turns=(replace(script.turns[0], text=said),))
     engine = await asyncio.to_thread(engine_named, _engine(request, data))
-    heard = await hear(workspace, script, engine)
-    return web.Response(body=heard.wav, content_type="audio/wav",
-                        headers={"Cache-Control": "no-store"})
+    return await _streamed(request, await hearing(workspace, script, engine))
 
 
 # ---------------------------------------------------------------- publishing

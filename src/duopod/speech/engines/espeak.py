@@ -9,7 +9,7 @@ sentence timings.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -86,15 +86,22 @@ class EspeakEngine(LocalEngine):
         return str(settings["voice"]).split("+")[0]
 
     def render_sync(self, sentences: Sequence[str], settings: dict[str, Any]) -> Speech:
+        return joined_sentences(sentences, list(self.each_sentence(sentences, settings)),
+                                "espeak-ng")
+
+    def each_sentence(self, sentences: Sequence[str], settings: dict[str, Any]
+                      ) -> Iterator[np.ndarray]:
+        """The turn's sentences' audio one at a time, each as soon as it is synthesised:
+        the samples ``render_sync`` joins (the library carries state from one sentence to
+        the next, so the turn is reset once and holds the lock until its last sentence or
+        until the caller closes the iterator)."""
         lib = library()
         parameters = {k: v for k, v in settings.items() if k in PARAMETERS}
         with lib.lock:
             lib.reset()  # the same text renders the same, whatever was rendered before
-            raws = [lib.synth(sentence, settings["voice"], parameters)
-                    for sentence in sentences]
-        return joined_sentences(
-            sentences, [_trim(resample(_samples(raw), lib.sample_rate)) for raw in raws],
-            "espeak-ng")
+            for sentence in sentences:
+                raw = lib.synth(sentence, settings["voice"], parameters)
+                yield _trim(resample(_samples(raw), lib.sample_rate))
 
 
 def _samples(raw: bytes) -> np.ndarray:
