@@ -30,11 +30,12 @@ from ..speech.choice import resolve_engine
 from ..speech.engines import engine_names
 from ..speech.lexicon import script_speller
 from ..speech.render import stale_turns
-from . import library
+from . import library, unsaved
 from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
 from .hearing import Hearing, engine_named, hearing, one_turn, wav_header
 from .security import Guard, guard_middleware, is_loopback
+from .timeline import episode_view
 
 log = logging.getLogger("duopod.studio")
 MAX_BODY = 4 * 1024 * 1024
@@ -97,6 +98,11 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
     app.router.add_post("/api/status", set_status)
     app.router.add_post("/api/unpublish", unpublish)
     app.router.add_get("/api/feed", feed_state)
+    app.router.add_get("/api/unsaved", get_unsaved)
+    app.router.add_post("/api/unsaved", keep_unsaved)
+    app.router.add_post("/api/diff", diff)
+    app.router.add_post("/api/aside", aside)
+    app.router.add_get("/api/episode", episode)
     app.router.add_get("/site/{tail:.*}", site)
     app[_PREVIEW] = attach_preview(app, app[_SHOW].current())
     return app
@@ -114,6 +120,7 @@ def _error(exc: DuopodError, status: int = 422) -> web.Response:
         body["line"] = exc.line
     if isinstance(exc, library.Conflict):
         status = 409
+        body["current"] = exc.current
     return web.json_response(body, status=status)
 
 
@@ -173,7 +180,8 @@ async def episodes_page(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     rows = await asyncio.to_thread(library.episode_rows, workspace)
     return _render(request, "episodes.html", show=workspace.show.title, rows=rows,
-                   feed=_feed_items(workspace), writer=writer_configured(workspace))
+                   feed=_feed_items(workspace), writer=writer_configured(workspace),
+                   unsaved=unsaved.kept_names(workspace))
 
 
 async def editor_page(request: web.Request) -> web.Response:
@@ -219,21 +227,118 @@ async def get_script(request: web.Request) -> web.Response:
 
 @handles_errors
 async def check(request: web.Request) -> web.Response:
+    """The editor's text checked as typed; with ``engine``, also how many of its turns a
+    build would render (the count beside Build, live, before any save)."""
     data = await _body(request)
     workspace = _workspace(request)
     path = library.script_path(workspace, _text(data, "name"))
     checked = await asyncio.to_thread(library.check_text, workspace, path, _text(data, "text"))
-    return web.json_response({"problems": [p.to_json() for p in checked.problems],
-                              "outline": checked.outline})
+    answer: dict[str, Any] = {"problems": [p.to_json() for p in checked.problems],
+                              "outline": checked.outline}
+    if data.get("engine") is not None and checked.script is not None:
+        name = _engine(request, data)
+        turns = await asyncio.to_thread(_stale_of, workspace, checked.script, name)
+        answer["stale"] = {"stale": turns, "turns": len(checked.script.turns), "engine": name}
+    return web.json_response(answer)
 
 
 @handles_errors
 async def save(request: web.Request) -> web.Response:
+    """Write the editor's text over the version it names (else 409, nothing written).
+    ``over_theirs``: the producer chose "keep mine" in a conflict; the version on disk it
+    replaces is copied into ``.duopod/studio/kept/`` first, and the answer says where."""
+    data = await _body(request)
+    workspace = _workspace(request)
+    name = _text(data, "name")
+    path = library.script_path(workspace, name)
+    text, opened = _text(data, "text"), _text(data, "sha256")
+    answer: dict[str, Any] = {}
+    if data.get("over_theirs") is True:
+        theirs, version = library.read_script(workspace, path)
+        if version != opened:
+            raise library.Conflict(path, version)
+        answer["kept"] = _shown(workspace, unsaved.set_aside(workspace, name, theirs,
+                                                             "theirs"))
+    answer["sha256"] = library.save_script(workspace, path, text, opened)
+    unsaved.drop(workspace, name)
+    return web.json_response(answer)
+
+
+def _shown(workspace: Workspace, path: Path) -> str:
+    """A path in the show's folder as the producer would type it."""
+    return path.relative_to(workspace.root).as_posix()
+
+
+async def get_unsaved(request: web.Request) -> web.Response:
+    """The script's unsaved text kept in ``.duopod/studio/unsaved/`` (``{}``: none)."""
+    workspace = _workspace(request)
+    name = request.query.get("name", "")
+    try:
+        library.script_path(workspace, name)
+    except InputError as exc:
+        return _error(exc)
+    kept = unsaved.kept(workspace, name)
+    return web.json_response(kept.to_json() if kept else {})
+
+
+@handles_errors
+async def keep_unsaved(request: web.Request) -> web.Response:
+    """Keep the editor's unsaved text (``text`` null: there is none any more)."""
+    data = await _body(request)
+    workspace = _workspace(request)
+    name = _text(data, "name")
+    library.script_path(workspace, name)
+    if data.get("text") is None:
+        unsaved.drop(workspace, name)
+        return web.json_response({"kept": False})
+    at = data.get("at")
+    if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at < 2**53:
+        raise web.HTTPBadRequest(text="at: milliseconds since 1970 are needed\n")
+    await asyncio.to_thread(unsaved.keep, workspace, unsaved.Unsaved(
+        name, _text(data, "text"), _text(data, "base"), at))
+    return web.json_response({"kept": True})
+
+
+@handles_errors
+async def diff(request: web.Request) -> web.Response:
+    """The editor's text against the file on disk now, line by line (difflib), with the
+    file's text and version: what a conflict's "see the difference" shows."""
     data = await _body(request)
     workspace = _workspace(request)
     path = library.script_path(workspace, _text(data, "name"))
-    sha = library.save_script(workspace, path, _text(data, "text"), _text(data, "sha256"))
-    return web.json_response({"sha256": sha})
+    theirs, version = library.read_script(workspace, path)
+    return web.json_response({"theirs": theirs, "sha256": version,
+                              "lines": library.difference(theirs, _text(data, "text"))})
+
+
+@handles_errors
+async def aside(request: web.Request) -> web.Response:
+    """Copy the editor's text into ``.duopod/studio/kept/`` before the producer takes the
+    other version in a conflict; the answer names the copy."""
+    data = await _body(request)
+    workspace = _workspace(request)
+    name = _text(data, "name")
+    library.script_path(workspace, name)
+    kept = await asyncio.to_thread(unsaved.set_aside, workspace, name, _text(data, "text"),
+                                   "mine")
+    return web.json_response({"kept": _shown(workspace, kept)})
+
+
+@handles_errors
+async def episode(request: web.Request) -> web.Response:
+    """The script's built episode as the timeline draws it (``{"episode": null}``: not
+    built): turns and sentences, chapters, the MP3's levels, verify's flags."""
+    workspace = _workspace(request)
+    path = library.script_path(workspace, request.query.get("name", ""))
+    try:
+        text = library.read_script(workspace, path)[0]
+    except OSError:
+        raise web.HTTPNotFound(text="no such script\n") from None
+    checked = await asyncio.to_thread(library.check_text, workspace, path, text)
+    if checked.script is None:
+        return web.json_response({"episode": None})
+    view = await asyncio.to_thread(episode_view, workspace, checked.script.meta.slug)
+    return web.json_response({"episode": view})
 
 
 @handles_errors
@@ -314,10 +419,14 @@ def _stale_count(workspace: Workspace, data: dict[str, Any], engine_name: str
                  ) -> tuple[library.Checked, list[int]]:
     checked = _checked_script(workspace, data)
     assert checked.script is not None
+    return checked, _stale_of(workspace, checked.script, engine_name)
+
+
+def _stale_of(workspace: Workspace, script: Script, engine_name: str) -> list[int]:
+    """The indexes of the turns a build with the engine would render."""
     engine = engine_named(engine_name)
-    spell = script_speller(workspace, checked.script, engine.name)
-    return checked, stale_turns(checked.script, workspace, engine,
-                                spell.say if spell else None)
+    spell = script_speller(workspace, script, engine.name)
+    return stale_turns(script, workspace, engine, spell.say if spell else None)
 
 
 @handles_errors

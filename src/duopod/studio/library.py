@@ -10,6 +10,7 @@ in the speech cache, so the next build does not render it again.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -210,6 +211,18 @@ def save_script(workspace: Workspace, path: Path, text: str, opened: str) -> str
     """Write ``text`` over the script if it is still the version ``opened``; else
     ``Conflict`` (409) and nothing is written. Returns the new version."""
     return workspace.files.write(path, text.encode("utf-8"), replaces=opened)
+
+
+def difference(theirs: str, mine: str) -> list[dict[str, Any]]:
+    """``mine`` against ``theirs`` as a unified diff (three lines of context), each line
+    with its kind: " " both, "-" only theirs, "+" only mine, "@" where a hunk starts."""
+    lines = []
+    for line in difflib.unified_diff(theirs.split("\n"), mine.split("\n"), "on disk",
+                                     "yours", n=3, lineterm=""):
+        if line.startswith(("---", "+++")):
+            continue
+        lines.append({"kind": line[:1] or " ", "text": line[1:]})
+    return lines
 
 
 def set_front_matter(text: str, key: str, value: str | None) -> str:
