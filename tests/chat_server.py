@@ -55,6 +55,9 @@ class Knobs:
     was answered, at its own length (a model ignoring the request)."""
     answer: Callable[[dict[str, Any], dict[str, Any] | None], str] | None = None
     """Replace the answer's content (payload, schema) -> text."""
+    interrupt: bool = False
+    """End a streamed answer early ([DONE], no finish reason) when another request arrives
+    while it streams, as llama-cpp-python's server does (its interrupt_requests)."""
     model_created: int = 1_700_000_000
     """What ``GET /v1/models`` says of the model (another file under the same name: change
     it)."""
@@ -101,7 +104,13 @@ def _resized_turns(user: str, hosts: list[str], size: int, count: int) -> dict[s
     now = user.split("Its turns now:", 1)[-1]
     chosen = _fill(_sentences(now) + _sentences(user), size)
     turns = [t for t in ("".join(chosen[i::count]) for i in range(count)) if t]
-    return {"turns": [{"speaker": hosts[i % 2], "text": t} for i, t in enumerate(turns)]}
+    return {"turns": [{"speaker": speaker_at(hosts, i), "text": t}
+                      for i, t in enumerate(turns)]}
+
+
+def speaker_at(speakers: list[str], i: int) -> str:
+    """The hosts take turns; a guest (a third speaker) answers every third turn."""
+    return speakers[2] if len(speakers) > 2 and i % 3 == 1 else speakers[i % 2]
 
 
 def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: bool = False,
@@ -133,7 +142,7 @@ def answer_for(payload: dict[str, Any], schema: dict[str, Any] | None, english: 
         hosts = items["speaker"]["enum"]
         count = props["turns"]["maxItems"]
         offset = len(user) % max(1, len(sentences))
-        value = {"turns": [{"speaker": hosts[i % 2],
+        value = {"turns": [{"speaker": speaker_at(hosts, i),
                             "text": sentences[(offset + i) % len(sentences)]
                             + sentences[(offset + i + 1) % len(sentences)]}
                            for i in range(count)]}
@@ -172,6 +181,8 @@ class ChatServer(LoopbackApp):
     def __init__(self) -> None:
         self.knobs = Knobs()
         self.calls: list[Call] = []
+        self.interrupted = 0
+        """Streamed answers ended early by another request (``Knobs.interrupt``)."""
 
     @property
     def url(self) -> str:
@@ -267,12 +278,19 @@ class ChatServer(LoopbackApp):
         if stop:
             self.knobs.stop_midway -= 1
             pieces = pieces[: max(1, len(pieces) // 2)]
+        arrived = len(self.calls)
         for piece in pieces:
             event = {"choices": [{"index": 0, "delta": {"content": piece},
                                   "finish_reason": None}]}
             await response.write(f"data: {json.dumps(event)}\n\n".encode())
             if self.knobs.drip:
                 await asyncio.sleep(self.knobs.drip_seconds)
+            if self.knobs.interrupt:
+                await asyncio.sleep(0.01)  # a model's pace: others may arrive meanwhile
+                if len(self.calls) > arrived:
+                    self.interrupted += 1
+                    await response.write(b"data: [DONE]\n\n")
+                    return response
         if stop:
             request.transport.close() if request.transport else None  # type: ignore[func-returns-value]
             return response

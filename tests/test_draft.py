@@ -278,7 +278,7 @@ def test_a_writer_plugin_registers_and_a_broken_one_is_skipped(
         found = chat_engines.registry()
     finally:
         chat_engines.registry.cache_clear()
-    assert list(found) == ["openai", "echo"] and found["echo"] is PLUGIN
+    assert list(found) == ["openai", "llama-cpp", "echo"] and found["echo"] is PLUGIN
     assert "writer plug-in broken could not be loaded" in caplog.text
     assert "writer plug-in wrong is not a ChatEngineSpec" in caplog.text
 
@@ -433,6 +433,66 @@ def test_a_model_that_ignores_the_length_pass_is_listed_movement_by_movement(
         assert section is not None and script.turns[problem.turn - 2].section != section
     text = result.script.read_text()
     assert "length: movement" in text
+
+
+def spoiled_resize(kind: str):
+    """The stand-in's answers, except a length pass's, answered with prose or with JSON cut
+    off mid-turn (as a model stopped by max_tokens or a server cut short leaves it)."""
+    from chat_server import answer_for
+
+    def answer(payload: dict, schema: dict | None) -> str:
+        user = payload["messages"][-1]["content"]
+        if "Rewrite part" not in user:
+            return answer_for(payload, schema)
+        if kind == "prose":
+            return "好的，下面是改写后的内容：雷总说芯片很重要，董小姐表示同意。"
+        return '{"turns": [{"speaker": "雷总", "te'
+
+    return answer
+
+
+@pytest.mark.parametrize("kind", ["prose", "truncated"])
+def test_a_failed_length_pass_keeps_the_first_draft_and_lists_the_miss(
+        show: Path, chat: ChatServer, kind: str) -> None:
+    """Issue 39: a length pass whose answer is not JSON, or is cut off, used to throw the
+    whole draft away (exit 1, nothing written). The movement keeps its last good version
+    and the miss is listed."""
+    chat.knobs.answer = spoiled_resize(kind)
+    result = draft(show, chat, minutes=2.0)
+    assert resize_calls(chat), "the stand-in's first answers are long: a pass is asked"
+    script = parse_script(result.script, workspace=show)
+    assert len(script.turns) > 3 and script.sections
+    failed = [p for p in result.problems if "failed" in p.message]
+    assert failed and all(p.check == "length" and p.turn >= 2 and "last good version is kept"
+                          in p.message for p in failed)
+    report = json.loads(result.sidecar.read_text())
+    assert report["failed_length_passes"] and all(
+        m["pass"] in (1, 2) and m["movement"] for m in report["failed_length_passes"])
+    assert "length pass 1 of movement" in result.script.read_text()
+    for problem in failed:  # named at its movement's first turn
+        section = script.turns[problem.turn - 1].section
+        assert section is not None and script.turns[problem.turn - 2].section != section
+
+
+def test_a_stream_cut_short_by_the_next_request_is_asked_again_one_at_a_time(
+        chat: ChatServer) -> None:
+    """llama-cpp-python's server ends a streamed answer with [DONE] and no finish reason
+    when another request arrives (interrupt_requests): the cause of the spoiled length
+    passes. Such an answer is asked again, and the server one request at a time after."""
+    chat.knobs.interrupt = True
+    made = engine(chat, concurrency=2)
+
+    async def go() -> list[str]:
+        try:
+            return [c.text for c in await asyncio.gather(*(made.complete(ChatRequest(
+                f"q{i}", (("system", "s"), ("user", f"第{i}个问题。好的好的，说点什么吧。")),
+                SCHEMA)) for i in range(4)))]
+        finally:
+            await made.close()
+
+    texts = asyncio.run(go())
+    assert all(json.loads(t)["text"] for t in texts)
+    assert chat.interrupted >= 1 and made._gate.size == 1
 
 
 def test_no_length_pass_when_none_is_allowed(show: Path, chat: ChatServer) -> None:
@@ -606,3 +666,93 @@ def test_from_the_damaged_article_to_a_published_chinese_episode(show: Path, cha
     assert body.lstrip().startswith("2025-12-10"), body[:200]  # the byline: no author named
     assert re.search(r"^### \S", body, re.MULTILINE) and re.search(r"^\* \S", body,
                                                                      re.MULTILINE), body
+
+
+# ---------------------------------------------------------------- what a model invents
+
+
+def inventing(payload: dict, schema: dict | None) -> str:
+    """An invented title and heading (a company and a figure the article never names), a
+    turn naming someone it never mentions, and a "□" carried over from the damaged page."""
+    if "turns" in (schema or {}).get("properties", {}):
+        return json.dumps({"turns": [
+            {"speaker": "雷总", "text": "据路□社报道，美方允许英伟达向中国出售H200芯片。"},
+            {"speaker": "董小姐", "text": "马斯克也表示特斯拉会跟进。"}]}, ensure_ascii=False)
+    return json.dumps({"title": "特斯拉的芯片野心", "movements": [
+        {"heading": "背景", "facts": ["美方允许英伟达向中国出售H200芯片"]},
+        {"heading": "苹果的7000亿计划", "facts": []}]}, ensure_ascii=False)
+
+
+def test_an_invented_title_heading_name_and_a_box_are_caught(show: Path, chat: ChatServer
+                                                             ) -> None:
+    chat.knobs.answer = inventing
+    result = draft(show, chat, length_passes=0)
+    lines = [p.line() for p in result.problems]
+    assert any(line.startswith("draft: grounding: title '特斯拉的芯片野心': not in the article: "
+                               "特斯拉") for line in lines), lines
+    heading = [p for p in result.problems if "heading '苹果的7000亿计划'" in p.message]
+    assert heading and heading[0].check == "grounding" and heading[0].turn == 4
+    assert "7000" in heading[0].message and "苹果" in heading[0].message
+    assert any(p.check == "grounding" and "马斯克" in p.message and "特斯拉" in p.message
+               for p in result.problems if p.turn == 3)
+    boxed = [p for p in result.problems if p.check == "text"]
+    assert [p.turn for p in boxed] == [2, 4] and "U+25A1" in boxed[0].message
+    script = parse_script(result.script, workspace=show)  # the draft is clean text
+    assert script.turns[1].text == "据路社报道，美方允许英伟达向中国出售H200芯片。"
+    done = run_cli(show, "check", str(result.script.relative_to(show)))
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("line", "found"), [
+    ("据路□社报道，英伟达可以出售H200。", "white square (U+25A1"),
+    ("据路透社报道\ufffd，英伟达可以出售H200。", "replacement character (U+FFFD"),
+    ("据路透社报道，英伟达可以出售H200。<br/>", "markup '<br/>'"),
+    ("据路透社报道&nbsp;英伟达可以出售H200。", "markup '&nbsp;'"),
+    ("据路透社报道\x07英伟达可以出售H200。", "control character (U+0007)"),
+])
+def test_check_refuses_what_is_not_text_at_its_line(show: Path, line: str, found: str) -> None:
+    script = show / "scripts" / "boxed.md"
+    script.write_text("---\ntitle: 芯片\ndate: 2025-12-10\nhosts: [雷总, 董小姐]\n---\n雷总\n"
+                      f"早上好。\n董小姐\n{line}\n", "utf-8")
+    done = run_cli(show, "check", "scripts/boxed.md")
+    assert done.returncode == 2, done.stdout
+    assert "boxed.md:9" in done.stderr and found in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize("name", ["brief", "deep-dive", "debate", "critique", "discussion"])
+def test_each_format_produces_its_plan_and_the_length_pass_holds(
+        show: Path, chat: ChatServer, name: str) -> None:
+    """--format asks for its movements in order, tells each host their stance, drafts its
+    default length, and the length pass brings the draft within 15% of it."""
+    from duopod.draft.formats import FORMATS
+
+    shape = FORMATS[name]
+    result = draft(show, chat, minutes=shape.minutes, format=shape)
+    outline = next(c.payload for c in chat.calls
+                   if "Plan the episode" in c.payload["messages"][-1]["content"])
+    asked = outline["messages"][-1]["content"]
+    for i, movement in enumerate(shape.movements):
+        assert f"{i + 1}. {movement}" in asked
+    schema = outline["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["movements"]["maxItems"] == len(shape.movements)
+    system = outline["messages"][0]["content"]
+    for stance in shape.stances:
+        assert stance in system
+    report = json.loads(result.sidecar.read_text())
+    assert report["format"] == name and report["plan"] == list(shape.movements)
+    assert len(report["movements"]) == len(shape.movements)
+    movement_prompts = [c.payload["messages"][-1]["content"] for c in chat.calls
+                        if "Write part" in c.payload["messages"][-1]["content"]]
+    assert any(f"({shape.movements[-1]})" in p for p in movement_prompts)
+    assert abs(result.checked.minutes - shape.minutes) <= 0.15 * shape.minutes, report
+    assert not any(p.check == "length" for p in result.problems), result.problems
+    assert len(parse_script(result.script, workspace=show).sections) == len(shape.movements)
+
+
+def test_an_unknown_format_is_one_line_naming_the_formats(show: Path) -> None:
+    done = run_cli(show, "draft", str(ARTICLE), "--format", "podcast-of-doom")
+    assert done.returncode == 2 and "choose from discussion, brief, deep-dive" in done.stderr

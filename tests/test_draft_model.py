@@ -51,7 +51,7 @@ def test_the_tiny_model_gives_a_draft_with_problems_or_one_refusal(
         script = parse_script(show / "scripts" / "tiny.md", workspace=show)
         assert script.meta.lifecycle.status == "draft"
         report = json.loads((show / "scripts" / "tiny.draft.json").read_text())
-        assert all(p["turn"] >= 0 and p["check"] in ("language", "length", "grounding", "echo")
+        assert all(p["turn"] >= 0 and p["check"] in ("language", "length", "grounding", "echo", "text")
                    for p in report["problems"])
         assert "writer:" in done.stdout
     else:

@@ -210,14 +210,21 @@ def test_a_20000_character_turn_is_split_not_failed() -> None:
     assert np.sqrt(np.mean(speech.samples[: 44100 * 60] ** 2)) > 0.02
 
 
-def test_control_characters_are_dropped_and_lone_surrogates_refused(tmp_path: Path) -> None:
+def test_control_characters_are_refused_at_their_line_and_lone_surrogates_too(
+        tmp_path: Path) -> None:
+    """Issue 39: a control character is not text (no voice says it, and dropping it
+    silently hid what the scraper lost); invisible format marks are still taken out."""
     path = tmp_path / "ep.md"
-    path.write_text("---\ntitle: t\x07itle\ndate: 2025-12-10\n---\n雷总\n你\x08好\x1b。\n董小姐\n好\u200b。\n",
+    path.write_text("---\ntitle: title\ndate: 2025-12-10\n---\n雷总\n你\x08好\x1b。\n董小姐\n好\u200b。\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        parse_script(path, workspace=tmp_path, known_hosts=("雷总", "董小姐"))
+    assert caught.value.line == 6 and "control character (U+0008)" in caught.value.message
+    path.write_text("---\ntitle: title\ndate: 2025-12-10\n---\n雷总\n你好。\n董小姐\n好\u200b。\n",
                     encoding="utf-8")
     script = parse_script(path, workspace=tmp_path, known_hosts=("雷总", "董小姐"))
-    assert script.meta.title == "title"
     assert [t.text for t in script.turns] == ["你好。", "好。"]
-    path.write_bytes(path.read_bytes().replace(b"\x08", b"\x00"))
+    path.write_bytes(path.read_bytes().replace("你".encode(), b"\x00"))
     with pytest.raises(InputError, match="binary file"):
         parse_script(path, workspace=tmp_path)
     path.write_bytes(b"---\ntitle: t\ndate: 2025-12-10\n---\n\xe9\x9b\xb7\xe6\x80\xbb\n\xed\xa0\x80\n")

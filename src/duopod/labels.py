@@ -30,6 +30,11 @@ _ZH = {
     "list_separator": "、",
     "hosts_joiner": "和",
     "versions": "其他语言版本",
+    "guests": "嘉宾：{names}",
+    "ai_disclosure": "本期使用了人工智能生成的内容",
+    "ai_words": "文字由语言模型（{what}）撰写",
+    "ai_notes": "摘要由语言模型（{what}）撰写",
+    "ai_voices": "声音为合成语音（{what}）",
 }
 _EN = {
     "opening": "Opening",
@@ -54,6 +59,11 @@ _EN = {
     "list_separator": ", ",
     "hosts_joiner": " & ",
     "versions": "In other languages",
+    "guests": "Guest: {names}",
+    "ai_disclosure": "This episode was made with AI-generated content",
+    "ai_words": "words written by a language model ({what})",
+    "ai_notes": "summary written by a language model ({what})",
+    "ai_voices": "synthetic voices ({what})",
 }
 CATALOGUES: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {"zh": MappingProxyType(_ZH), "en": MappingProxyType(_EN)})

@@ -169,7 +169,7 @@ def check(
                   + f" · language {life.language or ws.show.language}")
         out.print(f"  turns     {len(script.turns)}    sections  {len(script.sections)}")
         chars = script.characters_by_host()
-        for host in script.hosts:
+        for host in script.speakers:
             profile = ws.profiles[host]
             out.print(f"  host      {host}: {chars.get(host, 0)} characters "
                       f"(voices/{profile.path.name})", markup=False)

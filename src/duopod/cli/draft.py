@@ -28,8 +28,14 @@ def draft(
     = None,
     date: Annotated[str | None, typer.Option(help="The episode's date, YYYY-MM-DD (today).")]
     = None,
-    minutes: Annotated[float, typer.Option(min=0.5, max=120, help="Spoken length asked.")]
-    = 5.0,
+    minutes: Annotated[float | None, typer.Option(
+        min=0.5, max=120, help="Spoken length asked (the format's default).")] = None,
+    format_name: Annotated[str | None, typer.Option(
+        "--format", help="The episode's shape: discussion (default), brief, deep-dive, "
+        "debate, critique.")] = None,
+    guest: Annotated[list[str] | None, typer.Option(
+        help="A guest who speaks in the episode (a voice profile in voices/); repeatable.")]
+    = None,
     language: Annotated[str | None, typer.Option(help="The episode's language (the show's).")]
     = None,
     hosts: Annotated[str | None, typer.Option(help="Two hosts, comma-separated.")] = None,
@@ -38,6 +44,8 @@ def draft(
     base_url: Annotated[str | None, typer.Option(help="The chat server ([writer] base_url).")]
     = None,
     model: Annotated[str | None, typer.Option(help="The model ([writer] model).")] = None,
+    model_path: Annotated[Path | None, typer.Option(
+        help="A GGUF model file run in-process, no server ([writer] model_path).")] = None,
     revise: Annotated[Path | None, typer.Option(help="Rewrite one turn of this script.")]
     = None,
     turn: Annotated[int | None, typer.Option(help="With --revise: the turn, from 1.")] = None,
@@ -53,7 +61,7 @@ def draft(
     from ..show.workspace import load_workspace
 
     ws = load_workspace(workspace)
-    settings = ws.show.writer.with_overrides(base_url, model)
+    settings = ws.show.writer.with_overrides(base_url, model, model_path)
     options = ChatOptions(retry_for=settings.retry_for, deadline=settings.deadline,
                           concurrency=settings.concurrency, stream=settings.stream,
                           cache_dir=ws.cache_dir)
@@ -71,12 +79,17 @@ def draft(
         return
     if article is None:
         raise InputError("name the article (a file, or - for standard input)")
+    from ..draft.formats import get_format
     from ..draft.writer import DraftRequest, draft_script, read_article
 
+    shape = get_format(format_name)
+    guests = tuple(dict.fromkeys(g.strip() for g in guest or () if g.strip()))
+    personas = {k: v for k, v in settings.personas.items() if k not in guests}
     request = DraftRequest(
-        article=read_article(article),
-        hosts=_hosts(ws, hosts, settings.personas, language or ws.show.language),
-        language=language or ws.show.language, date=_date(date), minutes=minutes,
+        article=read_article(article), format=shape, guests=guests,
+        hosts=_hosts(ws, hosts, personas, language or ws.show.language, guests),
+        language=language or ws.show.language, date=_date(date),
+        minutes=shape.minutes if minutes is None else minutes,
         title=title, url=url, out=out_path, length_passes=settings.length_passes)
     result = draft_script(ws, engine, request, settings.personas, settings.greeting,
                           settings.sign_off)
@@ -97,8 +110,8 @@ def report_problems(problems: Sequence[Problem], sidecar: Path, engine: ChatEngi
     plain(out, engine.usage.line(settings.price_prompt, settings.price_completion))
 
 
-def _hosts(ws: object, given: str | None, personas: dict[str, str], language: str
-           ) -> tuple[str, ...]:
+def _hosts(ws: object, given: str | None, personas: dict[str, str], language: str,
+           guests: tuple[str, ...] = ()) -> tuple[str, ...]:
     from ..show.workspace import Workspace
 
     assert isinstance(ws, Workspace)
@@ -110,7 +123,7 @@ def _hosts(ws: object, given: str | None, personas: dict[str, str], language: st
     from ..draft.writer import host_languages
 
     primary = "zh" if is_chinese(language) else language.split("-")[0].lower()
-    speakers = [p.speaker for p in ws.profiles.values()]
+    speakers = [p.speaker for p in ws.profiles.values() if p.speaker not in guests]
     return tuple([s for s in speakers if primary in host_languages(ws, s)] or speakers)[:2]
 
 

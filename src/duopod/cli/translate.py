@@ -22,6 +22,8 @@ def translate(
     base_url: Annotated[str | None, typer.Option(help="The chat server ([writer] base_url).")]
     = None,
     model: Annotated[str | None, typer.Option(help="The model ([writer] model).")] = None,
+    model_path: Annotated[Path | None, typer.Option(
+        help="A GGUF model file run in-process, no server ([writer] model_path).")] = None,
     workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="The show's "
                                                    "folder.")] = None,
 ) -> None:
@@ -37,7 +39,7 @@ def translate(
     from ..show.workspace import load_workspace
 
     ws = load_workspace(workspace)
-    settings = ws.show.writer.with_overrides(base_url, model)
+    settings = ws.show.writer.with_overrides(base_url, model, model_path)
     engine = get_chat_engine(settings, chat_options(settings, ws.cache_dir))
     result = translate_script(ws, engine, script, to, out_path)
     plain(out, f"translated {result.script} ({result.turns} turns in {result.sections} "

@@ -3,7 +3,8 @@
 Chat-model engines are known the way speech engines are (``duopod.speech.engines``): each
 is described once by a ``ChatEngineSpec`` and everything that chooses one goes through
 ``registry()``. The built-in ``openai`` engine speaks the OpenAI-compatible
-``/chat/completions`` API (OpenAI, or a local llama.cpp server, Ollama, vLLM, LocalAI);
+``/chat/completions`` API (OpenAI, or a local llama.cpp server, Ollama, vLLM, LocalAI); the
+built-in ``llama-cpp`` engine runs a GGUF file in-process (``[writer] model_path``);
 another package adds an engine through the ``duopod.writers`` entry-point group, whose
 entries load to a ``ChatEngineSpec``::
 
@@ -52,6 +53,12 @@ def _builtin() -> list[ChatEngineSpec]:
             summary="any OpenAI-compatible chat server: OpenAI, or a local llama.cpp server, "
                     "Ollama, vLLM, LocalAI",
             factory=_lazy(".openai", "make_engine"),
+        ),
+        ChatEngineSpec(
+            name="llama-cpp",
+            summary="a GGUF model file run in duopod's own process by llama-cpp-python "
+                    "([writer] model_path; pip install 'duopod[writer]')",
+            factory=_lazy(".local", "make_engine"),
         ),
     ]
 

@@ -3,9 +3,11 @@
 - language: a turn's share of letters in the episode language's script (Han characters for
   Chinese, Latin letters otherwise); product codes such as H200 are let through;
 - length: the spoken length at a measured speaking rate, against ``--minutes`` (15%);
-- grounding: every number, product code, Latin name and quoted claim of a model-written turn
-  is looked for in the article (traditional characters folded to simplified, so a
-  simplified draft of a traditional article is matched);
+- grounding: every number, product code, name (Latin-script, and in Chinese the people,
+  places, organisations and brands jieba's tagger finds) and quoted claim of a
+  model-written turn, and of the title and headings the model chose, is looked for in the
+  article (traditional characters folded to simplified, so a simplified draft of a
+  traditional article is matched);
 - echo: a turn must not repeat the turn before it, nor any turn of an earlier movement
   (character-bigram overlap): movements are written one after another, each told what the
   ones before it said, and this is where a model that repeats itself anyway is caught.
@@ -104,15 +106,37 @@ def target_size(minutes: float, language: str) -> int:
     return round(minutes * rate)
 
 
+_PROPER = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
+"""jieba's tags for proper nouns: people, transliterated and foreign names, places,
+organisations, other proper nouns (brands, products)."""
+
+
 def claims(text: str) -> list[str]:
-    """What a turn asserts that the article must back: numbers, codes, names, quotes."""
+    """What a turn asserts that the article must back: numbers, codes, names (Latin
+    capitalised ones, and Chinese proper nouns), quotes."""
     found: list[str] = []
     found += _CODE.findall(text)
     without_codes = _CODE.sub(" ", text)
     found += _NUMBER.findall(without_codes)
     found += [n for n in _NAME.findall(without_codes) if len(n) > 1]
+    found += chinese_names(text)
     found += _QUOTE.findall(text)
     return list(dict.fromkeys(found))
+
+
+def chinese_names(text: str) -> list[str]:
+    """The Chinese proper nouns of ``text`` (two characters or more) as jieba's
+    part-of-speech tagger finds them: 黄仁勋, 特斯拉, 外交部."""
+    if not _HAN.search(text):
+        return []
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return [pair.word for pair in jieba.posseg.cut(text)
+            if pair.flag in _PROPER and len(_HAN.findall(pair.word)) >= 2]
 
 
 def unsupported(text: str, article: str, allowed: str = "") -> list[str]:

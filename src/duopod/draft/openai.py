@@ -84,6 +84,13 @@ class _NoSchema(Exception):
     """The server refused ``response_format``."""
 
 
+class _CutShort(Retryable):
+    """A stream ended ([DONE], or the connection closed) before the server said why the
+    answer stopped: llama-cpp-python's server ends a streamed answer that way when another
+    request arrives (its ``interrupt_requests``, on by default), which is what spoiled the
+    length pass's concurrent rewrites."""
+
+
 @dataclass(frozen=True)
 class _Answer:
     text: str
@@ -235,6 +242,10 @@ class OpenAIChatEngine:
                 if len(self._formats) > 1 and self._formats[0] == mode:
                     self._formats.pop(0)
                 continue
+            except _CutShort as exc:  # a one-slot server: ask it one request at a time
+                if self._gate.size > 1:
+                    self._gate = LoopSemaphore(1)
+                reason, asked_wait = str(exc), None
             except Retryable as exc:
                 reason, asked_wait = str(exc), exc.retry_after
             except TimeoutError:
@@ -358,8 +369,9 @@ class OpenAIChatEngine:
                     if isinstance(content, str):
                         parts.append(content)
                     finish = choice.get("finish_reason") or finish
-        if not done and finish is None:
-            raise Retryable("the stream stopped mid-way")
+        if finish is None:
+            raise _CutShort("the stream stopped mid-way" if not done else
+                            "the stream ended without a finish reason (cut short)")
         return _Answer("".join(parts), int(usage.get("prompt_tokens") or 0),
                        int(usage.get("completion_tokens") or 0), finish)
 

@@ -111,7 +111,8 @@ def translate_script(ws: Workspace, engine: ChatEngine, source: Path, language: 
     if script.turns and off >= len(script.turns):
         raise DraftRefused(f"the model's answers cannot be made into a translation: none of "
                            f"its {len(script.turns)} turns is in {language}")
-    body = render_version(script, words, language, problems, out)
+    body = render_version(script, words, language, problems, out,
+                          f"{engine.model} (duopod translate)")
     _write_new(out, body.encode(), ws)
     sidecar = out.with_suffix(".draft.json")
     report = {"prompt_version": PROMPT_VERSION, "model": engine.model,
@@ -294,7 +295,7 @@ def version_slug(script: Script, language: str) -> str:
 
 
 def render_version(script: Script, words: _Words, language: str, problems: list[Problem],
-                   out: Path) -> str:
+                   out: Path, written_by: str | None = None) -> str:
     """The version as a script: the original's front matter with the translated words, its
     language, its link to the original; then the same turns under the same sections."""
     meta = script.meta
@@ -304,8 +305,11 @@ def render_version(script: Script, words: _Words, language: str, problems: list[
         front["category"] = meta.category
     if words.summary:
         front["summary"] = words.summary
-    front |= {"hosts": list(script.hosts), "language": language, "status": "draft",
-              "translation_of": meta.slug}
+    front |= {"hosts": list(script.hosts), **({"guests": list(meta.guests)} if meta.guests
+                                               else {}),
+              "language": language, "status": "draft", "translation_of": meta.slug}
+    if written_by:  # the words are a model's now: the feed discloses it
+        front["written_by"] = written_by
     if meta.source is not None:
         front["source"] = _source(script, out)
     if meta.lifecycle.episode_type != "full":

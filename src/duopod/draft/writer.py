@@ -33,7 +33,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +44,7 @@ from ..disk.owned import FileExists
 from ..errors import DuopodError, EngineError, InputError
 from ..script.parse import parse_script, read_text_file
 from ..show.workspace import Workspace
-from ..text import contains_cjk, slugify
+from ..text import contains_cjk, not_text, slugify, without_non_text
 from ..text.notes import clean_article
 from .checks import (
     LANGUAGE_SHARE,
@@ -56,8 +56,10 @@ from .checks import (
     size_unit,
     spoken_size,
     target_size,
+    unsupported,
     within_length,
 )
+from .formats import DEFAULT_FORMAT, FORMATS, Format, stance_lines
 from .model import ChatEngine, ChatRequest
 from .schema import SchemaError, parse_answer
 
@@ -76,6 +78,32 @@ LENGTH_PASSES = 2
 CONTEXT_TURNS = 2
 """How many of the previous movement's last turns the next movement's prompt carries."""
 _WEEKDAYS_ZH = "一二三四五六日"
+
+
+class Said(str):
+    """A turn's text said by a guest (``speaker``); a plain ``str`` is a host's, the hosts
+    taking turns."""
+
+    speaker: str
+
+    def __new__(cls, text: str, speaker: str) -> Said:
+        made = super().__new__(cls, text)
+        made.speaker = speaker
+        return made
+
+
+def speakers_of(texts: list[str], hosts: tuple[str, ...], first: int = 0) -> list[str]:
+    """Who says each of ``texts``: a guest's line is the guest's; the hosts take turns
+    around them (the host after a guest is the one who did not speak last). ``first``:
+    how many host turns came before (the greeting is the first host's)."""
+    speakers, host_turns = [], first
+    for text in texts:
+        if isinstance(text, Said):
+            speakers.append(text.speaker)
+            continue
+        speakers.append(hosts[host_turns % 2])
+        host_turns += 1
+    return speakers
 
 
 class DraftRefused(DuopodError):
@@ -102,6 +130,14 @@ class DraftRequest:
     url: str | None = None
     out: Path | None = None
     length_passes: int = LENGTH_PASSES
+    format: Format = FORMATS[DEFAULT_FORMAT]
+    guests: tuple[str, ...] = ()
+    """Declared guests (each with a voice profile): they speak where the model puts them,
+    grounded like the hosts."""
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        return (*self.hosts, *self.guests)
 
 
 @dataclass(frozen=True)
@@ -160,6 +196,18 @@ def host_languages(ws: Workspace, host: str) -> set[str]:
     return found
 
 
+def check_guests(ws: Workspace, request: DraftRequest) -> None:
+    """Every guest has a voice profile (a build speaks them in it) and is not a host."""
+    for guest in request.guests:
+        if guest in request.hosts:
+            raise InputError(f"--guest {guest!r} is a host of this episode")
+        if guest not in ws.profiles:
+            raise InputError(f"guest {guest!r} has no voice profile in voices/: add one "
+                             "(speaker = \"" + guest + "\" and a voice per engine), as a "
+                             "host's", ws.root / "voices")
+    check_language(ws, request.guests, request.language)
+
+
 def check_language(ws: Workspace, hosts: tuple[str, ...], language: str) -> None:
     primary = "zh" if is_chinese(language) else language.lower().split("-")[0]
     for host in hosts:
@@ -179,8 +227,16 @@ def _language_name(language: str) -> str:
 
 def _system(ws: Workspace, personas: dict[str, str], request: DraftRequest) -> str:
     who = "; ".join(f"{h}: {personas.get(h, 'co-host')}" for h in request.hosts)
+    guests = ""
+    if request.guests:
+        about = "; ".join(f"{g}: {personas.get(g, 'a guest who knows the subject')}"
+                          for g in request.guests)
+        guests = (f" Guest{'s' if len(request.guests) > 1 else ''} on this episode: {about}. "
+                  "A guest speaks in their own turns, answers the hosts' questions and says "
+                  "only what the article supports.")
     return (f"[{PROMPT_VERSION}] You write the podcast {ws.show.title!r}, a dialogue between "
-            f"{' and '.join(request.hosts)} ({who}). Write only in "
+            f"{' and '.join(request.hosts)} ({who}).{stance_lines(request.format, request.hosts)}"
+            f"{guests} Write only in "
             f"{_language_name(request.language)}. Use only facts, numbers, names and quotes "
             "from the article; never invent any. Hosts do not repeat each other; each adds "
             "something.")
@@ -193,14 +249,18 @@ def _strings(max_length: int, max_items: int, min_items: int = 0) -> dict[str, A
 
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["facts"], "properties": {"facts": _strings(200, 8, 1)}}
-OUTLINE_SCHEMA: dict[str, Any] = {
-    "type": "object", "required": ["title", "movements"],
-    "properties": {
-        "title": {"type": "string", "maxLength": 40},
-        "movements": {"type": "array", "minItems": 1, "maxItems": MAX_MOVEMENTS, "items": {
-            "type": "object", "required": ["heading", "facts"],
-            "properties": {"heading": {"type": "string", "maxLength": 30},
-                           "facts": _strings(200, 5)}}}}}
+def outline_schema(movements: int = MAX_MOVEMENTS) -> dict[str, Any]:
+    return {
+        "type": "object", "required": ["title", "movements"],
+        "properties": {
+            "title": {"type": "string", "maxLength": 40},
+            "movements": {"type": "array", "minItems": 1, "maxItems": movements, "items": {
+                "type": "object", "required": ["heading", "facts"],
+                "properties": {"heading": {"type": "string", "maxLength": 30},
+                               "facts": _strings(200, 5)}}}}}
+
+
+OUTLINE_SCHEMA = outline_schema()
 
 
 def turns_schema(hosts: tuple[str, ...], count: int, max_length: int) -> dict[str, Any]:
@@ -275,6 +335,16 @@ class _Part:
     heading: str
     facts: list[str]
     budget: int
+    purpose: str = ""
+    """What the format has this movement do ("the case against")."""
+
+
+def _who(request: DraftRequest) -> str:
+    """Who speaks in a movement, for its prompt."""
+    hosts = f"alternating turns of {' and '.join(request.hosts)}"
+    if not request.guests:
+        return hosts
+    return f"{hosts}, with {' and '.join(request.guests)} (guest) answering in their own turns"
 
 
 def _turn_shape(request: DraftRequest, budget: int) -> tuple[int, int]:
@@ -288,13 +358,16 @@ async def _turns(engine: ChatEngine, system: str, request: DraftRequest, purpose
                  user: str, budget: int) -> list[str]:
     """The model's turns for one movement, cleaned and in the episode's script."""
     count, longest = _turn_shape(request, budget)
-    schema = turns_schema(request.hosts, count, longest)
+    schema = turns_schema(request.speakers, count, longest)
     max_tokens = min(4096, count * longest * 3 // 2)
-    texts = await _ask(engine, purpose, system, user, schema, max_tokens,
-                       lambda v: [str(t["text"]) for t in v["turns"]])
-    cleaned = (in_script_of(request.language, clean_turn_text(t, request.hosts))
-               for t in texts)
-    return [t for t in cleaned if t]
+    said = await _ask(engine, purpose, system, user, schema, max_tokens,
+                      lambda v: [(str(t["speaker"]), str(t["text"])) for t in v["turns"]])
+    turns: list[str] = []
+    for speaker, text in said:
+        line = in_script_of(request.language, clean_turn_text(text, request.speakers))
+        if line:
+            turns.append(Said(line, speaker) if speaker in request.guests else line)
+    return turns
 
 
 def already_said(request: DraftRequest, parts: list[_Part], written: list[list[str]],
@@ -309,20 +382,21 @@ def already_said(request: DraftRequest, parts: list[_Part], written: list[list[s
     for i, (part, _turns) in enumerate(zip(parts, written, strict=False)):
         facts = "; ".join(part.facts) or "(no facts listed)"
         lines.append(f"- part {i + 1} {part.heading!r}, facts used: {facts}")
-    before = 1 + sum(len(turns) for turns in written[:-1])
-    tail = written[-1][-last_turns:]
-    first = before + len(written[-1]) - len(tail)
+    everything = [t for turns in written for t in turns]
+    who = speakers_of(everything, request.hosts, first=1)
     lines.append("The last turns so far:")
-    lines += [f"{request.hosts[(first + j) % 2]}: {text}" for j, text in enumerate(tail)]
+    lines += [f"{speaker}: {text}" for speaker, text in
+              zip(who[-last_turns:], everything[-last_turns:], strict=True)]
     return "\n".join(lines) + "\n\n"
 
 
 async def _movement(engine: ChatEngine, system: str, request: DraftRequest, material: str,
                     index: int, part: _Part, context: str) -> list[str]:
     count, _longest = _turn_shape(request, part.budget)
+    purpose = f" ({part.purpose})" if part.purpose else ""
     user = (f"Article material:\n{material}\n\n{context}Write part {index + 1} of the "
-            f"episode, {part.heading!r}, as {count} alternating turns of "
-            f"{' and '.join(request.hosts)}, about {part.budget} "
+            f"episode, {part.heading!r}{purpose}, as {count} {_who(request)}, about "
+            f"{part.budget} "
             f"{size_unit(request.language)} in all, using these facts:\n"
             + "\n".join(f"- {f}" for f in part.facts or [part.heading]))
     return await _turns(engine, system, request, f"movement {index + 1}", user, part.budget)
@@ -340,33 +414,57 @@ async def _resize(engine: ChatEngine, system: str, request: DraftRequest, materi
     source = f"Article material:\n{material}\n\n" if longer else ""
     user = (f"{source}Part {index + 1} of the episode, {part.heading!r}, has {size} {unit}; "
             f"its share of the episode is {part.budget}. {how}. Rewrite part {index + 1} to "
-            f"about {part.budget} {unit}, as {count} alternating turns of "
-            f"{' and '.join(request.hosts)}. Its turns now:\n"
+            f"about {part.budget} {unit}, as {count} {_who(request)}. Answer with JSON only, "
+            "as the schema asks. Its turns now:\n"
             + "\n".join(f"- {t}" for t in turns))
     return await _turns(engine, system, request,
                         f"movement {index + 1} (length pass {attempt})", user, part.budget)
 
 
+@dataclass(frozen=True)
+class PassMiss:
+    """A length pass whose answer for one movement could not be used: the movement keeps
+    its last good version, and the draft lists the miss."""
+
+    movement: int
+    attempt: int
+    reason: str
+
+
 async def _fit_length(engine: ChatEngine, system: str, request: DraftRequest, material: str,
-                      parts: list[_Part], written: list[list[str]], reserved: int) -> int:
+                      parts: list[_Part], written: list[list[str]], reserved: int
+                      ) -> tuple[int, list[PassMiss]]:
     """The length pass: while the draft's spoken size is outside ±15% of what was asked,
     the movements outside their own share are rewritten to it, at most
-    ``request.length_passes`` times. ``written`` is replaced in place; returns the passes
-    made."""
+    ``request.length_passes`` times. ``written`` is replaced in place, movement by movement,
+    only by an answer that could be used: a rewrite the model spoils (not JSON, cut off, no
+    turn, the server gone) keeps the last good version and is returned as a miss, never
+    thrown away with the rest of the draft. Returns the passes made and the misses."""
     target = target_size(request.minutes, request.language)
+    misses: list[PassMiss] = []
+
+    async def resize(i: int, attempt: int) -> list[str] | None:
+        try:
+            return await _resize(engine, system, request, material, i, parts[i], written[i],
+                                 attempt)
+        except (DraftRefused, EngineError) as exc:
+            reason = str(exc).removeprefix("the model's answers cannot be made into a draft: ")
+            misses.append(PassMiss(i, attempt, reason))
+            return None
+
     for attempt in range(1, request.length_passes + 1):
         total = reserved + sum(spoken_size(turns, request.language) for turns in written)
         off = [i for i, (part, turns) in enumerate(zip(parts, written, strict=True))
                if not within_length(spoken_size(turns, request.language), part.budget)]
         if within_length(total, target) or not off:
-            return attempt - 1
-        again = await asyncio.gather(*(
-            _resize(engine, system, request, material, i, parts[i], written[i], attempt)
-            for i in off))
+            return attempt - 1, misses
+        again = await asyncio.gather(*(resize(i, attempt) for i in off))
         for i, turns in zip(off, again, strict=True):
             if turns:
                 written[i] = turns
-    return request.length_passes
+            elif turns is not None:
+                misses.append(PassMiss(i, attempt, "no usable turn"))
+    return request.length_passes, misses
 
 
 def _budgets(request: DraftRequest, count: int, reserved: int) -> list[int]:
@@ -403,6 +501,8 @@ class _Written:
     budgets: list[int]
     """Each section's share of the length (spoken_size units)."""
     length_passes: int = 0
+    misses: tuple[PassMiss, ...] = ()
+    """Length-pass answers that could not be used, ``movement`` counting ``sections``."""
 
 
 async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
@@ -411,26 +511,32 @@ async def _write(engine: ChatEngine, ws: Workspace, personas: dict[str, str],
     then the length pass. ``reserved``: the spoken size of the greeting and sign-off."""
     system = _system(ws, personas, request)
     material = await _material(engine, system, request.article.text)
+    plan_of = request.format.movements
     outline = await _ask(
         engine, "outline", system,
-        f"Article:\n{material}\n\nPlan the episode: a short title and up to {MAX_MOVEMENTS} "
-        "movements (background, the conflict, the impact, what comes next), each with a "
-        "heading and the article's facts it uses.", OUTLINE_SCHEMA, 1200, lambda v: v)
+        f"Article:\n{material}\n\nPlan the episode ({request.format.name}: "
+        f"{request.format.summary}): a short title and {len(plan_of)} movements, in this "
+        "order: " + "; ".join(f"{i + 1}. {what}" for i, what in enumerate(plan_of))
+        + ". Give each a short heading of its own and the article's facts it uses.",
+        outline_schema(len(plan_of)), 1200, lambda v: v)
     script = partial(in_script_of, request.language)
-    plan = [(script(clean_turn_text(str(m["heading"]), request.hosts)) or str(i + 1),
+    plan = [(script(clean_turn_text(str(m["heading"]), request.speakers)) or str(i + 1),
              [str(f) for f in m["facts"]]) for i, m in enumerate(outline["movements"])]
     budgets = _budgets(request, len(plan), reserved)
-    parts = [_Part(heading, facts, budget)
-             for (heading, facts), budget in zip(plan, budgets, strict=True)]
+    parts = [_Part(heading, facts, budget, plan_of[i] if i < len(plan_of) else "")
+             for i, ((heading, facts), budget) in enumerate(zip(plan, budgets, strict=True))]
     written: list[list[str]] = []
     for i, part in enumerate(parts):
         context = already_said(request, parts, written)
         written.append(await _movement(engine, system, request, material, i, part, context))
-    passes = await _fit_length(engine, system, request, material, parts, written, reserved)
+    passes, misses = await _fit_length(engine, system, request, material, parts, written,
+                                       reserved)
     title = request.title or script(clean_turn_text(str(outline["title"]), ())) or "Draft"
-    kept = [(part, turns) for part, turns in zip(parts, written, strict=True) if turns]
-    return _Written(title, [(part.heading, turns) for part, turns in kept],
-                    [part.budget for part, _turns in kept], passes)
+    kept = [i for i, turns in enumerate(written) if turns]
+    return _Written(title, [(parts[i].heading, written[i]) for i in kept],
+                    [parts[i].budget for i in kept], passes,
+                    tuple(replace(m, movement=kept.index(m.movement)) for m in misses
+                          if m.movement in kept))
 
 
 def in_script_of(language: str, text: str) -> str:
@@ -462,6 +568,7 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     if len(request.hosts) < 2:
         raise InputError("a draft needs two hosts (--hosts A,B)")
     check_language(ws, request.hosts, request.language)
+    check_guests(ws, request)
     out = request.out
     if out is not None and out.exists():
         raise InputError("exists; a draft never overwrites a file (choose --out)", out)
@@ -471,14 +578,24 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
     written = run(_closing(engine, _write(engine, ws, personas or {}, request, reserved)))
     if not written.sections:
         raise DraftRefused("the model's answers cannot be made into a draft: no usable turn")
+    written, text_problems = _only_text(written, request.title is None)
+    spoke = {t.speaker for _h, turns in written.sections for t in turns if isinstance(t, Said)}
+    silent = [g for g in request.guests if g not in spoke]
+    if silent:  # the front matter lists only the guests who speak
+        text_problems.insert(0, Problem(0, "guests", f"{', '.join(silent)} never speaks: "
+                                        "the model gave them no turn (left out of guests:)"))
+        request = replace(request, guests=tuple(g for g in request.guests if g in spoke))
     texts = [opener] + [t for _h, turns in written.sections for t in turns] + [closer]
     flags = [False] + [True] * (len(texts) - 2) + [False]
     movement_of = [-1] + [i for i, (_h, turns) in enumerate(written.sections)
                           for _t in turns] + [len(written.sections)]
-    allowed = " ".join([ws.show.title, *request.hosts, opener, closer])
+    allowed = " ".join([ws.show.title, *request.speakers, opener, closer])
     checked = check_turns(texts, flags, request.article.text, request.language,
                           request.minutes, allowed, movement_of)
     checked.problems.extend(_length_misses(written, request, checked.minutes))
+    checked.problems.extend(_pass_misses(written))
+    checked.problems.extend(text_problems)
+    checked.problems.extend(_invented_names(written, request, allowed))
     for heading, _turns in written.sections:
         share = language_share(heading, request.language)
         if share < LANGUAGE_SHARE:
@@ -494,12 +611,18 @@ def draft_script(ws: Workspace, engine: ChatEngine, request: DraftRequest,
         if out.exists():
             raise InputError("exists; a draft never overwrites a file (choose --out)", out)
     source_file = _source_file(ws, request.article, out, written.title)
-    body = render_script(written, request, texts, checked.problems, source_file, out)
+    body = render_script(written, request, texts, checked.problems, source_file, out,
+                         f"{engine.model} (duopod draft)")
     _write_new(out, body.encode(), ws)
     sidecar = out.with_suffix(".draft.json")
     report = {"prompt_version": PROMPT_VERSION, "model": engine.model,
+              "format": request.format.name,
+              "plan": list(request.format.movements), "guests": list(request.guests),
               "minutes": round(checked.minutes, 2), "asked_minutes": request.minutes,
               "length_passes": written.length_passes,
+              "failed_length_passes": [
+                  {"movement": written.sections[m.movement][0], "pass": m.attempt,
+                   "reason": m.reason} for m in written.misses],
               "movements": [{"heading": heading, "size": spoken_size(turns, request.language),
                              "share": budget} for (heading, turns), budget in
                             zip(written.sections, written.budgets, strict=True)],
@@ -528,6 +651,62 @@ def _length_misses(written: _Written, request: DraftRequest, minutes: float
                                   f"{written.length_passes} length passes"))
         first += len(turns)
     return misses
+
+
+def _first_turns(written: _Written) -> list[int]:
+    """Each section's first turn number (the greeting is turn 1)."""
+    return [2 + sum(len(turns) for _h, turns in written.sections[:i])
+            for i in range(len(written.sections))]
+
+
+def _only_text(written: _Written, model_title: bool) -> tuple[_Written, list[Problem]]:
+    """The draft with what is not text (a box or replacement mark copied from a damaged
+    article, a control character, leftover markup) taken out of its title, headings and
+    turns, each removal listed where it was: the producer restores the lost word."""
+    problems: list[Problem] = []
+    firsts = _first_turns(written)
+
+    def cleaned(text: str, turn: int, what: str) -> str:
+        found = not_text(text)
+        if not found:
+            return text
+        problems.append(Problem(turn, "text", f"{what}took out {'; '.join(found)}: the "
+                                "article lost something there"))
+        kept = " ".join(without_non_text(text).split())
+        return Said(kept, text.speaker) if isinstance(text, Said) else kept
+
+    title = cleaned(written.title, 0, "title: ") if model_title else written.title
+    sections = []
+    for (heading, turns), first in zip(written.sections, firsts, strict=True):
+        sections.append((cleaned(heading, first, f"heading {heading!r}: ") or heading,
+                         [cleaned(t, first + j, "") for j, t in enumerate(turns)]))
+    return replace(written, title=title or "Draft", sections=sections), problems
+
+
+def _invented_names(written: _Written, request: DraftRequest, allowed: str
+                    ) -> list[Problem]:
+    """The title the model chose and its headings, checked as turns are: every number,
+    code, name and quote in the article (or the show's own words), or listed."""
+    article = request.article.text
+    problems = []
+    if request.title is None and (missing := unsupported(written.title, article, allowed)):
+        problems.append(Problem(0, "grounding", f"title {written.title!r}: not in the "
+                                f"article: {', '.join(missing[:8])}"))
+    for (heading, _turns), first in zip(written.sections, _first_turns(written), strict=True):
+        if missing := unsupported(heading, article, allowed):
+            problems.append(Problem(first, "grounding", f"heading {heading!r}: not in the "
+                                    f"article: {', '.join(missing[:8])}"))
+    return problems
+
+
+def _pass_misses(written: _Written) -> list[Problem]:
+    """The length-pass answers that could not be used, each at its movement's first turn
+    (the greeting is turn 1): the movement kept its last good version."""
+    firsts = _first_turns(written)
+    return [Problem(firsts[m.movement], "length",
+                    f"length pass {m.attempt} of movement "
+                    f"{written.sections[m.movement][0]!r} failed ({m.reason}); its last good "
+                    "version is kept") for m in written.misses]
 
 
 async def _closing(engine: ChatEngine, work: Awaitable[T]) -> T:
@@ -559,20 +738,25 @@ def _source_file(ws: Workspace, article: Article, script: Path, title: str) -> P
 
 
 def render_script(written: _Written, request: DraftRequest, texts: list[str],
-                  problems: list[Problem], source_file: Path, out: Path) -> str:
+                  problems: list[Problem], source_file: Path, out: Path,
+                  written_by: str | None = None) -> str:
     front: dict[str, Any] = {
         "title": written.title, "date": request.date.isoformat(), "status": "draft",
-        "hosts": list(request.hosts), "language": request.language,
+        "hosts": list(request.hosts), **({"guests": list(request.guests)} if request.guests
+                                           else {}),
+        "language": request.language,
         "source": {"file": os.path.relpath(source_file, out.parent)},
     }
     if request.url:
         front["source"]["url"] = request.url
+    if written_by:  # the feed discloses a model's words (podcast:txt ai-content)
+        front["written_by"] = written_by
     lines = ["---", yaml.safe_dump(front, allow_unicode=True, sort_keys=False).rstrip()]
     if problems:
         lines.append("# draft problems (duopod draft; also in the .draft.json sidecar):")
         lines += ["#   " + " ".join(p.line().split()) for p in problems]
     lines.append("---")
-    speakers = [request.hosts[i % 2] for i in range(len(texts))]
+    speakers = speakers_of(texts, request.hosts)
     index = 0
     lines += [speakers[0], texts[0]]
     index = 1

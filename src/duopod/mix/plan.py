@@ -193,7 +193,7 @@ def plan_mix(
                           steps=intro.steps))
         cursor = max(0, len(intro.samples) - int(music.overlap * rate))
 
-    hosts = list(script.hosts)
+    hosts = list(script.speakers)  # each speaker a place in the stereo field
     timeline_turns: list[TimelineTurn] = []
     section_starts: dict[int | None, float] = {}
     previous_section: int | None = None

@@ -29,6 +29,12 @@ class EpisodeMeta:
     category: str | None = None
     summary: str | None = None
     hosts: tuple[str, ...] = ()
+    guests: tuple[str, ...] = ()
+    """Front matter ``guests:``: speakers besides the hosts, each with a voice profile."""
+    written_by: str | None = None
+    """Front matter ``written_by:``: the language model that wrote the words (``duopod
+    draft`` and ``translate`` put it there); the feed discloses it (podcast:txt
+    ai-content)."""
     source: Source | None = None
     episode_number: int | None = None
     slug_given: bool = False
@@ -164,6 +170,11 @@ class Script:
     def hosts(self) -> tuple[str, ...]:
         return self.meta.hosts
 
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        """Everyone who speaks: the hosts, then the guests (each in their own voice)."""
+        return (*self.meta.hosts, *self.meta.guests)
+
     def first_lines(self) -> dict[str, int]:
         """Each host's first line in the file (where an error about the host points)."""
         lines: dict[str, int] = {}
@@ -172,7 +183,7 @@ class Script:
         return lines
 
     def characters_by_host(self) -> dict[str, int]:
-        counts = dict.fromkeys(self.hosts, 0)
+        counts = dict.fromkeys(self.speakers, 0)
         for turn in self.turns:
             counts[turn.speaker] = counts.get(turn.speaker, 0) + len(turn.text)
         return counts

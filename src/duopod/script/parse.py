@@ -25,6 +25,7 @@ from ..text import (
     clean_line,
     fix_cjk_punctuation,
     is_valid_slug,
+    not_text,
     slugify,
     strip_invisible,
 )
@@ -47,7 +48,8 @@ _NAME_FORBIDDEN = set("，。！？；：、,.!?;:\"“”()（）[]【】<>《�
 _NAME_MAX_CHARS = 20
 
 _FRONT_MATTER_FIELDS = {
-    "title", "date", "slug", "category", "summary", "hosts", "source", "episode", "pacing",
+    "title", "date", "slug", "category", "summary", "hosts", "guests", "source", "episode",
+    "pacing", "written_by",
     *LIFECYCLE_FIELDS, "lexicon",
 }
 _PACING_FIELDS = {"gap": (0.0, 5.0), "gap_jitter": (0.0, 1.0), "section_gap": (0.0, 10.0)}
@@ -166,6 +168,22 @@ def _everyday(char: str) -> bool:
 def split_lines(text: str) -> list[str]:
     """Split on CRLF, CR or LF only (str.splitlines also splits on form feeds etc.)."""
     return re.split(r"\r\n|\r|\n", text)
+
+
+def refuse_non_text(lines: list[str], path: Path) -> None:
+    """InputError at the first line holding what is not text (a box or replacement mark
+    where a scraped page lost a character, a control character, leftover HTML): no voice
+    can say it, and dropping it silently would hide a lost word. Comment lines of the
+    front matter (a draft's problem list) are the producer's notes, not words."""
+    bounds = _front_matter_bounds(lines)
+    end = bounds[1] if bounds is not None and bounds[1] > 0 else 0
+    for number, line in enumerate(lines, start=1):
+        if number <= end and line.lstrip().startswith("#"):
+            continue
+        found = not_text(line)
+        if found:
+            raise InputError(f"{'; '.join(found)}: not text (a lost character or leftover "
+                             "markup); write what it stood for", path, number)
 
 
 # ---------------------------------------------------------------- front matter
@@ -523,15 +541,24 @@ def _check_inferred_against_profiles(body: list[tuple[int, str]], hosts: list[st
                              path, line)
 
 
-def _check_every_host_speaks(hosts: list[str], turns: list[Turn], path: Path, line: int
-                             ) -> None:
-    """A listed host with no words is a script that lost a host's lines (often to a typo in
-    the name lines): say so rather than publish a one-voice episode."""
+def _check_guests(hosts: list[str], guests: list[str], path: Path,
+                  fields: FrontMatter | None) -> None:
+    """A guest is not also a host."""
+    for guest in guests:
+        if guest in hosts:
+            raise InputError(f"{guest!r} is listed in both hosts and guests", path,
+                             (fields.line("guests") if fields else None) or 1)
+
+
+def _check_every_host_speaks(hosts: list[str], turns: list[Turn], path: Path, line: int,
+                             field: str = "hosts") -> None:
+    """A listed host (or guest) with no words is a script that lost their lines (often to
+    a typo in the name lines): say so rather than publish without them."""
     spoken = {t.speaker for t in turns}
     for host in hosts:
         if host not in spoken:
-            raise InputError(f"host {host!r} is listed in hosts but has no words in the "
-                             "script", path, line)
+            raise InputError(f"{field[:-1]} {host!r} is listed in {field} but has no words "
+                             "in the script", path, line)
 
 
 def _join_parts(parts: list[str]) -> str:
@@ -574,6 +601,7 @@ def parse_script(
         text = read_text_file(path, encoding)
     elif not text.strip():
         raise InputError("the file is empty", path, 1)
+    refuse_non_text(split_lines(text), path)
     lines = split_lines(strip_invisible(text))
 
     bounds = _front_matter_bounds(lines)
@@ -600,19 +628,24 @@ def parse_script(
                          min(body_start + 1, len(lines)))
 
     declared_hosts = fields.text_list("hosts") if fields else None
+    guests = list(dict.fromkeys(fields.text_list("guests") or ())) if fields else []
     if declared_hosts:
         hosts = list(dict.fromkeys(declared_hosts))
-        _check_unknown_speakers(body, hosts, path, known_hosts)
+        _check_guests(hosts, guests, path, fields)
+        _check_unknown_speakers(body, hosts + guests, path, known_hosts)
     else:
-        hosts = infer_hosts(body, path, known_hosts)
+        hosts = [h for h in infer_hosts(body, path, (*known_hosts, *guests)) if h not in guests]
         _check_inferred_against_profiles(body, hosts, path, known_hosts)
-    turns, sections = parse_dialogue(body, hosts, path)
+    turns, sections = parse_dialogue(body, hosts + guests, path)
     if declared_hosts:
         _check_every_host_speaks(hosts, turns, path, (fields.line("hosts") if fields else 1) or 1)
     else:
         hosts = [h for h in hosts if h in {t.speaker for t in turns}]
-    meta = replace(meta, hosts=tuple(hosts))
-    one_offs = () if declared_hosts else one_off_speakers(body, turns, hosts)
+    if guests:
+        _check_every_host_speaks(guests, turns, path,
+                                 (fields.line("guests") if fields else 1) or 1, "guests")
+    meta = replace(meta, hosts=tuple(hosts), guests=tuple(guests))
+    one_offs = () if declared_hosts else one_off_speakers(body, turns, hosts + guests)
     return Script(path=path, meta=meta, turns=tuple(turns), sections=tuple(sections),
                   one_off_speakers=one_offs)
 
@@ -682,6 +715,7 @@ def _episode_meta(
         slug=slug,
         category=fields.text("category") if fields else None,
         summary=_chinese_punctuation(fields.text("summary") if fields else None),
+        written_by=fields.text("written_by") if fields else None,
         source=source,
         episode_number=fields.whole("episode", 1, MAX_EPISODE) if fields else None,
         slug_given=slug_given,

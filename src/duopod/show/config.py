@@ -100,6 +100,10 @@ class ShowConfig:
     license: str | None = None
     license_url: str | None = None
     medium: str = "podcast"
+    disclose_synthetic_voices: bool = True
+    """The AI-content disclosure (podcast:txt purpose="ai-content") covers episodes spoken
+    by neural voices too, not only those whose words a model wrote (docs/publishing.md
+    argues the default)."""
     txt: tuple[ShowText, ...] = ()
     podroll: tuple[RemoteFeed, ...] = ()
     analytics_prefix: str | None = None
@@ -148,7 +152,7 @@ _SHOW_FIELDS = {
     "title", "author", "language", "base_url", "description", "category", "subcategory",
     "email", "cover", "explicit", "type", "audio", "music", "publish_time", "timezone", "guid",
     "locked", "copyright", "funding", "license", "medium", "source_appendix", "deploy",
-    "writer", "txt", "podroll", "analytics", "feed", "lexicon",
+    "writer", "txt", "podroll", "analytics", "feed", "lexicon", "disclose_synthetic_voices",
 }
 MEDIUMS = ("podcast", "music", "video", "film", "audiobook", "newsletter", "blog")
 SOURCE_APPENDIX = ("full", "excerpt", "link")
@@ -190,6 +194,7 @@ def load_show(path: Path, root: Path) -> ShowConfig:
         email=table.text("email"),
         cover=cover_path,
         explicit=bool(table.flag("explicit", False)),
+        disclose_synthetic_voices=bool(table.flag("disclose_synthetic_voices", True)),
         show_type=show_type,
         **_publishing(table),
         **_listener_tags(table),

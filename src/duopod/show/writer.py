@@ -21,7 +21,8 @@ DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
 WRITER_FIELDS = frozenset({
     "engine", "base_url", "model", "api_key_env", "personas", "greeting", "sign_off",
     "notes_language", "price_prompt", "price_completion", "concurrency", "retry_for",
-    "deadline", "stream", "structured", "notes", "length_passes"})
+    "deadline", "stream", "structured", "notes", "length_passes", "model_path", "context",
+    "threads"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,13 @@ class WriterSettings:
     length_passes: int = 2
     """Rewrites of the movements over or under their share when a draft misses
     ``--minutes`` by more than 15% (0: the length is only reported)."""
+    model_path: Path | None = None
+    """A GGUF model file run in duopod's own process (the ``llama-cpp`` engine, chosen by
+    this when ``engine`` is not named); relative to the show's folder."""
+    context: int = 8192
+    """The in-process model's context, in tokens (prompt and answer together)."""
+    threads: int | None = None
+    """CPU threads the in-process model uses (None: every core)."""
     path: Path | None = None
     """show.toml, for messages."""
     configured: bool = False
@@ -64,14 +72,21 @@ class WriterSettings:
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) or None
 
-    def with_overrides(self, base_url: str | None = None, model: str | None = None
-                       ) -> WriterSettings:
-        """The settings with the command line's ``--base-url`` and ``--model`` laid over."""
+    def with_overrides(self, base_url: str | None = None, model: str | None = None,
+                       model_path: Path | None = None) -> WriterSettings:
+        """The settings with the command line's ``--base-url``, ``--model`` and
+        ``--model-path`` laid over (a server named on the command line wins over a model
+        file in show.toml, and a file over a server)."""
         settings = self
         if base_url:
-            settings = replace(settings, base_url=_checked_url(base_url, None, None))
+            settings = replace(settings, base_url=_checked_url(base_url, None, None),
+                               engine="openai" if settings.engine == "llama-cpp"
+                               else settings.engine)
         if model:
             settings = replace(settings, model=model)
+        if model_path is not None:
+            settings = replace(settings, model_path=model_path.expanduser().absolute(),
+                               engine="llama-cpp")
         return settings
 
 
@@ -100,8 +115,9 @@ def writer_settings(table: Fields, *, configured: bool) -> WriterSettings:
             isinstance(k, str) and isinstance(v, str) for k, v in personas.items()):
         raise table.error("personas", "must map host names to text")
     prices = {key: table.number(key, 0, 1e6) for key in ("price_prompt", "price_completion")}
+    model_path = _model_path(table)
     return WriterSettings(
-        engine=table.text("engine") or d.engine,
+        engine=table.text("engine") or ("llama-cpp" if model_path else d.engine),
         base_url=_checked_url(table.text("base_url") or d.base_url, table.path,
                               table.line("base_url")),
         model=table.text("model") or d.model,
@@ -119,9 +135,23 @@ def writer_settings(table: Fields, *, configured: bool) -> WriterSettings:
         retry_for=_number(table, "retry_for", 0, 3600, d.retry_for),
         deadline=_number(table, "deadline", 1, 7200, d.deadline),
         length_passes=_whole(table, "length_passes", 0, 5, d.length_passes),
+        model_path=model_path,
+        context=_whole(table, "context", 512, 1 << 20, d.context),
+        threads=_whole(table, "threads", 1, 256, 0) or None,
         path=table.path,
         configured=configured,
     )
+
+
+def _model_path(table: Fields) -> Path | None:
+    """``model_path`` as a path, relative ones from the show's folder (show.toml's)."""
+    text = table.text("model_path")
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute() and table.path is not None:
+        path = table.path.parent / path
+    return path
 
 
 def _number(table: Fields, key: str, low: float, high: float, default: float) -> float:

@@ -33,6 +33,10 @@ NAMESPACES = {
 for _prefix, _uri in NAMESPACES.items():
     ET.register_namespace(_prefix, _uri)
 
+AI_CONTENT = "ai-content"
+"""podcast:txt's purpose for the AI-content disclosure (the namespace's txt.md, 2026-03):
+``true`` when AI-generated content was used to make the episode; on the channel, true
+when any listed episode's is."""
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
 
@@ -129,6 +133,9 @@ def build_feed(show: ShowConfig, episodes: list[EpisodeRecord], base_url: str | 
     _listener_tags(channel, show, items, base)
     for host in _hosts(items):
         _sub(channel, _q("podcast", "person"), host, role="host")
+    if any(e.ai_content for e in items) and not any(
+            line.purpose == AI_CONTENT for line in show.txt):
+        _sub(channel, _q("podcast", "txt"), "true", purpose=AI_CONTENT)
     kept = kept if own else ()
     places = _kept_places(items, kept)
     for index, episode in enumerate(items):
@@ -289,6 +296,10 @@ def _item(channel: ET.Element, episode: EpisodeRecord, base: str, show_explicit:
         _sub(item, _q("itunes", "image"), href=f"{folder}/{episode.image}")
     for host in episode.hosts:
         _sub(item, _q("podcast", "person"), host, role="host")
+    for guest in episode.guests:
+        _sub(item, _q("podcast", "person"), guest, role="guest")
+    if episode.ai_content:  # the namespace's disclosure, true like itunes:explicit
+        _sub(item, _q("podcast", "txt"), "true", purpose=AI_CONTENT)
     for version in (episode, *versions):  # each language's transcripts, this one's first
         _transcripts(item, version, f"{base}/{version.slug}")
     for bite in episode.soundbites:

@@ -118,6 +118,27 @@ def publication_time(script: Script, show: ShowConfig) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
+RULE_BASED_VOICES = frozenset({"espeak"})
+"""Engines whose voices are rules, not a trained model: espeak-ng's formant synthesis
+sounds like no one and is not AI-generated content. Every other engine (kokoro, edge's
+neural voices, OpenAI's, a plug-in's) is taken to be a neural voice."""
+
+
+def ai_content(script: Script, notes: ShowNotes, engine: str, show: ShowConfig
+               ) -> tuple[str, ...]:
+    """What of the episode a model made: its words (front matter ``written_by``, from
+    ``duopod draft`` or ``translate``), its written notes, and (``show.toml``
+    ``disclose_synthetic_voices``, on by default) its voices when they are neural."""
+    made = []
+    if script.meta.written_by:
+        made.append(f"words: {script.meta.written_by}")
+    if notes.written is not None:
+        made.append(f"notes: {notes.written.model or 'a language model'}")
+    if show.disclose_synthetic_voices and engine not in RULE_BASED_VOICES:
+        made.append(f"voices: {engine}")
+    return tuple(made)
+
+
 def episode_record(
     workspace: Workspace, script: Script, timeline: Timeline, audio: Path,
     measurement: Measurement, notes: ShowNotes, engine: str, records: Records | None = None,
@@ -159,6 +180,8 @@ def episode_record(
         explicit=meta.lifecycle.explicit,
         soundbites=choose_soundbites(timeline, notes.key_points),
         translation_of=meta.lifecycle.translation_of,
+        guests=tuple(meta.guests),
+        ai_content=ai_content(script, notes, engine, workspace.show),
     )
     others = [r for r in reserved if r.guid != guid]
     record = replace(record, number=number_for(record, previous, meta.episode_number, others,

@@ -69,8 +69,9 @@ def resolve_engine(name: str, notice: Notify | None = None) -> str:
 
 
 def script_profiles(workspace: Workspace, script: Script) -> dict[str, VoiceProfile]:
-    """A script's hosts with their profiles; a host without one is an error at its line."""
-    return workspace.profiles_for(script.hosts, script.path, script.first_lines())
+    """A script's speakers (hosts and guests) with their profiles; one without is an error
+    at its line."""
+    return workspace.profiles_for(script.speakers, script.path, script.first_lines())
 
 
 def hosts_profiles(workspace: Workspace, scripts: Iterable[Script]) -> dict[str, VoiceProfile]:

@@ -47,7 +47,7 @@ def episode_profiles(script: Script, workspace: Workspace) -> dict[str, VoicePro
     """Each host's profile for the episode's language (its ``[engine."xx-YY"]`` tables laid
     over the defaults)."""
     language = script.meta.lifecycle.language or workspace.show.language
-    profiles = workspace.profiles_for(script.hosts, script.path, script.first_lines())
+    profiles = workspace.profiles_for(script.speakers, script.path, script.first_lines())
     return {host: profile.for_language(language) for host, profile in profiles.items()}
 
 

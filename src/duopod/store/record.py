@@ -126,6 +126,11 @@ class EpisodeRecord:
     translation_of: str | None = None
     """The slug of the episode this one is a version of, in another language (front matter
     ``translation_of:``, written by ``duopod translate``)."""
+    guests: tuple[str, ...] = ()
+    """Who spoke besides the hosts (podcast:person role="guest")."""
+    ai_content: tuple[str, ...] = ()
+    """What of the episode machines made, one line each ("words: <model>", "notes: <model>",
+    "voices: kokoro"); any makes the feed's podcast:txt purpose="ai-content" true."""
 
     def listed(self, now: dt.datetime) -> bool:
         """Does the episode belong in the feed and the index at ``now``? Not a draft, and
@@ -164,6 +169,8 @@ class EpisodeRecord:
             "description": self.description,
             "description_html": self.description_html,
             "hosts": list(self.hosts),
+            **({"guests": list(self.guests)} if self.guests else {}),
+            **({"ai_content": list(self.ai_content)} if self.ai_content else {}),
             "language": self.language,
             "duration": round(self.duration, 3),
             "engine": self.engine,
@@ -304,6 +311,8 @@ def _from_dict(data: dict[str, Any], light: bool) -> EpisodeRecord:
         published=_moment(_text(data, "published")),
         number=number,
         hosts=tuple(str(h) for h in data.get("hosts", [])),
+        guests=tuple(str(g) for g in data.get("guests", [])),
+        ai_content=tuple(str(a) for a in data.get("ai_content", [])),
         language=_text(data, "language"),
         duration=_number(data["duration"], "duration", 0.0, MAX_DURATION),
         audio=AudioFile(

@@ -47,6 +47,39 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+# What a damaged page leaves in words and no voice can say: a lost character shown as a box
+# or a replacement mark, a control character, the page's own markup. A script that has one
+# is refused at its line (``script.parse``); a draft's turns have them taken out, listed.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LOST = {"\ufffd": "a replacement character (U+FFFD, text decoded wrongly)",
+         "\u25a1": "a white square (U+25A1, a character the page could not show)",
+         "\u2610": "a ballot box (U+2610, a character the page could not show)"}
+_MARKUP = re.compile(
+    r"</?(?:a|b|br|div|em|font|h[1-6]|i|img|li|ol|p|script|span|strong|style|table|td|tr|ul)"
+    r"(?:\s[^<>]*)?/?>|&(?:nbsp|amp|lt|gt|quot|apos|ldquo|rdquo|mdash|hellip|#\d{2,7}|"
+    r"#x[0-9a-fA-F]{2,6});", re.IGNORECASE)
+
+
+def not_text(line: str) -> list[str]:
+    """What in ``line`` is not text to be spoken, each described once ("a white square
+    (U+25A1 ...)", "markup '<br/>'"); empty when the line is all text."""
+    found: list[str] = []
+    for char in dict.fromkeys(c for c in line if c in _LOST):
+        found.append(_LOST[char])
+    for char in dict.fromkeys(_CONTROL.findall(line)):
+        found.append(f"a control character (U+{ord(char):04X})")
+    found += [f"markup {tag!r}" for tag in dict.fromkeys(_MARKUP.findall(line))]
+    return found
+
+
+def without_non_text(text: str) -> str:
+    """``text`` with what ``not_text`` finds taken out (markup tags and entities, boxes,
+    replacement marks, control characters)."""
+    text = _MARKUP.sub(" ", text)
+    text = _CONTROL.sub("", text)
+    return "".join(c for c in text if c not in _LOST)
+
+
 def clean_line(line: str) -> str:
     """Strip what real files carry around a line: invisible marks and (full-width) spaces."""
     line = _INVISIBLE.sub("", line)
