@@ -477,3 +477,65 @@ def test_every_bad_field_is_a_4xx_with_a_one_line_reason(show: Path, url: str) -
     for path, data in before.items():
         if path.name != MANDARIN:
             assert path.read_bytes() == data, path
+
+
+def test_the_episode_view_has_its_turns_levels_chapters_and_verify_flags(
+        show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from duopod.build.options import BuildOptions
+    from duopod.build.scripts import build_scripts
+    from duopod.show.workspace import load_workspace
+    from duopod.studio import timeline
+
+    workspace = load_workspace(show)
+    run = build_scripts(workspace, [show / "scripts" / MANDARIN], BuildOptions(engine="espeak"),
+                        jobs=1)
+    assert run.exit_code == 0, run.outcomes
+    slug = run.outcomes[0].slug
+    record = json.loads((show / "episodes" / slug / "episode.json").read_text("utf-8"))
+    flagged = record["timeline"]["turns"][2]["sentences"][0]
+    report = {"slug": slug, "sentences": [
+        {"turn": 3, "said": flagged["text"], "heard": "听错了", "cer": 0.6, "misheard": ["AI"],
+         "flagged": True},
+        {"turn": 1, "said": "不在这一集里的一句话。", "heard": "", "cer": 1.0, "misheard": [],
+         "flagged": True}]}
+    (show / ".duopod" / "verify").mkdir(parents=True, exist_ok=True)
+    (show / ".duopod" / "verify" / f"{slug}.json").write_text(json.dumps(report), "utf-8")
+
+    async def body(client: TestClient) -> tuple[Any, Any, Any]:
+        first = await (await client.get("/api/episode", params={"name": MANDARIN})).json()
+
+        def measured_again(_audio: Path) -> Any:
+            raise AssertionError("the levels were measured again, not read from the cache")
+
+        monkeypatch.setattr(timeline, "measure_levels", measured_again)
+        again = await (await client.get("/api/episode", params={"name": MANDARIN})).json()
+        other = await (await client.get("/api/episode", params={
+            "name": "2025-12-12-open-weights.md"})).json()
+        return first, again, other
+
+    first, again, other = with_client(show, body)
+    episode = first["episode"]
+    assert other == {"episode": None}  # never built
+    assert episode["audio"] == f"/site/{slug}/{record['audio']['file']}"
+    assert [t["number"] for t in episode["turns"]] == list(range(1, len(episode["turns"]) + 1))
+    assert [t["host"] for t in episode["turns"][:4]] == [0, 1, 0, 1]
+    assert [c["title"] for c in episode["chapters"]] == [
+        c["title"] for c in record["timeline"]["chapters"]]
+    # the levels: 20 a second over the whole MP3, loud where a turn speaks
+    levels = episode["levels"]
+    assert levels["per_second"] == 20
+    assert abs(len(levels["peaks"]) / 20 - record["duration"]) < 0.5
+    turn = episode["turns"][3]
+    spoken = levels["peaks"][int(turn["start"] * 20) + 2:int(turn["end"] * 20) - 2]
+    assert max(spoken) > 100 and min(levels["peaks"]) >= 0 and max(levels["peaks"]) <= 1000
+    # verify's flags on their sentences (a sentence of another version of the episode: none)
+    marked = [(t["number"], s["text"]) for t in episode["turns"] for s in t["sentences"]
+              if s["flag"]]
+    assert marked == [(3, flagged["text"])]
+    assert episode["turns"][2]["sentences"][0]["flag"]["misheard"] == ["AI"]
+    # computed once, then read from .duopod/studio/levels/ (kept with the MP3's identity)
+    cache = show / ".duopod" / "studio" / "levels" / f"{slug}.json"
+    assert json.loads(cache.read_text("utf-8"))["peaks"] == levels["peaks"]
+    assert again["episode"]["levels"] == levels
