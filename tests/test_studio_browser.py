@@ -468,8 +468,19 @@ def test_the_timeline_plays_a_sentence_and_puts_the_cursor_on_its_line(
     ranges: list[str] = []
     page.on("request", lambda r: ranges.append(r.headers.get("range", ""))
             if r.url.split("?")[0].endswith(".mp3") else None)
+    # verify's report flags one sentence (turn 5, numbered from 1): the timeline marks it
+    [record] = [json.loads(p.read_text("utf-8")) for p in (show / "episodes").glob("*/episode.json")]
+    flagged = record["timeline"]["turns"][4]["sentences"][0]["text"]
+    (show / ".duopod" / "verify").mkdir(parents=True, exist_ok=True)
+    (show / ".duopod" / "verify" / f"{record['slug']}.json").write_text(json.dumps(
+        {"sentences": [{"turn": 5, "said": flagged, "heard": "听错", "cer": 0.5,
+                        "misheard": [], "flagged": True}]}), "utf-8")
     page.goto(f"{studio}edit/{MANDARIN}")
     page.wait_for_selector("#outline .turn")
+    marked = page.wait_for_selector(".tl-sentence.flagged")
+    assert page.locator(".tl-sentence.flagged").count() == 1
+    assert (marked.get_attribute("data-turn"), marked.get_attribute("data-sentence")) == ("4", "0")
+    assert "verify heard: 听错" in (marked.get_attribute("title") or "")
     button = page.wait_for_selector('.tl-sentence[data-turn="5"][data-sentence="0"]')
     start, end = float(button.get_attribute("data-start")), float(button.get_attribute("data-end"))
     sentence = button.text_content()

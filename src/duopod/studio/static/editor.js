@@ -308,11 +308,16 @@ export function startEditor(editor) {
     }
     text.value = found.text;
     const when = new Date(found.at).toLocaleString();
+    const differs = firstDifference(savedText, found.text);
     editor.dataset.restored = found === local ? "browser" : "show";
+    drawBackdrop();
+    text.setSelectionRange(lineStart(differs), lineStart(differs));  // not at the end
+    scrollToLine(differs);
     if (found.base === sha) {
       const note = $("#restored");
       note.hidden = false;
-      note.textContent = "Your unsaved text from " + when + " is back in the editor (not saved yet).";
+      note.textContent = "Your unsaved text from " + when + " is back in the editor (not saved yet; "
+        + "it first differs from the file at line " + differs + ").";
       remember();
     } else {
       // typed over a version that is no longer on disk: the producer chooses (and until
@@ -322,6 +327,13 @@ export function startEditor(editor) {
       remember();
       showConflict(onDisk, savedText, "Your unsaved text from " + when + " was typed over an older version of this script; the file on disk has changed since.");
     }
+  }
+
+  function firstDifference(a, b) {
+    const x = a.split("\n"), y = b.split("\n");
+    let line = 0;
+    while (line < x.length && line < y.length && x[line] === y[line]) line++;
+    return line + 1;
   }
 
   function showConflict(theirSha, theirText, message) {
@@ -436,7 +448,7 @@ export function startEditor(editor) {
 
   async function hear(url, body) {
     const failed = await hearer.play(url, body);
-    if (failed) $("#lex-note").textContent = failed;
+    if (failed) { $("#lex-note").textContent = failed; $("#at-cursor").textContent = "not heard: " + failed; }
   }
 
   function play(turn, sentence) {
@@ -509,6 +521,7 @@ export function startEditor(editor) {
     if (!current) return;
     const [line, from, to] = findSentence(current, sentence.text);
     goToLine(line, from, to);
+    $("#code").scrollIntoView({block: "nearest"});
     $("#at-cursor").textContent = "line " + line + " · turn " + turn.number + " · " + turn.speaker + " · " + clock(sentence.start);
   });
 
@@ -583,6 +596,8 @@ export function startEditor(editor) {
     if (!data.items.length) list.appendChild(element("li", "no episode in the feed yet", "hint"));
   }
 
+  if (window.matchMedia("(max-width: 600px)").matches) $("#timeline-card").open = false;  // room for the text
+  $("#timeline-card").addEventListener("toggle", () => timeline.drawWave());
   drawBackdrop();
   restore().finally(() => { drawBackdrop(); checkNow(); });
   refreshFeed();
