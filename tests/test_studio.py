@@ -539,3 +539,35 @@ def test_the_episode_view_has_its_turns_levels_chapters_and_verify_flags(
     cache = show / ".duopod" / "studio" / "levels" / f"{slug}.json"
     assert json.loads(cache.read_text("utf-8"))["peaks"] == levels["peaks"]
     assert again["episode"]["levels"] == levels
+
+
+def test_a_sentence_that_fails_mid_turn_breaks_the_stream_and_caches_nothing(
+        show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp import ClientPayloadError
+
+    from duopod.errors import EngineError
+    from duopod.speech.engines.espeak import EspeakEngine
+
+    original = EspeakEngine.each_sentence
+
+    def fails_second(self: EspeakEngine, sentences: Any, settings: Any) -> Any:
+        pieces = original(self, sentences, settings)
+        yield next(pieces)
+        pieces.close()
+        raise EngineError("the engine fell over on the second sentence")
+
+    monkeypatch.setattr(EspeakEngine, "each_sentence", fails_second)
+
+    async def body(client: TestClient) -> tuple[int, str, Any]:
+        response = await post(client, "/api/hear", {"name": MANDARIN, "turn": 0})
+        try:
+            await response.read()
+            ended = "whole"
+        except ClientPayloadError:
+            ended = "broken off"
+        stale = await (await post(client, "/api/stale", {"name": MANDARIN})).json()
+        return response.status, ended, stale
+
+    status, ended, stale = with_client(show, body)
+    assert (status, ended) == (200, "broken off")  # never a clean end that hides it
+    assert 0 in stale["stale"]  # half a turn is not kept as the turn

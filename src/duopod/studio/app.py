@@ -409,8 +409,14 @@ async def _streamed(request: web.Request, heard: Hearing) -> web.StreamResponse:
         "X-Duopod-Cached": "1" if heard.cached else "0"})
     await response.prepare(request)
     await response.write(wav_header())
-    async for pcm in heard.pcm:
-        await response.write(pcm)
+    try:
+        async for pcm in heard.pcm:
+            await response.write(pcm)
+    except DuopodError as exc:  # a later sentence failed: the stream breaks off, said so
+        log.warning("hearing stopped: %s", exc)
+        if request.transport is not None:
+            request.transport.close()
+        return response
     await response.write_eof()
     return response
 

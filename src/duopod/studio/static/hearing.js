@@ -66,8 +66,9 @@ export class StreamPlayer {
         this.schedule(session, copy, rate);
       }
     } catch (error) {
-      if (error.name !== "AbortError") throw error;
-      return null;
+      if (error.name === "AbortError") return null;
+      player.dataset.state = "failed";
+      return "the speech stopped before the end of the turn (the studio's log says why)";
     }
     if (this.session !== session) return null;
     player.dataset.state = "done";
