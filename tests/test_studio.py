@@ -571,3 +571,20 @@ def test_a_sentence_that_fails_mid_turn_breaks_the_stream_and_caches_nothing(
     status, ended, stale = with_client(show, body)
     assert (status, ended) == (200, "broken off")  # never a clean end that hides it
     assert 0 in stale["stale"]  # half a turn is not kept as the turn
+
+
+def test_a_guest_has_a_colour_of_its_own_in_the_outline(show: Path) -> None:
+    from test_guests import SCRIPT, with_guest
+
+    with_guest(show)
+    (show / "scripts" / "guest.md").write_text(SCRIPT, "utf-8")
+
+    async def body(client: TestClient) -> Any:
+        return await (await post(client, "/api/check", {"name": "guest.md",
+                                                         "text": SCRIPT})).json()
+
+    outline = with_client(show, body)["outline"]
+    assert outline["hosts"] == [
+        {"name": "雷总", "characters": outline["hosts"][0]["characters"], "guest": False},
+        {"name": "董小姐", "characters": outline["hosts"][1]["characters"], "guest": False},
+        {"name": "李教授", "characters": outline["hosts"][2]["characters"], "guest": True}]

@@ -186,7 +186,8 @@ def outline(workspace: Workspace, script: Script) -> dict[str, Any]:
         "title": script.meta.title,
         "slug": script.meta.slug,
         "status": script.meta.lifecycle.status,
-        "hosts": [{"name": h, "characters": chars.get(h, 0)} for h in script.speakers],
+        "hosts": [{"name": h, "characters": chars.get(h, 0), "guest": h not in script.hosts}
+                  for h in script.speakers],
         "sections": [{"title": s.title, "line": s.line} for s in script.sections],
         "turns": [{"index": t.index, "speaker": t.speaker, "line": t.line,
                    "sentences": split_sentences(t.text)} for t in script.turns],

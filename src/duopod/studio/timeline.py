@@ -112,7 +112,7 @@ def episode_view(workspace: Workspace, slug: str) -> dict[str, Any] | None:
         return None
     levels = levels_of(workspace, slug, audio)
     flags = _flags(workspace, slug)
-    hosts = list(record.hosts)
+    hosts = [*record.hosts, *record.guests]  # each speaker's colour, as the editor's
     return {
         "slug": slug, "audio": f"/site/{slug}/{record.audio.file}",
         "duration": timeline.duration, "hosts": hosts, "engine": record.engine,

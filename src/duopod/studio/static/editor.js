@@ -191,8 +191,9 @@ export function startEditor(editor) {
     legend.textContent = "";
     outline.hosts.forEach((host, index) => legend.appendChild(element("span", host.name, "host-chip host-" + (index % 4))));
     const hosts = element("ul", undefined, "hosts");
-    outline.hosts.forEach((host, index) => hosts.appendChild(element("li", host.name + " · " + host.characters + " characters", "host-" + (index % 4))));
-    box.appendChild(element("h2", "Hosts")); box.appendChild(hosts);
+    outline.hosts.forEach((host, index) => hosts.appendChild(element("li", host.name + (host.guest ? " (guest)" : "")
+      + " · " + host.characters + " characters", "host-" + (index % 4))));
+    box.appendChild(element("h2", outline.hosts.some((h) => h.guest) ? "Hosts and guests" : "Hosts")); box.appendChild(hosts);
     if (outline.sections.length) {
       const sections = element("ul");
       for (const section of outline.sections) {
