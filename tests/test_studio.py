@@ -8,6 +8,7 @@ import asyncio
 import io
 import re
 import shutil
+import threading
 import wave
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -112,7 +113,8 @@ def test_a_save_over_a_file_changed_on_disk_is_refused(show: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["../show.toml", "../../etc/passwd.md", "/etc/x.md",
-                                  ".hidden.md", "sources/../../show.md", "x.txt"])
+                                  ".hidden.md", "sources/../../show.md", "x.toml",
+                                  "a" * 5000 + ".md", "b/" * 600 + "c.md"])
 def test_paths_never_leave_the_scripts_folder(show: Path, name: str) -> None:
     async def body(client: TestClient) -> tuple[int, int]:
         read = await client.get("/api/script", params={"name": name})
@@ -181,12 +183,55 @@ def test_a_turn_is_heard_through_the_cache(show: Path) -> None:
         heard.append((0, str(stale["stale"][:1]), b""))
         return heard
 
-    (status, cached, wav), (status2, cached2, _wav2), (_, stale, _) = with_client(show, body)
+    (status, cached, wav), (status2, cached2, wav2), (_, stale, _) = with_client(show, body)
     assert status == status2 == 200
     assert (cached, cached2) == ("0", "1")
-    with wave.open(io.BytesIO(wav)) as audio:
-        assert audio.getnframes() / audio.getframerate() > 0.5
+    assert wav == wav2  # heard as it was rendered, then from the cache: the same samples
+    with wave.open(io.BytesIO(wav)) as audio:  # a WAV any player reads (a live stream's)
+        assert (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (
+            1, 2, 44_100)
+    assert (len(wav) - 44) / 2 / 44_100 > 0.5
     assert stale == "[1]"  # turn 0 is in the cache now: a build renders from turn 1
+
+
+def test_hearing_streams_the_first_sentence_before_the_last_is_spoken(
+        show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine is held before the turn's last sentence until the listener has audio:
+    a stream gets its first sentence through; a whole-turn answer would wait forever."""
+    from duopod.speech.engines.espeak import EspeakEngine
+
+    original = EspeakEngine.each_sentence
+    spoken: list[int] = []
+    listening = threading.Event()
+
+    def held(self: EspeakEngine, sentences: Any, settings: Any) -> Any:
+        pieces = original(self, sentences, settings)
+        for index in range(len(sentences)):
+            if index == len(sentences) - 1:
+                listening.wait(120)  # a guard against a hang, not a timing
+            audio = next(pieces)
+            spoken.append(index)
+            yield audio
+        pieces.close()
+
+    monkeypatch.setattr(EspeakEngine, "each_sentence", held)
+
+    async def body(client: TestClient) -> tuple[int, list[int], bytes, Any]:
+        response = await post(client, "/api/hear", {"name": MANDARIN, "turn": 0})
+        received = b""
+        while len(received) <= 44:  # the header, then the first audio
+            received += await response.content.readany()
+        spoken_then = list(spoken)
+        listening.set()
+        received += await response.read()
+        stale = await (await post(client, "/api/stale", {"name": MANDARIN})).json()
+        return response.status, spoken_then, received, stale
+
+    status, spoken_then, received, stale = with_client(show, body)
+    assert status == 200
+    assert spoken_then == [0]  # audio arrived while the last sentence was unspoken
+    assert spoken == [0, 1] and (len(received) - 44) / 2 / 44_100 > 1.0
+    assert 0 not in stale["stale"]  # and the whole turn is in the cache for the build
 
 
 def test_engine_keys_never_reach_the_pages(show: Path, monkeypatch: pytest.MonkeyPatch
@@ -385,3 +430,205 @@ def test_a_backchannel_is_heard_under_the_host_as_the_build_mixes_it(show: Path)
     host, murmur, goes_on = ((part, len(part) / rate) for part, rate in alone)
     assert placed(murmur[0]) < host[1] < placed(goes_on[0])  # under the host's last words
     assert placed(goes_on[0]) < placed(murmur[0]) + murmur[1] + 0.3
+
+
+def test_a_txt_script_is_listed_opened_and_saved(show: Path) -> None:
+    scripts = show / "scripts"
+    text = (scripts / MANDARIN).read_text(encoding="utf-8").replace(
+        "title: 芯片出口新规下的算力之争", "title: 纯文本脚本")
+    (scripts / "2025-12-11-plain.txt").write_text(text, encoding="utf-8")
+
+    async def body(client: TestClient) -> tuple[str, int, Any, int]:
+        page = await (await client.get("/")).text()
+        opened = await client.get("/edit/2025-12-11-plain.txt")
+        read = await (await client.get("/api/script",
+                                       params={"name": "2025-12-11-plain.txt"})).json()
+        saved = await post(client, "/api/save", {
+            "name": "2025-12-11-plain.txt", "text": read["text"].replace("早上好", "中午好"),
+            "sha256": read["sha256"]})
+        return page, opened.status, read, saved.status
+
+    page, opened, _read, saved = with_client(show, body)
+    assert 'href="/edit/2025-12-11-plain.txt"' in page and "纯文本脚本" in page
+    # the articles import and draft keep beside the scripts are not scripts
+    assert "sources/2025-12-10-h200.txt" not in page
+    assert opened == 200 and saved == 200
+    assert "中午好" in (scripts / "2025-12-11-plain.txt").read_text(encoding="utf-8")
+
+
+def test_a_link_out_of_the_show_is_listed_as_refused_never_read(show: Path,
+                                                                tmp_path: Path) -> None:
+    outside = tmp_path / "secret.md"
+    outside.write_text("---\ntitle: 秘密\n---\n", encoding="utf-8")
+    (show / "scripts" / "leak.md").symlink_to(outside)
+
+    async def body(client: TestClient) -> tuple[int, str, int, int]:
+        page = await client.get("/")
+        edit = await client.get("/edit/leak.md")
+        read = await client.get("/api/script", params={"name": "leak.md"})
+        return page.status, await page.text(), edit.status, read.status
+
+    status, page, edit, read = with_client(show, body)
+    assert status == 200
+    assert "leak.md" in page and "outside scripts/" in page and "秘密" not in page
+    assert 'href="/edit/leak.md"' not in page
+    assert (edit, read) == (404, 422)
+
+
+BAD_VALUES: list[Any] = [None, 7, -1, 10**30, 1.5, True, "", "x" * 5000, [], {}, "../x.md",
+                         "\x00", "2030-13-45T99:99"]
+ENDPOINTS = {
+    "/api/check": {"name": MANDARIN, "text": "x"},
+    "/api/save": {"name": MANDARIN, "text": "x", "sha256": "0"},
+    "/api/new": {"title": "t"},
+    "/api/hear": {"name": MANDARIN, "turn": 0},
+    "/api/stale": {"name": MANDARIN},
+    "/api/status": {"name": MANDARIN, "status": "scheduled", "at": "2030-01-02T07:30:00"},
+    "/api/unpublish": {"slug": "x"},
+    "/api/lexicon": {"name": MANDARIN, "written": "a", "spoken": "b", "turn": 0},
+}
+
+
+@pytest.mark.parametrize("url", sorted(ENDPOINTS))
+def test_every_bad_field_is_a_4xx_with_a_one_line_reason(show: Path, url: str) -> None:
+    """Each field of each endpoint's body replaced by each hostile value: never a 500."""
+    before = {p: p.read_bytes() for p in (show / "scripts").rglob("*") if p.is_file()}
+
+    async def body(client: TestClient) -> list[tuple[str, Any, int, str]]:
+        token = await csrf(client)
+        answers = []
+        for field in ENDPOINTS[url]:
+            for value in BAD_VALUES:
+                sent = {**ENDPOINTS[url], field: value}
+                response = await client.post(url, json=sent, headers={"X-Duopod-CSRF": token})
+                answers.append((field, value, response.status,
+                                (await response.read()).decode(errors="replace")))
+        for raw in (b"", b"[1]", b"{", b"\"x\"", b"\xff\xfe"):
+            response = await client.post(url, data=raw, headers={
+                "X-Duopod-CSRF": token, "Content-Type": "application/json"})
+            answers.append(("(body)", raw, response.status,
+                            (await response.read()).decode(errors="replace")))
+        return answers
+
+    for field, value, status, text in with_client(show, body):
+        shown = repr(value)[:40]
+        assert status < 500, (url, field, shown, status, text[:300])
+        if status >= 400:
+            reason = text.strip()
+            assert reason and "\n" not in reason and "Traceback" not in reason, (
+                url, field, shown, reason[:300])
+    # the bodies that passed wrote nothing but what they named (no script lost)
+    for path, data in before.items():
+        if path.name != MANDARIN:
+            assert path.read_bytes() == data, path
+
+
+def test_the_episode_view_has_its_turns_levels_chapters_and_verify_flags(
+        show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from duopod.build.options import BuildOptions
+    from duopod.build.scripts import build_scripts
+    from duopod.show.workspace import load_workspace
+    from duopod.studio import timeline
+
+    workspace = load_workspace(show)
+    run = build_scripts(workspace, [show / "scripts" / MANDARIN], BuildOptions(engine="espeak"),
+                        jobs=1)
+    assert run.exit_code == 0, run.outcomes
+    slug = run.outcomes[0].slug
+    record = json.loads((show / "episodes" / slug / "episode.json").read_text("utf-8"))
+    flagged = record["timeline"]["turns"][2]["sentences"][0]
+    report = {"slug": slug, "sentences": [
+        {"turn": 3, "said": flagged["text"], "heard": "听错了", "cer": 0.6, "misheard": ["AI"],
+         "flagged": True},
+        {"turn": 1, "said": "不在这一集里的一句话。", "heard": "", "cer": 1.0, "misheard": [],
+         "flagged": True}]}
+    (show / ".duopod" / "verify").mkdir(parents=True, exist_ok=True)
+    (show / ".duopod" / "verify" / f"{slug}.json").write_text(json.dumps(report), "utf-8")
+
+    async def body(client: TestClient) -> tuple[Any, Any, Any]:
+        first = await (await client.get("/api/episode", params={"name": MANDARIN})).json()
+
+        def measured_again(_audio: Path) -> Any:
+            raise AssertionError("the levels were measured again, not read from the cache")
+
+        monkeypatch.setattr(timeline, "measure_levels", measured_again)
+        again = await (await client.get("/api/episode", params={"name": MANDARIN})).json()
+        other = await (await client.get("/api/episode", params={
+            "name": "2025-12-12-open-weights.md"})).json()
+        return first, again, other
+
+    first, again, other = with_client(show, body)
+    episode = first["episode"]
+    assert other == {"episode": None}  # never built
+    assert episode["audio"] == f"/site/{slug}/{record['audio']['file']}"
+    assert [t["number"] for t in episode["turns"]] == list(range(1, len(episode["turns"]) + 1))
+    assert [t["host"] for t in episode["turns"][:4]] == [0, 1, 0, 1]
+    assert [c["title"] for c in episode["chapters"]] == [
+        c["title"] for c in record["timeline"]["chapters"]]
+    # the levels: 20 a second over the whole MP3, loud where a turn speaks
+    levels = episode["levels"]
+    assert levels["per_second"] == 20
+    assert abs(len(levels["peaks"]) / 20 - record["duration"]) < 0.5
+    turn = episode["turns"][3]
+    spoken = levels["peaks"][int(turn["start"] * 20) + 2:int(turn["end"] * 20) - 2]
+    assert max(spoken) > 100 and min(levels["peaks"]) >= 0 and max(levels["peaks"]) <= 1000
+    # verify's flags on their sentences (a sentence of another version of the episode: none)
+    marked = [(t["number"], s["text"]) for t in episode["turns"] for s in t["sentences"]
+              if s["flag"]]
+    assert marked == [(3, flagged["text"])]
+    assert episode["turns"][2]["sentences"][0]["flag"]["misheard"] == ["AI"]
+    # computed once, then read from .duopod/studio/levels/ (kept with the MP3's identity)
+    cache = show / ".duopod" / "studio" / "levels" / f"{slug}.json"
+    assert json.loads(cache.read_text("utf-8"))["peaks"] == levels["peaks"]
+    assert again["episode"]["levels"] == levels
+
+
+def test_a_sentence_that_fails_mid_turn_breaks_the_stream_and_caches_nothing(
+        show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp import ClientPayloadError
+
+    from duopod.errors import EngineError
+    from duopod.speech.engines.espeak import EspeakEngine
+
+    original = EspeakEngine.each_sentence
+
+    def fails_second(self: EspeakEngine, sentences: Any, settings: Any) -> Any:
+        pieces = original(self, sentences, settings)
+        yield next(pieces)
+        pieces.close()
+        raise EngineError("the engine fell over on the second sentence")
+
+    monkeypatch.setattr(EspeakEngine, "each_sentence", fails_second)
+
+    async def body(client: TestClient) -> tuple[int, str, Any]:
+        response = await post(client, "/api/hear", {"name": MANDARIN, "turn": 0})
+        try:
+            await response.read()
+            ended = "whole"
+        except ClientPayloadError:
+            ended = "broken off"
+        stale = await (await post(client, "/api/stale", {"name": MANDARIN})).json()
+        return response.status, ended, stale
+
+    status, ended, stale = with_client(show, body)
+    assert (status, ended) == (200, "broken off")  # never a clean end that hides it
+    assert 0 in stale["stale"]  # half a turn is not kept as the turn
+
+
+def test_a_guest_has_a_colour_of_its_own_in_the_outline(show: Path) -> None:
+    from test_guests import SCRIPT, with_guest
+
+    with_guest(show)
+    (show / "scripts" / "guest.md").write_text(SCRIPT, "utf-8")
+
+    async def body(client: TestClient) -> Any:
+        return await (await post(client, "/api/check", {"name": "guest.md",
+                                                         "text": SCRIPT})).json()
+
+    outline = with_client(show, body)["outline"]
+    assert outline["hosts"] == [
+        {"name": "雷总", "characters": outline["hosts"][0]["characters"], "guest": False},
+        {"name": "董小姐", "characters": outline["hosts"][1]["characters"], "guest": False},
+        {"name": "李教授", "characters": outline["hosts"][2]["characters"], "guest": True}]

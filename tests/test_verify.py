@@ -213,6 +213,7 @@ def test_each_sentence_is_cut_at_its_times_and_the_report_kept_private(episode: 
     assert first.suggestions[0].table == "zh-CN.kokoro"
     assert first.suggestions[0].current == "H二十"
     assert (second.flagged, second.cer) == (False, 0.0)
+    assert (first.turn, second.turn) == (1, 2)  # numbered from 1, as everywhere
     assert report.exit_code == 1
     saved = json.loads(report_path(ws, SLUG).read_text(encoding="utf-8"))
     assert report_path(ws, SLUG).is_relative_to(ws.state_dir)  # never in the public site

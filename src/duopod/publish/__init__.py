@@ -184,8 +184,10 @@ def unpublish_episode(workspace: Workspace, slug: str) -> EpisodeRecord:
     """Take an episode out of the feed and the site. Its folder moves, whole, to
     ``.duopod/unpublished/`` (nothing is deleted), where its record keeps the GUID and the
     number: building its script again publishes it as the same episode."""
-    if slug.startswith(".") or "/" in slug:
-        raise InputError(f"no published episode {slug!r} in {workspace.episodes_dir}")
+    if (slug.startswith(".") or "/" in slug or "\x00" in slug
+            or not 0 < len(slug.encode("utf-8")) <= 255):  # no folder holds such a name
+        shown = slug if len(slug) <= 80 else slug[:77] + "..."
+        raise InputError(f"no published episode {shown!r} in {workspace.episodes_dir}")
     with workspace.site_lock():
         recover(workspace)
         settle_areas(workspace)

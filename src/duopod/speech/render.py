@@ -100,7 +100,7 @@ async def render_turns_async(
                 speech = await engine.render(
                     said, voice, lambda detail: notify(TurnEvent(turn, "retrying", detail)),
                 )
-                speech.sentences = _written(written, speech.sentences, engine.name)
+                speech.sentences = written_spans(written, speech.sentences, engine.name)
             except EngineError as exc:
                 notify(TurnEvent(turn, "failed", str(exc)))
                 raise DuopodError(
@@ -108,7 +108,7 @@ async def render_turns_async(
                     f"failed to render: {exc}"
                 ) from exc
         # in a thread: the event loop meanwhile hands slots on and reads other connections
-        speech = await asyncio.to_thread(_analysed_and_cached, cache, key, speech)
+        speech = await asyncio.to_thread(analysed_and_cached, cache, key, speech)
         notify(TurnEvent(turn, "done"))
         return RenderedTurn(turn, speech)
 
@@ -152,7 +152,8 @@ def stale_turns(script: Script, workspace: Workspace, engine: Engine,
             if not cache.has(turn_key(engine, settings[turn.speaker], turn, spoken))]
 
 
-def _analysed_and_cached(cache: SpeechCache, key: str, speech: Speech) -> Speech:
+def analysed_and_cached(cache: SpeechCache, key: str, speech: Speech) -> Speech:
+    """A rendered turn analysed (its loudness steps, for the mix) and kept under ``key``."""
     speech.analysis = analyse(speech.samples)
     return cache.put(key, speech)
 
@@ -162,7 +163,8 @@ def _weight(sentences: list[str]) -> int:
     return sum(len(sentence.encode()) for sentence in sentences)
 
 
-def _written(written: list[str], spans: list[SentenceSpan], engine: str) -> list[SentenceSpan]:
+def written_spans(written: list[str], spans: list[SentenceSpan], engine: str
+                  ) -> list[SentenceSpan]:
     """The engine's spans labelled with the script's own sentences."""
     if len(spans) != len(written):
         raise EngineError(f"the {engine} engine timed {len(spans)} sentences, not "

@@ -31,8 +31,9 @@ from ..speech.choice import resolve_engine
 from ..speech.engines import engine_names
 from ..speech.lexicon import script_speller
 from ..speech.render import stale_turns
-from . import library
+from . import library, unsaved
 from .bodies import (
+    AsideBody,
     BuildBody,
     CheckBody,
     DraftBody,
@@ -43,11 +44,21 @@ from .bodies import (
     StaleBody,
     StatusBody,
     UnpublishBody,
+    UnsavedBody,
 )
 from .drafting import draft_from_article, writer_configured
 from .events import Builds, stream
-from .hearing import engine_named, exchange_of, hear, hear_exchange, one_turn
+from .hearing import (
+    Hearing,
+    engine_named,
+    exchange_of,
+    hear_exchange,
+    hearing,
+    one_turn,
+    wav_header,
+)
 from .security import PAGE_POLICY, Guard, guard_middleware, is_loopback, set_headers
+from .timeline import episode_view
 
 log = logging.getLogger("duopod.studio")
 MAX_BODY = 4 * 1024 * 1024
@@ -112,6 +123,11 @@ def make_app(root: Path, *, token: str | None, loopback: bool = True,
     app.router.add_post("/api/status", set_status)
     app.router.add_post("/api/unpublish", unpublish)
     app.router.add_get("/api/feed", feed_state)
+    app.router.add_get("/api/unsaved", get_unsaved)
+    app.router.add_post("/api/unsaved", keep_unsaved)
+    app.router.add_post("/api/diff", diff)
+    app.router.add_post("/api/aside", aside)
+    app.router.add_get("/api/episode", episode)
     app.router.add_get("/site/{tail:.*}", site)
     app[_PREVIEW] = attach_preview(app, app[_SHOW].current())
     return app
@@ -129,6 +145,7 @@ def _error(exc: DuopodError, status: int = 422) -> web.Response:
         body["line"] = exc.line
     if isinstance(exc, library.Conflict):
         status = 409
+        body["current"] = exc.current
     return web.json_response(body, status=status)
 
 
@@ -178,7 +195,8 @@ async def episodes_page(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     rows = await asyncio.to_thread(library.episode_rows, workspace)
     return _render(request, "episodes.html", show=workspace.show.title, rows=rows,
-                   feed=_feed_items(workspace), writer=writer_configured(workspace))
+                   feed=_feed_items(workspace), writer=writer_configured(workspace),
+                   unsaved=unsaved.kept_names(workspace))
 
 
 async def editor_page(request: web.Request) -> web.Response:
@@ -224,21 +242,111 @@ async def get_script(request: web.Request) -> web.Response:
 
 @handles_errors
 async def check(request: web.Request) -> web.Response:
+    """The editor's text checked as typed; with ``engine``, also how many of its turns a
+    build would render (the count beside Build, live, before any save)."""
     body = await _body(request, CheckBody)
     workspace = _workspace(request)
     path = library.script_path(workspace, body.name)
     checked = await asyncio.to_thread(library.check_text, workspace, path, body.text)
-    return web.json_response({"problems": [p.to_json() for p in checked.problems],
-                              "outline": checked.outline})
+    answer: dict[str, object] = {"problems": [p.to_json() for p in checked.problems],
+                                 "outline": checked.outline}
+    if body.engine is not None and checked.script is not None:
+        name = _engine(request, body.engine)
+        turns = await asyncio.to_thread(_stale_of, workspace, checked.script, name)
+        answer["stale"] = {"stale": turns, "turns": len(checked.script.turns), "engine": name}
+    return web.json_response(answer)
 
 
 @handles_errors
 async def save(request: web.Request) -> web.Response:
+    """Write the editor's text over the version it names (else 409, nothing written).
+    ``over_theirs``: the producer chose "keep mine" in a conflict; the version on disk it
+    replaces is copied into ``.duopod/studio/kept/`` first, and the answer says where."""
     body = await _body(request, SaveBody)
     workspace = _workspace(request)
     path = library.script_path(workspace, body.name)
-    sha = library.save_script(workspace, path, body.text, body.sha256)
-    return web.json_response({"sha256": sha})
+    answer: dict[str, object] = {}
+    if body.over_theirs:
+        theirs, version = library.read_script(workspace, path)
+        if version != body.sha256:
+            raise library.Conflict(path, version)
+        answer["kept"] = _shown(workspace, unsaved.set_aside(workspace, body.name, theirs,
+                                                             "theirs"))
+    answer["sha256"] = library.save_script(workspace, path, body.text, body.sha256)
+    unsaved.drop(workspace, body.name)
+    return web.json_response(answer)
+
+
+def _shown(workspace: Workspace, path: Path) -> str:
+    """A path in the show's folder as the producer would type it."""
+    return path.relative_to(workspace.root).as_posix()
+
+
+async def get_unsaved(request: web.Request) -> web.Response:
+    """The script's unsaved text kept in ``.duopod/studio/unsaved/`` (``{}``: none)."""
+    workspace = _workspace(request)
+    name = request.query.get("name", "")
+    try:
+        library.script_path(workspace, name)
+    except InputError as exc:
+        return _error(exc)
+    kept = unsaved.kept(workspace, name)
+    return web.json_response(kept.to_json() if kept else {})
+
+
+@handles_errors
+async def keep_unsaved(request: web.Request) -> web.Response:
+    """Keep the editor's unsaved text (``text`` null: there is none any more)."""
+    body = await _body(request, UnsavedBody)
+    workspace = _workspace(request)
+    library.script_path(workspace, body.name)
+    if body.text is None:
+        unsaved.drop(workspace, body.name)
+        return web.json_response({"kept": False})
+    await asyncio.to_thread(unsaved.keep, workspace, unsaved.Unsaved(
+        body.name, body.text, body.base, body.at))
+    return web.json_response({"kept": True})
+
+
+@handles_errors
+async def diff(request: web.Request) -> web.Response:
+    """The editor's text against the file on disk now, line by line (difflib), with the
+    file's text and version: what a conflict's "see the difference" shows."""
+    body = await _body(request, AsideBody)
+    workspace = _workspace(request)
+    path = library.script_path(workspace, body.name)
+    theirs, version = library.read_script(workspace, path)
+    return web.json_response({"theirs": theirs, "sha256": version,
+                              "lines": library.difference(theirs, body.text)})
+
+
+@handles_errors
+async def aside(request: web.Request) -> web.Response:
+    """Copy the editor's text into ``.duopod/studio/kept/`` before the producer takes the
+    other version in a conflict; the answer names the copy."""
+    body = await _body(request, AsideBody)
+    workspace = _workspace(request)
+    library.script_path(workspace, body.name)
+    kept = await asyncio.to_thread(unsaved.set_aside, workspace, body.name, body.text,
+                                   "mine")
+    return web.json_response({"kept": _shown(workspace, kept)})
+
+
+@handles_errors
+async def episode(request: web.Request) -> web.Response:
+    """The script's built episode as the timeline draws it (``{"episode": null}``: not
+    built): turns and sentences, chapters, the MP3's levels, verify's flags."""
+    workspace = _workspace(request)
+    path = library.script_path(workspace, request.query.get("name", ""))
+    try:
+        text = library.read_script(workspace, path)[0]
+    except OSError:
+        raise web.HTTPNotFound(text="no such script\n") from None
+    checked = await asyncio.to_thread(library.check_text, workspace, path, text)
+    if checked.script is None:
+        return web.json_response({"episode": None})
+    view = await asyncio.to_thread(episode_view, workspace, checked.script.meta.slug)
+    return web.json_response({"episode": view})
 
 
 @handles_errors
@@ -289,27 +397,54 @@ def _turn_to_hear(workspace: Workspace, name: str, text: str | None, turn: int,
 
 
 @handles_errors
-async def hear_line(request: web.Request) -> web.Response:
+async def hear_line(request: web.Request) -> web.StreamResponse:
+    """A turn (or a sentence of it) streamed as the engine speaks it; with ``exchange``,
+    the turns around it mixed as a build mixes them, whole."""
     body = await _body(request, HearBody)
     workspace = _workspace(request)
     script = await asyncio.to_thread(_turn_to_hear, workspace, body.name, body.text,
                                      body.turn, body.sentence, body.exchange)
     engine = await asyncio.to_thread(engine_named, _engine(request, body.engine))
-    listen = hear_exchange if body.exchange else hear
-    heard = await listen(workspace, script, engine)
-    return web.Response(body=heard.wav, content_type="audio/wav",
-                        headers={"X-Duopod-Cached": "1" if heard.cached else "0",
-                                 "Cache-Control": "no-store"})
+    if body.exchange:
+        heard = await hear_exchange(workspace, script, engine)
+        return web.Response(body=heard.wav, content_type="audio/wav",
+                            headers={"X-Duopod-Cached": "1" if heard.cached else "0",
+                                     "Cache-Control": "no-store"})
+    return await _streamed(request, await hearing(workspace, script, engine))
+
+
+async def _streamed(request: web.Request, heard: Hearing) -> web.StreamResponse:
+    """A turn being heard as a WAV stream: the header at once, then each piece of its PCM
+    as the engine has it (``hearing``)."""
+    response = web.StreamResponse(headers={
+        "Content-Type": "audio/wav", "Cache-Control": "no-store",
+        "X-Duopod-Cached": "1" if heard.cached else "0"})
+    await response.prepare(request)
+    await response.write(wav_header())
+    try:
+        async for pcm in heard.pcm:
+            await response.write(pcm)
+    except DuopodError as exc:  # a later sentence failed: the stream breaks off, said so
+        log.warning("hearing stopped: %s", exc)
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    await response.write_eof()
+    return response
 
 
 def _stale_count(workspace: Workspace, name: str, text: str | None, engine_name: str
                  ) -> tuple[library.Checked, list[int]]:
     checked = _checked_script(workspace, name, text)
     assert checked.script is not None
+    return checked, _stale_of(workspace, checked.script, engine_name)
+
+
+def _stale_of(workspace: Workspace, script: Script, engine_name: str) -> list[int]:
+    """The indexes of the turns a build with the engine would render."""
     engine = engine_named(engine_name)
-    spell = script_speller(workspace, checked.script, engine.name)
-    return checked, stale_turns(checked.script, workspace, engine,
-                                spell.say if spell else None)
+    spell = script_speller(workspace, script, engine.name)
+    return stale_turns(script, workspace, engine, spell.say if spell else None)
 
 
 @handles_errors
@@ -347,7 +482,7 @@ async def build_events(request: web.Request) -> web.StreamResponse:
 
 
 @handles_errors
-async def lexicon(request: web.Request) -> web.Response:
+async def lexicon(request: web.Request) -> web.StreamResponse:
     """Try an entry (``save`` false: hear the sentence with it) or keep it (lexicon.toml,
     or the script's front matter is the producer's to edit in the editor)."""
     body = await _body(request, LexiconBody)
@@ -376,9 +511,7 @@ async def lexicon(request: web.Request) -> web.Response:
     said = script.turns[0].text.replace(written, spoken)
     script = replace(script, turns=(replace(script.turns[0], text=said),))
     engine = await asyncio.to_thread(engine_named, _engine(request, body.engine))
-    heard = await hear(workspace, script, engine)
-    return web.Response(body=heard.wav, content_type="audio/wav",
-                        headers={"Cache-Control": "no-store"})
+    return await _streamed(request, await hearing(workspace, script, engine))
 
 
 # ---------------------------------------------------------------- publishing

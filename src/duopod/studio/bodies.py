@@ -15,25 +15,53 @@ from typing import Literal
 
 from ..shapes import ShapeError
 
-__all__ = ["BuildBody", "CheckBody", "DraftBody", "HearBody", "LexiconBody", "NewBody",
-           "SaveBody", "StaleBody", "StatusBody", "UnpublishBody"]
+__all__ = ["AsideBody", "BuildBody", "CheckBody", "DraftBody", "HearBody", "LexiconBody",
+           "NewBody", "SaveBody", "StaleBody", "StatusBody", "UnpublishBody", "UnsavedBody"]
 
 
 @dataclass(frozen=True)
 class CheckBody:
-    """``/api/check``: the editor's unsaved text, checked as a build would."""
+    """``/api/check``: the editor's unsaved text, checked as a build would; with
+    ``engine``, how many turns a build in it would render is counted too."""
+
+    name: str
+    text: str
+    engine: str | None = None
+
+
+@dataclass(frozen=True)
+class SaveBody:
+    """``/api/save``: the text, and the SHA-256 of the file as the editor opened it;
+    ``over_theirs``: the producer chose "keep mine" in a conflict."""
+
+    name: str
+    text: str
+    sha256: str
+    over_theirs: bool = False
+
+
+@dataclass(frozen=True)
+class AsideBody:
+    """``/api/diff`` and ``/api/aside``: the editor's text for a script, to compare with
+    the file or to keep a copy of."""
 
     name: str
     text: str
 
 
 @dataclass(frozen=True)
-class SaveBody:
-    """``/api/save``: the text, and the SHA-256 of the file as the editor opened it."""
+class UnsavedBody:
+    """``/api/unsaved``: the editor's unsaved text (None: there is none any more), the
+    version it was typed over and when (milliseconds since 1970)."""
 
     name: str
-    text: str
-    sha256: str
+    text: str | None = None
+    base: str = ""
+    at: int = 0
+
+    def __post_init__(self) -> None:
+        if self.text is not None and not 0 <= self.at < 2**53:
+            raise ShapeError("milliseconds since 1970 are needed", ("at",))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ in the speech cache, so the next build does not render it again.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -35,6 +36,14 @@ from ..text import split_sentences
 
 SCRIPTS = "scripts"
 LEXICON = "lexicon.toml"
+SUFFIXES = (".md", ".txt")
+"""What a script is named: ``duopod build`` takes both (the format is the same)."""
+ARTICLES = "sources"
+"""The folder of scripts/ where ``duopod import`` and ``draft`` keep the articles a script
+was written from (``.txt`` too): never listed as scripts."""
+MAX_NAME = 1024
+"""The longest script name (a path inside scripts/) the studio reads; each part of it is
+also held to the file system's 255 bytes."""
 
 
 Conflict = Changed
@@ -63,6 +72,8 @@ class EpisodeRow:
     engine: str | None = None
     slug: str | None = None
     problem: str | None = None
+    openable: bool = True
+    """False for a name the studio refuses to read (a link out of the show)."""
 
 
 @dataclass
@@ -80,26 +91,35 @@ def digest(data: bytes) -> str:
 
 def script_path(workspace: Workspace, name: str) -> Path:
     """The script ``name`` (a path inside scripts/) names, refusing anything that would
-    leave scripts/: dot segments, dot files, absolute paths, links out, other suffixes."""
+    leave scripts/: dot segments, dot files, absolute paths, links out, other suffixes,
+    names longer than a file system holds (InputError: the studio answers 4xx)."""
+    shown = name if len(name) <= 80 else name[:77] + "..."
     parts = name.replace("\\", "/").split("/")
     if (not name or name.startswith("/") or any(p in ("", ".", "..") or p.startswith(".")
                                                 for p in parts)
-            or not name.endswith(".md") or "\x00" in name):
-        raise InputError(f"not a script of this show: {name!r}")
+            or not name.endswith(SUFFIXES) or "\x00" in name):
+        raise InputError(f"not a script of this show: {shown!r}")
+    if len(name) > MAX_NAME or any(len(p.encode("utf-8")) > 255 for p in parts):
+        raise InputError(f"not a script of this show (the name is too long): {shown!r}")
     base = (workspace.root / SCRIPTS).resolve()
     target = (base / Path(*parts)).resolve()
     if not target.is_relative_to(base):
-        raise InputError(f"not a script of this show: {name!r}")
+        raise InputError(f"not a script of this show (it lies outside scripts/): {shown!r}")
     return target
 
 
 def script_names(workspace: Workspace) -> list[str]:
+    """Every script in scripts/ a build takes (``.md`` and ``.txt``), newest name first;
+    dot files and the articles' ``sources/`` folders left out."""
     base = workspace.root / SCRIPTS
     if not base.is_dir():
         return []
-    names = [p.relative_to(base).as_posix() for p in base.rglob("*.md")
-             if p.is_file() and not any(part.startswith(".")
-                                        for part in p.relative_to(base).parts)]
+    names = []
+    for path in base.rglob("*"):
+        parts = path.relative_to(base).parts
+        if (path.suffix in SUFFIXES and not any(p.startswith(".") for p in parts)
+                and ARTICLES not in parts[:-1] and (path.is_file() or path.is_symlink())):
+            names.append(path.relative_to(base).as_posix())
     return sorted(names, reverse=True)
 
 
@@ -108,7 +128,10 @@ def episode_rows(workspace: Workspace) -> list[EpisodeRow]:
 
 
 def episode_row(workspace: Workspace, name: str) -> EpisodeRow:
-    path = script_path(workspace, name)
+    try:
+        path = script_path(workspace, name)
+    except InputError as exc:  # a link out of the show: listed, never read
+        return EpisodeRow(name, name, "", "failed", problem=exc.message, openable=False)
     try:
         script = load_script(workspace, path, BuildOptions(), remember=False)
     except DuopodError as exc:
@@ -166,7 +189,8 @@ def outline(workspace: Workspace, script: Script) -> dict[str, object]:
         "title": script.meta.title,
         "slug": script.meta.slug,
         "status": script.meta.lifecycle.status,
-        "hosts": [{"name": h, "characters": chars.get(h, 0)} for h in script.speakers],
+        "hosts": [{"name": h, "characters": chars.get(h, 0), "guest": h not in script.hosts}
+                  for h in script.speakers],
         "sections": [{"title": s.title, "line": s.line} for s in script.sections],
         "turns": [{"index": t.index, "speaker": t.speaker, "line": t.line,
                    "sentences": split_sentences(t.text), "meets": meeting[t.index]}
@@ -192,6 +216,18 @@ def save_script(workspace: Workspace, path: Path, text: str, opened: str) -> str
     """Write ``text`` over the script if it is still the version ``opened``; else
     ``Conflict`` (409) and nothing is written. Returns the new version."""
     return workspace.files.write(path, text.encode("utf-8"), replaces=opened)
+
+
+def difference(theirs: str, mine: str) -> list[dict[str, str]]:
+    """``mine`` against ``theirs`` as a unified diff (three lines of context), each line
+    with its kind: " " both, "-" only theirs, "+" only mine, "@" where a hunk starts."""
+    lines = []
+    for line in difflib.unified_diff(theirs.split("\n"), mine.split("\n"), "on disk",
+                                     "yours", n=3, lineterm=""):
+        if line.startswith(("---", "+++")):
+            continue
+        lines.append({"kind": line[:1] or " ", "text": line[1:]})
+    return lines
 
 
 def set_front_matter(text: str, key: str, value: str | None) -> str:

@@ -88,6 +88,7 @@ class LexiconLine:
 @dataclass(frozen=True)
 class HeardSentence:
     turn: int
+    """The turn's number, from 1 (as ``check``, ``build`` and the studio count them)."""
     speaker: str
     start: float
     end: float
@@ -274,7 +275,7 @@ def verify_episode(workspace: Workspace, slug: str, ear: Ear | None = None, *,
     tally = term_tally([s.text for _turn, s in spans], [h for _text, h in hearings],
                        record.language)
     heard = [HeardSentence(
-        turn.index, turn.speaker, sentence.start, sentence.end, sentence.text,
+        turn.index + 1, turn.speaker, sentence.start, sentence.end, sentence.text,
         say.say(sentence.text), text, hearing.cer, hearing.misheard,
         suggestions_for(hearing.misheard, say, record.language, record.engine, tally),
         hearing.cer > threshold or bool(hearing.misheard))

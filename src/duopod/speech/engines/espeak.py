@@ -9,7 +9,7 @@ sentence timings.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -86,15 +86,23 @@ class EspeakEngine(LocalEngine):
         return settings.voice.split("+")[0]
 
     def render_sync(self, sentences: Sequence[str], settings: EngineSettings) -> Speech:
+        return joined_sentences(sentences, list(self.each_sentence(sentences, settings)),
+                                "espeak-ng")
+
+    def each_sentence(self, sentences: Sequence[str], settings: EngineSettings
+                      ) -> Iterator[np.ndarray]:
+        """The turn's sentences' audio one at a time, each as soon as it is synthesised:
+        the samples ``render_sync`` joins (the library carries state from one sentence to
+        the next, so the turn is reset once and holds the lock until its last sentence or
+        until the caller closes the iterator)."""
         lib = library()
         espeak = EspeakSettings.of(settings)
         parameters = espeak.parameters()
         with lib.lock:
             lib.reset()  # the same text renders the same, whatever was rendered before
-            raws = [lib.synth(sentence, espeak.voice, parameters) for sentence in sentences]
-        return joined_sentences(
-            sentences, [_trim(resample(_samples(raw), lib.sample_rate)) for raw in raws],
-            "espeak-ng")
+            for sentence in sentences:
+                raw = lib.synth(sentence, espeak.voice, parameters)
+                yield _trim(resample(_samples(raw), lib.sample_rate))
 
 
 def _samples(raw: bytes) -> np.ndarray:

@@ -15,7 +15,7 @@ shows progress per turn and caches each turn as it finishes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.metadata import version as package_version
 
 import numpy as np
@@ -105,20 +105,20 @@ class KokoroEngine(LocalEngine):
     def render_in_order(self, sentences: Sequence[str], settings: EngineSettings) -> Speech:
         """``render_sync`` one sentence after another on the shared session, with no
         pipeline: what the pipelined path must equal, sample for sample."""
-        return joined_sentences(
-            sentences, [self.sentence_audio(sentence, settings) for sentence in sentences],
-            "kokoro")
+        return joined_sentences(sentences, list(self.each_sentence(sentences, settings)),
+                                "kokoro")
+
+    def each_sentence(self, sentences: Sequence[str], settings: EngineSettings
+                      ) -> Iterator[np.ndarray]:
+        """The turn's sentences' audio one at a time, each as soon as the model has
+        spoken it (on the shared session, every core on it): what ``render_in_order``
+        joins, so a turn heard this way is the turn a build renders."""
+        for sentence in sentences:
+            yield self.sentence_audio(sentence, settings)
 
     def preload(self) -> None:
         """Start loading the shared session in the background (``kokoro_sessions.preload``)."""
         preload()
-
-    def alone(self) -> KokoroEngine:
-        """This engine for one turn heard on its own (the studio's play button): its
-        sentences on the shared session, every core on each, rather than through the
-        build's pipeline, whose one-thread sessions take twice as long over a lone
-        sentence. The same samples (``render_in_order``), so the same cache entries."""
-        return _KokoroAlone()
 
     def sentence_inputs(self, sentence: str, settings: EngineSettings
                         ) -> list[tuple[list[int], np.ndarray]]:
@@ -139,11 +139,6 @@ class KokoroEngine(LocalEngine):
         speed = KokoroSettings.of(settings).speed
         return finished([session.speak(tokens, style, speed)
                          for tokens, style in self.sentence_inputs(sentence, settings)])
-
-
-class _KokoroAlone(KokoroEngine):
-    def render_sync(self, sentences: Sequence[str], settings: EngineSettings) -> Speech:
-        return self.render_in_order(sentences, settings)
 
 
 def finished(parts: Sequence[np.ndarray]) -> np.ndarray:
