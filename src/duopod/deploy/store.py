@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -109,9 +109,26 @@ def hidden(key: str) -> bool:
     return any(part.startswith(".") for part in key.split("/"))
 
 
-def _holder() -> dict[str, Any]:
-    return {"owner": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid(),
-            "since": time.time()}
+@dataclass(frozen=True)
+class Holder:
+    """This deployer, as the lock it writes names it (``Lease`` reads another's)."""
+
+    owner: str
+    host: str
+    pid: int
+    since: float
+    expires: float | None = None
+    """When an S3 lease lapses unless renewed (a folder's lock needs none)."""
+
+    @classmethod
+    def mine(cls) -> Holder:
+        return cls(uuid.uuid4().hex, socket.gethostname(), os.getpid(), time.time())
+
+    def to_json(self) -> str:
+        fields = {"owner": self.owner, "host": self.host, "pid": self.pid, "since": self.since}
+        if self.expires is not None:
+            fields["expires"] = self.expires
+        return json.dumps(fields)
 
 
 @dataclass(frozen=True)
@@ -245,7 +262,7 @@ class FolderStore:
                              f"({holder.describe()}); try again when it ends") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps(_holder()))
+        handle.write(Holder.mine().to_json())
         handle.flush()
         self._lock_file = handle
 
@@ -298,7 +315,7 @@ class S3Store:
             raise self._failure("setting up the client", exc) from None
         self._ends = time.monotonic() + deadline  # the gateway's time: from the first request
         self.prefix = f"{target.prefix}/" if target.prefix else ""
-        self._lease: dict[str, Any] | None = None
+        self._lease: Holder | None = None
         self._lease_tag = ""
         self._renewed = 0.0
 
@@ -421,8 +438,8 @@ class S3Store:
 
     def _write_lease(self, **condition: str) -> bool:
         assert self._lease is not None
-        self._lease["expires"] = time.time() + LEASE_SECONDS
-        body = json.dumps(self._lease).encode()
+        self._lease = replace(self._lease, expires=time.time() + LEASE_SECONDS)
+        body = self._lease.to_json().encode()
         try:
             reply = self._call("writing the deploy lock", self.client.put_object, {
                 "Key": self._key(LOCK_KEY), "Body": body, "ContentType": "application/json",
@@ -436,7 +453,7 @@ class S3Store:
         return True
 
     def lock(self) -> None:
-        self._lease = _holder()
+        self._lease = Holder.mine()
         if self._write_lease(IfNoneMatch="*"):
             return
         current = self._get(LOCK_KEY, MAX_LEASE_BYTES)

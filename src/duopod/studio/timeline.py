@@ -15,7 +15,6 @@ import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -42,7 +41,7 @@ class Levels:
     """Each bin's peak, 0..1000 of full scale."""
 
 
-def _identity(audio: Path) -> dict[str, Any]:
+def _identity(audio: Path) -> dict[str, object]:
     stat = audio.stat()
     return {"format": _FORMAT, "file": audio.name, "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns, "per_second": PER_SECOND}
@@ -79,7 +78,7 @@ def measure_levels(audio: Path) -> Levels:
     return Levels(PER_SECOND, (np.minimum(peaks, 32768) * 1000 // 32768).tolist())
 
 
-def _flags(workspace: Workspace, slug: str) -> dict[tuple[int, str], dict[str, Any]]:
+def _flags(workspace: Workspace, slug: str) -> dict[tuple[int, str], dict[str, object]]:
     """The sentences ``duopod verify`` flagged in its last report, by (turn number, text)."""
     from ..verify import report_path
 
@@ -98,7 +97,7 @@ def _flags(workspace: Workspace, slug: str) -> dict[tuple[int, str], dict[str, A
     return flagged
 
 
-def episode_view(workspace: Workspace, slug: str) -> dict[str, Any] | None:
+def episode_view(workspace: Workspace, slug: str) -> dict[str, object] | None:
     """The built episode ``slug`` (published or pending) as the timeline draws it, or
     None when there is none (never built, unpublished, or a record without timeline)."""
     folder = episode_folder(workspace, slug)
