@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from duopod.disk.jsoncache import json_digest
 from duopod.errors import InputError
 from duopod.show.voices import VoiceProfile, load_profiles
 from duopod.speech.cache import cache_key
@@ -203,3 +204,21 @@ def test_a_setting_from_the_default_table_names_its_own_line(tmp_path: Path) -> 
     with pytest.raises(InputError, match="espeak rate") as caught:
         check(english)
     assert caught.value.line == 7
+
+
+def test_a_plugin_engine_that_returns_a_plain_dict_keeps_working_and_its_keys() -> None:
+    """A plug-in engine written before the dataclasses returned its settings as a dict: it
+    is wrapped, not refused; it still reads them as a dict, and its turns keep the cache
+    keys they had (the key of the dict itself)."""
+    from duopod.speech.cache import FORMAT_VERSION
+    from duopod.speech.engines.settings import PlainSettings, settings_of
+
+    table: dict[str, object] = {"voice": "polly", "pitch": 3}
+    settings = settings_of(table)
+    assert isinstance(settings, PlainSettings) and settings.voice == "polly"
+    assert settings["pitch"] == 3 and dict(settings) == table  # read as the dict it was
+    legacy = json_digest({"format": FORMAT_VERSION, "engine": "parrot", "version": "1",
+                          "settings": table, "text": "你好。"})
+    assert cache_key("parrot", "1", settings, "你好。") == legacy
+    typed = KokoroSettings("zm_yunxi", 1.0)
+    assert settings_of(typed) is typed

@@ -20,6 +20,7 @@ from ..text import split_sentences
 from .analysis import analyse
 from .cache import SpeechCache, cache_key
 from .engines import Engine, EngineSettings, check_voice_languages
+from .engines.settings import settings_of
 from .model import RenderedTurn, SentenceSpan, Speech
 from .slots import Slots, sharing
 
@@ -40,7 +41,7 @@ def turn_settings(script: Script, workspace: Workspace, engine: Engine
                   ) -> dict[str, EngineSettings]:
     """Validated engine settings per host; errors name the profile before anything renders."""
     profiles = episode_profiles(script, workspace)
-    return {host: engine.settings_for(profile) for host, profile in profiles.items()}
+    return {host: settings_of(engine.settings_for(profile)) for host, profile in profiles.items()}
 
 
 def episode_profiles(script: Script, workspace: Workspace) -> dict[str, VoiceProfile]:

@@ -31,6 +31,7 @@ from ..errors import DuopodError, InputError
 from ..show.workspace import VoiceProfile, Workspace
 from ..text import split_sentences
 from .engines import Engine, EngineSettings
+from .engines.settings import settings_of
 from .lexicon import Entry, language_of, lexicon_entries, speller
 from .model import Speech, joined_sentences
 
@@ -112,7 +113,7 @@ def prepare_line(workspace: Workspace, text: str, host: str, engine: Engine,
     if not written:
         raise InputError("nothing to say: the text is empty")
     profile = profile or workspace.profile_for(host)
-    settings = engine.settings_for(profile)
+    settings = settings_of(engine.settings_for(profile))
     spell = speller(lexicon_entries(workspace), language_of(workspace), engine.name)
     spoken = [spell.say(sentence) for sentence in written]
     asyncio.run(engine.check_voices({host: (profile, settings)}))

@@ -14,10 +14,11 @@ belong in these classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Self
 
-__all__ = ["EngineSettings"]
+__all__ = ["EngineSettings", "PlainSettings", "settings_of"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,33 @@ class EngineSettings:
         if not isinstance(settings, cls):
             raise TypeError(f"{cls.__name__} expected, got {type(settings).__name__}")
         return settings
+
+
+@dataclass(frozen=True)
+class PlainSettings(EngineSettings, Mapping[str, object]):
+    """The settings of a plug-in engine written before engines had dataclasses: its
+    ``settings_for`` returned the dict itself. Kept as that dict (this is a Mapping, so
+    the engine's own ``settings["voice"]`` still reads it) and keyed in the speech cache
+    by it, exactly as before."""
+
+    table: Mapping[str, object] = field(default_factory=dict)
+
+    def cache_fields(self) -> dict[str, object]:
+        return dict(self.table)
+
+    def __getitem__(self, key: str) -> object:
+        return self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def settings_of(found: EngineSettings | Mapping[str, object]) -> EngineSettings:
+    """What an engine's ``settings_for`` returned, as an ``EngineSettings``: a plug-in
+    engine's plain dict is wrapped (``PlainSettings``), never refused."""
+    if isinstance(found, EngineSettings):
+        return found
+    return PlainSettings(str(found.get("voice", "")), dict(found))
