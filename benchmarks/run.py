@@ -509,7 +509,7 @@ def bench_say(work: Path) -> None:
                                                   work / f"say-{i + 1}.wav"))[0])
         streamed.append(_timed(lambda: next(say_sentences(workspace, SAY_LINE, "雷总",
                                                           engine)))[0])
-        bare.append(_timed(lambda: [session.speak(t, s, settings["speed"])
+        bare.append(_timed(lambda: [session.speak(t, s, settings.speed)
                                     for t, s in inputs])[0])
     warm, model = min(streamed), min(bare)
     row("say: warm call, WAV written (say_line; min, median of 3)",
@@ -545,6 +545,7 @@ def bench_kokoro_model(work: Path) -> None:
     from duopod.speech.engines.kokoro_model import MODEL_RATE
     from duopod.speech.engines.kokoro_pipeline import shared_pipeline
     from duopod.speech.engines.kokoro_sessions import shared_session
+    from duopod.speech.engines.kokoro_settings import KokoroSettings
     from duopod.speech.render import render_turns_async, turn_settings
     from duopod.text import split_sentences
 
@@ -559,7 +560,8 @@ def bench_kokoro_model(work: Path) -> None:
         script = replace(script, turns=script.turns[:KOKORO_TURNS])
     engine = kokoro.make_engine(EngineOptions())
     settings = turn_settings(script, ws, engine)
-    inputs = [(tokens, style, settings[turn.speaker]["speed"]) for turn in script.turns
+    inputs = [(tokens, style, KokoroSettings.of(settings[turn.speaker]).speed)
+              for turn in script.turns
               for sentence in split_sentences(turn.text)
               for tokens, style in engine.sentence_inputs(sentence, settings[turn.speaker])]
     pipeline = shared_pipeline()
