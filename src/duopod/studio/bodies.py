@@ -1,10 +1,11 @@
 """What each of the studio's JSON endpoints takes, one frozen dataclass per endpoint.
 
-The page (``static/app.js``) posts these bodies; ``app._body`` reads one with
-``shapes.shaped`` before the handler runs, so a handler reads typed fields and a bad field
-is a 400 naming it (``turn: a whole number is needed``), never a KeyError or a 500. A check
-beyond the field's type (a range, a field another one makes necessary) is in the class's
-``__post_init__``. Fields the page sends that an endpoint does not use are ignored.
+The pages (``static/editor.js``, ``static/app.js``) post these bodies; ``app._body``
+reads one with ``shapes.shaped`` before the handler runs, so a handler reads typed fields
+and a bad field is a 400 naming it (``turn: a whole number is needed``), never a KeyError
+or a 500. A check beyond the field's type (a range, a field another one makes necessary)
+is in the class's ``__post_init__``. Fields the page sends that an endpoint does not use
+are ignored.
 """
 
 from __future__ import annotations

@@ -177,9 +177,6 @@ class Speaks(Protocol):
               ) -> np.ndarray: ...
 
 
-"""The older name of shared_session, kept for callers that use it."""
-
-
 def voices_dir() -> Path:
     return Path(str(files(__package__).joinpath("kokoro_voices")))
 
