@@ -138,7 +138,7 @@ def _kokoro_overhead(client: Client, show: Path, name: str, original: str, row: 
         bare.append(time.perf_counter() - started)
     row(f"studio: kokoro's first sound against the model's own time on the sentence "
         f"(best of 3, alternating: {min(studio):.2f} s vs {min(bare):.2f} s)",
-        f"+{min(studio) - min(bare):.2f} s", "< 0.3 s", min(studio) - min(bare) < 0.3)
+        f"{min(studio) - min(bare):+.2f} s", "< 0.3 s", min(studio) - min(bare) < 0.3)
 
 
 def _streamed_turn(client: Client, name: str, original: str, engine: str, row: Row) -> None:
