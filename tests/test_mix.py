@@ -12,6 +12,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
@@ -149,6 +150,16 @@ def onset(samples: np.ndarray, around: float) -> float:
     rms = np.sqrt(np.mean(window[: len(window) // frame * frame].reshape(-1, frame) ** 2, axis=1))
     loud = np.flatnonzero(rms > 0.01)
     return start / SAMPLE_RATE + (loud[0] * frame / SAMPLE_RATE if loud.size else 1.0)
+
+
+def sentences_heard_alone(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The timeline's sentences (after the first) that no other turn's voice is heard in
+    ``onset``'s window before: a backchannel laid under its host, or a turn cutting in,
+    starts while the other voice still sounds, so its onset cannot be found by level."""
+    spans = [(turn["index"], s) for turn in turns for s in turn["sentences"]]
+    return [s for index, s in spans[1:]
+            if not any(other != index and o["start"] < s["start"] and
+                       o["end"] > s["start"] - 0.15 for other, o in spans)]
 
 
 def test_remix_from_cache_keeps_the_timeline_exact(tmp_path: Path, built_show: Path) -> None:

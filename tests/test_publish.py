@@ -189,22 +189,22 @@ class _Elements(HTMLParser):
 
 
 HOSTILE = """---
-title: "<script>alert('t')</script> & \\"quotes\\" ]]>"
+title: "<svg onload=alert('t')> & \\"quotes\\" ]]>"
 date: 2025-12-20
 slug: hostile-test
-summary: "<b>bold</b> & <img src=x onerror=alert(1)> ]]>"
+summary: "<u>bold</u> & <iframe src=x onload=alert(1)> ]]>"
 hosts: ["雷总", "董小姐"]
 source:
-  title: "<script>alert('s')</script>"
-  provider: "A & B <i>Wire</i>"
+  title: "<svg onload=alert('s')>"
+  provider: "A & B <s>Wire</s>"
   url: "https://example.com/a?x=1&y='2'"
   file: sources/hostile.txt
 ---
-## <script>alert('chapter')</script>
+## <svg onload=alert('chapter')>
 雷总
-<script>alert('text')</script> 你好 & "再见" ]]>。
+<svg onload=alert('text')> 你好 & "再见" ]]>。
 董小姐
-<img src=x onerror=alert(2)> 好。
+<iframe src=x onload=alert(2)> 好。
 """
 
 
@@ -222,24 +222,38 @@ def test_hostile_text_is_escaped_everywhere(tmp_path: Path, built_show: Path) ->
     elements = _Elements()
     elements.feed(page)
     assert elements.tags.count("script") == 1  # ours, at the end of the page
-    assert "img" not in elements.tags and "b" not in elements.tags and "i" not in elements.tags
+    assert not {"svg", "iframe", "u", "s"} & set(elements.tags)
     assert not any(name.startswith("on") for name, _value in elements.attributes)
-    assert "&lt;script&gt;alert(&#39;text&#39;)&lt;/script&gt;" in page
+    assert "&lt;svg onload=alert(&#39;text&#39;)&gt;" in page
     feed_bytes = (show / "episodes" / "feed.xml").read_bytes()
     parsed = feedparser.parse(feed_bytes)
     assert not parsed.bozo
     titles = [e.title for e in parsed.entries]
-    assert "<script>alert('t')</script> & \"quotes\" ]]>" in titles
+    assert "<svg onload=alert('t')> & \"quotes\" ]]>" in titles
     vtt = (folder / "transcript.vtt").read_text(encoding="utf-8")
-    assert "<script>" not in vtt and "&lt;script&gt;" in vtt
+    assert "<svg" not in vtt and "&lt;svg" in vtt
     notes = (folder / "notes.md").read_text(encoding="utf-8")
-    assert "<script>" not in notes and "<img" not in notes
+    assert "<svg" not in notes and "<iframe" not in notes
     index = (show / "episodes" / "index.html").read_text(encoding="utf-8")
-    assert "<script>" not in index
+    assert "<svg" not in index and "<script>" not in index
     from mutagen.id3 import ID3
 
     assert ID3(folder / "hostile-test.mp3")["TIT2"].text == [
-        "<script>alert('t')</script> & \"quotes\" ]]>"]
+        "<svg onload=alert('t')> & \"quotes\" ]]>"]
+
+
+def test_a_damaged_pages_markup_in_a_script_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A page's own tags (``<script>``, ``<b>``, ``&nbsp;``) in a script are what a scrape
+    left behind, not words: the build refuses them at their line and writes nothing (what
+    is not refused is escaped: the test above)."""
+    show = copy_show(tmp_path / "show")
+    (show / "scripts" / "hostile.md").write_text(
+        HOSTILE.replace("<svg onload=alert('t')>", "<script>alert('t')</script>"),
+        encoding="utf-8")
+    result = run_cli(show, "build", "scripts/hostile.md", "--engine", "espeak")
+    assert result.returncode == 2
+    assert "hostile.md:2: markup '<script>'" in result.stderr
+    assert not (show / "episodes" / "hostile-test").exists()
 
 
 # ---------------------------------------------------------------- source articles

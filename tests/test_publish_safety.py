@@ -103,7 +103,8 @@ BROKEN_RECORDS = {
     "an empty object": ("{}", "missing field"),
     "a list": ("[]", "expected a JSON object, found list"),
     "null": ("null", "expected a JSON object, found NoneType"),
-    "a wrongly typed field": (None, "field 'episode' must be a whole number"),
+    # two fields wrong (episode and notes): the reader names the first it reads
+    "a wrongly typed field": (None, "field 'notes' must be an object"),
     # issue 28 item 5: out of range is corrupt too (NaN crashed the site page)
     "a NaN duration": ("duration=NaN", "field 'duration' must be a finite number"),
     "a negative episode": ("episode=-5", "field 'episode' must be between 0"),

@@ -262,21 +262,21 @@ def test_right_to_left_and_emoji_text(show: Path) -> None:
 
 def test_hostile_host_names_are_escaped(published: Path) -> None:
     (published / "voices" / "evil.toml").write_text(
-        'speaker = "<b>A&B</b>"\n[espeak]\nvoice = "en-us"\n', encoding="utf-8")
+        'speaker = "<u>A&B</u>"\n[espeak]\nvoice = "en-us"\n', encoding="utf-8")
     (published / "scripts" / "evil.md").write_text(
-        '---\ntitle: Evil hosts\ndate: 2025-12-21\nhosts: ["<b>A&B</b>", Sam]\n'
+        '---\ntitle: Evil hosts\ndate: 2025-12-21\nhosts: ["<u>A&B</u>", Sam]\n'
         'language: en-US\n---\n'
-        "<b>A&B</b>\nHello there.\nSam\nHi.\n", encoding="utf-8")
+        "<u>A&B</u>\nHello there.\nSam\nHi.\n", encoding="utf-8")
     result = run_cli(published, "build", "scripts/evil.md", "--engine", "espeak")
     assert result.returncode == 0, result.stderr
     folder = published / "episodes" / "2025-12-21-evil-hosts"
     page = (folder / "index.html").read_text(encoding="utf-8")
-    assert "<b>A&B</b>" not in page and "&lt;b&gt;A&amp;B&lt;/b&gt;" in page
-    assert "<v &lt;b&gt;A&amp;B&lt;/b&gt;>" in (folder / "transcript.vtt").read_text()
+    assert "<u>A&B</u>" not in page and "&lt;u&gt;A&amp;B&lt;/u&gt;" in page
+    assert "<v &lt;u&gt;A&amp;B&lt;/u&gt;>" in (folder / "transcript.vtt").read_text()
     feed = feedparser.parse((published / "episodes" / "feed.xml").read_bytes())
     assert not feed.bozo
     people = (published / "episodes" / "feed.xml").read_text(encoding="utf-8")
-    assert "<podcast:person role=\"host\">&lt;b&gt;A&amp;B&lt;/b&gt;</podcast:person>" in people
+    assert "<podcast:person role=\"host\">&lt;u&gt;A&amp;B&lt;/u&gt;</podcast:person>" in people
 
 
 @pytest.mark.parametrize(("change", "words"), [
