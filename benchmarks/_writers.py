@@ -101,7 +101,10 @@ def _built_minutes(show: Path, script: Path, duopod: list[str]) -> float | None:
                           capture_output=True, text=True, timeout=1800, check=False)
     if done.returncode != 0:
         return None
-    for record in (show / "episodes").glob("*/episode.json"):
+    # a draft (status: draft) is built into .duopod/pending, a published one into episodes/
+    records = [*(show / "episodes").glob("*/episode.json"),
+               *(show / ".duopod" / "pending").glob("*/episode.json")]
+    for record in records:
         data = json.loads(record.read_text("utf-8"))
         if data.get("script", "").endswith(script.name):
             return float(data["duration"]) / 60
