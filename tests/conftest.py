@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,11 @@ REPO = Path(__file__).resolve().parent.parent
 # The suite runs kokoro on onnxruntime wherever it runs (the samples every CPU can make);
 # the bf16 backend's own tests (test_kokoro_bf16.py) ask for it where it can run.
 os.environ["DUOPOD_KOKORO_BACKEND"] = "onnxruntime"
+# A suite started in the background of a non-interactive shell (`make test &`, nohup, some CI
+# runners) inherits SIGINT ignored, and so would every duopod it starts: the Ctrl-C tests
+# would then test nothing a terminal does. A handler set here is reset to the default at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 MANDARIN = "2025-12-10-h200.md"
 ENGLISH = "2025-12-12-open-weights.md"
