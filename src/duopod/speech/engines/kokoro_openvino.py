@@ -16,6 +16,11 @@ studio is cached for the build, so it must be what the build would have said.
   the same speed.
 - **Threads**: ``ENABLE_CPU_PINNING`` off: on a machine shared with other builds, a
   thread pinned to a busy core waits where the scheduler would have moved it.
+- **The first array, on one thread**: OpenVINO's Python binding sets up its numpy bridge
+  on first use behind a once-flag it waits on while holding the GIL. Two pipeline threads
+  handing their first sentences over at the same moment deadlocked there (2 processes of
+  8, both threads waiting forever), so the model is never handed out before one array
+  has crossed that bridge under ``_compiling``.
 """
 
 from __future__ import annotations
@@ -71,7 +76,15 @@ def _compiled(streams: int) -> Any:
         from ...errors import EngineError
 
         raise EngineError(f"OpenVINO compiled Kokoro in {precision}, not bf16, on this CPU")
+    _cross_the_numpy_bridge(openvino)
     return model
+
+
+def _cross_the_numpy_bridge(openvino: Any) -> None:
+    """Touch a tensor's numpy view once, on the one thread compiling (module docstring)."""
+    import numpy as np
+
+    openvino.Tensor(np.zeros(1, dtype=np.float32)).data.sum()
 
 
 class Speaker:
