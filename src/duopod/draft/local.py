@@ -12,7 +12,11 @@ extra buffers off. Plain buffers give the same tokens, a little more slowly.
 
 Answers follow the request's JSON schema through llama-cpp-python's own grammar
 (``response_format: {type: json_object, schema}``), and are checked again here, as every
-engine's are. One model answers one request at a time (a lock; the draft's concurrent
+engine's are. The grammar is given the schema without its ``maxLength``s: llama.cpp
+spells a string of at most N characters as N nested rules, refuses a grammar past its
+repetition limit and then dies of the refused grammar (an English turn's 1,200
+characters did: a segfault after "error parsing grammar"). ``schema.parse_answer`` cuts an
+over-long string to its limit as it does for every server, and ``max_tokens`` bounds it. One model answers one request at a time (a lock; the draft's concurrent
 requests queue), on a worker thread so the command's event loop stays free.
 
 The cache key holds the model file's SHA-256 (``cache.AnswerCache.file_digest``), the
@@ -35,7 +39,7 @@ from ..errors import EngineError, InputError
 from ..http import LoopSemaphore
 from .cache import AnswerCache
 from .model import ChatOptions, ChatRequest, Completion, Usage
-from .schema import SchemaError, parse_answer
+from .schema import JsonSchema, SchemaError, parse_answer
 from .settings import WriterSettings
 
 PROTOCOL_VERSION = "llama-cpp/1"
@@ -141,7 +145,8 @@ class LocalChatEngine:
         messages = [{"role": role, "content": content} for role, content in request.messages]
         extra: dict[str, Any] = {}
         if request.schema is not None:
-            extra["response_format"] = {"type": "json_object", "schema": request.schema}
+            extra["response_format"] = {"type": "json_object",
+                                        "schema": grammar_schema(request.schema)}
         try:
             answer = llama.create_chat_completion(
                 messages=messages, max_tokens=request.max_tokens,
@@ -160,6 +165,22 @@ class LocalChatEngine:
         if self._llama is not None:
             self._llama.close()
             self._llama = None
+
+
+def grammar_schema(schema: JsonSchema) -> JsonSchema:
+    """``schema`` without its string length limits, for llama.cpp's grammar (module
+    docstring): every other constraint (types, required keys, enums, list sizes) stays."""
+    kept: JsonSchema = {}
+    for name, value in schema.items():
+        if name == "maxLength":
+            continue
+        if name == "properties":
+            kept[name] = {key: grammar_schema(sub) for key, sub in value.items()}
+        elif name == "items":
+            kept[name] = grammar_schema(value)
+        else:
+            kept[name] = value
+    return kept
 
 
 def make_engine(settings: WriterSettings, options: ChatOptions) -> LocalChatEngine:
