@@ -16,8 +16,10 @@ engine's are. The grammar is given the schema without its ``maxLength``s: llama.
 spells a string of at most N characters as N nested rules, refuses a grammar past its
 repetition limit and then dies of the refused grammar (an English turn's 1,200
 characters did: a segfault after "error parsing grammar"). ``schema.parse_answer`` cuts an
-over-long string to its limit as it does for every server, and ``max_tokens`` bounds it. One model answers one request at a time (a lock; the draft's concurrent
-requests queue), on a worker thread so the command's event loop stays free.
+over-long string to its limit as it does for every server, and ``max_tokens`` bounds it.
+
+One model answers one request at a time (a lock; the draft's concurrent requests queue),
+on a worker thread so the command's event loop stays free.
 
 The cache key holds the model file's SHA-256 (``cache.AnswerCache.file_digest``), the
 context size and the request: another file, even under the same name, is asked again.
