@@ -794,3 +794,25 @@ def test_each_format_produces_its_plan_and_the_length_pass_holds(
 def test_an_unknown_format_is_one_line_naming_the_formats(show: Path) -> None:
     done = run_cli(show, "draft", str(ARTICLE), "--format", "podcast-of-doom")
     assert done.returncode == 2 and "choose from discussion, brief, deep-dive" in done.stderr
+
+
+def test_the_shows_greeting_opens_its_own_language_and_another_gets_its_own(
+        show: Path) -> None:
+    """show.toml's greeting is written in the show's language: an English episode of the
+    Mandarin show opened with "今天是December 10，星期Wednesday" and the Chinese sign-off."""
+    from duopod.draft.writer import greeting, sign_off
+    from duopod.show.workspace import load_workspace
+
+    toml = show / "show.toml"
+    toml.write_text(toml.read_text("utf-8") + '\n[feed."en-US"]\ntitle = "Chip Talk"\n',
+                    "utf-8")
+    ws = load_workspace(show)
+    template, closing = ws.show.writer.greeting, ws.show.writer.sign_off
+    assert template is not None and "星期" in template
+    day = dt.date(2025, 12, 10)
+    chinese = greeting(ws, template, "雷总", day, "zh-CN")
+    assert chinese.startswith("早上好，我是雷总，今天是12月10日，星期三") and ws.show.title in chinese
+    english = greeting(ws, template, "Alex", day, "en-US")
+    assert english == "Good morning, I'm Alex. It's Wednesday, December 10, and this is Chip Talk."
+    assert sign_off(ws, closing, "en-US") == "That's all for today on Chip Talk. See you next time."
+    assert sign_off(ws, closing, "zh-CN").startswith("好了，今天的" + ws.show.title)

@@ -478,22 +478,34 @@ def _budgets(request: DraftRequest, count: int, reserved: int) -> list[int]:
 
 def greeting(ws: Workspace, template: str | None, host: str, date: dt.date, language: str
              ) -> str:
-    if template is None:
-        template = ("早上好，我是{host}，今天是{date}，星期{weekday}。欢迎收听{show}。"
-                    if is_chinese(language) else
-                    "Good morning, I'm {host}. It's {weekday}, {date}, and this is {show}.")
     chinese = is_chinese(language)
-    values = {"host": host, "show": ws.show.title,
+    if template is None or not _shows_language(ws, language):
+        template = ("早上好，我是{host}，今天是{date}，星期{weekday}。欢迎收听{show}。"
+                    if chinese else
+                    "Good morning, I'm {host}. It's {weekday}, {date}, and this is {show}.")
+    values = {"host": host, "show": _title_in(ws, language),
               "date": f"{date.month}月{date.day}日" if chinese else f"{date:%B} {date.day}",
               "weekday": _WEEKDAYS_ZH[date.weekday()] if chinese else f"{date:%A}"}
     return template.format_map(values)
 
 
 def sign_off(ws: Workspace, template: str | None, language: str) -> str:
-    if template is None:
+    if template is None or not _shows_language(ws, language):
         template = ("好了，今天的{show}就到这里，我们下期再见。" if is_chinese(language)
                     else "That's all for today on {show}. See you next time.")
-    return template.format_map({"show": ws.show.title})
+    return template.format_map({"show": _title_in(ws, language)})
+
+
+def _shows_language(ws: Workspace, language: str) -> bool:
+    """Whether an episode in ``language`` is in the show's own language, the one its
+    ``[writer] greeting`` and ``sign_off`` are written in (an English episode of a
+    Mandarin show opened with "星期Wednesday" before)."""
+    return language.split("-")[0].lower() == ws.show.language.split("-")[0].lower()
+
+
+def _title_in(ws: Workspace, language: str) -> str:
+    """The show's title as its feed in ``language`` gives it (``[feed."en-US"] title``)."""
+    return ws.show.feed.language_feed(language).title or ws.show.title
 
 
 @dataclass(frozen=True)
