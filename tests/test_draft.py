@@ -298,6 +298,9 @@ def test_checks_measure_language_grounding_and_echo() -> None:
     assert set(claims("H200和H20都有141GB，他说“完全没有问题啊”")) >= {"H200", "H20", "141GB"}
     assert unsupported("黄仁勋说H200和671B", article) == []  # traditional folded to simplified
     assert unsupported("H100有80GB", article) == ["H100", "80GB"]
+    # a capitalised word opening a sentence is no name; a name opening one still is
+    assert claims("What happened? That's great. How about Huawei?") == ["Huawei"]
+    assert claims("So Huawei did. Sam said What") == ["Huawei", "Sam", "What"]
     assert echo("美国允许英伟达出售H200芯片", "美国允许英伟达出售H200芯片") == 1.0
     checked = check_turns(["早上好", "H100很强。", "H100很强。"], [False, True, True], article,
                           "zh-CN", 10)

@@ -113,6 +113,41 @@ _PROPER = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
 organisations, other proper nouns (brands, products)."""
 
 
+_SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;\"“”'‘’(\[]\s*|\n\s*)$")
+_STARTERS_TEXT = """
+    a an the this that these those there here it its i we you they he she me us them
+    my our your their his her what why how when where who whom whose which whether
+    so and but or nor yet if then now well yes no not also still just even only
+    great good right sure okay ok exactly indeed really absolutely interesting true
+    let lets thats its whats hows theres heres dont doesnt isnt arent wasnt cant wont
+    is are was were be been do does did have has had can could will would should may
+    might must shall in on at to for of from by with about after before during since
+    as like because although though while once first second next finally today
+    instead besides meanwhile however still thanks thank imagine think say look see
+"""
+_ORDINARY_STARTERS = frozenset(_STARTERS_TEXT.split())
+"""Words a sentence starts with in the ordinary way: capitalised there, they are not
+names (a drafted "What happened?" was listed as an unsupported name). Only such a word at
+a sentence's start is let go: "So Huawei" opening a sentence still names Huawei, and an
+invented name opening one is still caught."""
+
+
+def _names(text: str) -> list[str]:
+    """Latin capitalised names, less an ordinary word capitalised for opening a sentence."""
+    found = []
+    for match in _NAME.finditer(text):
+        name = match.group(0)
+        if len(name) < 2:
+            continue
+        opening = _SENTENCE_START.search(text[:match.start()]) is not None
+        first, _, rest = name.partition(" ")
+        if opening and fold(first) in _ORDINARY_STARTERS:
+            name = rest.lstrip()  # "So Huawei" opening a sentence names Huawei
+        if len(name) >= 2:
+            found.append(name)
+    return found
+
+
 def claims(text: str) -> list[str]:
     """What a turn asserts that the article must back: numbers, codes, names (Latin
     capitalised ones, and Chinese proper nouns), quotes."""
@@ -120,7 +155,7 @@ def claims(text: str) -> list[str]:
     found += _CODE.findall(text)
     without_codes = _CODE.sub(" ", text)
     found += _NUMBER.findall(without_codes)
-    found += [n for n in _NAME.findall(without_codes) if len(n) > 1]
+    found += _names(without_codes)
     found += chinese_names(text)
     found += _QUOTE.findall(text)
     return list(dict.fromkeys(found))
