@@ -299,12 +299,14 @@ async def keep_unsaved(request: web.Request) -> web.Response:
     """Keep the editor's unsaved text (``text`` null: there is none any more)."""
     body = await _body(request, UnsavedBody)
     workspace = _workspace(request)
-    library.script_path(workspace, body.name)
-    if body.text is None:
+    path = library.script_path(workspace, body.name)
+    # On the event loop, not a worker thread, as save's write and drop are: a keep sent
+    # just before a save and answered after it must not bring back what the save settled.
+    # Text that is the file on disk is nothing unsaved (the save has landed it).
+    if body.text is None or body.text == library.read_script(workspace, path)[0]:
         unsaved.drop(workspace, body.name)
         return web.json_response({"kept": False})
-    await asyncio.to_thread(unsaved.keep, workspace, unsaved.Unsaved(
-        body.name, body.text, body.base, body.at))
+    unsaved.keep(workspace, unsaved.Unsaved(body.name, body.text, body.base, body.at))
     return web.json_response({"kept": True})
 
 
