@@ -361,3 +361,90 @@ def test_the_pipeline_threads_share_one_compiled_model(monkeypatch: pytest.Monke
     for thread in threads:
         thread.join()
     assert made == [2] and got[0] is got[1] is got[2]
+
+
+# --- the sine generator kept in f32 -----------------------------------------------------
+
+@needs_onnx
+def test_a_running_sums_constant_scales_become_one(tmp_path: Path) -> None:
+    """The sine generator's phase, CumSum * 2 * pi * 300, leaves the rewrite as one Mul by
+    the product (OpenVINO would fuse the three into a node without the f32 mark) and
+    computes the same values."""
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    scales = {"two": 2.0, "pi": np.pi, "up": 300.0}
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+             helper.make_node("MatMulInteger", ["xq", "w", "xz"], ["mi"]),
+             helper.make_node("Cast", ["mi"], ["mf"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["xs", "ws"], ["mss"]),
+             helper.make_node("Mul", ["mf", "mss"], ["m"]),
+             helper.make_node("CumSum", ["m", "axis"], ["c"]),
+             helper.make_node("Mul", ["c", "two"], ["c2"]),
+             helper.make_node("Mul", ["pi", "c2"], ["c3"]),
+             helper.make_node("Mul", ["c3", "up"], ["y"])]
+    constants = [numpy_helper.from_array(np.array(v, np.float32), k) for k, v in scales.items()]
+    constants += [numpy_helper.from_array(np.eye(3, dtype=np.uint8), "w"),
+                  numpy_helper.from_array(np.float32(1.0), "ws"),
+                  numpy_helper.from_array(np.int64(0), "axis")]
+    graph = helper.make_graph(
+        nodes, "phase", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], constants)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    onnx.save(model, str(tmp_path / "phase.onnx"))
+    from duopod.speech.engines.kokoro_graph import float_graph_bytes
+
+    made = float_graph_bytes(tmp_path / "phase.onnx")
+    ops = [node.op_type for node in onnx.load_from_string(made).graph.node]
+    assert ops == ["MatMul", "CumSum", "Mul"]
+    x = np.random.default_rng(7).uniform(0, 1, (4, 3)).astype(np.float32)
+    (y,) = onnxruntime.InferenceSession(made, providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})
+    np.testing.assert_allclose(y, np.cumsum(x, 0) * 2 * np.pi * 300, rtol=1e-6)
+
+
+IR = """<?xml version="1.0"?>
+<net name="g" version="11"><layers>
+<layer id="0" name="p" type="Parameter" version="opset1"><output>
+<port id="0" precision="FP32" names="x" /></output></layer>
+<layer id="1" name="/g/sin/CumSum" type="CumSum" version="opset3"><output>
+<port id="2" precision="FP32" names="/g/sin/CumSum_output_0" /></output></layer>
+<layer id="2" name="Transpose_7" type="Transpose" version="opset1"><rt_info>
+<attribute name="fused_names" version="0" value="t" /></rt_info><output>
+<port id="2" precision="FP32" names="/g/sin/Mul_output_0" /></output></layer>
+<layer id="3" name="/g/conv" type="Convolution" version="opset1"><output>
+<port id="2" precision="FP32" names="/g/conv_output_0" /></output></layer>
+</layers></net>"""
+
+
+def test_the_sine_generators_layers_are_marked_precise_in_the_ir() -> None:
+    """Every layer writing a tensor under the prefix (by its tensor names: a layer
+    OpenVINO named itself counts too) gets the precise mark, beside any runtime info it
+    had; the others none; a graph without such a layer is refused."""
+    import xml.etree.ElementTree as ElementTree
+
+    from duopod.errors import EngineError
+    from duopod.speech.engines.kokoro_openvino import mark_precise
+
+    root = ElementTree.fromstring(mark_precise(IR, "/g/sin/"))
+    marks = {layer.get("name"): [a.get("name") for a in layer.iterfind("rt_info/attribute")]
+             for layer in root.iter("layer")}
+    assert marks == {"p": [], "/g/sin/CumSum": ["precise"],
+                     "Transpose_7": ["fused_names", "precise"], "/g/conv": []}
+    with pytest.raises(EngineError, match="no layer writing /g/phase/"):
+        mark_precise(IR, "/g/phase/")
+
+
+@pytest.mark.slow
+@needs_bf16
+def test_openvino_keeps_the_sine_generator_in_f32_and_the_rest_in_bf16() -> None:
+    """The running phase (thousands of radians) in f32, the convolutions in bf16."""
+    from duopod.speech.engines import kokoro_openvino
+
+    model = kokoro_openvino.compiled(1)
+    assert kokoro_openvino.phase_precision(model) == "f32"
+    kinds = {(str(op.get_rt_info()["layerType"].astype(str)),
+              str(op.get_rt_info()["runtimePrecision"].astype(str)))
+             for op in model.get_runtime_model().get_ordered_ops()}
+    assert ("Convolution", "bf16") in kinds and ("Convolution", "f32") not in kinds

@@ -35,7 +35,7 @@ CHOICES = ("auto", ONNXRUNTIME, OPENVINO)
 ENVIRONMENT = "DUOPOD_KOKORO_BACKEND"
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 BF16_HINT = "pip install 'duopod[bf16]'"
-GRAPH_VERSION = "1"
+GRAPH_VERSION = "2"
 """The float graph ``kokoro_graph`` makes from the int8 weights: bump it when that
 conversion changes (it names the graph's file and is in every OpenVINO cache key)."""
 CPUINFO = Path("/proc/cpuinfo")
