@@ -3,11 +3,13 @@
 Where the CPU computes in bfloat16 (AMX or AVX512_BF16) and the ``bf16`` extra is
 installed (``pip install 'duopod[bf16]'``: OpenVINO and onnx), the float graph made from
 the same pinned weights (``kokoro_graph``) runs on those units for fewer CPU-seconds
-(0.72x onnxruntime's on this project's AVX512_BF16 machine). It is not the default:
-over 136 Mandarin utterances Whisper-base heard it with a CER of 0.174 where it heard
-onnxruntime's int8 samples at 0.116, and listeners come before the bill. So ``auto``
-means onnxruntime, and a profile's ``[kokoro] backend = "openvino"`` or
-``DUOPOD_KOKORO_BACKEND=openvino`` (which wins) asks for bf16 where it can run.
+(0.72x onnxruntime's on this project's AVX512_BF16 machine, about half with AMX), and
+``auto`` takes it there: installing the extra is the producer's choice of it. It is heard
+as well as onnxruntime's int8 samples only because the vocoder's sine generator stays in
+f32 (``kokoro_openvino``): Whisper-base's CER over 136 Mandarin utterances was 0.174
+all in bf16, 0.124 so, 0.116 with onnxruntime. A profile's ``[kokoro] backend``
+("auto", "onnxruntime", "openvino") or ``DUOPOD_KOKORO_BACKEND`` (which wins) forces
+either.
 
 The two give different samples (bf16 rounds differently from int8), so the backend is
 part of every cache key: a turn spoken by OpenVINO carries its key (this module's
@@ -76,22 +78,22 @@ def openvino_unavailable() -> str | None:
 
 def resolve(requested: str = "auto", where: str = "") -> str:
     """The backend a profile's ``backend`` setting (or the environment, which wins)
-    means on this machine: ``OPENVINO`` where asked for by name, ``ONNXRUNTIME`` for
-    ``auto`` and ``onnxruntime`` (see the module's docstring). InputError for an unknown
-    name, or for OpenVINO asked for where it cannot run."""
+    means on this machine: ``ONNXRUNTIME`` or ``OPENVINO`` (``auto``: OpenVINO wherever
+    it can run). InputError for an unknown name, or for OpenVINO forced where it cannot
+    run."""
     forced = os.environ.get(ENVIRONMENT, "").strip().lower()
     if forced:
         requested, where = forced, f"{ENVIRONMENT}={forced}"
     if requested not in CHOICES:
         raise InputError(f"unknown kokoro backend {requested!r}{_at(where)} (choose from "
                          f"{', '.join(CHOICES)})")
-    if requested != OPENVINO:
+    if requested == ONNXRUNTIME:
         return ONNXRUNTIME
     reason = openvino_unavailable()
-    if reason:
+    if requested == OPENVINO and reason:
         raise InputError(f"the kokoro backend openvino cannot run here{_at(where)}: "
                          f"{reason}")
-    return OPENVINO
+    return ONNXRUNTIME if reason else OPENVINO
 
 
 def _at(where: str) -> str:
