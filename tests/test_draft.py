@@ -301,6 +301,7 @@ def test_checks_measure_language_grounding_and_echo() -> None:
     # a capitalised word opening a sentence is no name; a name opening one still is
     assert claims("What happened? That's great. How about Huawei?") == ["Huawei"]
     assert claims("So Huawei did. Sam said What") == ["Huawei", "Sam", "What"]
+    assert claims("Don't worry. Isn't it Nvidia? Let's see.") == ["Nvidia"]
     assert echo("美国允许英伟达出售H200芯片", "美国允许英伟达出售H200芯片") == 1.0
     checked = check_turns(["早上好", "H100很强。", "H100很强。"], [False, True, True], article,
                           "zh-CN", 10)

@@ -119,17 +119,18 @@ _STARTERS_TEXT = """
     my our your their his her what why how when where who whom whose which whether
     so and but or nor yet if then now well yes no not also still just even only
     great good right sure okay ok exactly indeed really absolutely interesting true
-    let lets thats its whats hows theres heres dont doesnt isnt arent wasnt cant wont
+    let don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn
     is are was were be been do does did have has had can could will would should may
     might must shall in on at to for of from by with about after before during since
     as like because although though while once first second next finally today
-    instead besides meanwhile however still thanks thank imagine think say look see
+    instead besides meanwhile however thanks thank imagine think say look see
 """
 _ORDINARY_STARTERS = frozenset(_STARTERS_TEXT.split())
 """Words a sentence starts with in the ordinary way: capitalised there, they are not
-names (a drafted "What happened?" was listed as an unsupported name). Only such a word at
-a sentence's start is let go: "So Huawei" opening a sentence still names Huawei, and an
-invented name opening one is still caught."""
+names (a drafted "What happened?" was listed as an unsupported name). ``_NAME`` stops at
+an apostrophe, so a contraction is listed as what it sees: "Don't" as "don". Only such a
+word at a sentence's start is let go: "So Huawei" opening a sentence still names Huawei,
+and an invented name opening one is still caught."""
 
 
 def _names(text: str) -> list[str]:
@@ -137,8 +138,6 @@ def _names(text: str) -> list[str]:
     found = []
     for match in _NAME.finditer(text):
         name = match.group(0)
-        if len(name) < 2:
-            continue
         opening = _SENTENCE_START.search(text[:match.start()]) is not None
         first, _, rest = name.partition(" ")
         if opening and fold(first) in _ORDINARY_STARTERS:

@@ -44,6 +44,7 @@ from ..disk.owned import FileExists
 from ..errors import DuopodError, EngineError, InputError
 from ..script.parse import parse_script, read_text_file
 from ..show.workspace import Workspace
+from ..speech.engines import primary_language
 from ..text import contains_cjk, not_text, slugify, without_non_text
 from ..text.notes import clean_article
 from .checks import (
@@ -500,7 +501,7 @@ def _shows_language(ws: Workspace, language: str) -> bool:
     """Whether an episode in ``language`` is in the show's own language, the one its
     ``[writer] greeting`` and ``sign_off`` are written in (an English episode of a
     Mandarin show opened with "星期Wednesday" before)."""
-    return language.split("-")[0].lower() == ws.show.language.split("-")[0].lower()
+    return primary_language(language) == primary_language(ws.show.language)
 
 
 def _title_in(ws: Workspace, language: str) -> str:
